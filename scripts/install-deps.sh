@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages imgpipe needs to build, test and benchmark.
+# Idempotent; run as root on a fresh Debian machine. Set IMGPIPE_DEPS_QUIET=1 for less output.
+set -euo pipefail
+pkgs=(
+  pkg-config curl
+  libcurl4-openssl-dev libjansson-dev
+  libturbojpeg0-dev libspng-dev zlib1g-dev
+  libmicrohttpd-dev libcmocka-dev
+  libhiredis-dev redis-server
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,29 @@
+/* Small helpers shared by every module of libimgpipe: error text, string vectors. */
+#ifndef IMGPIPE_UTIL_H
+#define IMGPIPE_UTIL_H
+
+#include "imgpipe.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Fills err (IMGPIPE_ERRLEN bytes; may be NULL) with a formatted sentence and returns
+ * status, so a failure reads `return imgpipe_errf(err, IMGPIPE_EIO, "...", ...);`. */
+int imgpipe_errf(char *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A growable vector of owned strings. */
+typedef struct imgpipe_strvec {
+    char **v;
+    size_t n;
+    size_t cap;
+} imgpipe_strvec;
+
+/* Appends a copy of s. */
+int imgpipe_strvec_push(imgpipe_strvec *sv, const char *s);
+void imgpipe_strvec_free(imgpipe_strvec *sv);
+
+/* 64-bit FNV-1a: stable across runs and hosts, so names derived from it are deterministic. */
+uint64_t imgpipe_hash64(const void *data, size_t len);
+
+#endif

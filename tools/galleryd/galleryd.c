@@ -1,0 +1,5 @@
+/* placeholder: replaced by the galleryd implementation */
+int main(void)
+{
+    return 0;
+}
