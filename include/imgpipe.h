@@ -116,6 +116,85 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
 /* The format of an encoded image by its magic bytes: "jpeg", "png", "gif", "webp" or NULL. */
 const char *imgpipe_sniff_format(const void *data, size_t len);
 
+/* ---- thumbnail file names --------------------------------------------------------- */
+
+typedef struct imgpipe_thumb_size {
+    int width, height;
+} imgpipe_thumb_size;
+
+/* The file name of the thumbnail of `name`: "<stem>_thumbnail<ext>" as in the tutorial, or
+ * "<stem>_thumbnail_<W>x<H><ext>" when `sized` (several sizes in one run). */
+int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int sized, char *out,
+                       size_t cap);
+
+/* 1 when name is a thumbnail's name by the rule above, so directory scans skip it. */
+int imgpipe_is_thumb_name(const char *name);
+
+/* Parses "WxH" (e.g. "128x128"; 1..65535 each). */
+int imgpipe_parse_size(const char *text, imgpipe_thumb_size *size);
+
+/* ---- get: download links into a directory, with thumbnails -------------------------- */
+
+typedef enum imgpipe_mode {
+    IMGPIPE_MODE_SEQ = 0, /* one after another (the tutorial's single.py) */
+    IMGPIPE_MODE_THREADS, /* a pool of threads fed by a queue */
+    IMGPIPE_MODE_PROCS,   /* forked worker processes */
+    IMGPIPE_MODE_ASYNC    /* one event loop, many transfers in flight */
+} imgpipe_mode;
+
+/* Parses "seq", "threads", "procs", "async". */
+int imgpipe_parse_mode(const char *text, imgpipe_mode *mode);
+const char *imgpipe_mode_name(imgpipe_mode mode);
+
+typedef struct imgpipe_get_opts {
+    const char *dir; /* output directory, created when missing; NULL: "images" */
+    imgpipe_mode mode;
+    int jobs;                /* workers, or transfers in flight; 0: the mode's default */
+    long connect_timeout_ms; /* 0: 3 s */
+    long read_timeout_ms;    /* a transfer that receives nothing this long fails; 0: 30 s */
+    uint64_t max_bytes;      /* bodies larger than this fail; 0: 50 MiB */
+    int nthumbs;             /* thumbnail sizes, 0..IMGPIPE_THUMB_MAX_SIZES */
+    imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
+    imgpipe_thumb_opts thumb;
+} imgpipe_get_opts;
+
+/* One link's outcome, handed to the item callback. Pointers are borrowed for the call. */
+typedef struct imgpipe_item {
+    uint64_t index; /* position of the link in the sources, from 0 */
+    const char *url;
+    const char *name;  /* the file name in dir */
+    int status;        /* IMGPIPE_OK or a negative IMGPIPE_E* code */
+    const char *error; /* what failed, "" on success */
+    uint64_t bytes;
+    int thumbs; /* thumbnails written */
+} imgpipe_item;
+
+/* Called once per link, never from two threads at once. */
+typedef void (*imgpipe_item_cb)(const imgpipe_item *item, void *userdata);
+
+typedef struct imgpipe_summary {
+    uint64_t done, failed;
+    uint64_t bytes, thumbs;
+    double seconds;
+} imgpipe_summary;
+
+/* Reads every source to its end and downloads each link into opts->dir, with thumbnails.
+ * A failed link is reported through cb and counted; it does not stop the others. Returns
+ * 0 when the run went through (read sum->failed for item failures), or a negative code
+ * when it could not run (output directory, a source's read error) with err filled. */
+int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, int nsources,
+                imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err);
+
+/* ---- thumbs: thumbnails of files on disk ------------------------------------------ */
+
+/* Makes the thumbnails (opts->thumbs; mode and jobs apply, dir does not) of each path: a
+ * file, or a directory whose *.jpg, *.jpeg and *.png files are taken in name order (not
+ * recursively), skipping hidden files and files that are thumbnails already. Each file is
+ * one item for cb (url is the path); a missing or unreadable path is a failed item.
+ * Returns 0 when the run went through, or a negative code with err. */
+int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int npaths,
+                   imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err);
+
 #ifdef __cplusplus
 }
 #endif

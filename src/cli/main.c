@@ -1,8 +1,64 @@
-/* placeholder: replaced by the CLI */
-#include "imgpipe.h"
-#include <stdio.h>
-int main(void)
+/* imgpipe: list images, download them concurrently, make thumbnails. */
+#include "cli.h"
+
+#include <string.h>
+
+static const char usage[] =
+    "usage: imgpipe <command> [options] [args]\n"
+    "\n"
+    "Commands:\n"
+    "  links  [SOURCE...]                         print the image links, one a line\n"
+    "  get    [-o DIR] [-m MODE] [--thumb WxH]... [SOURCE...]\n"
+    "                                             download images (and thumbnails)\n"
+    "  thumbs [-s WxH]... PATH...                 make thumbnails of files or directories\n"
+    "\n"
+    "SOURCE is imgur:random (the default), imgur:gallery/<section>/<sort>/<window>/<page>,\n"
+    "imgur:album/<id>, a file of URLs (one a line, '#' comments), '-' for stdin, or a URL.\n"
+    "\n"
+    "Environment:\n"
+    "  IMGUR_CLIENT_ID   Client-ID of an Imgur application, for imgur: sources\n"
+    "  IMGUR_API_URL     Imgur API base URL (default https://api.imgur.com)\n"
+    "\n"
+    "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error.\n"
+    "Run 'imgpipe <command> --help' for a command's options.\n";
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"links", cmd_links},
+    {"get", cmd_get},
+    {"thumbs", cmd_thumbs},
+};
+
+int main(int argc, char **argv)
 {
-    printf("imgpipe %s\n", IMGPIPE_VERSION);
-    return 0;
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("imgpipe %s\n", IMGPIPE_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        if (imgpipe_global_init() != IMGPIPE_OK) {
+            cli_error("cannot initialise libcurl");
+            return CLI_EXIT_FAILED;
+        }
+        int rc = commands[i].run(argc - 1, argv + 1);
+        imgpipe_global_cleanup();
+        return rc;
+    }
+    cli_error("unknown command '%s'", argv[1]);
+    fputs(usage, stderr);
+    return CLI_EXIT_USAGE;
 }

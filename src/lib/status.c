@@ -6,19 +6,32 @@
 static const char *status_text(enum imgpipe_status s)
 {
     switch (s) {
-    case IMGPIPE_OK: return "success";
-    case IMGPIPE_EINVAL: return "invalid argument";
-    case IMGPIPE_ENOMEM: return "out of memory";
-    case IMGPIPE_EIO: return "file system error";
-    case IMGPIPE_ENET: return "transfer failed";
-    case IMGPIPE_EHTTP: return "HTTP error status";
-    case IMGPIPE_EAPI: return "API error";
-    case IMGPIPE_ETOOBIG: return "too large";
-    case IMGPIPE_EFORMAT: return "unsupported format";
-    case IMGPIPE_ECORRUPT: return "corrupt image";
-    case IMGPIPE_ECONFIG: return "configuration missing";
-    case IMGPIPE_ETIMEOUT: return "timed out";
-    case IMGPIPE_ECANCELED: return "canceled";
+    case IMGPIPE_OK:
+        return "success";
+    case IMGPIPE_EINVAL:
+        return "invalid argument";
+    case IMGPIPE_ENOMEM:
+        return "out of memory";
+    case IMGPIPE_EIO:
+        return "file system error";
+    case IMGPIPE_ENET:
+        return "transfer failed";
+    case IMGPIPE_EHTTP:
+        return "HTTP error status";
+    case IMGPIPE_EAPI:
+        return "API error";
+    case IMGPIPE_ETOOBIG:
+        return "too large";
+    case IMGPIPE_EFORMAT:
+        return "unsupported format";
+    case IMGPIPE_ECORRUPT:
+        return "corrupt image";
+    case IMGPIPE_ECONFIG:
+        return "configuration missing";
+    case IMGPIPE_ETIMEOUT:
+        return "timed out";
+    case IMGPIPE_ECANCELED:
+        return "canceled";
     }
     return NULL;
 }

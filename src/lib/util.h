@@ -9,8 +9,7 @@
 
 /* Fills err (IMGPIPE_ERRLEN bytes; may be NULL) with a formatted sentence and returns
  * status, so a failure reads `return imgpipe_errf(err, IMGPIPE_EIO, "...", ...);`. */
-int imgpipe_errf(char *err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int imgpipe_errf(char *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A growable vector of owned strings. */
 typedef struct imgpipe_strvec {

@@ -18,6 +18,5 @@ void testutil_rmtree(const char *path)
 {
     char cmd[4200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-    if (system(cmd) != 0)
-        fprintf(stderr, "testutil: could not remove %s\n", path);
+    if (system(cmd) != 0) fprintf(stderr, "testutil: could not remove %s\n", path);
 }

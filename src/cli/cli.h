@@ -1,0 +1,39 @@
+/* Shared by the imgpipe subcommands: exit codes, option values, sources, messages.
+ * Only the CLI prints and decides exit codes; the library returns statuses. */
+#ifndef IMGPIPE_CLI_H
+#define IMGPIPE_CLI_H
+
+#include "imgpipe.h"
+
+#include <stdio.h>
+
+enum cli_exit {
+    CLI_EXIT_OK = 0,     /* every item done */
+    CLI_EXIT_FAILED = 1, /* some items failed, or the run could not complete */
+    CLI_EXIT_USAGE = 2   /* bad usage or missing configuration */
+};
+
+/* Prints "imgpipe: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Option values. Each returns 0, or prints what is wrong with which option and returns -1. */
+int cli_parse_seconds(const char *opt, const char *text, long *ms);
+int cli_parse_bytes(const char *opt, const char *text, uint64_t *bytes);
+int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value);
+
+/* Opens every source spec (imgur:random when there is none), reading IMGUR_CLIENT_ID and
+ * IMGUR_API_URL. On failure prints why and returns the exit code; *out is then NULL. */
+int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n);
+void cli_free_sources(imgpipe_source **sources, int n);
+
+/* Prints the links a set of sources skipped, e.g. "2 links skipped (gif/video 1, album 1)". */
+void cli_print_skipped(imgpipe_source *const *sources, int n);
+
+/* Human sizes for summaries: "1.5 MB". */
+void cli_format_bytes(uint64_t bytes, char *out, size_t cap);
+
+int cmd_links(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_thumbs(int argc, char **argv);
+
+#endif

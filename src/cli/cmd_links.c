@@ -1,0 +1,53 @@
+/* imgpipe links: print the image links of the sources, one a line. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: imgpipe links [-q] [SOURCE...]\n"
+    "\n"
+    "Prints the image links of each SOURCE (default imgur:random), one a line, in order.\n"
+    "Only JPEG and PNG items of Imgur answers are printed; albums are expanded.\n"
+    "\n"
+    "  -q, --quiet   do not print what was skipped\n"
+    "  -h, --help    this help\n";
+
+int cmd_links(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+    int quiet = 0, c;
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        if (c == 'q') {
+            quiet = 1;
+        } else if (c == 'h') {
+            fputs(usage, stdout);
+            return CLI_EXIT_OK;
+        } else {
+            fputs(usage, stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    imgpipe_source **sources;
+    int n, rc = cli_open_sources(argc - optind, argv + optind, &sources, &n);
+    if (rc) return rc;
+    char err[IMGPIPE_ERRLEN];
+    const char *url;
+    for (int i = 0; i < n && rc == CLI_EXIT_OK; i++) {
+        int r;
+        while ((r = imgpipe_source_next(sources[i], &url, err)) > 0)
+            puts(url);
+        if (r < 0) {
+            cli_error("%s", err);
+            rc = CLI_EXIT_FAILED;
+        }
+    }
+    if (!quiet) cli_print_skipped(sources, n);
+    cli_free_sources(sources, n);
+    if (fflush(stdout) != 0) {
+        cli_error("cannot write the links to standard output");
+        rc = CLI_EXIT_FAILED;
+    }
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* imgpipe thumbs: thumbnails of image files and directories already on disk. */
+#include "cli.h"
+
+#include <getopt.h>
+
+static const char usage[] =
+    "usage: imgpipe thumbs [options] PATH...\n"
+    "\n"
+    "Makes a thumbnail of each JPEG or PNG file, and of each *.jpg, *.jpeg, *.png file in\n"
+    "each directory PATH (not recursively; files that are thumbnails already are skipped),\n"
+    "written beside it as NAME_thumbnail.EXT in the same format.\n"
+    "\n"
+    "  -s, --size WxH      fit thumbnails within WxH (default: 128x128); repeat for several\n"
+    "                      sizes from one decode (then NAME_thumbnail_WxH.EXT)\n"
+    "      --quality N     JPEG quality, 1..100 (default: 85)\n"
+    "  -q, --quiet         print only failures\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "Exit status: 0 all done, 1 some files failed, 2 usage error.\n";
+
+enum { OPT_QUALITY = 256 };
+
+static const struct option longopts[] = {{"size", required_argument, NULL, 's'},
+                                         {"quality", required_argument, NULL, OPT_QUALITY},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+
+static void on_item(const imgpipe_item *item, void *userdata)
+{
+    (void)userdata;
+    if (item->status) fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_option(imgpipe_get_opts *o, int *quiet, int c)
+{
+    switch (c) {
+    case 's':
+        if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
+            cli_error("--size: at most %d sizes", IMGPIPE_THUMB_MAX_SIZES);
+            return CLI_EXIT_USAGE;
+        }
+        if (imgpipe_parse_size(optarg, &o->thumbs[o->nthumbs]) != IMGPIPE_OK) {
+            cli_error("--size: '%s' is not a size like 128x128", optarg);
+            return CLI_EXIT_USAGE;
+        }
+        o->nthumbs++;
+        return -1;
+    case OPT_QUALITY:
+        return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
+    case 'q':
+        *quiet = 1;
+        return -1;
+    case 'h':
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    default:
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+}
+
+int cmd_thumbs(int argc, char **argv)
+{
+    imgpipe_get_opts o = {0};
+    int quiet = 0, c;
+    while ((c = getopt_long(argc, argv, "s:qh", longopts, NULL)) != -1) {
+        int rc = parse_option(&o, &quiet, c);
+        if (rc >= 0) return rc;
+    }
+    if (optind == argc) {
+        cli_error("thumbs: give at least one file or directory");
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.nthumbs == 0) o.thumbs[o.nthumbs++] = (imgpipe_thumb_size){128, 128};
+    imgpipe_summary sum;
+    char err[IMGPIPE_ERRLEN];
+    if (imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind, on_item, NULL, &sum,
+                       err)) {
+        cli_error("%s", err);
+        return CLI_EXIT_FAILED;
+    }
+    if (!quiet)
+        fprintf(stderr, "imgpipe: %llu thumbnails of %llu images, %llu failed, in %.2f s\n",
+                (unsigned long long)sum.thumbs, (unsigned long long)sum.done,
+                (unsigned long long)sum.failed, sum.seconds);
+    return sum.failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+}

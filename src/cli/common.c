@@ -1,0 +1,76 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("imgpipe: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_parse_seconds(const char *opt, const char *text, long *ms)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(text, &end);
+    if (errno || end == text || *end || !(s > 0) || s > 86400.0 * 365) {
+        cli_error("%s: '%s' is not a number of seconds (e.g. 3 or 0.5)", opt, text);
+        return -1;
+    }
+    *ms = (long)(s * 1000.0 + 0.5);
+    if (*ms < 1) *ms = 1;
+    return 0;
+}
+
+int cli_parse_bytes(const char *opt, const char *text, uint64_t *bytes)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30, end++;
+    if (errno || end == text || *end || text[0] == '-' || v == 0 || v > (UINT64_MAX >> shift)) {
+        cli_error("%s: '%s' is not a size in bytes (e.g. 50M, 512K, 1000000)", opt, text);
+        return -1;
+    }
+    *bytes = (uint64_t)v << shift;
+    return 0;
+}
+
+int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) {
+        cli_error("%s: '%s' is not a whole number from %d to %d", opt, text, lo, hi);
+        return -1;
+    }
+    *value = (int)v;
+    return 0;
+}
+
+void cli_format_bytes(uint64_t bytes, char *out, size_t cap)
+{
+    static const char *const units[] = {"bytes", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1000.0 && u < 4)
+        v /= 1000.0, u++;
+    if (u == 0)
+        snprintf(out, cap, "%llu bytes", (unsigned long long)bytes);
+    else
+        snprintf(out, cap, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,74 @@
+/* Opening sources from the command line: defaults and environment. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char missing_client_id[] =
+    "IMGUR_CLIENT_ID is not set, and source '%s' asks the Imgur API, which needs one.\n"
+    "  Register an application at https://api.imgur.com/oauth2/addclient (choose\n"
+    "  'anonymous usage without user authorization'), then: export IMGUR_CLIENT_ID=<Client-ID>\n"
+    "  Or give links instead: imgpipe get urls.txt";
+
+static int is_imgur(const char *spec)
+{
+    return strncmp(spec, "imgur:", 6) == 0;
+}
+
+int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
+{
+    static char *default_spec[] = {"imgur:random"};
+    if (nspecs <= 0) {
+        nspecs = 1;
+        specs = default_spec;
+    }
+    imgpipe_source_opts so = {.api_url = getenv("IMGUR_API_URL"),
+                              .client_id = getenv("IMGUR_CLIENT_ID")};
+    for (int i = 0; i < nspecs; i++) {
+        if (is_imgur(specs[i]) && (!so.client_id || !*so.client_id)) {
+            cli_error(missing_client_id, specs[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    imgpipe_source **sources = calloc((size_t)nspecs, sizeof(*sources));
+    if (!sources) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    /* Every source is opened before any download, so an API failure downloads nothing. */
+    for (int i = 0; i < nspecs; i++) {
+        char err[IMGPIPE_ERRLEN];
+        int rc = imgpipe_source_open(&sources[i], specs[i], &so, err);
+        if (rc) {
+            cli_error("%s", err);
+            cli_free_sources(sources, i);
+            return rc == IMGPIPE_EINVAL || rc == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        }
+    }
+    *out = sources;
+    *n = nspecs;
+    return CLI_EXIT_OK;
+}
+
+void cli_free_sources(imgpipe_source **sources, int n)
+{
+    for (int i = 0; i < n; i++)
+        imgpipe_source_free(sources[i]);
+    free(sources);
+}
+
+void cli_print_skipped(imgpipe_source *const *sources, int n)
+{
+    uint64_t type = 0, album = 0;
+    for (int i = 0; i < n; i++) {
+        const imgpipe_source_counts *c = imgpipe_source_counts_get(sources[i]);
+        type += c->skipped_type;
+        album += c->skipped_album;
+    }
+    if (type + album)
+        fprintf(stderr,
+                "imgpipe: %llu links skipped (%llu not JPEG or PNG, %llu albums without "
+                "images)\n",
+                (unsigned long long)(type + album), (unsigned long long)type,
+                (unsigned long long)album);
+}

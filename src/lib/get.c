@@ -1,0 +1,80 @@
+/* imgpipe_get: sets up a run (output directory, names, fetch options) and hands it to the
+ * executor of the chosen mode. */
+#include "run.h"
+#include "store.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const mode_names[] = {"seq", "threads", "procs", "async"};
+
+int imgpipe_parse_mode(const char *text, imgpipe_mode *mode)
+{
+    for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+        if (strcmp(text, mode_names[i]) == 0) {
+            *mode = (imgpipe_mode)i;
+            return IMGPIPE_OK;
+        }
+    }
+    return IMGPIPE_EINVAL;
+}
+
+const char *imgpipe_mode_name(imgpipe_mode mode)
+{
+    return (unsigned)mode < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[mode] : "?";
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int execute(imgpipe_run *r, char *err)
+{
+    switch (r->opts->mode) {
+    case IMGPIPE_MODE_SEQ:
+        return imgpipe_exec_seq(r, err);
+    case IMGPIPE_MODE_THREADS:
+    case IMGPIPE_MODE_PROCS:
+    case IMGPIPE_MODE_ASYNC:
+        break;
+    }
+    return imgpipe_errf(err, IMGPIPE_EINVAL, "mode '%s' is not available yet",
+                        imgpipe_mode_name(r->opts->mode));
+}
+
+int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, int nsources,
+                imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err)
+{
+    memset(sum, 0, sizeof(*sum));
+    if (opts->nthumbs < 0 || opts->nthumbs > IMGPIPE_THUMB_MAX_SIZES)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "at most %d thumbnail sizes",
+                            IMGPIPE_THUMB_MAX_SIZES);
+    imgpipe_run r = {.opts = opts,
+                     .fetch = {.connect_timeout_ms = opts->connect_timeout_ms,
+                               .read_timeout_ms = opts->read_timeout_ms,
+                               .max_bytes = opts->max_bytes},
+                     .sources = sources,
+                     .nsources = nsources,
+                     .cb = cb,
+                     .userdata = userdata,
+                     .sum = sum};
+    int rc = imgpipe_store_open_dir(opts->dir ? opts->dir : "images", &r.dirfd, err);
+    if (rc) return rc;
+    r.names = imgpipe_nameset_new();
+    if (!r.names) {
+        close(r.dirfd);
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&r.lock, NULL);
+    double t0 = now_seconds();
+    rc = execute(&r, err);
+    sum->seconds = now_seconds() - t0;
+    pthread_mutex_destroy(&r.lock);
+    imgpipe_nameset_free(r.names);
+    close(r.dirfd);
+    return rc;
+}

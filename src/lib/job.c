@@ -1,0 +1,59 @@
+#include "job.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* For a message about a body that is not an image: its first bytes, printable. */
+static void body_preview(const imgpipe_buf *body, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < body->len && i < 24 && n + 5 < cap; i++) {
+        unsigned char c = body->data[i];
+        n += (size_t)snprintf(out + n, cap - n, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02x", c);
+    }
+    out[n] = '\0';
+}
+
+int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
+                       size_t len, int *thumbs, char *err)
+{
+    imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
+    char why[IMGPIPE_ERRLEN], tname[512];
+    int n = opts->nthumbs;
+    *thumbs = 0;
+    if (n <= 0) return IMGPIPE_OK;
+    memset(outs, 0, sizeof(outs));
+    for (int i = 0; i < n; i++) {
+        outs[i].width = opts->thumbs[i].width;
+        outs[i].height = opts->thumbs[i].height;
+    }
+    int rc = imgpipe_thumb_make(data, len, &opts->thumb, outs, n, why);
+    if (rc) return imgpipe_errf(err, rc, "thumbnail: %s", why);
+    for (int i = 0; i < n && rc == IMGPIPE_OK; i++) {
+        rc = imgpipe_thumb_name(name, &opts->thumbs[i], n > 1, tname, sizeof(tname));
+        if (rc)
+            imgpipe_errf(err, rc, "thumbnail name for '%s' is too long", name);
+        else if ((rc = imgpipe_store_write(dirfd, tname, outs[i].data.data, outs[i].data.len,
+                                           err)) == IMGPIPE_OK)
+            (*thumbs)++;
+    }
+    for (int i = 0; i < n; i++)
+        imgpipe_buf_free(&outs[i].data);
+    return rc;
+}
+
+int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
+                      const imgpipe_buf *body, int *thumbs, char *err)
+{
+    *thumbs = 0;
+    if (!imgpipe_sniff_format(body->data, body->len)) {
+        char preview[128];
+        body_preview(body, preview, sizeof(preview));
+        return imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: %zu bytes starting with \"%s\"",
+                            body->len, preview);
+    }
+    int rc = imgpipe_store_write(dirfd, name, body->data, body->len, err);
+    if (rc) return rc;
+    return imgpipe_job_thumbs(opts, dirfd, name, body->data, body->len, thumbs, err);
+}

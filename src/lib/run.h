@@ -1,0 +1,46 @@
+/* The state of one `get` run that every executor shares: where links come from, how they
+ * are named, where files go, where outcomes are reported. Executors take tasks from it
+ * and hand outcomes back; the order of names is the order of links, in every mode. */
+#ifndef IMGPIPE_RUN_H
+#define IMGPIPE_RUN_H
+
+#include "fetch.h"
+#include "name.h"
+
+#include <pthread.h>
+
+typedef struct imgpipe_task {
+    uint64_t index;
+    char *url; /* owned */
+    char name[IMGPIPE_NAME_MAX + 1];
+} imgpipe_task;
+
+typedef struct imgpipe_run {
+    const imgpipe_get_opts *opts;
+    imgpipe_fetch_opts fetch;
+    imgpipe_source *const *sources;
+    int nsources, cur;
+    imgpipe_nameset *names;
+    int dirfd;
+    uint64_t next_index;
+    imgpipe_item_cb cb;
+    void *userdata;
+    imgpipe_summary *sum;
+    pthread_mutex_t lock; /* guards the sources, names, sum and cb for threaded executors */
+} imgpipe_run;
+
+/* The next link as a task (1), the end of all sources (0), or a read error (< 0). */
+int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err);
+
+/* Counts an outcome and hands it to the callback; frees the task's URL. */
+void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, int status, const char *error,
+                        uint64_t bytes, int thumbs);
+
+/* Fetches one task with easy (a handle reused across tasks, for keep-alive), stores it,
+ * makes its thumbnails and reports it. */
+void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t);
+
+/* Executors. Each returns 0 or a negative code with err (a source read error). */
+int imgpipe_exec_seq(imgpipe_run *r, char *err);
+
+#endif

@@ -1,0 +1,172 @@
+/* Sources: a spec (imgur:..., a URL, a URL list file, '-') turned into a stream of links.
+ * Imgur answers are a page of at most a few hundred items, so they are parsed whole;
+ * URL lists are read a line at a time, so a list of any length streams. */
+#include "fetch.h"
+#include "imgur.h"
+#include "urllist.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMGUR_PREFIX "imgur:"
+
+enum source_kind { SOURCE_LINKS, SOURCE_LINES };
+
+struct imgpipe_source {
+    enum source_kind kind;
+    imgpipe_strvec links; /* SOURCE_LINKS: all links, handed out in order */
+    size_t pos;
+    FILE *fp; /* SOURCE_LINES */
+    int owns_fp;
+    char *line;
+    size_t line_cap;
+    char *name; /* the spec, for error messages */
+    imgpipe_source_counts counts;
+};
+
+static int imgur_url(const char *spec, const imgpipe_source_opts *opts, char *url, size_t cap,
+                     char *err)
+{
+    char path[512];
+    int rc = imgpipe_imgur_path(spec + strlen(IMGUR_PREFIX), path, sizeof(path), err);
+    if (rc) return rc;
+    const char *base = opts->api_url && *opts->api_url ? opts->api_url : "https://api.imgur.com";
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    if ((size_t)snprintf(url, cap, "%.*s%s", (int)blen, base, path) >= cap)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "Imgur API URL too long: %s", base);
+    return IMGPIPE_OK;
+}
+
+/* An API failure is reported with the API's own words when the body has them. */
+static int imgur_http_error(const char *url, long status, const imgpipe_buf *body, char *err)
+{
+    char api_err[IMGPIPE_ERRLEN] = "";
+    imgpipe_strvec ignored = {0};
+    imgpipe_source_counts c = {0};
+    if (body->len && imgpipe_imgur_parse((const char *)body->data, body->len, &ignored, &c,
+                                         api_err) == IMGPIPE_OK)
+        api_err[0] = '\0';
+    imgpipe_strvec_free(&ignored);
+    if (api_err[0])
+        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s", url, status, api_err);
+    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text", url, status);
+}
+
+static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_opts *opts,
+                      char *err)
+{
+    if (!opts->client_id || !*opts->client_id)
+        return imgpipe_errf(err, IMGPIPE_ECONFIG, "source '%s' needs an Imgur Client-ID", spec);
+    char url[1024], auth[512], why[IMGPIPE_ERRLEN];
+    int rc = imgur_url(spec, opts, url, sizeof(url), err);
+    if (rc) return rc;
+    snprintf(auth, sizeof(auth), "Authorization: Client-ID %s", opts->client_id);
+    imgpipe_fetch_opts fo = {.connect_timeout_ms = opts->connect_timeout_ms,
+                             .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 60000,
+                             .max_bytes = 64u << 20,
+                             .auth_header = auth};
+    imgpipe_buf body = {0};
+    long status = 0;
+    rc = imgpipe_fetch(url, &fo, &body, &status, why);
+    if (rc == IMGPIPE_EHTTP)
+        rc = imgur_http_error(url, status, &body, err);
+    else if (rc)
+        imgpipe_errf(err, rc, "Imgur API request %s failed: %s", url, why);
+    else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &s->links, &s->counts,
+                                       why)))
+        imgpipe_errf(err, rc, "%s: %s", url, why);
+    imgpipe_buf_free(&body);
+    return rc;
+}
+
+static int open_lines(imgpipe_source *s, const char *spec, char *err)
+{
+    s->kind = SOURCE_LINES;
+    if (strcmp(spec, "-") == 0) {
+        s->fp = stdin;
+        return IMGPIPE_OK;
+    }
+    s->fp = fopen(spec, "r");
+    if (!s->fp)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open URL list '%s': %s", spec,
+                            strerror(errno));
+    s->owns_fp = 1;
+    return IMGPIPE_OK;
+}
+
+static int open_spec(imgpipe_source *s, const char *spec, const imgpipe_source_opts *opts,
+                     char *err)
+{
+    if (strncmp(spec, IMGUR_PREFIX, strlen(IMGUR_PREFIX)) == 0)
+        return open_imgur(s, spec, opts, err);
+    if (imgpipe_url_is_http(spec)) return imgpipe_strvec_push(&s->links, spec);
+    return open_lines(s, spec, err);
+}
+
+int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_source_opts *opts,
+                        char *err)
+{
+    *out = NULL;
+    imgpipe_source *s = calloc(1, sizeof(*s));
+    if (!s || !(s->name = strdup(spec))) {
+        free(s);
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    }
+    int rc = open_spec(s, spec, opts, err);
+    if (rc) {
+        if (rc == IMGPIPE_ENOMEM) imgpipe_errf(err, rc, "out of memory");
+        imgpipe_source_free(s);
+        return rc;
+    }
+    if (s->kind == SOURCE_LINKS) s->counts.links = s->links.n;
+    *out = s;
+    return IMGPIPE_OK;
+}
+
+static int next_line(imgpipe_source *s, const char **url, char *err)
+{
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&s->line, &s->line_cap, s->fp);
+        if (n < 0) {
+            if (ferror(s->fp))
+                return imgpipe_errf(err, IMGPIPE_EIO, "cannot read URL list '%s': %s", s->name,
+                                    strerror(errno ? errno : EIO));
+            return 0;
+        }
+        char *u = imgpipe_urllist_line(s->line);
+        if (u) {
+            s->counts.links++;
+            *url = u;
+            return 1;
+        }
+        s->counts.skipped_lines++;
+    }
+}
+
+int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
+{
+    if (s->kind == SOURCE_LINES) return next_line(s, url, err);
+    if (s->pos >= s->links.n) return 0;
+    *url = s->links.v[s->pos++];
+    return 1;
+}
+
+const imgpipe_source_counts *imgpipe_source_counts_get(const imgpipe_source *s)
+{
+    return &s->counts;
+}
+
+void imgpipe_source_free(imgpipe_source *s)
+{
+    if (!s) return;
+    if (s->owns_fp) fclose(s->fp);
+    free(s->line);
+    free(s->name);
+    imgpipe_strvec_free(&s->links);
+    free(s);
+}

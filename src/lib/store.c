@@ -1,0 +1,111 @@
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int mkdir_parents(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int rc = mkdir(path, 0777);
+        *p = '/';
+        if (rc != 0 && errno != EEXIST) return -1;
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err)
+{
+    char *path = strdup(dir);
+    if (!path) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    int rc = mkdir_parents(path);
+    free(path);
+    if (rc != 0)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot create output directory '%s': %s", dir,
+                            strerror(errno));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open output directory '%s': %s", dir,
+                            strerror(errno));
+    *dirfd = fd;
+    return IMGPIPE_OK;
+}
+
+int imgpipe_store_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 255 || name[0] == '.') return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '/' || c < 0x20 || c == 0x7f) return 0;
+    }
+    return 1;
+}
+
+/* A temporary name unique enough across threads, processes and hosts sharing a mount;
+ * O_EXCL settles the rare clash. */
+static void tmp_name(char *out, size_t cap, unsigned attempt)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 16) ^
+                   (uint64_t)(uintptr_t)out ^ attempt;
+    snprintf(out, cap, IMGPIPE_TMP_PREFIX "%016llx.part",
+             (unsigned long long)imgpipe_hash64(&mix, sizeof(mix)));
+}
+
+static int open_tmp(int dirfd, char *tmp, size_t cap)
+{
+    for (unsigned attempt = 0; attempt < 100; attempt++) {
+        tmp_name(tmp, cap, attempt);
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err)
+{
+    if (!imgpipe_store_name_ok(name))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
+    char tmp[64];
+    int fd = open_tmp(dirfd, tmp, sizeof(tmp));
+    if (fd < 0)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot create a temporary file for '%s': %s", name,
+                            strerror(errno));
+    int rc = write_all(fd, data, len);
+    int saved = errno;
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && renameat(dirfd, tmp, dirfd, name) != 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc != 0) {
+        unlinkat(dirfd, tmp, 0);
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot write '%s': %s", name, strerror(saved));
+    }
+    return IMGPIPE_OK;
+}

@@ -1,0 +1,71 @@
+# get: byte-identical downloads with thumbnails, from the Imgur-shaped API and URL lists.
+source "$TESTLIB"
+start_galleryd --count 12
+
+run_imgpipe get -o "$T/a/b/images" --thumb 64x64
+expect_rc 0 "get imgur:random"
+expect_err "12 downloaded" "summary counts the downloads"
+n=0
+while read -r link; do
+  name=${link##*/}
+  fetch_reference "$link" "$T/ref"
+  cmp -s "$T/ref" "$T/a/b/images/$name" || fail "$name differs from the served bytes"
+  stem=${name%.*} ext=${name##*.}
+  th="$T/a/b/images/${stem}_thumbnail.$ext"
+  [ -f "$th" ] || fail "thumbnail of $name missing"
+  read -r fmt w h ch <<<"$("$IMGINFO" "$th")"
+  read -r sfmt sw sh sch <<<"$("$IMGINFO" "$T/ref")"
+  [ "$fmt" = "$sfmt" ] || fail "thumbnail of $name is $fmt, source is $sfmt"
+  [ "$w" -le 64 ] && [ "$h" -le 64 ] || fail "thumbnail of $name is ${w}x$h, over 64x64"
+  [ "$w" -eq 64 ] || [ "$h" -eq 64 ] || fail "thumbnail of $name is ${w}x$h: it should touch the box"
+  # aspect kept: w/h within one pixel of sw/sh
+  [ $(( (w * sh - h * sw) * (w * sh - h * sw) )) -le $(( (sw + sh) * (sw + sh) )) ] ||
+    fail "thumbnail of $name is ${w}x$h, source ${sw}x$sh: aspect not kept"
+  [ "$ch" = "$sch" ] || fail "thumbnail of $name has $ch channels, source $sch (alpha lost?)"
+  n=$((n + 1))
+done < <(IMGUR_API_URL=$BASE "$IMGPIPE" links -q)
+[ "$n" -eq 12 ] || fail "expected 12 links, checked $n"
+[ "$(find "$T/a/b/images" -type f | wc -l)" -eq 24 ] || fail "12 images and 12 thumbnails, nothing else"
+ok "downloads are byte-identical; thumbnails fit, keep format, aspect and alpha"
+
+# Never upscale: a 128x128 box over a small image keeps its size.
+run_imgpipe get -o "$T/small" --thumb 4000x4000 "$BASE/x/small.png"
+expect_rc 0 "get with a large box"
+[ "$("$IMGINFO" "$T/small/small_thumbnail.png")" = "$("$IMGINFO" "$T/small/small.png")" ] ||
+  fail "a thumbnail is never larger than its source"
+
+# Several sizes: NAME_thumbnail_WxH.EXT for each.
+run_imgpipe get -o "$T/multi" --thumb 32x32 --thumb 100x50 "$BASE/i/img0000.jpg"
+expect_rc 0 "get with two sizes"
+read -r _ w h _ <<<"$("$IMGINFO" "$T/multi/img0000_thumbnail_32x32.jpg")"
+[ "$w" -le 32 ] && [ "$h" -le 32 ] || fail "32x32 thumbnail is ${w}x$h"
+read -r _ w h _ <<<"$("$IMGINFO" "$T/multi/img0000_thumbnail_100x50.jpg")"
+[ "$w" -le 100 ] && [ "$h" -le 50 ] || fail "100x50 thumbnail is ${w}x$h"
+ok "never upscaled; several sizes"
+
+# A 404 among good images: reported with URL and reason, the rest still done, exit 1.
+printf '%s/i/img0001.jpg\n%s/i/missing.jpg\n%s/i/img0002.jpg\n' "$BASE" "$BASE" "$BASE" >"$T/l.txt"
+run_imgpipe get -o "$T/partial" "$T/l.txt"
+expect_rc 1 "a 404 among good images"
+expect_err "$BASE/i/missing.jpg" "the failure names the URL"
+expect_err "HTTP 404" "the failure names the status"
+[ -f "$T/partial/img0001.jpg" ] && [ -f "$T/partial/img0002.jpg" ] || fail "the good images are still downloaded"
+[ ! -e "$T/partial/missing.jpg" ] || fail "a failed item leaves no file"
+ok "a failing item does not stop the others"
+
+# --max-bytes: a larger image fails and leaves nothing behind.
+run_imgpipe get -o "$T/big" --max-bytes 1K "$BASE/i/img0000.jpg"
+expect_rc 1 "an image over --max-bytes"
+expect_err "max-bytes" "the failure says why"
+[ -z "$(ls -A "$T/big")" ] || fail "nothing is left of an image over --max-bytes: $(ls -A "$T/big")"
+
+# Unreachable host: a clear per-item failure.
+run_imgpipe get -o "$T/down" --connect-timeout 2 "http://127.0.0.1:1/x.jpg"
+expect_rc 1 "an unreachable server"
+expect_err "http://127.0.0.1:1/x.jpg" "the failure names the URL"
+ok "size limit, unreachable servers"
+
+# The default output directory is ./images.
+(cd "$T" && RC=0 && timeout 60 "$IMGPIPE" get -q "$BASE/i/img0003.png") || fail "get into ./images"
+[ -f "$T/images/img0003.png" ] || fail "the default output directory is images/"
+ok "default directory"

@@ -1,0 +1,74 @@
+# Sources: the Imgur API (filtering, albums, pages, failures) and URL lists.
+source "$TESTLIB"
+start_galleryd --count 12
+
+# The random gallery: 10 images listed, a gif, and an album holding the last 2 images.
+run_imgpipe links
+expect_rc 0 "links imgur:random"
+[ "$(wc -l <"$T/out")" -eq 12 ] || fail "expected 12 links (10 + album's 2), got: $(cat "$T/out")"
+for i in $(seq 0 11); do
+  grep -q "^$BASE/i/img$(printf %04d "$i")\.\(jpg\|png\)$" "$T/out" || fail "link to image $i missing"
+done
+grep -q 'gif' "$T/out" && fail "gif items must be skipped"
+grep -q '/a/' "$T/out" && fail "album pages must never be links"
+expect_err "1 not JPEG or PNG" "the skipped gif is counted"
+ok "random gallery filtered, album expanded"
+
+run_imgpipe links imgur:album/sample
+expect_rc 0 "links imgur:album/sample"
+[ "$(wc -l <"$T/out")" -eq 2 ] || fail "album sample has 2 images, got: $(cat "$T/out")"
+
+run_imgpipe links imgur:gallery/hot/viral/day/1
+expect_rc 0 "an empty page"
+[ ! -s "$T/out" ] || fail "page 1 is empty"
+
+run_imgpipe links imgur:album/nope
+expect_rc 1 "a missing album"
+expect_err "404" "a missing album"
+expect_err "Unable to find an album" "a missing album gives the API's text"
+ok "albums and pages"
+
+# API failures name the status and the API's own words; nothing is downloaded.
+IMGUR_API_URL="$BASE/fail" run_imgpipe get -o "$T/dl" imgur:random
+expect_rc 1 "API 500"
+expect_err "500" "API 500"
+expect_err "over capacity" "API 500 gives the API's text"
+[ ! -e "$T/dl" ] || fail "an API failure downloads nothing"
+IMGUR_API_URL="$BASE/broken" run_imgpipe links
+expect_rc 1 "malformed JSON"
+expect_err "malformed JSON" "malformed JSON"
+IMGUR_API_URL="$BASE/shape" run_imgpipe links
+expect_rc 1 "unexpected shape"
+expect_err "unexpected shape" "unexpected shape"
+IMGUR_API_URL="$BASE/nosuccess" run_imgpipe links
+expect_rc 1 "success false"
+expect_err "Invalid client" "success false gives the API's text"
+IMGUR_CLIENT_ID=wrong-client run_imgpipe links
+expect_rc 0 "any client id is accepted by galleryd without --client-id"
+IMGUR_API_URL="http://127.0.0.1:1" run_imgpipe links
+expect_rc 1 "API unreachable"
+expect_err "127.0.0.1:1" "API unreachable names the URL"
+ok "API failures"
+
+# URL lists: comments and blanks skipped, CRLF tolerated, stdin, a single URL.
+printf '# a comment\n\n  %s/i/img0000.jpg  \r\n\t# indented comment\n%s/i/img0001.jpg\n' \
+  "$BASE" "$BASE" >"$T/urls.txt"
+run_imgpipe links "$T/urls.txt"
+expect_rc 0 "URL list"
+printf '%s/i/img0000.jpg\n%s/i/img0001.jpg\n' "$BASE" "$BASE" >"$T/want"
+cmp -s "$T/out" "$T/want" || fail "URL list links: $(cat "$T/out")"
+RC=0
+"$IMGPIPE" links - <"$T/urls.txt" >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "URL list on stdin"
+cmp -s "$T/out" "$T/want" || fail "stdin links: $(cat "$T/out")"
+run_imgpipe links "$BASE/i/img0003.png" "$T/urls.txt"
+[ "$(head -1 "$T/out")" = "$BASE/i/img0003.png" ] || fail "a URL source is one link"
+[ "$(wc -l <"$T/out")" -eq 3 ] || fail "sources are read in order"
+ok "URL lists"
+
+# Streaming: a long list is read a line at a time.
+seq 1 200000 | sed "s|.*|$BASE/i/&.jpg|" >"$T/long.txt"
+run_imgpipe links "$T/long.txt"
+expect_rc 0 "a long URL list"
+[ "$(wc -l <"$T/out")" -eq 200000 ] || fail "every line of a long list is a link"
+ok "long list"

@@ -1,0 +1,49 @@
+# thumbs: thumbnails of files and directories on disk, as the tutorial's thumbnail script.
+source "$TESTLIB"
+start_galleryd --count 8
+
+mkdir -p "$T/pics"
+while read -r link; do
+  fetch_reference "$link" "$T/pics/${link##*/}"
+done < <("$IMGPIPE" links -q)
+[ "$(ls "$T/pics" | wc -l)" -eq 8 ] || fail "8 pictures to start with"
+printf 'not an image' >"$T/pics/notes.txt"
+
+run_imgpipe thumbs "$T/pics"
+expect_rc 0 "thumbs on a directory"
+for f in "$T"/pics/img*.*; do
+  case "$f" in *_thumbnail.*) continue ;; esac
+  stem=${f%.*} ext=${f##*.}
+  read -r fmt w h ch <<<"$("$IMGINFO" "${stem}_thumbnail.$ext")"
+  read -r sfmt _ _ sch <<<"$("$IMGINFO" "$f")"
+  [ "$fmt" = "$sfmt" ] && [ "$ch" = "$sch" ] || fail "thumbnail of $f: $fmt/$ch, source $sfmt/$sch"
+  [ "$w" -le 128 ] && [ "$h" -le 128 ] && { [ "$w" -eq 128 ] || [ "$h" -eq 128 ]; } ||
+    fail "default thumbnails fit 128x128: ${w}x$h"
+done
+[ "$(ls "$T/pics" | wc -l)" -eq 17 ] || fail "8 thumbnails added: $(ls "$T/pics")"
+
+run_imgpipe thumbs "$T/pics"
+expect_rc 0 "thumbs again"
+ls "$T/pics" | grep -q '_thumbnail_thumbnail' && fail "thumbnails are not thumbnailed again"
+[ "$(ls "$T/pics" | wc -l)" -eq 17 ] || fail "a second run adds nothing"
+ok "directory: one thumbnail per image, thumbnails skipped"
+
+# PNG with alpha keeps it, with real transparency.
+png=$(ls "$T"/pics/*.png | grep -v _thumbnail | head -1)
+if [ "$("$IMGINFO" "$png" | cut -d' ' -f4)" = 4 ]; then
+  read -r _ _ _ _ lo hi <<<"$("$IMGINFO" --alpha-range "${png%.png}_thumbnail.png")"
+  [ "$lo" -lt 255 ] || fail "the thumbnail of an RGBA PNG keeps transparency"
+fi
+
+# Files given one by one, several sizes, and a corrupt one among them.
+cp "$T/pics/img0000.jpg" "$T/one.jpg"
+head -c 2000 "$T/pics/img0000.jpg" >"$T/cut.jpg"
+run_imgpipe thumbs -s 40x40 -s 90x30 "$T/one.jpg" "$T/cut.jpg" "$T/missing.jpg"
+expect_rc 1 "a corrupt and a missing file among good ones"
+expect_err "$T/cut.jpg" "the corrupt file is named"
+expect_err "$T/missing.jpg" "the missing file is named"
+[ -f "$T/one_thumbnail_40x40.jpg" ] && [ -f "$T/one_thumbnail_90x30.jpg" ] || fail "both sizes made"
+read -r _ w h _ <<<"$("$IMGINFO" "$T/one_thumbnail_90x30.jpg")"
+[ "$w" -le 90 ] && [ "$h" -le 30 ] || fail "90x30 thumbnail is ${w}x$h"
+[ ! -e "$T/cut_thumbnail.jpg" ] || fail "no thumbnail of a corrupt file"
+ok "files, several sizes, failures"
