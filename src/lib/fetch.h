@@ -14,6 +14,7 @@ typedef struct imgpipe_fetch_opts {
     uint64_t max_bytes;      /* 0: 50 MiB */
     int max_redirs;          /* 0: 5; negative: no redirects */
     const char *auth_header; /* a full "Authorization: ..." line, or NULL */
+    CURLSH *share;           /* a share handle (DNS, connections), or NULL */
 } imgpipe_fetch_opts;
 
 typedef struct imgpipe_transfer {

@@ -38,6 +38,7 @@ static int execute(imgpipe_run *r, char *err)
     case IMGPIPE_MODE_SEQ:
         return imgpipe_exec_seq(r, err);
     case IMGPIPE_MODE_THREADS:
+        return imgpipe_exec_threads(r, err);
     case IMGPIPE_MODE_PROCS:
     case IMGPIPE_MODE_ASYNC:
         break;

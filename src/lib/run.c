@@ -25,40 +25,43 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     return 0;
 }
 
-void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, int status, const char *error,
-                        uint64_t bytes, int thumbs)
+void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
 {
     imgpipe_item item = {.index = t->index,
                          .url = t->url,
                          .name = t->name,
-                         .status = status,
-                         .error = status ? error : "",
-                         .bytes = bytes,
-                         .thumbs = thumbs};
-    if (status == IMGPIPE_OK) {
+                         .status = o->status,
+                         .error = o->status ? o->error : "",
+                         .bytes = o->bytes,
+                         .thumbs = o->thumbs};
+    if (o->status == IMGPIPE_OK) {
         r->sum->done++;
-        r->sum->bytes += bytes;
+        r->sum->bytes += o->bytes;
     } else {
         r->sum->failed++;
     }
-    r->sum->thumbs += (uint64_t)thumbs;
-    if (r->cb) r->cb(&item, r->userdata);
+    r->sum->thumbs += (uint64_t)o->thumbs;
+    if (r->cb)
+        r->cb(&item, r->userdata);
     free(t->url);
     t->url = NULL;
 }
 
-void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t)
+void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_buf *body,
+                          imgpipe_outcome *o)
 {
-    char err[IMGPIPE_ERRLEN] = "";
+    o->bytes = body->len;
+    o->status = imgpipe_job_store(r->opts, r->dirfd, t->name, body, &o->thumbs, o->error);
+}
+
+void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o)
+{
     imgpipe_transfer tr;
-    int thumbs = 0;
-    uint64_t bytes = 0;
-    int rc = imgpipe_transfer_init(&tr, easy, t->url, &r->fetch, err);
-    if (rc == IMGPIPE_OK) rc = imgpipe_transfer_finish(&tr, curl_easy_perform(easy), err);
-    if (rc == IMGPIPE_OK) {
-        bytes = tr.body.len;
-        rc = imgpipe_job_store(r->opts, r->dirfd, t->name, &tr.body, &thumbs, err);
-    }
+    memset(o, 0, sizeof(*o));
+    o->status = imgpipe_transfer_init(&tr, easy, t->url, &r->fetch, o->error);
+    if (o->status == IMGPIPE_OK)
+        o->status = imgpipe_transfer_finish(&tr, curl_easy_perform(easy), o->error);
+    if (o->status == IMGPIPE_OK)
+        imgpipe_run_complete(r, t, &tr.body, o);
     imgpipe_transfer_cleanup(&tr);
-    imgpipe_run_report(r, t, rc, err, bytes, thumbs);
 }

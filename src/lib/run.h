@@ -27,20 +27,34 @@ typedef struct imgpipe_run {
     void *userdata;
     imgpipe_summary *sum;
     pthread_mutex_t lock; /* guards the sources, names, sum and cb for threaded executors */
+    CURLSH *share;        /* DNS and connections shared by threads; NULL elsewhere */
 } imgpipe_run;
 
 /* The next link as a task (1), the end of all sources (0), or a read error (< 0). */
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err);
 
-/* Counts an outcome and hands it to the callback; frees the task's URL. */
-void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, int status, const char *error,
-                        uint64_t bytes, int thumbs);
+/* What became of one task. */
+typedef struct imgpipe_outcome {
+    int status;
+    uint64_t bytes;
+    int thumbs;
+    char error[IMGPIPE_ERRLEN];
+} imgpipe_outcome;
 
-/* Fetches one task with easy (a handle reused across tasks, for keep-alive), stores it,
- * makes its thumbnails and reports it. */
-void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t);
+/* Counts an outcome and hands it to the callback; frees the task's URL. Threaded
+ * executors call it under r->lock. */
+void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o);
+
+/* Fetches one task with easy (a handle reused across tasks, for keep-alive), stores it
+ * and makes its thumbnails. Touches nothing shared but the output directory. */
+void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o);
+
+/* After a transfer: checks, stores and thumbnails its body. */
+void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_buf *body,
+                          imgpipe_outcome *o);
 
 /* Executors. Each returns 0 or a negative code with err (a source read error). */
 int imgpipe_exec_seq(imgpipe_run *r, char *err);
+int imgpipe_exec_threads(imgpipe_run *r, char *err);
 
 #endif
