@@ -1,0 +1,358 @@
+/* Request handling: /i/ images, /x/ the fixed PNG, and the Imgur-shaped /3/ API with the
+ * failure prefixes tests use. Nothing here touches the file system by request path; the
+ * only file read per request is DIR/gallery.json, whose name is fixed. */
+#include "galleryd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+enum mode { MODE_NORMAL, MODE_BROKEN, MODE_FAIL, MODE_SHAPE, MODE_NOSUCCESS };
+
+/* Path segments, empty ones skipped so trailing slashes do not matter. */
+#define MAX_SEGS 8
+struct segs {
+    const char *p[MAX_SEGS];
+    size_t n[MAX_SEGS];
+    size_t count; /* MAX_SEGS + 1 when there were too many */
+};
+
+static void split(const char *path, struct segs *s)
+{
+    s->count = 0;
+    while (*path) {
+        while (*path == '/')
+            path++;
+        size_t n = strcspn(path, "/");
+        if (n == 0) break;
+        if (s->count == MAX_SEGS) {
+            s->count = MAX_SEGS + 1;
+            return;
+        }
+        s->p[s->count] = path;
+        s->n[s->count++] = n;
+        path += n;
+    }
+}
+
+static int seg_is(const struct segs *s, size_t i, const char *word)
+{
+    return i < s->count && s->n[i] == strlen(word) && memcmp(s->p[i], word, s->n[i]) == 0;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, const char *type,
+                             void *data, size_t len, enum MHD_ResponseMemoryMode mem)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mem);
+    if (!r) {
+        if (mem == MHD_RESPMEM_MUST_FREE) free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result queue_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+    return queue(conn, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
+                 MHD_RESPMEM_PERSISTENT);
+}
+
+/* Hands the buffer's memory to MHD, which frees it after sending. */
+static enum MHD_Result queue_json(struct MHD_Connection *conn, unsigned status, struct gd_buf *b)
+{
+    if (b->failed || !b->data) {
+        gd_buf_free(b);
+        return queue_text(conn, 500, "galleryd: out of memory\n");
+    }
+    return queue(conn, status, "application/json", b->data, b->len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* Imgur's error shape; json_status differs from the HTTP status for /nosuccess/. */
+static enum MHD_Result api_error(struct MHD_Connection *conn, unsigned status, unsigned json_status,
+                                 const char *error, const char *url, const char *method)
+{
+    struct gd_buf b = {0};
+    gd_buf_puts(&b, "{\"data\":{\"error\":");
+    gd_buf_json_string(&b, error);
+    gd_buf_puts(&b, ",\"request\":");
+    gd_buf_json_string(&b, url);
+    gd_buf_puts(&b, ",\"method\":");
+    gd_buf_json_string(&b, method);
+    gd_buf_printf(&b, "},\"success\":false,\"status\":%u}", json_status);
+    return queue_json(conn, status, &b);
+}
+
+static void put_link(struct gd_buf *b, const struct gd_server *s, const char *kind,
+                     const char *name)
+{
+    /* The encoded name is only unreserved characters and %XX: no JSON escaping needed. */
+    gd_buf_printf(b, "\"%s/%s/", s->base, kind);
+    gd_buf_url_path(b, name);
+    gd_buf_puts(b, "\"");
+}
+
+static void put_item(struct gd_buf *b, const struct gd_server *s, const struct gd_image *im)
+{
+    char *id = strdup(im->name);
+    if (!id) {
+        b->failed = 1;
+        return;
+    }
+    char *dot = strrchr(id, '.');
+    if (dot && dot != id) *dot = '\0';
+    gd_buf_puts(b, "{\"id\":");
+    gd_buf_json_string(b, id);
+    gd_buf_puts(b, ",\"title\":");
+    gd_buf_json_string(b, id);
+    gd_buf_printf(b, ",\"type\":\"%s\",\"animated\":false,\"width\":%d,\"height\":%d,\"size\":%zu",
+                  gd_mime_type(im->name), im->width, im->height, im->size);
+    gd_buf_puts(b, ",\"link\":");
+    put_link(b, s, "i", im->name);
+    gd_buf_puts(b, "}");
+    free(id);
+}
+
+/* The album holds the last two images, when there are at least three. */
+static size_t album_size(const struct gd_server *s)
+{
+    return s->gallery.count >= 3 ? 2 : 0;
+}
+
+static void put_album_images(struct gd_buf *b, const struct gd_server *s)
+{
+    size_t n = s->gallery.count, first = n - album_size(s);
+    gd_buf_puts(b, "[");
+    for (size_t i = first; i < n; i++) {
+        if (i > first) gd_buf_puts(b, ",");
+        put_item(b, s, &s->gallery.images[i]);
+    }
+    gd_buf_puts(b, "]");
+}
+
+/* Every image exactly once for a client that keeps jpeg/png items and expands albums, plus
+ * a gif item it must skip. */
+static void put_gallery(struct gd_buf *b, const struct gd_server *s)
+{
+    size_t single = s->gallery.count - album_size(s);
+    gd_buf_puts(b, "{\"data\":[");
+    for (size_t i = 0; i < single; i++) {
+        put_item(b, s, &s->gallery.images[i]);
+        gd_buf_puts(b, ",");
+    }
+    gd_buf_puts(b, "{\"id\":\"gif0\",\"type\":\"image/gif\",\"animated\":true,\"link\":");
+    put_link(b, s, "i", "gif0.gif");
+    gd_buf_puts(b, "}");
+    if (album_size(s)) {
+        gd_buf_puts(b, ",{\"id\":\"sample\",\"title\":\"album\",\"is_album\":true,\"link\":");
+        put_link(b, s, "a", "sample");
+        gd_buf_printf(b, ",\"images_count\":%zu,\"images\":", album_size(s));
+        put_album_images(b, s);
+        gd_buf_puts(b, "}");
+    }
+    gd_buf_puts(b, "],\"success\":true,\"status\":200}");
+}
+
+/* Copies DIR/gallery.json with every {{base}} replaced. Returns 1 when served from the
+ * file, 0 when there is no such file, -1 when it exists but cannot be read. */
+static int put_gallery_file(struct gd_buf *b, const struct gd_server *s)
+{
+    static const char mark[] = "{{base}}";
+    const size_t mlen = sizeof mark - 1;
+    char path[4096];
+    unsigned char *data;
+    size_t size;
+    snprintf(path, sizeof path, "%s/gallery.json", s->dir);
+    if (gd_read_file(path, &data, &size) != 0) return errno == ENOENT ? 0 : -1;
+    gd_buf_append(b, "", 0); /* an empty file is an empty body, not a failure */
+    const char *p = (const char *)data, *end = p + size;
+    while (p < end) {
+        const char *hit = p;
+        while (hit + mlen <= end && memcmp(hit, mark, mlen) != 0)
+            hit++;
+        if (hit + mlen > end) hit = end;
+        gd_buf_append(b, p, (size_t)(hit - p));
+        if (hit == end) break;
+        gd_buf_puts(b, s->base);
+        p = hit + mlen;
+    }
+    free(data);
+    return 1;
+}
+
+/* /3/gallery/<section>/<sort>/<window>/<page>: page 1 and later are empty, which is how
+ * Imgur ends pagination; page 0 or none is the whole list. */
+static enum MHD_Result gallery(const struct gd_server *s, struct MHD_Connection *conn,
+                               const struct segs *sg, const char *url, const char *method)
+{
+    if (sg->count > 6) return api_error(conn, 404, 404, "Not found", url, method);
+    if (sg->count == 6) {
+        int page = 0;
+        for (size_t i = 0; i < sg->n[5]; i++) {
+            if (sg->p[5][i] < '0' || sg->p[5][i] > '9')
+                return api_error(conn, 400, 400, "Invalid page", url, method);
+            page |= sg->p[5][i] != '0';
+        }
+        if (page) {
+            static const char empty[] = "{\"data\":[],\"success\":true,\"status\":200}";
+            return queue(conn, 200, "application/json", (void *)empty, sizeof empty - 1,
+                         MHD_RESPMEM_PERSISTENT);
+        }
+    }
+    struct gd_buf b = {0};
+    int from_file = s->dir ? put_gallery_file(&b, s) : 0;
+    if (from_file < 0) {
+        gd_buf_free(&b);
+        return api_error(conn, 500, 500, "galleryd: cannot read gallery.json", url, method);
+    }
+    if (!from_file) put_gallery(&b, s);
+    return queue_json(conn, 200, &b);
+}
+
+/* /3/album/sample and /3/album/sample/images; any other id is Imgur's 404. */
+static enum MHD_Result album(const struct gd_server *s, struct MHD_Connection *conn,
+                             const struct segs *sg, const char *url, const char *method)
+{
+    int images = sg->count == 4 && seg_is(sg, 3, "images");
+    if (sg->count < 3 || (sg->count > 3 && !images))
+        return api_error(conn, 404, 404, "Not found", url, method);
+    if (!seg_is(sg, 2, "sample") || !album_size(s)) {
+        struct gd_buf msg = {0};
+        gd_buf_puts(&msg, "Unable to find an album with the id, ");
+        gd_buf_append(&msg, sg->p[2], sg->n[2]);
+        enum MHD_Result r = msg.failed ? MHD_NO : api_error(conn, 404, 404, msg.data, url, method);
+        gd_buf_free(&msg);
+        return r;
+    }
+    struct gd_buf b = {0};
+    if (images) {
+        gd_buf_puts(&b, "{\"data\":");
+        put_album_images(&b, s);
+    } else {
+        gd_buf_printf(
+            &b, "{\"data\":{\"id\":\"sample\",\"images_count\":%zu,\"images\":", album_size(s));
+        put_album_images(&b, s);
+        gd_buf_puts(&b, "}");
+    }
+    gd_buf_puts(&b, ",\"success\":true,\"status\":200}");
+    return queue_json(conn, 200, &b);
+}
+
+/* Authorization: Client-ID <id>, as Imgur requires for anonymous API use. */
+static int authorized(const struct gd_server *s, struct MHD_Connection *conn)
+{
+    const char *h =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Client-ID ", 10) != 0) return 0;
+    h += 10;
+    while (*h == ' ')
+        h++;
+    return *h && (!s->client_id || strcmp(h, s->client_id) == 0);
+}
+
+/* Strips a failure prefix (/broken, /fail, /shape, /nosuccess) in front of /3/. */
+static const char *api_path(const char *url, enum mode *mode)
+{
+    static const struct {
+        const char *prefix;
+        enum mode mode;
+    } prefixes[] = {{"/broken", MODE_BROKEN},
+                    {"/fail", MODE_FAIL},
+                    {"/shape", MODE_SHAPE},
+                    {"/nosuccess", MODE_NOSUCCESS},
+                    {"", MODE_NORMAL}};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i].prefix);
+        if (strncmp(url, prefixes[i].prefix, n) == 0 && strncmp(url + n, "/3/", 3) == 0) {
+            *mode = prefixes[i].mode;
+            return url + n;
+        }
+    }
+    return NULL;
+}
+
+static enum MHD_Result failure(struct MHD_Connection *conn, enum mode mode, const char *url,
+                               const char *method)
+{
+    static const char broken[] = "{\"data\":[{\"id\":\"x\",";
+    static const char shape[] = "{\"data\":{\"unexpected\":true},\"success\":true,\"status\":200}";
+    switch (mode) {
+    case MODE_BROKEN:
+        return queue(conn, 200, "application/json", (void *)broken, sizeof broken - 1,
+                     MHD_RESPMEM_PERSISTENT);
+    case MODE_SHAPE:
+        return queue(conn, 200, "application/json", (void *)shape, sizeof shape - 1,
+                     MHD_RESPMEM_PERSISTENT);
+    case MODE_FAIL:
+        return api_error(conn, 500, 500,
+                         "Imgur is temporarily over capacity. Please try again later.", url,
+                         method);
+    default:
+        return api_error(conn, 200, 200, "Invalid client", url, method);
+    }
+}
+
+static enum MHD_Result api(const struct gd_server *s, struct MHD_Connection *conn, const char *url,
+                           const char *path, enum mode mode, const char *method)
+{
+    if (!authorized(s, conn))
+        return api_error(conn, 403, 403, "Authentication required", url, method);
+    if (mode != MODE_NORMAL) return failure(conn, mode, url, method);
+    struct segs sg;
+    split(path, &sg);
+    if (seg_is(&sg, 1, "gallery")) return gallery(s, conn, &sg, url, method);
+    if (seg_is(&sg, 1, "album")) return album(s, conn, &sg, url, method);
+    return api_error(conn, 404, 404, "Not found", url, method);
+}
+
+static enum MHD_Result route(const struct gd_server *s, struct MHD_Connection *conn,
+                             const char *url, const char *method)
+{
+    if (strncmp(url, "/i/", 3) == 0) {
+        const struct gd_image *im = gd_gallery_find(&s->gallery, url + 3);
+        if (!im) return queue_text(conn, 404, "galleryd: no such image\n");
+        return queue(conn, 200, gd_mime_type(im->name), im->data, im->size, MHD_RESPMEM_PERSISTENT);
+    }
+    if (strncmp(url, "/x/", 3) == 0) /* any name at all: for hostile link names */
+        return queue(conn, 200, "image/png", s->x_png, s->x_png_size, MHD_RESPMEM_PERSISTENT);
+    enum mode mode;
+    const char *path = api_path(url, &mode);
+    if (path) return api(s, conn, url, path, mode, method);
+    return queue_text(conn, 404, "galleryd: not found\n");
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                          const char *method, const char *version, const char *upload_data,
+                          size_t *upload_data_size, void **con_cls)
+{
+    static int seen;
+    (void)version;
+    (void)upload_data;
+    /* MHD calls once with the headers, then with any body, then with none left; answer
+     * on the last call so a stray request body is read and ignored, not left unread. */
+    if (*con_cls == NULL) {
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    const struct gd_server *s = cls;
+    if (s->latency_ms) sleep_ms(s->latency_ms); /* thread per connection: sleeping is fine */
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return queue_text(conn, 405, "galleryd: only GET and HEAD\n");
+    return route(s, conn, url, method);
+}
