@@ -7,11 +7,16 @@
 
 #define IMGPIPE_NAME_MAX 200 /* bytes, excluding the terminating NUL */
 
-/* The last segment of the URL's path (query and fragment dropped, %XX decoded), made safe:
- * no '/' or '\\' (each becomes '_'), no control bytes or DEL (dropped), no leading '.'
- * (dropped), at most IMGPIPE_NAME_MAX bytes (the extension kept when it is short, and a
- * cut never splits a UTF-8 sequence). When nothing is left (empty, "..", "/"), the name
- * is "image-<16 hex digits of imgpipe_hash64(url)>". out must hold IMGPIPE_NAME_MAX + 1. */
+/* The last segment of the URL's path, made safe. In order: drop "#fragment", then
+ * "?query"; skip "scheme://authority" when the URL starts with one; take what follows the
+ * last '/' (so "http://host", "http://host/" and "http://host/dir/" leave nothing); decode
+ * %XX (an invalid escape stays as it is); then '/' and '\\' become '_', control bytes and
+ * DEL are dropped, leading '.' are dropped (so "." and ".." never come out). At most
+ * IMGPIPE_NAME_MAX bytes: a longer name loses bytes from the end of its stem, keeping the
+ * extension (the last '.'-suffix, dot included) when it is at most 16 bytes; a cut never
+ * splits a well-formed UTF-8 sequence. When nothing is left, the name is
+ * "image-<16 lowercase hex digits of imgpipe_hash64(url)>" over the whole URL string.
+ * url may be NULL (as ""). out must hold IMGPIPE_NAME_MAX + 1. */
 void imgpipe_name_from_url(const char *url, char *out);
 
 /* Names already given in one run, so that two links with the same name get distinct
@@ -22,9 +27,12 @@ imgpipe_nameset *imgpipe_nameset_new(void);
 void imgpipe_nameset_free(imgpipe_nameset *set);
 
 /* imgpipe_name_from_url(), then, when that name was given before in this set, the name
- * with "-<8 hex digits of the URL's hash>" inserted before the extension (and a counter
- * after that if even that was taken). Records the result. Deterministic for the same
- * sequence of URLs. Returns 0, or IMGPIPE_ENOMEM. */
+ * with "-<8 lowercase hex digits: the low 32 bits of imgpipe_hash64(url)>" inserted before
+ * the extension, and when even that was taken "-2", "-3", ... after it ("a-1b2c3d4e-2.jpg");
+ * the stem is cut (UTF-8 safe) so the result stays within IMGPIPE_NAME_MAX. Names compare
+ * case-sensitively, by 64-bit hash: a hash collision can only make a name longer, never
+ * give one twice. Records the result. Deterministic for the same sequence of URLs.
+ * Returns 0, or IMGPIPE_ENOMEM (out is then ""). */
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out);
 
 #endif

@@ -20,3 +20,143 @@ void testutil_rmtree(const char *path)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
     if (system(cmd) != 0) fprintf(stderr, "testutil: could not remove %s\n", path);
 }
+
+/* ---- image generators ---- */
+
+#include <spng.h>
+#include <turbojpeg.h>
+
+unsigned char *testutil_jpeg(const unsigned char *px, int w, int h, int channels, int quality,
+                             size_t *len)
+{
+    tjhandle tj = tjInitCompress();
+    assert_non_null(tj);
+    unsigned char *jpeg = NULL;
+    unsigned long jl = 0;
+    int gray = channels == 1;
+    assert_int_equal(tjCompress2(tj, px, w, w * channels, h, gray ? TJPF_GRAY : TJPF_RGB, &jpeg,
+                                 &jl, gray ? TJSAMP_GRAY : TJSAMP_420, quality, 0),
+                     0);
+    unsigned char *copy = malloc(jl);
+    assert_non_null(copy);
+    memcpy(copy, jpeg, jl);
+    tjFree(jpeg);
+    tjDestroy(tj);
+    *len = jl;
+    return copy;
+}
+
+static void put16(unsigned char *p, unsigned v, int be)
+{
+    p[be ? 0 : 1] = (unsigned char)(v >> 8);
+    p[be ? 1 : 0] = (unsigned char)v;
+}
+
+static void put32(unsigned char *p, unsigned long v, int be)
+{
+    put16(p + (be ? 0 : 2), (unsigned)(v >> 16), be);
+    put16(p + (be ? 2 : 0), (unsigned)(v & 0xFFFF), be);
+}
+
+unsigned char *testutil_jpeg_add_exif(const unsigned char *jpeg, size_t len, int orientation,
+                                      int big_endian, size_t *out_len)
+{
+    /* TIFF header (8) + IFD0 with one entry (2 + 12 + 4 next-IFD offset) = 26 bytes. */
+    unsigned char tiff[26] = {0};
+    memcpy(tiff, big_endian ? "MM\0*" : "II*\0", 4);
+    put32(tiff + 4, 8, big_endian);
+    put16(tiff + 8, 1, big_endian);
+    put16(tiff + 10, 0x0112, big_endian);
+    put16(tiff + 12, 3, big_endian);
+    put32(tiff + 14, 1, big_endian);
+    put16(tiff + 18, (unsigned)orientation, big_endian);
+    size_t seg = 2 + 6 + sizeof(tiff);
+    unsigned char *out = malloc(len + 2 + seg);
+    assert_non_null(out);
+    memcpy(out, jpeg, 2);
+    out[2] = 0xFF;
+    out[3] = 0xE1;
+    out[4] = (unsigned char)(seg >> 8);
+    out[5] = (unsigned char)seg;
+    memcpy(out + 6, "Exif\0\0", 6);
+    memcpy(out + 12, tiff, sizeof(tiff));
+    memcpy(out + 12 + sizeof(tiff), jpeg + 2, len - 2);
+    *out_len = len + 2 + seg;
+    return out;
+}
+
+unsigned char *testutil_jpeg_decode(const unsigned char *jpeg, size_t len, int *w, int *h,
+                                    int *channels)
+{
+    tjhandle tj = tjInitDecompress();
+    assert_non_null(tj);
+    int sub, cs;
+    assert_int_equal(tjDecompressHeader3(tj, jpeg, len, w, h, &sub, &cs), 0);
+    *channels = cs == TJCS_GRAY ? 1 : 3;
+    unsigned char *px = malloc((size_t)*w * *h * *channels);
+    assert_non_null(px);
+    assert_int_equal(tjDecompress2(tj, jpeg, len, px, *w, *w * *channels, *h,
+                                   *channels == 1 ? TJPF_GRAY : TJPF_RGB, 0),
+                     0);
+    tjDestroy(tj);
+    return px;
+}
+
+unsigned char *testutil_png(const void *raw, size_t raw_len, int w, int h, int color_type,
+                            int bit_depth, const unsigned char *plte_rgb, int n_plte,
+                            const unsigned char *trns_alpha, int n_trns, size_t *len)
+{
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    assert_non_null(ctx);
+    assert_int_equal(spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1), 0);
+    struct spng_ihdr ihdr = {.width = (uint32_t)w,
+                             .height = (uint32_t)h,
+                             .bit_depth = (uint8_t)bit_depth,
+                             .color_type = (uint8_t)color_type};
+    assert_int_equal(spng_set_ihdr(ctx, &ihdr), 0);
+    if (n_plte) {
+        struct spng_plte plte = {.n_entries = (uint32_t)n_plte};
+        for (int i = 0; i < n_plte; i++) {
+            plte.entries[i].red = plte_rgb[3 * i];
+            plte.entries[i].green = plte_rgb[3 * i + 1];
+            plte.entries[i].blue = plte_rgb[3 * i + 2];
+        }
+        assert_int_equal(spng_set_plte(ctx, &plte), 0);
+    }
+    if (n_trns) {
+        struct spng_trns trns = {.n_type3_entries = (uint32_t)n_trns};
+        memcpy(trns.type3_alpha, trns_alpha, (size_t)n_trns);
+        assert_int_equal(spng_set_trns(ctx, &trns), 0);
+    }
+    assert_int_equal(spng_encode_image(ctx, raw, raw_len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE), 0);
+    int e = 0;
+    unsigned char *png = spng_get_png_buffer(ctx, len, &e);
+    assert_int_equal(e, 0);
+    assert_non_null(png);
+    spng_ctx_free(ctx);
+    return png;
+}
+
+unsigned char *testutil_png_decode(const unsigned char *png, size_t len, int *w, int *h,
+                                   int *channels, int *color_type)
+{
+    spng_ctx *ctx = spng_ctx_new(0);
+    assert_non_null(ctx);
+    assert_int_equal(spng_set_png_buffer(ctx, png, len), 0);
+    struct spng_ihdr ihdr;
+    assert_int_equal(spng_get_ihdr(ctx, &ihdr), 0);
+    struct spng_trns trns;
+    int alpha = ihdr.color_type == 4 || ihdr.color_type == 6 || spng_get_trns(ctx, &trns) == 0;
+    int fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
+    size_t need;
+    assert_int_equal(spng_decoded_image_size(ctx, fmt, &need), 0);
+    unsigned char *px = malloc(need);
+    assert_non_null(px);
+    assert_int_equal(spng_decode_image(ctx, px, need, fmt, SPNG_DECODE_TRNS), 0);
+    *w = (int)ihdr.width;
+    *h = (int)ihdr.height;
+    *channels = alpha ? 4 : 3;
+    *color_type = ihdr.color_type;
+    spng_ctx_free(ctx);
+    return px;
+}

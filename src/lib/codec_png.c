@@ -1,0 +1,144 @@
+/* PNG decode and encode through libspng. */
+#include "image.h"
+#include "util.h"
+
+#include <spng.h>
+#include <stdlib.h>
+
+/* Ancillary chunks (text, ICC, EXIF) are bounded so a crafted header cannot make libspng
+ * allocate much more than the image itself. */
+#define PNG_CHUNK_LIMIT (64u << 20)
+#define PNG_CACHE_LIMIT (64u << 20)
+/* libspng's own maximum for width and height. */
+#define PNG_DIM_LIMIT 0x7FFFFFFFu
+
+static spng_ctx *open_decoder(const unsigned char *src, size_t len, char *err, int *rc)
+{
+    spng_ctx *ctx = spng_ctx_new(0);
+    if (!ctx) {
+        *rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a PNG decoder");
+        return NULL;
+    }
+    int e = spng_set_png_buffer(ctx, src, len);
+    if (!e) e = spng_set_image_limits(ctx, PNG_DIM_LIMIT, PNG_DIM_LIMIT);
+    if (!e) e = spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CACHE_LIMIT);
+    if (e) {
+        *rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "cannot read PNG: %s", spng_strerror(e));
+        spng_ctx_free(ctx);
+        return NULL;
+    }
+    *rc = IMGPIPE_OK;
+    return ctx;
+}
+
+/* Reads the header; sets *alpha when the image has an alpha channel or tRNS. */
+static int read_header(spng_ctx *ctx, struct spng_ihdr *ihdr, int *alpha, char *err)
+{
+    int e = spng_get_ihdr(ctx, ihdr);
+    if (e) return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
+    struct spng_trns trns;
+    *alpha = ihdr->color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
+             ihdr->color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA || spng_get_trns(ctx, &trns) == 0;
+    return IMGPIPE_OK;
+}
+
+int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
+                     char *err)
+{
+    int rc;
+    spng_ctx *ctx = open_decoder(src, len, err, &rc);
+    if (!ctx) return rc;
+    struct spng_ihdr ihdr;
+    int alpha;
+    rc = read_header(ctx, &ihdr, &alpha, err);
+    if (!rc) {
+        info->width = (int)ihdr.width;
+        info->height = (int)ihdr.height;
+        info->channels = alpha ? 4 : 3;
+        struct spng_exif exif;
+        info->orientation = 1;
+        if (spng_get_exif(ctx, &exif) == 0)
+            info->orientation =
+                imgpipe_exif_orientation((const unsigned char *)exif.data, exif.length);
+    }
+    spng_ctx_free(ctx);
+    return rc;
+}
+
+int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels,
+                       struct imgpipe_image *out, char *err)
+{
+    int rc;
+    spng_ctx *ctx = open_decoder(src, len, err, &rc);
+    if (!ctx) return rc;
+    struct spng_ihdr ihdr;
+    int alpha;
+    rc = read_header(ctx, &ihdr, &alpha, err);
+    if (rc) goto done;
+    if ((uint64_t)ihdr.width * ihdr.height > max_pixels) {
+        rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "PNG is %ux%u, over the %llu pixel limit",
+                          ihdr.width, ihdr.height, (unsigned long long)max_pixels);
+        goto done;
+    }
+    int fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
+    size_t need;
+    int e = spng_decoded_image_size(ctx, fmt, &need);
+    if (!e && imgpipe_image_alloc(out, (int)ihdr.width, (int)ihdr.height, alpha ? 4 : 3)) {
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
+                          ihdr.height);
+        goto done;
+    }
+    if (!e && need != out->stride * out->height) e = SPNG_EINTERNAL;
+    if (!e) e = spng_decode_image(ctx, out->pixels, need, fmt, SPNG_DECODE_TRNS);
+    if (e) {
+        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
+        imgpipe_image_free(out);
+    }
+done:
+    spng_ctx_free(ctx);
+    return rc;
+}
+
+static int color_type_for(int channels)
+{
+    switch (channels) {
+    case 1:
+        return SPNG_COLOR_TYPE_GRAYSCALE;
+    case 2:
+        return SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
+    case 3:
+        return SPNG_COLOR_TYPE_TRUECOLOR;
+    default:
+        return SPNG_COLOR_TYPE_TRUECOLOR_ALPHA;
+    }
+}
+
+int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err)
+{
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    if (!ctx) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a PNG encoder");
+    struct spng_ihdr ihdr = {
+        .width = (uint32_t)img->width,
+        .height = (uint32_t)img->height,
+        .bit_depth = 8,
+        .color_type = (uint8_t)color_type_for(img->channels),
+    };
+    /* Thumbnails are small: a fast zlib level costs little size and most of the time. */
+    int e = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+    if (!e) e = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 3);
+    if (!e) e = spng_set_ihdr(ctx, &ihdr);
+    if (!e)
+        e = spng_encode_image(ctx, img->pixels, img->stride * img->height, SPNG_FMT_PNG,
+                              SPNG_ENCODE_FINALIZE);
+    size_t png_len = 0;
+    void *png = e ? NULL : spng_get_png_buffer(ctx, &png_len, &e);
+    int rc = IMGPIPE_OK;
+    if (e || !png)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot encode a %dx%d PNG: %s", img->width,
+                          img->height, spng_strerror(e));
+    else if (imgpipe_buf_append(out, png, png_len) != 0)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory storing a PNG thumbnail");
+    free(png);
+    spng_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,160 @@
+/* The thumbnail pipeline: sniff, read the header, check the pixel budget, decode once
+ * (DCT-scaled for JPEG), then per requested size resize, orient and encode. */
+#include "image.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_QUALITY 85
+#define DEFAULT_MAX_PIXELS 100000000ULL
+/* Decode at least this many times the largest thumbnail so DCT scaling cannot alias. */
+#define DECODE_HEADROOM 2
+
+int imgpipe_image_alloc(struct imgpipe_image *img, int width, int height, int channels)
+{
+    memset(img, 0, sizeof(*img));
+    if (width <= 0 || height <= 0 || channels < 1 || channels > 4) return IMGPIPE_EINVAL;
+    size_t stride = (size_t)width * channels;
+    if ((size_t)height > SIZE_MAX / stride) return IMGPIPE_ENOMEM;
+    img->pixels = malloc(stride * height);
+    if (!img->pixels) return IMGPIPE_ENOMEM;
+    img->width = width;
+    img->height = height;
+    img->channels = channels;
+    img->stride = stride;
+    return IMGPIPE_OK;
+}
+
+void imgpipe_image_free(struct imgpipe_image *img)
+{
+    free(img->pixels);
+    memset(img, 0, sizeof(*img));
+}
+
+/* Fits a w x h image in a bw x bh box: aspect kept, rounded to nearest, at least 1 px,
+ * never enlarged. */
+static void fit(int w, int h, int bw, int bh, int *ow, int *oh)
+{
+    if (w <= bw && h <= bh) {
+        *ow = w, *oh = h;
+        return;
+    }
+    uint64_t W = (uint64_t)w, H = (uint64_t)h;
+    if ((uint64_t)bw * H <= (uint64_t)bh * W) { /* the width is the tighter limit */
+        *ow = bw;
+        *oh = (int)((2 * H * (uint64_t)bw + W) / (2 * W));
+    } else {
+        *oh = bh;
+        *ow = (int)((2 * W * (uint64_t)bh + H) / (2 * H));
+    }
+    if (*ow < 1) *ow = 1;
+    if (*oh < 1) *oh = 1;
+}
+
+static int unsupported(const unsigned char *p, size_t len, const char *fmt, char *err)
+{
+    if (fmt && strcmp(fmt, "gif") == 0)
+        return imgpipe_errf(err, IMGPIPE_EFORMAT, "GIF images are not supported for thumbnails");
+    if (fmt && strcmp(fmt, "webp") == 0)
+        return imgpipe_errf(err, IMGPIPE_EFORMAT, "WebP images are not supported for thumbnails");
+    char hex[3 * 8 + 1] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < len && i < 8; i++)
+        used += (size_t)snprintf(hex + used, sizeof(hex) - used, "%s%02x", i ? " " : "", p[i]);
+    return imgpipe_errf(err, IMGPIPE_EFORMAT, "not a JPEG or PNG image (first bytes %s)",
+                        len ? hex : "none: empty input");
+}
+
+static int check_args(const void *src, const imgpipe_thumb_out *outs, int n, char *err)
+{
+    if (!src || !outs || n < 1 || n > IMGPIPE_THUMB_MAX_SIZES)
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "thumbnail request needs a source and 1..%d "
+                            "sizes",
+                            IMGPIPE_THUMB_MAX_SIZES);
+    for (int i = 0; i < n; i++)
+        if (outs[i].width < 1 || outs[i].height < 1)
+            return imgpipe_errf(err, IMGPIPE_EINVAL, "thumbnail size %d is %dx%d, not positive", i,
+                                outs[i].width, outs[i].height);
+    return IMGPIPE_OK;
+}
+
+static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixels, char *err)
+{
+    uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
+    if (px <= max_pixels) return IMGPIPE_OK;
+    return imgpipe_errf(err, IMGPIPE_ETOOBIG, "image is %dx%d (%.3g MP), over the %.3g MP limit",
+                        info->width, info->height, px / 1e6, max_pixels / 1e6);
+}
+
+/* One thumbnail from the decoded image: resize to the stored-orientation size, make it
+ * upright, encode. */
+static int make_one(const struct imgpipe_image *img, int is_jpeg, int orientation, int tw, int th,
+                    int quality, imgpipe_buf *out, char *err)
+{
+    struct imgpipe_image small = {0};
+    int swap = orientation >= 5;
+    int rc = imgpipe_resize(img, swap ? th : tw, swap ? tw : th, &small);
+    if (!rc) rc = imgpipe_orient(&small, orientation);
+    if (rc) {
+        imgpipe_image_free(&small);
+        return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", tw, th);
+    }
+    rc = is_jpeg ? imgpipe_jpeg_encode(&small, quality, out, err)
+                 : imgpipe_png_encode(&small, out, err);
+    imgpipe_image_free(&small);
+    return rc;
+}
+
+int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,
+                       imgpipe_thumb_out *outs, int n, char *err)
+{
+    int rc = check_args(src, outs, n, err);
+    if (rc) return rc;
+    const unsigned char *p = src;
+    const char *fmt = imgpipe_sniff_format(p, len);
+    int is_jpeg = fmt && strcmp(fmt, "jpeg") == 0;
+    if (!is_jpeg && !(fmt && strcmp(fmt, "png") == 0)) return unsupported(p, len, fmt, err);
+    uint64_t max_pixels = opts && opts->max_pixels ? opts->max_pixels : DEFAULT_MAX_PIXELS;
+    int quality = opts && opts->quality ? opts->quality : DEFAULT_QUALITY;
+    if (quality < 1 || quality > 100)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "JPEG quality %d is not in 1..100", quality);
+
+    struct imgpipe_image_info info;
+    rc = is_jpeg ? imgpipe_jpeg_info(p, len, &info, err) : imgpipe_png_info(p, len, &info, err);
+    if (!rc) rc = check_budget(&info, max_pixels, err);
+    if (rc) return rc;
+
+    /* Sizes fit the displayed (upright) image; the decode minimum is in stored axes. */
+    int swap = info.orientation >= 5;
+    int dw = swap ? info.height : info.width, dh = swap ? info.width : info.height;
+    int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES], need_w = 0, need_h = 0;
+    for (int i = 0; i < n; i++) {
+        fit(dw, dh, outs[i].width, outs[i].height, &tw[i], &th[i]);
+        int sw = swap ? th[i] : tw[i], sh = swap ? tw[i] : th[i];
+        need_w = sw * DECODE_HEADROOM > need_w ? sw * DECODE_HEADROOM : need_w;
+        need_h = sh * DECODE_HEADROOM > need_h ? sh * DECODE_HEADROOM : need_h;
+    }
+
+    struct imgpipe_image img = {0};
+    rc = is_jpeg ? imgpipe_jpeg_decode(p, len, need_w, need_h, &img, err)
+                 : imgpipe_png_decode(p, len, max_pixels, &img, err);
+    if (rc) return rc;
+    imgpipe_buf bufs[IMGPIPE_THUMB_MAX_SIZES];
+    memset(bufs, 0, sizeof(bufs));
+    for (int i = 0; i < n && !rc; i++)
+        rc = make_one(&img, is_jpeg, info.orientation, tw[i], th[i], quality, &bufs[i], err);
+    imgpipe_image_free(&img);
+    for (int i = 0; i < n; i++) {
+        if (rc) {
+            imgpipe_buf_free(&bufs[i]);
+            continue;
+        }
+        outs[i].data = bufs[i];
+        outs[i].width = tw[i];
+        outs[i].height = th[i];
+    }
+    return rc;
+}

@@ -1,0 +1,409 @@
+#include "testutil.h"
+#include "name.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void assert_name(const char *url, const char *want)
+{
+    char out[IMGPIPE_NAME_MAX + 1];
+    imgpipe_name_from_url(url, out);
+    assert_string_equal(out, want);
+}
+
+/* "image-<16 hex of the URL's hash>", the name when nothing usable is left. */
+static void fallback(const char *url, char *out)
+{
+    snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%016" PRIx64, imgpipe_hash64(url, strlen(url)));
+}
+
+static void assert_fallback(const char *url)
+{
+    char want[IMGPIPE_NAME_MAX + 1];
+    fallback(url, want);
+    assert_name(url, want);
+}
+
+/* "-<8 hex of the low 32 bits of the URL's hash>", the dedup tag. */
+static void tag(const char *url, char *out)
+{
+    snprintf(out, 16, "-%08" PRIx32, (uint32_t)imgpipe_hash64(url, strlen(url)));
+}
+
+/* Whether s is well-formed UTF-8 (no truncated or stray sequences). */
+static int valid_utf8(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        int n = *s < 0x80             ? 0
+                : (*s & 0xE0) == 0xC0 ? 1
+                : (*s & 0xF0) == 0xE0 ? 2
+                : (*s & 0xF8) == 0xF0 ? 3
+                                      : -1;
+        if (n < 0) return 0;
+        s++;
+        for (int i = 0; i < n; i++, s++)
+            if ((*s & 0xC0) != 0x80) return 0;
+    }
+    return 1;
+}
+
+/* "https://x/" + prefix + unit repeated count times + suffix, malloc'd. */
+static char *long_url(const char *prefix, const char *unit, size_t count, const char *suffix)
+{
+    size_t cap = 16 + strlen(prefix) + strlen(unit) * count + strlen(suffix);
+    char *url = malloc(cap);
+    assert_non_null(url);
+    char *p = url + sprintf(url, "https://x/%s", prefix);
+    for (size_t i = 0; i < count; i++)
+        p += sprintf(p, "%s", unit);
+    strcpy(p, suffix);
+    return url;
+}
+
+/* ---- imgpipe_name_from_url ------------------------------------------------------------ */
+
+static void test_plain(void **state)
+{
+    (void)state;
+    assert_name("https://i.imgur.com/abc.jpg", "abc.jpg");
+    assert_name("http://host:8080/a/b/c/d.png", "d.png");
+    assert_name("dir/file.png", "file.png");
+    assert_name("file.png", "file.png");
+    assert_name("https://x/con", "con");
+    assert_name("https://x/a b.jpg", "a b.jpg");
+    assert_name("https://x/Mixed.JPG", "Mixed.JPG");
+}
+
+static void test_query_and_fragment_dropped(void **state)
+{
+    (void)state;
+    assert_name("https://x/a.jpg?x=1", "a.jpg");
+    assert_name("https://x/a.jpg#frag", "a.jpg");
+    assert_name("https://x/a.jpg?x=1#frag", "a.jpg");
+    assert_name("https://x/a.jpg#f?x=1", "a.jpg");
+    assert_name("https://x/a.jpg?next=/b/c.png", "a.jpg");
+    assert_name("https://x/a.jpg#/b/c.png", "a.jpg");
+}
+
+static void test_percent_decoding(void **state)
+{
+    (void)state;
+    assert_name("https://x/%41b%63.jpg", "Abc.jpg");
+    assert_name("https://x/a%20b.jpg", "a b.jpg");
+    assert_name("https://x/%C3%A9t%C3%A9.jpg", "\xC3\xA9t\xC3\xA9.jpg");
+    /* Invalid escapes stay as they are. */
+    assert_name("https://x/a%zz%4.jpg", "a%zz%4.jpg");
+    assert_name("https://x/a%", "a%");
+    assert_name("https://x/a%4", "a%4");
+    assert_name("https://x/100%.jpg", "100%.jpg");
+    /* Decoded once only. */
+    assert_name("https://x/a%252F.jpg", "a%2F.jpg");
+}
+
+static void test_traversal_made_safe(void **state)
+{
+    (void)state;
+    char out[IMGPIPE_NAME_MAX + 1];
+    imgpipe_name_from_url("https://x/..%2F..%2Fetc%2Fpasswd", out);
+    assert_null(strchr(out, '/'));
+    assert_true(out[0] != '.');
+    assert_string_equal(out, "_.._etc_passwd");
+    assert_name("https://x/..%5C..%5Cwin.ini", "_.._win.ini");
+    assert_name("https://x/a\\b.jpg", "a_b.jpg");
+    assert_name("https://x/%2F", "_");
+    assert_fallback("https://x/%2e%2e");
+    assert_fallback("https://x/%2E");
+}
+
+static void test_dots_and_empty(void **state)
+{
+    (void)state;
+    assert_fallback("");
+    assert_fallback("..");
+    assert_fallback(".");
+    assert_fallback("https://x/..");
+    assert_fallback("https://x/.");
+    assert_fallback("https://x/...");
+    assert_fallback("http://host/");
+    assert_fallback("http://host");
+    assert_fallback("http://host?x=/a.jpg");
+    assert_fallback("http://host#/a.jpg");
+    assert_fallback("https://x/dir/");
+    assert_fallback("https://x/a.jpg/");
+    assert_fallback("/");
+    assert_fallback("https://x/?q=a.jpg");
+    assert_name("https://x/.hidden", "hidden");
+    assert_name("https://x/...jpg", "jpg");
+    assert_name("https://x/a..", "a..");
+    /* Distinct URLs give distinct fallbacks. */
+    char a[IMGPIPE_NAME_MAX + 1], b[IMGPIPE_NAME_MAX + 1];
+    imgpipe_name_from_url("http://a/", a);
+    imgpipe_name_from_url("http://b/", b);
+    assert_string_not_equal(a, b);
+    imgpipe_name_from_url(NULL, a);
+    fallback("", b);
+    assert_string_equal(a, b);
+}
+
+static void test_control_bytes_dropped(void **state)
+{
+    (void)state;
+    assert_name("https://x/a\x01"
+                "b\x7f"
+                "c\t.jpg",
+                "abc.jpg");
+    assert_name("https://x/a%00b%0A%0d%7F.jpg", "ab.jpg");
+    assert_name("https://x/%01.%02.jpg", "jpg");
+    assert_fallback("https://x/%00%01%1f");
+    assert_name("https://x/\x1b[31mred.jpg", "[31mred.jpg");
+}
+
+static void test_long_name_keeps_extension(void **state)
+{
+    (void)state;
+    char out[IMGPIPE_NAME_MAX + 1];
+    char *url = long_url("", "a", 1000, ".jpg");
+    imgpipe_name_from_url(url, out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    assert_string_equal(out + IMGPIPE_NAME_MAX - 4, ".jpg");
+    assert_int_equal(strspn(out, "a"), IMGPIPE_NAME_MAX - 4);
+    free(url);
+
+    /* Exactly at the limit: unchanged; one more: cut. */
+    url = long_url("", "b", IMGPIPE_NAME_MAX - 4, ".png");
+    imgpipe_name_from_url(url, out);
+    assert_string_equal(out, url + 10);
+    free(url);
+    url = long_url("", "b", IMGPIPE_NAME_MAX - 3, ".png");
+    imgpipe_name_from_url(url, out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    assert_string_equal(out + IMGPIPE_NAME_MAX - 4, ".png");
+    free(url);
+
+    /* Percent-escapes count by their decoded bytes. */
+    url = long_url("", "%41", 1000, ".jpg");
+    imgpipe_name_from_url(url, out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    assert_int_equal(strspn(out, "A"), IMGPIPE_NAME_MAX - 4);
+    free(url);
+}
+
+static void test_long_extension(void **state)
+{
+    (void)state;
+    char out[IMGPIPE_NAME_MAX + 1];
+    /* 16 bytes with the dot: kept. */
+    char *url = long_url("", "a", 500, ".abcdefghijklmno");
+    imgpipe_name_from_url(url, out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    assert_string_equal(out + IMGPIPE_NAME_MAX - 16, ".abcdefghijklmno");
+    free(url);
+    /* 17 bytes: not an extension worth keeping; a plain cut. */
+    url = long_url("", "a", 500, ".abcdefghijklmnop");
+    imgpipe_name_from_url(url, out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    assert_int_equal(strspn(out, "a"), IMGPIPE_NAME_MAX);
+    free(url);
+    /* A name that is mostly extension. */
+    url = long_url("a.", "b", 1000, "");
+    imgpipe_name_from_url(url, out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    assert_memory_equal(out, "a.bbb", 5);
+    free(url);
+}
+
+static void test_utf8_never_split(void **state)
+{
+    (void)state;
+    char out[IMGPIPE_NAME_MAX + 1];
+    /* "a" + e-acute...: the cut at 196 falls inside a 2-byte sequence; it moves back to 195. */
+    char *url = long_url("a", "\xC3\xA9", 600, ".jpg");
+    imgpipe_name_from_url(url, out);
+    assert_true(valid_utf8(out));
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX - 1);
+    assert_string_equal(out + strlen(out) - 4, ".jpg");
+    free(url);
+    /* Percent-encoded, no extension: the cut at 200 moves back to 199. */
+    url = long_url("a", "%C3%A9", 600, "");
+    imgpipe_name_from_url(url, out);
+    assert_true(valid_utf8(out));
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX - 1);
+    free(url);
+    /* 4-byte sequences at each offset against the cut. */
+    for (int pad = 0; pad < 4; pad++) {
+        char prefix[8] = "";
+        memset(prefix, 'x', (size_t)pad);
+        url = long_url(prefix, "\xF0\x9F\x98\x80", 100, ".png");
+        imgpipe_name_from_url(url, out);
+        assert_true(valid_utf8(out));
+        assert_true(strlen(out) <= IMGPIPE_NAME_MAX && strlen(out) > IMGPIPE_NAME_MAX - 4);
+        assert_string_equal(out + strlen(out) - 4, ".png");
+        free(url);
+    }
+    /* Not UTF-8 at all (Latin-1 bytes): cut at the limit, nothing to protect. */
+    url = long_url("", "\xE9", 300, "");
+    imgpipe_name_from_url(url, out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    free(url);
+}
+
+/* ---- imgpipe_nameset ------------------------------------------------------------------ */
+
+static void assign(imgpipe_nameset *set, const char *url, char *out)
+{
+    assert_int_equal(imgpipe_nameset_assign(set, url, out), IMGPIPE_OK);
+}
+
+static void test_same_name_twice(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    assert_non_null(set);
+    char out[IMGPIPE_NAME_MAX + 1], want[IMGPIPE_NAME_MAX + 1], t[16];
+    assign(set, "https://x/a.jpg", out);
+    assert_string_equal(out, "a.jpg");
+    assign(set, "https://y/a.jpg", out);
+    tag("https://y/a.jpg", t);
+    snprintf(want, sizeof(want), "a%s.jpg", t);
+    assert_string_equal(out, want);
+    /* The same URL again: its tag is taken too, so a counter follows. */
+    assign(set, "https://y/a.jpg", out);
+    snprintf(want, sizeof(want), "a%s-2.jpg", t);
+    assert_string_equal(out, want);
+    assign(set, "https://y/a.jpg", out);
+    snprintf(want, sizeof(want), "a%s-3.jpg", t);
+    assert_string_equal(out, want);
+    /* No extension: the tag goes at the end. */
+    assign(set, "https://x/noext", out);
+    assign(set, "https://y/noext", out);
+    tag("https://y/noext", t);
+    snprintf(want, sizeof(want), "noext%s", t);
+    assert_string_equal(out, want);
+    imgpipe_nameset_free(set);
+    imgpipe_nameset_free(NULL);
+}
+
+static void test_three_way_collision(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    char a[IMGPIPE_NAME_MAX + 1], b[IMGPIPE_NAME_MAX + 1], c[IMGPIPE_NAME_MAX + 1];
+    char want[IMGPIPE_NAME_MAX + 1], t[16];
+    assign(set, "https://x/p.png", a);
+    assign(set, "https://y/p.png", b);
+    assign(set, "https://z/p.png?v=2", c);
+    assert_string_equal(a, "p.png");
+    assert_string_not_equal(a, b);
+    assert_string_not_equal(b, c);
+    assert_string_not_equal(a, c);
+    tag("https://z/p.png?v=2", t);
+    snprintf(want, sizeof(want), "p%s.png", t);
+    assert_string_equal(c, want);
+    imgpipe_nameset_free(set);
+}
+
+static void test_tagged_name_already_taken(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    char out[IMGPIPE_NAME_MAX + 1], url[128], want[IMGPIPE_NAME_MAX + 1], t[16];
+    tag("https://z/a.jpg", t);
+    snprintf(url, sizeof(url), "https://x/a%s.jpg", t);
+    assign(set, "https://x/a.jpg", out);
+    assign(set, url, out); /* takes the name https://z/a.jpg would get second */
+    assign(set, "https://z/a.jpg", out);
+    snprintf(want, sizeof(want), "a%s-2.jpg", t);
+    assert_string_equal(out, want);
+    imgpipe_nameset_free(set);
+}
+
+static void test_fallback_and_long_names_dedup(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    char a[IMGPIPE_NAME_MAX + 1], b[IMGPIPE_NAME_MAX + 1], c[IMGPIPE_NAME_MAX + 1];
+    assign(set, "http://host/", a);
+    assign(set, "http://host/", b);
+    assert_string_not_equal(a, b);
+    assert_memory_equal(a, b, strlen(a));
+
+    char *url = long_url("", "\xC3\xA9", 600, ".jpg");
+    assign(set, url, a);
+    assign(set, url, b);
+    assign(set, url, c);
+    for (const char *s = a; s; s = s == a ? b : s == b ? c : NULL) {
+        assert_true(strlen(s) <= IMGPIPE_NAME_MAX);
+        assert_true(valid_utf8(s));
+        assert_string_equal(s + strlen(s) - 4, ".jpg");
+    }
+    assert_string_not_equal(a, b);
+    assert_string_not_equal(b, c);
+    assert_string_not_equal(a, c);
+    free(url);
+    imgpipe_nameset_free(set);
+}
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {"https://x/a.jpg", "https://y/a.jpg", "https://x/a.jpg",
+                                       "http://h/",       "http://h/",       "https://x/b.png",
+                                       "https://z/a.jpg", "https://x/a.jpg"};
+    size_t n = sizeof(urls) / sizeof(urls[0]);
+    imgpipe_nameset *s1 = imgpipe_nameset_new(), *s2 = imgpipe_nameset_new();
+    char a[IMGPIPE_NAME_MAX + 1], b[IMGPIPE_NAME_MAX + 1];
+    for (size_t i = 0; i < n; i++) {
+        assign(s1, urls[i], a);
+        assign(s2, urls[i], b);
+        assert_string_equal(a, b);
+    }
+    imgpipe_nameset_free(s1);
+    imgpipe_nameset_free(s2);
+}
+
+static void test_many_distinct_names(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    char url[64], want[64], out[IMGPIPE_NAME_MAX + 1];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(url, sizeof(url), "https://x/img%d.jpg", i);
+        assign(set, url, out);
+        snprintf(want, sizeof(want), "img%d.jpg", i);
+        assert_string_equal(out, want);
+    }
+    /* Every one of them is remembered after all the growing. */
+    for (int i = 0; i < 100000; i += 997) {
+        snprintf(url, sizeof(url), "https://y/img%d.jpg", i);
+        assign(set, url, out);
+        snprintf(want, sizeof(want), "img%d.jpg", i);
+        assert_string_not_equal(out, want);
+    }
+    imgpipe_nameset_free(set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_query_and_fragment_dropped),
+        cmocka_unit_test(test_percent_decoding),
+        cmocka_unit_test(test_traversal_made_safe),
+        cmocka_unit_test(test_dots_and_empty),
+        cmocka_unit_test(test_control_bytes_dropped),
+        cmocka_unit_test(test_long_name_keeps_extension),
+        cmocka_unit_test(test_long_extension),
+        cmocka_unit_test(test_utf8_never_split),
+        cmocka_unit_test(test_same_name_twice),
+        cmocka_unit_test(test_three_way_collision),
+        cmocka_unit_test(test_tagged_name_already_taken),
+        cmocka_unit_test(test_fallback_and_long_names_dedup),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_many_distinct_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,605 @@
+/* imgpipe_thumb_make and imgpipe_sniff_format on images generated here. */
+#include "testutil.h"
+#include "imgpipe.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const unsigned char RED[3] = {255, 0, 0}, WHITE[3] = {255, 255, 255};
+
+/* An RGB image whose top-left quadrant is red and the rest white. */
+static unsigned char *quadrant_rgb(int w, int h)
+{
+    unsigned char *px = malloc((size_t)w * h * 3);
+    assert_non_null(px);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(px + ((size_t)y * w + x) * 3, x < w / 2 && y < h / 2 ? RED : WHITE, 3);
+    return px;
+}
+
+static unsigned char *quadrant_jpeg(int w, int h, size_t *len)
+{
+    unsigned char *px = quadrant_rgb(w, h);
+    unsigned char *jpeg = testutil_jpeg(px, w, h, 3, 90, len);
+    free(px);
+    return jpeg;
+}
+
+static int contains(const unsigned char *hay, size_t len, const char *needle, size_t n)
+{
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(hay + i, needle, n) == 0) return 1;
+    return 0;
+}
+
+static void free_outs(imgpipe_thumb_out *outs, int n)
+{
+    for (int i = 0; i < n; i++)
+        imgpipe_buf_free(&outs[i].data);
+}
+
+static int thumb(const unsigned char *src, size_t len, imgpipe_thumb_out *outs, int n, char *err)
+{
+    imgpipe_thumb_opts opts = {0};
+    return imgpipe_thumb_make(src, len, &opts, outs, n, err);
+}
+
+/* ---- sniff ---- */
+
+static void test_sniff_magics(void **state)
+{
+    (void)state;
+    assert_string_equal(imgpipe_sniff_format("\xFF\xD8\xFF\xE0", 4), "jpeg");
+    assert_string_equal(imgpipe_sniff_format("\x89PNG\r\n\x1A\n", 8), "png");
+    assert_string_equal(imgpipe_sniff_format("GIF87a", 6), "gif");
+    assert_string_equal(imgpipe_sniff_format("GIF89a....", 10), "gif");
+    assert_string_equal(imgpipe_sniff_format("RIFF\x10\0\0\0WEBPVP8 ", 16), "webp");
+    assert_null(imgpipe_sniff_format("RIFF\x10\0\0\0WAVEfmt ", 16));
+    assert_null(imgpipe_sniff_format("GIF88a", 6));
+    assert_null(imgpipe_sniff_format("hello world", 11));
+}
+
+static void test_sniff_short_buffers(void **state)
+{
+    (void)state;
+    /* Each prefix is cut one byte short: the answer must not depend on bytes past len. */
+    assert_null(imgpipe_sniff_format("\xFF\xD8\xFF", 2));
+    assert_null(imgpipe_sniff_format("\x89PNG\r\n\x1A\n", 7));
+    assert_null(imgpipe_sniff_format("GIF89a", 5));
+    assert_null(imgpipe_sniff_format("RIFF\x10\0\0\0WEBP", 11));
+    assert_null(imgpipe_sniff_format("", 0));
+    assert_null(imgpipe_sniff_format(NULL, 0));
+    /* A heap buffer of exactly len bytes, so ASan catches any read past it. */
+    unsigned char *p = malloc(3);
+    assert_non_null(p);
+    memcpy(p, "\xFF\xD8\xFF", 3);
+    assert_string_equal(imgpipe_sniff_format(p, 3), "jpeg");
+    memcpy(p, "RIF", 3);
+    assert_null(imgpipe_sniff_format(p, 3));
+    free(p);
+}
+
+/* ---- geometry ---- */
+
+static void expect_size(int w, int h, int bw, int bh, int ew, int eh)
+{
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(w, h, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = bw, .height = bh};
+    assert_int_equal(thumb(jpeg, len, &out, 1, err), IMGPIPE_OK);
+    assert_int_equal(out.width, ew);
+    assert_int_equal(out.height, eh);
+    int dw, dh, ch;
+    unsigned char *px = testutil_jpeg_decode(out.data.data, out.data.len, &dw, &dh, &ch);
+    assert_int_equal(dw, ew);
+    assert_int_equal(dh, eh);
+    free(px);
+    free_outs(&out, 1);
+    free(jpeg);
+}
+
+static void test_geometry_fit_box(void **state)
+{
+    (void)state;
+    expect_size(400, 200, 100, 100, 100, 50);
+    expect_size(200, 400, 100, 100, 50, 100);
+    expect_size(400, 300, 128, 128, 128, 96);
+    expect_size(300, 400, 200, 100, 75, 100);
+    expect_size(333, 100, 100, 100, 100, 30); /* 30.03 rounds down */
+    expect_size(200, 300, 100, 100, 67, 100); /* 66.67 rounds up */
+}
+
+static void test_geometry_never_upscales(void **state)
+{
+    (void)state;
+    expect_size(40, 30, 128, 128, 40, 30);
+    expect_size(128, 50, 128, 128, 128, 50);
+}
+
+static void test_geometry_one_pixel_minimum(void **state)
+{
+    (void)state;
+    expect_size(2000, 8, 100, 100, 100, 1);
+    expect_size(8, 2000, 64, 64, 1, 64);
+}
+
+static void test_geometry_several_sizes(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(640, 480, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out outs[4] = {{.width = 320, .height = 320},
+                                 {.width = 64, .height = 64},
+                                 {.width = 1000, .height = 1000},
+                                 {.width = 300, .height = 30}};
+    assert_int_equal(thumb(jpeg, len, outs, 4, err), IMGPIPE_OK);
+    const int ew[4] = {320, 64, 640, 40}, eh[4] = {240, 48, 480, 30};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(outs[i].width, ew[i]);
+        assert_int_equal(outs[i].height, eh[i]);
+        assert_string_equal(imgpipe_sniff_format(outs[i].data.data, outs[i].data.len), "jpeg");
+        int dw, dh, ch;
+        unsigned char *px =
+            testutil_jpeg_decode(outs[i].data.data, outs[i].data.len, &dw, &dh, &ch);
+        assert_int_equal(dw, ew[i]);
+        assert_int_equal(dh, eh[i]);
+        assert_int_equal(ch, 3);
+        free(px);
+    }
+    free_outs(outs, 4);
+    free(jpeg);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(16, 16, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 0, .height = 10};
+    assert_int_equal(thumb(jpeg, len, &out, 1, err), IMGPIPE_EINVAL);
+    out.width = 10;
+    assert_int_equal(thumb(jpeg, len, &out, 0, err), IMGPIPE_EINVAL);
+    assert_int_equal(thumb(jpeg, len, &out, IMGPIPE_THUMB_MAX_SIZES + 1, err), IMGPIPE_EINVAL);
+    imgpipe_thumb_opts opts = {.quality = 101};
+    assert_int_equal(imgpipe_thumb_make(jpeg, len, &opts, &out, 1, err), IMGPIPE_EINVAL);
+    assert_null(out.data.data);
+    /* NULL opts means defaults. */
+    assert_int_equal(imgpipe_thumb_make(jpeg, len, NULL, &out, 1, err), IMGPIPE_OK);
+    free_outs(&out, 1);
+    free(jpeg);
+}
+
+/* ---- EXIF orientation ---- */
+
+static int is_red(const unsigned char *p)
+{
+    return p[0] > 200 && p[1] < 60 && p[2] < 60;
+}
+
+static int is_white(const unsigned char *p)
+{
+    return p[0] > 200 && p[1] > 200 && p[2] > 200;
+}
+
+/* Thumbnails a 320x240 JPEG with a red top-left quadrant tagged with orientation o and
+ * checks the size and that red lands in quadrant (qx, qy) of the upright thumbnail. */
+static void expect_orientation(int o, int big_endian, int ew, int eh, int qx, int qy)
+{
+    size_t len, elen;
+    unsigned char *jpeg = quadrant_jpeg(320, 240, &len);
+    unsigned char *exif = testutil_jpeg_add_exif(jpeg, len, o, big_endian, &elen);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 80, .height = 80};
+    assert_int_equal(thumb(exif, elen, &out, 1, err), IMGPIPE_OK);
+    assert_int_equal(out.width, ew);
+    assert_int_equal(out.height, eh);
+    int w, h, ch;
+    unsigned char *px = testutil_jpeg_decode(out.data.data, out.data.len, &w, &h, &ch);
+    assert_int_equal(w, ew);
+    assert_int_equal(h, eh);
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 2; x++) {
+            /* The centre of each quadrant. */
+            const unsigned char *p = px + ((size_t)(h / 4 + y * h / 2) * w + w / 4 + x * w / 2) * 3;
+            if (x == qx && y == qy)
+                assert_true(is_red(p));
+            else
+                assert_true(is_white(p));
+        }
+    /* The output carries no EXIF, so viewers will not rotate it again. */
+    assert_false(contains(out.data.data, out.data.len, "Exif\0\0", 6));
+    free(px);
+    free_outs(&out, 1);
+    free(exif);
+    free(jpeg);
+}
+
+static void test_orientation_1(void **state)
+{
+    (void)state;
+    expect_orientation(1, 0, 80, 60, 0, 0);
+}
+
+static void test_orientation_3(void **state)
+{
+    (void)state;
+    expect_orientation(3, 0, 80, 60, 1, 1);
+}
+
+static void test_orientation_6(void **state)
+{
+    (void)state;
+    expect_orientation(6, 0, 60, 80, 1, 0);
+    expect_orientation(6, 1, 60, 80, 1, 0);
+}
+
+static void test_orientation_8(void **state)
+{
+    (void)state;
+    expect_orientation(8, 1, 60, 80, 0, 1);
+}
+
+static void test_orientation_mirrors(void **state)
+{
+    (void)state;
+    expect_orientation(2, 0, 80, 60, 1, 0);
+    expect_orientation(4, 0, 80, 60, 0, 1);
+    expect_orientation(5, 0, 60, 80, 0, 0);
+    expect_orientation(7, 0, 60, 80, 1, 1);
+}
+
+static void test_orientation_out_of_range_is_ignored(void **state)
+{
+    (void)state;
+    expect_orientation(0, 0, 80, 60, 0, 0);
+    expect_orientation(9, 1, 80, 60, 0, 0);
+}
+
+/* ---- formats ---- */
+
+static void test_gray_jpeg_stays_gray(void **state)
+{
+    (void)state;
+    int w = 256, h = 128;
+    unsigned char *px = malloc((size_t)w * h);
+    assert_non_null(px);
+    for (int i = 0; i < w * h; i++)
+        px[i] = (unsigned char)(i % w);
+    size_t len;
+    unsigned char *jpeg = testutil_jpeg(px, w, h, 1, 90, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 64, .height = 64};
+    assert_int_equal(thumb(jpeg, len, &out, 1, err), IMGPIPE_OK);
+    int dw, dh, ch;
+    unsigned char *t = testutil_jpeg_decode(out.data.data, out.data.len, &dw, &dh, &ch);
+    assert_int_equal(ch, 1);
+    assert_int_equal(dw, 64);
+    assert_int_equal(dh, 32);
+    /* The horizontal ramp survives: dark on the left, bright on the right. */
+    assert_true(t[16 * 64 + 2] < 30);
+    assert_true(t[16 * 64 + 61] > 225);
+    free(t);
+    free_outs(&out, 1);
+    free(jpeg);
+    free(px);
+}
+
+static void test_png_rgba_keeps_alpha(void **state)
+{
+    (void)state;
+    int w = 200, h = 100;
+    unsigned char *px = malloc((size_t)w * h * 4);
+    assert_non_null(px);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            unsigned char *p = px + ((size_t)y * w + x) * 4;
+            /* Left half: fully transparent green; right half: opaque red. Without
+             * premultiplication the green would bleed into the red edge. */
+            p[0] = x < w / 2 ? 0 : 255;
+            p[1] = x < w / 2 ? 255 : 0;
+            p[2] = 0;
+            p[3] = x < w / 2 ? 0 : 255;
+        }
+    size_t len;
+    unsigned char *png = testutil_png(px, (size_t)w * h * 4, w, h, 6, 8, NULL, 0, NULL, 0, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 50, .height = 50};
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_OK);
+    assert_string_equal(imgpipe_sniff_format(out.data.data, out.data.len), "png");
+    int tw, th, ch, ct;
+    unsigned char *t = testutil_png_decode(out.data.data, out.data.len, &tw, &th, &ch, &ct);
+    assert_int_equal(tw, 50);
+    assert_int_equal(th, 25);
+    assert_int_equal(ct, 6);
+    for (int y = 0; y < th; y++)
+        for (int x = 0; x < tw; x++) {
+            const unsigned char *p = t + ((size_t)y * tw + x) * 4;
+            /* The filter spans 3 output pixels each side of the edge at x = 25. */
+            if (x <= 21) assert_int_equal(p[3], 0);
+            if (x >= 29) assert_int_equal(p[3], 255);
+            if (p[3] > 0) /* every visible pixel is pure red: no green halo */
+                assert_true(p[0] >= 250 && p[1] <= 5 && p[2] <= 5);
+        }
+    free(t);
+    free_outs(&out, 1);
+    free(png);
+    free(px);
+}
+
+static void test_png_16bit_scaled(void **state)
+{
+    (void)state;
+    int w = 64, h = 64;
+    uint16_t *raw = malloc((size_t)w * h * 6);
+    assert_non_null(raw);
+    /* Samples whose 8-bit value is the same truncated or rounded; a decoder that kept the
+     * low byte would give 0x80, 0x00, 0xFF. */
+    const uint16_t sample[3] = {0x8080, 0x4000, 0xC0FF};
+    for (int i = 0; i < w * h; i++)
+        memcpy(raw + (size_t)i * 3, sample, 6);
+    size_t len;
+    unsigned char *png = testutil_png(raw, (size_t)w * h * 6, w, h, 2, 16, NULL, 0, NULL, 0, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 16, .height = 16};
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_OK);
+    int tw, th, ch, ct;
+    unsigned char *t = testutil_png_decode(out.data.data, out.data.len, &tw, &th, &ch, &ct);
+    assert_int_equal(ct, 2);
+    assert_int_equal(tw, 16);
+    for (int i = 0; i < tw * th; i++) {
+        assert_int_equal(t[i * 3], 128);
+        assert_int_equal(t[i * 3 + 1], 64);
+        assert_int_equal(t[i * 3 + 2], 192);
+    }
+    free(t);
+    free_outs(&out, 1);
+    free(png);
+    free(raw);
+}
+
+static void test_png_palette_trns(void **state)
+{
+    (void)state;
+    int w = 64, h = 32;
+    unsigned char *idx = malloc((size_t)w * h);
+    assert_non_null(idx);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            idx[y * w + x] = x < w / 2 ? 0 : 1;
+    const unsigned char plte[6] = {10, 20, 200, 0, 255, 0};
+    const unsigned char trns2[2] = {128, 0};
+    size_t len;
+    unsigned char *png = testutil_png(idx, (size_t)w * h, w, h, 3, 8, plte, 2, trns2, 2, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 32, .height = 32};
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_OK);
+    int tw, th, ch, ct;
+    unsigned char *t = testutil_png_decode(out.data.data, out.data.len, &tw, &th, &ch, &ct);
+    assert_int_equal(ct, 6);
+    assert_int_equal(tw, 32);
+    assert_int_equal(th, 16);
+    const unsigned char *left = t + (8 * 32 + 4) * 4, *right = t + (8 * 32 + 28) * 4;
+    assert_int_equal(left[0], 10);
+    assert_int_equal(left[1], 20);
+    assert_int_equal(left[2], 200);
+    assert_int_equal(left[3], 128);
+    assert_int_equal(right[3], 0);
+    free(t);
+    free_outs(&out, 1);
+    free(png);
+    free(idx);
+}
+
+/* ---- limits and failures ---- */
+
+static uint32_t crc32_png(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* A PNG that is only a signature and an IHDR claiming w x h: decoding it would fail. */
+static unsigned char *header_only_png(uint32_t w, uint32_t h, size_t *len)
+{
+    unsigned char *p = calloc(1, 33);
+    assert_non_null(p);
+    memcpy(p, "\x89PNG\r\n\x1A\n\0\0\0\x0DIHDR", 16);
+    const uint32_t v[2] = {w, h};
+    for (int i = 0; i < 2; i++)
+        for (int b = 0; b < 4; b++)
+            p[16 + 4 * i + b] = (unsigned char)(v[i] >> (24 - 8 * b));
+    p[24] = 8; /* bit depth */
+    p[25] = 2; /* RGB */
+    uint32_t crc = crc32_png(p + 12, 17);
+    for (int b = 0; b < 4; b++)
+        p[29 + b] = (unsigned char)(crc >> (24 - 8 * b));
+    *len = 33;
+    return p;
+}
+
+static void test_max_pixels_before_decode(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *png = header_only_png(30000, 30000, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 128, .height = 128};
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_ETOOBIG);
+    assert_string_equal(err, "image is 30000x30000 (900 MP), over the 100 MP limit");
+    assert_null(out.data.data);
+    free(png);
+    /* Under the limit the same truncated file gets as far as decoding, and fails there. */
+    png = header_only_png(100, 100, &len);
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_ECORRUPT);
+    imgpipe_thumb_opts opts = {.max_pixels = 9999};
+    assert_int_equal(imgpipe_thumb_make(png, len, &opts, &out, 1, err), IMGPIPE_ETOOBIG);
+    free(png);
+    unsigned char *jpeg = quadrant_jpeg(100, 100, &len);
+    assert_int_equal(imgpipe_thumb_make(jpeg, len, &opts, &out, 1, err), IMGPIPE_ETOOBIG);
+    assert_non_null(strstr(err, "100x100"));
+    opts.max_pixels = 10000;
+    assert_int_equal(imgpipe_thumb_make(jpeg, len, &opts, &out, 1, err), IMGPIPE_OK);
+    free_outs(&out, 1);
+    free(jpeg);
+}
+
+static void expect_corrupt(const unsigned char *data, size_t len, const char *prefix)
+{
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out outs[2] = {{.width = 64, .height = 64}, {.width = 32, .height = 32}};
+    assert_int_equal(thumb(data, len, outs, 2, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, prefix));
+    assert_null(outs[0].data.data);
+    assert_null(outs[1].data.data);
+}
+
+static void test_corrupt_jpeg(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(128, 128, &len);
+    /* Cut inside the headers. */
+    expect_corrupt(jpeg, 100, "corrupt JPEG: ");
+    expect_corrupt(jpeg, 3, "corrupt JPEG: ");
+    /* A bogus marker where the frame header should be. */
+    unsigned char junk[64];
+    memset(junk, 0x5A, sizeof(junk));
+    memcpy(junk, "\xFF\xD8\xFF\xC0\x00\x02", 6);
+    expect_corrupt(junk, sizeof(junk), "corrupt JPEG: ");
+    free(jpeg);
+}
+
+static void test_corrupt_png(void **state)
+{
+    (void)state;
+    int w = 64, h = 64;
+    unsigned char *px = quadrant_rgb(w, h);
+    size_t len;
+    unsigned char *png = testutil_png(px, (size_t)w * h * 3, w, h, 2, 8, NULL, 0, NULL, 0, &len);
+    expect_corrupt(png, len - 30, "corrupt PNG: ");
+    expect_corrupt(png, 20, "corrupt PNG: ");
+    png[len - 20] ^= 0xFF; /* inside IDAT: fails the CRC */
+    expect_corrupt(png, len, "corrupt PNG: ");
+    free(png);
+    free(px);
+}
+
+static void test_unsupported_formats(void **state)
+{
+    (void)state;
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 64, .height = 64};
+    assert_int_equal(thumb((const unsigned char *)"GIF89a\x01\0\x01\0", 10, &out, 1, err),
+                     IMGPIPE_EFORMAT);
+    assert_string_equal(err, "GIF images are not supported for thumbnails");
+    assert_int_equal(thumb((const unsigned char *)"<html>", 6, &out, 1, err), IMGPIPE_EFORMAT);
+    assert_string_equal(err, "not a JPEG or PNG image (first bytes 3c 68 74 6d 6c 3e)");
+    assert_int_equal(thumb((const unsigned char *)"", 0, &out, 1, err), IMGPIPE_EFORMAT);
+    assert_null(out.data.data);
+}
+
+/* ---- quality ---- */
+
+static double smooth(int x, int y, int c, int w, int h)
+{
+    double fx = (double)x / w, fy = (double)y / h;
+    return 127.5 + 100.0 * sin(2 * M_PI * (fx * (1 + c) + 0.3 * fy)) * cos(2 * M_PI * fy * 1.5);
+}
+
+/* PSNR of a w x h x 3 thumbnail against the area average (box filter) of the source
+ * in double precision; the source is exactly f times bigger. */
+static double psnr_vs_area(const unsigned char *t, int w, int h, int f, int sw, int sh)
+{
+    double se = 0.0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) {
+                double sum = 0.0;
+                for (int j = 0; j < f; j++)
+                    for (int i = 0; i < f; i++)
+                        sum += round(smooth(x * f + i, y * f + j, c, sw, sh));
+                double d = sum / (f * f) - t[((size_t)y * w + x) * 3 + c];
+                se += d * d;
+            }
+    double mse = se / ((double)w * h * 3);
+    return mse == 0.0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
+}
+
+static void test_quality_psnr(void **state)
+{
+    (void)state;
+    int sw = 768, sh = 512, f = 8;
+    unsigned char *px = malloc((size_t)sw * sh * 3);
+    assert_non_null(px);
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++)
+            for (int c = 0; c < 3; c++)
+                px[((size_t)y * sw + x) * 3 + c] = (unsigned char)round(smooth(x, y, c, sw, sh));
+    size_t len;
+    unsigned char *png =
+        testutil_png(px, (size_t)sw * sh * 3, sw, sh, 2, 8, NULL, 0, NULL, 0, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = sw / f, .height = sh / f};
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_OK);
+    int tw, th, ch, ct;
+    unsigned char *t = testutil_png_decode(out.data.data, out.data.len, &tw, &th, &ch, &ct);
+    double psnr = psnr_vs_area(t, tw, th, f, sw, sh);
+    print_message("PNG thumbnail PSNR vs area average: %.2f dB\n", psnr);
+    assert_true(psnr >= 35.0);
+    free(t);
+    free_outs(&out, 1);
+    free(png);
+
+    /* The JPEG path adds DCT scaling and two lossy codings: a looser bound. */
+    unsigned char *jpeg = testutil_jpeg(px, sw, sh, 3, 95, &len);
+    imgpipe_thumb_opts opts = {.quality = 95};
+    out = (imgpipe_thumb_out){.width = sw / f, .height = sh / f};
+    assert_int_equal(imgpipe_thumb_make(jpeg, len, &opts, &out, 1, err), IMGPIPE_OK);
+    t = testutil_jpeg_decode(out.data.data, out.data.len, &tw, &th, &ch);
+    psnr = psnr_vs_area(t, tw, th, f, sw, sh);
+    print_message("JPEG thumbnail PSNR vs area average: %.2f dB\n", psnr);
+    assert_true(psnr >= 30.0);
+    free(t);
+    free_outs(&out, 1);
+    free(jpeg);
+    free(px);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sniff_magics),
+        cmocka_unit_test(test_sniff_short_buffers),
+        cmocka_unit_test(test_geometry_fit_box),
+        cmocka_unit_test(test_geometry_never_upscales),
+        cmocka_unit_test(test_geometry_one_pixel_minimum),
+        cmocka_unit_test(test_geometry_several_sizes),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_orientation_1),
+        cmocka_unit_test(test_orientation_3),
+        cmocka_unit_test(test_orientation_6),
+        cmocka_unit_test(test_orientation_8),
+        cmocka_unit_test(test_orientation_mirrors),
+        cmocka_unit_test(test_orientation_out_of_range_is_ignored),
+        cmocka_unit_test(test_gray_jpeg_stays_gray),
+        cmocka_unit_test(test_png_rgba_keeps_alpha),
+        cmocka_unit_test(test_png_16bit_scaled),
+        cmocka_unit_test(test_png_palette_trns),
+        cmocka_unit_test(test_max_pixels_before_decode),
+        cmocka_unit_test(test_corrupt_jpeg),
+        cmocka_unit_test(test_corrupt_png),
+        cmocka_unit_test(test_unsupported_formats),
+        cmocka_unit_test(test_quality_psnr),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
