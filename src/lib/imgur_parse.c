@@ -127,13 +127,19 @@ static int walk_items(struct walk *w, const json_t *items)
 
 /* ---- the envelope ---------------------------------------------------------------- */
 
-/* The API's error text: data.error as a string, or as {"code":..,"message":..}. */
+/* The API's error text: data.error as a string, or as {"code":..,"message":..} where the
+ * message is the readable part and a bare code is better than nothing. */
 static void api_error_text(const json_t *data, char *out, size_t cap)
 {
     const json_t *e = json_object_get(data, "error");
     const char *text = json_string_value(e);
-    if (!text && json_is_object(e)) text = json_string_value(json_object_get(e, "message"));
-    if (!text && json_is_object(e)) text = json_string_value(json_object_get(e, "code"));
+    const json_t *code = json_object_get(e, "code");
+    if (!text) text = json_string_value(json_object_get(e, "message"));
+    if (!text) text = json_string_value(code);
+    if (!text && json_is_integer(code)) {
+        snprintf(out, cap, "error code %lld", (long long)json_integer_value(code));
+        return;
+    }
     clean_text(text ? text : "(no error text given)", out, cap);
 }
 

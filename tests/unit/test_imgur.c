@@ -165,6 +165,12 @@ static void test_api_error_odd_shapes(void **state)
     assert_int_equal(
         parse("{\"data\":{\"error\":5},\"success\":false,\"status\":\"x\"}", &links, &c, err),
         IMGPIPE_EAPI);
+    /* error object with a code only. */
+    assert_int_equal(parse("{\"data\":{\"error\":{\"code\":2008}},\"success\":false,"
+                           "\"status\":429}",
+                           &links, &c, err),
+                     IMGPIPE_EAPI);
+    assert_string_equal(err, "Imgur API error (status 429): error code 2008");
     /* no "success" but an error. */
     assert_int_equal(parse("{\"data\":{\"error\":\"Bad\"},\"status\":500}", &links, &c, err),
                      IMGPIPE_EAPI);
