@@ -9,6 +9,8 @@ run_imgpipe --help
 expect_rc 0 "--help"
 for c in links get thumbs; do
   grep -q "^  $c " "$T/out" || fail "--help lists the $c command"
+done
+for c in links get thumbs; do
   run_imgpipe "$c" --help
   expect_rc 0 "$c --help"
   grep -q "^usage: imgpipe $c" "$T/out" || fail "$c --help prints its usage"

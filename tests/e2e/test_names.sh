@@ -6,8 +6,8 @@ long=$(printf 'a%.0s' $(seq 1 400))
 cat >"$T/hostile.txt" <<EOL
 $BASE/x/..%2F..%2Fescaped.png
 $BASE/x/%2e%2e%2f%2e%2e%2fescaped2.png
-$BASE/x/..
-$BASE/x/.
+$BASE/x/a/..
+$BASE/x/a/.
 $BASE/x/
 $BASE/x/.hidden.png
 $BASE/x/$long.png
