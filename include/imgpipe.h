@@ -150,6 +150,8 @@ typedef struct imgpipe_get_opts {
     const char *dir; /* output directory, created when missing; NULL: "images" */
     imgpipe_mode mode;
     int jobs;                /* workers, or transfers in flight; 0: the mode's default */
+    long timeout_ms;         /* deadline for the whole run: then transfers stop and what is
+                                unfinished fails as timed out; 0: none */
     long connect_timeout_ms; /* 0: 3 s */
     long read_timeout_ms;    /* a transfer that receives nothing this long fails; 0: 30 s */
     uint64_t max_bytes;      /* bodies larger than this fail; 0: 50 MiB */

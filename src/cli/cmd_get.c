@@ -11,12 +11,19 @@ static const char usage[] =
     "named after the last segment of its URL, written whole or not at all.\n"
     "\n"
     "  -o, --output DIR          output directory, created if missing (default: images)\n"
-    "  -m, --mode MODE           seq (one after another); more modes to come (default: seq)\n"
-    "  -j, --jobs N              parallel workers or transfers (mode default)\n"
+    "  -m, --mode MODE           how links are run (default: async):\n"
+    "                              seq      one after another\n"
+    "                              threads  a pool of N threads (default N: 8)\n"
+    "                              procs    N worker processes (default N: cores)\n"
+    "                              async    one event loop, N transfers in flight\n"
+    "                                       (default N: 64), CPU work on every core\n"
+    "  -j, --jobs N              the N of the mode\n"
     "  -t, --thumb WxH           also make a thumbnail fitting WxH, named NAME_thumbnail.EXT;\n"
     "                            repeat for several sizes (then NAME_thumbnail_WxH.EXT)\n"
     "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
     "      --max-bytes SIZE      refuse images larger than SIZE, e.g. 20M (default: 50M)\n"
+    "      --timeout S           deadline for the whole run: then transfers stop, no partial\n"
+    "                            file is left, unfinished links fail as timed out\n"
     "      --connect-timeout S   seconds to connect (default: 3)\n"
     "      --read-timeout S      abort a transfer that receives nothing for S seconds\n"
     "                            (default: 30)\n"
@@ -25,7 +32,7 @@ static const char usage[] =
     "\n"
     "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error.\n";
 
-enum { OPT_QUALITY = 256, OPT_MAX_BYTES, OPT_CONNECT_TIMEOUT, OPT_READ_TIMEOUT };
+enum { OPT_QUALITY = 256, OPT_MAX_BYTES, OPT_TIMEOUT, OPT_CONNECT_TIMEOUT, OPT_READ_TIMEOUT };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -34,6 +41,7 @@ static const struct option longopts[] = {
     {"thumb", required_argument, NULL, 't'},
     {"quality", required_argument, NULL, OPT_QUALITY},
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
@@ -79,6 +87,8 @@ static int parse_option(struct get_cli *g, int c)
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_MAX_BYTES:
         return cli_parse_bytes("--max-bytes", optarg, &o->max_bytes) ? CLI_EXIT_USAGE : -1;
+    case OPT_TIMEOUT:
+        return cli_parse_seconds("--timeout", optarg, &o->timeout_ms) ? CLI_EXIT_USAGE : -1;
     case OPT_CONNECT_TIMEOUT:
         return cli_parse_seconds("--connect-timeout", optarg, &o->connect_timeout_ms)
                    ? CLI_EXIT_USAGE
@@ -118,7 +128,7 @@ static void print_summary(const struct get_cli *g, const imgpipe_summary *s)
 
 int cmd_get(int argc, char **argv)
 {
-    struct get_cli g = {.opts = {.dir = "images"}};
+    struct get_cli g = {.opts = {.dir = "images", .mode = IMGPIPE_MODE_ASYNC}};
     int c;
     while ((c = getopt_long(argc, argv, "o:m:j:t:qh", longopts, NULL)) != -1) {
         int rc = parse_option(&g, c);

@@ -72,7 +72,6 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->curl_err);
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
     return IMGPIPE_OK;
 }
 

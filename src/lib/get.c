@@ -25,13 +25,6 @@ const char *imgpipe_mode_name(imgpipe_mode mode)
     return (unsigned)mode < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[mode] : "?";
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int execute(imgpipe_run *r, char *err)
 {
     switch (r->opts->mode) {
@@ -39,8 +32,9 @@ static int execute(imgpipe_run *r, char *err)
         return imgpipe_exec_seq(r, err);
     case IMGPIPE_MODE_THREADS:
         return imgpipe_exec_threads(r, err);
-    case IMGPIPE_MODE_PROCS:
     case IMGPIPE_MODE_ASYNC:
+        return imgpipe_exec_async(r, err);
+    case IMGPIPE_MODE_PROCS:
         break;
     }
     return imgpipe_errf(err, IMGPIPE_EINVAL, "mode '%s' is not available yet",
@@ -71,9 +65,11 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&r.lock, NULL);
-    double t0 = now_seconds();
+    double t0 = imgpipe_now();
+    if (opts->timeout_ms > 0)
+        r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
     rc = execute(&r, err);
-    sum->seconds = now_seconds() - t0;
+    sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
     imgpipe_nameset_free(r.names);
     close(r.dirfd);

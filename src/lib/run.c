@@ -3,6 +3,39 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+double imgpipe_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+long imgpipe_run_remaining_ms(const imgpipe_run *r)
+{
+    if (r->deadline <= 0)
+        return -1;
+    double left = (r->deadline - imgpipe_now()) * 1000.0;
+    return left >= 1.0 ? (long)left : 0;
+}
+
+imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r)
+{
+    imgpipe_fetch_opts fo = r->fetch;
+    long left = imgpipe_run_remaining_ms(r);
+    if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms))
+        fo.timeout_ms = left;
+    return fo;
+}
+
+void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
+{
+    memset(o, 0, sizeof(*o));
+    o->status = IMGPIPE_ETIMEOUT;
+    imgpipe_errf(o->error, IMGPIPE_ETIMEOUT, "%s: the run's --timeout deadline passed",
+                 started ? "stopped" : "not started");
+}
 
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 {
@@ -57,10 +90,17 @@ void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_b
 void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o)
 {
     imgpipe_transfer tr;
+    if (imgpipe_run_remaining_ms(r) == 0) {
+        imgpipe_run_timed_out(o, 0);
+        return;
+    }
     memset(o, 0, sizeof(*o));
-    o->status = imgpipe_transfer_init(&tr, easy, t->url, &r->fetch, o->error);
+    imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(r);
+    o->status = imgpipe_transfer_init(&tr, easy, t->url, &fo, o->error);
     if (o->status == IMGPIPE_OK)
         o->status = imgpipe_transfer_finish(&tr, curl_easy_perform(easy), o->error);
+    if (o->status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(r) == 0)
+        imgpipe_run_timed_out(o, 1);
     if (o->status == IMGPIPE_OK)
         imgpipe_run_complete(r, t, &tr.body, o);
     imgpipe_transfer_cleanup(&tr);

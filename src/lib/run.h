@@ -28,6 +28,7 @@ typedef struct imgpipe_run {
     imgpipe_summary *sum;
     pthread_mutex_t lock; /* guards the sources, names, sum and cb for threaded executors */
     CURLSH *share;        /* DNS and connections shared by threads; NULL elsewhere */
+    double deadline;      /* CLOCK_MONOTONIC seconds; 0: none */
 } imgpipe_run;
 
 /* The next link as a task (1), the end of all sources (0), or a read error (< 0). */
@@ -40,6 +41,19 @@ typedef struct imgpipe_outcome {
     int thumbs;
     char error[IMGPIPE_ERRLEN];
 } imgpipe_outcome;
+
+/* Milliseconds left before the run's deadline: -1 without one, 0 once it passed. */
+long imgpipe_run_remaining_ms(const imgpipe_run *r);
+
+/* The fetch options for a transfer started now: the run's, with the whole-transfer
+ * timeout cut to the time left before the deadline. */
+imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
+
+/* Fills o for a task the deadline stopped; started says whether its transfer had begun. */
+void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
+
+double imgpipe_now(void);
+
 
 /* Counts an outcome and hands it to the callback; frees the task's URL. Threaded
  * executors call it under r->lock. */
@@ -56,5 +70,6 @@ void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_b
 /* Executors. Each returns 0 or a negative code with err (a source read error). */
 int imgpipe_exec_seq(imgpipe_run *r, char *err);
 int imgpipe_exec_threads(imgpipe_run *r, char *err);
+int imgpipe_exec_async(imgpipe_run *r, char *err);
 
 #endif

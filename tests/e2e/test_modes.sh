@@ -1,0 +1,61 @@
+# Every mode gives the same files and the same exit status; deadlines and read timeouts stop
+# transfers without leaving partial files; a long list streams in bounded memory.
+source "$TESTLIB"
+start_galleryd --count 16
+
+modes="seq threads async"
+{ IMGUR_API_URL=$BASE "$IMGPIPE" links -q; echo "$BASE/i/missing.jpg"; } >"$T/list.txt"
+for m in $modes; do
+  run_imgpipe get -m "$m" -j 4 -o "$T/$m" --thumb 48x48 "$T/list.txt"
+  expect_rc 1 "mode $m with a 404 among 16 images"
+  expect_err "$BASE/i/missing.jpg: server answered HTTP 404" "mode $m names the failure"
+  [ "$(ls "$T/$m" | wc -l)" -eq 32 ] || fail "mode $m: 16 images and 16 thumbnails, got $(ls "$T/$m" | wc -l)"
+done
+for m in $modes; do
+  [ "$m" = seq ] && continue
+  diff -r "$T/seq" "$T/$m" >/dev/null || fail "mode $m gives other files than seq"
+done
+ok "seq, threads and async give identical files and exit status"
+
+run_imgpipe get --thumb 48x48 -o "$T/default" "$T/list.txt"
+diff -r "$T/seq" "$T/default" >/dev/null || fail "the default mode gives the same files"
+
+# A deadline for the whole run: slow responses are cut, nothing partial is left.
+start_galleryd --count 4 --latency-ms 3000
+for i in $(seq 1 6); do echo "$BASE/i/img0000.jpg?n=$i"; done >"$T/slow.txt"
+for m in $modes; do
+  start=$(date +%s%N)
+  run_imgpipe get -m "$m" -j 3 -o "$T/deadline-$m" --timeout 1 "$T/slow.txt"
+  took=$(( ($(date +%s%N) - start) / 1000000 ))
+  expect_rc 1 "mode $m past its deadline"
+  expect_err "deadline" "mode $m says the deadline passed"
+  [ "$(grep -c 'FAILED' "$T/err")" -eq 6 ] || fail "mode $m: all 6 links are reported as timed out"
+  [ "$took" -lt 2500 ] || fail "mode $m: --timeout 1 took $took ms"
+  [ -z "$(ls -A "$T/deadline-$m")" ] || fail "mode $m left files: $(ls -A "$T/deadline-$m")"
+done
+ok "--timeout stops every mode on time, with nothing left behind"
+
+# A server that sends nothing: --read-timeout aborts the transfer.
+for m in $modes; do
+  start=$(date +%s%N)
+  run_imgpipe get -m "$m" -o "$T/stall-$m" --read-timeout 1 "$BASE/i/img0001.jpg"
+  took=$(( ($(date +%s%N) - start) / 1000000 ))
+  expect_rc 1 "mode $m with a stalled server"
+  expect_err "timed out" "mode $m says the transfer timed out"
+  [ "$took" -lt 2900 ] || fail "mode $m: --read-timeout 1 took $took ms"
+done
+ok "--read-timeout aborts stalled transfers"
+
+# Streaming: 300,000 links (not http, so each fails at once) in memory bounded by the
+# concurrency, not by the length of the list.
+maxrss() {
+  python3 -c 'import resource,subprocess,sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+seq 1 30000 | sed 's|.*|ftp://127.0.0.1/&.jpg|' >"$T/short.txt"
+seq 1 300000 | sed 's|.*|ftp://127.0.0.1/&.jpg|' >"$T/long.txt"
+small=$(maxrss "$IMGPIPE" get -q -o "$T/stream" "$T/short.txt")
+large=$(maxrss "$IMGPIPE" get -q -o "$T/stream" "$T/long.txt")
+[ $((large - small)) -lt 16384 ] || fail "300k links took $large KB, 30k took $small KB: memory grows with the list"
+ok "a 300,000-link list streams ($small KB vs $large KB peak)"
