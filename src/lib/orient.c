@@ -33,7 +33,7 @@ int imgpipe_exif_orientation(const unsigned char *tiff, size_t len)
     unsigned count = get16(tiff + ifd, le);
     const unsigned char *e = tiff + ifd + 2;
     for (unsigned i = 0; i < count; i++, e += 12) {
-        if ((size_t)(e - tiff) > len - 12) return 1;
+        if (len < 12 || (size_t)(e - tiff) > len - 12) return 1;
         if (get16(e, le) != TAG_ORIENTATION) continue;
         /* A single SHORT sits left-justified in the 4-byte value field. */
         if (get16(e + 2, le) != TYPE_SHORT || get32(e + 4, le) != 1) return 1;

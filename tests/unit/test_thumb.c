@@ -3,6 +3,7 @@
 #include "imgpipe.h"
 
 #include <math.h>
+#include <turbojpeg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -494,6 +495,57 @@ static void test_corrupt_png(void **state)
     free(px);
 }
 
+/* Data cut inside the entropy-coded scan is only a libjpeg warning: the decoder fills the
+ * rest and the thumbnail is still made (as vips does with fail_on=none). */
+static void test_truncated_jpeg_scan_is_accepted(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(256, 256, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 64, .height = 64};
+    assert_int_equal(thumb(jpeg, len - len / 4, &out, 1, err), IMGPIPE_OK);
+    assert_int_equal(out.width, 64);
+    assert_non_null(out.data.data);
+    free_outs(&out, 1);
+    free(jpeg);
+}
+
+/* TurboJPEG writes CMYK as Adobe-style inverted YCCK; the thumbnail comes out RGB. */
+static void test_cmyk_jpeg_to_rgb(void **state)
+{
+    (void)state;
+    int w = 64, h = 64;
+    unsigned char *cmyk = malloc((size_t)w * h * 4);
+    assert_non_null(cmyk);
+    for (int i = 0; i < w * h; i++) {
+        /* Inverted inks: C=255 means no cyan. Left half red, right half blue. */
+        int left = i % w < w / 2;
+        const unsigned char red[4] = {255, 0, 0, 255}, blue[4] = {0, 0, 255, 255};
+        memcpy(cmyk + (size_t)i * 4, left ? red : blue, 4);
+    }
+    tjhandle tj = tjInitCompress();
+    assert_non_null(tj);
+    unsigned char *jpeg = NULL;
+    unsigned long len = 0;
+    assert_int_equal(tjCompress2(tj, cmyk, w, w * 4, h, TJPF_CMYK, &jpeg, &len, TJSAMP_444, 95, 0),
+                     0);
+    tjDestroy(tj);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 32, .height = 32};
+    assert_int_equal(thumb(jpeg, len, &out, 1, err), IMGPIPE_OK);
+    int tw, th, ch;
+    unsigned char *t = testutil_jpeg_decode(out.data.data, out.data.len, &tw, &th, &ch);
+    assert_int_equal(ch, 3);
+    assert_true(is_red(t + (16 * 32 + 4) * 3));
+    const unsigned char *b = t + (16 * 32 + 28) * 3;
+    assert_true(b[0] < 40 && b[1] < 40 && b[2] > 200);
+    free(t);
+    free_outs(&out, 1);
+    tjFree(jpeg);
+    free(cmyk);
+}
+
 static void test_unsupported_formats(void **state)
 {
     (void)state;
@@ -598,6 +650,8 @@ int main(void)
         cmocka_unit_test(test_max_pixels_before_decode),
         cmocka_unit_test(test_corrupt_jpeg),
         cmocka_unit_test(test_corrupt_png),
+        cmocka_unit_test(test_truncated_jpeg_scan_is_accepted),
+        cmocka_unit_test(test_cmyk_jpeg_to_rgb),
         cmocka_unit_test(test_unsupported_formats),
         cmocka_unit_test(test_quality_psnr),
     };
