@@ -83,6 +83,15 @@ static void cmyk_to_rgb(const unsigned char *cmyk, struct imgpipe_image *rgb, in
     }
 }
 
+/* libjpeg's warnings cover both the harmless (extraneous bytes before a marker, common in
+ * real files) and a truncated file, whose missing rows come out grey: the first kind is
+ * kept, as vips does with fail_on=none, the second fails, so that a cut download is never
+ * taken for an image. */
+static int decode_failed(tjhandle tj)
+{
+    return tjGetErrorCode(tj) != TJERR_WARNING || strstr(tjGetErrorStr2(tj), "Premature end");
+}
+
 static int decode_cmyk(tjhandle tj, const unsigned char *src, size_t len, int w, int h,
                        struct imgpipe_image *out, char *err)
 {
@@ -90,7 +99,7 @@ static int decode_cmyk(tjhandle tj, const unsigned char *src, size_t len, int w,
     if (!cmyk)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %dx%d JPEG", w, h);
     int rc = tjDecompress2(tj, src, (unsigned long)len, cmyk, w, w * 4, h, TJPF_CMYK, DECODE_FLAGS);
-    if (rc != 0 && tjGetErrorCode(tj) != TJERR_WARNING) {
+    if (rc != 0 && decode_failed(tj)) {
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(tj));
     } else {
         const unsigned char *adobe;
@@ -122,9 +131,7 @@ int imgpipe_jpeg_decode(const unsigned char *src, size_t len, int min_width, int
         rc = decode_cmyk(tj, src, len, sw, sh, out, err);
     } else if (tjDecompress2(tj, src, (unsigned long)len, out->pixels, sw, (int)out->stride, sh,
                              out->channels == 1 ? TJPF_GRAY : TJPF_RGB, DECODE_FLAGS) != 0 &&
-               tjGetErrorCode(tj) != TJERR_WARNING) {
-        /* Warnings (e.g. premature end of data) still leave a full image: keep it, as
-         * vips does with fail_on=none; a fatal error leaves nothing usable. */
+               decode_failed(tj)) {
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(tj));
     }
     if (rc) imgpipe_image_free(out);

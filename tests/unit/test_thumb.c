@@ -495,19 +495,18 @@ static void test_corrupt_png(void **state)
     free(px);
 }
 
-/* Data cut inside the entropy-coded scan is only a libjpeg warning: the decoder fills the
- * rest and the thumbnail is still made (as vips does with fail_on=none). */
-static void test_truncated_jpeg_scan_is_accepted(void **state)
+/* Data cut inside the entropy-coded scan is only a libjpeg warning, and the decoder would
+ * fill the rest with grey: a cut download must not pass for an image, so it fails. */
+static void test_truncated_jpeg_scan_is_rejected(void **state)
 {
     (void)state;
     size_t len;
     unsigned char *jpeg = quadrant_jpeg(256, 256, &len);
     char err[IMGPIPE_ERRLEN] = "";
     imgpipe_thumb_out out = {.width = 64, .height = 64};
-    assert_int_equal(thumb(jpeg, len - len / 4, &out, 1, err), IMGPIPE_OK);
-    assert_int_equal(out.width, 64);
-    assert_non_null(out.data.data);
-    free_outs(&out, 1);
+    assert_int_equal(thumb(jpeg, len - len / 4, &out, 1, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "Premature end"));
+    assert_null(out.data.data);
     free(jpeg);
 }
 
@@ -650,7 +649,7 @@ int main(void)
         cmocka_unit_test(test_max_pixels_before_decode),
         cmocka_unit_test(test_corrupt_jpeg),
         cmocka_unit_test(test_corrupt_png),
-        cmocka_unit_test(test_truncated_jpeg_scan_is_accepted),
+        cmocka_unit_test(test_truncated_jpeg_scan_is_rejected),
         cmocka_unit_test(test_cmyk_jpeg_to_rgb),
         cmocka_unit_test(test_unsupported_formats),
         cmocka_unit_test(test_quality_psnr),
