@@ -34,9 +34,9 @@ struct async {
     struct slot *slots;
     int nslots;
     struct slot *free;
-    int busy;           /* slots taken: in transfer, in the pool, or done */
+    int busy; /* slots taken: in transfer, in the pool, or done */
     pthread_mutex_t done_lock;
-    struct slot *done;  /* finished by the pool, to report */
+    struct slot *done; /* finished by the pool, to report */
     int eof;
 };
 
@@ -70,8 +70,7 @@ static void start(struct async *a, struct slot *s)
     if (s->out.status == IMGPIPE_OK && curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
         s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ENOMEM, "cannot add a transfer");
     s->in_multi = s->out.status == IMGPIPE_OK;
-    if (s->out.status)
-        finish_slot(a, s);
+    if (s->out.status) finish_slot(a, s);
 }
 
 /* Starts tasks while slots are free; 0, or a source read error. Past the deadline, tasks
@@ -81,8 +80,7 @@ static int top_up(struct async *a, char *err)
     while (!a->eof && a->free) {
         struct slot *s = a->free;
         int rc = imgpipe_run_next(a->r, &s->task, err);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         if (rc == 0) {
             a->eof = 1;
             break;
@@ -122,8 +120,7 @@ static void drain_transfers(struct async *a)
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(a->multi, &left)))
-        if (m->msg == CURLMSG_DONE)
-            transfer_done(a, m->easy_handle, m->data.result);
+        if (m->msg == CURLMSG_DONE) transfer_done(a, m->easy_handle, m->data.result);
 }
 
 static void drain_done(struct async *a)
@@ -144,8 +141,7 @@ static void cancel_transfers(struct async *a)
 {
     for (int i = 0; i < a->nslots; i++) {
         struct slot *s = &a->slots[i];
-        if (!s->in_multi)
-            continue;
+        if (!s->in_multi) continue;
         curl_multi_remove_handle(a->multi, s->easy);
         s->in_multi = 0;
         imgpipe_run_timed_out(&s->out, 1);
@@ -157,19 +153,15 @@ static int loop(struct async *a, char *err)
 {
     int rc = IMGPIPE_OK, running = 0;
     for (;;) {
-        if (rc == IMGPIPE_OK)
-            rc = top_up(a, err);
-        if (a->busy == 0 && (a->eof || rc))
-            return rc;
+        if (rc == IMGPIPE_OK) rc = top_up(a, err);
+        if (a->busy == 0 && (a->eof || rc)) return rc;
         curl_multi_perform(a->multi, &running);
         drain_transfers(a);
         drain_done(a);
         long left = imgpipe_run_remaining_ms(a->r);
-        if (left == 0 && running)
-            cancel_transfers(a);
+        if (left == 0 && running) cancel_transfers(a);
         int wait = left < 0 || left > POLL_MS ? POLL_MS : (int)left + 1;
-        if (a->busy)
-            curl_multi_poll(a->multi, NULL, 0, wait, NULL);
+        if (a->busy) curl_multi_poll(a->multi, NULL, 0, wait, NULL);
     }
 }
 
@@ -199,8 +191,7 @@ static void teardown(struct async *a)
 {
     imgpipe_workpool_free(a->pool);
     for (int i = 0; a->slots && i < a->nslots; i++) {
-        if (a->slots[i].in_multi)
-            curl_multi_remove_handle(a->multi, a->slots[i].easy);
+        if (a->slots[i].in_multi) curl_multi_remove_handle(a->multi, a->slots[i].easy);
         curl_easy_cleanup(a->slots[i].easy);
     }
     free(a->slots);
@@ -212,8 +203,7 @@ int imgpipe_exec_async(imgpipe_run *r, char *err)
 {
     struct async a = {0};
     int rc = setup(&a, r, err);
-    if (rc == IMGPIPE_OK)
-        rc = loop(&a, err);
+    if (rc == IMGPIPE_OK) rc = loop(&a, err);
     teardown(&a);
     return rc;
 }

@@ -12,7 +12,7 @@
 struct pool {
     imgpipe_run *run;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-    int failed;                     /* a source read error stops every worker */
+    int failed; /* a source read error stops every worker */
     char err[IMGPIPE_ERRLEN];
 };
 
@@ -62,8 +62,7 @@ static void *worker(void *arg)
 static CURLSH *share_new(struct pool *p)
 {
     CURLSH *sh = curl_share_init();
-    if (!sh)
-        return NULL;
+    if (!sh) return NULL;
     curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(sh, CURLSHOPT_USERDATA, p);
@@ -76,18 +75,15 @@ static CURLSH *share_new(struct pool *p)
 static int run_pool(struct pool *p, int n, char *err)
 {
     pthread_t *threads = calloc((size_t)n, sizeof(*threads));
-    if (!threads)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (!threads) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     int started = 0;
     while (started < n && pthread_create(&threads[started], NULL, worker, p) == 0)
         started++;
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     free(threads);
-    if (started == 0)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start worker threads");
-    if (p->failed)
-        return imgpipe_errf(err, p->failed, "%s", p->err);
+    if (started == 0) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start worker threads");
+    if (p->failed) return imgpipe_errf(err, p->failed, "%s", p->err);
     return IMGPIPE_OK;
 }
 

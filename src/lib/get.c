@@ -35,10 +35,9 @@ static int execute(imgpipe_run *r, char *err)
     case IMGPIPE_MODE_ASYNC:
         return imgpipe_exec_async(r, err);
     case IMGPIPE_MODE_PROCS:
-        break;
+        return imgpipe_exec_procs(r, err);
     }
-    return imgpipe_errf(err, IMGPIPE_EINVAL, "mode '%s' is not available yet",
-                        imgpipe_mode_name(r->opts->mode));
+    return imgpipe_errf(err, IMGPIPE_EINVAL, "unknown mode %d", (int)r->opts->mode);
 }
 
 int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, int nsources,
@@ -66,8 +65,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     }
     pthread_mutex_init(&r.lock, NULL);
     double t0 = imgpipe_now();
-    if (opts->timeout_ms > 0)
-        r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
+    if (opts->timeout_ms > 0) r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
     rc = execute(&r, err);
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);

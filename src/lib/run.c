@@ -14,8 +14,7 @@ double imgpipe_now(void)
 
 long imgpipe_run_remaining_ms(const imgpipe_run *r)
 {
-    if (r->deadline <= 0)
-        return -1;
+    if (r->deadline <= 0) return -1;
     double left = (r->deadline - imgpipe_now()) * 1000.0;
     return left >= 1.0 ? (long)left : 0;
 }
@@ -24,8 +23,7 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r)
 {
     imgpipe_fetch_opts fo = r->fetch;
     long left = imgpipe_run_remaining_ms(r);
-    if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms))
-        fo.timeout_ms = left;
+    if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms)) fo.timeout_ms = left;
     return fo;
 }
 
@@ -74,8 +72,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
         r->sum->failed++;
     }
     r->sum->thumbs += (uint64_t)o->thumbs;
-    if (r->cb)
-        r->cb(&item, r->userdata);
+    if (r->cb) r->cb(&item, r->userdata);
     free(t->url);
     t->url = NULL;
 }
@@ -101,7 +98,6 @@ void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgp
         o->status = imgpipe_transfer_finish(&tr, curl_easy_perform(easy), o->error);
     if (o->status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(r) == 0)
         imgpipe_run_timed_out(o, 1);
-    if (o->status == IMGPIPE_OK)
-        imgpipe_run_complete(r, t, &tr.body, o);
+    if (o->status == IMGPIPE_OK) imgpipe_run_complete(r, t, &tr.body, o);
     imgpipe_transfer_cleanup(&tr);
 }

@@ -54,7 +54,6 @@ void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
 
 double imgpipe_now(void);
 
-
 /* Counts an outcome and hands it to the callback; frees the task's URL. Threaded
  * executors call it under r->lock. */
 void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o);
@@ -71,5 +70,6 @@ void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_b
 int imgpipe_exec_seq(imgpipe_run *r, char *err);
 int imgpipe_exec_threads(imgpipe_run *r, char *err);
 int imgpipe_exec_async(imgpipe_run *r, char *err);
+int imgpipe_exec_procs(imgpipe_run *r, char *err);
 
 #endif

@@ -3,7 +3,7 @@
 source "$TESTLIB"
 start_galleryd --count 16
 
-modes="seq threads async"
+modes="seq threads procs async"
 { IMGUR_API_URL=$BASE "$IMGPIPE" links -q; echo "$BASE/i/missing.jpg"; } >"$T/list.txt"
 for m in $modes; do
   run_imgpipe get -m "$m" -j 4 -o "$T/$m" --thumb 48x48 "$T/list.txt"
@@ -45,6 +45,22 @@ for m in $modes; do
   [ "$took" -lt 2900 ] || fail "mode $m: --read-timeout 1 took $took ms"
 done
 ok "--read-timeout aborts stalled transfers"
+
+# procs: a worker killed mid-transfer fails its one task; the others are still done.
+"$IMGPIPE" links -q >"$T/four.txt"
+RC=0
+"$IMGPIPE" get -m procs -j 2 -o "$T/killed" "$T/four.txt" >"$T/out" 2>"$T/err" &
+pid=$!
+sleep 1
+victim=$(pgrep -P "$pid" | head -1)
+[ -n "$victim" ] || fail "procs mode has worker processes"
+kill -9 "$victim"
+wait "$pid" || RC=$?
+expect_rc 1 "procs with a killed worker"
+expect_err "died (signal 9)" "the killed worker's task fails with the reason"
+[ "$(grep -c FAILED "$T/err")" -eq 1 ] || fail "only the killed worker's task fails: $(cat "$T/err")"
+[ "$(ls "$T/killed" | wc -l)" -eq 3 ] || fail "the 3 other images are done: $(ls "$T/killed")"
+ok "a killed procs worker fails only its own task"
 
 # Streaming: 300,000 links (not http, so each fails at once) in memory bounded by the
 # concurrency, not by the length of the list.
