@@ -85,6 +85,10 @@ static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixe
 {
     uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
     if (px <= max_pixels) return IMGPIPE_OK;
+    if (max_pixels < 1000000) /* megapixels would read "0 MP" */
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                            "image is %dx%d (%llu pixels), over the %llu pixel limit", info->width,
+                            info->height, (unsigned long long)px, (unsigned long long)max_pixels);
     return imgpipe_errf(err, IMGPIPE_ETOOBIG, "image is %dx%d (%.3g MP), over the %.3g MP limit",
                         info->width, info->height, px / 1e6, max_pixels / 1e6);
 }
