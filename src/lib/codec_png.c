@@ -31,15 +31,44 @@ static spng_ctx *open_decoder(const unsigned char *src, size_t len, char *err, i
     return ctx;
 }
 
-/* Reads the header; sets *alpha when the image has an alpha channel or tRNS. */
-static int read_header(spng_ctx *ctx, struct spng_ihdr *ihdr, int *alpha, char *err)
+/* Reads the header and picks the libspng output format and the channel count the image
+ * ends with. Anything with alpha or tRNS decodes to RGBA8, the rest to RGB8 (libspng
+ * converts palette, tRNS and 16 bits); 8-bit-or-less gray decodes to G8 directly. Other
+ * gray images are decoded to RGB(A)8 and compacted to 1 or 2 channels after (libspng
+ * 0.7 has no GA8 for them), so gray thumbnails stay gray. */
+static int read_header(spng_ctx *ctx, struct spng_ihdr *ihdr, int *fmt, int *channels, char *err)
 {
     int e = spng_get_ihdr(ctx, ihdr);
     if (e) return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
     struct spng_trns trns;
-    *alpha = ihdr->color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
-             ihdr->color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA || spng_get_trns(ctx, &trns) == 0;
+    int ct = ihdr->color_type;
+    int alpha = ct == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA || ct == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
+                spng_get_trns(ctx, &trns) == 0;
+    int gray = ct == SPNG_COLOR_TYPE_GRAYSCALE || ct == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
+    if (gray && !alpha && ihdr->bit_depth <= 8)
+        *fmt = SPNG_FMT_G8;
+    else
+        *fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
+    *channels = (gray ? 1 : 3) + alpha;
     return IMGPIPE_OK;
+}
+
+static int format_channels(int fmt)
+{
+    return fmt == SPNG_FMT_G8 ? 1 : fmt == SPNG_FMT_RGB8 ? 3 : 4;
+}
+
+/* Keeps the first and (with alpha) the last channel of each pixel: gray from gray RGB(A). */
+static void compact_gray(struct imgpipe_image *img, int channels)
+{
+    size_t n = (size_t)img->width * img->height;
+    int from = img->channels;
+    for (size_t i = 0; i < n; i++) {
+        img->pixels[i * channels] = img->pixels[i * from];
+        if (channels == 2) img->pixels[i * 2 + 1] = img->pixels[i * from + from - 1];
+    }
+    img->channels = channels;
+    img->stride = (size_t)img->width * channels;
 }
 
 int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
@@ -49,12 +78,11 @@ int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
     if (!ctx) return rc;
     struct spng_ihdr ihdr;
-    int alpha;
-    rc = read_header(ctx, &ihdr, &alpha, err);
+    int fmt;
+    rc = read_header(ctx, &ihdr, &fmt, &info->channels, err);
     if (!rc) {
         info->width = (int)ihdr.width;
         info->height = (int)ihdr.height;
-        info->channels = alpha ? 4 : 3;
         struct spng_exif exif;
         info->orientation = 1;
         if (spng_get_exif(ctx, &exif) == 0)
@@ -72,18 +100,17 @@ int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
     if (!ctx) return rc;
     struct spng_ihdr ihdr;
-    int alpha;
-    rc = read_header(ctx, &ihdr, &alpha, err);
+    int fmt, channels;
+    rc = read_header(ctx, &ihdr, &fmt, &channels, err);
     if (rc) goto done;
     if ((uint64_t)ihdr.width * ihdr.height > max_pixels) {
         rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "PNG is %ux%u, over the %llu pixel limit",
                           ihdr.width, ihdr.height, (unsigned long long)max_pixels);
         goto done;
     }
-    int fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
     size_t need;
     int e = spng_decoded_image_size(ctx, fmt, &need);
-    if (!e && imgpipe_image_alloc(out, (int)ihdr.width, (int)ihdr.height, alpha ? 4 : 3)) {
+    if (!e && imgpipe_image_alloc(out, (int)ihdr.width, (int)ihdr.height, format_channels(fmt))) {
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
                           ihdr.height);
         goto done;
@@ -93,6 +120,8 @@ int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels
     if (e) {
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
         imgpipe_image_free(out);
+    } else if (channels < out->channels) {
+        compact_gray(out, channels);
     }
 done:
     spng_ctx_free(ctx);

@@ -49,8 +49,8 @@ int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, 
 
 int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
                      char *err);
-/* Decodes to RGBA8 when the image has any alpha (incl. tRNS), else RGB8; refuses images
- * over max_pixels before allocating. */
+/* Decodes to 8 bits: gray or gray+alpha for gray images, else RGBA when the image has
+ * any alpha (incl. tRNS), else RGB; refuses images over max_pixels before allocating. */
 int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels,
                        struct imgpipe_image *out, char *err);
 /* Encodes a 1..4 channel 8-bit image losslessly. */

@@ -3,6 +3,7 @@
 #include "image.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,10 @@ static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixe
 {
     uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
     if (px <= max_pixels) return IMGPIPE_OK;
+    if (max_pixels < 1000000) /* megapixels would read "0 MP" */
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                            "image is %dx%d (%llu pixels), over the %llu pixel limit", info->width,
+                            info->height, (unsigned long long)px, (unsigned long long)max_pixels);
     return imgpipe_errf(err, IMGPIPE_ETOOBIG, "image is %dx%d (%.3g MP), over the %.3g MP limit",
                         info->width, info->height, px / 1e6, max_pixels / 1e6);
 }
@@ -108,6 +113,28 @@ static int make_one(const struct imgpipe_image *img, int is_jpeg, int orientatio
     return rc;
 }
 
+/* PNG sides reach 2^31 - 1: keep the doubling in range. */
+static int headroom(int side)
+{
+    return side > INT_MAX / DECODE_HEADROOM ? INT_MAX : side * DECODE_HEADROOM;
+}
+
+/* Fits each box to the displayed (upright) image; the decode minimum, DECODE_HEADROOM
+ * times the largest thumbnail, is in stored axes. */
+static void plan_sizes(const struct imgpipe_image_info *info, const imgpipe_thumb_out *outs, int n,
+                       int *tw, int *th, int *need_w, int *need_h)
+{
+    int swap = info->orientation >= 5;
+    int dw = swap ? info->height : info->width, dh = swap ? info->width : info->height;
+    *need_w = *need_h = 0;
+    for (int i = 0; i < n; i++) {
+        fit(dw, dh, outs[i].width, outs[i].height, &tw[i], &th[i]);
+        int sw = headroom(swap ? th[i] : tw[i]), sh = headroom(swap ? tw[i] : th[i]);
+        if (sw > *need_w) *need_w = sw;
+        if (sh > *need_h) *need_h = sh;
+    }
+}
+
 int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,
                        imgpipe_thumb_out *outs, int n, char *err)
 {
@@ -127,17 +154,8 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
     if (!rc) rc = check_budget(&info, max_pixels, err);
     if (rc) return rc;
 
-    /* Sizes fit the displayed (upright) image; the decode minimum is in stored axes. */
-    int swap = info.orientation >= 5;
-    int dw = swap ? info.height : info.width, dh = swap ? info.width : info.height;
-    int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES], need_w = 0, need_h = 0;
-    for (int i = 0; i < n; i++) {
-        fit(dw, dh, outs[i].width, outs[i].height, &tw[i], &th[i]);
-        int sw = swap ? th[i] : tw[i], sh = swap ? tw[i] : th[i];
-        need_w = sw * DECODE_HEADROOM > need_w ? sw * DECODE_HEADROOM : need_w;
-        need_h = sh * DECODE_HEADROOM > need_h ? sh * DECODE_HEADROOM : need_h;
-    }
-
+    int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES], need_w, need_h;
+    plan_sizes(&info, outs, n, tw, th, &need_w, &need_h);
     struct imgpipe_image img = {0};
     rc = is_jpeg ? imgpipe_jpeg_decode(p, len, need_w, need_h, &img, err)
                  : imgpipe_png_decode(p, len, max_pixels, &img, err);

@@ -60,9 +60,12 @@ static void test_antialiases_thin_lines(void **state)
         src.pixels[y * src.stride + 20] = 255;
     assert_int_equal(imgpipe_resize(&src, 8, 1, &dst), 0);
     int sum = 0;
-    for (int x = 0; x < 8; x++)
+    for (int x = 0; x < 8; x++) {
         sum += dst.pixels[x];
-    assert_in_range(sum, 28, 36); /* energy kept: 255 / 8 = 31.9 */
+        assert_true(dst.pixels[x] < 80);
+    }
+    /* Energy kept: 255 / 8 = 31.9, plus what clamping Lanczos' negative lobes adds. */
+    assert_in_range(sum, 28, 42);
     assert_in_range(dst.pixels[2], 20, 40);
     imgpipe_image_free(&src);
     imgpipe_image_free(&dst);

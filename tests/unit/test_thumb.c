@@ -3,6 +3,7 @@
 #include "imgpipe.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <turbojpeg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,43 +397,127 @@ static void test_png_palette_trns(void **state)
     free(idx);
 }
 
-/* ---- limits and failures ---- */
-
-static uint32_t crc32_png(const unsigned char *p, size_t n)
+static unsigned char *gray_png(int w, int h, int ct, int depth, size_t *len)
 {
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    int spp = ct == 4 ? 2 : 1, bps = depth / 8;
+    unsigned char *raw = malloc((size_t)w * h * spp * bps);
+    assert_non_null(raw);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            /* A horizontal ramp; with alpha, the left half is transparent. */
+            uint16_t g = (uint16_t)(x * 255 / (w - 1)), a = x < w / 2 ? 0 : 255;
+            uint16_t v[2] = {bps == 2 ? (uint16_t)(g * 257) : g,
+                             bps == 2 ? (uint16_t)(a * 257) : a};
+            for (int c = 0; c < spp; c++) {
+                unsigned char *d = raw + (((size_t)y * w + x) * spp + c) * bps;
+                if (bps == 2)
+                    memcpy(d, &v[c], 2);
+                else
+                    *d = (unsigned char)v[c];
+            }
+        }
+    unsigned char *png =
+        testutil_png(raw, (size_t)w * h * spp * bps, w, h, ct, depth, NULL, 0, NULL, 0, len);
+    free(raw);
+    return png;
+}
+
+/* Thumbnails a 128x64 gray ramp PNG to 64x32 and checks the output colour type and that
+ * the ramp survives (and, with alpha, the transparent half). */
+static void expect_gray(int ct, int depth, int want_ct)
+{
+    size_t len;
+    unsigned char *png = gray_png(128, 64, ct, depth, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 64, .height = 64};
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_OK);
+    int tw, th, ch, oct;
+    unsigned char *t = testutil_png_decode(out.data.data, out.data.len, &tw, &th, &ch, &oct);
+    assert_int_equal(oct, want_ct);
+    assert_int_equal(tw, 64);
+    assert_int_equal(th, 32);
+    const unsigned char *right = t + (16 * 64 + 60) * ch, *mid = t + (16 * 64 + 40) * ch;
+    assert_in_range(right[0], 230, 255);
+    assert_int_equal(right[0], right[1]); /* still gray */
+    assert_int_equal(right[0], right[2]);
+    assert_in_range(mid[0], 150, 170); /* 40.5 / 63 of the way */
+    if (ch == 4) {
+        assert_int_equal(t[(16 * 64 + 4) * 4 + 3], 0);
+        assert_int_equal(right[3], 255);
     }
-    return c ^ 0xFFFFFFFFu;
+    free(t);
+    free_outs(&out, 1);
+    free(png);
 }
 
-/* A PNG that is only a signature and an IHDR claiming w x h: decoding it would fail. */
-static unsigned char *header_only_png(uint32_t w, uint32_t h, size_t *len)
+static void test_png_gray_stays_gray(void **state)
 {
-    unsigned char *p = calloc(1, 33);
-    assert_non_null(p);
-    memcpy(p, "\x89PNG\r\n\x1A\n\0\0\0\x0DIHDR", 16);
-    const uint32_t v[2] = {w, h};
-    for (int i = 0; i < 2; i++)
-        for (int b = 0; b < 4; b++)
-            p[16 + 4 * i + b] = (unsigned char)(v[i] >> (24 - 8 * b));
-    p[24] = 8; /* bit depth */
-    p[25] = 2; /* RGB */
-    uint32_t crc = crc32_png(p + 12, 17);
-    for (int b = 0; b < 4; b++)
-        p[29 + b] = (unsigned char)(crc >> (24 - 8 * b));
-    *len = 33;
-    return p;
+    (void)state;
+    expect_gray(0, 8, 0);
+    expect_gray(4, 8, 4);
+    expect_gray(0, 16, 0);
+    expect_gray(4, 16, 4);
 }
+
+/* Low bit depths are scaled to 8 bits (1 -> 255), not copied (1 -> 1). */
+static void test_png_1bit_gray(void **state)
+{
+    (void)state;
+    int w = 32, h = 8;
+    unsigned char raw[4 * 8];
+    for (int y = 0; y < h; y++)
+        for (int b = 0; b < 4; b++)
+            raw[y * 4 + b] = b < 2 ? 0x00 : 0xFF; /* left half black, right half white */
+    size_t len;
+    unsigned char *png = testutil_png(raw, sizeof(raw), w, h, 0, 1, NULL, 0, NULL, 0, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 16, .height = 16};
+    assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_OK);
+    int tw, th, ch, ct;
+    unsigned char *t = testutil_png_decode(out.data.data, out.data.len, &tw, &th, &ch, &ct);
+    assert_int_equal(ct, 0);
+    assert_int_equal(tw, 16);
+    assert_int_equal(th, 4);
+    assert_int_equal(t[(2 * 16 + 1) * 3], 0);
+    assert_int_equal(t[(2 * 16 + 14) * 3], 255);
+    free(t);
+    free_outs(&out, 1);
+    free(png);
+}
+
+static void test_png_exif_orientation(void **state)
+{
+    (void)state;
+    int w = 320, h = 240;
+    unsigned char *px = quadrant_rgb(w, h);
+    size_t len, elen;
+    unsigned char *png = testutil_png(px, (size_t)w * h * 3, w, h, 2, 8, NULL, 0, NULL, 0, &len);
+    unsigned char tiff[26];
+    testutil_exif_tiff(tiff, 6, 1);
+    unsigned char *exif = testutil_png_add_chunk(png, len, "eXIf", tiff, sizeof(tiff), &elen);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 80, .height = 80};
+    assert_int_equal(thumb(exif, elen, &out, 1, err), IMGPIPE_OK);
+    assert_int_equal(out.width, 60);
+    assert_int_equal(out.height, 80);
+    int tw, th, ch, ct;
+    unsigned char *t = testutil_png_decode(out.data.data, out.data.len, &tw, &th, &ch, &ct);
+    assert_true(is_red(t + (20 * 60 + 45) * 3));   /* top right */
+    assert_true(is_white(t + (20 * 60 + 15) * 3)); /* top left */
+    free(t);
+    free_outs(&out, 1);
+    free(exif);
+    free(png);
+    free(px);
+}
+
+/* ---- limits and failures ---- */
 
 static void test_max_pixels_before_decode(void **state)
 {
     (void)state;
     size_t len;
-    unsigned char *png = header_only_png(30000, 30000, &len);
+    unsigned char *png = testutil_png_header_only(30000, 30000, &len);
     char err[IMGPIPE_ERRLEN] = "";
     imgpipe_thumb_out out = {.width = 128, .height = 128};
     assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_ETOOBIG);
@@ -440,14 +525,14 @@ static void test_max_pixels_before_decode(void **state)
     assert_null(out.data.data);
     free(png);
     /* Under the limit the same truncated file gets as far as decoding, and fails there. */
-    png = header_only_png(100, 100, &len);
+    png = testutil_png_header_only(100, 100, &len);
     assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_ECORRUPT);
     imgpipe_thumb_opts opts = {.max_pixels = 9999};
     assert_int_equal(imgpipe_thumb_make(png, len, &opts, &out, 1, err), IMGPIPE_ETOOBIG);
     free(png);
     unsigned char *jpeg = quadrant_jpeg(100, 100, &len);
     assert_int_equal(imgpipe_thumb_make(jpeg, len, &opts, &out, 1, err), IMGPIPE_ETOOBIG);
-    assert_non_null(strstr(err, "100x100"));
+    assert_string_equal(err, "image is 100x100 (10000 pixels), over the 9999 pixel limit");
     opts.max_pixels = 10000;
     assert_int_equal(imgpipe_thumb_make(jpeg, len, &opts, &out, 1, err), IMGPIPE_OK);
     free_outs(&out, 1);
@@ -559,6 +644,52 @@ static void test_unsupported_formats(void **state)
     assert_null(out.data.data);
 }
 
+/* ---- threads ---- */
+
+struct job {
+    const unsigned char *src;
+    size_t len;
+    const imgpipe_buf *want;
+    int mismatches;
+};
+
+static void *thumb_loop(void *arg)
+{
+    struct job *j = arg;
+    for (int i = 0; i < 10; i++) {
+        char err[IMGPIPE_ERRLEN];
+        imgpipe_thumb_out out = {.width = 48, .height = 48};
+        if (thumb(j->src, j->len, &out, 1, err) != IMGPIPE_OK || out.data.len != j->want->len ||
+            memcmp(out.data.data, j->want->data, out.data.len) != 0)
+            j->mismatches++;
+        free_outs(&out, 1);
+    }
+    return NULL;
+}
+
+/* No shared state: threads making thumbnails at once get the same bytes as one alone. */
+static void test_threads_agree(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(300, 200, &len);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out ref = {.width = 48, .height = 48};
+    assert_int_equal(thumb(jpeg, len, &ref, 1, err), IMGPIPE_OK);
+    struct job jobs[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct job){jpeg, len, &ref.data, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, thumb_loop, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(jobs[i].mismatches, 0);
+    }
+    free_outs(&ref, 1);
+    free(jpeg);
+}
+
 /* ---- quality ---- */
 
 static double smooth(int x, int y, int c, int w, int h)
@@ -646,12 +777,16 @@ int main(void)
         cmocka_unit_test(test_png_rgba_keeps_alpha),
         cmocka_unit_test(test_png_16bit_scaled),
         cmocka_unit_test(test_png_palette_trns),
+        cmocka_unit_test(test_png_gray_stays_gray),
+        cmocka_unit_test(test_png_1bit_gray),
+        cmocka_unit_test(test_png_exif_orientation),
         cmocka_unit_test(test_max_pixels_before_decode),
         cmocka_unit_test(test_corrupt_jpeg),
         cmocka_unit_test(test_corrupt_png),
         cmocka_unit_test(test_truncated_jpeg_scan_is_rejected),
         cmocka_unit_test(test_cmyk_jpeg_to_rgb),
         cmocka_unit_test(test_unsupported_formats),
+        cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_quality_psnr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,11 +58,10 @@ static void put32(unsigned char *p, unsigned long v, int be)
     put16(p + (be ? 2 : 0), (unsigned)(v & 0xFFFF), be);
 }
 
-unsigned char *testutil_jpeg_add_exif(const unsigned char *jpeg, size_t len, int orientation,
-                                      int big_endian, size_t *out_len)
+size_t testutil_exif_tiff(unsigned char tiff[26], int orientation, int big_endian)
 {
     /* TIFF header (8) + IFD0 with one entry (2 + 12 + 4 next-IFD offset) = 26 bytes. */
-    unsigned char tiff[26] = {0};
+    memset(tiff, 0, 26);
     memcpy(tiff, big_endian ? "MM\0*" : "II*\0", 4);
     put32(tiff + 4, 8, big_endian);
     put16(tiff + 8, 1, big_endian);
@@ -70,6 +69,14 @@ unsigned char *testutil_jpeg_add_exif(const unsigned char *jpeg, size_t len, int
     put16(tiff + 12, 3, big_endian);
     put32(tiff + 14, 1, big_endian);
     put16(tiff + 18, (unsigned)orientation, big_endian);
+    return 26;
+}
+
+unsigned char *testutil_jpeg_add_exif(const unsigned char *jpeg, size_t len, int orientation,
+                                      int big_endian, size_t *out_len)
+{
+    unsigned char tiff[26];
+    testutil_exif_tiff(tiff, orientation, big_endian);
     size_t seg = 2 + 6 + sizeof(tiff);
     unsigned char *out = malloc(len + 2 + seg);
     assert_non_null(out);
@@ -159,4 +166,52 @@ unsigned char *testutil_png_decode(const unsigned char *png, size_t len, int *w,
     *color_type = ihdr.color_type;
     spng_ctx_free(ctx);
     return px;
+}
+
+static uint32_t crc32_png(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    for (int b = 0; b < 4; b++)
+        p[b] = (unsigned char)(v >> (24 - 8 * b));
+}
+
+unsigned char *testutil_png_add_chunk(const unsigned char *png, size_t len, const char type[4],
+                                      const void *data, size_t data_len, size_t *out_len)
+{
+    const size_t at = 8 + 25; /* signature + IHDR chunk */
+    unsigned char *out = malloc(len + 12 + data_len);
+    assert_non_null(out);
+    memcpy(out, png, at);
+    unsigned char *c = out + at;
+    put_be32(c, (uint32_t)data_len);
+    memcpy(c + 4, type, 4);
+    if (data_len) memcpy(c + 8, data, data_len);
+    put_be32(c + 8 + data_len, crc32_png(c + 4, 4 + data_len));
+    memcpy(c + 12 + data_len, png + at, len - at);
+    *out_len = len + 12 + data_len;
+    return out;
+}
+
+unsigned char *testutil_png_header_only(uint32_t w, uint32_t h, size_t *len)
+{
+    unsigned char *p = calloc(1, 33);
+    assert_non_null(p);
+    memcpy(p, "\x89PNG\r\n\x1A\n\0\0\0\x0DIHDR", 16);
+    put_be32(p + 16, w);
+    put_be32(p + 20, h);
+    p[24] = 8; /* bit depth */
+    p[25] = 2; /* RGB */
+    put_be32(p + 29, crc32_png(p + 12, 17));
+    *len = 33;
+    return p;
 }

@@ -17,6 +17,8 @@ void testutil_rmtree(const char *path);
 /* Encodes interleaved 8-bit pixels (1 = gray, 3 = RGB) as a baseline 4:2:0 (or gray) JPEG. */
 unsigned char *testutil_jpeg(const unsigned char *px, int w, int h, int channels, int quality,
                              size_t *len);
+/* Writes a 26-byte TIFF block whose IFD0 holds only the orientation tag; returns 26. */
+size_t testutil_exif_tiff(unsigned char tiff[26], int orientation, int big_endian);
 /* Returns a copy of the JPEG with an APP1 Exif segment (orientation tag only) after SOI;
  * big_endian picks "MM" over "II". */
 unsigned char *testutil_jpeg_add_exif(const unsigned char *jpeg, size_t len, int orientation,
@@ -35,5 +37,10 @@ unsigned char *testutil_png(const void *raw, size_t raw_len, int w, int h, int c
  * color type. */
 unsigned char *testutil_png_decode(const unsigned char *png, size_t len, int *w, int *h,
                                    int *channels, int *color_type);
+/* Returns a copy of the PNG with a chunk (CRC computed) inserted right after IHDR. */
+unsigned char *testutil_png_add_chunk(const unsigned char *png, size_t len, const char type[4],
+                                      const void *data, size_t data_len, size_t *out_len);
+/* A PNG that is only a signature and an IHDR (8-bit RGB) claiming w x h: no pixel data. */
+unsigned char *testutil_png_header_only(uint32_t w, uint32_t h, size_t *len);
 
 #endif
