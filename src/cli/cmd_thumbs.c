@@ -10,6 +10,9 @@ static const char usage[] =
     "each directory PATH (not recursively; files that are thumbnails already are skipped),\n"
     "written beside it as NAME_thumbnail.EXT in the same format.\n"
     "\n"
+    "  -m, --mode MODE     seq (one after another), threads or procs (N workers)\n"
+    "                      (default: threads)\n"
+    "  -j, --jobs N        workers (default: one per core)\n"
     "  -s, --size WxH      fit thumbnails within WxH (default: 128x128); repeat for several\n"
     "                      sizes from one decode (then NAME_thumbnail_WxH.EXT)\n"
     "      --quality N     JPEG quality, 1..100 (default: 85)\n"
@@ -20,7 +23,9 @@ static const char usage[] =
 
 enum { OPT_QUALITY = 256 };
 
-static const struct option longopts[] = {{"size", required_argument, NULL, 's'},
+static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
+                                         {"jobs", required_argument, NULL, 'j'},
+                                         {"size", required_argument, NULL, 's'},
                                          {"quality", required_argument, NULL, OPT_QUALITY},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
@@ -36,6 +41,13 @@ static void on_item(const imgpipe_item *item, void *userdata)
 static int parse_option(imgpipe_get_opts *o, int *quiet, int c)
 {
     switch (c) {
+    case 'm':
+        if (imgpipe_parse_mode(optarg, &o->mode) == IMGPIPE_OK && o->mode != IMGPIPE_MODE_ASYNC)
+            return -1;
+        cli_error("--mode: '%s' is not one of seq, threads, procs", optarg);
+        return CLI_EXIT_USAGE;
+    case 'j':
+        return cli_parse_int("--jobs", optarg, 1, 4096, &o->jobs) ? CLI_EXIT_USAGE : -1;
     case 's':
         if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
             cli_error("--size: at most %d sizes", IMGPIPE_THUMB_MAX_SIZES);
@@ -63,9 +75,9 @@ static int parse_option(imgpipe_get_opts *o, int *quiet, int c)
 
 int cmd_thumbs(int argc, char **argv)
 {
-    imgpipe_get_opts o = {0};
+    imgpipe_get_opts o = {.mode = IMGPIPE_MODE_THREADS};
     int quiet = 0, c;
-    while ((c = getopt_long(argc, argv, "s:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:j:s:qh", longopts, NULL)) != -1) {
         int rc = parse_option(&o, &quiet, c);
         if (rc >= 0) return rc;
     }

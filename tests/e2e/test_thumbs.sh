@@ -47,3 +47,18 @@ read -r _ w h _ <<<"$("$IMGINFO" "$T/one_thumbnail_90x30.jpg")"
 [ "$w" -le 90 ] && [ "$h" -le 30 ] || fail "90x30 thumbnail is ${w}x$h"
 [ ! -e "$T/cut_thumbnail.jpg" ] || fail "no thumbnail of a corrupt file"
 ok "files, several sizes, failures"
+
+# Every mode makes the same thumbnails, and reports the same failures.
+mkdir -p "$T/m"
+for f in "$T"/pics/img*; do case "$f" in *_thumbnail*) ;; *) cp "$f" "$T/m/" ;; esac; done
+cp "$T/cut.jpg" "$T/m/zz-cut.jpg"
+for m in seq threads procs; do
+  rm -rf "$T/m-$m" && cp -r "$T/m" "$T/m-$m"
+  run_imgpipe thumbs -m "$m" -j 3 -s 50x50 "$T/m-$m"
+  expect_rc 1 "thumbs -m $m with a corrupt file"
+  expect_err "zz-cut.jpg" "thumbs -m $m names the corrupt file"
+  [ "$(ls "$T/m-$m" | grep -c _thumbnail)" -eq 8 ] || fail "thumbs -m $m: 8 thumbnails"
+done
+diff -r "$T/m-seq" "$T/m-threads" >/dev/null || fail "threads and seq thumbnails differ"
+diff -r "$T/m-seq" "$T/m-procs" >/dev/null || fail "procs and seq thumbnails differ"
+ok "thumbs: seq, threads and procs give identical thumbnails"
