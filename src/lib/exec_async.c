@@ -161,13 +161,15 @@ static int loop(struct async *a, char *err)
         long left = imgpipe_run_remaining_ms(a->r);
         if (left == 0 && running) cancel_transfers(a);
         int wait = left < 0 || left > POLL_MS ? POLL_MS : (int)left + 1;
-        if (a->busy) curl_multi_poll(a->multi, NULL, 0, wait, NULL);
+        if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
+            curl_multi_poll(a->multi, NULL, 0, wait, NULL);
     }
 }
 
 static int setup(struct async *a, imgpipe_run *r, char *err)
 {
     a->r = r;
+    r->polls = 1;
     a->nslots = r->opts->jobs > 0 ? r->opts->jobs : DEFAULT_IN_FLIGHT;
     pthread_mutex_init(&a->done_lock, NULL);
     a->multi = curl_multi_init();

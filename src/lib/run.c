@@ -37,6 +37,15 @@ void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
 
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 {
+    t->dirfd = -1;
+    t->job_opts = NULL;
+    t->ctx = NULL;
+    if (r->supply) {
+        int rc;
+        while ((rc = r->supply(r, t, err)) == IMGPIPE_RUN_AGAIN && !r->polls)
+            nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+        return rc;
+    }
     while (r->cur < r->nsources) {
         const char *url;
         int rc = imgpipe_source_next(r->sources[r->cur], &url, err);
@@ -81,7 +90,9 @@ void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_b
                           imgpipe_outcome *o)
 {
     o->bytes = body->len;
-    o->status = imgpipe_job_store(r->opts, r->dirfd, t->name, body, &o->thumbs, o->error);
+    o->status =
+        imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, t->dirfd >= 0 ? t->dirfd : r->dirfd,
+                          t->name, body, &o->thumbs, o->error);
 }
 
 void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o)

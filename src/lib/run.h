@@ -13,7 +13,19 @@ typedef struct imgpipe_task {
     uint64_t index;
     char *url; /* owned */
     char name[IMGPIPE_NAME_MAX + 1];
+    int dirfd;                        /* where it goes; -1: the run's directory */
+    const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
+    void *ctx;                        /* the supplier's own, e.g. a queue job */
 } imgpipe_task;
+
+struct imgpipe_run;
+
+/* Where tasks come from when not from the run's sources (a queue, say). Returns 1 with a
+ * task, 0 at the end, IMGPIPE_RUN_AGAIN when there is none yet, or a negative code with
+ * err. Executors that set run.polls see IMGPIPE_RUN_AGAIN and come back; for the others
+ * imgpipe_run_next waits and asks again. */
+typedef int (*imgpipe_supply_fn)(struct imgpipe_run *r, imgpipe_task *t, char *err);
+#define IMGPIPE_RUN_AGAIN 2
 
 typedef struct imgpipe_run {
     const imgpipe_get_opts *opts;
@@ -26,12 +38,16 @@ typedef struct imgpipe_run {
     imgpipe_item_cb cb;
     void *userdata;
     imgpipe_summary *sum;
-    pthread_mutex_t lock; /* guards the sources, names, sum and cb for threaded executors */
-    CURLSH *share;        /* DNS and connections shared by threads; NULL elsewhere */
-    double deadline;      /* CLOCK_MONOTONIC seconds; 0: none */
+    pthread_mutex_t lock;     /* guards the sources, names, sum and cb for threaded executors */
+    CURLSH *share;            /* DNS and connections shared by threads; NULL elsewhere */
+    double deadline;          /* CLOCK_MONOTONIC seconds; 0: none */
+    imgpipe_supply_fn supply; /* NULL: tasks come from sources */
+    void *supply_ctx;
+    int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
 } imgpipe_run;
 
-/* The next link as a task (1), the end of all sources (0), or a read error (< 0). */
+/* The next link as a task (1), the end of all sources (0), none yet (IMGPIPE_RUN_AGAIN,
+ * from a supply only), or a read error (< 0). */
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err);
 
 /* What became of one task. */
