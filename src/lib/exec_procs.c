@@ -39,7 +39,7 @@ static void child_main(imgpipe_run *r, int fd)
     ssize_t n;
     while (easy && (n = recv(fd, &m, sizeof(m), 0)) > 0) {
         m.url[MAX_URL - 1] = m.name[IMGPIPE_NAME_MAX] = '\0';
-        imgpipe_task t = {.index = m.index, .url = m.url};
+        imgpipe_task t = {.index = m.index, .url = m.url, .dirfd = -1};
         memcpy(t.name, m.name, sizeof(t.name));
         imgpipe_run_perform(r, easy, &t, &o);
         if (send(fd, &o, sizeof(o), MSG_NOSIGNAL) != (ssize_t)sizeof(o)) break;
