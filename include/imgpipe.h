@@ -13,6 +13,7 @@
 #ifndef IMGPIPE_H
 #define IMGPIPE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,18 +27,20 @@ extern "C" {
 /* Numbers are stable: never reuse one. */
 enum imgpipe_status {
     IMGPIPE_OK = 0,
-    IMGPIPE_EINVAL = -1,    /* a bad argument or spec */
-    IMGPIPE_ENOMEM = -2,    /* out of memory */
-    IMGPIPE_EIO = -3,       /* a file system call failed */
-    IMGPIPE_ENET = -4,      /* connect, TLS, reset, DNS: the transfer itself failed */
-    IMGPIPE_EHTTP = -5,     /* the server answered with a non-2xx status */
-    IMGPIPE_EAPI = -6,      /* the API said no, or answered in a shape we do not know */
-    IMGPIPE_ETOOBIG = -7,   /* over --max-bytes or --max-pixels */
-    IMGPIPE_EFORMAT = -8,   /* not an image format we handle */
-    IMGPIPE_ECORRUPT = -9,  /* an image that fails to decode */
-    IMGPIPE_ECONFIG = -10,  /* configuration missing (e.g. IMGUR_CLIENT_ID) */
-    IMGPIPE_ETIMEOUT = -11, /* a deadline or timeout passed */
-    IMGPIPE_ECANCELED = -12 /* stopped on request */
+    IMGPIPE_EINVAL = -1,     /* a bad argument or spec */
+    IMGPIPE_ENOMEM = -2,     /* out of memory */
+    IMGPIPE_EIO = -3,        /* a file system call failed */
+    IMGPIPE_ENET = -4,       /* connect, TLS, reset, DNS: the transfer itself failed */
+    IMGPIPE_EHTTP = -5,      /* the server answered with a non-2xx status */
+    IMGPIPE_EAPI = -6,       /* the API said no, or answered in a shape we do not know */
+    IMGPIPE_ETOOBIG = -7,    /* over --max-bytes or --max-pixels */
+    IMGPIPE_EFORMAT = -8,    /* not an image format we handle */
+    IMGPIPE_ECORRUPT = -9,   /* an image that fails to decode */
+    IMGPIPE_ECONFIG = -10,   /* configuration missing (e.g. IMGUR_CLIENT_ID) */
+    IMGPIPE_ETIMEOUT = -11,  /* a deadline or timeout passed */
+    IMGPIPE_ECANCELED = -12, /* stopped on request */
+    IMGPIPE_EREMOVED = -13,  /* the host says the image was removed (Imgur's removed.png) */
+    IMGPIPE_EDISK = -14      /* the output directory cannot be written: the run stops */
 };
 
 /* A static, human-readable name for a status code. */
@@ -155,7 +158,17 @@ typedef struct imgpipe_get_opts {
     long connect_timeout_ms; /* 0: 3 s */
     long read_timeout_ms;    /* a transfer that receives nothing this long fails; 0: 30 s */
     uint64_t max_bytes;      /* bodies larger than this fail; 0: 50 MiB */
-    int nthumbs;             /* thumbnail sizes, 0..IMGPIPE_THUMB_MAX_SIZES */
+    int retries;             /* more attempts after a transient failure; 0: 3, < 0: none */
+    long retry_wait_ms;      /* first backoff, doubled each attempt, jittered; 0: 500 ms */
+    long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails */
+    int per_host;            /* connections per host (async); 0: no limit */
+    double rate;             /* requests per second per host; 0: no limit */
+    int insecure;            /* skip TLS verification */
+    int no_ledger;           /* do not read or write DIR/.imgpipe/ledger */
+    int retry_failed;        /* only links the ledger has as failed */
+    const volatile sig_atomic_t *stop; /* set non-zero (by a signal handler) to stop: no
+                                          new link starts, transfers in flight abort */
+    int nthumbs;                       /* thumbnail sizes, 0..IMGPIPE_THUMB_MAX_SIZES */
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     imgpipe_thumb_opts thumb;
 } imgpipe_get_opts;
@@ -168,14 +181,18 @@ typedef struct imgpipe_item {
     int status;        /* IMGPIPE_OK or a negative IMGPIPE_E* code */
     const char *error; /* what failed, "" on success */
     uint64_t bytes;
-    int thumbs; /* thumbnails written */
+    int thumbs;      /* thumbnails written */
+    int attempts;    /* transfers tried (retries + 1); 0 when skipped */
+    int skipped;     /* done in an earlier run (the ledger says so, the file is there) */
+    double seconds;  /* from its first transfer to its outcome */
+    char sha256[65]; /* of the stored bytes, hex; "" when none */
 } imgpipe_item;
 
 /* Called once per link, never from two threads at once. */
 typedef void (*imgpipe_item_cb)(const imgpipe_item *item, void *userdata);
 
 typedef struct imgpipe_summary {
-    uint64_t done, failed;
+    uint64_t done, failed, skipped;
     uint64_t bytes, thumbs;
     double seconds;
 } imgpipe_summary;

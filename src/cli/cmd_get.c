@@ -2,13 +2,16 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
     "usage: imgpipe get [options] [SOURCE...]\n"
     "\n"
     "Downloads every image link of each SOURCE (default imgur:random) into DIR, each file\n"
-    "named after the last segment of its URL, written whole or not at all.\n"
+    "named after the last segment of its URL, written whole or not at all. A rerun skips\n"
+    "what DIR/.imgpipe/ledger records as done (and still there) and retries the rest.\n"
     "\n"
     "  -o, --output DIR          output directory, created if missing (default: images)\n"
     "  -m, --mode MODE           how links are run (default: async):\n"
@@ -25,14 +28,39 @@ static const char usage[] =
     "      --timeout S           deadline for the whole run: then transfers stop, no partial\n"
     "                            file is left, unfinished links fail as timed out\n"
     "      --connect-timeout S   seconds to connect (default: 3)\n"
-    "      --read-timeout S      abort a transfer that receives nothing for S seconds\n"
-    "                            (default: 30)\n"
+    "      --read-timeout S      abort a transfer that receives less than --min-speed for\n"
+    "                            S seconds (default: 30)\n"
+    "      --min-speed BYTES     bytes/s a transfer must keep up over --read-timeout\n"
+    "                            (default: 1)\n"
+    "      --retries N           retry transient failures (timeouts, resets, cut bodies,\n"
+    "                            408, 429, 500, 502, 503, 504) N times (default: 3), with\n"
+    "                            exponential backoff and jitter, honouring Retry-After\n"
+    "      --retry-wait S        the first backoff, doubled each retry (default: 0.5)\n"
+    "      --per-host N          at most N connections per host (async mode)\n"
+    "      --rate N              at most N requests per second per host\n"
+    "      --retry-failed        only the links the ledger records as failed\n"
+    "      --no-ledger           neither read nor write DIR/.imgpipe/ledger\n"
+    "  -k, --insecure            do not verify TLS certificates\n"
     "  -q, --quiet               print only failures\n"
     "  -h, --help                this help\n"
     "\n"
-    "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error.\n";
+    "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error,\n"
+    "130/143 stopped by SIGINT/SIGTERM (in-flight transfers end, nothing partial is left).\n";
 
-enum { OPT_QUALITY = 256, OPT_MAX_BYTES, OPT_TIMEOUT, OPT_CONNECT_TIMEOUT, OPT_READ_TIMEOUT };
+enum {
+    OPT_QUALITY = 256,
+    OPT_MAX_BYTES,
+    OPT_TIMEOUT,
+    OPT_CONNECT_TIMEOUT,
+    OPT_READ_TIMEOUT,
+    OPT_MIN_SPEED,
+    OPT_RETRIES,
+    OPT_RETRY_WAIT,
+    OPT_PER_HOST,
+    OPT_RATE,
+    OPT_RETRY_FAILED,
+    OPT_NO_LEDGER
+};
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -44,6 +72,14 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
+    {"min-speed", required_argument, NULL, OPT_MIN_SPEED},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
+    {"per-host", required_argument, NULL, OPT_PER_HOST},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
+    {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
+    {"insecure", no_argument, NULL, 'k'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {0, 0, 0, 0}};
@@ -52,6 +88,13 @@ struct get_cli {
     imgpipe_get_opts opts;
     int quiet;
 };
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
 
 static int add_thumb(imgpipe_get_opts *o, const char *text)
 {
@@ -67,16 +110,69 @@ static int add_thumb(imgpipe_get_opts *o, const char *text)
     return 0;
 }
 
+static int parse_rate(const char *text, double *rate)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || (*end && strcmp(end, "/s") != 0) || !(v > 0) || v > 1e6) {
+        cli_error("--rate: '%s' is not a number of requests per second (e.g. 5 or 0.5)", text);
+        return -1;
+    }
+    *rate = v;
+    return 0;
+}
+
+/* The options of each transfer. Returns -1 when c is not one of them, else 0 or the
+ * exit code of a bad value. */
+static int parse_transfer_option(imgpipe_get_opts *o, int c)
+{
+    uint64_t v;
+    int bad;
+    switch (c) {
+    case OPT_MAX_BYTES:
+        return cli_parse_bytes("--max-bytes", optarg, &o->max_bytes) ? 2 : 0;
+    case OPT_TIMEOUT:
+        return cli_parse_seconds("--timeout", optarg, &o->timeout_ms) ? 2 : 0;
+    case OPT_CONNECT_TIMEOUT:
+        return cli_parse_seconds("--connect-timeout", optarg, &o->connect_timeout_ms) ? 2 : 0;
+    case OPT_READ_TIMEOUT:
+        return cli_parse_seconds("--read-timeout", optarg, &o->read_timeout_ms) ? 2 : 0;
+    case OPT_MIN_SPEED:
+        bad = cli_parse_bytes("--min-speed", optarg, &v) || v > 1000000000;
+        o->min_speed = (long)v;
+        return bad ? 2 : 0;
+    case OPT_RETRIES:
+        bad = cli_parse_int("--retries", optarg, 0, 100, &o->retries);
+        o->retries = o->retries ? o->retries : -1; /* 0 means none, not the default */
+        return bad ? 2 : 0;
+    case OPT_RETRY_WAIT:
+        return cli_parse_seconds("--retry-wait", optarg, &o->retry_wait_ms) ? 2 : 0;
+    case OPT_PER_HOST:
+        return cli_parse_int("--per-host", optarg, 1, 1024, &o->per_host) ? 2 : 0;
+    case OPT_RATE:
+        return parse_rate(optarg, &o->rate) ? 2 : 0;
+    case 'k':
+        o->insecure = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 /* Returns -1 to go on, else the exit code. */
 static int parse_option(struct get_cli *g, int c)
 {
     imgpipe_get_opts *o = &g->opts;
+    int rc = parse_transfer_option(o, c);
+    if (rc >= 0)
+        return rc ? CLI_EXIT_USAGE : -1;
     switch (c) {
     case 'o':
         o->dir = optarg;
         return -1;
     case 'm':
-        if (imgpipe_parse_mode(optarg, &o->mode) == IMGPIPE_OK) return -1;
+        if (imgpipe_parse_mode(optarg, &o->mode) == IMGPIPE_OK)
+            return -1;
         cli_error("--mode: '%s' is not one of seq, threads, procs, async", optarg);
         return CLI_EXIT_USAGE;
     case 'j':
@@ -85,17 +181,12 @@ static int parse_option(struct get_cli *g, int c)
         return add_thumb(o, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
-    case OPT_MAX_BYTES:
-        return cli_parse_bytes("--max-bytes", optarg, &o->max_bytes) ? CLI_EXIT_USAGE : -1;
-    case OPT_TIMEOUT:
-        return cli_parse_seconds("--timeout", optarg, &o->timeout_ms) ? CLI_EXIT_USAGE : -1;
-    case OPT_CONNECT_TIMEOUT:
-        return cli_parse_seconds("--connect-timeout", optarg, &o->connect_timeout_ms)
-                   ? CLI_EXIT_USAGE
-                   : -1;
-    case OPT_READ_TIMEOUT:
-        return cli_parse_seconds("--read-timeout", optarg, &o->read_timeout_ms) ? CLI_EXIT_USAGE
-                                                                                : -1;
+    case OPT_RETRY_FAILED:
+        o->retry_failed = 1;
+        return -1;
+    case OPT_NO_LEDGER:
+        o->no_ledger = 1;
+        return -1;
     case 'q':
         g->quiet = 1;
         return -1;
@@ -111,45 +202,72 @@ static int parse_option(struct get_cli *g, int c)
 static void on_item(const imgpipe_item *item, void *userdata)
 {
     (void)userdata;
-    if (item->status) fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+    if (item->status == IMGPIPE_ECANCELED)
+        return; /* one line says the run was interrupted */
+    if (item->status && item->attempts > 1)
+        fprintf(stderr, "imgpipe: FAILED %s: %s (after %d attempts)\n", item->url, item->error,
+                item->attempts);
+    else if (item->status)
+        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
 }
 
 static void print_summary(const struct get_cli *g, const imgpipe_summary *s)
 {
     char size[32];
     cli_format_bytes(s->bytes, size, sizeof(size));
-    fprintf(stderr, "imgpipe: %llu downloaded (%s), %llu thumbnails, %llu failed, in %.2f s",
+    fprintf(stderr, "imgpipe: %llu downloaded (%s), %llu thumbnails, %llu failed",
             (unsigned long long)s->done, size, (unsigned long long)s->thumbs,
-            (unsigned long long)s->failed, s->seconds);
+            (unsigned long long)s->failed);
+    if (s->skipped)
+        fprintf(stderr, ", %llu already done", (unsigned long long)s->skipped);
+    fprintf(stderr, ", in %.2f s", s->seconds);
     if (s->seconds > 0 && s->done)
         fprintf(stderr, " (%.1f images/s)", (double)s->done / s->seconds);
     fprintf(stderr, " -> %s/\n", g->opts.dir ? g->opts.dir : "images");
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN); /* over a file size limit, write() fails with EFBIG instead */
+}
+
+static int exit_code(int status, const imgpipe_summary *sum)
+{
+    if (status == IMGPIPE_ECANCELED)
+        return 128 + (stop_signal ? stop_signal : SIGINT);
+    if (status)
+        return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    return sum->failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 
 int cmd_get(int argc, char **argv)
 {
     struct get_cli g = {.opts = {.dir = "images", .mode = IMGPIPE_MODE_ASYNC}};
     int c;
-    while ((c = getopt_long(argc, argv, "o:m:j:t:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:m:j:t:kqh", longopts, NULL)) != -1) {
         int rc = parse_option(&g, c);
-        if (rc >= 0) return rc;
+        if (rc >= 0)
+            return rc;
     }
     imgpipe_source **sources;
     int n, rc = cli_open_sources(argc - optind, argv + optind, &sources, &n);
-    if (rc) return rc;
+    if (rc)
+        return rc;
+    catch_signals();
+    g.opts.stop = &stop_signal;
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
     int status = imgpipe_get(&g.opts, sources, n, on_item, NULL, &sum, err);
-    if (status) {
+    if (status)
         cli_error("%s", err);
-        rc = status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-    } else {
-        rc = sum.failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
-    }
     if (!g.quiet) {
         cli_print_skipped(sources, n);
         print_summary(&g, &sum);
     }
     cli_free_sources(sources, n);
-    return rc;
+    return exit_code(status, &sum);
 }

@@ -31,7 +31,8 @@ int cmd_links(int argc, char **argv)
     }
     imgpipe_source **sources;
     int n, rc = cli_open_sources(argc - optind, argv + optind, &sources, &n);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     char err[IMGPIPE_ERRLEN];
     const char *url;
     for (int i = 0; i < n && rc == CLI_EXIT_OK; i++) {
@@ -43,7 +44,8 @@ int cmd_links(int argc, char **argv)
             rc = CLI_EXIT_FAILED;
         }
     }
-    if (!quiet) cli_print_skipped(sources, n);
+    if (!quiet)
+        cli_print_skipped(sources, n);
     cli_free_sources(sources, n);
     if (fflush(stdout) != 0) {
         cli_error("cannot write the links to standard output");

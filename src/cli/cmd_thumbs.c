@@ -34,7 +34,8 @@ static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
 static void on_item(const imgpipe_item *item, void *userdata)
 {
     (void)userdata;
-    if (item->status) fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+    if (item->status)
+        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
 }
 
 /* Returns -1 to go on, else the exit code. */
@@ -79,14 +80,16 @@ int cmd_thumbs(int argc, char **argv)
     int quiet = 0, c;
     while ((c = getopt_long(argc, argv, "m:j:s:qh", longopts, NULL)) != -1) {
         int rc = parse_option(&o, &quiet, c);
-        if (rc >= 0) return rc;
+        if (rc >= 0)
+            return rc;
     }
     if (optind == argc) {
         cli_error("thumbs: give at least one file or directory");
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
-    if (o.nthumbs == 0) o.thumbs[o.nthumbs++] = (imgpipe_thumb_size){128, 128};
+    if (o.nthumbs == 0)
+        o.thumbs[o.nthumbs++] = (imgpipe_thumb_size){128, 128};
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
     if (imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind, on_item, NULL, &sum,

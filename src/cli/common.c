@@ -25,7 +25,8 @@ int cli_parse_seconds(const char *opt, const char *text, long *ms)
         return -1;
     }
     *ms = (long)(s * 1000.0 + 0.5);
-    if (*ms < 1) *ms = 1;
+    if (*ms < 1)
+        *ms = 1;
     return 0;
 }
 

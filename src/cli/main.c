@@ -49,7 +49,8 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
         if (imgpipe_global_init() != IMGPIPE_OK) {
             cli_error("cannot initialise libcurl");
             return CLI_EXIT_FAILED;

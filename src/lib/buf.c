@@ -5,13 +5,16 @@
 
 int imgpipe_buf_reserve(imgpipe_buf *b, size_t extra)
 {
-    if (extra <= b->cap - b->len) return IMGPIPE_OK;
-    if (extra > SIZE_MAX / 2 - b->len) return IMGPIPE_ENOMEM;
+    if (extra <= b->cap - b->len)
+        return IMGPIPE_OK;
+    if (extra > SIZE_MAX / 2 - b->len)
+        return IMGPIPE_ENOMEM;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap - b->len < extra)
         cap *= 2;
     unsigned char *d = realloc(b->data, cap);
-    if (!d) return IMGPIPE_ENOMEM;
+    if (!d)
+        return IMGPIPE_ENOMEM;
     b->data = d;
     b->cap = cap;
     return IMGPIPE_OK;
@@ -20,8 +23,10 @@ int imgpipe_buf_reserve(imgpipe_buf *b, size_t extra)
 int imgpipe_buf_append(imgpipe_buf *b, const void *data, size_t len)
 {
     int rc = imgpipe_buf_reserve(b, len);
-    if (rc) return rc;
-    if (len) memcpy(b->data + b->len, data, len);
+    if (rc)
+        return rc;
+    if (len)
+        memcpy(b->data + b->len, data, len);
     b->len += len;
     return IMGPIPE_OK;
 }

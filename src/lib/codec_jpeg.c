@@ -37,11 +37,13 @@ int imgpipe_jpeg_info(const unsigned char *src, size_t len, struct imgpipe_image
                       char *err)
 {
     tjhandle tj = tjInitDecompress();
-    if (!tj) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG decoder");
+    if (!tj)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG decoder");
     int cs;
     int rc = header(tj, src, len, &info->width, &info->height, &cs, err);
     tjDestroy(tj);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     info->channels = channels_for(cs);
     info->orientation = imgpipe_jpeg_orientation(src, len);
     return IMGPIPE_OK;
@@ -55,9 +57,11 @@ static tjscalingfactor pick_scale(int w, int h, int min_w, int min_h)
     const tjscalingfactor *sf = tjGetScalingFactors(&n);
     long best_area = (long)w * h;
     for (int i = 0; sf && i < n; i++) {
-        if (sf[i].num > sf[i].denom) continue;
+        if (sf[i].num > sf[i].denom)
+            continue;
         int sw = TJSCALED(w, sf[i]), sh = TJSCALED(h, sf[i]);
-        if (sw < min_w || sh < min_h) continue;
+        if (sw < min_w || sh < min_h)
+            continue;
         if ((long)sw * sh < best_area) {
             best = sf[i];
             best_area = (long)sw * sh;
@@ -116,10 +120,12 @@ int imgpipe_jpeg_decode(const unsigned char *src, size_t len, int min_width, int
                         struct imgpipe_image *out, char *err)
 {
     tjhandle tj = tjInitDecompress();
-    if (!tj) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG decoder");
+    if (!tj)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG decoder");
     int w, h, cs;
     int rc = header(tj, src, len, &w, &h, &cs, err);
-    if (rc) goto done;
+    if (rc)
+        goto done;
     tjscalingfactor sf = pick_scale(w, h, min_width, min_height);
     int sw = TJSCALED(w, sf), sh = TJSCALED(h, sf);
     rc = imgpipe_image_alloc(out, sw, sh, channels_for(cs));
@@ -134,7 +140,8 @@ int imgpipe_jpeg_decode(const unsigned char *src, size_t len, int min_width, int
                decode_failed(tj)) {
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(tj));
     }
-    if (rc) imgpipe_image_free(out);
+    if (rc)
+        imgpipe_image_free(out);
 done:
     tjDestroy(tj);
     return rc;
@@ -146,7 +153,8 @@ int imgpipe_jpeg_encode(const struct imgpipe_image *img, int quality, imgpipe_bu
         return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot encode %d channels as JPEG",
                             img->channels);
     tjhandle tj = tjInitCompress();
-    if (!tj) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG encoder");
+    if (!tj)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG encoder");
     unsigned char *jpeg = NULL;
     unsigned long jpeg_len = 0;
     int gray = img->channels == 1;
@@ -173,9 +181,11 @@ int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, 
                               size_t prefix_len, const unsigned char **payload, size_t *payload_len)
 {
     size_t pos = 2; /* after SOI */
-    if (len < 4 || src[0] != 0xFF || src[1] != 0xD8) return 0;
+    if (len < 4 || src[0] != 0xFF || src[1] != 0xD8)
+        return 0;
     while (pos + 4 <= len) {
-        if (src[pos] != 0xFF) return 0;
+        if (src[pos] != 0xFF)
+            return 0;
         int m = src[pos + 1];
         if (m == 0xFF) { /* fill byte */
             pos++;
@@ -188,7 +198,8 @@ int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, 
             continue;
         }
         size_t seg = ((size_t)src[pos + 2] << 8) | src[pos + 3];
-        if (seg < 2 || seg > len - pos - 2) return 0;
+        if (seg < 2 || seg > len - pos - 2)
+            return 0;
         const unsigned char *data = src + pos + 4;
         size_t data_len = seg - 2;
         if (m == marker && data_len >= prefix_len && memcmp(data, prefix, prefix_len) == 0) {

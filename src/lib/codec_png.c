@@ -20,8 +20,10 @@ static spng_ctx *open_decoder(const unsigned char *src, size_t len, char *err, i
         return NULL;
     }
     int e = spng_set_png_buffer(ctx, src, len);
-    if (!e) e = spng_set_image_limits(ctx, PNG_DIM_LIMIT, PNG_DIM_LIMIT);
-    if (!e) e = spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CACHE_LIMIT);
+    if (!e)
+        e = spng_set_image_limits(ctx, PNG_DIM_LIMIT, PNG_DIM_LIMIT);
+    if (!e)
+        e = spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CACHE_LIMIT);
     if (e) {
         *rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "cannot read PNG: %s", spng_strerror(e));
         spng_ctx_free(ctx);
@@ -39,7 +41,8 @@ static spng_ctx *open_decoder(const unsigned char *src, size_t len, char *err, i
 static int read_header(spng_ctx *ctx, struct spng_ihdr *ihdr, int *fmt, int *channels, char *err)
 {
     int e = spng_get_ihdr(ctx, ihdr);
-    if (e) return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
+    if (e)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
     struct spng_trns trns;
     int ct = ihdr->color_type;
     int alpha = ct == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA || ct == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
@@ -65,7 +68,8 @@ static void compact_gray(struct imgpipe_image *img, int channels)
     int from = img->channels;
     for (size_t i = 0; i < n; i++) {
         img->pixels[i * channels] = img->pixels[i * from];
-        if (channels == 2) img->pixels[i * 2 + 1] = img->pixels[i * from + from - 1];
+        if (channels == 2)
+            img->pixels[i * 2 + 1] = img->pixels[i * from + from - 1];
     }
     img->channels = channels;
     img->stride = (size_t)img->width * channels;
@@ -76,7 +80,8 @@ int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_
 {
     int rc;
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
-    if (!ctx) return rc;
+    if (!ctx)
+        return rc;
     struct spng_ihdr ihdr;
     int fmt;
     rc = read_header(ctx, &ihdr, &fmt, &info->channels, err);
@@ -98,11 +103,13 @@ int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels
 {
     int rc;
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
-    if (!ctx) return rc;
+    if (!ctx)
+        return rc;
     struct spng_ihdr ihdr;
     int fmt, channels;
     rc = read_header(ctx, &ihdr, &fmt, &channels, err);
-    if (rc) goto done;
+    if (rc)
+        goto done;
     if ((uint64_t)ihdr.width * ihdr.height > max_pixels) {
         rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "PNG is %ux%u, over the %llu pixel limit",
                           ihdr.width, ihdr.height, (unsigned long long)max_pixels);
@@ -115,8 +122,10 @@ int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels
                           ihdr.height);
         goto done;
     }
-    if (!e && need != out->stride * out->height) e = SPNG_EINTERNAL;
-    if (!e) e = spng_decode_image(ctx, out->pixels, need, fmt, SPNG_DECODE_TRNS);
+    if (!e && need != out->stride * out->height)
+        e = SPNG_EINTERNAL;
+    if (!e)
+        e = spng_decode_image(ctx, out->pixels, need, fmt, SPNG_DECODE_TRNS);
     if (e) {
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
         imgpipe_image_free(out);
@@ -145,7 +154,8 @@ static int color_type_for(int channels)
 int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err)
 {
     spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-    if (!ctx) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a PNG encoder");
+    if (!ctx)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a PNG encoder");
     struct spng_ihdr ihdr = {
         .width = (uint32_t)img->width,
         .height = (uint32_t)img->height,
@@ -154,8 +164,10 @@ int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *
     };
     /* Thumbnails are small: a fast zlib level costs little size and most of the time. */
     int e = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
-    if (!e) e = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 3);
-    if (!e) e = spng_set_ihdr(ctx, &ihdr);
+    if (!e)
+        e = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 3);
+    if (!e)
+        e = spng_set_ihdr(ctx, &ihdr);
     if (!e)
         e = spng_encode_image(ctx, img->pixels, img->stride * img->height, SPNG_FMT_PNG,
                               SPNG_ENCODE_FINALIZE);

@@ -5,6 +5,7 @@
  *
  * Memory is bounded by N: a slot holds one task from its start until it is reported, and
  * no new task starts without a free slot. */
+#include "hostrate.h"
 #include "run.h"
 #include "workpool.h"
 
@@ -24,6 +25,9 @@ struct slot {
     imgpipe_outcome out;
     CURL *easy;
     int in_multi;
+    double retry_at; /* waiting for its next attempt until then; 0: not waiting */
+    int rate_ok;     /* this attempt's start is reserved with --rate */
+    uint64_t rng;
     struct slot *next; /* on the free list, or the done list */
 };
 
@@ -61,16 +65,38 @@ static void finish_slot(struct async *a, struct slot *s)
     a->busy--;
 }
 
-static void start(struct async *a, struct slot *s)
+/* Starts (or restarts, for a retry) the slot's transfer. */
+static void launch(struct async *a, struct slot *s)
 {
-    memset(&s->out, 0, sizeof(s->out));
+    imgpipe_transfer_cleanup(&s->tr);
+    s->retry_at = 0;
+    if (!s->rate_ok) {
+        s->rate_ok = 1;
+        double wait = imgpipe_hostrate_reserve(a->r->rate, s->task.url);
+        if (wait > 0) {
+            s->retry_at = imgpipe_now() + wait; /* waits like a retry, then comes back */
+            return;
+        }
+    }
+    s->rate_ok = 0; /* the next attempt reserves its own start */
     imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(a->r);
     s->out.status = imgpipe_transfer_init(&s->tr, s->easy, s->task.url, &fo, s->out.error);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     if (s->out.status == IMGPIPE_OK && curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
         s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ENOMEM, "cannot add a transfer");
     s->in_multi = s->out.status == IMGPIPE_OK;
-    if (s->out.status) finish_slot(a, s);
+    if (s->out.status)
+        finish_slot(a, s);
+}
+
+static void start(struct async *a, struct slot *s)
+{
+    memset(&s->out, 0, sizeof(s->out));
+    memset(&s->tr, 0, sizeof(s->tr));
+    s->rate_ok = 0;
+    s->out.started = imgpipe_now();
+    s->rng = imgpipe_hash64(s->task.url, strlen(s->task.url)) ^ (uint64_t)(s->out.started * 1e9);
+    launch(a, s);
 }
 
 /* Starts tasks while slots are free; 0, or a source read error. Past the deadline, tasks
@@ -80,7 +106,8 @@ static int top_up(struct async *a, char *err)
     while (!a->eof && a->free) {
         struct slot *s = a->free;
         int rc = imgpipe_run_next(a->r, &s->task, err);
-        if (rc < 0) return rc;
+        if (rc < 0)
+            return rc;
         if (rc == 0) {
             a->eof = 1;
             break;
@@ -105,10 +132,15 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
     curl_multi_remove_handle(a->multi, easy);
     s->in_multi = 0;
     s->out.status = imgpipe_transfer_finish(&s->tr, code, s->out.error);
+    imgpipe_run_note_transfer(&s->out, &s->tr);
     if (s->out.status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(a->r) == 0)
         imgpipe_run_timed_out(&s->out, 1);
     if (s->out.status) {
-        finish_slot(a, s);
+        long delay = imgpipe_run_retry_delay(a->r, &s->out, &s->rng);
+        if (delay >= 0)
+            s->retry_at = imgpipe_now() + (double)delay / 1000.0; /* the slot waits */
+        else
+            finish_slot(a, s);
         return;
     }
     s->work.fn = cpu_work;
@@ -120,7 +152,8 @@ static void drain_transfers(struct async *a)
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(a->multi, &left)))
-        if (m->msg == CURLMSG_DONE) transfer_done(a, m->easy_handle, m->data.result);
+        if (m->msg == CURLMSG_DONE)
+            transfer_done(a, m->easy_handle, m->data.result);
 }
 
 static void drain_done(struct async *a)
@@ -136,31 +169,63 @@ static void drain_done(struct async *a)
     }
 }
 
-/* Past the deadline: every transfer still in flight stops and is reported. */
-static void cancel_transfers(struct async *a)
+/* Past the deadline, or on a stop: every transfer in flight or waiting to be retried
+ * ends and is reported. */
+static void cancel_transfers(struct async *a, int timed_out)
 {
     for (int i = 0; i < a->nslots; i++) {
         struct slot *s = &a->slots[i];
-        if (!s->in_multi) continue;
-        curl_multi_remove_handle(a->multi, s->easy);
+        if (!s->in_multi && s->retry_at == 0)
+            continue;
+        if (s->in_multi)
+            curl_multi_remove_handle(a->multi, s->easy);
         s->in_multi = 0;
-        imgpipe_run_timed_out(&s->out, 1);
+        s->retry_at = 0;
+        if (timed_out) {
+            imgpipe_run_timed_out(&s->out, 1);
+        } else {
+            s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ECANCELED, "interrupted");
+            s->out.transient = 0;
+        }
         finish_slot(a, s);
     }
+}
+
+/* Restarts the slots whose retry is due; returns the ms until the next one, or -1. */
+static long retry_due(struct async *a)
+{
+    double now = imgpipe_now(), next = 0;
+    for (int i = 0; i < a->nslots; i++) {
+        struct slot *s = &a->slots[i];
+        if (s->retry_at == 0)
+            continue;
+        if (s->retry_at <= now)
+            launch(a, s);
+        else if (next == 0 || s->retry_at < next)
+            next = s->retry_at;
+    }
+    return next == 0 ? -1 : (long)((next - now) * 1000.0) + 1;
 }
 
 static int loop(struct async *a, char *err)
 {
     int rc = IMGPIPE_OK, running = 0;
     for (;;) {
-        if (rc == IMGPIPE_OK) rc = top_up(a, err);
-        if (a->busy == 0 && (a->eof || rc)) return rc;
+        if (rc == IMGPIPE_OK)
+            rc = top_up(a, err);
+        if (a->busy == 0 && (a->eof || rc || imgpipe_run_stopping(a->r)))
+            return rc;
         curl_multi_perform(a->multi, &running);
         drain_transfers(a);
         drain_done(a);
         long left = imgpipe_run_remaining_ms(a->r);
-        if (left == 0 && running) cancel_transfers(a);
+        int stop = a->r->opts->stop && *a->r->opts->stop;
+        if (left == 0 || stop)
+            cancel_transfers(a, !stop);
+        long retry = retry_due(a);
         int wait = left < 0 || left > POLL_MS ? POLL_MS : (int)left + 1;
+        if (retry >= 0 && retry < wait)
+            wait = (int)retry;
         if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
             curl_multi_poll(a->multi, NULL, 0, wait, NULL);
     }
@@ -178,6 +243,8 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     if (!a->multi || !a->slots || !a->pool)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
     curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->nslots);
+    if (r->opts->per_host > 0)
+        curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->opts->per_host);
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;
@@ -193,7 +260,8 @@ static void teardown(struct async *a)
 {
     imgpipe_workpool_free(a->pool);
     for (int i = 0; a->slots && i < a->nslots; i++) {
-        if (a->slots[i].in_multi) curl_multi_remove_handle(a->multi, a->slots[i].easy);
+        if (a->slots[i].in_multi)
+            curl_multi_remove_handle(a->multi, a->slots[i].easy);
         curl_easy_cleanup(a->slots[i].easy);
     }
     free(a->slots);
@@ -205,7 +273,8 @@ int imgpipe_exec_async(imgpipe_run *r, char *err)
 {
     struct async a = {0};
     int rc = setup(&a, r, err);
-    if (rc == IMGPIPE_OK) rc = loop(&a, err);
+    if (rc == IMGPIPE_OK)
+        rc = loop(&a, err);
     teardown(&a);
     return rc;
 }

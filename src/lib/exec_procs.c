@@ -3,6 +3,7 @@
  * so the parent always knows which task a worker holds: a worker that dies (killed, out
  * of memory) fails that one task, and the others go on. Names, the sources and the
  * callback stay in the parent, so outcomes are reported exactly as in the other modes. */
+#include "hostrate.h"
 #include "run.h"
 #include "workpool.h"
 
@@ -34,6 +35,7 @@ struct worker {
 static void child_main(imgpipe_run *r, int fd)
 {
     CURL *easy = curl_easy_init();
+    r->rate = NULL; /* the parent paces starts for every worker */
     struct task_msg m;
     imgpipe_outcome o;
     ssize_t n;
@@ -42,7 +44,8 @@ static void child_main(imgpipe_run *r, int fd)
         imgpipe_task t = {.index = m.index, .url = m.url, .dirfd = -1};
         memcpy(t.name, m.name, sizeof(t.name));
         imgpipe_run_perform(r, easy, &t, &o);
-        if (send(fd, &o, sizeof(o), MSG_NOSIGNAL) != (ssize_t)sizeof(o)) break;
+        if (send(fd, &o, sizeof(o), MSG_NOSIGNAL) != (ssize_t)sizeof(o))
+            break;
     }
     curl_easy_cleanup(easy);
     _exit(0); /* never flush or free what the parent owns */
@@ -53,7 +56,8 @@ static int spawn(imgpipe_run *r, struct worker *ws, int i)
 {
     struct worker *w = &ws[i];
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
     fflush(NULL);
     w->pid = fork();
     if (w->pid < 0) {
@@ -78,7 +82,8 @@ static int spawn(imgpipe_run *r, struct worker *ws, int i)
 static int assign(imgpipe_run *r, struct worker *w, char *err)
 {
     int rc = imgpipe_run_next(r, &w->task, err);
-    if (rc <= 0) return rc;
+    if (rc <= 0)
+        return rc;
     imgpipe_outcome o;
     if (strlen(w->task.url) >= MAX_URL) {
         memset(&o, 0, sizeof(o));
@@ -86,6 +91,10 @@ static int assign(imgpipe_run *r, struct worker *w, char *err)
         imgpipe_run_report(r, &w->task, &o);
         return 1;
     }
+    /* Rate limits are the parent's, so that N workers share them. */
+    double wait = imgpipe_hostrate_reserve(r->rate, w->task.url);
+    if (wait > 0)
+        imgpipe_run_wait(r, wait);
     static struct task_msg m; /* large; the parent sends from one thread */
     m.index = w->task.index;
     memcpy(m.name, w->task.name, sizeof(m.name));
@@ -139,12 +148,15 @@ static int loop(imgpipe_run *r, struct worker *ws, struct pollfd *pfd, int n, ch
             alive += ws[i].fd >= 0;
             pfd[i] = (struct pollfd){.fd = ws[i].busy ? ws[i].fd : -1, .events = POLLIN};
         }
-        if (!busy && (eof || rc)) return rc;
-        if (!alive) return imgpipe_errf(err, IMGPIPE_EIO, "every worker process died");
+        if (!busy && (eof || rc))
+            return rc;
+        if (!alive)
+            return imgpipe_errf(err, IMGPIPE_EIO, "every worker process died");
         if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
             return imgpipe_errf(err, IMGPIPE_EIO, "poll: %s", strerror(errno));
         for (int i = 0; i < n; i++)
-            if (pfd[i].fd >= 0 && pfd[i].revents) collect(r, &ws[i]);
+            if (pfd[i].fd >= 0 && pfd[i].revents)
+                collect(r, &ws[i]);
     }
 }
 
@@ -162,9 +174,12 @@ int imgpipe_exec_procs(imgpipe_run *r, char *err)
     else
         rc = loop(r, ws, pfd, started, err);
     for (int i = 0; i < started; i++) {
-        if (ws[i].fd >= 0) close(ws[i].fd); /* the worker reads end-of-file and exits */
-        if (ws[i].pid > 0) waitpid(ws[i].pid, NULL, 0);
-        if (ws[i].busy) free(ws[i].task.url);
+        if (ws[i].fd >= 0)
+            close(ws[i].fd); /* the worker reads end-of-file and exits */
+        if (ws[i].pid > 0)
+            waitpid(ws[i].pid, NULL, 0);
+        if (ws[i].busy)
+            free(ws[i].task.url);
     }
     free(ws);
     free(pfd);

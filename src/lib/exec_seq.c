@@ -5,7 +5,8 @@
 int imgpipe_exec_seq(imgpipe_run *r, char *err)
 {
     CURL *easy = curl_easy_init();
-    if (!easy) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a libcurl handle");
+    if (!easy)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a libcurl handle");
     imgpipe_task t;
     imgpipe_outcome o;
     int rc;

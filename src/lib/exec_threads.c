@@ -62,7 +62,8 @@ static void *worker(void *arg)
 static CURLSH *share_new(struct pool *p)
 {
     CURLSH *sh = curl_share_init();
-    if (!sh) return NULL;
+    if (!sh)
+        return NULL;
     curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(sh, CURLSHOPT_USERDATA, p);
@@ -75,15 +76,18 @@ static CURLSH *share_new(struct pool *p)
 static int run_pool(struct pool *p, int n, char *err)
 {
     pthread_t *threads = calloc((size_t)n, sizeof(*threads));
-    if (!threads) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (!threads)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     int started = 0;
     while (started < n && pthread_create(&threads[started], NULL, worker, p) == 0)
         started++;
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     free(threads);
-    if (started == 0) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start worker threads");
-    if (p->failed) return imgpipe_errf(err, p->failed, "%s", p->err);
+    if (started == 0)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start worker threads");
+    if (p->failed)
+        return imgpipe_errf(err, p->failed, "%s", p->err);
     return IMGPIPE_OK;
 }
 

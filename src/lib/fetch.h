@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <signal.h>
 
 typedef struct imgpipe_fetch_opts {
     long connect_timeout_ms; /* 0: 3 s */
@@ -15,6 +16,9 @@ typedef struct imgpipe_fetch_opts {
     int max_redirs;          /* 0: 5; negative: no redirects */
     const char *auth_header; /* a full "Authorization: ..." line, or NULL */
     CURLSH *share;           /* a share handle (DNS, connections), or NULL */
+    long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails; 0: 1 */
+    int insecure;            /* skip TLS certificate and host verification */
+    const volatile sig_atomic_t *stop; /* non-zero: abort the transfer (Ctrl-C) */
 } imgpipe_fetch_opts;
 
 typedef struct imgpipe_transfer {
@@ -24,6 +28,11 @@ typedef struct imgpipe_transfer {
     int overflow;     /* the body went over max_bytes */
     uint64_t max_bytes;
     struct curl_slist *headers;
+    const volatile sig_atomic_t *stop;
+    long retry_after_ms;  /* the server's Retry-After, or -1 */
+    long quota_remaining; /* the lowest X-RateLimit-*Remaining seen, or -1 */
+    long quota_reset_s;   /* X-RateLimit-UserReset (epoch seconds), or -1 */
+    int transient;        /* after finish: worth retrying */
     char curl_err[CURL_ERROR_SIZE];
 } imgpipe_transfer;
 
@@ -32,7 +41,9 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
                           const imgpipe_fetch_opts *opts, char *err);
 
 /* Classifies the transfer's outcome after curl returned rc: 0 for a complete 2xx body,
- * else ENET, ETIMEOUT, ETOOBIG or EHTTP with a sentence in err. */
+ * else ENET, ETIMEOUT, ETOOBIG, EHTTP, EREMOVED or ECANCELED with a sentence in err, and
+ * t->transient set when another attempt may succeed (timeouts, resets, cut bodies, 408,
+ * 429, 500, 502, 503, 504). */
 int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err);
 
 /* Frees what init allocated and the body (unless taken). */

@@ -1,6 +1,8 @@
 /* imgpipe_get: sets up a run (output directory, names, fetch options) and hands it to the
  * executor of the chosen mode. */
 #include "run.h"
+#include "hostrate.h"
+#include "retry.h"
 #include "store.h"
 
 #include <string.h>
@@ -50,25 +52,37 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     imgpipe_run r = {.opts = opts,
                      .fetch = {.connect_timeout_ms = opts->connect_timeout_ms,
                                .read_timeout_ms = opts->read_timeout_ms,
-                               .max_bytes = opts->max_bytes},
+                               .max_bytes = opts->max_bytes,
+                               .min_speed = opts->min_speed,
+                               .insecure = opts->insecure,
+                               .stop = opts->stop},
+                     .retries = imgpipe_retry_count(opts->retries),
                      .sources = sources,
                      .nsources = nsources,
                      .cb = cb,
                      .userdata = userdata,
                      .sum = sum};
     int rc = imgpipe_store_open_dir(opts->dir ? opts->dir : "images", &r.dirfd, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     r.names = imgpipe_nameset_new();
     if (!r.names) {
         close(r.dirfd);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
+    r.rate = imgpipe_hostrate_new(opts->rate);
     pthread_mutex_init(&r.lock, NULL);
     double t0 = imgpipe_now();
-    if (opts->timeout_ms > 0) r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
+    if (opts->timeout_ms > 0)
+        r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
     rc = execute(&r, err);
+    if (rc == IMGPIPE_OK && r.fatal)
+        rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s", r.fatal_err);
+    else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
+        rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
+    imgpipe_hostrate_free(r.rate);
     imgpipe_nameset_free(r.names);
     close(r.dirfd);
     return rc;

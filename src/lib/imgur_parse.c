@@ -40,9 +40,11 @@ static int is_http_link(const char *link)
         skip = 8;
     else
         return 0;
-    if (link[skip] == '\0') return 0;
+    if (link[skip] == '\0')
+        return 0;
     for (const unsigned char *p = (const unsigned char *)link; *p; p++)
-        if (*p <= 0x20 || *p == 0x7f) return 0;
+        if (*p <= 0x20 || *p == 0x7f)
+            return 0;
     return 1;
 }
 
@@ -56,7 +58,8 @@ static const char *kept_link(const json_t *item)
 {
     const char *type = json_string_value(json_object_get(item, "type"));
     const char *link = json_string_value(json_object_get(item, "link"));
-    if (!type || !link || !is_kept_type(type) || !is_http_link(link)) return NULL;
+    if (!type || !link || !is_kept_type(type) || !is_http_link(link))
+        return NULL;
     return link;
 }
 
@@ -101,7 +104,8 @@ static int walk_album_images(struct walk *w, const json_t *images)
     json_array_foreach(images, i, img)
     {
         int rc = walk_image(w, img);
-        if (rc != IMGPIPE_OK) return rc;
+        if (rc != IMGPIPE_OK)
+            return rc;
     }
     return IMGPIPE_OK;
 }
@@ -120,7 +124,8 @@ static int walk_items(struct walk *w, const json_t *items)
     {
         int rc = is_album_item(item) ? walk_album_images(w, json_object_get(item, "images"))
                                      : walk_image(w, item);
-        if (rc != IMGPIPE_OK) return rc;
+        if (rc != IMGPIPE_OK)
+            return rc;
     }
     return IMGPIPE_OK;
 }
@@ -134,8 +139,10 @@ static void api_error_text(const json_t *data, char *out, size_t cap)
     const json_t *e = json_object_get(data, "error");
     const char *text = json_string_value(e);
     const json_t *code = json_object_get(e, "code");
-    if (!text) text = json_string_value(json_object_get(e, "message"));
-    if (!text) text = json_string_value(code);
+    if (!text)
+        text = json_string_value(json_object_get(e, "message"));
+    if (!text)
+        text = json_string_value(code);
     if (!text && json_is_integer(code)) {
         snprintf(out, cap, "error code %lld", (long long)json_integer_value(code));
         return;
@@ -158,7 +165,8 @@ static int api_error(const json_t *root, const json_t *data, char *err)
 static int is_refusal(const json_t *root, const json_t *data)
 {
     const json_t *success = json_object_get(root, "success");
-    if (json_is_false(success)) return 1;
+    if (json_is_false(success))
+        return 1;
     return !json_is_true(success) && json_object_get(data, "error") != NULL;
 }
 
@@ -169,17 +177,21 @@ static int shape_error(char *err, const char *what)
 
 static int walk_root(struct walk *w, const json_t *root)
 {
-    if (!json_is_object(root)) return shape_error(w->err, "it is not a JSON object");
+    if (!json_is_object(root))
+        return shape_error(w->err, "it is not a JSON object");
     const json_t *data = json_object_get(root, "data");
-    if (is_refusal(root, data)) return api_error(root, data, w->err);
-    if (json_is_array(data)) return walk_items(w, data);
+    if (is_refusal(root, data))
+        return api_error(root, data, w->err);
+    if (json_is_array(data))
+        return walk_items(w, data);
     if (json_is_object(data)) {
         const json_t *images = json_object_get(data, "images");
         /* /album/<id>: the album itself; an album without images[] has nothing to give. */
         if (json_is_array(images) || (!images && is_album_item(data)))
             return walk_album_images(w, images);
     }
-    if (!data) return shape_error(w->err, "no \"data\"");
+    if (!data)
+        return shape_error(w->err, "no \"data\"");
     return shape_error(w->err, "\"data\" is neither a list of items nor an album");
 }
 
@@ -203,7 +215,8 @@ int imgpipe_imgur_parse(const char *json, size_t len, imgpipe_strvec *links,
 {
     if (!links)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "imgpipe_imgur_parse: no link vector given");
-    if (!json) return imgpipe_errf(err, IMGPIPE_EAPI, "Imgur API answered nothing");
+    if (!json)
+        return imgpipe_errf(err, IMGPIPE_EAPI, "Imgur API answered nothing");
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -218,7 +231,8 @@ int imgpipe_imgur_parse(const char *json, size_t len, imgpipe_strvec *links,
         truncate_links(links, before);
         return rc;
     }
-    if (counts) add_counts(counts, &w.counts);
+    if (counts)
+        add_counts(counts, &w.counts);
     return IMGPIPE_OK;
 }
 
@@ -242,7 +256,8 @@ static int count_parts(const char *s)
     size_t part_len = 0;
     for (; *s; s++) {
         if (*s == '/') {
-            if (part_len == 0) return -1;
+            if (part_len == 0)
+                return -1;
             parts++;
             part_len = 0;
         } else if (is_part_char(*s)) {
@@ -276,9 +291,11 @@ int imgpipe_imgur_path(const char *spec, char *path, size_t cap, char *err)
         return write_path(path, cap, "/3/gallery/random/random/", "", err);
     if (strncmp(spec, "gallery/", 8) == 0) {
         int parts = count_parts(spec + 8);
-        if (parts >= 1 && parts <= 4) return write_path(path, cap, "/3/gallery/", spec + 8, err);
+        if (parts >= 1 && parts <= 4)
+            return write_path(path, cap, "/3/gallery/", spec + 8, err);
     } else if (strncmp(spec, "album/", 6) == 0) {
-        if (count_parts(spec + 6) == 1) return write_path(path, cap, "/3/album/", spec + 6, err);
+        if (count_parts(spec + 6) == 1)
+            return write_path(path, cap, "/3/album/", spec + 6, err);
     }
     return bad_spec(spec, err);
 }

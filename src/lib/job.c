@@ -22,14 +22,16 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name
     char why[IMGPIPE_ERRLEN], tname[512];
     int n = opts->nthumbs;
     *thumbs = 0;
-    if (n <= 0) return IMGPIPE_OK;
+    if (n <= 0)
+        return IMGPIPE_OK;
     memset(outs, 0, sizeof(outs));
     for (int i = 0; i < n; i++) {
         outs[i].width = opts->thumbs[i].width;
         outs[i].height = opts->thumbs[i].height;
     }
     int rc = imgpipe_thumb_make(data, len, &opts->thumb, outs, n, why);
-    if (rc) return imgpipe_errf(err, rc, "thumbnail: %s", why);
+    if (rc)
+        return imgpipe_errf(err, rc, "thumbnail: %s", why);
     for (int i = 0; i < n && rc == IMGPIPE_OK; i++) {
         rc = imgpipe_thumb_name(name, &opts->thumbs[i], n > 1, tname, sizeof(tname));
         if (rc)
@@ -54,6 +56,7 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                             body->len, preview);
     }
     int rc = imgpipe_store_write(dirfd, name, body->data, body->len, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     return imgpipe_job_thumbs(opts, dirfd, name, body->data, body->len, thumbs, err);
 }

@@ -23,9 +23,12 @@ static int is_scheme_char(char c)
 
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -34,10 +37,12 @@ static int hex_value(char c)
 static const char *skip_authority(const char *p, const char *end)
 {
     const char *q = p;
-    if (q == end || !is_alpha(*q)) return p;
+    if (q == end || !is_alpha(*q))
+        return p;
     while (q < end && is_scheme_char(*q))
         q++;
-    if (end - q < 3 || memcmp(q, "://", 3) != 0) return p;
+    if (end - q < 3 || memcmp(q, "://", 3) != 0)
+        return p;
     q += 3;
     while (q < end && *q != '/')
         q++;
@@ -49,10 +54,12 @@ static const char *last_segment(const char *url, const char **start)
 {
     const char *end = url + strcspn(url, "#");
     const char *q = memchr(url, '?', (size_t)(end - url));
-    if (q) end = q;
+    if (q)
+        end = q;
     const char *p = skip_authority(url, end);
     for (const char *s = p; s < end; s++)
-        if (*s == '/') p = s + 1;
+        if (*s == '/')
+            p = s + 1;
     *start = p;
     return end;
 }
@@ -84,8 +91,10 @@ static int seg_next(struct seg_iter *it)
 {
     while (it->p < it->end) {
         int c = decode_one(it);
-        if (c < 0x20 || c == 0x7f) continue;
-        if (c == '.' && !it->started) continue;
+        if (c < 0x20 || c == 0x7f)
+            continue;
+        if (c == '.' && !it->started)
+            continue;
         it->started = 1;
         return (c == '/' || c == '\\') ? '_' : c;
     }
@@ -104,10 +113,12 @@ static int is_utf8_cont(unsigned char c)
  * bytes that are not valid UTF-8 are cut anywhere, since there is nothing to split. */
 static size_t utf8_cut(const unsigned char *s, size_t len, size_t max)
 {
-    if (len <= max || !is_utf8_cont(s[max])) return len <= max ? len : max;
+    if (len <= max || !is_utf8_cont(s[max]))
+        return len <= max ? len : max;
     for (size_t j = max; j > 0 && max - j < 3; j--) {
         unsigned char c = s[j - 1];
-        if (!is_utf8_cont(c)) return c >= 0xC0 ? j - 1 : max;
+        if (!is_utf8_cont(c))
+            return c >= 0xC0 ? j - 1 : max;
     }
     return max;
 }
@@ -141,14 +152,16 @@ static void measure(const char *start, const char *end, size_t *len, long *last_
     *len = 0;
     *last_dot = -1;
     while ((c = seg_next(&it)) >= 0) {
-        if (c == '.') *last_dot = (long)*len;
+        if (c == '.')
+            *last_dot = (long)*len;
         (*len)++;
     }
 }
 
 void imgpipe_name_from_url(const char *url, char *out)
 {
-    if (!url) url = "";
+    if (!url)
+        url = "";
     const char *start;
     const char *end = last_segment(url, &start);
     size_t len;
@@ -195,7 +208,8 @@ static uint64_t name_key(const char *name)
 imgpipe_nameset *imgpipe_nameset_new(void)
 {
     imgpipe_nameset *set = calloc(1, sizeof(*set));
-    if (!set) return NULL;
+    if (!set)
+        return NULL;
     set->slots = calloc(NAMESET_INITIAL_CAP, sizeof(*set->slots));
     if (!set->slots) {
         free(set);
@@ -207,7 +221,8 @@ imgpipe_nameset *imgpipe_nameset_new(void)
 
 void imgpipe_nameset_free(imgpipe_nameset *set)
 {
-    if (!set) return;
+    if (!set)
+        return;
     free(set->slots);
     free(set);
 }
@@ -228,12 +243,15 @@ static int contains(const imgpipe_nameset *set, uint64_t key)
 
 static int grow(imgpipe_nameset *set)
 {
-    if (set->cap > SIZE_MAX / 2 / sizeof(*set->slots)) return IMGPIPE_ENOMEM;
+    if (set->cap > SIZE_MAX / 2 / sizeof(*set->slots))
+        return IMGPIPE_ENOMEM;
     size_t cap = set->cap * 2;
     uint64_t *slots = calloc(cap, sizeof(*slots));
-    if (!slots) return IMGPIPE_ENOMEM;
+    if (!slots)
+        return IMGPIPE_ENOMEM;
     for (size_t i = 0; i < set->cap; i++)
-        if (set->slots[i]) slots[find_slot(slots, cap, set->slots[i])] = set->slots[i];
+        if (set->slots[i])
+            slots[find_slot(slots, cap, set->slots[i])] = set->slots[i];
     free(set->slots);
     set->slots = slots;
     set->cap = cap;
@@ -243,7 +261,8 @@ static int grow(imgpipe_nameset *set)
 /* Adds a key not yet in the set; keeps the load at most one half so probes stay short. */
 static int insert(imgpipe_nameset *set, uint64_t key)
 {
-    if ((set->n + 1) * 2 > set->cap && grow(set) != IMGPIPE_OK) return IMGPIPE_ENOMEM;
+    if ((set->n + 1) * 2 > set->cap && grow(set) != IMGPIPE_OK)
+        return IMGPIPE_ENOMEM;
     set->slots[find_slot(set->slots, set->cap, key)] = key;
     set->n++;
     return IMGPIPE_OK;
@@ -254,7 +273,8 @@ static int insert(imgpipe_nameset *set, uint64_t key)
 static size_t ext_len_of(const char *name, size_t len)
 {
     const char *dot = strrchr(name, '.');
-    if (!dot || dot == name || len - (size_t)(dot - name) > EXT_MAX) return 0;
+    if (!dot || dot == name || len - (size_t)(dot - name) > EXT_MAX)
+        return 0;
     return len - (size_t)(dot - name);
 }
 
@@ -271,14 +291,16 @@ static void next_free_variant(const imgpipe_nameset *set, const char *base, uint
         else
             snprintf(suffix, sizeof(suffix), "-%08" PRIx32 "-%" PRIu64, tag, n);
         compose(base, len - ext_len, suffix, base + len - ext_len, ext_len, out);
-        if (!contains(set, name_key(out))) return;
+        if (!contains(set, name_key(out)))
+            return;
     }
 }
 
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
 {
     char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
-    if (!url) url = "";
+    if (!url)
+        url = "";
     imgpipe_name_from_url(url, base);
     if (contains(set, name_key(base)))
         next_free_variant(set, base, (uint32_t)imgpipe_hash64(url, strlen(url)), name);

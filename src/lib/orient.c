@@ -20,7 +20,8 @@ static unsigned long get32(const unsigned char *p, int le)
 
 int imgpipe_exif_orientation(const unsigned char *tiff, size_t len)
 {
-    if (!tiff || len < 8) return 1;
+    if (!tiff || len < 8)
+        return 1;
     int le;
     if (memcmp(tiff, "II*\0", 4) == 0)
         le = 1;
@@ -29,14 +30,18 @@ int imgpipe_exif_orientation(const unsigned char *tiff, size_t len)
     else
         return 1;
     unsigned long ifd = get32(tiff + 4, le);
-    if (ifd > len - 2) return 1;
+    if (ifd > len - 2)
+        return 1;
     unsigned count = get16(tiff + ifd, le);
     const unsigned char *e = tiff + ifd + 2;
     for (unsigned i = 0; i < count; i++, e += 12) {
-        if (len < 12 || (size_t)(e - tiff) > len - 12) return 1;
-        if (get16(e, le) != TAG_ORIENTATION) continue;
+        if (len < 12 || (size_t)(e - tiff) > len - 12)
+            return 1;
+        if (get16(e, le) != TAG_ORIENTATION)
+            continue;
         /* A single SHORT sits left-justified in the 4-byte value field. */
-        if (get16(e + 2, le) != TYPE_SHORT || get32(e + 4, le) != 1) return 1;
+        if (get16(e + 2, le) != TYPE_SHORT || get32(e + 4, le) != 1)
+            return 1;
         unsigned v = get16(e + 8, le);
         return v >= 1 && v <= 8 ? (int)v : 1;
     }
@@ -47,7 +52,8 @@ int imgpipe_jpeg_orientation(const unsigned char *src, size_t len)
 {
     const unsigned char *tiff;
     size_t tiff_len;
-    if (!imgpipe_jpeg_find_segment(src, len, 0xE1, "Exif\0\0", 6, &tiff, &tiff_len)) return 1;
+    if (!imgpipe_jpeg_find_segment(src, len, 0xE1, "Exif\0\0", 6, &tiff, &tiff_len))
+        return 1;
     return imgpipe_exif_orientation(tiff, tiff_len);
 }
 
@@ -84,12 +90,14 @@ static void source_of(int o, int x, int y, int w, int h, int *sx, int *sy)
 
 int imgpipe_orient(struct imgpipe_image *img, int orientation)
 {
-    if (orientation < 2 || orientation > 8) return IMGPIPE_OK;
+    if (orientation < 2 || orientation > 8)
+        return IMGPIPE_OK;
     int swap = orientation >= 5;
     struct imgpipe_image out = {0};
     int rc = imgpipe_image_alloc(&out, swap ? img->height : img->width,
                                  swap ? img->width : img->height, img->channels);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     int ch = img->channels;
     /* Per pixel lookups are fine: this runs on the thumbnail, not the source. */
     for (int y = 0; y < out.height; y++) {

@@ -23,14 +23,16 @@ struct taps {
 
 static double sinc(double x)
 {
-    if (x == 0.0) return 1.0;
+    if (x == 0.0)
+        return 1.0;
     x *= M_PI;
     return sin(x) / x;
 }
 
 static double lanczos3(double x)
 {
-    if (x <= -LANCZOS_A || x >= LANCZOS_A) return 0.0;
+    if (x <= -LANCZOS_A || x >= LANCZOS_A)
+        return 0.0;
     return sinc(x) * sinc(x / LANCZOS_A);
 }
 
@@ -61,7 +63,8 @@ static void one_output(struct taps *t, int i, int in, double center, double fsca
         acc[jj - first] += v;
         sum += v;
     }
-    if (sum == 0.0) sum = 1.0;
+    if (sum == 0.0)
+        sum = 1.0;
     for (int k = 0; k <= last - first; k++)
         w[k] = (float)(acc[k] / sum);
     t->first[i] = first;
@@ -103,13 +106,17 @@ static int taps_make(struct taps *t, int in, double extent, int out)
             for (int x = x0; x < x1; x++, s += CH) {                                               \
                 unsigned m = alpha ? s[CH - 1] : 1;                                                \
                 a0 += s[0] * m;                                                                    \
-                if (CH >= 3) a1 += s[CH >= 3 ? 1 : 0] * m, a2 += s[CH >= 3 ? 2 : 0] * m;           \
-                if (alpha) a3 += s[CH - 1];                                                        \
+                if (CH >= 3)                                                                       \
+                    a1 += s[CH >= 3 ? 1 : 0] * m, a2 += s[CH >= 3 ? 2 : 0] * m;                    \
+                if (alpha)                                                                         \
+                    a3 += s[CH - 1];                                                               \
             }                                                                                      \
             const float k = alpha ? 1.0f / 255.0f : 1.0f; /* undo the 0..255 alpha scale */        \
             d[0] += (float)a0 * k;                                                                 \
-            if (CH >= 3) d[CH >= 3 ? 1 : 0] += (float)a1 * k, d[CH >= 3 ? 2 : 0] += (float)a2 * k; \
-            if (alpha) d[CH - 1] += (float)a3;                                                     \
+            if (CH >= 3)                                                                           \
+                d[CH >= 3 ? 1 : 0] += (float)a1 * k, d[CH >= 3 ? 2 : 0] += (float)a2 * k;          \
+            if (alpha)                                                                             \
+                d[CH - 1] += (float)a3;                                                            \
         }                                                                                          \
     }
 
@@ -136,7 +143,8 @@ static void reduce_row(const struct imgpipe_image *src, int yr, int rx, int ry, 
         else
             add_row4(s, out, src->width, rx);
     }
-    if (rx == 1 && ry == 1) return;
+    if (rx == 1 && ry == 1)
+        return;
     for (int xr = 0; xr < rw; xr++) {
         int bw = src->width - xr * rx < rx ? src->width - xr * rx : rx;
         float inv = 1.0f / (float)(bw * (y1 - y0));
@@ -156,9 +164,12 @@ static void reduce_row(const struct imgpipe_image *src, int yr, int rx, int ry, 
             float a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                                  \
             for (int k = 0; k < t->n[x]; k++, s += CH) {                                           \
                 a0 += w[k] * s[0];                                                                 \
-                if (CH > 1) a1 += w[k] * s[CH > 1 ? 1 : 0];                                        \
-                if (CH > 2) a2 += w[k] * s[CH > 2 ? 2 : 0];                                        \
-                if (CH > 3) a3 += w[k] * s[CH > 3 ? 3 : 0];                                        \
+                if (CH > 1)                                                                        \
+                    a1 += w[k] * s[CH > 1 ? 1 : 0];                                                \
+                if (CH > 2)                                                                        \
+                    a2 += w[k] * s[CH > 2 ? 2 : 0];                                                \
+                if (CH > 3)                                                                        \
+                    a3 += w[k] * s[CH > 3 ? 3 : 0];                                                \
             }                                                                                      \
             const float a[4] = {a0, a1, a2, a3};                                                   \
             for (int c = 0; c < CH; c++)                                                           \
@@ -191,8 +202,10 @@ static void hpass(const float *in, float *out, const struct taps *t, int width, 
 
 static unsigned char to_u8(float v)
 {
-    if (v <= 0.0f) return 0;
-    if (v >= 255.0f) return 255;
+    if (v <= 0.0f)
+        return 0;
+    if (v >= 255.0f)
+        return 255;
     return (unsigned char)(v + 0.5f);
 }
 
@@ -275,9 +288,11 @@ static void copy(const struct imgpipe_image *src, struct imgpipe_image *dst)
 int imgpipe_resize(const struct imgpipe_image *src, int width, int height,
                    struct imgpipe_image *dst)
 {
-    if (width <= 0 || height <= 0 || src->width <= 0 || src->height <= 0) return IMGPIPE_EINVAL;
+    if (width <= 0 || height <= 0 || src->width <= 0 || src->height <= 0)
+        return IMGPIPE_EINVAL;
     int rc = imgpipe_image_alloc(dst, width, height, src->channels);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     if (width == src->width && height == src->height) {
         copy(src, dst);
         return IMGPIPE_OK;
@@ -297,6 +312,7 @@ int imgpipe_resize(const struct imgpipe_image *src, int width, int height,
     taps_free(&ty);
     free(row);
     free(mid);
-    if (rc) imgpipe_image_free(dst);
+    if (rc)
+        imgpipe_image_free(dst);
     return rc;
 }

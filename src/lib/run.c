@@ -1,5 +1,9 @@
 #include "run.h"
 #include "job.h"
+#include "hostrate.h"
+#include "retry.h"
+#include "sha256.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +18,8 @@ double imgpipe_now(void)
 
 long imgpipe_run_remaining_ms(const imgpipe_run *r)
 {
-    if (r->deadline <= 0) return -1;
+    if (r->deadline <= 0)
+        return -1;
     double left = (r->deadline - imgpipe_now()) * 1000.0;
     return left >= 1.0 ? (long)left : 0;
 }
@@ -23,7 +28,8 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r)
 {
     imgpipe_fetch_opts fo = r->fetch;
     long left = imgpipe_run_remaining_ms(r);
-    if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms)) fo.timeout_ms = left;
+    if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms))
+        fo.timeout_ms = left;
     return fo;
 }
 
@@ -40,6 +46,8 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     t->dirfd = -1;
     t->job_opts = NULL;
     t->ctx = NULL;
+    if (imgpipe_run_stopping(r))
+        return 0;
     if (r->supply) {
         int rc;
         while ((rc = r->supply(r, t, err)) == IMGPIPE_RUN_AGAIN && !r->polls)
@@ -49,7 +57,8 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     while (r->cur < r->nsources) {
         const char *url;
         int rc = imgpipe_source_next(r->sources[r->cur], &url, err);
-        if (rc < 0) return rc;
+        if (rc < 0)
+            return rc;
         if (rc == 0) {
             r->cur++;
             continue;
@@ -65,6 +74,21 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     return 0;
 }
 
+int imgpipe_run_stopping(const imgpipe_run *r)
+{
+    return r->fatal || (r->opts->stop && *r->opts->stop);
+}
+
+/* A disk error is the run's, not the item's: every later item would fail alike. */
+static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
+{
+    if (o->status != IMGPIPE_EDISK || r->fatal)
+        return;
+    const char *dir = r->opts->dir ? r->opts->dir : "images";
+    imgpipe_errf(r->fatal_err, IMGPIPE_EDISK, "stopped: in %s: %s", dir, o->error);
+    r->fatal = 1;
+}
+
 void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
 {
     imgpipe_item item = {.index = t->index,
@@ -73,7 +97,10 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
                          .status = o->status,
                          .error = o->status ? o->error : "",
                          .bytes = o->bytes,
-                         .thumbs = o->thumbs};
+                         .thumbs = o->thumbs,
+                         .attempts = o->attempts,
+                         .seconds = o->seconds};
+    memcpy(item.sha256, o->sha256, sizeof(item.sha256));
     if (o->status == IMGPIPE_OK) {
         r->sum->done++;
         r->sum->bytes += o->bytes;
@@ -81,7 +108,9 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
         r->sum->failed++;
     }
     r->sum->thumbs += (uint64_t)o->thumbs;
-    if (r->cb) r->cb(&item, r->userdata);
+    note_fatal(r, o);
+    if (r->cb)
+        r->cb(&item, r->userdata);
     free(t->url);
     t->url = NULL;
 }
@@ -93,22 +122,76 @@ void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_b
     o->status =
         imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, t->dirfd >= 0 ? t->dirfd : r->dirfd,
                           t->name, body, &o->thumbs, o->error);
+    if (o->status == IMGPIPE_OK)
+        imgpipe_sha256_hex(body->data, body->len, o->sha256);
+    o->transient = 0;
+    o->seconds = imgpipe_now() - o->started;
+}
+
+void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr)
+{
+    o->transient = tr->transient;
+    o->retry_after_ms = tr->retry_after_ms;
+    o->attempts++;
+    o->seconds = imgpipe_now() - o->started;
+}
+
+long imgpipe_run_retry_delay(const imgpipe_run *r, const imgpipe_outcome *o, uint64_t *rng)
+{
+    if (!o->transient || o->attempts > r->retries || imgpipe_run_stopping(r))
+        return -1;
+    long d = imgpipe_retry_delay_ms(o->attempts, r->opts->retry_wait_ms, o->retry_after_ms, rng);
+    long left = imgpipe_run_remaining_ms(r);
+    return left >= 0 && d >= left ? -1 : d;
+}
+
+int imgpipe_run_wait(const imgpipe_run *r, double seconds)
+{
+    double until = imgpipe_now() + seconds;
+    while (!imgpipe_run_stopping(r)) {
+        double left = until - imgpipe_now();
+        if (left <= 0)
+            return 1;
+        long step = left > 0.05 ? 50000000L : (long)(left * 1e9);
+        nanosleep(&(struct timespec){.tv_nsec = step}, NULL);
+    }
+    return 0;
+}
+
+static void attempt(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o)
+{
+    imgpipe_transfer tr;
+    double wait = imgpipe_hostrate_reserve(r->rate, t->url);
+    if (wait > 0 && !imgpipe_run_wait(r, wait)) {
+        o->status = imgpipe_errf(o->error, IMGPIPE_ECANCELED, "interrupted");
+        return;
+    }
+    imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(r);
+    o->status = imgpipe_transfer_init(&tr, easy, t->url, &fo, o->error);
+    if (o->status == IMGPIPE_OK) {
+        o->status = imgpipe_transfer_finish(&tr, curl_easy_perform(easy), o->error);
+        imgpipe_run_note_transfer(o, &tr);
+    }
+    if (o->status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(r) == 0)
+        imgpipe_run_timed_out(o, 1);
+    if (o->status == IMGPIPE_OK)
+        imgpipe_run_complete(r, t, &tr.body, o);
+    imgpipe_transfer_cleanup(&tr);
 }
 
 void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o)
 {
-    imgpipe_transfer tr;
     if (imgpipe_run_remaining_ms(r) == 0) {
         imgpipe_run_timed_out(o, 0);
         return;
     }
     memset(o, 0, sizeof(*o));
-    imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(r);
-    o->status = imgpipe_transfer_init(&tr, easy, t->url, &fo, o->error);
-    if (o->status == IMGPIPE_OK)
-        o->status = imgpipe_transfer_finish(&tr, curl_easy_perform(easy), o->error);
-    if (o->status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(r) == 0)
-        imgpipe_run_timed_out(o, 1);
-    if (o->status == IMGPIPE_OK) imgpipe_run_complete(r, t, &tr.body, o);
-    imgpipe_transfer_cleanup(&tr);
+    o->started = imgpipe_now();
+    uint64_t rng = imgpipe_hash64(t->url, strlen(t->url)) ^ (uint64_t)(o->started * 1e9);
+    for (;;) {
+        attempt(r, easy, t, o);
+        long delay = o->status ? imgpipe_run_retry_delay(r, o, &rng) : -1;
+        if (delay < 0 || !imgpipe_run_wait(r, (double)delay / 1000.0))
+            break;
+    }
 }

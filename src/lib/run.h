@@ -44,6 +44,11 @@ typedef struct imgpipe_run {
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
     int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    int retries;
+    struct imgpipe_ledger *ledger; /* NULL: none */
+    struct imgpipe_hostrate *rate; /* NULL: no --rate */
+    volatile sig_atomic_t fatal;   /* a disk error stops the run: no new task starts */
+    char fatal_err[IMGPIPE_ERRLEN];
 } imgpipe_run;
 
 /* The next link as a task (1), the end of all sources (0), none yet (IMGPIPE_RUN_AGAIN,
@@ -55,6 +60,12 @@ typedef struct imgpipe_outcome {
     int status;
     uint64_t bytes;
     int thumbs;
+    int attempts;
+    int transient;       /* the last failure may pass on another attempt */
+    long retry_after_ms; /* what the server asked for, or -1 */
+    double started;      /* imgpipe_now() at the first attempt */
+    double seconds;
+    char sha256[65];
     char error[IMGPIPE_ERRLEN];
 } imgpipe_outcome;
 
@@ -69,6 +80,19 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
 void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
 
 double imgpipe_now(void);
+
+/* 1 once the run should start nothing new: the caller's stop flag or a fatal error. */
+int imgpipe_run_stopping(const imgpipe_run *r);
+
+/* After a failed attempt: the wait before the next one, or -1 when there is none to make
+ * (a permanent failure, no retries left, a wait past the deadline, a stop). */
+long imgpipe_run_retry_delay(const imgpipe_run *r, const imgpipe_outcome *o, uint64_t *rng);
+
+/* Sleeps in short steps so that a stop is heard; 0 when it was cut short. */
+int imgpipe_run_wait(const imgpipe_run *r, double seconds);
+
+/* Copies what a finished transfer says about retrying into o. */
+void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr);
 
 /* Counts an outcome and hands it to the callback; frees the task's URL. Threaded
  * executors call it under r->lock. */

@@ -31,7 +31,8 @@ static int imgur_url(const char *spec, const imgpipe_source_opts *opts, char *ur
 {
     char path[512];
     int rc = imgpipe_imgur_path(spec + strlen(IMGUR_PREFIX), path, sizeof(path), err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     const char *base = opts->api_url && *opts->api_url ? opts->api_url : "https://api.imgur.com";
     size_t blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/')
@@ -63,7 +64,8 @@ static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_
         return imgpipe_errf(err, IMGPIPE_ECONFIG, "source '%s' needs an Imgur Client-ID", spec);
     char url[1024], auth[512], why[IMGPIPE_ERRLEN];
     int rc = imgur_url(spec, opts, url, sizeof(url), err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     snprintf(auth, sizeof(auth), "Authorization: Client-ID %s", opts->client_id);
     imgpipe_fetch_opts fo = {.connect_timeout_ms = opts->connect_timeout_ms,
                              .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 60000,
@@ -103,7 +105,8 @@ static int open_spec(imgpipe_source *s, const char *spec, const imgpipe_source_o
 {
     if (strncmp(spec, IMGUR_PREFIX, strlen(IMGUR_PREFIX)) == 0)
         return open_imgur(s, spec, opts, err);
-    if (imgpipe_url_is_http(spec)) return imgpipe_strvec_push(&s->links, spec);
+    if (imgpipe_url_is_http(spec))
+        return imgpipe_strvec_push(&s->links, spec);
     return open_lines(s, spec, err);
 }
 
@@ -118,11 +121,13 @@ int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_so
     }
     int rc = open_spec(s, spec, opts, err);
     if (rc) {
-        if (rc == IMGPIPE_ENOMEM) imgpipe_errf(err, rc, "out of memory");
+        if (rc == IMGPIPE_ENOMEM)
+            imgpipe_errf(err, rc, "out of memory");
         imgpipe_source_free(s);
         return rc;
     }
-    if (s->kind == SOURCE_LINKS) s->counts.links = s->links.n;
+    if (s->kind == SOURCE_LINKS)
+        s->counts.links = s->links.n;
     *out = s;
     return IMGPIPE_OK;
 }
@@ -150,8 +155,10 @@ static int next_line(imgpipe_source *s, const char **url, char *err)
 
 int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
 {
-    if (s->kind == SOURCE_LINES) return next_line(s, url, err);
-    if (s->pos >= s->links.n) return 0;
+    if (s->kind == SOURCE_LINES)
+        return next_line(s, url, err);
+    if (s->pos >= s->links.n)
+        return 0;
     *url = s->links.v[s->pos++];
     return 1;
 }
@@ -163,8 +170,10 @@ const imgpipe_source_counts *imgpipe_source_counts_get(const imgpipe_source *s)
 
 void imgpipe_source_free(imgpipe_source *s)
 {
-    if (!s) return;
-    if (s->owns_fp) fclose(s->fp);
+    if (!s)
+        return;
+    if (s->owns_fp)
+        fclose(s->fp);
     free(s->line);
     free(s->name);
     imgpipe_strvec_free(&s->links);

@@ -32,6 +32,10 @@ static const char *status_text(enum imgpipe_status s)
         return "timed out";
     case IMGPIPE_ECANCELED:
         return "canceled";
+    case IMGPIPE_EREMOVED:
+        return "removed";
+    case IMGPIPE_EDISK:
+        return "cannot write output";
     }
     return NULL;
 }

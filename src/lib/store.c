@@ -12,20 +12,24 @@
 static int mkdir_parents(char *path)
 {
     for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
+        if (*p != '/')
+            continue;
         *p = '\0';
         int rc = mkdir(path, 0777);
         *p = '/';
-        if (rc != 0 && errno != EEXIST) return -1;
+        if (rc != 0 && errno != EEXIST)
+            return -1;
     }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return -1;
     return 0;
 }
 
 int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err)
 {
     char *path = strdup(dir);
-    if (!path) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (!path)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     int rc = mkdir_parents(path);
     free(path);
     if (rc != 0)
@@ -42,10 +46,12 @@ int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err)
 int imgpipe_store_name_ok(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > 255 || name[0] == '.') return 0;
+    if (n == 0 || n > 255 || name[0] == '.')
+        return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (c == '/' || c < 0x20 || c == 0x7f) return 0;
+        if (c == '/' || c < 0x20 || c == 0x7f)
+            return 0;
     }
     return 1;
 }
@@ -67,7 +73,8 @@ static int open_tmp(int dirfd, char *tmp, size_t cap)
     for (unsigned attempt = 0; attempt < 100; attempt++) {
         tmp_name(tmp, cap, attempt);
         int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0 || errno != EEXIST) return fd;
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
     }
     return -1;
 }
@@ -76,8 +83,10 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 {
     while (len > 0) {
         ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
         p += w;
         len -= (size_t)w;
     }

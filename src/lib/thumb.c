@@ -16,11 +16,14 @@
 int imgpipe_image_alloc(struct imgpipe_image *img, int width, int height, int channels)
 {
     memset(img, 0, sizeof(*img));
-    if (width <= 0 || height <= 0 || channels < 1 || channels > 4) return IMGPIPE_EINVAL;
+    if (width <= 0 || height <= 0 || channels < 1 || channels > 4)
+        return IMGPIPE_EINVAL;
     size_t stride = (size_t)width * channels;
-    if ((size_t)height > SIZE_MAX / stride) return IMGPIPE_ENOMEM;
+    if ((size_t)height > SIZE_MAX / stride)
+        return IMGPIPE_ENOMEM;
     img->pixels = malloc(stride * height);
-    if (!img->pixels) return IMGPIPE_ENOMEM;
+    if (!img->pixels)
+        return IMGPIPE_ENOMEM;
     img->width = width;
     img->height = height;
     img->channels = channels;
@@ -50,8 +53,10 @@ static void fit(int w, int h, int bw, int bh, int *ow, int *oh)
         *oh = bh;
         *ow = (int)((2 * W * (uint64_t)bh + H) / (2 * H));
     }
-    if (*ow < 1) *ow = 1;
-    if (*oh < 1) *oh = 1;
+    if (*ow < 1)
+        *ow = 1;
+    if (*oh < 1)
+        *oh = 1;
 }
 
 static int unsupported(const unsigned char *p, size_t len, const char *fmt, char *err)
@@ -85,7 +90,8 @@ static int check_args(const void *src, const imgpipe_thumb_out *outs, int n, cha
 static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixels, char *err)
 {
     uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
-    if (px <= max_pixels) return IMGPIPE_OK;
+    if (px <= max_pixels)
+        return IMGPIPE_OK;
     if (max_pixels < 1000000) /* megapixels would read "0 MP" */
         return imgpipe_errf(err, IMGPIPE_ETOOBIG,
                             "image is %dx%d (%llu pixels), over the %llu pixel limit", info->width,
@@ -102,7 +108,8 @@ static int make_one(const struct imgpipe_image *img, int is_jpeg, int orientatio
     struct imgpipe_image small = {0};
     int swap = orientation >= 5;
     int rc = imgpipe_resize(img, swap ? th : tw, swap ? tw : th, &small);
-    if (!rc) rc = imgpipe_orient(&small, orientation);
+    if (!rc)
+        rc = imgpipe_orient(&small, orientation);
     if (rc) {
         imgpipe_image_free(&small);
         return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", tw, th);
@@ -130,8 +137,10 @@ static void plan_sizes(const struct imgpipe_image_info *info, const imgpipe_thum
     for (int i = 0; i < n; i++) {
         fit(dw, dh, outs[i].width, outs[i].height, &tw[i], &th[i]);
         int sw = headroom(swap ? th[i] : tw[i]), sh = headroom(swap ? tw[i] : th[i]);
-        if (sw > *need_w) *need_w = sw;
-        if (sh > *need_h) *need_h = sh;
+        if (sw > *need_w)
+            *need_w = sw;
+        if (sh > *need_h)
+            *need_h = sh;
     }
 }
 
@@ -139,11 +148,13 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
                        imgpipe_thumb_out *outs, int n, char *err)
 {
     int rc = check_args(src, outs, n, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     const unsigned char *p = src;
     const char *fmt = imgpipe_sniff_format(p, len);
     int is_jpeg = fmt && strcmp(fmt, "jpeg") == 0;
-    if (!is_jpeg && !(fmt && strcmp(fmt, "png") == 0)) return unsupported(p, len, fmt, err);
+    if (!is_jpeg && !(fmt && strcmp(fmt, "png") == 0))
+        return unsupported(p, len, fmt, err);
     uint64_t max_pixels = opts && opts->max_pixels ? opts->max_pixels : DEFAULT_MAX_PIXELS;
     int quality = opts && opts->quality ? opts->quality : DEFAULT_QUALITY;
     if (quality < 1 || quality > 100)
@@ -151,15 +162,18 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
 
     struct imgpipe_image_info info;
     rc = is_jpeg ? imgpipe_jpeg_info(p, len, &info, err) : imgpipe_png_info(p, len, &info, err);
-    if (!rc) rc = check_budget(&info, max_pixels, err);
-    if (rc) return rc;
+    if (!rc)
+        rc = check_budget(&info, max_pixels, err);
+    if (rc)
+        return rc;
 
     int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES], need_w, need_h;
     plan_sizes(&info, outs, n, tw, th, &need_w, &need_h);
     struct imgpipe_image img = {0};
     rc = is_jpeg ? imgpipe_jpeg_decode(p, len, need_w, need_h, &img, err)
                  : imgpipe_png_decode(p, len, max_pixels, &img, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     imgpipe_buf bufs[IMGPIPE_THUMB_MAX_SIZES];
     memset(bufs, 0, sizeof(bufs));
     for (int i = 0; i < n && !rc; i++)

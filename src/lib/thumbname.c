@@ -31,8 +31,10 @@ int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int siz
 /* After the tag: nothing, or "_<digits>x<digits>". */
 static int is_size_suffix(const char *s, const char *end)
 {
-    if (s == end) return 1;
-    if (*s++ != '_') return 0;
+    if (s == end)
+        return 1;
+    if (*s++ != '_')
+        return 0;
     int digits = 0, x = 0;
     for (; s < end; s++) {
         if (isdigit((unsigned char)*s))
@@ -51,8 +53,10 @@ int imgpipe_is_thumb_name(const char *name)
     size_t tag = strlen(THUMB_TAG);
     for (const char *p = name; p + tag <= end; p++) {
         const char *found = strstr(p, THUMB_TAG);
-        if (!found || found + tag > end) return 0;
-        if (is_size_suffix(found + tag, end)) return 1;
+        if (!found || found + tag > end)
+            return 0;
+        if (is_size_suffix(found + tag, end))
+            return 1;
         p = found;
     }
     return 0;

@@ -52,13 +52,15 @@ static void report(struct thumbs_run *r, const struct result *res)
         r->sum->bytes += res->bytes;
     }
     r->sum->thumbs += (uint64_t)res->thumbs;
-    if (r->cb) r->cb(&item, r->userdata);
+    if (r->cb)
+        r->cb(&item, r->userdata);
 }
 
 static int read_file(int dirfd, const char *name, imgpipe_buf *b, char *err)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return imgpipe_errf(err, IMGPIPE_EIO, "cannot open: %s", strerror(errno));
+    if (fd < 0)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open: %s", strerror(errno));
     struct stat st;
     int rc = IMGPIPE_OK;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -67,7 +69,8 @@ static int read_file(int dirfd, const char *name, imgpipe_buf *b, char *err)
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     while (rc == IMGPIPE_OK) {
         ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n < 0)
             rc = imgpipe_errf(err, IMGPIPE_EIO, "cannot read: %s", strerror(errno));
         else if (n == 0)
@@ -95,14 +98,16 @@ static void thumb_file(const imgpipe_get_opts *opts, const char *path, struct re
                                          &res->thumbs, res->error);
     res->bytes = b.len;
     imgpipe_buf_free(&b);
-    if (dirfd >= 0) close(dirfd);
+    if (dirfd >= 0)
+        close(dirfd);
     free(dir);
 }
 
 static int wanted(const struct dirent *d)
 {
     const char *name = d->d_name, *dot = strrchr(name, '.');
-    if (name[0] == '.' || !dot || imgpipe_is_thumb_name(name)) return 0;
+    if (name[0] == '.' || !dot || imgpipe_is_thumb_name(name))
+        return 0;
     return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png");
 }
 
@@ -117,9 +122,11 @@ static int collect(imgpipe_strvec *files, const char *path)
 {
     struct stat st;
     struct dirent **list;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return imgpipe_strvec_push(files, path);
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return imgpipe_strvec_push(files, path);
     int n = scandir(path, &list, wanted, by_name);
-    if (n < 0) return imgpipe_strvec_push(files, path); /* fails with the reason when read */
+    if (n < 0)
+        return imgpipe_strvec_push(files, path); /* fails with the reason when read */
     int rc = IMGPIPE_OK;
     size_t len = strlen(path);
     const char *sep = len && path[len - 1] == '/' ? "" : "/";
@@ -156,7 +163,8 @@ static void *thread_main(void *arg)
         pthread_mutex_lock(&r->lock);
         size_t i = r->next++;
         pthread_mutex_unlock(&r->lock);
-        if (i >= r->files.n) return NULL;
+        if (i >= r->files.n)
+            return NULL;
         res.index = i;
         thumb_file(r->opts, r->files.v[i], &res);
         pthread_mutex_lock(&r->lock);
@@ -186,7 +194,8 @@ static void child_main(struct thumbs_run *r, int k, int n, int fd)
         memset(&res, 0, sizeof(res));
         res.index = i;
         thumb_file(r->opts, r->files.v[i], &res);
-        if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res)) break;
+        if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+            break;
     }
     _exit(0);
 }
@@ -196,9 +205,11 @@ static int read_results(struct thumbs_run *r, struct pollfd *pfd, int n, char *r
     int open_pipes = n;
     struct result res;
     while (open_pipes > 0) {
-        if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR) return IMGPIPE_EIO;
+        if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
+            return IMGPIPE_EIO;
         for (int k = 0; k < n; k++) {
-            if (pfd[k].fd < 0 || !pfd[k].revents) continue;
+            if (pfd[k].fd < 0 || !pfd[k].revents)
+                continue;
             ssize_t got = read(pfd[k].fd, &res, sizeof(res));
             if (got == (ssize_t)sizeof(res) && res.index < r->files.n && !reported[res.index]) {
                 res.error[IMGPIPE_ERRLEN - 1] = '\0';
@@ -223,7 +234,8 @@ static int run_procs(struct thumbs_run *r, int n, char *err)
     fflush(NULL);
     while (pfd && pids && reported && started < n) {
         int p[2];
-        if (pipe(p) != 0 || (pids[started] = fork()) < 0) break;
+        if (pipe(p) != 0 || (pids[started] = fork()) < 0)
+            break;
         if (pids[started] == 0) {
             for (int k = 0; k < started; k++)
                 close(pfd[k].fd);
@@ -238,13 +250,15 @@ static int run_procs(struct thumbs_run *r, int n, char *err)
     else
         rc = read_results(r, pfd, n, reported);
     for (int k = 0; k < started; k++) {
-        if (pfd[k].fd >= 0) close(pfd[k].fd);
+        if (pfd[k].fd >= 0)
+            close(pfd[k].fd);
         waitpid(pids[k], NULL, 0);
     }
     struct result res = {.status = IMGPIPE_EIO};
     snprintf(res.error, sizeof(res.error), "its worker process died");
     for (size_t i = 0; rc == IMGPIPE_OK && i < r->files.n; i++)
-        if (!reported[i]) res.index = i, report(r, &res);
+        if (!reported[i])
+            res.index = i, report(r, &res);
     free(pfd);
     free(pids);
     free(reported);

@@ -10,7 +10,8 @@ static int is_trim(char c)
 
 char *imgpipe_urllist_line(char *line)
 {
-    if (!line) return NULL;
+    if (!line)
+        return NULL;
     while (is_trim(*line))
         line++;
     size_t n = strlen(line);
@@ -19,6 +20,7 @@ char *imgpipe_urllist_line(char *line)
     line[n] = '\0';
     /* Only a '#' that starts the (trimmed) line is a comment: '#' inside a URL is its
      * fragment. */
-    if (line[0] == '\0' || line[0] == '#') return NULL;
+    if (line[0] == '\0' || line[0] == '#')
+        return NULL;
     return line;
 }

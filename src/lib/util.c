@@ -20,12 +20,14 @@ int imgpipe_strvec_push(imgpipe_strvec *sv, const char *s)
     if (sv->n == sv->cap) {
         size_t cap = sv->cap ? sv->cap * 2 : 16;
         char **v = realloc(sv->v, cap * sizeof(*v));
-        if (!v) return IMGPIPE_ENOMEM;
+        if (!v)
+            return IMGPIPE_ENOMEM;
         sv->v = v;
         sv->cap = cap;
     }
     char *copy = strdup(s);
-    if (!copy) return IMGPIPE_ENOMEM;
+    if (!copy)
+        return IMGPIPE_ENOMEM;
     sv->v[sv->n++] = copy;
     return IMGPIPE_OK;
 }

@@ -25,7 +25,8 @@ static imgpipe_work *take(imgpipe_workpool *p)
     while (!p->head && !p->stopping)
         pthread_cond_wait(&p->ready, &p->lock);
     imgpipe_work *w = p->head;
-    if (w && !(p->head = w->next)) p->tail = NULL;
+    if (w && !(p->head = w->next))
+        p->tail = NULL;
     pthread_mutex_unlock(&p->lock);
     return w;
 }
@@ -41,9 +42,11 @@ static void *pool_thread(void *arg)
 
 imgpipe_workpool *imgpipe_workpool_new(int nthreads)
 {
-    if (nthreads <= 0) nthreads = imgpipe_ncpus();
+    if (nthreads <= 0)
+        nthreads = imgpipe_ncpus();
     imgpipe_workpool *p = calloc(1, sizeof(*p) + (size_t)nthreads * sizeof(pthread_t));
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->ready, NULL);
     while (p->nthreads < nthreads &&
@@ -71,7 +74,8 @@ void imgpipe_workpool_submit(imgpipe_workpool *p, imgpipe_work *w)
 
 void imgpipe_workpool_free(imgpipe_workpool *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     pthread_mutex_lock(&p->lock);
     p->stopping = 1; /* threads drain the queue before they see it */
     pthread_cond_broadcast(&p->ready);

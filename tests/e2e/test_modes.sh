@@ -38,7 +38,7 @@ ok "--timeout stops every mode on time, with nothing left behind"
 # A server that sends nothing: --read-timeout aborts the transfer.
 for m in $modes; do
   start=$(date +%s%N)
-  run_imgpipe get -m "$m" -o "$T/stall-$m" --read-timeout 1 "$BASE/i/img0001.jpg"
+  run_imgpipe get -m "$m" -o "$T/stall-$m" --retries 0 --read-timeout 1 "$BASE/i/img0001.jpg"
   took=$(( ($(date +%s%N) - start) / 1000000 ))
   expect_rc 1 "mode $m with a stalled server"
   expect_err "timed out" "mode $m says the transfer timed out"

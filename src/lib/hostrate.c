@@ -1,0 +1,61 @@
+#include "hostrate.h"
+#include "run.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS 4096 /* hosts remembered; a clash only shares a schedule, never skips a wait */
+
+struct imgpipe_hostrate {
+    double interval;
+    pthread_mutex_t lock;
+    double next[SLOTS]; /* the next free start of the hosts hashed there */
+};
+
+imgpipe_hostrate *imgpipe_hostrate_new(double rate)
+{
+    if (!(rate > 0))
+        return NULL;
+    imgpipe_hostrate *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->interval = 1.0 / rate;
+    pthread_mutex_init(&h->lock, NULL);
+    return h;
+}
+
+void imgpipe_hostrate_free(imgpipe_hostrate *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* scheme://[userinfo@]host[:port] — the part that names the server. */
+static uint64_t host_hash(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    return imgpipe_hash64(p, n);
+}
+
+double imgpipe_hostrate_reserve(imgpipe_hostrate *h, const char *url)
+{
+    if (!h)
+        return 0;
+    size_t slot = (size_t)(host_hash(url) % SLOTS);
+    double now = imgpipe_now();
+    pthread_mutex_lock(&h->lock);
+    double start = h->next[slot] > now ? h->next[slot] : now;
+    h->next[slot] = start + h->interval;
+    pthread_mutex_unlock(&h->lock);
+    return start - now;
+}
