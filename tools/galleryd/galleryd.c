@@ -42,7 +42,25 @@ static void usage(FILE *f)
           "  /3/album/sample[/images]      the album: the last two images\n"
           "  /broken/3/...  200, malformed JSON      /fail/3/...  500, Imgur error\n"
           "  /shape/3/...   200, unexpected shape    /nosuccess/3/...  200, success false\n"
-          "All /3/ routes need 'Authorization: Client-ID <id>' (403 otherwise).\n",
+          "All /3/ routes need 'Authorization: Client-ID <id>' (403 otherwise).\n"
+          "\n"
+          "Faults: /f/FAULT/KEY/NAME, NAME an image (else the first JPEG), KEY any token: the\n"
+          "request count is per full path. K and S are numbers.\n"
+          "  500xK 502xK 503xK 504xK 408xK  the first K requests get that status, then the image\n"
+          "  429xK  429xKrS  429xKdS  the first K get 429, Retry-After S s (default 1) or, with\n"
+          "                         d, an HTTP date S s ahead; then the image\n"
+          "  resetxK   the first K get the full Content-Length, half the body, a close\n"
+          "  short     Content-Length is the size + 1000, then the image and a close\n"
+          "  big       Content-Length 200 MiB, then the image and a close\n"
+          "  drip      the image at 1 byte per second\n"
+          "  stall     headers, then nothing for 60 s\n"
+          "  ctype     the image as Content-Type: text/html\n"
+          "  html      200 text/html, a 'Not found' page\n"
+          "  loop      302 to itself\n"
+          "  removed   302 to /removed.png, a 161x81 PNG like Imgur's placeholder\n"
+          "  redirect  302 to /i/NAME\n"
+          "  bomb      200 image/png whose header declares 30000x30000 RGBA\n"
+          "  other     404 'unknown fault'\n",
           f);
 }
 
@@ -206,6 +224,7 @@ static int serve(struct gd_server *s, const struct options *o)
     if (o->port == 0) set_base(s, o->host, strchr(o->host, ':') != NULL, port);
     if (o->port_file && write_port_file(o->port_file, port) != 0) {
         fprintf(stderr, "galleryd: cannot write %s: %s\n", o->port_file, strerror(errno));
+        gd_faults_stop(s->faults);
         MHD_stop_daemon(d);
         return 1;
     }
@@ -214,6 +233,7 @@ static int serve(struct gd_server *s, const struct options *o)
     int sig;
     while (sigwait(&stop, &sig) != 0) {
     }
+    gd_faults_stop(s->faults); /* stalled and dripping readers would hold up the join */
     MHD_stop_daemon(d);
     return 0;
 }
@@ -221,6 +241,7 @@ static int serve(struct gd_server *s, const struct options *o)
 static int load(struct gd_server *s, const struct options *o)
 {
     if (gd_fixed_png(&s->x_png, &s->x_png_size) != 0) return -1;
+    if (!(s->faults = gd_faults_new())) return -1;
     if (o->dir) return gd_gallery_load_dir(&s->gallery, o->dir);
     return gd_gallery_generate(&s->gallery, (size_t)o->count);
 }
@@ -235,5 +256,6 @@ int main(int argc, char **argv)
     rc = load(&s, &o) == 0 ? serve(&s, &o) : 1;
     gd_gallery_free(&s.gallery);
     free(s.x_png);
+    gd_faults_free(s.faults);
     return rc;
 }

@@ -45,6 +45,13 @@ void gd_gallery_free(struct gd_gallery *g);
 /* sample.c */
 int gd_gallery_generate(struct gd_gallery *g, size_t count); /* 0, or -1 (printed) */
 int gd_fixed_png(unsigned char **out, size_t *size);         /* 40x30 RGB PNG */
+int gd_grey_png(int w, int h, unsigned char **out, size_t *size);
+
+/* faults.c: /f/<fault>/<key>/<name> and /removed.png, see the comment there. */
+struct gd_faults;
+struct gd_faults *gd_faults_new(void);    /* NULL (printed) on failure */
+void gd_faults_stop(struct gd_faults *f); /* before MHD_stop_daemon: ends stalls and drips */
+void gd_faults_free(struct gd_faults *f);
 
 /* routes.c */
 struct gd_server {
@@ -55,10 +62,18 @@ struct gd_server {
     char base[96]; /* http://HOST:PORT, the prefix of every link we hand out */
     unsigned char *x_png;
     size_t x_png_size;
+    struct gd_faults *faults; /* counters and canned bodies; mutable even via a const server */
 };
+
+enum MHD_Result gd_queue(struct MHD_Connection *conn, unsigned status, const char *type, void *data,
+                         size_t len, enum MHD_ResponseMemoryMode mem);
+enum MHD_Result gd_queue_text(struct MHD_Connection *conn, unsigned status, const char *text);
 
 enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *url,
                           const char *method, const char *version, const char *upload_data,
                           size_t *upload_data_size, void **con_cls);
+
+/* faults.c; url starts with /f/ or is /removed.png */
+enum MHD_Result gd_fault(const struct gd_server *s, struct MHD_Connection *conn, const char *url);
 
 #endif

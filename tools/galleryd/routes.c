@@ -43,8 +43,8 @@ static int seg_is(const struct segs *s, size_t i, const char *word)
     return i < s->count && s->n[i] == strlen(word) && memcmp(s->p[i], word, s->n[i]) == 0;
 }
 
-static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, const char *type,
-                             void *data, size_t len, enum MHD_ResponseMemoryMode mem)
+enum MHD_Result gd_queue(struct MHD_Connection *conn, unsigned status, const char *type, void *data,
+                         size_t len, enum MHD_ResponseMemoryMode mem)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mem);
     if (!r) {
@@ -57,10 +57,10 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, const
     return ret;
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *conn, unsigned status, const char *text)
+enum MHD_Result gd_queue_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-    return queue(conn, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
-                 MHD_RESPMEM_PERSISTENT);
+    return gd_queue(conn, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
+                    MHD_RESPMEM_PERSISTENT);
 }
 
 /* Hands the buffer's memory to MHD, which frees it after sending. */
@@ -68,9 +68,9 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn, unsigned status, 
 {
     if (b->failed || !b->data) {
         gd_buf_free(b);
-        return queue_text(conn, 500, "galleryd: out of memory\n");
+        return gd_queue_text(conn, 500, "galleryd: out of memory\n");
     }
-    return queue(conn, status, "application/json", b->data, b->len, MHD_RESPMEM_MUST_FREE);
+    return gd_queue(conn, status, "application/json", b->data, b->len, MHD_RESPMEM_MUST_FREE);
 }
 
 /* Imgur's error shape; json_status differs from the HTTP status for /nosuccess/. */
@@ -200,8 +200,8 @@ static enum MHD_Result gallery(const struct gd_server *s, struct MHD_Connection 
         }
         if (page) {
             static const char empty[] = "{\"data\":[],\"success\":true,\"status\":200}";
-            return queue(conn, 200, "application/json", (void *)empty, sizeof empty - 1,
-                         MHD_RESPMEM_PERSISTENT);
+            return gd_queue(conn, 200, "application/json", (void *)empty, sizeof empty - 1,
+                            MHD_RESPMEM_PERSISTENT);
         }
     }
     struct gd_buf b = {0};
@@ -283,11 +283,11 @@ static enum MHD_Result failure(struct MHD_Connection *conn, enum mode mode, cons
     static const char shape[] = "{\"data\":{\"unexpected\":true},\"success\":true,\"status\":200}";
     switch (mode) {
     case MODE_BROKEN:
-        return queue(conn, 200, "application/json", (void *)broken, sizeof broken - 1,
-                     MHD_RESPMEM_PERSISTENT);
+        return gd_queue(conn, 200, "application/json", (void *)broken, sizeof broken - 1,
+                        MHD_RESPMEM_PERSISTENT);
     case MODE_SHAPE:
-        return queue(conn, 200, "application/json", (void *)shape, sizeof shape - 1,
-                     MHD_RESPMEM_PERSISTENT);
+        return gd_queue(conn, 200, "application/json", (void *)shape, sizeof shape - 1,
+                        MHD_RESPMEM_PERSISTENT);
     case MODE_FAIL:
         return api_error(conn, 500, 500,
                          "Imgur is temporarily over capacity. Please try again later.", url,
@@ -315,15 +315,18 @@ static enum MHD_Result route(const struct gd_server *s, struct MHD_Connection *c
 {
     if (strncmp(url, "/i/", 3) == 0) {
         const struct gd_image *im = gd_gallery_find(&s->gallery, url + 3);
-        if (!im) return queue_text(conn, 404, "galleryd: no such image\n");
-        return queue(conn, 200, gd_mime_type(im->name), im->data, im->size, MHD_RESPMEM_PERSISTENT);
+        if (!im) return gd_queue_text(conn, 404, "galleryd: no such image\n");
+        return gd_queue(conn, 200, gd_mime_type(im->name), im->data, im->size,
+                        MHD_RESPMEM_PERSISTENT);
     }
     if (strncmp(url, "/x/", 3) == 0) /* any name at all: for hostile link names */
-        return queue(conn, 200, "image/png", s->x_png, s->x_png_size, MHD_RESPMEM_PERSISTENT);
+        return gd_queue(conn, 200, "image/png", s->x_png, s->x_png_size, MHD_RESPMEM_PERSISTENT);
+    if (strncmp(url, "/f/", 3) == 0 || strcmp(url, "/removed.png") == 0)
+        return gd_fault(s, conn, url);
     enum mode mode;
     const char *path = api_path(url, &mode);
     if (path) return api(s, conn, url, path, mode, method);
-    return queue_text(conn, 404, "galleryd: not found\n");
+    return gd_queue_text(conn, 404, "galleryd: not found\n");
 }
 
 static void sleep_ms(unsigned ms)
@@ -353,6 +356,6 @@ enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *ur
     const struct gd_server *s = cls;
     if (s->latency_ms) sleep_ms(s->latency_ms); /* thread per connection: sleeping is fine */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return queue_text(conn, 405, "galleryd: only GET and HEAD\n");
+        return gd_queue_text(conn, 405, "galleryd: only GET and HEAD\n");
     return route(s, conn, url, method);
 }

@@ -208,3 +208,15 @@ int gd_fixed_png(unsigned char **out, size_t *size)
     struct pixmap pm = {.px = &px[0][0][0], .w = 40, .h = 30, .ch = 3};
     return encode_png(&pm, out, size);
 }
+
+/* A flat grey PNG of any size, e.g. the stand-in for Imgur's removed.png placeholder. */
+int gd_grey_png(int w, int h, unsigned char **out, size_t *size)
+{
+    struct pixmap pm = {.w = w, .h = h, .ch = 3};
+    pm.px = malloc((size_t)w * (size_t)h * 3);
+    if (!pm.px) return -1;
+    memset(pm.px, 0xB0, (size_t)w * (size_t)h * 3);
+    int rc = encode_png(&pm, out, size);
+    free(pm.px);
+    return rc;
+}
