@@ -1,4 +1,5 @@
 #include "job.h"
+#include "image.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -45,17 +46,46 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name
     return rc;
 }
 
-int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
-                      const imgpipe_buf *body, int *thumbs, char *err)
+#define DEFAULT_MAX_PIXELS 100000000ULL
+
+/* Before anything is stored: the bytes must be an image, and a JPEG or PNG must declare a
+ * size within the pixel limit (a decompression bomb is refused by its header). */
+static int check_image(const imgpipe_get_opts *opts, const imgpipe_buf *body, char *err)
 {
-    *thumbs = 0;
-    if (!imgpipe_sniff_format(body->data, body->len)) {
+    const char *fmt = imgpipe_sniff_format(body->data, body->len);
+    if (!fmt) {
         char preview[128];
         body_preview(body, preview, sizeof(preview));
         return imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: %zu bytes starting with \"%s\"",
                             body->len, preview);
     }
-    int rc = imgpipe_store_write(dirfd, name, body->data, body->len, err);
+    struct imgpipe_image_info info;
+    int rc = IMGPIPE_OK;
+    if (strcmp(fmt, "jpeg") == 0)
+        rc = imgpipe_jpeg_info(body->data, body->len, &info, err);
+    else if (strcmp(fmt, "png") == 0)
+        rc = imgpipe_png_info(body->data, body->len, &info, err);
+    else
+        return IMGPIPE_OK;
+    if (rc)
+        return rc;
+    uint64_t max = opts->thumb.max_pixels ? opts->thumb.max_pixels : DEFAULT_MAX_PIXELS;
+    uint64_t px = (uint64_t)info.width * (uint64_t)info.height;
+    if (px > max)
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                            "image is %dx%d (%.0f MP), over the %.0f MP limit (--max-pixels)",
+                            info.width, info.height, (double)px / 1e6, (double)max / 1e6);
+    return IMGPIPE_OK;
+}
+
+int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
+                      const imgpipe_buf *body, int *thumbs, char *err)
+{
+    *thumbs = 0;
+    int rc = check_image(opts, body, err);
+    if (rc)
+        return rc;
+    rc = imgpipe_store_write(dirfd, name, body->data, body->len, err);
     if (rc)
         return rc;
     return imgpipe_job_thumbs(opts, dirfd, name, body->data, body->len, thumbs, err);

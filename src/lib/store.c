@@ -100,7 +100,7 @@ int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t le
     char tmp[64];
     int fd = open_tmp(dirfd, tmp, sizeof(tmp));
     if (fd < 0)
-        return imgpipe_errf(err, IMGPIPE_EIO, "cannot create a temporary file for '%s': %s", name,
+        return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create a temporary file for '%s': %s", name,
                             strerror(errno));
     int rc = write_all(fd, data, len);
     int saved = errno;
@@ -114,7 +114,7 @@ int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t le
     }
     if (rc != 0) {
         unlinkat(dirfd, tmp, 0);
-        return imgpipe_errf(err, IMGPIPE_EIO, "cannot write '%s': %s", name, strerror(saved));
+        return imgpipe_errf(err, IMGPIPE_EDISK, "cannot write '%s': %s", name, strerror(saved));
     }
     return IMGPIPE_OK;
 }
