@@ -1,5 +1,5 @@
 # Thin wrapper over CMake for the README's commands.
-.PHONY: all deps build run test clean
+.PHONY: all deps build run test fuzz clean
 
 all: build
 
@@ -16,5 +16,8 @@ run: build
 test: deps
 	bash scripts/test.sh
 
+fuzz: deps
+	bash scripts/fuzz.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -8,6 +8,7 @@ pkgs=(
   libturbojpeg0-dev libspng-dev zlib1g-dev
   libmicrohttpd-dev libcmocka-dev
   libhiredis-dev redis-server
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
