@@ -2,6 +2,7 @@
  * executor of the chosen mode. */
 #include "run.h"
 #include "hostrate.h"
+#include "ledger.h"
 #include "retry.h"
 #include "store.h"
 
@@ -70,6 +71,12 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
         close(r.dirfd);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
+    if (!opts->no_ledger && (rc = imgpipe_ledger_open(r.dirfd, &r.ledger, err))) {
+        imgpipe_nameset_free(r.names);
+        close(r.dirfd);
+        return rc;
+    }
+    imgpipe_store_sweep(r.dirfd);
     r.rate = imgpipe_hostrate_new(opts->rate);
     pthread_mutex_init(&r.lock, NULL);
     double t0 = imgpipe_now();
@@ -83,6 +90,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
     imgpipe_hostrate_free(r.rate);
+    imgpipe_ledger_free(r.ledger);
     imgpipe_nameset_free(r.names);
     close(r.dirfd);
     return rc;

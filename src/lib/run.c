@@ -1,12 +1,14 @@
 #include "run.h"
 #include "job.h"
 #include "hostrate.h"
+#include "ledger.h"
 #include "retry.h"
 #include "sha256.h"
 #include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 double imgpipe_now(void)
@@ -41,6 +43,31 @@ void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
                  started ? "stopped" : "not started");
 }
 
+/* Links an earlier run finished (the ledger says done, and the file is there with the
+ * recorded size) are reported as skipped instead of becoming tasks; with --retry-failed,
+ * so is everything the ledger does not have as failed. */
+static int skip_done(imgpipe_run *r, imgpipe_task *t)
+{
+    if (!r->ledger)
+        return 0;
+    uint64_t bytes;
+    const char *name;
+    enum imgpipe_ledger_state st = imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name);
+    struct stat sb;
+    int done = st == IMGPIPE_LEDGER_DONE && strcmp(name, t->name) == 0 &&
+               fstatat(r->dirfd, t->name, &sb, 0) == 0 && (uint64_t)sb.st_size == bytes;
+    if (!done && !(r->opts->retry_failed && st != IMGPIPE_LEDGER_FAILED))
+        return 0;
+    imgpipe_item item = {.index = t->index, .url = t->url, .name = t->name, .error = "",
+                         .bytes = done ? bytes : 0, .skipped = 1};
+    r->sum->skipped++;
+    if (r->cb)
+        r->cb(&item, r->userdata);
+    free(t->url);
+    t->url = NULL;
+    return 1;
+}
+
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     t->dirfd = -1;
@@ -69,7 +96,8 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         }
         t->index = r->next_index++;
-        return 1;
+        if (!skip_done(r, t))
+            return 1;
     }
     return 0;
 }
@@ -108,6 +136,14 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
         r->sum->failed++;
     }
     r->sum->thumbs += (uint64_t)o->thumbs;
+    if (r->ledger && o->status != IMGPIPE_ECANCELED) {
+        imgpipe_outcome lo = *o;
+        if (imgpipe_ledger_record(r->ledger, t->url, t->name, o->status, o->bytes, o->sha256,
+                                  o->error, lo.error) != IMGPIPE_OK) {
+            lo.status = IMGPIPE_EDISK; /* a ledger that cannot be written stops the run */
+            note_fatal(r, &lo);
+        }
+    }
     note_fatal(r, o);
     if (r->cb)
         r->cb(&item, r->userdata);

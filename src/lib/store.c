@@ -1,6 +1,8 @@
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,16 +58,46 @@ int imgpipe_store_name_ok(const char *name)
     return 1;
 }
 
-/* A temporary name unique enough across threads, processes and hosts sharing a mount;
- * O_EXCL settles the rare clash. */
+static unsigned host_tag(void)
+{
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    return (unsigned)imgpipe_hash64(host, strlen(host));
+}
+
+/* ".imgpipe-<host>-<pid>-<random>.part": unique across threads, processes and hosts
+ * sharing a mount (O_EXCL settles the rare clash), and telling the sweep whose it is. */
 static void tmp_name(char *out, size_t cap, unsigned attempt)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 16) ^
-                   (uint64_t)(uintptr_t)out ^ attempt;
-    snprintf(out, cap, IMGPIPE_TMP_PREFIX "%016llx.part",
+    uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+                   (uint64_t)(uintptr_t)out ^ ((uint64_t)attempt << 50);
+    snprintf(out, cap, IMGPIPE_TMP_PREFIX "%08x-%d-%016llx.part", host_tag(), (int)getpid(),
              (unsigned long long)imgpipe_hash64(&mix, sizeof(mix)));
+}
+
+void imgpipe_store_sweep(int dirfd)
+{
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    unsigned me = host_tag();
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        unsigned host;
+        int pid;
+        if (sscanf(e->d_name, IMGPIPE_TMP_PREFIX "%8x-%d-", &host, &pid) != 2 || host != me ||
+            pid <= 0)
+            continue;
+        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            unlinkat(dirfd, e->d_name, 0); /* its writer is gone: it can never be renamed */
+    }
+    closedir(d);
 }
 
 static int open_tmp(int dirfd, char *tmp, size_t cap)
@@ -97,7 +129,7 @@ int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t le
 {
     if (!imgpipe_store_name_ok(name))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
-    char tmp[64];
+    char tmp[96];
     int fd = open_tmp(dirfd, tmp, sizeof(tmp));
     if (fd < 0)
         return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create a temporary file for '%s': %s", name,

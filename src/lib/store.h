@@ -17,6 +17,10 @@ int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t le
  * bytes, not empty, at most 255 bytes. */
 int imgpipe_store_name_ok(const char *name);
 
+/* Removes the temporary files that processes of this host which no longer exist left in
+ * the directory (a run killed with SIGKILL). Others' temporary files are left alone. */
+void imgpipe_store_sweep(int dirfd);
+
 /* The prefix of temporary files, so that scanners can skip them. */
 #define IMGPIPE_TMP_PREFIX ".imgpipe-"
 

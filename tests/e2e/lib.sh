@@ -51,3 +51,8 @@ expect_err() {
 fetch_reference() {
   curl -sf -o "$2" "$1" || fail "reference download of $1 failed"
 }
+
+# files_in DIR: what a run left in DIR, without its ledger folder (.imgpipe).
+files_in() {
+  find "$1" -mindepth 1 \( -path "$1/.imgpipe" -prune \) -o -print
+}

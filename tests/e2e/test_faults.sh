@@ -62,7 +62,7 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 expect_rc 1 "a dripping server"
 expect_err "timed out" "a dripping server"
 [ "$took" -lt 3000 ] || fail "--min-speed 100 over 1 s took $took ms"
-[ -z "$(ls -A "$T/drip")" ] || fail "a cut drip leaves no file"
+[ -z "$(files_in "$T/drip")" ] || fail "a cut drip leaves no file"
 ok "--min-speed cuts a trickling server"
 
 # --rate paces requests to one host.

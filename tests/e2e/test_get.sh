@@ -25,7 +25,7 @@ while read -r link; do
   n=$((n + 1))
 done < <(IMGUR_API_URL=$BASE "$IMGPIPE" links -q)
 [ "$n" -eq 12 ] || fail "expected 12 links, checked $n"
-[ "$(find "$T/a/b/images" -type f | wc -l)" -eq 24 ] || fail "12 images and 12 thumbnails, nothing else"
+[ "$(files_in "$T/a/b/images" | wc -l)" -eq 24 ] || fail "12 images and 12 thumbnails, nothing else"
 ok "downloads are byte-identical; thumbnails fit, keep format, aspect and alpha"
 
 # Never upscale: a 128x128 box over a small image keeps its size.
@@ -57,7 +57,7 @@ ok "a failing item does not stop the others"
 run_imgpipe get -o "$T/big" --max-bytes 1K "$BASE/i/img0000.jpg"
 expect_rc 1 "an image over --max-bytes"
 expect_err "max-bytes" "the failure says why"
-[ -z "$(ls -A "$T/big")" ] || fail "nothing is left of an image over --max-bytes: $(ls -A "$T/big")"
+[ -z "$(files_in "$T/big")" ] || fail "nothing is left of an image over --max-bytes: $(files_in "$T/big")"
 
 # Unreachable host: a clear per-item failure.
 run_imgpipe get -o "$T/down" --connect-timeout 2 "http://127.0.0.1:1/x.jpg"

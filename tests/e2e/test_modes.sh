@@ -13,12 +13,12 @@ for m in $modes; do
 done
 for m in $modes; do
   [ "$m" = seq ] && continue
-  diff -r "$T/seq" "$T/$m" >/dev/null || fail "mode $m gives other files than seq"
+  diff -r -x .imgpipe "$T/seq" "$T/$m" >/dev/null || fail "mode $m gives other files than seq"
 done
 ok "seq, threads and async give identical files and exit status"
 
 run_imgpipe get --thumb 48x48 -o "$T/default" "$T/list.txt"
-diff -r "$T/seq" "$T/default" >/dev/null || fail "the default mode gives the same files"
+diff -r -x .imgpipe "$T/seq" "$T/default" >/dev/null || fail "the default mode gives the same files"
 
 # A deadline for the whole run: slow responses are cut, nothing partial is left.
 start_galleryd --count 4 --latency-ms 3000
@@ -31,7 +31,7 @@ for m in $modes; do
   expect_err "deadline" "mode $m says the deadline passed"
   [ "$(grep -c 'FAILED' "$T/err")" -eq 6 ] || fail "mode $m: all 6 links are reported as timed out"
   [ "$took" -lt 2500 ] || fail "mode $m: --timeout 1 took $took ms"
-  [ -z "$(ls -A "$T/deadline-$m")" ] || fail "mode $m left files: $(ls -A "$T/deadline-$m")"
+  [ -z "$(files_in "$T/deadline-$m")" ] || fail "mode $m left files: $(files_in "$T/deadline-$m")"
 done
 ok "--timeout stops every mode on time, with nothing left behind"
 

@@ -1,0 +1,97 @@
+# Restartable runs: the ledger in DIR/.imgpipe skips what is done, retries what failed;
+# SIGINT/SIGTERM stop cleanly; after SIGKILL at any point the next run recovers; a disk
+# error stops the run with the path.
+source "$TESTLIB"
+start_galleryd --count 20 --latency-ms 150
+"$IMGPIPE" links -q >"$T/links.txt"
+mkdir -p "$T/ref"
+while read -r l; do fetch_reference "$l" "$T/ref/${l##*/}"; done <"$T/links.txt"
+
+# check_dir DIR: every image of the gallery, byte-identical; no temporary file; every
+# "done" line of the ledger names a file of the recorded size and SHA-256.
+check_dir() {
+  for f in "$T"/ref/*; do cmp -s "$f" "$1/${f##*/}" || fail "$1: ${f##*/} is missing or differs"; done
+  [ -z "$(find "$1" -name '.imgpipe-*')" ] || fail "$1: temporary files left: $(find "$1" -name '.imgpipe-*')"
+  [ -z "$(tail -c 1 "$1/.imgpipe/ledger")" ] || fail "$1: the ledger ends in a torn line"
+  while IFS=$'\t' read -r state bytes sha name _; do
+    [ "$state" = done ] || continue
+    [ "$(stat -c %s "$1/$name")" = "$bytes" ] || fail "$1: ledger size of $name is wrong"
+    [ "$(sha256sum <"$1/$name" | cut -d' ' -f1)" = "$sha" ] || fail "$1: ledger sha256 of $name is wrong"
+  done <"$1/.imgpipe/ledger"
+}
+
+run_imgpipe get -o "$T/a" "$T/links.txt"
+expect_rc 0 "first run"
+check_dir "$T/a"
+run_imgpipe get -o "$T/a" "$T/links.txt"
+expect_rc 0 "rerun"
+expect_err "0 downloaded" "a rerun downloads nothing"
+expect_err "20 already done" "a rerun skips all 20"
+rm "$T/a/img0003.jpg" 2>/dev/null || rm "$T/a/$(ls "$T/a" | grep -v '^\.' | head -1)"
+: >"$T/a/$(ls "$T/a" | grep -v '^\.' | tail -1)"  # a file cut to nothing is not done
+run_imgpipe get -o "$T/a" "$T/links.txt"
+expect_rc 0 "rerun after a removed and an emptied file"
+expect_err "2 downloaded" "only the removed and the emptied file are fetched again"
+check_dir "$T/a"
+ok "reruns skip what is done and still there"
+
+# --retry-failed runs only the failures.
+cp "$T/links.txt" "$T/with404.txt"
+echo "$BASE/i/nope.jpg" >>"$T/with404.txt"
+run_imgpipe get -o "$T/b" "$T/with404.txt"
+expect_rc 1 "a run with a 404"
+run_imgpipe get -o "$T/b" --retry-failed "$T/with404.txt"
+expect_rc 1 "--retry-failed"
+expect_err "FAILED $BASE/i/nope.jpg" "--retry-failed tries the failure again"
+expect_err "0 downloaded" "--retry-failed fetches nothing else"
+expect_err "20 already done" "--retry-failed skips the rest"
+ok "--retry-failed"
+
+# SIGINT and SIGTERM: in-flight transfers end, nothing partial, exit 130 / 143.
+for sig in INT TERM; do
+  RC=0
+  "$IMGPIPE" get -j 3 -o "$T/sig-$sig" "$T/links.txt" >"$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 0.5
+  kill -s "$sig" "$pid"
+  wait "$pid" || RC=$?
+  want=$([ $sig = INT ] && echo 130 || echo 143)
+  expect_rc "$want" "SIG$sig"
+  expect_err "interrupted" "SIG$sig says the run was interrupted"
+  [ -z "$(find "$T/sig-$sig" -name '.imgpipe-*')" ] || fail "SIG$sig left temporary files"
+  n=$(files_in "$T/sig-$sig" | wc -l)
+  [ "$n" -lt 20 ] || fail "SIG$sig after 0.5 s: the run should not have finished ($n files)"
+  run_imgpipe get -o "$T/sig-$sig" "$T/links.txt"
+  expect_rc 0 "rerun after SIG$sig"
+  check_dir "$T/sig-$sig"
+done
+ok "SIGINT and SIGTERM stop cleanly; the rerun completes"
+
+# SIGKILL at seeded random points, in every mode: the next run recovers.
+RANDOM=4242
+for m in seq threads procs async; do
+  for k in 1 2; do
+    d="$T/kill-$m-$k"
+    "$IMGPIPE" get -m "$m" -j 4 -q -o "$d" "$T/links.txt" >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.$((RANDOM % 9 + 1))"
+    pkill -9 -P "$pid" 2>/dev/null || true   # procs' workers first, then the parent
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    printf 'done\t123' >>"$d/.imgpipe/ledger" 2>/dev/null || true  # and a torn last line
+    run_imgpipe get -m "$m" -o "$d" "$T/links.txt"
+    expect_rc 0 "rerun after SIGKILL ($m, $k)"
+    check_dir "$d"
+  done
+done
+ok "after SIGKILL at random points (seed 4242), every mode's rerun recovers"
+
+# A disk error (here: a file size limit, EFBIG) stops the run and names the path.
+RC=0
+(ulimit -f 8 && exec "$IMGPIPE" get -m seq -o "$T/full" "$T/links.txt") >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "a disk error"
+expect_err "stopped: in $T/full" "the disk error names the directory"
+expect_err "File too large" "the disk error says why"
+[ "$(grep -c FAILED "$T/err")" -le 1 ] || fail "the run stops at the first disk error: $(cat "$T/err")"
+[ -z "$(find "$T/full" -name '.imgpipe-*')" ] || fail "a disk error leaves no temporary file"
+ok "a disk error stops the run"
