@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(
   pkg-config curl python3
-  libcurl4-openssl-dev libjansson-dev
+  libcurl4-openssl-dev libssl-dev libjansson-dev
   libturbojpeg0-dev libspng-dev zlib1g-dev
   libmicrohttpd-dev libcmocka-dev
   libhiredis-dev redis-server
