@@ -176,15 +176,21 @@ part_big() {
   print_table "Part 2: $EXPECT images, galleryd latency 0 ms (raw throughput)"
 }
 
+check_thumbs() {  # marks the last row INCOMPLETE unless $LAST_OUT has a thumbnail per image
+  local n; n=$(find "$LAST_OUT" -name '*_thumbnail*' | wc -l)
+  [ "$n" -eq "$EXPECT" ] || ROWS[-1]=$(echo "${ROWS[-1]}" | awk -F'|' -v n="$n" -v e="$EXPECT" 'BEGIN{OFS="|"}{$5="INCOMPLETE thumbs " n "/" e; print}')
+}
+
 part_thumb() {
   start_galleryd "$CORPUS" "$LATENCY_MS"; set_expected "$CORPUS"
   imgpipe_rows "async"
   local plain=$LAST_OUT
   run_row "imgpipe async --thumb 128x128" yes "$IMGPIPE" get -q -m async --thumb 128x128 -o @OUT imgur:random
-  local n; n=$(find "$LAST_OUT" -name '*_thumbnail*' | wc -l)
-  [ "$n" -eq "$EXPECT" ] || ROWS[-1]=$(echo "${ROWS[-1]}" | awk -F'|' -v n="$n" -v e="$EXPECT" 'BEGIN{OFS="|"}{$5="INCOMPLETE thumbs " n "/" e; print}')
-  # thumbs alone, on a copy of the plain download (the copy is not timed)
-  PRE_COPY=$plain run_row "imgpipe thumbs (dir)" yes "$IMGPIPE" thumbs -q @OUT
+  check_thumbs
+  # thumbs alone, on an (untimed) copy of the plain download
+  PRE_COPY=$plain run_row "imgpipe thumbs (dir)" yes "$IMGPIPE" thumbs -q @OUT; check_thumbs
+  PRE_COPY=$plain run_row "python thumbs_single.py" yes $PY "$PEERS/thumbs_single.py" @OUT; check_thumbs
+  PRE_COPY=$plain run_row "python thumbs_pool.py" yes $PY "$PEERS/thumbs_pool.py" @OUT; check_thumbs
   local dl th both
   dl=$(echo "${ROWS[0]}" | cut -d'|' -f2); both=$(echo "${ROWS[1]}" | cut -d'|' -f2); th=$(echo "${ROWS[2]}" | cut -d'|' -f2)
   print_table "Part 3: $EXPECT images, latency ${LATENCY_MS} ms: download + 128x128 thumbnails"
