@@ -12,15 +12,16 @@
 # Part 3 (latency LATENCY_MS, N=160): get --thumb 128x128 vs plain get vs
 #   `imgpipe thumbs` on the downloaded dir (is get+thumb ~ the slower half or the sum?)
 #
-# Reading the table: seconds = wall time of the whole command, img/s = images /
-# seconds, RSS = peak RSS in MB of the largest single process (GNU time %M; for
+# Reading the table: seconds = median wall time of the whole command over REPEAT runs
+# (min-max beside it), img/s and MB/s = images and corpus bytes / seconds,
+# RSS MB = peak RSS of the largest single process over the runs (GNU time %M; for
 # multi-process tools that is one process, not the sum), ratio = seconds / seconds
-# of `imgpipe async` in the same table.  A row is INCOMPLETE when the output dir
+# of `imgpipe async` in the same table (< 1: faster than imgpipe async).  A row is INCOMPLETE when the output dir
 # misses images or, for imgpipe, the content checksum differs from the corpus.
 # The machine is small and shared: compare ratios within one run, not across runs.
 #
 # usage: bench/get.sh            (as root on Debian; env knobs below)
-#   CORPUS=/tmp/imgpipe-bench-corpus N=160 LATENCY_MS=100 BIG_N=2000
+#   CORPUS=/tmp/imgpipe-bench-corpus N=160 LATENCY_MS=100 BIG_N=2000 REPEAT=3
 #   PARTS="main thumb big"  WORK=/tmp/imgpipe-bench-run  RESULTS=bench/RESULTS.md
 set -uo pipefail
 
@@ -29,6 +30,7 @@ CORPUS=${CORPUS:-/tmp/imgpipe-bench-corpus}
 N=${N:-160}
 BIG_N=${BIG_N:-2000}
 LATENCY_MS=${LATENCY_MS:-100}
+REPEAT=${REPEAT:-3}            # runs per row (median reported); the ~16 s sequential rows run once
 PARTS=${PARTS:-main thumb big}
 WORK=${WORK:-/tmp/imgpipe-bench-run}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
@@ -37,7 +39,7 @@ IMGPIPE=$ROOT/build/imgpipe
 GALLERYD=$ROOT/build/tools/galleryd/galleryd
 PEERS=$ROOT/bench/peers
 TIMEOUT=600
-CMDLINE="CORPUS=$CORPUS N=$N BIG_N=$BIG_N LATENCY_MS=$LATENCY_MS PARTS=\"$PARTS\" bench/get.sh"
+CMDLINE="CORPUS=$CORPUS N=$N BIG_N=$BIG_N LATENCY_MS=$LATENCY_MS REPEAT=$REPEAT PARTS=\"$PARTS\" bench/get.sh"
 
 GPID=""; PORT=""
 ROWS=()          # "name|seconds|rssKB|images|status" of the current table
@@ -68,14 +70,40 @@ ensure_build() {
   fi
 }
 
-# make_corpus DIR COUNT: cached; a bigger corpus starts from hard links of the small one
+# make_corpus DIR COUNT: cached; make_corpus.sh makes the photos and gallery.json
 make_corpus() {
   local dir=$1 n=$2
   if [ -s "$dir/gallery.json" ] && [ "$(ls "$dir/i" | wc -l)" -eq "$n" ]; then return; fi
   log "building corpus $dir ($n images)"
-  if [ "$dir" != "$CORPUS" ] && [ -d "$CORPUS/i" ]; then mkdir -p "$dir/i" && cp -aln "$CORPUS/i/." "$dir/i/"; fi
   timeout $TIMEOUT bash /work/shared/bench/make_corpus.sh "$dir" "$n" '{{base}}' >/dev/null ||
     { echo "make_corpus failed" >&2; exit 1; }
+}
+
+# make_big_corpus DIR COUNT: what make_corpus.sh DIR COUNT makes (image k is a hard link of
+# image k%160, same gallery item under its own name, album/gif items at k%10==5/7), but
+# derived from $CORPUS in seconds instead of re-reading every header (~1 s per image).
+make_big_corpus() {
+  local dir=$1 n=$2
+  if [ -s "$dir/gallery.json" ] && [ "$(ls "$dir/i" | wc -l)" -eq "$n" ]; then return; fi
+  log "deriving corpus $dir ($n images) from $CORPUS"
+  rm -rf "$dir"; mkdir -p "$dir/i"
+  $PY - "$CORPUS" "$dir" "$n" <<'PYEOF' || { echo "corpus derivation failed" >&2; exit 1; }
+import json, os, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+items = {it['id']: it for it in json.load(open(src + '/gallery.json'))['data'] if it.get('type') in ('image/jpeg', 'image/png')}
+base = len(items)
+out = []
+for k in range(n):
+    name = 'img%04d' % k
+    it = dict(items['img%04d' % (k % base)])
+    ext = it['link'].rsplit('.', 1)[1]
+    it.update(id=name, title=name, link='{{base}}/i/%s.%s' % (name, ext))
+    os.link('%s/i/img%04d.%s' % (src, k % base, ext), '%s/i/%s.%s' % (dst, name, ext))
+    out.append(it)
+    if k % 10 == 5: out.append({'id': 'alb%d' % k, 'title': 'album', 'is_album': True, 'link': '{{base}}/a/alb%d' % k})
+    if k % 10 == 7: out.append({'id': 'gif%d' % k, 'type': 'image/gif', 'animated': True, 'link': '{{base}}/i/gif%d.gif' % k})
+open(dst + '/gallery.json', 'w').write(json.dumps({'data': out, 'success': True, 'status': 200}, separators=(',', ':')) + '\n')
+PYEOF
 }
 
 start_galleryd() {  # start_galleryd DIR LATENCY
@@ -95,39 +123,46 @@ stop_galleryd() { if [ -n "$GPID" ]; then kill "$GPID" 2>/dev/null; wait "$GPID"
 dir_sum() { (cd "$1" && find . -maxdepth 1 -type f ! -name '*_thumbnail*' -printf '%f\n' | sort | xargs -r md5sum | md5sum | cut -c1-32); }
 img_count() { find "$1" -maxdepth 1 -type f ! -name '*_thumbnail*' | wc -l; }
 
-# run_row NAME CHECK CMD...: runs CMD (the argument @OUT becomes a fresh output dir,
-# @OUT inside a word too) under time and timeout, verifies the dir, records a row.
+# run_row NAME CHECK CMD...: runs CMD $REPS times (default $REPEAT), each in a fresh output
+# dir (the argument @OUT, also inside a word, becomes that dir), under time and timeout,
+# verifies the dir after every run, records one row: median seconds, min and max, peak RSS.
 # CHECK=yes also compares the content checksum with the corpus. PRE_COPY=DIR seeds the dir.
 run_row() {
   local name=$1 check=$2; shift 2
   local out=$WORK/out/$(echo "$name" | tr -c 'A-Za-z0-9\n' '_')
-  rm -rf "$out"; mkdir -p "$out"
-  [ -n "${PRE_COPY:-}" ] && cp -a "$PRE_COPY/." "$out/"   # untimed: start from a copy of PRE_COPY
-  local args=() a
-  for a in "$@"; do args+=("${a//@OUT/$out}"); done
   local tf=$WORK/time.txt lf=$WORK/logs/$(basename "$out").log
-  sync; log "$name"
-  ( cd "$WORK" && /usr/bin/time -f '%e %M' -o "$tf" timeout $TIMEOUT "${args[@]}" ) >"$lf" 2>&1
-  local rc=$? secs rss got status=ok
-  read -r secs rss < <(tail -1 "$tf")
-  got=$(img_count "$out")
-  [ "$rc" -ne 0 ] && status="exit $rc"
-  if [ "$got" -ne "$EXPECT" ]; then status="INCOMPLETE $got/$EXPECT ($status)"
-  elif [ "$check" = yes ] && [ "$(dir_sum "$out")" != "$EXPECT_SUM" ]; then status="INCOMPLETE checksum"
-  fi
+  local reps=${REPS:-$REPEAT} r rc secs rss got status=ok all=() rssmax=0 args a
+  log "$name (x$reps)"; : >"$lf"
+  for ((r = 1; r <= reps; r++)); do
+    rm -rf "$out"; mkdir -p "$out"
+    [ -n "${PRE_COPY:-}" ] && cp -a "$PRE_COPY/." "$out/"   # untimed: start from a copy of PRE_COPY
+    args=(); for a in "$@"; do args+=("${a//@OUT/$out}"); done
+    sync
+    ( cd "$WORK" && /usr/bin/time -f '%e %M' -o "$tf" timeout $TIMEOUT "${args[@]}" ) >>"$lf" 2>&1
+    rc=$?
+    read -r secs rss < <(tail -1 "$tf")
+    all+=("$secs"); (( rss > rssmax )) && rssmax=$rss
+    got=$(img_count "$out")
+    [ "$rc" -ne 0 ] && status="exit $rc"
+    if [ "$got" -ne "$EXPECT" ]; then status="INCOMPLETE $got/$EXPECT ($status)"; break
+    elif [ "$check" = yes ] && [ "$(dir_sum "$out")" != "$EXPECT_SUM" ]; then status="INCOMPLETE checksum"; break
+    fi
+  done
   LAST_OUT=$out
-  ROWS+=("$name|$secs|$rss|$got|$status|$*")
+  local stats; stats=$(printf '%s\n' "${all[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)] "|" v[1] "|" v[NR]}')
+  IFS='|' read -r secs smin smax <<<"$stats"
+  ROWS+=("$name|$secs|$rssmax|$got|$status|$*|$smin|$smax")
 }
 
 # print_table TITLE: prints the current rows, appends them to RESULTS, clears ROWS
 print_table() {
   local ref table
   ref=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' '$1=="imgpipe async"{print $2; exit}')
-  table=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' -v ref="${ref:-0}" '
-    BEGIN { printf "| %-30s | %8s | %8s | %8s | %6s | %s\n", "tool / mode", "seconds", "img/s", "RSS MB", "ratio", "status |"
-            printf "|%s|%s|%s|%s|%s|%s\n", "--------------------------------", "---------:", "---------:", "---------:", "-------:", "--------|" }
-    { s=$2+0; printf "| %-30s | %8.2f | %8.1f | %8.1f | %6s | %s |\n", $1, s, (s>0 ? $4/s : 0), $3/1024,
-        (ref>0 ? sprintf("%.2f", s/ref) : "-"), $5 }')
+  table=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' -v ref="${ref:-0}" -v bytes="$EXPECT_BYTES" '
+    BEGIN { printf "| %-30s | %7s | %13s | %7s | %7s | %7s | %6s | %s\n", "tool / mode", "seconds", "min-max", "img/s", "MB/s", "RSS MB", "ratio", "status |"
+            printf "|%s|%s|%s|%s|%s|%s|%s|%s\n", "--------------------------------", "--------:", "--------------:", "--------:", "--------:", "--------:", "-------:", "--------|" }
+    { s=$2+0; printf "| %-30s | %7.2f | %13s | %7.1f | %7.1f | %7.1f | %6s | %s |\n", $1, s, sprintf("%.2f-%.2f", $7, $8),
+        (s>0 ? $4/s : 0), (s>0 ? bytes/1e6/s : 0), $3/1024, (ref>0 ? sprintf("%.2f", s/ref) : "-"), $5 }')
   local cmds; cmds=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' '{printf "- %s: `%s`\n", $1, $6}' | sed "s#$WORK/out/[A-Za-z0-9_]*#OUT#g; s#$ROOT/##g")
   echo; echo "### $1"; echo "$table"
   { echo; echo "### $1"; echo; echo "$table"; echo; echo "<details><summary>commands</summary>"; echo
@@ -137,6 +172,7 @@ print_table() {
 
 set_expected() {  # set_expected CORPUSDIR
   EXPECT=$(ls "$1/i" | wc -l); EXPECT_SUM=$(dir_sum "$1/i")
+  EXPECT_BYTES=$(find "$1/i" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
 }
 
 make_list() {  # make_list FILE: the URL list from imgpipe links (not timed), and a curl config
@@ -159,16 +195,18 @@ imgpipe_rows() {  # imgpipe_rows MODE...: e.g. "seq" "threads -j 8"
 
 part_main() {
   start_galleryd "$CORPUS" "$LATENCY_MS"; set_expected "$CORPUS"; make_list "$WORK/list.txt"
-  imgpipe_rows "seq" "threads -j 8" "procs -j 4" "async"
+  REPS=1 imgpipe_rows "seq"
+  imgpipe_rows "threads -j 8" "procs -j 4" "async"
+  REPS=1 run_row "python single.py" no $PY "$PEERS/single.py" @OUT
   local p
-  for p in single threads procs futures aio; do run_row "python $p.py" no $PY "$PEERS/$p.py" @OUT; done
+  for p in threads procs futures aio; do run_row "python $p.py" no $PY "$PEERS/$p.py" @OUT; done
   cli_rows "$WORK/list.txt"
   print_table "Part 1: $EXPECT images, galleryd latency ${LATENCY_MS} ms"
 }
 
 part_big() {
   local big=${CORPUS}-$BIG_N
-  make_corpus "$big" "$BIG_N"
+  make_big_corpus "$big" "$BIG_N"
   start_galleryd "$big" 0; set_expected "$big"; make_list "$WORK/list-big.txt"
   imgpipe_rows "async" "threads -j 8"
   run_row "python aio.py" no $PY "$PEERS/aio.py" @OUT
