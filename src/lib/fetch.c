@@ -19,6 +19,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
         t->overflow = 1;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
+    if (t->body.cap == 0) {
+        /* One allocation of the announced size, not a series of doublings and copies. */
+        curl_off_t announced = -1;
+        curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+        if (announced > 0 && (uint64_t)announced <= t->max_bytes)
+            imgpipe_buf_reserve(&t->body, (size_t)announced);
+    }
     if (imgpipe_buf_append(&t->body, data, n) != IMGPIPE_OK)
         return 0;
     return n;
@@ -142,6 +149,7 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
     if (opts->timeout_ms > 0)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_bytes);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024); /* fewer reads and callbacks */
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->curl_err);

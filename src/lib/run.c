@@ -58,8 +58,12 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
                fstatat(r->dirfd, t->name, &sb, 0) == 0 && (uint64_t)sb.st_size == bytes;
     if (!done && !(r->opts->retry_failed && st != IMGPIPE_LEDGER_FAILED))
         return 0;
-    imgpipe_item item = {.index = t->index, .url = t->url, .name = t->name, .error = "",
-                         .bytes = done ? bytes : 0, .skipped = 1};
+    imgpipe_item item = {.index = t->index,
+                         .url = t->url,
+                         .name = t->name,
+                         .error = "",
+                         .bytes = done ? bytes : 0,
+                         .skipped = 1};
     r->sum->skipped++;
     if (r->cb)
         r->cb(&item, r->userdata);

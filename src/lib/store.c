@@ -71,8 +71,8 @@ static void tmp_name(char *out, size_t cap, unsigned attempt)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-                   (uint64_t)(uintptr_t)out ^ ((uint64_t)attempt << 50);
+    uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)(uintptr_t)out ^
+                   ((uint64_t)attempt << 50);
     snprintf(out, cap, IMGPIPE_TMP_PREFIX "%08x-%d-%016llx.part", host_tag(), (int)getpid(),
              (unsigned long long)imgpipe_hash64(&mix, sizeof(mix)));
 }
