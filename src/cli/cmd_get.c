@@ -1,5 +1,6 @@
 /* imgpipe get: download the images of the sources into a directory, with thumbnails. */
 #include "cli.h"
+#include "report.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -41,7 +42,11 @@ static const char usage[] =
     "      --retry-failed        only the links the ledger records as failed\n"
     "      --no-ledger           neither read nor write DIR/.imgpipe/ledger\n"
     "  -k, --insecure            do not verify TLS certificates\n"
-    "  -q, --quiet               print only failures\n"
+    "  -v, --verbose             print a line for every item\n"
+    "      --json                one JSON object per item on stdout (url, path, thumbnails,\n"
+    "                            bytes, sha256, ms, attempts, status, error), then a summary\n"
+    "      --stats FILE          write the summary as JSON to FILE\n"
+    "  -q, --quiet               print only failures (no progress line, no summary)\n"
     "  -h, --help                this help\n"
     "\n"
     "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error,\n"
@@ -59,7 +64,9 @@ enum {
     OPT_PER_HOST,
     OPT_RATE,
     OPT_RETRY_FAILED,
-    OPT_NO_LEDGER
+    OPT_NO_LEDGER,
+    OPT_JSON,
+    OPT_STATS
 };
 
 static const struct option longopts[] = {
@@ -80,13 +87,16 @@ static const struct option longopts[] = {
     {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
     {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
     {"insecure", no_argument, NULL, 'k'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"stats", required_argument, NULL, OPT_STATS},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {0, 0, 0, 0}};
 
 struct get_cli {
     imgpipe_get_opts opts;
-    int quiet;
+    struct cli_report report;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -188,7 +198,16 @@ static int parse_option(struct get_cli *g, int c)
         o->no_ledger = 1;
         return -1;
     case 'q':
-        g->quiet = 1;
+        g->report.quiet = 1;
+        return -1;
+    case 'v':
+        g->report.verbose = 1;
+        return -1;
+    case OPT_JSON:
+        g->report.json = 1;
+        return -1;
+    case OPT_STATS:
+        g->report.stats_path = optarg;
         return -1;
     case 'h':
         fputs(usage, stdout);
@@ -199,31 +218,17 @@ static int parse_option(struct get_cli *g, int c)
     }
 }
 
-static void on_item(const imgpipe_item *item, void *userdata)
+/* The links expected, when every source is an Imgur answer or a URL (known at open);
+ * 0 (unknown) when a URL list streams. */
+static uint64_t expected_links(char **specs, int nspecs, imgpipe_source **sources, int n)
 {
-    (void)userdata;
-    if (item->status == IMGPIPE_ECANCELED)
-        return; /* one line says the run was interrupted */
-    if (item->status && item->attempts > 1)
-        fprintf(stderr, "imgpipe: FAILED %s: %s (after %d attempts)\n", item->url, item->error,
-                item->attempts);
-    else if (item->status)
-        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
-}
-
-static void print_summary(const struct get_cli *g, const imgpipe_summary *s)
-{
-    char size[32];
-    cli_format_bytes(s->bytes, size, sizeof(size));
-    fprintf(stderr, "imgpipe: %llu downloaded (%s), %llu thumbnails, %llu failed",
-            (unsigned long long)s->done, size, (unsigned long long)s->thumbs,
-            (unsigned long long)s->failed);
-    if (s->skipped)
-        fprintf(stderr, ", %llu already done", (unsigned long long)s->skipped);
-    fprintf(stderr, ", in %.2f s", s->seconds);
-    if (s->seconds > 0 && s->done)
-        fprintf(stderr, " (%.1f images/s)", (double)s->done / s->seconds);
-    fprintf(stderr, " -> %s/\n", g->opts.dir ? g->opts.dir : "images");
+    uint64_t total = 0;
+    for (int i = 0; i < nspecs; i++)
+        if (strncmp(specs[i], "imgur:", 6) != 0 && strstr(specs[i], "://") == NULL)
+            return 0;
+    for (int i = 0; i < n; i++)
+        total += imgpipe_source_counts_get(sources[i])->links;
+    return total;
 }
 
 static void catch_signals(void)
@@ -248,7 +253,7 @@ int cmd_get(int argc, char **argv)
 {
     struct get_cli g = {.opts = {.dir = "images", .mode = IMGPIPE_MODE_ASYNC}};
     int c;
-    while ((c = getopt_long(argc, argv, "o:m:j:t:kqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:m:j:t:kvqh", longopts, NULL)) != -1) {
         int rc = parse_option(&g, c);
         if (rc >= 0)
             return rc;
@@ -259,15 +264,18 @@ int cmd_get(int argc, char **argv)
         return rc;
     catch_signals();
     g.opts.stop = &stop_signal;
+    g.report.opts = &g.opts;
+    g.report.total = expected_links(argv + optind, argc - optind, sources, n);
+    cli_report_start(&g.report);
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
-    int status = imgpipe_get(&g.opts, sources, n, on_item, NULL, &sum, err);
+    int status = imgpipe_get(&g.opts, sources, n, cli_report_item, &g.report, &sum, err);
     if (status)
         cli_error("%s", err);
-    if (!g.quiet) {
+    if (!g.report.quiet)
         cli_print_skipped(sources, n);
-        print_summary(&g, &sum);
-    }
+    int stats = cli_report_finish(&g.report, &sum, "downloaded");
     cli_free_sources(sources, n);
-    return exit_code(status, &sum);
+    rc = exit_code(status, &sum);
+    return rc == CLI_EXIT_OK && stats ? CLI_EXIT_FAILED : rc;
 }

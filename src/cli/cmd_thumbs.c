@@ -1,5 +1,6 @@
 /* imgpipe thumbs: thumbnails of image files and directories already on disk. */
 #include "cli.h"
+#include "report.h"
 
 #include <getopt.h>
 
@@ -16,30 +17,25 @@ static const char usage[] =
     "  -s, --size WxH      fit thumbnails within WxH (default: 128x128); repeat for several\n"
     "                      sizes from one decode (then NAME_thumbnail_WxH.EXT)\n"
     "      --quality N     JPEG quality, 1..100 (default: 85)\n"
+    "  -v, --verbose       print a line for every file\n"
+    "      --json          one JSON object per file on stdout, then a summary\n"
+    "      --stats FILE    write the summary as JSON to FILE\n"
     "  -q, --quiet         print only failures\n"
     "  -h, --help          this help\n"
     "\n"
     "Exit status: 0 all done, 1 some files failed, 2 usage error.\n";
 
-enum { OPT_QUALITY = 256 };
+enum { OPT_QUALITY = 256, OPT_JSON, OPT_STATS };
 
-static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
-                                         {"jobs", required_argument, NULL, 'j'},
-                                         {"size", required_argument, NULL, 's'},
-                                         {"quality", required_argument, NULL, OPT_QUALITY},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-
-static void on_item(const imgpipe_item *item, void *userdata)
-{
-    (void)userdata;
-    if (item->status)
-        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
-}
+static const struct option longopts[] = {
+    {"mode", required_argument, NULL, 'm'}, {"jobs", required_argument, NULL, 'j'},
+    {"size", required_argument, NULL, 's'}, {"quality", required_argument, NULL, OPT_QUALITY},
+    {"quiet", no_argument, NULL, 'q'},      {"verbose", no_argument, NULL, 'v'},
+    {"json", no_argument, NULL, OPT_JSON},  {"stats", required_argument, NULL, OPT_STATS},
+    {"help", no_argument, NULL, 'h'},       {0, 0, 0, 0}};
 
 /* Returns -1 to go on, else the exit code. */
-static int parse_option(imgpipe_get_opts *o, int *quiet, int c)
+static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
 {
     switch (c) {
     case 'm':
@@ -63,7 +59,16 @@ static int parse_option(imgpipe_get_opts *o, int *quiet, int c)
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case 'q':
-        *quiet = 1;
+        r->quiet = 1;
+        return -1;
+    case 'v':
+        r->verbose = 1;
+        return -1;
+    case OPT_JSON:
+        r->json = 1;
+        return -1;
+    case OPT_STATS:
+        r->stats_path = optarg;
         return -1;
     case 'h':
         fputs(usage, stdout);
@@ -77,9 +82,10 @@ static int parse_option(imgpipe_get_opts *o, int *quiet, int c)
 int cmd_thumbs(int argc, char **argv)
 {
     imgpipe_get_opts o = {.mode = IMGPIPE_MODE_THREADS};
-    int quiet = 0, c;
-    while ((c = getopt_long(argc, argv, "m:j:s:qh", longopts, NULL)) != -1) {
-        int rc = parse_option(&o, &quiet, c);
+    struct cli_report report = {.opts = &o};
+    int c;
+    while ((c = getopt_long(argc, argv, "m:j:s:vqh", longopts, NULL)) != -1) {
+        int rc = parse_option(&o, &report, c);
         if (rc >= 0)
             return rc;
     }
@@ -92,14 +98,13 @@ int cmd_thumbs(int argc, char **argv)
         o.thumbs[o.nthumbs++] = (imgpipe_thumb_size){128, 128};
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
-    if (imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind, on_item, NULL, &sum,
-                       err)) {
+    cli_report_start(&report);
+    if (imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind, cli_report_item,
+                       &report, &sum, err)) {
         cli_error("%s", err);
         return CLI_EXIT_FAILED;
     }
-    if (!quiet)
-        fprintf(stderr, "imgpipe: %llu thumbnails of %llu images, %llu failed, in %.2f s\n",
-                (unsigned long long)sum.thumbs, (unsigned long long)sum.done,
-                (unsigned long long)sum.failed, sum.seconds);
+    if (cli_report_finish(&report, &sum, "images read") != 0)
+        return CLI_EXIT_FAILED;
     return sum.failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }

@@ -1,0 +1,229 @@
+#include "report.h"
+#include "cli.h"
+#include "json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DRAW_EVERY 0.1 /* seconds between redraws of the progress line */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_report_start(struct cli_report *r)
+{
+    r->started = now();
+    r->progress = !r->quiet && !r->verbose && !r->json && isatty(STDERR_FILENO);
+}
+
+static void clear_line(struct cli_report *r)
+{
+    if (r->drawn) {
+        fputs("\r\033[K", stderr);
+        r->drawn = 0;
+    }
+}
+
+static void draw(struct cli_report *r)
+{
+    double t = now(), elapsed = t - r->started;
+    if (t - r->last_draw < DRAW_EVERY)
+        return;
+    r->last_draw = t;
+    char size[32], rate[32];
+    cli_format_bytes(r->bytes, size, sizeof(size));
+    cli_format_bytes(elapsed > 0 ? (uint64_t)((double)r->bytes / elapsed) : 0, rate, sizeof(rate));
+    uint64_t seen = r->done + r->failed + r->skipped;
+    fprintf(stderr, "\r\033[Kimgpipe: %llu", (unsigned long long)r->done);
+    if (r->total)
+        fprintf(stderr, "/%llu", (unsigned long long)r->total);
+    fprintf(stderr, " done, %llu failed, %s, %s/s", (unsigned long long)r->failed, size, rate);
+    if (r->total && seen && seen < r->total && elapsed > 0.5)
+        fprintf(stderr, ", ETA %.0f s", elapsed / (double)seen * (double)(r->total - seen));
+    r->drawn = 1;
+}
+
+/* get's items are names in DIR; thumbs' items are paths already. */
+static void item_path(const struct cli_report *r, const char *name, char *out, size_t cap)
+{
+    if (r->opts->dir)
+        snprintf(out, cap, "%s/%s", r->opts->dir, name);
+    else
+        snprintf(out, cap, "%s", name);
+}
+
+static void thumb_paths_json(const struct cli_report *r, const imgpipe_item *item, FILE *f)
+{
+    const imgpipe_get_opts *o = r->opts;
+    char name[4200], path[4600];
+    fputc('[', f);
+    for (int i = 0; i < item->thumbs && i < o->nthumbs; i++) {
+        if (imgpipe_thumb_name(item->name, &o->thumbs[i], o->nthumbs > 1, name, sizeof(name)))
+            continue;
+        item_path(r, name, path, sizeof(path));
+        fputs(i ? "," : "", f);
+        cli_json_string(f, path);
+    }
+    fputc(']', f);
+}
+
+static const char *item_state(const imgpipe_item *item)
+{
+    return item->skipped ? "skipped" : item->status ? "failed" : "ok";
+}
+
+static void item_json(const struct cli_report *r, const imgpipe_item *item)
+{
+    char path[4600];
+    item_path(r, item->name, path, sizeof(path));
+    fputs("{\"url\":", stdout);
+    cli_json_string(stdout, item->url);
+    fputs(",\"path\":", stdout);
+    if (item->status)
+        fputs("null", stdout);
+    else
+        cli_json_string(stdout, path);
+    fputs(",\"thumbnails\":", stdout);
+    thumb_paths_json(r, item, stdout);
+    printf(",\"bytes\":%llu,\"sha256\":", (unsigned long long)item->bytes);
+    cli_json_string(stdout, item->sha256);
+    printf(",\"ms\":%.0f,\"attempts\":%d,\"status\":\"%s\",\"error\":", item->seconds * 1000.0,
+           item->attempts, item_state(item));
+    if (item->status)
+        cli_json_string(stdout, item->error);
+    else
+        fputs("null", stdout);
+    fputs("}\n", stdout);
+}
+
+static void item_line(const imgpipe_item *item)
+{
+    char size[32];
+    cli_format_bytes(item->bytes, size, sizeof(size));
+    if (item->skipped)
+        fprintf(stderr, "imgpipe: skipped %s: already done as %s\n", item->url, item->name);
+    else if (!item->status)
+        fprintf(stderr, "imgpipe: ok %s -> %s (%s, %d thumbnails, %.2f s)\n", item->url, item->name,
+                size, item->thumbs, item->seconds);
+}
+
+static void failure_line(const imgpipe_item *item)
+{
+    if (item->attempts > 1)
+        fprintf(stderr, "imgpipe: FAILED %s: %s (after %d attempts)\n", item->url, item->error,
+                item->attempts);
+    else
+        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+}
+
+void cli_report_item(const imgpipe_item *item, void *userdata)
+{
+    struct cli_report *r = userdata;
+    if (item->skipped) {
+        r->skipped++;
+    } else if (item->status) {
+        r->failed++;
+        r->by_reason[-item->status < CLI_REASONS ? -item->status : 0]++;
+    } else {
+        r->done++;
+        r->bytes += item->bytes;
+    }
+    if (r->json)
+        item_json(r, item);
+    if (item->status && item->status != IMGPIPE_ECANCELED) {
+        clear_line(r);
+        failure_line(item); /* one line says the run was interrupted, not one per item */
+    } else if (r->verbose) {
+        item_line(item);
+    }
+    if (r->progress)
+        draw(r);
+}
+
+static void summary_json(const struct cli_report *r, const imgpipe_summary *s, FILE *f)
+{
+    fprintf(f,
+            "{\"summary\":{\"done\":%llu,\"failed\":%llu,\"skipped\":%llu,\"bytes\":%llu,"
+            "\"thumbnails\":%llu,\"seconds\":%.3f,\"images_per_second\":%.1f,"
+            "\"failed_by_reason\":{",
+            (unsigned long long)s->done, (unsigned long long)s->failed,
+            (unsigned long long)s->skipped, (unsigned long long)s->bytes,
+            (unsigned long long)s->thumbs, s->seconds,
+            s->seconds > 0 ? (double)s->done / s->seconds : 0.0);
+    int first = 1;
+    for (int i = 0; i < CLI_REASONS; i++) {
+        if (!r->by_reason[i])
+            continue;
+        fputs(first ? "" : ",", f);
+        cli_json_string(f, imgpipe_strerror(-i));
+        fprintf(f, ":%llu", (unsigned long long)r->by_reason[i]);
+        first = 0;
+    }
+    fputs("}}}\n", f);
+}
+
+static void summary_line(const struct cli_report *r, const imgpipe_summary *s, const char *what)
+{
+    char size[32];
+    cli_format_bytes(s->bytes, size, sizeof(size));
+    fprintf(stderr, "imgpipe: %llu %s (%s), %llu thumbnails, %llu failed",
+            (unsigned long long)s->done, what, size, (unsigned long long)s->thumbs,
+            (unsigned long long)s->failed);
+    const char *sep = " (";
+    for (int i = 0; i < CLI_REASONS; i++) {
+        if (!r->by_reason[i])
+            continue;
+        fprintf(stderr, "%s%llu %s", sep, (unsigned long long)r->by_reason[i],
+                imgpipe_strerror(-i));
+        sep = ", ";
+    }
+    fputs(sep[0] == ',' ? ")" : "", stderr);
+    if (s->skipped)
+        fprintf(stderr, ", %llu already done", (unsigned long long)s->skipped);
+    fprintf(stderr, ", in %.2f s", s->seconds);
+    if (s->seconds > 0 && s->done)
+        fprintf(stderr, " (%.1f images/s)", (double)s->done / s->seconds);
+    if (r->opts->dir)
+        fprintf(stderr, " -> %s/", r->opts->dir);
+    fputc('\n', stderr);
+}
+
+/* The stats file appears whole or not at all, like every file imgpipe writes. */
+static int write_stats(const struct cli_report *r, const imgpipe_summary *s)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", r->stats_path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        cli_error("--stats: cannot write '%s': %s", tmp, strerror(errno));
+        return -1;
+    }
+    summary_json(r, s, f);
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, r->stats_path) != 0) {
+        cli_error("--stats: cannot write '%s': %s", r->stats_path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const char *what)
+{
+    clear_line(r);
+    if (!r->quiet)
+        summary_line(r, sum, what);
+    if (r->json) {
+        summary_json(r, sum, stdout);
+        fflush(stdout);
+    }
+    return r->stats_path ? write_stats(r, sum) : 0;
+}

@@ -1,0 +1,34 @@
+/* What `get` and `thumbs` tell the user while they run and when they end: failures on
+ * stderr, a progress line redrawn in place on a terminal, -v one line per item, --json one
+ * object per item on stdout, and the summary (also as JSON with --stats FILE). */
+#ifndef IMGPIPE_CLI_REPORT_H
+#define IMGPIPE_CLI_REPORT_H
+
+#include "imgpipe.h"
+
+#include <stdio.h>
+
+#define CLI_REASONS 16 /* by -status: IMGPIPE_E* codes are small and stable */
+
+struct cli_report {
+    int quiet, verbose, json, progress; /* progress: decided by cli_report_start */
+    const char *stats_path;             /* --stats FILE, or NULL */
+    const imgpipe_get_opts *opts;       /* for the thumbnails' names and the directory */
+    uint64_t total;                     /* links expected, 0 when unknown (URL lists) */
+    uint64_t done, failed, skipped, bytes;
+    uint64_t by_reason[CLI_REASONS];
+    double started, last_draw;
+    int drawn; /* a progress line is on the screen */
+};
+
+/* Decides on the progress line (stderr is a terminal, neither -q, -v nor --json). */
+void cli_report_start(struct cli_report *r);
+
+/* The item callback (userdata: the struct cli_report). */
+void cli_report_item(const imgpipe_item *item, void *userdata);
+
+/* Clears the progress line, prints the summary (unless -q), writes --json's summary
+ * object and --stats FILE. Returns 0, or -1 when --stats could not be written. */
+int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const char *what);
+
+#endif
