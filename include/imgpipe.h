@@ -145,6 +145,11 @@ typedef enum imgpipe_mode {
     IMGPIPE_MODE_ASYNC    /* one event loop, many transfers in flight */
 } imgpipe_mode;
 
+/* Checks a --name template: fields {name} {stem} {ext} {id} {index} {host} {hash}
+ * {sha256}, literal text without '/', '\\', control bytes or a leading '.', and at least
+ * one field. IMGPIPE_EINVAL with the reason in err. */
+int imgpipe_name_template_check(const char *tpl, char *err);
+
 /* Parses "seq", "threads", "procs", "async". */
 int imgpipe_parse_mode(const char *text, imgpipe_mode *mode);
 const char *imgpipe_mode_name(imgpipe_mode mode);
@@ -152,20 +157,23 @@ const char *imgpipe_mode_name(imgpipe_mode mode);
 typedef struct imgpipe_get_opts {
     const char *dir; /* output directory, created when missing; NULL: "images" */
     imgpipe_mode mode;
-    int jobs;                /* workers, or transfers in flight; 0: the mode's default */
-    long timeout_ms;         /* deadline for the whole run: then transfers stop and what is
-                                unfinished fails as timed out; 0: none */
-    long connect_timeout_ms; /* 0: 3 s */
-    long read_timeout_ms;    /* a transfer that receives nothing this long fails; 0: 30 s */
-    uint64_t max_bytes;      /* bodies larger than this fail; 0: 50 MiB */
-    int retries;             /* more attempts after a transient failure; 0: 3, < 0: none */
-    long retry_wait_ms;      /* first backoff, doubled each attempt, jittered; 0: 500 ms */
-    long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails */
-    int per_host;            /* connections per host (async); 0: no limit */
-    double rate;             /* requests per second per host; 0: no limit */
-    int insecure;            /* skip TLS verification */
-    int no_ledger;           /* do not read or write DIR/.imgpipe/ledger */
-    int retry_failed;        /* only links the ledger has as failed */
+    int jobs;                  /* workers, or transfers in flight; 0: the mode's default */
+    long timeout_ms;           /* deadline for the whole run: then transfers stop and what is
+                                  unfinished fails as timed out; 0: none */
+    long connect_timeout_ms;   /* 0: 3 s */
+    long read_timeout_ms;      /* a transfer that receives nothing this long fails; 0: 30 s */
+    uint64_t max_bytes;        /* bodies larger than this fail; 0: 50 MiB */
+    int retries;               /* more attempts after a transient failure; 0: 3, < 0: none */
+    long retry_wait_ms;        /* first backoff, doubled each attempt, jittered; 0: 500 ms */
+    long min_speed;            /* bytes/s below which, over read_timeout, a transfer fails */
+    int per_host;              /* connections per host (async); 0: no limit */
+    double rate;               /* requests per second per host; 0: no limit */
+    int insecure;              /* skip TLS verification */
+    int no_ledger;             /* do not read or write DIR/.imgpipe/ledger */
+    int retry_failed;          /* only links the ledger has as failed */
+    const char *name_template; /* file names: fields {name} {stem} {ext} {id} {index} {host}
+                                  {hash} {sha256}; NULL: "{name}" */
+    int sharded;               /* files in 256 folders named by 2 hex digits of a hash */
     const volatile sig_atomic_t *stop; /* set non-zero (by a signal handler) to stop: no
                                           new link starts, transfers in flight abort */
     int nthumbs;                       /* thumbnail sizes, 0..IMGPIPE_THUMB_MAX_SIZES */

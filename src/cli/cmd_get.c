@@ -22,6 +22,11 @@ static const char usage[] =
     "                              async    one event loop, N transfers in flight\n"
     "                                       (default N: 64), CPU work on every core\n"
     "  -j, --jobs N              the N of the mode\n"
+    "      --name TEMPLATE       file names from fields {name} {stem} {ext} {id} {index}\n"
+    "                            {host} {hash} {sha256}, e.g. '{index}-{id}{ext}'\n"
+    "                            (default: {name}, the URL's last segment)\n"
+    "      --layout LAYOUT       flat (default), or sharded: files in 256 folders 00..ff\n"
+    "                            inside DIR, for runs of millions of files\n"
     "  -t, --thumb WxH           also make a thumbnail fitting WxH, named NAME_thumbnail.EXT;\n"
     "                            repeat for several sizes (then NAME_thumbnail_WxH.EXT)\n"
     "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
@@ -66,7 +71,9 @@ enum {
     OPT_RETRY_FAILED,
     OPT_NO_LEDGER,
     OPT_JSON,
-    OPT_STATS
+    OPT_STATS,
+    OPT_NAME,
+    OPT_LAYOUT
 };
 
 static const struct option longopts[] = {
@@ -90,6 +97,8 @@ static const struct option longopts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"json", no_argument, NULL, OPT_JSON},
     {"stats", required_argument, NULL, OPT_STATS},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"layout", required_argument, NULL, OPT_LAYOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {0, 0, 0, 0}};
@@ -209,6 +218,21 @@ static int parse_option(struct get_cli *g, int c)
     case OPT_STATS:
         g->report.stats_path = optarg;
         return -1;
+    case OPT_NAME: {
+        char err[IMGPIPE_ERRLEN];
+        o->name_template = optarg;
+        if (imgpipe_name_template_check(optarg, err) == IMGPIPE_OK)
+            return -1;
+        cli_error("%s", err);
+        return CLI_EXIT_USAGE;
+    }
+    case OPT_LAYOUT:
+        if (strcmp(optarg, "flat") == 0 || strcmp(optarg, "sharded") == 0) {
+            o->sharded = optarg[0] == 's';
+            return -1;
+        }
+        cli_error("--layout: '%s' is not flat or sharded", optarg);
+        return CLI_EXIT_USAGE;
     case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
@@ -272,6 +296,8 @@ int cmd_get(int argc, char **argv)
     int status = imgpipe_get(&g.opts, sources, n, cli_report_item, &g.report, &sum, err);
     if (status)
         cli_error("%s", err);
+    if (status == IMGPIPE_EINVAL)
+        g.report.quiet = 1; /* a usage error ran nothing: no summary */
     if (!g.report.quiet)
         cli_print_skipped(sources, n);
     int stats = cli_report_finish(&g.report, &sum, "downloaded");

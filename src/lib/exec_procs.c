@@ -21,7 +21,7 @@
 
 struct task_msg {
     uint64_t index;
-    char name[IMGPIPE_NAME_MAX + 1];
+    char name[IMGPIPE_RELNAME_MAX + 1];
     char url[MAX_URL];
 };
 
@@ -40,7 +40,7 @@ static void child_main(imgpipe_run *r, int fd)
     imgpipe_outcome o;
     ssize_t n;
     while (easy && (n = recv(fd, &m, sizeof(m), 0)) > 0) {
-        m.url[MAX_URL - 1] = m.name[IMGPIPE_NAME_MAX] = '\0';
+        m.url[MAX_URL - 1] = m.name[IMGPIPE_RELNAME_MAX] = '\0';
         imgpipe_task t = {.index = m.index, .url = m.url, .dirfd = -1};
         memcpy(t.name, m.name, sizeof(t.name));
         imgpipe_run_perform(r, easy, &t, &o);

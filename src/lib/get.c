@@ -50,6 +50,8 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->nthumbs < 0 || opts->nthumbs > IMGPIPE_THUMB_MAX_SIZES)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "at most %d thumbnail sizes",
                             IMGPIPE_THUMB_MAX_SIZES);
+    if (opts->name_template && imgpipe_name_template_check(opts->name_template, err))
+        return IMGPIPE_EINVAL;
     imgpipe_run r = {.opts = opts,
                      .fetch = {.connect_timeout_ms = opts->connect_timeout_ms,
                                .read_timeout_ms = opts->read_timeout_ms,
@@ -58,6 +60,8 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
                                .insecure = opts->insecure,
                                .stop = opts->stop},
                      .retries = imgpipe_retry_count(opts->retries),
+                     .sha_names =
+                         opts->name_template && imgpipe_name_template_has_sha(opts->name_template),
                      .sources = sources,
                      .nsources = nsources,
                      .cb = cb,

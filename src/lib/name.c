@@ -70,12 +70,13 @@ static const char *last_segment(const char *url, const char **start)
 struct seg_iter {
     const char *p, *end;
     int started; /* a byte was yielded: dots are no longer leading */
+    int raw;     /* the bytes are a name already: no %XX decoding */
 };
 
 static int decode_one(struct seg_iter *it)
 {
     const char *p = it->p;
-    if (p[0] == '%' && it->end - p >= 3) {
+    if (!it->raw && p[0] == '%' && it->end - p >= 3) {
         int hi = hex_value(p[1]), lo = hex_value(p[2]);
         if (hi >= 0 && lo >= 0) {
             it->p += 3;
@@ -145,9 +146,9 @@ static void fallback_name(const char *url, char *out)
 }
 
 /* First pass over the name: its length and where its last '.' is (or -1). */
-static void measure(const char *start, const char *end, size_t *len, long *last_dot)
+static void measure(const char *start, const char *end, int raw, size_t *len, long *last_dot)
 {
-    struct seg_iter it = {start, end, 0};
+    struct seg_iter it = {start, end, 0, raw};
     int c;
     *len = 0;
     *last_dot = -1;
@@ -158,17 +159,14 @@ static void measure(const char *start, const char *end, size_t *len, long *last_
     }
 }
 
-void imgpipe_name_from_url(const char *url, char *out)
+/* The safe name of the bytes [start, end), decoded unless raw; key names the fallback. */
+static void clean(const char *start, const char *end, int raw, const char *key, char *out)
 {
-    if (!url)
-        url = "";
-    const char *start;
-    const char *end = last_segment(url, &start);
     size_t len;
     long dot;
-    measure(start, end, &len, &dot);
+    measure(start, end, raw, &len, &dot);
     if (len == 0) {
-        fallback_name(url, out);
+        fallback_name(key, out);
         return;
     }
     /* Second pass: the first IMGPIPE_NAME_MAX + 1 bytes of the stem (one more than can be
@@ -176,7 +174,7 @@ void imgpipe_name_from_url(const char *url, char *out)
     size_t ext_len = (dot > 0 && len - (size_t)dot <= EXT_MAX) ? len - (size_t)dot : 0;
     size_t stem_len = len - ext_len;
     char stem[IMGPIPE_NAME_MAX + 1], ext[EXT_MAX];
-    struct seg_iter it = {start, end, 0};
+    struct seg_iter it = {start, end, 0, raw};
     for (size_t i = 0; i < len; i++) {
         int c = seg_next(&it);
         if (i < stem_len && i < sizeof(stem))
@@ -185,6 +183,20 @@ void imgpipe_name_from_url(const char *url, char *out)
             ext[i - stem_len] = (char)c;
     }
     compose(stem, stem_len < sizeof(stem) ? stem_len : sizeof(stem), "", ext, ext_len, out);
+}
+
+void imgpipe_name_from_url(const char *url, char *out)
+{
+    if (!url)
+        url = "";
+    const char *start;
+    const char *end = last_segment(url, &start);
+    clean(start, end, 0, url, out);
+}
+
+void imgpipe_name_clean(const char *raw, const char *key, char *out)
+{
+    clean(raw, raw + strlen(raw), 1, key ? key : raw, out);
 }
 
 /* ---- the name set ---------------------------------------------------------------- */
@@ -298,10 +310,16 @@ static void next_free_variant(const imgpipe_nameset *set, const char *base, uint
 
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
 {
-    char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
+    char base[IMGPIPE_NAME_MAX + 1];
     if (!url)
         url = "";
     imgpipe_name_from_url(url, base);
+    return imgpipe_nameset_assign_name(set, base, url, out);
+}
+
+int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out)
+{
+    char name[IMGPIPE_NAME_MAX + 1];
     if (contains(set, name_key(base)))
         next_free_variant(set, base, (uint32_t)imgpipe_hash64(url, strlen(url)), name);
     else

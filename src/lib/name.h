@@ -19,6 +19,10 @@
  * url may be NULL (as ""). out must hold IMGPIPE_NAME_MAX + 1. */
 void imgpipe_name_from_url(const char *url, char *out);
 
+/* The same rules on a name that is not a URL (no %XX decoding): for names made from a
+ * template. When nothing is left, "image-<hash of key>". */
+void imgpipe_name_clean(const char *raw, const char *key, char *out);
+
 /* Names already given in one run, so that two links with the same name get distinct
  * names. Keeps 64-bit hashes, not the names: a few bytes per link. */
 typedef struct imgpipe_nameset imgpipe_nameset;
@@ -34,5 +38,9 @@ void imgpipe_nameset_free(imgpipe_nameset *set);
  * give one twice. Records the result. Deterministic for the same sequence of URLs.
  * Returns 0, or IMGPIPE_ENOMEM (out is then ""). */
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out);
+
+/* The same, for a base name made otherwise (a template): distinct variants derive from
+ * url's hash. */
+int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out);
 
 #endif

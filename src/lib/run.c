@@ -43,6 +43,19 @@ void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
                  started ? "stopped" : "not started");
 }
 
+/* A name by content ({sha256}) once the content is known; the same from any process. */
+static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256)
+{
+    char base[IMGPIPE_NAME_MAX + 1];
+    if (!r->sha_names || !sha256[0])
+        return;
+    imgpipe_name_expand(r->opts->name_template, t->url, t->index, sha256, base);
+    if (r->opts->sharded)
+        imgpipe_name_shard(base, t->name);
+    else
+        snprintf(t->name, sizeof(t->name), "%s", base);
+}
+
 /* Links an earlier run finished (the ledger says done, and the file is there with the
  * recorded size) are reported as skipped instead of becoming tasks; with --retry-failed,
  * so is everything the ledger does not have as failed. */
@@ -54,10 +67,13 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     const char *name;
     enum imgpipe_ledger_state st = imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name);
     struct stat sb;
-    int done = st == IMGPIPE_LEDGER_DONE && strcmp(name, t->name) == 0 &&
-               fstatat(r->dirfd, t->name, &sb, 0) == 0 && (uint64_t)sb.st_size == bytes;
+    /* Names by content are known only after download: the ledger's name is the one. */
+    int same = st == IMGPIPE_LEDGER_DONE && (r->sha_names || strcmp(name, t->name) == 0);
+    int done = same && fstatat(r->dirfd, name, &sb, 0) == 0 && (uint64_t)sb.st_size == bytes;
     if (!done && !(r->opts->retry_failed && st != IMGPIPE_LEDGER_FAILED))
         return 0;
+    if (done)
+        snprintf(t->name, sizeof(t->name), "%s", name);
     imgpipe_item item = {.index = t->index,
                          .url = t->url,
                          .name = t->name,
@@ -70,6 +86,27 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     free(t->url);
     t->url = NULL;
     return 1;
+}
+
+/* The name of a link: from the URL or the template, made distinct within the run (names
+ * by content need not be: the same name holds the same bytes), in its shard folder. */
+static int assign_name(imgpipe_run *r, imgpipe_task *t)
+{
+    char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
+    const char *tpl = r->opts->name_template;
+    if (tpl)
+        imgpipe_name_expand(tpl, t->url, t->index, "", base);
+    else
+        imgpipe_name_from_url(t->url, base);
+    if (r->sha_names)
+        snprintf(name, sizeof(name), "%s", base);
+    else if (imgpipe_nameset_assign_name(r->names, base, t->url, name) != IMGPIPE_OK)
+        return IMGPIPE_ENOMEM;
+    if (r->opts->sharded)
+        imgpipe_name_shard(name, t->name);
+    else
+        snprintf(t->name, sizeof(t->name), "%s", name);
+    return IMGPIPE_OK;
 }
 
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
@@ -95,11 +132,11 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
             continue;
         }
         t->url = strdup(url);
-        if (!t->url || imgpipe_nameset_assign(r->names, url, t->name) != IMGPIPE_OK) {
+        t->index = r->next_index++;
+        if (!t->url || assign_name(r, t) != IMGPIPE_OK) {
             free(t->url);
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         }
-        t->index = r->next_index++;
         if (!skip_done(r, t))
             return 1;
     }
@@ -123,6 +160,7 @@ static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
 
 void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
 {
+    final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
     imgpipe_item item = {.index = t->index,
                          .url = t->url,
                          .name = t->name,
@@ -155,15 +193,17 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
     t->url = NULL;
 }
 
-void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_buf *body,
+void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *body,
                           imgpipe_outcome *o)
 {
     o->bytes = body->len;
+    imgpipe_sha256_hex(body->data, body->len, o->sha256);
+    final_name(r, t, o->sha256);
     o->status =
         imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, t->dirfd >= 0 ? t->dirfd : r->dirfd,
                           t->name, body, &o->thumbs, o->error);
-    if (o->status == IMGPIPE_OK)
-        imgpipe_sha256_hex(body->data, body->len, o->sha256);
+    if (o->status)
+        o->sha256[0] = '\0';
     o->transient = 0;
     o->seconds = imgpipe_now() - o->started;
 }
@@ -198,7 +238,7 @@ int imgpipe_run_wait(const imgpipe_run *r, double seconds)
     return 0;
 }
 
-static void attempt(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o)
+static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o)
 {
     imgpipe_transfer tr;
     double wait = imgpipe_hostrate_reserve(r->rate, t->url);
@@ -219,7 +259,7 @@ static void attempt(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_o
     imgpipe_transfer_cleanup(&tr);
 }
 
-void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o)
+void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o)
 {
     if (imgpipe_run_remaining_ms(r) == 0) {
         imgpipe_run_timed_out(o, 0);

@@ -5,14 +5,14 @@
 #define IMGPIPE_RUN_H
 
 #include "fetch.h"
-#include "name.h"
+#include "nametpl.h"
 
 #include <pthread.h>
 
 typedef struct imgpipe_task {
     uint64_t index;
     char *url; /* owned */
-    char name[IMGPIPE_NAME_MAX + 1];
+    char name[IMGPIPE_RELNAME_MAX + 1];
     int dirfd;                        /* where it goes; -1: the run's directory */
     const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
     void *ctx;                        /* the supplier's own, e.g. a queue job */
@@ -45,6 +45,7 @@ typedef struct imgpipe_run {
     void *supply_ctx;
     int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
     int retries;
+    int sha_names; /* the name template holds {sha256}: names are known after download */
     struct imgpipe_ledger *ledger; /* NULL: none */
     struct imgpipe_hostrate *rate; /* NULL: no --rate */
     volatile sig_atomic_t fatal;   /* a disk error stops the run: no new task starts */
@@ -100,10 +101,10 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
 
 /* Fetches one task with easy (a handle reused across tasks, for keep-alive), stores it
  * and makes its thumbnails. Touches nothing shared but the output directory. */
-void imgpipe_run_perform(imgpipe_run *r, CURL *easy, const imgpipe_task *t, imgpipe_outcome *o);
+void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o);
 
 /* After a transfer: checks, stores and thumbnails its body. */
-void imgpipe_run_complete(imgpipe_run *r, const imgpipe_task *t, const imgpipe_buf *body,
+void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *body,
                           imgpipe_outcome *o);
 
 /* Executors. Each returns 0 or a negative code with err (a source read error). */

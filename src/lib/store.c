@@ -11,6 +11,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* "ab/": a shard folder of the sharded layout, the only folder a name may hold. */
+static int shard_prefix(const char *name)
+{
+    const char *hex = "0123456789abcdef";
+    return name[0] && name[1] && strchr(hex, name[0]) && strchr(hex, name[1]) && name[2] == '/';
+}
+
+static int is_shard_folder(const char *name)
+{
+    char prefix[4] = {name[0], name[0] ? name[1] : '\0', '/', '\0'};
+    return strlen(name) == 2 && shard_prefix(prefix);
+}
+
 static int mkdir_parents(char *path)
 {
     for (char *p = path + 1; *p; p++) {
@@ -47,6 +60,8 @@ int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err)
 
 int imgpipe_store_name_ok(const char *name)
 {
+    if (shard_prefix(name))
+        name += 3;
     size_t n = strlen(name);
     if (n == 0 || n > 255 || name[0] == '.')
         return 0;
@@ -77,7 +92,7 @@ static void tmp_name(char *out, size_t cap, unsigned attempt)
              (unsigned long long)imgpipe_hash64(&mix, sizeof(mix)));
 }
 
-void imgpipe_store_sweep(int dirfd)
+static void sweep(int dirfd, int depth)
 {
     int fd = dup(dirfd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -91,6 +106,14 @@ void imgpipe_store_sweep(int dirfd)
     while ((e = readdir(d))) {
         unsigned host;
         int pid;
+        if (depth == 0 && is_shard_folder(e->d_name)) {
+            int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (sub >= 0) {
+                sweep(sub, 1); /* the shard folders of the sharded layout */
+                close(sub);
+            }
+            continue;
+        }
         if (sscanf(e->d_name, IMGPIPE_TMP_PREFIX "%8x-%d-", &host, &pid) != 2 || host != me ||
             pid <= 0)
             continue;
@@ -100,11 +123,17 @@ void imgpipe_store_sweep(int dirfd)
     closedir(d);
 }
 
-static int open_tmp(int dirfd, char *tmp, size_t cap)
+void imgpipe_store_sweep(int dirfd)
+{
+    sweep(dirfd, 0);
+}
+
+/* path[0..prefix) is the folder ("" or "ab/"); the temporary name is written after it. */
+static int open_tmp(int dirfd, char *path, size_t prefix, size_t cap)
 {
     for (unsigned attempt = 0; attempt < 100; attempt++) {
-        tmp_name(tmp, cap, attempt);
-        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        tmp_name(path + prefix, cap - prefix, attempt);
+        int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
@@ -130,7 +159,15 @@ int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t le
     if (!imgpipe_store_name_ok(name))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
     char tmp[96];
-    int fd = open_tmp(dirfd, tmp, sizeof(tmp));
+    int shard = shard_prefix(name);
+    if (shard) {
+        char folder[3] = {name[0], name[1], '\0'};
+        if (mkdirat(dirfd, folder, 0777) != 0 && errno != EEXIST)
+            return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create folder '%s': %s", folder,
+                                strerror(errno));
+        memcpy(tmp, name, 3); /* the temporary file goes beside its final name */
+    }
+    int fd = open_tmp(dirfd, tmp, shard ? 3 : 0, sizeof(tmp));
     if (fd < 0)
         return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create a temporary file for '%s': %s", name,
                             strerror(errno));

@@ -42,3 +42,47 @@ run_imgpipe get -o "$T/again" "$T/hostile.txt"
 expect_rc 0 "hostile names, again"
 diff <(ls "$T/jail/out") <(ls "$T/again") >/dev/null || fail "names differ between two runs of the same list"
 ok "names are deterministic"
+
+# --name templates and --layout sharded.
+"$IMGPIPE" links -q >"$T/gallery.txt"
+run_imgpipe get --name '{index}-{id}{ext}' -o "$T/tpl" "$T/gallery.txt"
+expect_rc 0 "--name '{index}-{id}{ext}'"
+i=0
+while read -r l; do
+  n=${l##*/}
+  cmp -s "$T/tpl/$i-$n" <(curl -sf "$l") || fail "--name: $i-$n is not the image of link $i"
+  i=$((i + 1))
+done <"$T/gallery.txt"
+ok "--name '{index}-{id}{ext}'"
+
+run_imgpipe get --name '{sha256}{ext}' --layout sharded --thumb 32x32 --json -o "$T/cas" "$T/gallery.txt"
+expect_rc 0 "--name '{sha256}{ext}' --layout sharded"
+n=0
+while IFS= read -r f; do
+  rel=${f#"$T/cas/"}
+  case "$rel" in .imgpipe*) continue ;; */*_thumbnail.*) continue ;; esac
+  [[ "$rel" =~ ^[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png)$ ]] || fail "sharded content name: $rel"
+  [ "$(sha256sum <"$f" | cut -c1-64)" = "$(basename "${rel%.*}")" ] || fail "$rel is not named by its content"
+  [ -f "${f%.*}_thumbnail.${f##*.}" ] || fail "the thumbnail of $rel is beside it"
+  n=$((n + 1))
+done < <(find "$T/cas" -type f)
+[ "$n" -eq 3 ] || fail "3 images by content, got $n"
+grep -q "\"path\":\"$T/cas/[0-9a-f][0-9a-f]/[0-9a-f]\{64\}\." "$T/out" || fail "--json gives the final sharded path"
+run_imgpipe get --name '{sha256}{ext}' --layout sharded --thumb 32x32 -o "$T/cas" "$T/gallery.txt"
+expect_err "3 already done" "a rerun skips files named by content"
+for m in threads procs; do
+  run_imgpipe get -m "$m" --name '{sha256}{ext}' --layout sharded -o "$T/cas-$m" "$T/gallery.txt"
+  diff <(cd "$T/cas" && find . -path ./.imgpipe -prune -o -type f -print | grep -v _thumbnail | sort) \
+       <(cd "$T/cas-$m" && find . -path ./.imgpipe -prune -o -type f -print | sort) >/dev/null ||
+    fail "mode $m names files by content alike"
+done
+ok "--name '{sha256}{ext}' --layout sharded, in every mode, and reruns"
+
+for bad in 'x/{name}' '.{name}' 'plain' '{nope}' ; do
+  run_imgpipe get --name "$bad" -o "$T/never" "$BASE/i/img0000.jpg"
+  expect_rc 2 "--name '$bad'"
+done
+[ ! -e "$T/never" ] || fail "a bad template downloads nothing"
+run_imgpipe get --layout deep -o "$T/never" "$BASE/i/img0000.jpg"
+expect_rc 2 "--layout deep"
+ok "bad templates and layouts are usage errors"

@@ -1,5 +1,6 @@
 #include "testutil.h"
 #include "name.h"
+#include "nametpl.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -43,10 +44,12 @@ static int valid_utf8(const char *str)
                 : (*s & 0xF0) == 0xE0 ? 2
                 : (*s & 0xF8) == 0xF0 ? 3
                                       : -1;
-        if (n < 0) return 0;
+        if (n < 0)
+            return 0;
         s++;
         for (int i = 0; i < n; i++, s++)
-            if ((*s & 0xC0) != 0x80) return 0;
+            if ((*s & 0xC0) != 0x80)
+                return 0;
     }
     return 1;
 }
@@ -386,9 +389,63 @@ static void test_many_distinct_names(void **state)
     imgpipe_nameset_free(set);
 }
 
+static void test_template_fields(void **state)
+{
+    (void)state;
+    char out[IMGPIPE_NAME_MAX + 1];
+    const char *url = "https://i.example.com:8080/a/b/Abc12.jpg?x=1";
+    imgpipe_name_expand("{index}-{id}{ext}", url, 42, "", out);
+    assert_string_equal(out, "42-Abc12.jpg");
+    imgpipe_name_expand("{host}_{stem}.{name}", url, 0, "", out);
+    assert_string_equal(out, "i.example.com:8080_Abc12.Abc12.jpg");
+    imgpipe_name_expand("{sha256}{ext}", url, 0, "00ff", out);
+    assert_string_equal(out, "00ff.jpg");
+    imgpipe_name_expand("{hash}", url, 0, "", out);
+    assert_int_equal(strlen(out), 16);
+    /* a field that expands to nothing leaves a name that is still safe */
+    imgpipe_name_expand("{ext}", "http://h/noext", 0, "", out);
+    assert_true(strncmp(out, "image-", 6) == 0);
+    /* long expansions are cut to the limit, extension kept */
+    char tpl[600];
+    memset(tpl, 'z', 500);
+    strcpy(tpl + 500, "{ext}");
+    imgpipe_name_expand(tpl, url, 0, "", out);
+    assert_int_equal(strlen(out), IMGPIPE_NAME_MAX);
+    assert_string_equal(out + IMGPIPE_NAME_MAX - 4, ".jpg");
+}
+
+static void test_template_check(void **state)
+{
+    (void)state;
+    char err[IMGPIPE_ERRLEN];
+    assert_int_equal(imgpipe_name_template_check("{index}-{name}", err), IMGPIPE_OK);
+    assert_int_equal(imgpipe_name_template_check("{sha256}{ext}", err), IMGPIPE_OK);
+    const char *bad[] = {"a/{name}", "a\\{name}", ".{name}",  "name",
+                         "{nope}",   "{name",     "x\x01{id}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(imgpipe_name_template_check(bad[i], err), IMGPIPE_EINVAL);
+    assert_true(imgpipe_name_template_has_sha("x{sha256}"));
+    assert_false(imgpipe_name_template_has_sha("{name}"));
+}
+
+static void test_shard(void **state)
+{
+    (void)state;
+    char out[IMGPIPE_RELNAME_MAX + 1], again[IMGPIPE_RELNAME_MAX + 1];
+    imgpipe_name_shard("img0001.jpg", out);
+    imgpipe_name_shard("img0001.jpg", again);
+    assert_string_equal(out, again);
+    assert_int_equal(out[2], '/');
+    assert_non_null(strchr("0123456789abcdef", out[0]));
+    assert_string_equal(out + 3, "img0001.jpg");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_template_fields),
+        cmocka_unit_test(test_template_check),
+        cmocka_unit_test(test_shard),
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_query_and_fragment_dropped),
         cmocka_unit_test(test_percent_decoding),
