@@ -9,6 +9,26 @@
  *  - Whoever allocates frees: every _new/_open has a _free that accepts NULL.
  *  - Nothing here keeps global mutable state; call imgpipe_global_init() once, before any
  *    thread is started, and the rest is thread-safe for distinct objects.
+ *
+ * A run, in five steps (examples/get_gallery.c is a whole program):
+ *
+ *     imgpipe_global_init();
+ *     imgpipe_source *src;                                  // 1. sources
+ *     imgpipe_source_opts so = {.client_id = id};
+ *     if (imgpipe_source_open(&src, "imgur:random", &so, err)) ...
+ *     imgpipe_get_opts o = {.dir = "images",                // 2. options and executor
+ *                           .mode = IMGPIPE_MODE_ASYNC,
+ *                           .nthumbs = 1, .thumbs = {{128, 128}}};
+ *     imgpipe_summary sum;                                  // 3. a callback per item,
+ *     imgpipe_get(&o, &src, 1, on_item, ctx, &sum, err);    // 4. run (blocks)
+ *     printf("%llu done\n", sum.done);                      // 5. the summary
+ *     imgpipe_source_free(src);
+ *     imgpipe_global_cleanup();
+ *
+ * The callback is never called from two threads at once, whatever the mode, so it may
+ * touch the caller's state without a lock. To stop a run from a signal handler, point
+ * opts.stop at a sig_atomic_t and set it. Thumbnails of files on disk: imgpipe_thumbs();
+ * of bytes in memory: imgpipe_thumb_make().
  */
 #ifndef IMGPIPE_H
 #define IMGPIPE_H

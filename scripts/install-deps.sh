@@ -3,7 +3,7 @@
 # Idempotent; run as root on a fresh Debian machine. Set IMGPIPE_DEPS_QUIET=1 for less output.
 set -euo pipefail
 pkgs=(
-  pkg-config curl python3
+  pkg-config curl python3 valgrind
   libcurl4-openssl-dev libssl-dev libjansson-dev
   libturbojpeg0-dev libspng-dev zlib1g-dev
   libmicrohttpd-dev libcmocka-dev
