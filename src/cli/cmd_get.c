@@ -298,6 +298,7 @@ int cmd_get(int argc, char **argv)
         cli_error("%s", err);
     if (status == IMGPIPE_EINVAL)
         g.report.quiet = 1; /* a usage error ran nothing: no summary */
+    cli_report_clear(&g.report);
     if (!g.report.quiet)
         cli_print_skipped(sources, n);
     int stats = cli_report_finish(&g.report, &sum, "downloaded");

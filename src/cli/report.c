@@ -23,7 +23,7 @@ void cli_report_start(struct cli_report *r)
     r->progress = !r->quiet && !r->verbose && !r->json && isatty(STDERR_FILENO);
 }
 
-static void clear_line(struct cli_report *r)
+void cli_report_clear(struct cli_report *r)
 {
     if (r->drawn) {
         fputs("\r\033[K", stderr);
@@ -138,7 +138,7 @@ void cli_report_item(const imgpipe_item *item, void *userdata)
     if (r->json)
         item_json(r, item);
     if (item->status && item->status != IMGPIPE_ECANCELED) {
-        clear_line(r);
+        cli_report_clear(r);
         failure_line(item); /* one line says the run was interrupted, not one per item */
     } else if (r->verbose) {
         item_line(item);
@@ -218,7 +218,7 @@ static int write_stats(const struct cli_report *r, const imgpipe_summary *s)
 
 int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const char *what)
 {
-    clear_line(r);
+    cli_report_clear(r);
     if (!r->quiet)
         summary_line(r, sum, what);
     if (r->json) {

@@ -24,6 +24,9 @@ struct cli_report {
 /* Decides on the progress line (stderr is a terminal, neither -q, -v nor --json). */
 void cli_report_start(struct cli_report *r);
 
+/* Removes the progress line, so that other lines can be printed. */
+void cli_report_clear(struct cli_report *r);
+
 /* The item callback (userdata: the struct cli_report). */
 void cli_report_item(const imgpipe_item *item, void *userdata);
 

@@ -52,4 +52,5 @@ grep -q $'\r\033\[Kimgpipe: [0-9]*/30 done, 0 failed' "$T/tty.out" ||
   fail "a progress line with done/total on a terminal: $(head -c 600 "$T/tty.out" | od -c | head)"
 grep -q 'ETA' "$T/tty.out" || fail "the progress line shows an ETA"
 grep -q '30 downloaded' "$T/tty.out" || fail "the summary follows the progress line"
+grep -q '[0-9a-z]imgpipe: ' "$T/tty.out" && fail "a line was printed over the progress line without clearing it"
 ok "progress line on a terminal"
