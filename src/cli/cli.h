@@ -21,6 +21,9 @@ int cli_parse_seconds(const char *opt, const char *text, long *ms);
 int cli_parse_bytes(const char *opt, const char *text, uint64_t *bytes);
 int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value);
 
+/* Adds a WxH thumbnail size from option opt; prints what is wrong and returns -1. */
+int cli_add_size(const char *opt, imgpipe_get_opts *o, const char *text);
+
 /* Opens every source spec (imgur:random when there is none), reading IMGUR_CLIENT_ID and
  * IMGUR_API_URL. On failure prints why and returns the exit code; *out is then NULL. */
 int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n);

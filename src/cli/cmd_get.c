@@ -70,8 +70,6 @@ enum {
     OPT_RATE,
     OPT_RETRY_FAILED,
     OPT_NO_LEDGER,
-    OPT_JSON,
-    OPT_STATS,
     OPT_NAME,
     OPT_LAYOUT
 };
@@ -95,8 +93,8 @@ static const struct option longopts[] = {
     {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
     {"insecure", no_argument, NULL, 'k'},
     {"verbose", no_argument, NULL, 'v'},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"stats", required_argument, NULL, OPT_STATS},
+    {"json", no_argument, NULL, CLI_OPT_JSON},
+    {"stats", required_argument, NULL, CLI_OPT_STATS},
     {"name", required_argument, NULL, OPT_NAME},
     {"layout", required_argument, NULL, OPT_LAYOUT},
     {"quiet", no_argument, NULL, 'q'},
@@ -113,20 +111,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
     stop_signal = sig;
-}
-
-static int add_thumb(imgpipe_get_opts *o, const char *text)
-{
-    if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
-        cli_error("--thumb: at most %d sizes", IMGPIPE_THUMB_MAX_SIZES);
-        return -1;
-    }
-    if (imgpipe_parse_size(text, &o->thumbs[o->nthumbs]) != IMGPIPE_OK) {
-        cli_error("--thumb: '%s' is not a size like 128x128", text);
-        return -1;
-    }
-    o->nthumbs++;
-    return 0;
 }
 
 static int parse_rate(const char *text, double *rate)
@@ -197,7 +181,7 @@ static int parse_option(struct get_cli *g, int c)
     case 'j':
         return cli_parse_int("--jobs", optarg, 1, 4096, &o->jobs) ? CLI_EXIT_USAGE : -1;
     case 't':
-        return add_thumb(o, optarg) ? CLI_EXIT_USAGE : -1;
+        return cli_add_size("--thumb", o, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_RETRY_FAILED:
@@ -207,16 +191,10 @@ static int parse_option(struct get_cli *g, int c)
         o->no_ledger = 1;
         return -1;
     case 'q':
-        g->report.quiet = 1;
-        return -1;
     case 'v':
-        g->report.verbose = 1;
-        return -1;
-    case OPT_JSON:
-        g->report.json = 1;
-        return -1;
-    case OPT_STATS:
-        g->report.stats_path = optarg;
+    case CLI_OPT_JSON:
+    case CLI_OPT_STATS:
+        cli_report_option(&g->report, c);
         return -1;
     case OPT_NAME: {
         char err[IMGPIPE_ERRLEN];

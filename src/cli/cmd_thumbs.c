@@ -25,14 +25,14 @@ static const char usage[] =
     "\n"
     "Exit status: 0 all done, 1 some files failed, 2 usage error.\n";
 
-enum { OPT_QUALITY = 256, OPT_JSON, OPT_STATS };
+enum { OPT_QUALITY = 256 };
 
 static const struct option longopts[] = {
-    {"mode", required_argument, NULL, 'm'}, {"jobs", required_argument, NULL, 'j'},
-    {"size", required_argument, NULL, 's'}, {"quality", required_argument, NULL, OPT_QUALITY},
-    {"quiet", no_argument, NULL, 'q'},      {"verbose", no_argument, NULL, 'v'},
-    {"json", no_argument, NULL, OPT_JSON},  {"stats", required_argument, NULL, OPT_STATS},
-    {"help", no_argument, NULL, 'h'},       {0, 0, 0, 0}};
+    {"mode", required_argument, NULL, 'm'},    {"jobs", required_argument, NULL, 'j'},
+    {"size", required_argument, NULL, 's'},    {"quality", required_argument, NULL, OPT_QUALITY},
+    {"quiet", no_argument, NULL, 'q'},         {"verbose", no_argument, NULL, 'v'},
+    {"json", no_argument, NULL, CLI_OPT_JSON}, {"stats", required_argument, NULL, CLI_OPT_STATS},
+    {"help", no_argument, NULL, 'h'},          {0, 0, 0, 0}};
 
 /* Returns -1 to go on, else the exit code. */
 static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
@@ -46,29 +46,14 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
     case 'j':
         return cli_parse_int("--jobs", optarg, 1, 4096, &o->jobs) ? CLI_EXIT_USAGE : -1;
     case 's':
-        if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
-            cli_error("--size: at most %d sizes", IMGPIPE_THUMB_MAX_SIZES);
-            return CLI_EXIT_USAGE;
-        }
-        if (imgpipe_parse_size(optarg, &o->thumbs[o->nthumbs]) != IMGPIPE_OK) {
-            cli_error("--size: '%s' is not a size like 128x128", optarg);
-            return CLI_EXIT_USAGE;
-        }
-        o->nthumbs++;
-        return -1;
+        return cli_add_size("--size", o, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case 'q':
-        r->quiet = 1;
-        return -1;
     case 'v':
-        r->verbose = 1;
-        return -1;
-    case OPT_JSON:
-        r->json = 1;
-        return -1;
-    case OPT_STATS:
-        r->stats_path = optarg;
+    case CLI_OPT_JSON:
+    case CLI_OPT_STATS:
+        cli_report_option(r, c);
         return -1;
     case 'h':
         fputs(usage, stdout);

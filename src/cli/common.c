@@ -63,6 +63,20 @@ int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value)
     return 0;
 }
 
+int cli_add_size(const char *opt, imgpipe_get_opts *o, const char *text)
+{
+    if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
+        cli_error("%s: at most %d sizes", opt, IMGPIPE_THUMB_MAX_SIZES);
+        return -1;
+    }
+    if (imgpipe_parse_size(text, &o->thumbs[o->nthumbs]) != IMGPIPE_OK) {
+        cli_error("%s: '%s' is not a size like 128x128", opt, text);
+        return -1;
+    }
+    o->nthumbs++;
+    return 0;
+}
+
 void cli_format_bytes(uint64_t bytes, char *out, size_t cap)
 {
     static const char *const units[] = {"bytes", "KB", "MB", "GB", "TB"};

@@ -3,6 +3,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,18 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_report_option(struct cli_report *r, int c)
+{
+    if (c == 'q')
+        r->quiet = 1;
+    else if (c == 'v')
+        r->verbose = 1;
+    else if (c == CLI_OPT_JSON)
+        r->json = 1;
+    else if (c == CLI_OPT_STATS)
+        r->stats_path = optarg;
 }
 
 void cli_report_start(struct cli_report *r)

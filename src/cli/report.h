@@ -8,6 +8,9 @@
 
 #include <stdio.h>
 
+/* The long options of the report shared by get and thumbs (beside -q and -v). */
+enum { CLI_OPT_JSON = 1000, CLI_OPT_STATS };
+
 #define CLI_REASONS 16 /* by -status: IMGPIPE_E* codes are small and stable */
 
 struct cli_report {
@@ -20,6 +23,9 @@ struct cli_report {
     double started, last_draw;
     int drawn; /* a progress line is on the screen */
 };
+
+/* Takes -q, -v, CLI_OPT_JSON or CLI_OPT_STATS (with optarg). */
+void cli_report_option(struct cli_report *r, int c);
 
 /* Decides on the progress line (stderr is a terminal, neither -q, -v nor --json). */
 void cli_report_start(struct cli_report *r);

@@ -33,18 +33,11 @@ void imgpipe_hostrate_free(imgpipe_hostrate *h)
     free(h);
 }
 
-/* scheme://[userinfo@]host[:port] — the part that names the server. */
 static uint64_t host_hash(const char *url)
 {
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t n = strcspn(p, "/?#");
-    const char *at = memchr(p, '@', n);
-    if (at) {
-        n -= (size_t)(at + 1 - p);
-        p = at + 1;
-    }
-    return imgpipe_hash64(p, n);
+    size_t n;
+    const char *host = imgpipe_url_host(url, &n);
+    return imgpipe_hash64(host, n);
 }
 
 double imgpipe_hostrate_reserve(imgpipe_hostrate *h, const char *url)

@@ -58,15 +58,9 @@ int imgpipe_name_template_has_sha(const char *tpl)
 
 static void host_of(const char *url, char *out, size_t cap)
 {
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t n = strcspn(p, "/?#");
-    const char *at = memchr(p, '@', n);
-    if (at) {
-        n -= (size_t)(at + 1 - p);
-        p = at + 1;
-    }
-    snprintf(out, cap, "%.*s", (int)n, p);
+    size_t n;
+    const char *host = imgpipe_url_host(url, &n);
+    snprintf(out, cap, "%.*s", (int)n, host);
 }
 
 static void field_value(int f, const char *url, uint64_t index, const char *sha, char *v,

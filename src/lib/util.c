@@ -41,6 +41,20 @@ void imgpipe_strvec_free(imgpipe_strvec *sv)
     sv->n = sv->cap = 0;
 }
 
+const char *imgpipe_url_host(const char *url, size_t *len)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    *len = n;
+    return p;
+}
+
 uint64_t imgpipe_hash64(const void *data, size_t len)
 {
     const unsigned char *p = data;

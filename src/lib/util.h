@@ -22,6 +22,10 @@ typedef struct imgpipe_strvec {
 int imgpipe_strvec_push(imgpipe_strvec *sv, const char *s);
 void imgpipe_strvec_free(imgpipe_strvec *sv);
 
+/* The server part of a URL, scheme://[userinfo@]HOST[:PORT]/...: a pointer into url and
+ * its length in *len (the whole string up to '/', '?' or '#' when there is no scheme). */
+const char *imgpipe_url_host(const char *url, size_t *len);
+
 /* 64-bit FNV-1a: stable across runs and hosts, so names derived from it are deterministic. */
 uint64_t imgpipe_hash64(const void *data, size_t len);
 
