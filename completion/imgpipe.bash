@@ -54,7 +54,7 @@ _imgpipe_options() {
 
 _imgpipe() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local bin cmd line opt mv words=() metavar=""
+  local bin cmd opt mv words=() metavar=""
   COMPREPLY=()
   bin=$(_imgpipe_bin)
 
