@@ -118,7 +118,7 @@ done
 # Subsections of the page for commands the binary does not have (yet): a warning.
 mapfile -t man_cmds < <(sed -n -E 's/^\.SS +"?imgpipe +([a-z-]+)"?$/\1/p' "$man1")
 for c in "${man_cmds[@]}"; do
-  printf '%s\n' "${commands[@]}" | grep -qx -- "$c" ||
+  printf '%s\n' "${commands[@]}" | grep -x -- "$c" >/dev/null ||
     echo "warning: imgpipe.1 documents a command that 'imgpipe --help' does not list: $c"
 done
 

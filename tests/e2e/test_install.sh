@@ -34,12 +34,13 @@ export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 [ "$(pkg-config --modversion imgpipe)" = "$(sed -n 's/^imgpipe //p' "$T/out")" ] ||
   fail "imgpipe.pc version $(pkg-config --modversion imgpipe) is not the binary's $(cat "$T/out")"
 for m in libcurl jansson libturbojpeg spng libcrypto; do
-  pkg-config --print-requires-private imgpipe | grep -qw "$m" || fail "imgpipe.pc does not require $m"
+  pkg-config --print-requires-private imgpipe | grep -w "$m" >/dev/null || fail "imgpipe.pc does not require $m"
 done
 
-# A library built with sanitizers needs its runtime in the program too.
+# A library built with sanitizers needs its runtime in the program too. (No `| grep -q`
+# here: under pipefail, nm killed by SIGPIPE when grep stops early fails the test.)
 sanflags=()
-if nm -D "$so" | grep -q '__asan_\|__ubsan_'; then
+if nm -D "$so" | grep '__asan_\|__ubsan_' >/dev/null; then
   sanflags=('-fsanitize=address,undefined')
   echo "libimgpipe.so is built with sanitizers: the test program is built with ${sanflags[*]}"
 fi
@@ -76,7 +77,7 @@ EOF
 "$CC" -std=c11 -Wall -Wextra -Werror "${sanflags[@]}" -o "$T/hello" "$T/hello.c" \
   $(pkg-config --cflags --libs imgpipe) 2>"$T/cc.log" ||
   fail "building against the shared library: $(cat "$T/cc.log")"
-readelf -d "$T/hello" | grep -q 'NEEDED.*libimgpipe.so.0' ||
+readelf -d "$T/hello" | grep 'NEEDED.*libimgpipe.so.0' >/dev/null ||
   fail "the program is not linked to libimgpipe.so.0: $(readelf -d "$T/hello" | grep NEEDED)"
 LD_LIBRARY_PATH="$P/lib" "$T/hello" >"$T/out" 2>"$T/err" || fail "the program failed: $(cat "$T/err")"
 diff -u "$T/expected" "$T/out" >"$T/diff" || fail "the program's output differs: $(cat "$T/diff")"
@@ -114,7 +115,7 @@ done
 "$CC" -std=c11 -Wall -Wextra -Werror "${sanflags[@]}" -o "$T/hello-static" "$T/hello.c" \
   $(pkg-config --static --cflags imgpipe) "${libs[@]}" 2>"$T/cc.log" ||
   fail "building against libimgpipe.a with pkg-config --static: $(cat "$T/cc.log")"
-if readelf -d "$T/hello-static" | grep -q 'NEEDED.*libimgpipe'; then
+if readelf -d "$T/hello-static" | grep 'NEEDED.*libimgpipe' >/dev/null; then
   fail "the static program still needs libimgpipe.so"
 fi
 "$T/hello-static" >"$T/out" 2>"$T/err" || fail "the static program failed: $(cat "$T/err")"
