@@ -9,6 +9,7 @@ pkgs=(
   libmicrohttpd-dev libcmocka-dev
   libhiredis-dev redis-server
   clang libclang-rt-14-dev
+  groff-base
 )
 missing=()
 for p in "${pkgs[@]}"; do
