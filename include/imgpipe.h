@@ -257,10 +257,11 @@ typedef struct imgpipe_worker_opts {
 } imgpipe_worker_opts;
 
 /* Runs jobs from the queues on the async engine until stopped (or, with burst, until
- * the queues are empty). Each finished job goes to cb (item->url, ->name, ->status; the
- * index counts jobs of this worker) after its outcome is recorded in Redis. Redis going
- * away is waited out with backoff. Returns 0, or a negative code with err when it cannot
- * start (bad options, Redis unreachable at start). */
+ * the queues are empty). Each job's final outcome goes to cb (item->url, ->name, ->status;
+ * the index counts jobs of this worker) once it is queued for Redis (written there before
+ * the next job is taken); an attempt that will be retried goes to notice instead. Redis
+ * going away is waited out with backoff. Returns 0, or a negative code with err when it
+ * cannot start (bad options, Redis unreachable at start). */
 int imgpipe_worker_run(const imgpipe_worker_opts *opts, imgpipe_item_cb cb, void *userdata,
                        imgpipe_summary *sum, char *err);
 

@@ -73,6 +73,7 @@ struct worker {
     struct job *flight;
     int inflight;
     uint64_t next_index;
+    uint64_t retried; /* attempts that failed and were queued again */
     struct dir *dirs;
     struct rec *recs, **recs_tail;
     imgpipe_item_cb cb;
@@ -267,8 +268,8 @@ static int copy_fields(struct worker *w, const struct job *j, struct rec *r, int
     return bad ? IMGPIPE_ENOMEM : IMGPIPE_OK;
 }
 
-/* Decides what becomes of a job: done, tried again, or failed for good. */
-static void finish(struct worker *w, const struct job *j, int status, const char *error)
+/* Decides what becomes of a job: done, tried again, or failed for good; 1 for a retry. */
+static int finish(struct worker *w, const struct job *j, int status, const char *error)
 {
     int retry = status && transient(status, error) && j->attempt < w->retries;
     struct rec *r = rec_add(w,
@@ -283,6 +284,7 @@ static void finish(struct worker *w, const struct job *j, int status, const char
     else if (!retry)
         w->failed++;
     pthread_mutex_unlock(&w->lock);
+    return retry;
 }
 
 /* ---- directories --------------------------------------------------------------------- */
@@ -594,12 +596,20 @@ static void on_item(const imgpipe_item *item, void *userdata)
     struct job *j = *p;
     if (!j) return;
     *p = j->next;
-    finish(w, j, item->status, item->error);
+    int retry = finish(w, j, item->status, item->error);
     pthread_mutex_lock(&w->lock);
     w->inflight--;
     pthread_mutex_unlock(&w->lock);
+    if (retry) { /* not an outcome yet: said as a notice, not counted as a failure */
+        char msg[IMGPIPE_ERRLEN];
+        snprintf(msg, sizeof(msg), "retrying %s (attempt %d of %d): %s", item->url, j->attempt + 2,
+                 w->retries + 1, item->error);
+        notice(w, "%s%s", msg, "");
+        w->retried++;
+    } else if (w->cb) {
+        w->cb(item, w->userdata);
+    }
     job_free(w, j);
-    if (w->cb) w->cb(item, w->userdata);
 }
 
 /* ---- heartbeat ----------------------------------------------------------------------- */
@@ -788,6 +798,7 @@ static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
     int rc = imgpipe_exec_async(&r, err);
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
+    sum->failed -= w->retried; /* the run counted every attempt */
     final_flush(w);
     return rc;
 }
