@@ -150,7 +150,7 @@ kill -0 "$LIVE" || fail "the worker died with Redis: $(cat "$T/live.err")"
 grep -q "lost Redis" "$T/live.err" && grep -q "is back" "$T/live.err" || fail "the worker says Redis went and came back: $(cat "$T/live.err")"
 echo "$SLOW/x/term.png" >"$T/term.txt"
 run_imgpipe enqueue -q live -o "$T/live" "$T/term.txt"
-held() { [ "$(q_field live in_progress)" -eq 1 ]; }
+held() { "$IMGPIPE" status --json live | jq -e '.queues[0].held | any(.url | endswith("/term.png"))' >/dev/null; }
 wait_until 10 "the worker to take the slow job" held
 kill -TERM "$LIVE"
 RC=0
