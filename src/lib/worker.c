@@ -131,12 +131,16 @@ static int connected(struct worker *w)
     return 1;
 }
 
-/* A reply, or NULL after dropping a dead connection (an error reply is freed, NULL too). */
+/* A reply, or NULL after dropping a dead connection (an error reply is freed, NULL too).
+ * A queue deleted under us (NOGROUP: FLUSHALL, DEL) gets its group back for next time. */
 static redisReply *command(struct worker *w, int argc, const char **argv)
 {
     char err[IMGPIPE_ERRLEN];
     redisReply *r = imgpipe_q_cmd(w->c, err, argc, argv);
-    if (!r && w->c->err) drop_connection(w, err);
+    if (!r && w->c->err)
+        drop_connection(w, err);
+    else if (!r && strstr(err, "NOGROUP") && ensure_groups(w, err) && w->c->err)
+        drop_connection(w, err);
     return r;
 }
 
