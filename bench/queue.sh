@@ -14,6 +14,7 @@ galleryd=$build/tools/galleryd/galleryd
 [ -x "$imgpipe" ] && [ -x "$galleryd" ] || { echo "build first: $imgpipe, $galleryd" >&2; exit 2; }
 /usr/bin/python3 -c 'import rq' 2>/dev/null || { echo "python3-rq is missing: apt-get install python3-rq" >&2; exit 2; }
 
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 T=$(mktemp -d "${TMPDIR:-/tmp}/imgpipe-qbench.XXXXXX")
 pids=()
 cleanup() {
@@ -94,6 +95,7 @@ echo "$table"
   printf 'Machine: %s, %s cores, %s. Redis %s on loopback; galleryd /x/ (a 748-byte PNG), no latency.\n' \
     "$(uname -srm)" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
     "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
-  printf 'Command: `bench/queue.sh %s %s`\n\n' "${1:-build}" "$jobs"
+  printf 'Command: `%sbench/queue.sh %s %s` (load average before: %s)\n\n' "${TMPDIR:+TMPDIR=$TMPDIR }" \
+    "${1:-build}" "$jobs" "$load"
   echo "$table"
 } >>"$here/RESULTS.md"

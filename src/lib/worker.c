@@ -388,7 +388,7 @@ static int job_setup(struct worker *w, struct job *j, const redisReply *kv, char
     return IMGPIPE_OK;
 }
 
-static int task_from_job(struct worker *w, struct job *j, imgpipe_task *t)
+static int task_from_job(struct worker *w, struct job *j, imgpipe_task *t, char *err)
 {
     const char *url = NULL;
     for (size_t i = 0; i + 1 < j->fields.n; i += 2)
@@ -396,7 +396,7 @@ static int task_from_job(struct worker *w, struct job *j, imgpipe_task *t)
     for (size_t i = 0; i + 1 < j->fields.n; i += 2)
         if (strcmp(j->fields.v[i], "name") == 0)
             snprintf(t->name, sizeof(t->name), "%s", j->fields.v[i + 1]);
-    if (!url || !(t->url = strdup(url))) return IMGPIPE_ENOMEM;
+    if (!url || !(t->url = strdup(url))) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     t->index = j->index = w->next_index++;
     t->dirfd = j->dir->fd;
     t->job_opts = &j->opts;
@@ -433,7 +433,7 @@ static int take(struct worker *w, imgpipe_task *t)
                           deliveries);
         j->attempt = w->retries; /* no retry */
     }
-    if (rc == IMGPIPE_OK) rc = task_from_job(w, j, t);
+    if (rc == IMGPIPE_OK) rc = task_from_job(w, j, t, err);
     if (rc == IMGPIPE_OK) return 1;
     finish(w, j, rc, err);
     job_free(w, j);
@@ -459,9 +459,10 @@ static size_t batch_left(const struct worker *w)
  * single Redis, not on a cluster.) */
 static const char reclaim_script[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[4])\n"
-    "local ids, dl = {}, {}\n"
+    "local ids, dl, alive = {}, {}, {[ARGV[2]] = true}\n"
     "for _, e in ipairs(p) do\n"
-    "  if e[2] ~= ARGV[2] and redis.call('EXISTS', ARGV[5] .. e[2]) == 0 then\n"
+    "  if alive[e[2]] == nil then alive[e[2]] = redis.call('EXISTS', ARGV[5] .. e[2]) == 1 end\n"
+    "  if #ids < tonumber(ARGV[6]) and not alive[e[2]] then\n"
     "    ids[#ids + 1] = e[1]; dl[e[1]] = e[4] end\n"
     "end\n"
     "if #ids == 0 then return {} end\n"
@@ -475,9 +476,10 @@ static int reclaim(struct worker *w, int qi, int want)
     char idle[32], count[16];
     snprintf(idle, sizeof(idle), "%ld", w->claim_ms);
     snprintf(count, sizeof(count), "%d", want);
-    const char *argv[] = {"EVAL",  reclaim_script, "1",   w->streams[qi],  IMGPIPE_Q_GROUP,
-                          w->name, idle,           count, IMGPIPE_Q_WORKER};
-    redisReply *r = command(w, 9, argv);
+    /* Scan well past `want`: live workers' long jobs are idle too, and may come first. */
+    const char *argv[] = {"EVAL",  reclaim_script, "1",    w->streams[qi],   IMGPIPE_Q_GROUP,
+                          w->name, idle,           "1000", IMGPIPE_Q_WORKER, count};
+    redisReply *r = command(w, 10, argv);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
         if (r) freeReplyObject(r);
         return 0;

@@ -10,7 +10,7 @@ free_port() {
 
 # start_redis: on $RPORT, in the foreground of a background job; waits for PING.
 start_redis() {
-  redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+  redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --dir "$T" \
     >>"$T/redis.log" 2>&1 &
   RPID=$!
   BG_PIDS+=("$RPID")
@@ -139,6 +139,8 @@ for i in 1 2 3; do echo "$BASE/x/a$i.png"; done >"$T/a.txt"
 run_imgpipe enqueue -q live -o "$T/live" "$T/a.txt"
 has_files() { [ "$(ls "$T/live" 2>/dev/null | wc -l)" -ge "$1" ]; }
 wait_until 10 "3 files from the live worker" has_files 3
+done_is() { [ "$(q_field live done)" -eq "$1" ]; }
+wait_until 5 "3 jobs recorded done" done_is 3 # the files are written before the acks
 stop_redis
 sleep 1
 start_redis
@@ -157,6 +159,7 @@ RC=0
 wait "$LIVE" || RC=$?
 expect_rc 0 "worker after SIGTERM"
 [ -f "$T/live/term.png" ] || fail "the job in flight at SIGTERM was finished"
+# Redis restarted empty: 3 jobs after it, and the one finished on SIGTERM.
 [ "$(q_field live in_progress)" -eq 0 ] && [ "$(q_field live done)" -eq 4 ] || fail "after SIGTERM: $("$IMGPIPE" status live)"
 ok "a worker survives a Redis restart, and finishes its job on SIGTERM"
 
