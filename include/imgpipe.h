@@ -242,6 +242,73 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
 int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int npaths,
                    imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err);
 
+/* ---- distributed mode: a job queue on Redis ----------------------------------------- *
+ * Jobs live in Redis Streams (one stream and one consumer group per queue; docs/queue.md
+ * has the keys and the life of a job). Delivery is at least once: a job may run twice,
+ * which writes the same file again, atomically. URLs are redis://[:password@]host[:port]
+ * [/db] or unix:/path; NULL means $IMGPIPE_REDIS_URL, else redis://127.0.0.1:6379. */
+
+#define IMGPIPE_REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
+
+/* The URL to use for `url` (which may be NULL): url, $IMGPIPE_REDIS_URL, or the default. */
+const char *imgpipe_queue_url(const char *url);
+
+typedef struct imgpipe_queue imgpipe_queue; /* one connection, for one thread */
+
+/* Connects; IMGPIPE_ENET (or ECONFIG for a refused AUTH) with err naming the URL. */
+int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err);
+void imgpipe_queue_free(imgpipe_queue *q);
+
+typedef struct imgpipe_enqueue_opts {
+    const char *queue; /* NULL: "default" */
+    const char *dir;   /* where workers write; made absolute here; NULL: "images" */
+    int nthumbs;
+    imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
+    int quality; /* 0: 85 */
+} imgpipe_enqueue_opts;
+
+/* Reads every source to its end and adds one job per link, named here (so names are the
+ * same whoever runs the job). *count jobs were added under the batch id written to batch
+ * (64 bytes). Returns 0, or a negative code with err (then some jobs may be queued). */
+int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
+                          imgpipe_source *const *sources, int nsources, uint64_t *count,
+                          char batch[64], char *err);
+
+/* Puts every job of the queue's failed list back on the queue, with fresh retries. */
+int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *count, char *err);
+
+/* The state of the queues and the live workers as a JSON document (malloc'd, the caller
+ * frees): {"queues":[{"name","waiting","in_progress","done","failed","retried",
+ * "held":[{"id","worker","url","age_ms","deliveries"}],"failures":[{"id","url","error"}]}],
+ * "workers":[{"name","host","pid","queues","done","failed","in_flight","heartbeat_age_ms"}]}. */
+int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int nqueues, char **json,
+                              char *err);
+
+typedef struct imgpipe_worker_opts {
+    const char *url;           /* Redis; NULL as for imgpipe_queue_url */
+    const char *const *queues; /* taken in this order (strict priority); none: "default" */
+    int nqueues;
+    const char *name;            /* the consumer name; NULL: "<host>:<pid>" (must be unique) */
+    int burst;                   /* exit once nothing is waiting nor can be claimed */
+    int jobs;                    /* jobs in flight; 0: 64 */
+    long claim_after_ms;         /* take over jobs of a worker silent this long; 0: 60 s */
+    int retries;                 /* transient failures retried this often; <0: 3 */
+    imgpipe_get_opts get;        /* timeouts and max_bytes (dir, mode, thumbs come per job) */
+    volatile sig_atomic_t *stop; /* set non-zero (e.g. from a signal handler) to stop taking
+                                   jobs: those in flight finish, then the call returns */
+    /* Told, as a sentence, when Redis goes away and comes back; may be NULL. */
+    void (*notice)(const char *msg, void *userdata);
+} imgpipe_worker_opts;
+
+/* Runs jobs from the queues on the async engine until stopped (or, with burst, until
+ * the queues are empty). Each job's final outcome goes to cb (item->url, ->name, ->status;
+ * the index counts jobs of this worker) once it is queued for Redis (written there before
+ * the next job is taken); an attempt that will be retried goes to notice instead. Redis
+ * going away is waited out with backoff. Returns 0, or a negative code with err when it
+ * cannot start (bad options, Redis unreachable at start). */
+int imgpipe_worker_run(const imgpipe_worker_opts *opts, imgpipe_item_cb cb, void *userdata,
+                       imgpipe_summary *sum, char *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,5 +38,9 @@ void cli_format_bytes(uint64_t bytes, char *out, size_t cap);
 int cmd_links(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_thumbs(int argc, char **argv);
+int cmd_enqueue(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_requeue_failed(int argc, char **argv);
 
 #endif

@@ -12,12 +12,21 @@ static const char usage[] =
     "                                             download images (and thumbnails)\n"
     "  thumbs [-s WxH]... PATH...                 make thumbnails of files or directories\n"
     "\n"
+    "Distributed mode (a queue on Redis; workers on any number of hosts):\n"
+    "  enqueue [--redis URL] [-q QUEUE] [-o DIR] [--thumb WxH]... [SOURCE...]\n"
+    "                                             add one job per image link\n"
+    "  worker  [--redis URL] [--burst] [-j N] [--name NAME] [QUEUE...]\n"
+    "                                             run jobs (--burst: until none is left)\n"
+    "  status  [--redis URL] [--json] [QUEUE...]  queues, jobs held, failures, workers\n"
+    "  requeue-failed [--redis URL] [QUEUE...]    put failed jobs back on their queue\n"
+    "\n"
     "SOURCE is imgur:random (the default), imgur:gallery/<section>/<sort>/<window>/<page>,\n"
     "imgur:album/<id>, a file of URLs (one a line, '#' comments), '-' for stdin, or a URL.\n"
     "\n"
     "Environment:\n"
     "  IMGUR_CLIENT_ID   Client-ID of an Imgur application, for imgur: sources\n"
     "  IMGUR_API_URL     Imgur API base URL (default https://api.imgur.com)\n"
+    "  IMGPIPE_REDIS_URL Redis for distributed mode (default redis://127.0.0.1:6379)\n"
     "\n"
     "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error.\n"
     "Run 'imgpipe <command> --help' for a command's options.\n";
@@ -31,6 +40,10 @@ static const struct command commands[] = {
     {"links", cmd_links},
     {"get", cmd_get},
     {"thumbs", cmd_thumbs},
+    {"enqueue", cmd_enqueue},
+    {"worker", cmd_worker},
+    {"status", cmd_status},
+    {"requeue-failed", cmd_requeue_failed},
 };
 
 int main(int argc, char **argv)

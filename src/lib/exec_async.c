@@ -124,6 +124,8 @@ static int top_up(struct async *a, char *err)
         int rc = imgpipe_run_next(a->r, &s->task, err);
         if (rc < 0)
             return rc;
+        if (rc == IMGPIPE_RUN_AGAIN)
+            break; /* a supply with none yet: the loop asks again */
         if (rc == 0) {
             a->eof = 1;
             break;

@@ -1,0 +1,108 @@
+/* imgpipe enqueue: one Redis job per image link, for workers on any host. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: imgpipe enqueue [options] [SOURCE...]\n"
+    "\n"
+    "Reads every SOURCE (default imgur:random; the Imgur API is asked here, once) and adds\n"
+    "one job per image link to QUEUE on Redis. File names are given here, so they are the\n"
+    "same whichever worker runs a job. Run 'imgpipe worker' on any host to do them.\n"
+    "\n"
+    "  -r, --redis URL           redis://[:password@]host[:port][/db] or unix:/path\n"
+    "                            (default: $IMGPIPE_REDIS_URL, else " IMGPIPE_REDIS_DEFAULT_URL
+    ")\n"
+    "  -q, --queue QUEUE         the queue (default: default)\n"
+    "  -o, --output DIR          where workers write, made absolute here (default: images);\n"
+    "                            each worker writes into DIR on its own host\n"
+    "  -t, --thumb WxH           thumbnails to make as well; repeat for several sizes\n"
+    "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
+    "  -h, --help                this help\n"
+    "\n"
+    "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
+
+enum { OPT_QUALITY = 256 };
+
+static const struct option longopts[] = {{"redis", required_argument, NULL, 'r'},
+                                         {"queue", required_argument, NULL, 'q'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"thumb", required_argument, NULL, 't'},
+                                         {"quality", required_argument, NULL, OPT_QUALITY},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+
+struct enqueue_cli {
+    imgpipe_enqueue_opts opts;
+    const char *url;
+};
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_option(struct enqueue_cli *e, int c)
+{
+    imgpipe_enqueue_opts *o = &e->opts;
+    switch (c) {
+    case 'r':
+        e->url = optarg;
+        return -1;
+    case 'q':
+        o->queue = optarg;
+        return -1;
+    case 'o':
+        o->dir = optarg;
+        return -1;
+    case 't':
+        if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
+            cli_error("--thumb: at most %d sizes", IMGPIPE_THUMB_MAX_SIZES);
+            return CLI_EXIT_USAGE;
+        }
+        if (imgpipe_parse_size(optarg, &o->thumbs[o->nthumbs++]) == IMGPIPE_OK) return -1;
+        cli_error("--thumb: '%s' is not a size like 128x128", optarg);
+        return CLI_EXIT_USAGE;
+    case OPT_QUALITY:
+        return cli_parse_int("--quality", optarg, 1, 100, &o->quality) ? CLI_EXIT_USAGE : -1;
+    case 'h':
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    default:
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+}
+
+int cmd_enqueue(int argc, char **argv)
+{
+    struct enqueue_cli e = {.opts = {.queue = "default", .dir = "images"}};
+    int c;
+    while ((c = getopt_long(argc, argv, "r:q:o:t:h", longopts, NULL)) != -1) {
+        int rc = parse_option(&e, c);
+        if (rc >= 0) return rc;
+    }
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_queue *q;
+    /* Redis first: an unreachable Redis should not cost an Imgur API request. */
+    if (imgpipe_queue_open(&q, e.url, err)) {
+        cli_error("%s", err);
+        return CLI_EXIT_FAILED;
+    }
+    imgpipe_source **sources;
+    int n, rc = cli_open_sources(argc - optind, argv + optind, &sources, &n);
+    if (rc) {
+        imgpipe_queue_free(q);
+        return rc;
+    }
+    uint64_t count = 0;
+    char batch[64];
+    if (imgpipe_queue_enqueue(q, &e.opts, sources, n, &count, batch, err)) {
+        cli_error("%s (%llu jobs were queued before that)", err, (unsigned long long)count);
+        rc = CLI_EXIT_FAILED;
+    } else {
+        cli_print_skipped(sources, n);
+        printf("enqueued %llu jobs on queue '%s' (batch %s)\n", (unsigned long long)count,
+               e.opts.queue, batch);
+    }
+    cli_free_sources(sources, n);
+    imgpipe_queue_free(q);
+    return rc;
+}
