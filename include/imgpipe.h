@@ -194,6 +194,9 @@ typedef struct imgpipe_get_opts {
     const char *name_template; /* file names: fields {name} {stem} {ext} {id} {index} {host}
                                   {hash} {sha256}; NULL: "{name}" */
     int sharded;               /* files in 256 folders named by 2 hex digits of a hash */
+    /* Told, as a sentence, what the run decided on its own (e.g. slowing down for a host
+     * whose quota runs low); with the item callback's userdata; may be NULL. */
+    void (*notice)(const char *msg, void *userdata);
     const volatile sig_atomic_t *stop; /* set non-zero (by a signal handler) to stop: no
                                           new link starts, transfers in flight abort */
     int nthumbs;                       /* thumbnail sizes, 0..IMGPIPE_THUMB_MAX_SIZES */

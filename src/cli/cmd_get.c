@@ -267,6 +267,7 @@ int cmd_get(int argc, char **argv)
     catch_signals();
     g.opts.stop = &stop_signal;
     g.report.opts = &g.opts;
+    g.opts.notice = cli_report_notice;
     g.report.total = expected_links(argv + optind, argc - optind, sources, n);
     cli_report_start(&g.report);
     imgpipe_summary sum;

@@ -136,6 +136,13 @@ static void failure_line(const imgpipe_item *item)
         fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
 }
 
+void cli_report_notice(const char *msg, void *userdata)
+{
+    struct cli_report *r = userdata;
+    cli_report_clear(r);
+    fprintf(stderr, "imgpipe: %s\n", msg);
+}
+
 void cli_report_item(const imgpipe_item *item, void *userdata)
 {
     struct cli_report *r = userdata;

@@ -33,6 +33,9 @@ void cli_report_start(struct cli_report *r);
 /* Removes the progress line, so that other lines can be printed. */
 void cli_report_clear(struct cli_report *r);
 
+/* The notice callback: a sentence the run wants the user to read (userdata: the report). */
+void cli_report_notice(const char *msg, void *userdata);
+
 /* The item callback (userdata: the struct cli_report). */
 void cli_report_item(const imgpipe_item *item, void *userdata);
 

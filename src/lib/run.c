@@ -158,8 +158,29 @@ static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
     r->fatal = 1;
 }
 
+#define QUOTA_LOW 100       /* requests left at which a host is slowed down */
+#define QUOTA_SLOW_RATE 1.0 /* requests per second, then */
+
+/* Imgur's API counts requests against a daily quota and answers 429 once it is gone:
+ * when a server says few are left, requests to it slow down before it runs out. */
+static void check_quota(imgpipe_run *r, const imgpipe_task *t, const imgpipe_outcome *o)
+{
+    if (!o->has_quota || o->quota_left > QUOTA_LOW ||
+        !imgpipe_hostrate_slow(r->rate, t->url, QUOTA_SLOW_RATE) || !r->opts->notice)
+        return;
+    size_t n;
+    const char *host = imgpipe_url_host(t->url, &n);
+    char msg[IMGPIPE_ERRLEN];
+    snprintf(msg, sizeof(msg),
+             "%.*s says %ld requests are left of its quota (X-RateLimit-*Remaining): "
+             "slowing to %.0f request/s there",
+             (int)(n < 200 ? n : 200), host, o->quota_left, QUOTA_SLOW_RATE);
+    r->opts->notice(msg, r->userdata);
+}
+
 void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
 {
+    check_quota(r, t, o);
     final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
     imgpipe_item item = {.index = t->index,
                          .url = t->url,
@@ -212,6 +233,8 @@ void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr)
 {
     o->transient = tr->transient;
     o->retry_after_ms = tr->retry_after_ms;
+    o->has_quota = tr->quota_remaining >= 0;
+    o->quota_left = tr->quota_remaining;
     o->attempts++;
     o->seconds = imgpipe_now() - o->started;
 }

@@ -64,6 +64,8 @@ typedef struct imgpipe_outcome {
     int attempts;
     int transient;       /* the last failure may pass on another attempt */
     long retry_after_ms; /* what the server asked for, or -1 */
+    int has_quota;       /* the last response said how many requests are left: */
+    long quota_left;     /* X-RateLimit-*Remaining */
     double started;      /* imgpipe_now() at the first attempt */
     double seconds;
     char sha256[65];

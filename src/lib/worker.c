@@ -734,7 +734,8 @@ static int worker_init(struct worker *w, const imgpipe_worker_opts *o, char *nam
     w->recs_tail = &w->recs;
     if (gethostname(w->host, sizeof(w->host) - 1)) strcpy(w->host, "unknown");
     snprintf(name, 256, "%s", o->name ? o->name : "");
-    if (!o->name) snprintf(name, 256, "%s:%ld", w->host, (long)getpid());
+    if (!o->name) /* the host is cut, not the pid, so names stay unique per host */
+        snprintf(name, 256, "%.*s:%ld", 200, w->host, (long)getpid());
     w->name = name;
     w->streams = calloc((size_t)w->nqueues, sizeof(*w->streams));
     w->own_done = calloc((size_t)w->nqueues, sizeof(*w->own_done));

@@ -65,6 +65,23 @@ expect_err "timed out" "a dripping server"
 [ -z "$(files_in "$T/drip")" ] || fail "a cut drip leaves no file"
 ok "--min-speed cuts a trickling server"
 
+# Imgur's quota headers: a host that says few requests are left is slowed to 1/s, and
+# the run says so.
+for i in 1 2 3 4; do echo "$BASE/f/quota40/q$i/q$i.jpg"; done >"$T/quota.txt"
+start=$(date +%s%N)
+run_imgpipe get -j 4 -o "$T/quota" "$T/quota.txt"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 0 "a host low on quota"
+expect_err "says 40 requests are left of its quota" "the slowdown is announced"
+[ "$(grep -c 'left of its quota' "$T/err")" -eq 1 ] || fail "the slowdown is announced once"
+for i in 1 2 3 4; do cmp -s "$ref" "$T/quota/q$i.jpg" || fail "quota: q$i.jpg is the image"; done
+ok "a host low on quota is slowed down, and the run says so ($took ms)"
+start=$(date +%s%N)
+run_imgpipe get -m seq -o "$T/quota-seq" --no-ledger "$T/quota.txt"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_err "left of its quota" "seq mode announces the slowdown too"
+[ "$took" -ge 1900 ] || fail "after the first answer, 3 more requests at 1/s take 2 s or more, took $took ms"
+
 # --rate paces requests to one host.
 for i in 1 2 3 4 5; do echo "$BASE/i/img0000.jpg?r=$i"; done >"$T/rate.txt"
 start=$(date +%s%N)

@@ -18,6 +18,7 @@
  *   drip          the image at 1 byte per second
  *   stall         headers, then nothing for 60 s, then a close
  *   ctype         the image bytes as Content-Type: text/html
+ *   quota<n>      the image, with Imgur's X-RateLimit-ClientRemaining: n (ClientLimit 12500)
  *   html          200 text/html, a "Not found" page
  *   loop          302 to itself
  *   removed       302 to /removed.png, a 161x81 PNG like Imgur's placeholder
@@ -70,7 +71,8 @@ enum kind {
     F_LOOP,
     F_REMOVED,
     F_REDIRECT,
-    F_BOMB
+    F_BOMB,
+    F_QUOTA
 };
 
 struct fault {
@@ -142,6 +144,11 @@ static int parse_fault(const char *p, size_t n, struct fault *f)
     memcpy(tok, p, n);
     tok[n] = '\0';
     *f = (struct fault){0};
+    const char *rest;
+    if (strncmp(tok, "quota", 5) == 0) {
+        f->kind = F_QUOTA;
+        return parse_number(tok + 5, &f->times, &rest) == 0 && !*rest ? 0 : -1;
+    }
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcmp(tok, words[i].word) == 0) {
             f->kind = words[i].kind;
@@ -415,6 +422,23 @@ static enum MHD_Result to_image(const struct gd_server *s, struct MHD_Connection
 }
 
 /* The answer once a counted fault has run out, and every time for the others. */
+/* Imgur's rate-limit headers, as its API sends them, on the image. */
+static enum MHD_Result with_quota(struct MHD_Connection *conn, const struct blob *im,
+                                  unsigned long remaining)
+{
+    char left[32];
+    snprintf(left, sizeof left, "%lu", remaining);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(im->size, (void *)im->data, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, im->type);
+    MHD_add_response_header(r, "X-RateLimit-ClientLimit", "12500");
+    MHD_add_response_header(r, "X-RateLimit-ClientRemaining", left);
+    enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result serve(const struct gd_server *s, struct MHD_Connection *conn,
                              const char *url, const struct fault *ft, const struct blob *im)
 {
@@ -442,6 +466,8 @@ static enum MHD_Result serve(const struct gd_server *s, struct MHD_Connection *c
     case F_BOMB:
         return gd_queue(conn, 200, "image/png", s->faults->bomb_png, s->faults->bomb_size,
                         MHD_RESPMEM_PERSISTENT);
+    case F_QUOTA:
+        return with_quota(conn, im, ft->times);
     default: /* F_STATUS, F_RESET after their k failures */
         return gd_queue(conn, 200, im->type, (void *)im->data, im->size, MHD_RESPMEM_PERSISTENT);
     }

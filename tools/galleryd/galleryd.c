@@ -55,6 +55,7 @@ static void usage(FILE *f)
           "  drip      the image at 1 byte per second\n"
           "  stall     headers, then nothing for 60 s\n"
           "  ctype     the image as Content-Type: text/html\n"
+          "  quota<n>  the image with X-RateLimit-ClientRemaining: n (Imgur's quota headers)\n"
           "  html      200 text/html, a 'Not found' page\n"
           "  loop      302 to itself\n"
           "  removed   302 to /removed.png, a 161x81 PNG like Imgur's placeholder\n"
