@@ -40,6 +40,7 @@ static const char usage[] =
     "      --rate N              at most N requests per second per host\n"
     "      --retry-failed        only the links the ledger records as failed\n"
     "      --no-ledger           neither read nor write DIR/.imgpipe/ledger\n"
+    "      --pages N             read N pages of imgur: listings, 1..1000 (default: 1)\n"
     "  -k, --insecure            do not verify TLS certificates\n"
     "  -q, --quiet               print only failures\n"
     "  -h, --help                this help\n"
@@ -59,7 +60,8 @@ enum {
     OPT_PER_HOST,
     OPT_RATE,
     OPT_RETRY_FAILED,
-    OPT_NO_LEDGER
+    OPT_NO_LEDGER,
+    OPT_PAGES
 };
 
 static const struct option longopts[] = {
@@ -79,6 +81,7 @@ static const struct option longopts[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
     {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
+    {"pages", required_argument, NULL, OPT_PAGES},
     {"insecure", no_argument, NULL, 'k'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -187,6 +190,8 @@ static int parse_option(struct get_cli *g, int c)
     case OPT_NO_LEDGER:
         o->no_ledger = 1;
         return -1;
+    case OPT_PAGES:
+        return cli_set_pages(optarg) ? CLI_EXIT_USAGE : -1;
     case 'q':
         g->quiet = 1;
         return -1;
