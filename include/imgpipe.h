@@ -89,6 +89,9 @@ typedef struct imgpipe_source_opts {
     const char *client_id;   /* Imgur Client-ID; required for imgur: specs */
     long connect_timeout_ms; /* 0: library default */
     long timeout_ms;         /* whole API request; 0: library default */
+    int pages; /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
+                  spec's page on, one after another, ending at the first empty page;
+                  0: 1. Other sources have one answer and ignore it. */
 } imgpipe_source_opts;
 
 /* What a source skipped, by reason, for the summary. */
@@ -102,15 +105,20 @@ typedef struct imgpipe_source_counts {
 typedef struct imgpipe_source imgpipe_source;
 
 /* Opens a source spec:
- *   imgur:random | imgur:gallery/<section>/<sort>/<window>/<page> | imgur:album/<id>
+ *   imgur:random | imgur:gallery/<section>/<sort>/<window>/<page> | imgur:album/<id> |
+ *   imgur:r/<subreddit>/<sort>/<window>/<page> | imgur:tag/<tag>/<sort>/<window>/<page>
+ *   (in gallery/, r/ and tag/ all but the first part optional)
  *   -  (URLs on stdin) | http(s)://... (one image) | a path to a file of URLs.
- * Imgur specs fetch and parse the API response here, so API failures surface from open:
- * IMGPIPE_ECONFIG when client_id is missing, IMGPIPE_EHTTP/EAPI with the API's own text. */
+ * Imgur specs fetch and parse the first page here, so API failures surface from open:
+ * IMGPIPE_ECONFIG when client_id is missing, IMGPIPE_EHTTP/EAPI with the API's own text.
+ * Later pages (opts->pages) are fetched by imgpipe_source_next when the links at hand are
+ * used up; a failure there is its negative return, with the API's text in err. */
 int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_source_opts *opts,
                         char *err);
 
 /* Next link: 1 and *url set (borrowed, valid until the next call), 0 at the end,
- * negative on a read error. */
+ * negative on a read error or a failed API request for a later page. Blocks while it
+ * fetches a page. */
 int imgpipe_source_next(imgpipe_source *s, const char **url, char *err);
 
 const imgpipe_source_counts *imgpipe_source_counts_get(const imgpipe_source *s);

@@ -29,6 +29,9 @@ int cli_add_size(const char *opt, imgpipe_get_opts *o, const char *text);
 int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n);
 void cli_free_sources(imgpipe_source **sources, int n);
 
+/* --pages N (1..1000) for the sources cli_open_sources opens next: 0, or -1 (printed). */
+int cli_set_pages(const char *text);
+
 /* Prints the links a set of sources skipped, e.g. "2 links skipped (gif/video 1, album 1)". */
 void cli_print_skipped(imgpipe_source *const *sources, int n);
 

@@ -46,6 +46,7 @@ static const char usage[] =
     "      --rate N              at most N requests per second per host\n"
     "      --retry-failed        only the links the ledger records as failed\n"
     "      --no-ledger           neither read nor write DIR/.imgpipe/ledger\n"
+    "      --pages N             read N pages of imgur: listings, 1..1000 (default: 1)\n"
     "  -k, --insecure            do not verify TLS certificates\n"
     "  -v, --verbose             print a line for every item\n"
     "      --json                one JSON object per item on stdout (url, path, thumbnails,\n"
@@ -71,7 +72,8 @@ enum {
     OPT_RETRY_FAILED,
     OPT_NO_LEDGER,
     OPT_NAME,
-    OPT_LAYOUT
+    OPT_LAYOUT,
+    OPT_PAGES
 };
 
 static const struct option longopts[] = {
@@ -91,6 +93,7 @@ static const struct option longopts[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
     {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
+    {"pages", required_argument, NULL, OPT_PAGES},
     {"insecure", no_argument, NULL, 'k'},
     {"verbose", no_argument, NULL, 'v'},
     {"json", no_argument, NULL, CLI_OPT_JSON},
@@ -190,6 +193,8 @@ static int parse_option(struct get_cli *g, int c)
     case OPT_NO_LEDGER:
         o->no_ledger = 1;
         return -1;
+    case OPT_PAGES:
+        return cli_set_pages(optarg) ? CLI_EXIT_USAGE : -1;
     case 'q':
     case 'v':
     case CLI_OPT_JSON:

@@ -5,22 +5,32 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: imgpipe links [-q] [SOURCE...]\n"
+    "usage: imgpipe links [-q] [--pages N] [SOURCE...]\n"
     "\n"
     "Prints the image links of each SOURCE (default imgur:random), one a line, in order.\n"
     "Only JPEG and PNG items of Imgur answers are printed; albums are expanded.\n"
     "\n"
     "  -q, --quiet   do not print what was skipped\n"
+    "      --pages N read N pages of imgur: listings (gallery/, r/, tag/), one after\n"
+    "                another from the spec's page, ending at the first empty one;\n"
+    "                1..1000 (default: 1)\n"
     "  -h, --help    this help\n";
+
+enum { OPT_PAGES = 256 };
 
 int cmd_links(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"quiet", no_argument, NULL, 'q'},
+                                             {"pages", required_argument, NULL, OPT_PAGES},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {0, 0, 0, 0}};
     int quiet = 0, c;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         if (c == 'q') {
             quiet = 1;
+        } else if (c == OPT_PAGES) {
+            if (cli_set_pages(optarg))
+                return CLI_EXIT_USAGE;
         } else if (c == 'h') {
             fputs(usage, stdout);
             return CLI_EXIT_OK;

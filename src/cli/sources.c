@@ -10,6 +10,14 @@ static const char missing_client_id[] =
     "  'anonymous usage without user authorization'), then: export IMGUR_CLIENT_ID=<Client-ID>\n"
     "  Or give links instead: imgpipe get urls.txt";
 
+/* --pages, shared by the commands that open sources: 0 is the library's default, 1. */
+static int source_pages;
+
+int cli_set_pages(const char *text)
+{
+    return cli_parse_int("--pages", text, 1, 1000, &source_pages);
+}
+
 static int is_imgur(const char *spec)
 {
     return strncmp(spec, "imgur:", 6) == 0;
@@ -23,7 +31,8 @@ int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
         specs = default_spec;
     }
     imgpipe_source_opts so = {.api_url = getenv("IMGUR_API_URL"),
-                              .client_id = getenv("IMGUR_CLIENT_ID")};
+                              .client_id = getenv("IMGUR_CLIENT_ID"),
+                              .pages = source_pages};
     for (int i = 0; i < nspecs; i++) {
         if (is_imgur(specs[i]) && (!so.client_id || !*so.client_id)) {
             cli_error(missing_client_id, specs[i]);

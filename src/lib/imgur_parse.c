@@ -185,6 +185,10 @@ static int walk_root(struct walk *w, const json_t *root)
     if (json_is_array(data))
         return walk_items(w, data);
     if (json_is_object(data)) {
+        /* /gallery/t/<tag>: the tag, its gallery items in items[]. */
+        const json_t *items = json_object_get(data, "items");
+        if (json_is_array(items))
+            return walk_items(w, items);
         const json_t *images = json_object_get(data, "images");
         /* /album/<id>: the album itself; an album without images[] has nothing to give. */
         if (json_is_array(images) || (!images && is_album_item(data)))
@@ -192,7 +196,7 @@ static int walk_root(struct walk *w, const json_t *root)
     }
     if (!data)
         return shape_error(w->err, "no \"data\"");
-    return shape_error(w->err, "\"data\" is neither a list of items nor an album");
+    return shape_error(w->err, "\"data\" is neither a list of items, a tag nor an album");
 }
 
 static void add_counts(imgpipe_source_counts *to, const imgpipe_source_counts *from)
@@ -239,8 +243,32 @@ int imgpipe_imgur_parse(const char *json, size_t len, imgpipe_strvec *links,
 /* ---- specs ------------------------------------------------------------------------ */
 
 #define SPEC_FORMS                                                                                 \
-    "imgur:random, imgur:gallery/<section>[/<sort>[/<window>[/<page>]]] or imgur:album/<id>, "     \
-    "each part made of A-Z a-z 0-9 _ -"
+    "imgur:random, imgur:gallery/<section>[/<sort>[/<window>[/<page>]]], "                         \
+    "imgur:r/<subreddit>[/<sort>[/<window>[/<page>]]], "                                           \
+    "imgur:tag/<tag>[/<sort>[/<window>[/<page>]]] or imgur:album/<id>, "                           \
+    "each part made of A-Z a-z 0-9 _ - and <page> a number"
+
+#define MAX_PARTS 4
+#define PAGE_DIGITS_MAX 9 /* a page number fits an int with room to add pages to it */
+
+/* A paged listing: its spec prefix, its API path, and Imgur's documented defaults for the
+ * parts a spec may leave out, which later pages must spell out to name a page. */
+struct paged_form {
+    const char *spec_prefix, *api_prefix, *sort, *window;
+};
+
+static const struct paged_form paged_forms[] = {
+    {"gallery/", "/3/gallery/", "viral", "day"},
+    {"r/", "/3/gallery/r/", "time", "week"},
+    {"tag/", "/3/gallery/t/", "viral", "week"},
+};
+
+/* The '/'-separated parts of a spec's rest. */
+struct parts {
+    const char *p[MAX_PARTS];
+    size_t n[MAX_PARTS];
+    int count;
+};
 
 static int is_part_char(char c)
 {
@@ -248,25 +276,41 @@ static int is_part_char(char c)
            c == '-';
 }
 
-/* Counts the '/'-separated parts of s, or returns -1 when one is empty or holds a byte
- * outside [A-Za-z0-9_-]. */
-static int count_parts(const char *s)
+/* Splits s into 1..MAX_PARTS parts; -1 when a part is empty, holds a byte outside
+ * [A-Za-z0-9_-], or there are more. */
+static int split_parts(const char *s, struct parts *pt)
 {
-    int parts = 1;
-    size_t part_len = 0;
-    for (; *s; s++) {
-        if (*s == '/') {
-            if (part_len == 0)
-                return -1;
-            parts++;
-            part_len = 0;
-        } else if (is_part_char(*s)) {
-            part_len++;
-        } else {
+    pt->count = 0;
+    for (;;) {
+        size_t n = 0;
+        while (is_part_char(s[n]))
+            n++;
+        if (n == 0 || pt->count == MAX_PARTS || (s[n] != '/' && s[n] != '\0'))
             return -1;
-        }
+        pt->p[pt->count] = s;
+        pt->n[pt->count++] = n;
+        if (s[n] == '\0')
+            return 0;
+        s += n + 1;
     }
-    return part_len == 0 ? -1 : parts;
+}
+
+/* The page part, when there is one, must be a number: later pages count on from it. */
+static int page_of(const struct parts *pt, long *page)
+{
+    *page = 0;
+    if (pt->count < MAX_PARTS)
+        return 0;
+    const char *s = pt->p[MAX_PARTS - 1];
+    size_t n = pt->n[MAX_PARTS - 1];
+    if (n > PAGE_DIGITS_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *page = *page * 10 + (s[i] - '0');
+    }
+    return 0;
 }
 
 static int bad_spec(const char *spec, char *err)
@@ -283,19 +327,68 @@ static int write_path(char *path, size_t cap, const char *prefix, const char *re
     return IMGPIPE_OK;
 }
 
-int imgpipe_imgur_path(const char *spec, char *path, size_t cap, char *err)
+static const struct paged_form *paged_form_of(const char *spec)
 {
-    if (!spec || !path || cap == 0)
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "imgpipe_imgur_path: no spec or buffer given");
+    for (size_t i = 0; i < sizeof(paged_forms) / sizeof(paged_forms[0]); i++)
+        if (strncmp(spec, paged_forms[i].spec_prefix, strlen(paged_forms[i].spec_prefix)) == 0)
+            return &paged_forms[i];
+    return NULL;
+}
+
+/* Page n > 0 of a paged spec: every part spelled out, the page counted on from the spec's. */
+static int write_later_page(char *path, size_t cap, const struct paged_form *f,
+                            const struct parts *pt, long page, int n, char *err)
+{
+    const char *sort = pt->count > 1 ? pt->p[1] : f->sort;
+    int sort_len = pt->count > 1 ? (int)pt->n[1] : (int)strlen(f->sort);
+    const char *window = pt->count > 2 ? pt->p[2] : f->window;
+    int window_len = pt->count > 2 ? (int)pt->n[2] : (int)strlen(f->window);
+    int w = snprintf(path, cap, "%s%.*s/%.*s/%.*s/%ld", f->api_prefix, (int)pt->n[0], pt->p[0],
+                     sort_len, sort, window_len, window, page + n);
+    if (w < 0 || (size_t)w >= cap)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "Imgur API path for \"%.*s\" is too long",
+                            (int)pt->n[0], pt->p[0]);
+    return IMGPIPE_OK;
+}
+
+static int paged_path(const char *spec, const struct paged_form *f, int n, char *path, size_t cap,
+                      char *err)
+{
+    const char *rest = spec + strlen(f->spec_prefix);
+    struct parts pt;
+    long page;
+    if (split_parts(rest, &pt) != 0 || page_of(&pt, &page) != 0)
+        return bad_spec(spec, err);
+    /* The first page is asked for as written, so a spec means what Imgur says it means. */
+    if (n == 0)
+        return write_path(path, cap, f->api_prefix, rest, err);
+    return write_later_page(path, cap, f, &pt, page, n, err);
+}
+
+int imgpipe_imgur_is_paged(const char *spec)
+{
+    return spec && paged_form_of(spec) != NULL;
+}
+
+int imgpipe_imgur_page_path(const char *spec, int n, char *path, size_t cap, char *err)
+{
+    if (!spec || !path || cap == 0 || n < 0)
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "imgpipe_imgur_page_path: no spec or buffer, or a negative page");
+    const struct paged_form *f = paged_form_of(spec);
+    if (f)
+        return paged_path(spec, f, n, path, cap, err);
+    if (n > 0)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "Imgur spec \"imgur:%.100s\" has no pages", spec);
     if (strcmp(spec, "random") == 0)
         return write_path(path, cap, "/3/gallery/random/random/", "", err);
-    if (strncmp(spec, "gallery/", 8) == 0) {
-        int parts = count_parts(spec + 8);
-        if (parts >= 1 && parts <= 4)
-            return write_path(path, cap, "/3/gallery/", spec + 8, err);
-    } else if (strncmp(spec, "album/", 6) == 0) {
-        if (count_parts(spec + 6) == 1)
-            return write_path(path, cap, "/3/album/", spec + 6, err);
-    }
+    struct parts pt;
+    if (strncmp(spec, "album/", 6) == 0 && split_parts(spec + 6, &pt) == 0 && pt.count == 1)
+        return write_path(path, cap, "/3/album/", spec + 6, err);
     return bad_spec(spec, err);
+}
+
+int imgpipe_imgur_path(const char *spec, char *path, size_t cap, char *err)
+{
+    return imgpipe_imgur_page_path(spec, 0, path, cap, err);
 }

@@ -1,6 +1,7 @@
 /* Sources: a spec (imgur:..., a URL, a URL list file, '-') turned into a stream of links.
- * Imgur answers are a page of at most a few hundred items, so they are parsed whole;
- * URL lists are read a line at a time, so a list of any length streams. */
+ * An Imgur answer is a page of at most a few hundred items, so it is parsed whole; paged
+ * listings fetch their next page only when the links of the last are used up. URL lists
+ * are read a line at a time, so a list of any length streams. */
 #include "fetch.h"
 #include "imgur.h"
 #include "urllist.h"
@@ -14,10 +15,23 @@
 
 enum source_kind { SOURCE_LINKS, SOURCE_LINES };
 
+/* What an imgur: source needs to fetch its pages after open: copies, since the caller's
+ * opts need not outlive the open. */
+struct imgur_pager {
+    char *spec; /* without "imgur:"; NULL for other sources */
+    char *base; /* the API base URL, no trailing '/' */
+    char *auth; /* the "Authorization: Client-ID ..." header line */
+    long connect_timeout_ms, timeout_ms;
+    int next;  /* the page to fetch next, counted from the spec's own page */
+    int pages; /* how many pages to fetch in all */
+    int ended; /* an empty page or a failure was seen: no more requests */
+};
+
 struct imgpipe_source {
     enum source_kind kind;
-    imgpipe_strvec links; /* SOURCE_LINKS: all links, handed out in order */
+    imgpipe_strvec links; /* SOURCE_LINKS: the links at hand, handed out in order */
     size_t pos;
+    struct imgur_pager imgur;
     FILE *fp; /* SOURCE_LINES */
     int owns_fp;
     char *line;
@@ -26,19 +40,14 @@ struct imgpipe_source {
     imgpipe_source_counts counts;
 };
 
-static int imgur_url(const char *spec, const imgpipe_source_opts *opts, char *url, size_t cap,
-                     char *err)
+static int page_url(const struct imgur_pager *p, char *url, size_t cap, char *err)
 {
     char path[512];
-    int rc = imgpipe_imgur_path(spec + strlen(IMGUR_PREFIX), path, sizeof(path), err);
+    int rc = imgpipe_imgur_page_path(p->spec, p->next, path, sizeof(path), err);
     if (rc)
         return rc;
-    const char *base = opts->api_url && *opts->api_url ? opts->api_url : "https://api.imgur.com";
-    size_t blen = strlen(base);
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    if ((size_t)snprintf(url, cap, "%.*s%s", (int)blen, base, path) >= cap)
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "Imgur API URL too long: %s", base);
+    if ((size_t)snprintf(url, cap, "%s%s", p->base, path) >= cap)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "Imgur API URL too long: %s", p->base);
     return IMGPIPE_OK;
 }
 
@@ -57,22 +66,28 @@ static int imgur_http_error(const char *url, long status, const imgpipe_buf *bod
     return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text", url, status);
 }
 
-static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_opts *opts,
-                      char *err)
+static uint64_t items_seen(const imgpipe_source_counts *c)
 {
-    if (!opts->client_id || !*opts->client_id)
-        return imgpipe_errf(err, IMGPIPE_ECONFIG, "source '%s' needs an Imgur Client-ID", spec);
-    char url[1024], auth[512], why[IMGPIPE_ERRLEN];
-    int rc = imgur_url(spec, opts, url, sizeof(url), err);
+    return c->links + c->skipped_type + c->skipped_album;
+}
+
+/* Fetches page p->next, appends its links to s->links and moves on to the next page. A
+ * page that adds to no count had no items (see imgpipe_imgur_parse): Imgur's end of a
+ * listing, so nothing more is asked for. */
+static int fetch_page(imgpipe_source *s, char *err)
+{
+    struct imgur_pager *p = &s->imgur;
+    char url[1024], why[IMGPIPE_ERRLEN];
+    int rc = page_url(p, url, sizeof(url), err);
     if (rc)
         return rc;
-    snprintf(auth, sizeof(auth), "Authorization: Client-ID %s", opts->client_id);
-    imgpipe_fetch_opts fo = {.connect_timeout_ms = opts->connect_timeout_ms,
-                             .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 60000,
+    imgpipe_fetch_opts fo = {.connect_timeout_ms = p->connect_timeout_ms,
+                             .timeout_ms = p->timeout_ms ? p->timeout_ms : 60000,
                              .max_bytes = 64u << 20,
-                             .auth_header = auth};
+                             .auth_header = p->auth};
     imgpipe_buf body = {0};
     long status = 0;
+    uint64_t before = items_seen(&s->counts);
     rc = imgpipe_fetch(url, &fo, &body, &status, why);
     if (rc == IMGPIPE_EHTTP)
         rc = imgur_http_error(url, status, &body, err);
@@ -82,7 +97,45 @@ static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_
                                        why)))
         imgpipe_errf(err, rc, "%s: %s", url, why);
     imgpipe_buf_free(&body);
+    p->next++;
+    if (rc || items_seen(&s->counts) == before)
+        p->ended = 1;
     return rc;
+}
+
+static int copy_api_config(struct imgur_pager *p, const char *spec, const imgpipe_source_opts *opts)
+{
+    const char *base = opts->api_url && *opts->api_url ? opts->api_url : "https://api.imgur.com";
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    size_t alen = strlen("Authorization: Client-ID ") + strlen(opts->client_id) + 1;
+    p->spec = strdup(spec + strlen(IMGUR_PREFIX));
+    p->base = strndup(base, blen);
+    p->auth = malloc(alen);
+    if (!p->spec || !p->base || !p->auth)
+        return IMGPIPE_ENOMEM;
+    snprintf(p->auth, alen, "Authorization: Client-ID %s", opts->client_id);
+    p->connect_timeout_ms = opts->connect_timeout_ms;
+    p->timeout_ms = opts->timeout_ms;
+    /* Only listings have pages; random and album answer once. */
+    p->pages = imgpipe_imgur_is_paged(p->spec) && opts->pages > 1 ? opts->pages : 1;
+    return IMGPIPE_OK;
+}
+
+/* The first page is fetched here, so API failures surface before anything is downloaded. */
+static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_opts *opts,
+                      char *err)
+{
+    if (!opts->client_id || !*opts->client_id)
+        return imgpipe_errf(err, IMGPIPE_ECONFIG, "source '%s' needs an Imgur Client-ID", spec);
+    if (opts->pages < 0)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "source '%s': negative page count %d", spec,
+                            opts->pages);
+    int rc = copy_api_config(&s->imgur, spec, opts);
+    if (rc)
+        return rc;
+    return fetch_page(s, err);
 }
 
 static int open_lines(imgpipe_source *s, const char *spec, char *err)
@@ -105,8 +158,10 @@ static int open_spec(imgpipe_source *s, const char *spec, const imgpipe_source_o
 {
     if (strncmp(spec, IMGUR_PREFIX, strlen(IMGUR_PREFIX)) == 0)
         return open_imgur(s, spec, opts, err);
-    if (imgpipe_url_is_http(spec))
+    if (imgpipe_url_is_http(spec)) {
+        s->counts.links = 1;
         return imgpipe_strvec_push(&s->links, spec);
+    }
     return open_lines(s, spec, err);
 }
 
@@ -126,8 +181,6 @@ int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_so
         imgpipe_source_free(s);
         return rc;
     }
-    if (s->kind == SOURCE_LINKS)
-        s->counts.links = s->links.n;
     *out = s;
     return IMGPIPE_OK;
 }
@@ -153,12 +206,25 @@ static int next_line(imgpipe_source *s, const char **url, char *err)
     }
 }
 
+static int more_pages(const struct imgur_pager *p)
+{
+    return p->spec && !p->ended && p->next < p->pages;
+}
+
 int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
 {
     if (s->kind == SOURCE_LINES)
         return next_line(s, url, err);
-    if (s->pos >= s->links.n)
-        return 0;
+    /* A loop: a page of gifs only has items but no links, and the next may have some. */
+    while (s->pos >= s->links.n) {
+        if (!more_pages(&s->imgur))
+            return 0;
+        imgpipe_strvec_free(&s->links);
+        s->pos = 0;
+        int rc = fetch_page(s, err);
+        if (rc)
+            return rc;
+    }
     *url = s->links.v[s->pos++];
     return 1;
 }
@@ -176,6 +242,9 @@ void imgpipe_source_free(imgpipe_source *s)
         fclose(s->fp);
     free(s->line);
     free(s->name);
+    free(s->imgur.spec);
+    free(s->imgur.base);
+    free(s->imgur.auth);
     imgpipe_strvec_free(&s->links);
     free(s);
 }

@@ -124,6 +124,48 @@ static void test_empty_album_object_counts_skipped_album(void **state)
     imgpipe_strvec_free(&links);
 }
 
+static void test_tag_items(void **state)
+{
+    (void)state;
+    imgpipe_strvec links = {0};
+    imgpipe_source_counts c;
+    char err[IMGPIPE_ERRLEN];
+    const char *json =
+        "{\"data\":{\"name\":\"cats\",\"display_name\":\"Cats\",\"total_items\":3,\"items\":["
+        "{\"id\":\"a\",\"type\":\"image/jpeg\",\"link\":\"https://i.imgur.com/a.jpg\"},"
+        "{\"id\":\"b\",\"type\":\"image/gif\",\"link\":\"https://i.imgur.com/b.gif\"},"
+        "{\"id\":\"c\",\"is_album\":true,\"images\":["
+        "  {\"type\":\"image/png\",\"link\":\"https://i.imgur.com/c1.png\"}]},"
+        "{\"id\":\"d\",\"is_album\":true}"
+        "]},\"success\":true,\"status\":200}";
+    assert_int_equal(parse(json, &links, &c, err), IMGPIPE_OK);
+    static const char *const want[] = {"https://i.imgur.com/a.jpg", "https://i.imgur.com/c1.png"};
+    assert_links(&links, want, 2);
+    assert_int_equal(c.skipped_type, 1);
+    assert_int_equal(c.skipped_album, 1);
+    imgpipe_strvec_free(&links);
+}
+
+/* An empty page adds nothing to any count; that is how a source sees pagination end. */
+static void test_empty_pages_count_nothing(void **state)
+{
+    (void)state;
+    imgpipe_strvec links = {0};
+    imgpipe_source_counts c;
+    char err[IMGPIPE_ERRLEN];
+    assert_int_equal(parse("{\"data\":[],\"success\":true,\"status\":200}", &links, &c, err), 0);
+    assert_int_equal(c.links + c.skipped_type + c.skipped_album, 0);
+    assert_int_equal(
+        parse("{\"data\":{\"name\":\"cats\",\"items\":[]},\"success\":true}", &links, &c, err), 0);
+    assert_int_equal(c.links + c.skipped_type + c.skipped_album, 0);
+    /* A page of gifs only is not empty. */
+    assert_int_equal(parse("{\"data\":[{\"type\":\"image/gif\",\"link\":\"https://x/a.gif\"}]}",
+                           &links, &c, err),
+                     0);
+    assert_int_equal(c.skipped_type, 1);
+    assert_int_equal(links.n, 0);
+}
+
 static void test_api_error_string(void **state)
 {
     (void)state;
@@ -212,11 +254,15 @@ static void test_wrong_shapes(void **state)
     char err[IMGPIPE_ERRLEN];
     assert_int_equal(parse("{\"data\":5,\"success\":true}", &links, &c, err), IMGPIPE_EAPI);
     assert_string_equal(err, "Imgur API answer has an unexpected shape: \"data\" is neither a "
-                             "list of items nor an album");
+                             "list of items, a tag nor an album");
     assert_int_equal(parse("{\"data\":{\"id\":1},\"success\":true}", &links, &c, err),
                      IMGPIPE_EAPI);
     assert_int_equal(parse("{\"data\":{\"images\":\"x\"},\"success\":true}", &links, &c, err),
                      IMGPIPE_EAPI);
+    /* A tag whose items are not a list. */
+    assert_int_equal(
+        parse("{\"data\":{\"name\":\"cats\",\"items\":{}},\"success\":true}", &links, &c, err),
+        IMGPIPE_EAPI);
     assert_int_equal(parse("{\"success\":true}", &links, &c, err), IMGPIPE_EAPI);
     assert_non_null(strstr(err, "unexpected shape"));
     assert_int_equal(parse("[1,2,3]", &links, &c, err), IMGPIPE_EAPI);
@@ -308,6 +354,9 @@ static void assert_bad_spec(const char *spec)
     assert_int_equal(imgpipe_imgur_path(spec, path, sizeof(path), err), IMGPIPE_EINVAL);
     assert_non_null(strstr(err, "imgur:gallery/<section>"));
     assert_non_null(strstr(err, "imgur:album/<id>"));
+    assert_non_null(strstr(err, "imgur:r/<subreddit>"));
+    assert_non_null(strstr(err, "imgur:tag/<tag>"));
+    assert_string_equal(path, "untouched");
 }
 
 static void test_path_forms(void **state)
@@ -319,6 +368,49 @@ static void test_path_forms(void **state)
     assert_path("gallery/top/top/week", "/3/gallery/top/top/week");
     assert_path("gallery/user/rising/all/2", "/3/gallery/user/rising/all/2");
     assert_path("album/AbC_1-2", "/3/album/AbC_1-2");
+    assert_path("r/pics", "/3/gallery/r/pics");
+    assert_path("r/earthporn/top/all/3", "/3/gallery/r/earthporn/top/all/3");
+    assert_path("tag/cats", "/3/gallery/t/cats");
+    assert_path("tag/funny_cats/top/month/0", "/3/gallery/t/funny_cats/top/month/0");
+}
+
+static void assert_page_path(const char *spec, int n, const char *want)
+{
+    char path[256], err[IMGPIPE_ERRLEN];
+    assert_int_equal(imgpipe_imgur_page_path(spec, n, path, sizeof(path), err), IMGPIPE_OK);
+    assert_string_equal(path, want);
+}
+
+static void test_page_paths(void **state)
+{
+    (void)state;
+    /* Page 0 is the spec as written; later pages spell out Imgur's defaults. */
+    assert_page_path("gallery/hot", 0, "/3/gallery/hot");
+    assert_page_path("gallery/hot", 1, "/3/gallery/hot/viral/day/1");
+    assert_page_path("gallery/top/top", 2, "/3/gallery/top/top/day/2");
+    assert_page_path("gallery/hot/viral/week/4", 3, "/3/gallery/hot/viral/week/7");
+    assert_page_path("r/pics", 1, "/3/gallery/r/pics/time/week/1");
+    assert_page_path("r/pics/top/all/999999999", 1, "/3/gallery/r/pics/top/all/1000000000");
+    assert_page_path("tag/cats", 2, "/3/gallery/t/cats/viral/week/2");
+    assert_page_path("tag/cats/top", 0, "/3/gallery/t/cats/top");
+    assert_page_path("random", 0, "/3/gallery/random/random/");
+    assert_true(imgpipe_imgur_is_paged("gallery/hot"));
+    assert_true(imgpipe_imgur_is_paged("r/pics"));
+    assert_true(imgpipe_imgur_is_paged("tag/cats"));
+    assert_false(imgpipe_imgur_is_paged("random"));
+    assert_false(imgpipe_imgur_is_paged("album/x"));
+    assert_false(imgpipe_imgur_is_paged(NULL));
+    char path[256], err[IMGPIPE_ERRLEN];
+    assert_int_equal(imgpipe_imgur_page_path("album/x", 1, path, sizeof(path), err),
+                     IMGPIPE_EINVAL);
+    assert_non_null(strstr(err, "no pages"));
+    assert_int_equal(imgpipe_imgur_page_path("random", 1, path, sizeof(path), err), IMGPIPE_EINVAL);
+    assert_int_equal(imgpipe_imgur_page_path("r/pics", -1, path, sizeof(path), err),
+                     IMGPIPE_EINVAL);
+    char small[20];
+    assert_int_equal(imgpipe_imgur_page_path("r/pics", 1, small, sizeof(small), err),
+                     IMGPIPE_EINVAL);
+    assert_non_null(strstr(err, "too long"));
 }
 
 static void test_path_invalid(void **state)
@@ -340,6 +432,19 @@ static void test_path_invalid(void **state)
     assert_bad_spec("random/x");
     assert_bad_spec("RANDOM");
     assert_bad_spec("album/%2e%2e");
+    assert_bad_spec("r/");
+    assert_bad_spec("r");
+    assert_bad_spec("r//x");
+    assert_bad_spec("r/pics/");
+    assert_bad_spec("r/a.b");
+    assert_bad_spec("r/pics/top/all/x");
+    assert_bad_spec("r/pics/top/all/1/2");
+    assert_bad_spec("tag/");
+    assert_bad_spec("tag/a/b/c/d/e");
+    assert_bad_spec("tag/caf\xc3\xa9");
+    assert_bad_spec("tag/cats/top/week/1234567890");
+    assert_bad_spec("t/cats");
+    assert_bad_spec("gallery/hot/viral/day/-1");
     char err[IMGPIPE_ERRLEN];
     char path[256];
     assert_int_equal(imgpipe_imgur_path(NULL, path, sizeof(path), err), IMGPIPE_EINVAL);
@@ -361,6 +466,8 @@ int main(void)
         cmocka_unit_test(test_album_object),
         cmocka_unit_test(test_album_images_array),
         cmocka_unit_test(test_empty_album_object_counts_skipped_album),
+        cmocka_unit_test(test_tag_items),
+        cmocka_unit_test(test_empty_pages_count_nothing),
         cmocka_unit_test(test_api_error_string),
         cmocka_unit_test(test_api_error_object),
         cmocka_unit_test(test_api_error_odd_shapes),
@@ -369,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_bad_items_are_skipped),
         cmocka_unit_test(test_hostile_input_does_not_crash),
         cmocka_unit_test(test_path_forms),
+        cmocka_unit_test(test_page_paths),
         cmocka_unit_test(test_path_invalid),
         cmocka_unit_test(test_path_buffer_too_small),
     };

@@ -16,13 +16,15 @@
 struct options {
     long port;
     const char *host, *port_file, *dir, *client_id;
-    long count, latency_ms;
+    long count, latency_ms, page_size, fail_page;
+    int log;
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: galleryd --port P [--host ADDR] [--port-file FILE] [--dir DIR] [--count N]\n"
-          "                [--latency-ms N] [--client-id ID] [--help]\n"
+          "                [--latency-ms N] [--client-id ID] [--page-size K] [--fail-page P]\n"
+          "                [--log] [--help]\n"
           "\n"
           "An Imgur-shaped HTTP server for testing and benchmarking imgpipe.\n"
           "  --port P         port to listen on; 0 picks a free one\n"
@@ -33,12 +35,22 @@ static void usage(FILE *f)
           "  --count N        without --dir: generate N sample images (default 24, max 10000)\n"
           "  --latency-ms N   delay every response by N ms\n"
           "  --client-id ID   the only Client-ID accepted (default: any non-empty one)\n"
+          "  --page-size K    gallery pages of K items: page P is items P*K..P*K+K-1, pages\n"
+          "                   past the end are empty (default 0: all on page 0)\n"
+          "  --fail-page P    gallery page P (of every gallery route) answers 500 with\n"
+          "                   Imgur's error JSON\n"
+          "  --log            print every request's method and path on stderr\n"
           "\n"
           "Routes (GET/HEAD):\n"
           "  /i/NAME                       an image, from memory; 404 if unknown\n"
           "  /x/ANYTHING                   always a 40x30 PNG, whatever follows /x/ (for tests\n"
           "                                of hostile link names: .., %2F, very long names)\n"
-          "  /3/gallery[/SECTION[/SORT[/WINDOW[/PAGE]]]]  items; PAGE >= 1 is empty\n"
+          "  /3/gallery[/SECTION[/SORT[/WINDOW[/PAGE]]]]  items (no PAGE: page 0); without\n"
+          "                                --page-size PAGE >= 1 is empty\n"
+          "  /3/gallery/r/SUB[/SORT[/WINDOW[/PAGE]]]  the same items, any SUB\n"
+          "  /3/gallery/t/TAG[/SORT[/WINDOW[/PAGE]]]  the same items as a tag:\n"
+          "                                {\"data\":{\"name\":TAG,\"items\":[...]},...}\n"
+          "                                (DIR/gallery.json, if any, is page 0 of all three)\n"
           "  /3/album/sample[/images]      the album: the last two images\n"
           "  /broken/3/...  200, malformed JSON      /fail/3/...  500, Imgur error\n"
           "  /shape/3/...   200, unexpected shape    /nosuccess/3/...  200, success false\n"
@@ -92,9 +104,12 @@ static int parse_options(int argc, char **argv, struct options *o)
                                              {"count", required_argument, NULL, 'n'},
                                              {"latency-ms", required_argument, NULL, 'l'},
                                              {"client-id", required_argument, NULL, 'c'},
+                                             {"page-size", required_argument, NULL, 'k'},
+                                             {"fail-page", required_argument, NULL, 'F'},
+                                             {"log", no_argument, NULL, 'L'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    *o = (struct options){.port = -1, .host = "127.0.0.1", .count = -1};
+    *o = (struct options){.port = -1, .host = "127.0.0.1", .count = -1, .fail_page = -1};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -120,6 +135,17 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'c':
             if (!*optarg) return bad_option("--client-id", "(empty)");
             o->client_id = optarg;
+            break;
+        case 'k':
+            if (parse_long(optarg, 0, 10000, &o->page_size))
+                return bad_option("--page-size", optarg);
+            break;
+        case 'F':
+            if (parse_long(optarg, 0, 100000000, &o->fail_page))
+                return bad_option("--fail-page", optarg);
+            break;
+        case 'L':
+            o->log = 1;
             break;
         case 'h':
             usage(stdout);
@@ -253,7 +279,12 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) return rc;
     struct gd_server s = {
-        .dir = o.dir, .client_id = o.client_id, .latency_ms = (unsigned)o.latency_ms};
+        .dir = o.dir,
+        .client_id = o.client_id,
+        .latency_ms = (unsigned)o.latency_ms,
+        .page_size = (size_t)o.page_size,
+        .fail_page = o.fail_page,
+        .log = o.log};
     rc = load(&s, &o) == 0 ? serve(&s, &o) : 1;
     gd_gallery_free(&s.gallery);
     free(s.x_png);

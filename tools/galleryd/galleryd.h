@@ -59,6 +59,9 @@ struct gd_server {
     const char *dir;       /* --dir, or NULL for the generated sample */
     const char *client_id; /* --client-id, or NULL: any non-empty id */
     unsigned latency_ms;
+    size_t page_size; /* --page-size: items per gallery page; 0: all on page 0 */
+    long fail_page;   /* --fail-page: this gallery page answers 500; -1: none */
+    int log;          /* --log: every request on stderr */
     char base[96]; /* http://HOST:PORT, the prefix of every link we hand out */
     unsigned char *x_png;
     size_t x_png_size;

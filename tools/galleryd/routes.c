@@ -135,27 +135,75 @@ static void put_album_images(struct gd_buf *b, const struct gd_server *s)
     gd_buf_puts(b, "]");
 }
 
-/* Every image exactly once for a client that keeps jpeg/png items and expands albums, plus
- * a gif item it must skip. */
-static void put_gallery(struct gd_buf *b, const struct gd_server *s)
+/* The gallery's items: every image exactly once for a client that keeps jpeg/png items and
+ * expands albums, plus a gif item it must skip. Item i of gallery_items(s) is: an image
+ * for i < single, then the gif, then the album (when there is one). */
+static size_t gallery_items(const struct gd_server *s)
+{
+    return s->gallery.count - album_size(s) + 1 + (album_size(s) ? 1 : 0);
+}
+
+static void put_gallery_item(struct gd_buf *b, const struct gd_server *s, size_t i)
 {
     size_t single = s->gallery.count - album_size(s);
-    gd_buf_puts(b, "{\"data\":[");
-    for (size_t i = 0; i < single; i++) {
+    if (i < single) {
         put_item(b, s, &s->gallery.images[i]);
-        gd_buf_puts(b, ",");
-    }
-    gd_buf_puts(b, "{\"id\":\"gif0\",\"type\":\"image/gif\",\"animated\":true,\"link\":");
-    put_link(b, s, "i", "gif0.gif");
-    gd_buf_puts(b, "}");
-    if (album_size(s)) {
-        gd_buf_puts(b, ",{\"id\":\"sample\",\"title\":\"album\",\"is_album\":true,\"link\":");
+    } else if (i == single) {
+        gd_buf_puts(b, "{\"id\":\"gif0\",\"type\":\"image/gif\",\"animated\":true,\"link\":");
+        put_link(b, s, "i", "gif0.gif");
+        gd_buf_puts(b, "}");
+    } else {
+        gd_buf_puts(b, "{\"id\":\"sample\",\"title\":\"album\",\"is_album\":true,\"link\":");
         put_link(b, s, "a", "sample");
         gd_buf_printf(b, ",\"images_count\":%zu,\"images\":", album_size(s));
         put_album_images(b, s);
         gd_buf_puts(b, "}");
     }
-    gd_buf_puts(b, "],\"success\":true,\"status\":200}");
+}
+
+/* What a gallery request asks for: a page, and for /gallery/t/<tag> the tag, whose answer
+ * wraps the items as {"name":..,"items":[..]}. */
+struct listing {
+    unsigned long page;
+    const char *tag; /* NULL unless a tag listing */
+    size_t tag_len;
+};
+
+/* Items [first, end) of the page: with --page-size K, page p is [p*K, (p+1)*K); without,
+ * page 0 is everything and later pages are empty, which is how Imgur ends pagination. */
+static void page_range(const struct gd_server *s, unsigned long page, size_t *first, size_t *end)
+{
+    size_t total = gallery_items(s), k = s->page_size;
+    if (!k) {
+        *first = 0;
+        *end = page ? 0 : total;
+        return;
+    }
+    *first = page >= total / k + 1 ? total : page * k;
+    *end = *first + k < total ? *first + k : total;
+}
+
+static void put_gallery(struct gd_buf *b, const struct gd_server *s, const struct listing *l)
+{
+    size_t first, end;
+    page_range(s, l->page, &first, &end);
+    if (l->tag) {
+        struct gd_buf name = {0};
+        gd_buf_append(&name, l->tag, l->tag_len);
+        gd_buf_puts(b, "{\"data\":{\"name\":");
+        gd_buf_json_string(b, name.failed || !name.data ? "" : name.data);
+        gd_buf_puts(b, ",\"items\":[");
+        b->failed |= name.failed;
+        gd_buf_free(&name);
+    } else {
+        gd_buf_puts(b, "{\"data\":[");
+    }
+    for (size_t i = first; i < end; i++) {
+        if (i > first) gd_buf_puts(b, ",");
+        put_gallery_item(b, s, i);
+    }
+    gd_buf_puts(b, l->tag ? "]}" : "]");
+    gd_buf_puts(b, ",\"success\":true,\"status\":200}");
 }
 
 /* Copies DIR/gallery.json with every {{base}} replaced. Returns 1 when served from the
@@ -185,32 +233,49 @@ static int put_gallery_file(struct gd_buf *b, const struct gd_server *s)
     return 1;
 }
 
-/* /3/gallery/<section>/<sort>/<window>/<page>: page 1 and later are empty, which is how
- * Imgur ends pagination; page 0 or none is the whole list. */
+/* The page segment at index i, if any: 0 when absent, 1 when a number (capped, so a huge
+ * one is merely past the end), -1 when not a number. */
+static int page_seg(const struct segs *sg, size_t i, unsigned long *page)
+{
+    *page = 0;
+    if (i >= sg->count) return 0;
+    for (size_t j = 0; j < sg->n[i]; j++) {
+        char c = sg->p[i][j];
+        if (c < '0' || c > '9') return -1;
+        if (*page < 100000000UL) *page = *page * 10 + (unsigned long)(c - '0');
+    }
+    return 1;
+}
+
+/* /3/gallery/<section>/<sort>/<window>/<page>, /3/gallery/r/<sub>/<sort>/<window>/<page>
+ * and /3/gallery/t/<tag>/<sort>/<window>/<page>: the same items, paged (see page_range);
+ * a tag's answer wraps them. --fail-page P answers page P with Imgur's 500. */
 static enum MHD_Result gallery(const struct gd_server *s, struct MHD_Connection *conn,
                                const struct segs *sg, const char *url, const char *method)
 {
-    if (sg->count > 6) return api_error(conn, 404, 404, "Not found", url, method);
-    if (sg->count == 6) {
-        int page = 0;
-        for (size_t i = 0; i < sg->n[5]; i++) {
-            if (sg->p[5][i] < '0' || sg->p[5][i] > '9')
-                return api_error(conn, 400, 400, "Invalid page", url, method);
-            page |= sg->p[5][i] != '0';
-        }
-        if (page) {
-            static const char empty[] = "{\"data\":[],\"success\":true,\"status\":200}";
-            return gd_queue(conn, 200, "application/json", (void *)empty, sizeof empty - 1,
-                            MHD_RESPMEM_PERSISTENT);
-        }
+    int named = seg_is(sg, 2, "r") || seg_is(sg, 2, "t"); /* r/<sub>, t/<tag>: one more part */
+    size_t page_at = named ? 6 : 5;
+    if (sg->count > page_at + 1 || (named && sg->count < 4))
+        return api_error(conn, 404, 404, "Not found", url, method);
+    struct listing l = {0};
+    if (page_seg(sg, page_at, &l.page) < 0)
+        return api_error(conn, 400, 400, "Invalid page", url, method);
+    if (s->fail_page >= 0 && l.page == (unsigned long)s->fail_page)
+        return api_error(conn, 500, 500,
+                         "Imgur is temporarily over capacity. Please try again later.", url,
+                         method);
+    if (seg_is(sg, 2, "t")) {
+        l.tag = sg->p[3];
+        l.tag_len = sg->n[3];
     }
     struct gd_buf b = {0};
-    int from_file = s->dir ? put_gallery_file(&b, s) : 0;
+    /* gallery.json is served as it is, for page 0 of every listing. */
+    int from_file = s->dir && l.page == 0 ? put_gallery_file(&b, s) : 0;
     if (from_file < 0) {
         gd_buf_free(&b);
         return api_error(conn, 500, 500, "galleryd: cannot read gallery.json", url, method);
     }
-    if (!from_file) put_gallery(&b, s);
+    if (!from_file) put_gallery(&b, s, &l);
     return queue_json(conn, 200, &b);
 }
 
@@ -354,6 +419,7 @@ enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *ur
         return MHD_YES;
     }
     const struct gd_server *s = cls;
+    if (s->log) fprintf(stderr, "galleryd: %s %s\n", method, url); /* tests count requests */
     if (s->latency_ms) sleep_ms(s->latency_ms); /* thread per connection: sleeping is fine */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return gd_queue_text(conn, 405, "galleryd: only GET and HEAD\n");
