@@ -100,7 +100,7 @@ int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
     if (!ctx) return rc;
     struct spng_ihdr ihdr;
-    int fmt, channels;
+    int fmt = 0, channels = 0;
     rc = read_header(ctx, &ihdr, &fmt, &channels, err);
     if (rc) goto done;
     if ((uint64_t)ihdr.width * ihdr.height > max_pixels) {
