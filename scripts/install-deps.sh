@@ -6,6 +6,7 @@ pkgs=(
   pkg-config curl python3
   libcurl4-openssl-dev libjansson-dev
   libturbojpeg0-dev libspng-dev zlib1g-dev
+  libwebp-dev liblcms2-dev libgif-dev
   libmicrohttpd-dev libcmocka-dev
   libhiredis-dev redis-server
 )

@@ -4,6 +4,7 @@
 
 #include <spng.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Ancillary chunks (text, ICC, EXIF) are bounded so a crafted header cannot make libspng
  * allocate much more than the image itself. */
@@ -93,8 +94,63 @@ int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_
     return rc;
 }
 
-int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels,
-                       struct imgpipe_image *out, char *err)
+/* 16-bit samples to 8 bits, rounded (v / 257), as png_set_scale_16 does: libspng's own
+ * 8-bit output keeps only the high byte. */
+static void scale16(const uint16_t *in, struct imgpipe_image *out)
+{
+    size_t n = (size_t)out->width * out->height * 4;
+    for (size_t i = 0; i < n; i++)
+        out->pixels[i] = (unsigned char)((in[i] + 128u) / 257u);
+}
+
+/* Decodes into the engine's pixel buffer; 16-bit images through its aux buffer. */
+static int decode_pixels(struct imgpipe_engine *eng, spng_ctx *ctx, const struct spng_ihdr *ihdr,
+                         int fmt, struct imgpipe_image *out)
+{
+    int wide = ihdr->bit_depth == 16;
+    int ofmt = wide ? SPNG_FMT_RGBA16 : fmt;
+    int channels = wide ? 4 : format_channels(fmt);
+    size_t need;
+    int e = spng_decoded_image_size(ctx, ofmt, &need);
+    if (e) return e;
+    size_t stride = (size_t)ihdr->width * channels;
+    *out = (struct imgpipe_image){.width = (int)ihdr->width,
+                                  .height = (int)ihdr->height,
+                                  .channels = channels,
+                                  .stride = stride,
+                                  .borrowed = 1};
+    out->pixels = imgpipe_scratch_get(&eng->pixels, stride * ihdr->height);
+    void *dst = wide ? imgpipe_scratch_get(&eng->aux, need) : out->pixels;
+    if (!out->pixels || !dst) return SPNG_EMEM;
+    if (!wide && need != stride * ihdr->height) return SPNG_EINTERNAL;
+    e = spng_decode_image(ctx, dst, need, ofmt, SPNG_DECODE_TRNS);
+    if (!e && wide) scale16(dst, out);
+    return e;
+}
+
+/* Drops an alpha channel that decoding to RGBA added to an image without one. */
+static void drop_alpha(struct imgpipe_image *img)
+{
+    size_t n = (size_t)img->width * img->height;
+    for (size_t i = 0; i < n; i++)
+        memmove(img->pixels + i * 3, img->pixels + i * 4, 3);
+    img->channels = 3;
+    img->stride = (size_t)img->width * 3;
+}
+
+/* The iCCP profile of a colour PNG to eng->icc (none when an sRGB chunk says sRGB). */
+static int read_icc(struct imgpipe_engine *eng, spng_ctx *ctx, int channels)
+{
+    struct spng_iccp iccp;
+    uint8_t intent;
+    eng->icc.len = 0;
+    if (channels < 3 || spng_get_srgb(ctx, &intent) == 0 || spng_get_iccp(ctx, &iccp) != 0)
+        return IMGPIPE_OK;
+    return imgpipe_buf_append(&eng->icc, iccp.profile, iccp.profile_len);
+}
+
+int imgpipe_png_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                       uint64_t max_pixels, struct imgpipe_image *out, char *err)
 {
     int rc;
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
@@ -108,21 +164,20 @@ int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels
                           ihdr.width, ihdr.height, (unsigned long long)max_pixels);
         goto done;
     }
-    size_t need;
-    int e = spng_decoded_image_size(ctx, fmt, &need);
-    if (!e && imgpipe_image_alloc(out, (int)ihdr.width, (int)ihdr.height, format_channels(fmt))) {
+    int e = decode_pixels(eng, ctx, &ihdr, fmt, out);
+    if (e == SPNG_EMEM) {
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
                           ihdr.height);
-        goto done;
-    }
-    if (!e && need != out->stride * out->height) e = SPNG_EINTERNAL;
-    if (!e) e = spng_decode_image(ctx, out->pixels, need, fmt, SPNG_DECODE_TRNS);
-    if (e) {
+    } else if (e) {
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
-        imgpipe_image_free(out);
-    } else if (channels < out->channels) {
+    } else if (read_icc(eng, ctx, channels) != 0) {
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a PNG's ICC profile");
+    } else if (channels < 3) {
         compact_gray(out, channels);
+    } else if (channels < out->channels) {
+        drop_alpha(out);
     }
+    if (rc) imgpipe_image_free(out);
 done:
     spng_ctx_free(ctx);
     return rc;

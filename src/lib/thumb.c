@@ -30,7 +30,7 @@ int imgpipe_image_alloc(struct imgpipe_image *img, int width, int height, int ch
 
 void imgpipe_image_free(struct imgpipe_image *img)
 {
-    free(img->pixels);
+    if (!img->borrowed) free(img->pixels);
     memset(img, 0, sizeof(*img));
 }
 
@@ -54,18 +54,22 @@ static void fit(int w, int h, int bw, int bh, int *ow, int *oh)
     if (*oh < 1) *oh = 1;
 }
 
-static int unsupported(const unsigned char *p, size_t len, const char *fmt, char *err)
+enum format { FMT_JPEG, FMT_PNG, FMT_WEBP, FMT_GIF };
+
+/* The format by magic bytes, or -1 with err naming the first bytes. */
+static int format_of(const unsigned char *p, size_t len, char *err)
 {
-    if (fmt && strcmp(fmt, "gif") == 0)
-        return imgpipe_errf(err, IMGPIPE_EFORMAT, "GIF images are not supported for thumbnails");
-    if (fmt && strcmp(fmt, "webp") == 0)
-        return imgpipe_errf(err, IMGPIPE_EFORMAT, "WebP images are not supported for thumbnails");
+    static const char *const names[] = {"jpeg", "png", "webp", "gif"};
+    const char *fmt = imgpipe_sniff_format(p, len);
+    for (int i = 0; fmt && i < 4; i++)
+        if (strcmp(fmt, names[i]) == 0) return i;
     char hex[3 * 8 + 1] = "";
     size_t used = 0;
     for (size_t i = 0; i < len && i < 8; i++)
         used += (size_t)snprintf(hex + used, sizeof(hex) - used, "%s%02x", i ? " " : "", p[i]);
-    return imgpipe_errf(err, IMGPIPE_EFORMAT, "not a JPEG or PNG image (first bytes %s)",
-                        len ? hex : "none: empty input");
+    imgpipe_errf(err, IMGPIPE_EFORMAT, "not a JPEG, PNG, WebP or GIF image (first bytes %s)",
+                 len ? hex : "none: empty input");
+    return -1;
 }
 
 static int check_args(const void *src, const imgpipe_thumb_out *outs, int n, char *err)
@@ -94,10 +98,26 @@ static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixe
                         info->width, info->height, px / 1e6, max_pixels / 1e6);
 }
 
+/* The thumbnail's encoding: the source's format, except GIF, whose thumbnails are PNG
+ * (a resized GIF would need palette quantisation and lose the antialiasing). */
+static int encode(struct imgpipe_engine *eng, int fmt, const struct imgpipe_image *img, int quality,
+                  imgpipe_buf *out, char *err)
+{
+    switch (fmt) {
+    case FMT_JPEG:
+        return imgpipe_jpeg_encode(eng, img, quality, out, err);
+    case FMT_WEBP:
+        return imgpipe_webp_encode(img, quality, out, err);
+    default:
+        return imgpipe_png_encode(img, out, err);
+    }
+}
+
 /* One thumbnail from the decoded image: resize to the stored-orientation size, make it
- * upright, encode. */
-static int make_one(const struct imgpipe_image *img, int is_jpeg, int orientation, int tw, int th,
-                    int quality, imgpipe_buf *out, char *err)
+ * upright, convert an embedded profile to sRGB (on the thumbnail: a few thousand pixels,
+ * not the source's millions), encode. */
+static int make_one(struct imgpipe_engine *eng, const struct imgpipe_image *img, int fmt,
+                    int orientation, int tw, int th, int quality, imgpipe_buf *out, char *err)
 {
     struct imgpipe_image small = {0};
     int swap = orientation >= 5;
@@ -107,8 +127,8 @@ static int make_one(const struct imgpipe_image *img, int is_jpeg, int orientatio
         imgpipe_image_free(&small);
         return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", tw, th);
     }
-    rc = is_jpeg ? imgpipe_jpeg_encode(&small, quality, out, err)
-                 : imgpipe_png_encode(&small, out, err);
+    imgpipe_icc_to_srgb(eng, &small);
+    rc = encode(eng, fmt, &small, quality, out, err);
     imgpipe_image_free(&small);
     return rc;
 }
@@ -135,36 +155,75 @@ static void plan_sizes(const struct imgpipe_image_info *info, const imgpipe_thum
     }
 }
 
+static int read_info(struct imgpipe_engine *eng, int fmt, const unsigned char *p, size_t len,
+                     struct imgpipe_image_info *info, char *err)
+{
+    switch (fmt) {
+    case FMT_JPEG:
+        return imgpipe_jpeg_info(eng, p, len, info, err);
+    case FMT_PNG:
+        return imgpipe_png_info(p, len, info, err);
+    case FMT_WEBP:
+        return imgpipe_webp_info(p, len, info, err);
+    default:
+        return imgpipe_gif_info(p, len, info, err);
+    }
+}
+
+static int decode(struct imgpipe_engine *eng, int fmt, const unsigned char *p, size_t len,
+                  int need_w, int need_h, uint64_t max_pixels, struct imgpipe_image *img, char *err)
+{
+    switch (fmt) {
+    case FMT_JPEG:
+        return imgpipe_jpeg_decode(eng, p, len, need_w, need_h, img, err);
+    case FMT_PNG:
+        return imgpipe_png_decode(eng, p, len, max_pixels, img, err);
+    case FMT_WEBP:
+        return imgpipe_webp_decode(eng, p, len, img, err);
+    default:
+        return imgpipe_gif_decode(eng, p, len, img, err);
+    }
+}
+
+/* Decodes and makes the n thumbnails into bufs with the calling thread's engine. */
+static int make_all(int fmt, const unsigned char *p, size_t len, uint64_t max_pixels, int quality,
+                    const imgpipe_thumb_out *outs, int n, int *tw, int *th, imgpipe_buf *bufs,
+                    char *err)
+{
+    struct imgpipe_engine *eng = imgpipe_engine_get();
+    if (!eng) return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a thumbnail engine");
+    struct imgpipe_image_info info;
+    int rc = read_info(eng, fmt, p, len, &info, err);
+    if (!rc) rc = check_budget(&info, max_pixels, err);
+    if (rc) return rc;
+    int need_w, need_h;
+    plan_sizes(&info, outs, n, tw, th, &need_w, &need_h);
+    struct imgpipe_image img = {0};
+    rc = decode(eng, fmt, p, len, need_w, need_h, max_pixels, &img, err);
+    for (int i = 0; i < n && !rc; i++)
+        rc = make_one(eng, &img, fmt, info.orientation, tw[i], th[i], quality, &bufs[i], err);
+    imgpipe_image_free(&img);
+    imgpipe_engine_trim(eng);
+    return rc;
+}
+
 int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,
                        imgpipe_thumb_out *outs, int n, char *err)
 {
     int rc = check_args(src, outs, n, err);
     if (rc) return rc;
     const unsigned char *p = src;
-    const char *fmt = imgpipe_sniff_format(p, len);
-    int is_jpeg = fmt && strcmp(fmt, "jpeg") == 0;
-    if (!is_jpeg && !(fmt && strcmp(fmt, "png") == 0)) return unsupported(p, len, fmt, err);
+    int fmt = format_of(p, len, err);
+    if (fmt < 0) return IMGPIPE_EFORMAT;
     uint64_t max_pixels = opts && opts->max_pixels ? opts->max_pixels : DEFAULT_MAX_PIXELS;
     int quality = opts && opts->quality ? opts->quality : DEFAULT_QUALITY;
     if (quality < 1 || quality > 100)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "JPEG quality %d is not in 1..100", quality);
 
-    struct imgpipe_image_info info;
-    rc = is_jpeg ? imgpipe_jpeg_info(p, len, &info, err) : imgpipe_png_info(p, len, &info, err);
-    if (!rc) rc = check_budget(&info, max_pixels, err);
-    if (rc) return rc;
-
-    int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES], need_w, need_h;
-    plan_sizes(&info, outs, n, tw, th, &need_w, &need_h);
-    struct imgpipe_image img = {0};
-    rc = is_jpeg ? imgpipe_jpeg_decode(p, len, need_w, need_h, &img, err)
-                 : imgpipe_png_decode(p, len, max_pixels, &img, err);
-    if (rc) return rc;
+    int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES];
     imgpipe_buf bufs[IMGPIPE_THUMB_MAX_SIZES];
     memset(bufs, 0, sizeof(bufs));
-    for (int i = 0; i < n && !rc; i++)
-        rc = make_one(&img, is_jpeg, info.orientation, tw[i], th[i], quality, &bufs[i], err);
-    imgpipe_image_free(&img);
+    rc = make_all(fmt, p, len, max_pixels, quality, outs, n, tw, th, bufs, err);
     for (int i = 0; i < n; i++) {
         if (rc) {
             imgpipe_buf_free(&bufs[i]);
