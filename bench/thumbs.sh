@@ -29,7 +29,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target imgpipe decode_floor >/dev/null
 
 [ "$(ls "$corpus/i" 2>/dev/null | wc -l)" -ge "$n" ] || bash /work/shared/bench/make_corpus.sh "$corpus" "$n" >&2
-mapfile -t files < <(ls "$corpus/i" | grep -E '\.(jpg|png)$' | sort | head -n "$n")
+mapfile -t files < <(ls "$corpus/i" | grep -E '^img[0-9]+\.(jpg|png)$' | sort | head -n "$n")
 scratch=$(mktemp -d /tmp/imgpipe-thumbs-bench.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/in"

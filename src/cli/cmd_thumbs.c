@@ -1,32 +1,40 @@
 /* imgpipe thumbs: thumbnails of image files and directories already on disk. */
 #include "cli.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 
 static const char usage[] =
     "usage: imgpipe thumbs [options] PATH...\n"
     "\n"
-    "Makes a thumbnail of each JPEG or PNG file, and of each *.jpg, *.jpeg, *.png file in\n"
-    "each directory PATH (not recursively; files that are thumbnails already are skipped),\n"
-    "written beside it as NAME_thumbnail.EXT in the same format.\n"
+    "Makes a thumbnail of each JPEG, PNG, WebP or GIF file, and of each such file (*.jpg,\n"
+    "*.jpeg, *.png, *.webp, *.gif) in each directory PATH (not recursively; files that are\n"
+    "thumbnails already are skipped), written beside it as NAME_thumbnail.EXT in the same\n"
+    "format; a GIF's (first frame) as NAME_thumbnail.png.\n"
     "\n"
     "  -m, --mode MODE     seq (one after another), threads or procs (N workers)\n"
     "                      (default: threads)\n"
     "  -j, --jobs N        workers (default: one per core)\n"
     "  -s, --size WxH      fit thumbnails within WxH (default: 128x128); repeat for several\n"
     "                      sizes from one decode (then NAME_thumbnail_WxH.EXT)\n"
-    "      --quality N     JPEG quality, 1..100 (default: 85)\n"
+    "      --quality N     JPEG and WebP quality, 1..100 (default: 85)\n"
+    "      --max-pixels N  refuse images over N pixels (width x height, read from the\n"
+    "                      header before decoding); N may end in M for millions\n"
+    "                      (default: 100M)\n"
     "  -q, --quiet         print only failures\n"
     "  -h, --help          this help\n"
     "\n"
     "Exit status: 0 all done, 1 some files failed, 2 usage error.\n";
 
-enum { OPT_QUALITY = 256 };
+enum { OPT_QUALITY = 256, OPT_MAX_PIXELS };
 
 static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
                                          {"jobs", required_argument, NULL, 'j'},
                                          {"size", required_argument, NULL, 's'},
                                          {"quality", required_argument, NULL, OPT_QUALITY},
+                                         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
@@ -35,6 +43,25 @@ static void on_item(const imgpipe_item *item, void *userdata)
 {
     (void)userdata;
     if (item->status) fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+}
+
+/* "N" or "NM" (millions of pixels), 1 .. 2^40. */
+static int parse_pixels(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end != text && (*end == 'M' || *end == 'm') && end[1] == '\0') {
+        end++;
+        v = v > (1ULL << 40) / 1000000 ? 0 : v * 1000000;
+    }
+    if (errno || end == text || *end || !isdigit((unsigned char)text[0]) || v < 1 ||
+        v > (1ULL << 40)) {
+        cli_error("--max-pixels: '%s' is not a pixel count like 50000000 or 50M", text);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 /* Returns -1 to go on, else the exit code. */
@@ -61,6 +88,8 @@ static int parse_option(imgpipe_get_opts *o, int *quiet, int c)
         return -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
+    case OPT_MAX_PIXELS:
+        return parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -1;
     case 'q':
         *quiet = 1;
         return -1;
