@@ -526,6 +526,21 @@ static void test_gif_truncated(void **state)
     free(gif);
 }
 
+/* A GIF's thumbnail is PNG data: its name ends in .png so viewers agree. */
+static void test_gif_thumbnail_name(void **state)
+{
+    (void)state;
+    char name[64];
+    imgpipe_thumb_size size = {64, 48};
+    assert_int_equal(imgpipe_thumb_name("anim.gif", &size, 0, name, sizeof(name)), 0);
+    assert_string_equal(name, "anim_thumbnail.png");
+    assert_int_equal(imgpipe_thumb_name("ANIM.GIF", &size, 1, name, sizeof(name)), 0);
+    assert_string_equal(name, "ANIM_thumbnail_64x48.png");
+    assert_true(imgpipe_is_thumb_name("anim_thumbnail.png"));
+    assert_int_equal(imgpipe_thumb_name("pic.webp", &size, 0, name, sizeof(name)), 0);
+    assert_string_equal(name, "pic_thumbnail.webp");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,7 +549,7 @@ int main(void)
         cmocka_unit_test(test_png_16bit_rounds), cmocka_unit_test(test_png_interlaced),
         cmocka_unit_test(test_jpeg_progressive), cmocka_unit_test(test_webp_alpha),
         cmocka_unit_test(test_gif_first_frame),  cmocka_unit_test(test_gif_interlaced),
-        cmocka_unit_test(test_gif_truncated),
+        cmocka_unit_test(test_gif_truncated),    cmocka_unit_test(test_gif_thumbnail_name),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     imgpipe_engine_release(); /* the main thread's engine: no thread exit frees it */
