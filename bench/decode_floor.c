@@ -82,7 +82,7 @@ static int decode_jpeg(tjhandle tj, const struct file *f, int bw, int bh, unsign
 
 static int decode_png(const struct file *f, unsigned char **buf, size_t *cap)
 {
-    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_IGNORE_ADLER32); /* as imgpipe decodes */
+    spng_ctx *ctx = spng_ctx_new(0); /* checksums checked, as imgpipe decodes */
     struct spng_ihdr ih;
     struct spng_trns trns;
     size_t need;
