@@ -122,6 +122,17 @@ int imgpipe_gif_decode(struct imgpipe_engine *eng, const unsigned char *src, siz
 int imgpipe_resize(const struct imgpipe_image *src, int width, int height,
                    struct imgpipe_image *dst);
 
+/* The same resize fed one source row at a time (top to bottom, height rows of width *
+ * channels bytes), so a decoder can hand over rows while they are in cache and the
+ * source never needs to be stored whole. */
+struct imgpipe_resizer;
+int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int channels, int width,
+                        int height);
+void imgpipe_resizer_row(struct imgpipe_resizer *r, const unsigned char *row);
+/* After the last row: the result (allocated, the caller frees it) into dst. */
+int imgpipe_resizer_finish(struct imgpipe_resizer *r, struct imgpipe_image *dst);
+void imgpipe_resizer_free(struct imgpipe_resizer *r);
+
 /* ---- orient.c ---- */
 
 /* The orientation (tag 0x0112) from a TIFF-structured EXIF block ("II*\0"/"MM\0*" ...);

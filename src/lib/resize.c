@@ -111,11 +111,9 @@ static void store4(float *p, v4f v)
     memcpy(p, &v, sizeof(v));
 }
 
-/* Source row y as floats, colour premultiplied by alpha (alpha kept 0..255). */
-static void convert_row(const struct imgpipe_image *src, int y, float *out)
+/* One source row as floats, colour premultiplied by alpha (alpha kept 0..255). */
+static void convert_row(const unsigned char *s, int w, int ch, float *out)
 {
-    const unsigned char *s = src->pixels + (size_t)y * src->stride;
-    int ch = src->channels, w = src->width;
     if (ch == 1) {
         for (int x = 0; x < w; x++)
             out[x] = s[x];
@@ -132,51 +130,38 @@ static void convert_row(const struct imgpipe_image *src, int y, float *out)
     }
 }
 
-/* Adds rows y0..y1-1 into acc, one integer sum per sample, colour premultiplied by alpha:
- * straight loops over whole rows, which the compiler vectorises (summing block by block
- * per row was the resize's main cost on large PNGs). */
-static void sum_rows(const struct imgpipe_image *src, int y0, int y1, uint32_t *acc)
+/* Adds one source row into acc, one integer sum per sample, colour premultiplied by
+ * alpha: a straight loop over the row, which the compiler vectorises (summing block by
+ * block per row was the resize's main cost on large PNGs). */
+static void sum_row(const unsigned char *s, size_t n, int ch, uint32_t *acc)
 {
-    int ch = src->channels;
-    size_t n = (size_t)src->width * ch;
-    memset(acc, 0, sizeof(*acc) * n);
-    for (int y = y0; y < y1; y++) {
-        const unsigned char *s = src->pixels + (size_t)y * src->stride;
-        if (ch == 1 || ch == 3) {
-            for (size_t i = 0; i < n; i++)
-                acc[i] += s[i];
-        } else if (ch == 2) {
-            for (size_t i = 0; i < n; i += 2)
-                acc[i] += (uint32_t)s[i] * s[i + 1], acc[i + 1] += s[i + 1];
-        } else {
-            for (size_t i = 0; i < n; i += 4) {
-                uint32_t a = s[i + 3];
-                acc[i] += s[i] * a, acc[i + 1] += s[i + 1] * a, acc[i + 2] += s[i + 2] * a;
-                acc[i + 3] += a;
-            }
+    if (ch == 1 || ch == 3) {
+        for (size_t i = 0; i < n; i++)
+            acc[i] += s[i];
+    } else if (ch == 2) {
+        for (size_t i = 0; i < n; i += 2)
+            acc[i] += (uint32_t)s[i] * s[i + 1], acc[i + 1] += s[i + 1];
+    } else {
+        for (size_t i = 0; i < n; i += 4) {
+            uint32_t a = s[i + 3];
+            acc[i] += s[i] * a, acc[i + 1] += s[i + 1] * a, acc[i + 2] += s[i + 2] * a;
+            acc[i + 3] += a;
         }
     }
 }
 
-/* Reduced row yr: the average of each rx x ry block of the source, premultiplied, in
- * lanes_for(ch) floats per pixel. */
-static void reduce_row(const struct imgpipe_image *src, int yr, int rx, int ry, int rw,
-                       uint32_t *acc, float *out)
+/* The reduced row from acc (the sums of `rows` source rows): the average of each rx-wide
+ * block, premultiplied, in lanes_for(ch) floats per pixel. */
+static void reduce_acc(const uint32_t *acc, int width, int ch, int rx, int rw, int rows, float *out)
 {
-    int ch = src->channels, lanes = lanes_for(ch), alpha = ch % 2 == 0;
-    int y0 = yr * ry, y1 = y0 + ry < src->height ? y0 + ry : src->height;
-    if (rx == 1 && ry == 1) {
-        convert_row(src, y0, out);
-        return;
-    }
-    sum_rows(src, y0, y1, acc);
+    int lanes = lanes_for(ch), alpha = ch % 2 == 0;
     for (int xr = 0; xr < rw; xr++, out += lanes) {
-        int x0 = xr * rx, x1 = x0 + rx < src->width ? x0 + rx : src->width;
+        int x0 = xr * rx, x1 = x0 + rx < width ? x0 + rx : width;
         uint64_t sum[4] = {0, 0, 0, 0};
         for (const uint32_t *a = acc + (size_t)x0 * ch; a < acc + (size_t)x1 * ch; a += ch)
             for (int c = 0; c < ch; c++)
                 sum[c] += a[c];
-        float inv = 1.0f / (float)((x1 - x0) * (y1 - y0));
+        float inv = 1.0f / (float)((x1 - x0) * rows);
         for (int c = 0; c < lanes; c++) /* undo the 0..255 alpha scale of premultiplied colour */
             out[c] = c >= ch ? 0.0f : (float)sum[c] * inv * (alpha && c < ch - 1 ? 1.0f / 255 : 1);
     }
@@ -272,88 +257,137 @@ struct plan {
     int rw, rh; /* reduced size */
 };
 
-static struct plan plan_for(const struct imgpipe_image *src, int width, int height)
+static struct plan plan_for(int sw, int sh, int width, int height)
 {
     struct plan p;
-    p.rx = src->width / width / REDUCE_GAP;
-    p.ry = src->height / height / REDUCE_GAP;
+    p.rx = sw / width / REDUCE_GAP;
+    p.ry = sh / height / REDUCE_GAP;
     p.rx = p.rx > 1 ? p.rx : 1;
     p.ry = p.ry > 1 ? p.ry < REDUCE_MAX_ROWS ? p.ry : REDUCE_MAX_ROWS : 1;
-    p.rw = (src->width + p.rx - 1) / p.rx;
-    p.rh = (src->height + p.ry - 1) / p.ry;
+    p.rw = (sw + p.rx - 1) / p.rx;
+    p.rh = (sh + p.ry - 1) / p.ry;
     return p;
 }
 
-struct bufs {
-    float *row, *mid;
-    uint32_t *acc;
-    size_t mid_len; /* floats per intermediate row, a multiple of 4 */
+/* The resize of one source to one size, fed row by row: each row is added into the box
+ * sums, each finished reduced row goes through the horizontal pass at once, so only the
+ * horizontally filtered rows are kept, never the source. */
+struct imgpipe_resizer {
+    int sw, sh, ch, w, h;
+    struct plan p;
+    struct taps tx, ty;
+    int y;            /* source rows taken */
+    float *row, *mid; /* one reduced row; the horizontally filtered rows */
+    uint32_t *acc;    /* box sums of the current band of ry rows */
+    size_t mid_len;   /* floats per intermediate row, a multiple of 4 */
+    struct imgpipe_image out;
 };
 
-static void run(const struct imgpipe_image *src, struct imgpipe_image *dst, const struct plan *p,
-                const struct taps *tx, const struct taps *ty, const struct bufs *b)
+void imgpipe_resizer_free(struct imgpipe_resizer *r)
 {
-    int ch = src->channels, lanes = lanes_for(ch);
-    for (int y = 0; y < p->rh; y++) {
-        float *m = b->mid + (size_t)y * b->mid_len;
-        reduce_row(src, y, p->rx, p->ry, p->rw, b->acc, b->row);
-        if (lanes == 4)
-            hpass4(b->row, m, tx, dst->width);
-        else
-            hpass_narrow(b->row, m, tx, dst->width, ch);
-    }
-    /* The row buffer is at least as long as an intermediate row: reuse it. */
-    for (int y = 0; y < dst->height; y++) {
-        vpass(b->mid, b->row, ty, y, b->mid_len);
-        row_to_u8(b->row, dst->pixels + (size_t)y * dst->stride, dst->width, ch);
-    }
+    if (!r) return;
+    taps_free(&r->tx);
+    taps_free(&r->ty);
+    free(r->row);
+    free(r->mid);
+    free(r->acc);
+    imgpipe_image_free(&r->out);
+    free(r);
 }
 
-static void copy(const struct imgpipe_image *src, struct imgpipe_image *dst)
+static int alloc_bufs(struct imgpipe_resizer *r)
 {
-    for (int y = 0; y < dst->height; y++)
-        memcpy(dst->pixels + (size_t)y * dst->stride, src->pixels + (size_t)y * src->stride,
-               (size_t)dst->width * src->channels);
-}
-
-static int alloc_bufs(struct bufs *b, const struct imgpipe_image *src, const struct plan *p,
-                      int width)
-{
-    int lanes = lanes_for(src->channels);
+    int lanes = lanes_for(r->ch);
+    const struct plan *p = &r->p;
     /* Rounded up to whole vectors; the padding floats stay zero. */
-    b->mid_len = ((size_t)width * lanes + 3) & ~(size_t)3;
-    size_t row_len = (size_t)(p->rw > width ? p->rw : width) * lanes + 4;
-    b->row = calloc(row_len, sizeof(float));
-    b->mid = calloc(b->mid_len * (size_t)p->rh, sizeof(float));
-    b->acc = p->rx > 1 || p->ry > 1 ? malloc(sizeof(uint32_t) * (size_t)src->width * src->channels)
-                                    : NULL;
-    return b->row && b->mid && (b->acc || (p->rx == 1 && p->ry == 1)) ? IMGPIPE_OK : IMGPIPE_ENOMEM;
+    r->mid_len = ((size_t)r->w * lanes + 3) & ~(size_t)3;
+    size_t row_len = (size_t)(p->rw > r->w ? p->rw : r->w) * lanes + 4;
+    r->row = calloc(row_len, sizeof(float));
+    r->mid = calloc(r->mid_len * (size_t)p->rh, sizeof(float));
+    if (p->rx > 1 || p->ry > 1) r->acc = calloc((size_t)r->sw * r->ch, sizeof(uint32_t));
+    if (!r->row || !r->mid || (!r->acc && (p->rx > 1 || p->ry > 1))) return IMGPIPE_ENOMEM;
+    if (taps_make(&r->tx, p->rw, (double)r->sw / p->rx, r->w) != 0) return IMGPIPE_ENOMEM;
+    return taps_make(&r->ty, p->rh, (double)r->sh / p->ry, r->h);
+}
+
+int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int channels, int width,
+                        int height)
+{
+    *out = NULL;
+    if (width <= 0 || height <= 0 || src_w <= 0 || src_h <= 0 || channels < 1 || channels > 4)
+        return IMGPIPE_EINVAL;
+    struct imgpipe_resizer *r = calloc(1, sizeof(*r));
+    if (!r) return IMGPIPE_ENOMEM;
+    *r =
+        (struct imgpipe_resizer){.sw = src_w, .sh = src_h, .ch = channels, .w = width, .h = height};
+    int rc = imgpipe_image_alloc(&r->out, width, height, channels);
+    if (!rc && (width != src_w || height != src_h)) {
+        r->p = plan_for(src_w, src_h, width, height);
+        rc = alloc_bufs(r);
+    }
+    if (rc) {
+        imgpipe_resizer_free(r);
+        return rc;
+    }
+    *out = r;
+    return IMGPIPE_OK;
+}
+
+static void filter_row(struct imgpipe_resizer *r, int yr)
+{
+    float *m = r->mid + (size_t)yr * r->mid_len;
+    if (lanes_for(r->ch) == 4)
+        hpass4(r->row, m, &r->tx, r->w);
+    else
+        hpass_narrow(r->row, m, &r->tx, r->w, r->ch);
+}
+
+void imgpipe_resizer_row(struct imgpipe_resizer *r, const unsigned char *row)
+{
+    int y = r->y++;
+    if (y >= r->sh) return;
+    if (r->w == r->sw && r->h == r->sh) { /* the size it is: a copy */
+        memcpy(r->out.pixels + (size_t)y * r->out.stride, row, r->out.stride);
+        return;
+    }
+    const struct plan *p = &r->p;
+    if (p->rx == 1 && p->ry == 1) {
+        convert_row(row, r->sw, r->ch, r->row);
+        filter_row(r, y);
+        return;
+    }
+    sum_row(row, (size_t)r->sw * r->ch, r->ch, r->acc);
+    if ((y + 1) % p->ry != 0 && y + 1 != r->sh) return;
+    int rows = y % p->ry + 1;
+    reduce_acc(r->acc, r->sw, r->ch, p->rx, p->rw, rows, r->row);
+    memset(r->acc, 0, sizeof(*r->acc) * (size_t)r->sw * r->ch);
+    filter_row(r, y / p->ry);
+}
+
+int imgpipe_resizer_finish(struct imgpipe_resizer *r, struct imgpipe_image *dst)
+{
+    if (r->y < r->sh) return IMGPIPE_EINVAL;
+    if (r->w != r->sw || r->h != r->sh) {
+        /* The row buffer is at least as long as an intermediate row: reuse it. */
+        for (int y = 0; y < r->h; y++) {
+            vpass(r->mid, r->row, &r->ty, y, r->mid_len);
+            row_to_u8(r->row, r->out.pixels + (size_t)y * r->out.stride, r->w, r->ch);
+        }
+    }
+    *dst = r->out;
+    memset(&r->out, 0, sizeof(r->out));
+    return IMGPIPE_OK;
 }
 
 int imgpipe_resize(const struct imgpipe_image *src, int width, int height,
                    struct imgpipe_image *dst)
 {
-    if (width <= 0 || height <= 0 || src->width <= 0 || src->height <= 0) return IMGPIPE_EINVAL;
-    int rc = imgpipe_image_alloc(dst, width, height, src->channels);
+    struct imgpipe_resizer *r;
+    int rc = imgpipe_resizer_new(&r, src->width, src->height, src->channels, width, height);
     if (rc) return rc;
-    if (width == src->width && height == src->height) {
-        copy(src, dst);
-        return IMGPIPE_OK;
-    }
-    struct plan p = plan_for(src, width, height);
-    struct taps tx = {0}, ty = {0};
-    struct bufs b = {0};
-    if (alloc_bufs(&b, src, &p, width) == 0 &&
-        taps_make(&tx, p.rw, (double)src->width / p.rx, width) == 0 &&
-        taps_make(&ty, p.rh, (double)src->height / p.ry, height) == 0)
-        run(src, dst, &p, &tx, &ty, &b);
-    else
-        rc = IMGPIPE_ENOMEM;
-    taps_free(&tx);
-    taps_free(&ty);
-    free(b.row);
-    free(b.mid);
-    free(b.acc);
-    if (rc) imgpipe_image_free(dst);
+    for (int y = 0; y < src->height; y++)
+        imgpipe_resizer_row(r, src->pixels + (size_t)y * src->stride);
+    rc = imgpipe_resizer_finish(r, dst);
+    imgpipe_resizer_free(r);
     return rc;
 }
