@@ -92,6 +92,15 @@ int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_
  * image's iCCP profile goes to eng->icc. */
 int imgpipe_png_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                        uint64_t max_pixels, struct imgpipe_image *out, char *err);
+/* Where a streaming decoder hands its rows: start() once with the size and channels
+ * (non-zero: stop with that status), then row() for each row, top to bottom. */
+typedef int (*imgpipe_row_start)(void *arg, int width, int height, int channels);
+typedef void (*imgpipe_row_fn)(void *arg, const unsigned char *row);
+/* The same decode as imgpipe_png_decode, handed over row by row as libspng makes the
+ * rows, so the image is never stored whole (interlaced images are, then fed). */
+int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                            uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
+                            void *arg, char *err);
 /* Encodes a 1..4 channel 8-bit image losslessly. */
 int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err);
 

@@ -366,7 +366,7 @@ void imgpipe_resizer_row(struct imgpipe_resizer *r, const unsigned char *row)
 
 int imgpipe_resizer_finish(struct imgpipe_resizer *r, struct imgpipe_image *dst)
 {
-    if (r->y < r->sh) return IMGPIPE_EINVAL;
+    if (!r || r->y < r->sh) return IMGPIPE_EINVAL;
     if (r->w != r->sw || r->h != r->sh) {
         /* The row buffer is at least as long as an intermediate row: reuse it. */
         for (int y = 0; y < r->h; y++) {

@@ -113,24 +113,44 @@ static int encode(struct imgpipe_engine *eng, int fmt, const struct imgpipe_imag
     }
 }
 
-/* One thumbnail from the decoded image: resize to the stored-orientation size, make it
- * upright, convert an embedded profile to sRGB (on the thumbnail: a few thousand pixels,
- * not the source's millions), encode. */
-static int make_one(struct imgpipe_engine *eng, const struct imgpipe_image *img, int fmt,
-                    int orientation, int tw, int th, int quality, imgpipe_buf *out, char *err)
+/* One thumbnail from its resized image: make it upright, convert an embedded profile to
+ * sRGB (on the thumbnail: a few thousand pixels, not the source's millions), encode. */
+static int finish_one(struct imgpipe_engine *eng, struct imgpipe_image *small, int fmt,
+                      int orientation, int quality, imgpipe_buf *out, char *err)
 {
-    struct imgpipe_image small = {0};
-    int swap = orientation >= 5;
-    int rc = imgpipe_resize(img, swap ? th : tw, swap ? tw : th, &small);
-    if (!rc) rc = imgpipe_orient(&small, orientation);
-    if (rc) {
-        imgpipe_image_free(&small);
-        return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", tw, th);
+    int rc = imgpipe_orient(small, orientation);
+    if (rc)
+        return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", small->width,
+                            small->height);
+    imgpipe_icc_to_srgb(eng, small);
+    return encode(eng, fmt, small, quality, out, err);
+}
+
+/* The resizers of one source, one per size (in stored orientation), fed the decoded
+ * rows. */
+struct sink {
+    int n, orientation;
+    const int *tw, *th;
+    struct imgpipe_resizer *rs[IMGPIPE_THUMB_MAX_SIZES];
+};
+
+static int sink_start(void *arg, int width, int height, int channels)
+{
+    struct sink *k = arg;
+    int swap = k->orientation >= 5;
+    for (int i = 0; i < k->n; i++) {
+        int rc = imgpipe_resizer_new(&k->rs[i], width, height, channels, swap ? k->th[i] : k->tw[i],
+                                     swap ? k->tw[i] : k->th[i]);
+        if (rc) return rc;
     }
-    imgpipe_icc_to_srgb(eng, &small);
-    rc = encode(eng, fmt, &small, quality, out, err);
-    imgpipe_image_free(&small);
-    return rc;
+    return IMGPIPE_OK;
+}
+
+static void sink_row(void *arg, const unsigned char *row)
+{
+    struct sink *k = arg;
+    for (int i = 0; i < k->n; i++)
+        imgpipe_resizer_row(k->rs[i], row);
 }
 
 /* PNG sides reach 2^31 - 1: keep the doubling in range. */
@@ -170,19 +190,23 @@ static int read_info(struct imgpipe_engine *eng, int fmt, const unsigned char *p
     }
 }
 
+/* Decodes into the sink: PNG row by row as libspng produces the rows (a large PNG is
+ * never held whole), the others whole (JPEG is small already, DCT-scaled) then fed. */
 static int decode(struct imgpipe_engine *eng, int fmt, const unsigned char *p, size_t len,
-                  int need_w, int need_h, uint64_t max_pixels, struct imgpipe_image *img, char *err)
+                  int need_w, int need_h, uint64_t max_pixels, struct sink *k, char *err)
 {
-    switch (fmt) {
-    case FMT_JPEG:
-        return imgpipe_jpeg_decode(eng, p, len, need_w, need_h, img, err);
-    case FMT_PNG:
-        return imgpipe_png_decode(eng, p, len, max_pixels, img, err);
-    case FMT_WEBP:
-        return imgpipe_webp_decode(eng, p, len, img, err);
-    default:
-        return imgpipe_gif_decode(eng, p, len, img, err);
-    }
+    if (fmt == FMT_PNG)
+        return imgpipe_png_decode_rows(eng, p, len, max_pixels, sink_start, sink_row, k, err);
+    struct imgpipe_image img = {0};
+    int rc = fmt == FMT_JPEG   ? imgpipe_jpeg_decode(eng, p, len, need_w, need_h, &img, err)
+             : fmt == FMT_WEBP ? imgpipe_webp_decode(eng, p, len, &img, err)
+                               : imgpipe_gif_decode(eng, p, len, &img, err);
+    if (!rc && (rc = sink_start(k, img.width, img.height, img.channels)) != 0)
+        rc = imgpipe_errf(err, rc, "out of memory resizing a %dx%d image", img.width, img.height);
+    for (int y = 0; !rc && y < img.height; y++)
+        sink_row(k, img.pixels + (size_t)y * img.stride);
+    imgpipe_image_free(&img);
+    return rc;
 }
 
 /* Decodes and makes the n thumbnails into bufs with the calling thread's engine. */
@@ -198,11 +222,16 @@ static int make_all(int fmt, const unsigned char *p, size_t len, uint64_t max_pi
     if (rc) return rc;
     int need_w, need_h;
     plan_sizes(&info, outs, n, tw, th, &need_w, &need_h);
-    struct imgpipe_image img = {0};
-    rc = decode(eng, fmt, p, len, need_w, need_h, max_pixels, &img, err);
-    for (int i = 0; i < n && !rc; i++)
-        rc = make_one(eng, &img, fmt, info.orientation, tw[i], th[i], quality, &bufs[i], err);
-    imgpipe_image_free(&img);
+    struct sink k = {.n = n, .orientation = info.orientation, .tw = tw, .th = th};
+    rc = decode(eng, fmt, p, len, need_w, need_h, max_pixels, &k, err);
+    for (int i = 0; i < n; i++) {
+        struct imgpipe_image small = {0};
+        if (!rc && (rc = imgpipe_resizer_finish(k.rs[i], &small)) != 0)
+            rc = imgpipe_errf(err, rc, "thumbnail %d: the image ended early", i);
+        if (!rc) rc = finish_one(eng, &small, fmt, info.orientation, quality, &bufs[i], err);
+        imgpipe_image_free(&small);
+        imgpipe_resizer_free(k.rs[i]);
+    }
     imgpipe_engine_trim(eng);
     return rc;
 }
