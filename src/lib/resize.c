@@ -5,6 +5,7 @@
 #include "image.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,31 @@ static double sinc(double x)
     return sin(x) / x;
 }
 
-static double lanczos3(double x)
+static double lanczos3_exact(double x)
 {
     if (x <= -LANCZOS_A || x >= LANCZOS_A) return 0.0;
     return sinc(x) * sinc(x / LANCZOS_A);
+}
+
+/* The kernel tabulated over [0, 3] and interpolated linearly (error under 2e-6, far below
+ * an 8-bit step): two sin() calls per tap were a tenth of a thumbnail's resize time. */
+#define LUT_PER_UNIT 1024
+static double lut[(int)LANCZOS_A * LUT_PER_UNIT + 2];
+static pthread_once_t lut_once = PTHREAD_ONCE_INIT;
+
+static void lut_init(void)
+{
+    for (int i = 0; i < (int)(sizeof(lut) / sizeof(lut[0])); i++)
+        lut[i] = lanczos3_exact((double)i / LUT_PER_UNIT);
+}
+
+static double lanczos3(double x)
+{
+    double ax = fabs(x) * LUT_PER_UNIT;
+    if (ax >= LANCZOS_A * LUT_PER_UNIT) return 0.0;
+    int i = (int)ax;
+    double f = ax - i;
+    return lut[i] + f * (lut[i + 1] - lut[i]);
 }
 
 static void taps_free(struct taps *t)
@@ -72,6 +94,7 @@ static void one_output(struct taps *t, int i, int in, double center, double fsca
  * of a box-reduced axis averages a partial block) to `out` samples. */
 static int taps_make(struct taps *t, int in, double extent, int out)
 {
+    pthread_once(&lut_once, lut_init);
     double scale = extent / out;
     double fscale = scale > 1.0 ? scale : 1.0;
     double support = LANCZOS_A * fscale;
@@ -232,16 +255,22 @@ static void row_to_u8(const float *s, unsigned char *d, int width, int ch)
 }
 
 /* Vertical pass: each output row is a weighted sum of rows of the intermediate image
- * (row_len is a multiple of 4 floats: see run). */
-static void vpass(const float *mid, float *acc, const struct taps *t, int y, size_t row_len)
+ * (row_len is a multiple of 8 floats: see alloc_bufs). Eight columns at a time, all taps
+ * summed in registers, so the output is stored once instead of once per tap. */
+static void vpass(const float *mid, float *out, const struct taps *t, int y, size_t row_len)
 {
     const float *w = t->w + (size_t)y * t->ksize;
-    const float *r = mid + (size_t)t->first[y] * row_len;
-    memset(acc, 0, sizeof(float) * row_len);
-    for (int k = 0; k < t->n[y]; k++, r += row_len) {
-        float wk = w[k];
-        for (size_t i = 0; i < row_len; i += 4)
-            store4(acc + i, load4(acc + i) + wk * load4(r + i));
+    const float *rows = mid + (size_t)t->first[y] * row_len;
+    int n = t->n[y];
+    for (size_t i = 0; i < row_len; i += 8) {
+        v4f a0 = {0, 0, 0, 0}, a1 = a0;
+        const float *r = rows + i;
+        for (int k = 0; k < n; k++, r += row_len) {
+            a0 += w[k] * load4(r);
+            a1 += w[k] * load4(r + 4);
+        }
+        store4(out + i, a0);
+        store4(out + i + 4, a1);
     }
 }
 
@@ -279,7 +308,7 @@ struct imgpipe_resizer {
     int y;            /* source rows taken */
     float *row, *mid; /* one reduced row; the horizontally filtered rows */
     uint32_t *acc;    /* box sums of the current band of ry rows */
-    size_t mid_len;   /* floats per intermediate row, a multiple of 4 */
+    size_t mid_len;   /* floats per intermediate row, a multiple of 8 */
     struct imgpipe_image out;
 };
 
@@ -299,9 +328,9 @@ static int alloc_bufs(struct imgpipe_resizer *r)
 {
     int lanes = lanes_for(r->ch);
     const struct plan *p = &r->p;
-    /* Rounded up to whole vectors; the padding floats stay zero. */
-    r->mid_len = ((size_t)r->w * lanes + 3) & ~(size_t)3;
-    size_t row_len = (size_t)(p->rw > r->w ? p->rw : r->w) * lanes + 4;
+    /* Rounded up to two vectors for vpass; the padding floats stay zero. */
+    r->mid_len = ((size_t)r->w * lanes + 7) & ~(size_t)7;
+    size_t row_len = (size_t)(p->rw > r->w ? p->rw : r->w) * lanes + 8;
     r->row = calloc(row_len, sizeof(float));
     r->mid = calloc(r->mid_len * (size_t)p->rh, sizeof(float));
     if (p->rx > 1 || p->ry > 1) r->acc = calloc((size_t)r->sw * r->ch, sizeof(uint32_t));
