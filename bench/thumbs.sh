@@ -4,7 +4,7 @@
 # scratch directory. Prints one table and appends it, with the machine, to bench/RESULTS.md.
 #
 # usage: bench/thumbs.sh [N]          N corpus images (default 160)
-# env:   REPS (default 3: best wall time of REPS runs), SIZE (default 128x128),
+# env:   REPS (default 3 rounds: best wall time, least CPU time), SIZE (default 128x128),
 #        CORPUS (default /tmp/imgpipe-bench-corpus-thumbs), RESULTS (file to append to;
 #        empty: print only)
 set -euo pipefail
@@ -39,24 +39,34 @@ jpgs=("$in"/*.jpg) pngs=("$in"/*.png) all=("$in"/*.jpg "$in"/*.png)
 count=${#all[@]}
 w=${size%x*} h=${size#*x}
 
-# Runs a command REPS times after a fresh scratch output dir; keeps the best wall time
-# and the user+sys CPU time of that run (children included).
-declare -A wall cpu
+# Each tool is one entry of names/cmds; run_all runs every tool once per round, REPS
+# rounds, so that a burst of load from elsewhere on a shared machine hits all tools
+# alike. Kept per tool: the best wall time and, separately, the least user+sys CPU time
+# (children included) over the rounds.
+declare -A wall cpu cmds
 order=()
-measure() {
+tool() {
     local name=$1; shift
-    local best="" bcpu=""
-    for ((r = 0; r < reps; r++)); do
-        rm -rf "$scratch/out" && mkdir "$scratch/out"
-        find "$in" -name '*_thumbnail*' -delete
-        /usr/bin/time -f '%e %U %S' -o "$scratch/time" "$@" >/dev/null 2>"$scratch/err" ||
-            { echo "thumbs.sh: $name failed:" >&2; cat "$scratch/err" >&2; exit 1; }
-        read -r e u s <"$scratch/time"
-        if [ -z "$best" ] || awk "BEGIN{exit !($e < $best)}"; then best=$e; bcpu=$(awk "BEGIN{print $u + $s}"); fi
-    done
-    wall[$name]=$best cpu[$name]=$bcpu
     order+=("$name")
-    echo "  $name: ${best}s wall, ${bcpu}s cpu" >&2
+    cmds[$name]=$(printf '%q ' "$@")
+}
+run_one() {
+    local name=$1
+    rm -rf "$scratch/out" && mkdir "$scratch/out"
+    find "$in" -name '*_thumbnail*' -delete
+    eval "/usr/bin/time -f '%e %U %S' -o '$scratch/time' ${cmds[$name]}" >/dev/null 2>"$scratch/err" ||
+        { echo "thumbs.sh: $name failed:" >&2; cat "$scratch/err" >&2; exit 1; }
+    read -r e u s <"$scratch/time"
+    local c
+    c=$(awk "BEGIN{print $u + $s}")
+    if [ -z "${wall[$name]:-}" ] || awk "BEGIN{exit !($e < ${wall[$name]})}"; then wall[$name]=$e; fi
+    if [ -z "${cpu[$name]:-}" ] || awk "BEGIN{exit !($c < ${cpu[$name]})}"; then cpu[$name]=$c; fi
+}
+run_all() {
+    for ((r = 1; r <= reps; r++)); do
+        for t in "${order[@]}"; do run_one "$t"; done
+        echo "  round $r of $reps done" >&2
+    done
 }
 
 # vipsthumbnail picks the output format from -o: JPEGs and PNGs go in two calls.
@@ -66,24 +76,27 @@ vipsthumbnail -s $size -o '$scratch/out/%s.jpg[Q=85]' ${jpgs[*]} &&
 VIPS
 
 echo "thumbs.sh: $count files ($((${#jpgs[@]})) JPEG, ${#pngs[@]} PNG), $size, best of $reps" >&2
-measure "imgpipe thumbs -m seq" "$build/imgpipe" thumbs -q -m seq -s "$size" "$in"
-measure "imgpipe thumbs -m threads -j 2" "$build/imgpipe" thumbs -q -m threads -j 2 -s "$size" "$in"
-measure "decode floor (TurboJPEG scaled + libspng)" "$build/decode_floor" "$size" "${all[@]}"
-measure "Pillow thumbnail, sequential" $py "$here/peers/pil_thumbs.py" seq "$size" "$scratch/out" "${all[@]}"
-measure "Pillow thumbnail, ProcessPoolExecutor(2)" $py "$here/peers/pil_thumbs.py" pool:2 "$size" "$scratch/out" "${all[@]}"
-measure "vipsthumbnail, VIPS_CONCURRENCY=1" env VIPS_CONCURRENCY=1 bash "$scratch/vips.sh"
-measure "vipsthumbnail, default concurrency" bash "$scratch/vips.sh"
-measure "ImageMagick mogrify -thumbnail" /usr/bin/mogrify -path "$scratch/out" -quality 85 -thumbnail "$size" "${all[@]}"
+tool "imgpipe thumbs -m seq" "$build/imgpipe" thumbs -q -m seq -s "$size" "$in"
+tool "imgpipe thumbs -m threads -j 2" "$build/imgpipe" thumbs -q -m threads -j 2 -s "$size" "$in"
+tool "decode floor (TurboJPEG scaled + libspng)" "$build/decode_floor" "$size" "${all[@]}"
+tool "Pillow thumbnail, sequential" $py "$here/peers/pil_thumbs.py" seq "$size" "$scratch/out" "${all[@]}"
+tool "Pillow thumbnail, ProcessPoolExecutor(2)" $py "$here/peers/pil_thumbs.py" pool:2 "$size" "$scratch/out" "${all[@]}"
+tool "vipsthumbnail, VIPS_CONCURRENCY=1" env VIPS_CONCURRENCY=1 bash "$scratch/vips.sh"
+tool "vipsthumbnail, default concurrency" bash "$scratch/vips.sh"
+tool "ImageMagick mogrify -thumbnail" /usr/bin/mogrify -path "$scratch/out" -quality 85 -thumbnail "$size" "${all[@]}"
 # gm joins -output-directory and the name as given: hand it names relative to the input.
-measure "GraphicsMagick gm mogrify -thumbnail" bash -c "cd '$in' && gm mogrify -output-directory '$scratch/out' -quality 85 -thumbnail $size *.jpg *.png"
+tool "GraphicsMagick gm mogrify -thumbnail" bash -c "cd '$in' && gm mogrify -output-directory '$scratch/out' -quality 85 -thumbnail $size *.jpg *.png"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+run_all
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-base=${wall["imgpipe thumbs -m seq"]}
+base=${wall["imgpipe thumbs -m seq"]} cbase=${cpu["imgpipe thumbs -m seq"]}
 table=$(
-    echo "| tool | wall s | ms/image (wall) | images/s | CPU ms/image | wall vs imgpipe -j1 |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| tool | wall s | ms/image (wall) | images/s | CPU ms/image | wall vs imgpipe -j1 | CPU vs imgpipe -j1 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     for t in "${order[@]}"; do
-        awk -v t="$t" -v s="${wall[$t]}" -v c="${cpu[$t]}" -v n="$count" -v b="$base" \
-            'BEGIN{printf "| %s | %.2f | %.1f | %.1f | %.1f | %.2fx |\n", t, s, 1000*s/n, n/s, 1000*c/n, s/b}'
+        awk -v t="$t" -v s="${wall[$t]}" -v c="${cpu[$t]}" -v n="$count" -v b="$base" -v cb="$cbase" \
+            'BEGIN{printf "| %s | %.2f | %.1f | %.1f | %.1f | %.2fx | %.2fx |\n", t, s, 1000*s/n, n/s, 1000*c/n, s/b, c/cb}'
     done
 )
 echo "$table"
@@ -93,8 +106,10 @@ if [ -n "$results" ]; then
         echo "## Thumbnails, $size, $count files ($(date -u '+%Y-%m-%d %H:%M UTC'))"
         echo
         echo "$(uname -srm), nproc $(nproc), $(lscpu | sed -n 's/^Model name: *//p' | head -1)." \
-            "Command: \`bench/thumbs.sh $n\` (best wall of $reps; CPU = user+sys of that run;" \
-            "corpus: /work/shared/bench/make_corpus.sh, ${#jpgs[@]} JPEG + ${#pngs[@]} PNG)."
+            "Command: \`bench/thumbs.sh $n\` ($reps rounds, every tool once a round; best" \
+            "wall and, separately, least CPU = user+sys of the rounds; load average $load0" \
+            "before, $load1 after; corpus: /work/shared/bench/make_corpus.sh, ${#jpgs[@]} JPEG +" \
+            "${#pngs[@]} PNG)."
         echo
         echo "$table"
     } >>"$results"
