@@ -54,7 +54,8 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
         if (!t->headers) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
     }
-    if (opts->share) curl_easy_setopt(easy, CURLOPT_SHARE, opts->share);
+    if (opts->share)
+        curl_easy_setopt(easy, CURLOPT_SHARE, opts->share);
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
