@@ -13,6 +13,7 @@
 #include <turbojpeg.h>
 #include <webp/decode.h>
 #include <webp/encode.h>
+#include <webp/mux.h>
 
 static int thumb(const void *src, size_t len, int bw, int bh, imgpipe_thumb_out *out)
 {
@@ -432,6 +433,52 @@ static void test_webp_alpha(void **state)
     free(px);
 }
 
+/* A 60x40 animation: a red first frame, then blue. The thumbnail is the first frame. */
+static void test_webp_animated_first_frame(void **state)
+{
+    (void)state;
+    int w = 60, h = 40;
+    WebPAnimEncoderOptions eo;
+    assert_true(WebPAnimEncoderOptionsInit(&eo));
+    WebPAnimEncoder *enc = WebPAnimEncoderNew(w, h, &eo);
+    assert_non_null(enc);
+    WebPConfig cfg;
+    assert_true(WebPConfigInit(&cfg));
+    cfg.lossless = 1;
+    unsigned char *px = malloc((size_t)w * h * 4);
+    assert_non_null(px);
+    for (int f = 0; f < 2; f++) {
+        for (int i = 0; i < w * h; i++) {
+            unsigned char v[4] = {f ? 0 : 220, 0, f ? 220 : 0, 255};
+            memcpy(px + (size_t)i * 4, v, 4);
+        }
+        WebPPicture pic;
+        assert_true(WebPPictureInit(&pic));
+        pic.width = w, pic.height = h, pic.use_argb = 1;
+        assert_true(WebPPictureImportRGBA(&pic, px, w * 4));
+        assert_true(WebPAnimEncoderAdd(enc, &pic, f * 100, &cfg));
+        WebPPictureFree(&pic);
+    }
+    assert_true(WebPAnimEncoderAdd(enc, NULL, 200, NULL));
+    WebPData data;
+    WebPDataInit(&data);
+    assert_true(WebPAnimEncoderAssemble(enc, &data));
+    WebPAnimEncoderDelete(enc);
+    imgpipe_thumb_out out;
+    assert_int_equal(thumb(data.bytes, data.size, 30, 30, &out), IMGPIPE_OK);
+    int tw, th;
+    uint8_t *t = WebPDecodeRGBA(out.data.data, out.data.len, &tw, &th);
+    assert_non_null(t);
+    assert_int_equal(tw, 30);
+    assert_int_equal(th, 20);
+    const uint8_t *c = t + (10 * 30 + 15) * 4;
+    assert_true(c[0] > 180 && c[2] < 40); /* red: frame 1, not frame 2's blue */
+    WebPFree(t);
+    WebPDataClear(&data);
+    imgpipe_buf_free(&out.data);
+    free(px);
+}
+
 /* ---- GIF ---- */
 
 struct gif_out {
@@ -544,12 +591,19 @@ static void test_gif_thumbnail_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_psnr_jpeg),        cmocka_unit_test(test_psnr_png),
-        cmocka_unit_test(test_icc_jpeg),         cmocka_unit_test(test_icc_png),
-        cmocka_unit_test(test_png_16bit_rounds), cmocka_unit_test(test_png_interlaced),
-        cmocka_unit_test(test_jpeg_progressive), cmocka_unit_test(test_webp_alpha),
-        cmocka_unit_test(test_gif_first_frame),  cmocka_unit_test(test_gif_interlaced),
-        cmocka_unit_test(test_gif_truncated),    cmocka_unit_test(test_gif_thumbnail_name),
+        cmocka_unit_test(test_psnr_jpeg),
+        cmocka_unit_test(test_psnr_png),
+        cmocka_unit_test(test_icc_jpeg),
+        cmocka_unit_test(test_icc_png),
+        cmocka_unit_test(test_png_16bit_rounds),
+        cmocka_unit_test(test_png_interlaced),
+        cmocka_unit_test(test_jpeg_progressive),
+        cmocka_unit_test(test_webp_alpha),
+        cmocka_unit_test(test_webp_animated_first_frame),
+        cmocka_unit_test(test_gif_first_frame),
+        cmocka_unit_test(test_gif_interlaced),
+        cmocka_unit_test(test_gif_truncated),
+        cmocka_unit_test(test_gif_thumbnail_name),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     imgpipe_engine_release(); /* the main thread's engine: no thread exit frees it */
