@@ -135,12 +135,15 @@ typedef struct imgpipe_thumb_opts {
 
 typedef struct imgpipe_thumb_out {
     int width, height; /* the fit box in; the thumbnail's size out */
-    imgpipe_buf data;  /* encoded thumbnail, same format as the source */
+    imgpipe_buf data;  /* encoded thumbnail, same format as the source (GIF: PNG) */
 } imgpipe_thumb_out;
 
-/* Decodes an encoded JPEG or PNG image once and makes n thumbnails from it, each fitting
- * within outs[i].width x outs[i].height, aspect kept, never upscaled, EXIF orientation
- * applied, alpha kept. On failure no out holds data. The caller frees outs[i].data. */
+/* Decodes an encoded JPEG, PNG, WebP or GIF image once (an animation: its first frame)
+ * and makes n thumbnails from it, each fitting within outs[i].width x outs[i].height,
+ * aspect kept, never upscaled, EXIF orientation applied, alpha kept, an embedded ICC
+ * profile converted to sRGB. The size is checked against max_pixels from the header,
+ * before decoding. Thread-safe: each thread reuses its own codec handles and buffers,
+ * freed when it exits. On failure no out holds data. The caller frees outs[i].data. */
 int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,
                        imgpipe_thumb_out *outs, int n, char *err);
 
@@ -246,10 +249,10 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
 /* ---- thumbs: thumbnails of files on disk ------------------------------------------ */
 
 /* Makes the thumbnails (opts->thumbs; mode and jobs apply, dir does not) of each path: a
- * file, or a directory whose *.jpg, *.jpeg and *.png files are taken in name order (not
- * recursively), skipping hidden files and files that are thumbnails already. Each file is
- * one item for cb (url is the path); a missing or unreadable path is a failed item.
- * Returns 0 when the run went through, or a negative code with err. */
+ * file, or a directory whose *.jpg, *.jpeg, *.png, *.webp and *.gif files are taken in name order
+ * (not recursively), skipping hidden files and files that are thumbnails already. Each file is one
+ * item for cb (url is the path); a missing or unreadable path is a failed item. Returns 0 when the
+ * run went through, or a negative code with err. */
 int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int npaths,
                    imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err);
 

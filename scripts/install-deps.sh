@@ -6,6 +6,7 @@ pkgs=(
   pkg-config curl python3 valgrind
   libcurl4-openssl-dev libssl-dev libjansson-dev
   libturbojpeg0-dev libspng-dev zlib1g-dev
+  libwebp-dev liblcms2-dev libgif-dev
   libmicrohttpd-dev libcmocka-dev
   libhiredis-dev redis-server
   clang libclang-rt-14-dev

@@ -21,6 +21,9 @@ int cli_parse_seconds(const char *opt, const char *text, long *ms);
 int cli_parse_bytes(const char *opt, const char *text, uint64_t *bytes);
 int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value);
 
+/* --max-pixels: "N" or "NM" (millions), 1 .. 2^40. */
+int cli_parse_pixels(const char *text, uint64_t *out);
+
 /* Adds a WxH thumbnail size from option opt; prints what is wrong and returns -1. */
 int cli_add_size(const char *opt, imgpipe_get_opts *o, const char *text);
 

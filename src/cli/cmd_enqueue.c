@@ -57,7 +57,8 @@ static int parse_option(struct enqueue_cli *e, int c)
             cli_error("--thumb: at most %d sizes", IMGPIPE_THUMB_MAX_SIZES);
             return CLI_EXIT_USAGE;
         }
-        if (imgpipe_parse_size(optarg, &o->thumbs[o->nthumbs++]) == IMGPIPE_OK) return -1;
+        if (imgpipe_parse_size(optarg, &o->thumbs[o->nthumbs++]) == IMGPIPE_OK)
+            return -1;
         cli_error("--thumb: '%s' is not a size like 128x128", optarg);
         return CLI_EXIT_USAGE;
     case OPT_QUALITY:
@@ -77,7 +78,8 @@ int cmd_enqueue(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "r:q:o:t:h", longopts, NULL)) != -1) {
         int rc = parse_option(&e, c);
-        if (rc >= 0) return rc;
+        if (rc >= 0)
+            return rc;
     }
     char err[IMGPIPE_ERRLEN];
     imgpipe_queue *q;

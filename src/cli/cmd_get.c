@@ -31,6 +31,9 @@ static const char usage[] =
     "                            repeat for several sizes (then NAME_thumbnail_WxH.EXT)\n"
     "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
     "      --max-bytes SIZE      refuse images larger than SIZE, e.g. 20M (default: 50M)\n"
+    "      --max-pixels N        refuse images over N pixels (width x height, read from the\n"
+    "                            header before anything is stored or decoded); N may end\n"
+    "                            in M for millions (default: 100M)\n"
     "      --timeout S           deadline for the whole run: then transfers stop, no partial\n"
     "                            file is left, unfinished links fail as timed out\n"
     "      --connect-timeout S   seconds to connect (default: 3)\n"
@@ -73,7 +76,8 @@ enum {
     OPT_NO_LEDGER,
     OPT_NAME,
     OPT_LAYOUT,
-    OPT_PAGES
+    OPT_PAGES,
+    OPT_MAX_PIXELS
 };
 
 static const struct option longopts[] = {
@@ -94,6 +98,7 @@ static const struct option longopts[] = {
     {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
     {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
     {"pages", required_argument, NULL, OPT_PAGES},
+    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"insecure", no_argument, NULL, 'k'},
     {"verbose", no_argument, NULL, 'v'},
     {"json", no_argument, NULL, CLI_OPT_JSON},
@@ -193,6 +198,8 @@ static int parse_option(struct get_cli *g, int c)
     case OPT_NO_LEDGER:
         o->no_ledger = 1;
         return -1;
+    case OPT_MAX_PIXELS:
+        return cli_parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -1;
     case OPT_PAGES:
         return cli_set_pages(optarg) ? CLI_EXIT_USAGE : -1;
     case 'q':

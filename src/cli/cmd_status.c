@@ -115,14 +115,16 @@ int cmd_status(int argc, char **argv)
 {
     const char *url = NULL;
     int json = 0, rc = parse(argc, argv, status_usage, &url, &json);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
     char err[IMGPIPE_ERRLEN], *text = NULL;
     imgpipe_queue *q;
     if (imgpipe_queue_open(&q, url, err) ||
         imgpipe_queue_status_json(q, (const char *const *)(argv + optind), argc - optind, &text,
                                   err)) {
         cli_error("%s", err);
-        if (q) imgpipe_queue_free(q);
+        if (q)
+            imgpipe_queue_free(q);
         return CLI_EXIT_FAILED;
     }
     imgpipe_queue_free(q);
@@ -140,7 +142,8 @@ int cmd_requeue_failed(int argc, char **argv)
 {
     const char *url = NULL;
     int rc = parse(argc, argv, requeue_usage, &url, NULL);
-    if (rc >= 0) return rc;
+    if (rc >= 0)
+        return rc;
     char err[IMGPIPE_ERRLEN];
     imgpipe_queue *q;
     if (imgpipe_queue_open(&q, url, err)) {

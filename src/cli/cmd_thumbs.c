@@ -2,21 +2,28 @@
 #include "cli.h"
 #include "report.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 
 static const char usage[] =
     "usage: imgpipe thumbs [options] PATH...\n"
     "\n"
-    "Makes a thumbnail of each JPEG or PNG file, and of each *.jpg, *.jpeg, *.png file in\n"
-    "each directory PATH (not recursively; files that are thumbnails already are skipped),\n"
-    "written beside it as NAME_thumbnail.EXT in the same format.\n"
+    "Makes a thumbnail of each JPEG, PNG, WebP or GIF file, and of each such file (*.jpg,\n"
+    "*.jpeg, *.png, *.webp, *.gif) in each directory PATH (not recursively; files that are\n"
+    "thumbnails already are skipped), written beside it as NAME_thumbnail.EXT in the same\n"
+    "format; a GIF's (first frame) as NAME_thumbnail.png.\n"
     "\n"
     "  -m, --mode MODE     seq (one after another), threads or procs (N workers)\n"
     "                      (default: threads)\n"
     "  -j, --jobs N        workers (default: one per core)\n"
     "  -s, --size WxH      fit thumbnails within WxH (default: 128x128); repeat for several\n"
     "                      sizes from one decode (then NAME_thumbnail_WxH.EXT)\n"
-    "      --quality N     JPEG quality, 1..100 (default: 85)\n"
+    "      --quality N     JPEG and WebP quality, 1..100 (default: 85)\n"
+    "      --max-pixels N  refuse images over N pixels (width x height, read from the\n"
+    "                      header before decoding); N may end in M for millions\n"
+    "                      (default: 100M)\n"
     "  -v, --verbose       print a line for every file\n"
     "      --json          one JSON object per file on stdout, then a summary\n"
     "      --stats FILE    write the summary as JSON to FILE\n"
@@ -25,16 +32,20 @@ static const char usage[] =
     "\n"
     "Exit status: 0 all done, 1 some files failed, 2 usage error.\n";
 
-enum { OPT_QUALITY = 256 };
+enum { OPT_QUALITY = 256, OPT_MAX_PIXELS };
 
-static const struct option longopts[] = {
-    {"mode", required_argument, NULL, 'm'},    {"jobs", required_argument, NULL, 'j'},
-    {"size", required_argument, NULL, 's'},    {"quality", required_argument, NULL, OPT_QUALITY},
-    {"quiet", no_argument, NULL, 'q'},         {"verbose", no_argument, NULL, 'v'},
-    {"json", no_argument, NULL, CLI_OPT_JSON}, {"stats", required_argument, NULL, CLI_OPT_STATS},
-    {"help", no_argument, NULL, 'h'},          {0, 0, 0, 0}};
+static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
+                                         {"jobs", required_argument, NULL, 'j'},
+                                         {"size", required_argument, NULL, 's'},
+                                         {"quality", required_argument, NULL, OPT_QUALITY},
+                                         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"json", no_argument, NULL, CLI_OPT_JSON},
+                                         {"stats", required_argument, NULL, CLI_OPT_STATS},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
 
-/* Returns -1 to go on, else the exit code. */
 static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
 {
     switch (c) {
@@ -49,6 +60,8 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
         return cli_add_size("--size", o, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
+    case OPT_MAX_PIXELS:
+        return cli_parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -1;
     case 'q':
     case 'v':
     case CLI_OPT_JSON:

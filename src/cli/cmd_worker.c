@@ -102,7 +102,8 @@ static int parse_option(struct worker_cli *w, int c)
 static void on_item(const imgpipe_item *item, void *userdata)
 {
     (void)userdata;
-    if (item->status) fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+    if (item->status)
+        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
 }
 
 static void on_notice(const char *msg, void *userdata)
@@ -127,7 +128,8 @@ int cmd_worker(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "r:bj:n:qh", longopts, NULL)) != -1) {
         int rc = parse_option(&w, c);
-        if (rc >= 0) return rc;
+        if (rc >= 0)
+            return rc;
     }
     w.opts.queues = (const char *const *)(argv + optind);
     w.opts.nqueues = argc - optind;

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -77,6 +78,26 @@ int cli_add_size(const char *opt, imgpipe_get_opts *o, const char *text)
     return 0;
 }
 
+/* "N" or "NM" (millions of pixels), 1 .. 2^40. */
+int cli_parse_pixels(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end != text && (*end == 'M' || *end == 'm') && end[1] == '\0') {
+        end++;
+        v = v > (1ULL << 40) / 1000000 ? 0 : v * 1000000;
+    }
+    if (errno || end == text || *end || !isdigit((unsigned char)text[0]) || v < 1 ||
+        v > (1ULL << 40)) {
+        cli_error("--max-pixels: '%s' is not a pixel count like 50000000 or 50M", text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Returns -1 to go on, else the exit code. */
 void cli_format_bytes(uint64_t bytes, char *out, size_t cap)
 {
     static const char *const units[] = {"bytes", "KB", "MB", "GB", "TB"};

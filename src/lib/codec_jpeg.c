@@ -11,8 +11,29 @@
  * tiny scans costs minutes of CPU (libjpeg-turbo's own DoS guard). */
 #define DECODE_FLAGS TJFLAG_LIMITSCANS
 
-static int header(tjhandle tj, const unsigned char *src, size_t len, int *w, int *h, int *cs,
-                  char *err)
+/* TurboJPEG 2.1 leaves a decompressor that failed inside tjDecompressHeader3 unable to
+ * read any later header ("Bogus marker length" forever), so the engine's handle is
+ * replaced after any failed call; failures are rare, a new handle costs microseconds. */
+static void renew(struct imgpipe_engine *eng, int compressor)
+{
+    void **h = compressor ? &eng->tje : &eng->tjd;
+    if (*h)
+        tjDestroy(*h);
+    *h = compressor ? tjInitCompress() : tjInitDecompress();
+}
+
+static int have_handle(struct imgpipe_engine *eng, int compressor, char *err)
+{
+    if (!(compressor ? eng->tje : eng->tjd))
+        renew(eng, compressor);
+    if (compressor ? eng->tje : eng->tjd)
+        return IMGPIPE_OK;
+    return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG %s",
+                        compressor ? "encoder" : "decoder");
+}
+
+static int header_of(tjhandle tj, const unsigned char *src, size_t len, int *w, int *h, int *cs,
+                     char *err)
 {
     int subsamp = -1;
     /* TurboJPEG 2.1 returns 0 without setting the outputs when the data ends inside the
@@ -28,20 +49,29 @@ static int header(tjhandle tj, const unsigned char *src, size_t len, int *w, int
     return IMGPIPE_OK;
 }
 
+static int read_icc(const unsigned char *src, size_t len, imgpipe_buf *icc);
+
 static int channels_for(int colorspace)
 {
     return colorspace == TJCS_GRAY ? 1 : 3;
 }
 
-int imgpipe_jpeg_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
-                      char *err)
+static int header(struct imgpipe_engine *eng, const unsigned char *src, size_t len, int *w, int *h,
+                  int *cs, char *err)
 {
-    tjhandle tj = tjInitDecompress();
-    if (!tj)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG decoder");
+    int rc = have_handle(eng, 0, err);
+    if (!rc)
+        rc = header_of(eng->tjd, src, len, w, h, cs, err);
+    if (rc)
+        renew(eng, 0);
+    return rc;
+}
+
+int imgpipe_jpeg_info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                      struct imgpipe_image_info *info, char *err)
+{
     int cs;
-    int rc = header(tj, src, len, &info->width, &info->height, &cs, err);
-    tjDestroy(tj);
+    int rc = header(eng, src, len, &info->width, &info->height, &cs, err);
     if (rc)
         return rc;
     info->channels = channels_for(cs);
@@ -96,79 +126,107 @@ static int decode_failed(tjhandle tj)
     return tjGetErrorCode(tj) != TJERR_WARNING || strstr(tjGetErrorStr2(tj), "Premature end");
 }
 
-static int decode_cmyk(tjhandle tj, const unsigned char *src, size_t len, int w, int h,
-                       struct imgpipe_image *out, char *err)
+/* tjDecompress2 with the policy above; renews the handle after any complaint. */
+static int decompress(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                      unsigned char *dst, int w, int pitch, int h, int pf, char *err)
 {
-    unsigned char *cmyk = malloc((size_t)w * h * 4);
+    tjhandle tj = eng->tjd;
+    if (tjDecompress2(tj, src, (unsigned long)len, dst, w, pitch, h, pf, DECODE_FLAGS) == 0)
+        return IMGPIPE_OK;
+    int rc = IMGPIPE_OK;
+    if (tjGetErrorCode(tj) != TJERR_WARNING)
+        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(tj));
+    else if (decode_failed(tj))
+        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT,
+                          "corrupt JPEG: Premature end of JPEG file "
+                          "(truncated inside the image data)");
+    renew(eng, 0);
+    return rc;
+}
+
+static int decode_cmyk(struct imgpipe_engine *eng, const unsigned char *src, size_t len, int w,
+                       int h, struct imgpipe_image *out, char *err)
+{
+    unsigned char *cmyk = imgpipe_scratch_get(&eng->aux, (size_t)w * h * 4);
     if (!cmyk)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %dx%d JPEG", w, h);
-    int rc = tjDecompress2(tj, src, (unsigned long)len, cmyk, w, w * 4, h, TJPF_CMYK, DECODE_FLAGS);
-    if (rc != 0 && decode_failed(tj)) {
-        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(tj));
-    } else {
-        const unsigned char *adobe;
-        size_t adobe_len;
-        int inverted = imgpipe_jpeg_find_segment(src, len, 0xEE, "Adobe", 5, &adobe, &adobe_len);
-        cmyk_to_rgb(cmyk, out, inverted);
-        rc = IMGPIPE_OK;
-    }
-    free(cmyk);
-    return rc;
+    int rc = decompress(eng, src, len, cmyk, w, w * 4, h, TJPF_CMYK, err);
+    if (rc)
+        return rc;
+    const unsigned char *adobe;
+    size_t adobe_len;
+    int inverted = imgpipe_jpeg_find_segment(src, len, 0xEE, "Adobe", 5, &adobe, &adobe_len);
+    cmyk_to_rgb(cmyk, out, inverted);
+    return IMGPIPE_OK;
 }
 
-int imgpipe_jpeg_decode(const unsigned char *src, size_t len, int min_width, int min_height,
-                        struct imgpipe_image *out, char *err)
+/* The decoded image in the engine's pixel buffer (borrowed: no allocation per image). */
+static int borrow(struct imgpipe_engine *eng, int w, int h, int channels, struct imgpipe_image *out)
 {
-    tjhandle tj = tjInitDecompress();
-    if (!tj)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG decoder");
+    size_t stride = (size_t)w * channels;
+    if ((size_t)h > SIZE_MAX / stride)
+        return IMGPIPE_ENOMEM;
+    *out = (struct imgpipe_image){
+        .width = w, .height = h, .channels = channels, .stride = stride, .borrowed = 1};
+    out->pixels = imgpipe_scratch_get(&eng->pixels, stride * h);
+    return out->pixels ? IMGPIPE_OK : IMGPIPE_ENOMEM;
+}
+
+int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                        int min_width, int min_height, struct imgpipe_image *out, char *err)
+{
     int w, h, cs;
-    int rc = header(tj, src, len, &w, &h, &cs, err);
+    int rc = header(eng, src, len, &w, &h, &cs, err);
     if (rc)
-        goto done;
+        return rc;
     tjscalingfactor sf = pick_scale(w, h, min_width, min_height);
     int sw = TJSCALED(w, sf), sh = TJSCALED(h, sf);
-    rc = imgpipe_image_alloc(out, sw, sh, channels_for(cs));
-    if (rc) {
-        rc = imgpipe_errf(err, rc, "out of memory decoding a %dx%d JPEG", sw, sh);
-        goto done;
-    }
+    if (borrow(eng, sw, sh, channels_for(cs), out))
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %dx%d JPEG", sw, sh);
     if (cs == TJCS_CMYK || cs == TJCS_YCCK) {
-        rc = decode_cmyk(tj, src, len, sw, sh, out, err);
-    } else if (tjDecompress2(tj, src, (unsigned long)len, out->pixels, sw, (int)out->stride, sh,
-                             out->channels == 1 ? TJPF_GRAY : TJPF_RGB, DECODE_FLAGS) != 0 &&
-               decode_failed(tj)) {
-        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(tj));
+        rc = decode_cmyk(eng, src, len, sw, sh, out, err);
+    } else {
+        rc = decompress(eng, src, len, out->pixels, sw, (int)out->stride, sh,
+                        out->channels == 1 ? TJPF_GRAY : TJPF_RGB, err);
     }
+    /* A CMYK profile would need a CMYK transform: only RGB profiles are applied. */
+    if (!rc && out->channels == 3 && cs != TJCS_CMYK && cs != TJCS_YCCK &&
+        read_icc(src, len, &eng->icc) != 0)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a JPEG's ICC profile");
     if (rc)
         imgpipe_image_free(out);
-done:
-    tjDestroy(tj);
     return rc;
 }
 
-int imgpipe_jpeg_encode(const struct imgpipe_image *img, int quality, imgpipe_buf *out, char *err)
+int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
+                        imgpipe_buf *out, char *err)
 {
     if (img->channels != 1 && img->channels != 3)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot encode %d channels as JPEG",
                             img->channels);
-    tjhandle tj = tjInitCompress();
-    if (!tj)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG encoder");
-    unsigned char *jpeg = NULL;
-    unsigned long jpeg_len = 0;
+    int rc = have_handle(eng, 1, err);
+    if (rc)
+        return rc;
+    tjhandle tj = eng->tje;
     int gray = img->channels == 1;
-    int rc = IMGPIPE_OK;
+    int samp = gray ? TJSAMP_GRAY : TJSAMP_420;
+    /* Encode straight into out, sized for the worst case: no TurboJPEG buffer, no copy. */
+    unsigned long cap = tjBufSize(img->width, img->height, samp);
+    if (cap == (unsigned long)-1 || imgpipe_buf_reserve(out, cap) != 0)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory encoding a %dx%d JPEG", img->width,
+                            img->height);
+    unsigned char *jpeg = out->data + out->len;
+    unsigned long jpeg_len = cap;
     if (tjCompress2(tj, img->pixels, img->width, (int)img->stride, img->height,
-                    gray ? TJPF_GRAY : TJPF_RGB, &jpeg, &jpeg_len, gray ? TJSAMP_GRAY : TJSAMP_420,
-                    quality, 0) != 0)
+                    gray ? TJPF_GRAY : TJPF_RGB, &jpeg, &jpeg_len, samp, quality,
+                    TJFLAG_NOREALLOC) != 0) {
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot encode a %dx%d JPEG: %s", img->width,
                           img->height, tjGetErrorStr2(tj));
-    else if (imgpipe_buf_append(out, jpeg, jpeg_len) != 0)
-        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory storing a JPEG thumbnail");
-    tjFree(jpeg);
-    tjDestroy(tj);
-    return rc;
+        renew(eng, 1);
+        return rc;
+    }
+    out->len += jpeg_len;
+    return IMGPIPE_OK;
 }
 
 /* Markers that carry no length field (RSTn, SOI, TEM). */
@@ -177,37 +235,69 @@ static int standalone(int marker)
     return marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8);
 }
 
-int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, const char *prefix,
-                              size_t prefix_len, const unsigned char **payload, size_t *payload_len)
+/* The next marker segment at or after *pos (a marker's offset; 2 starts after SOI) and
+ * before SOS whose payload starts with prefix; *pos moves past it. 1 found, 0 not. */
+static int next_segment(const unsigned char *src, size_t len, size_t *pos, int marker,
+                        const char *prefix, size_t prefix_len, const unsigned char **payload,
+                        size_t *payload_len)
 {
-    size_t pos = 2; /* after SOI */
     if (len < 4 || src[0] != 0xFF || src[1] != 0xD8)
         return 0;
-    while (pos + 4 <= len) {
-        if (src[pos] != 0xFF)
+    while (*pos + 4 <= len) {
+        size_t at = *pos;
+        if (src[at] != 0xFF)
             return 0;
-        int m = src[pos + 1];
+        int m = src[at + 1];
         if (m == 0xFF) { /* fill byte */
-            pos++;
+            (*pos)++;
             continue;
         }
         if (m == 0xDA || m == 0xD9) /* image data starts: metadata is over */
             return 0;
         if (standalone(m)) {
-            pos += 2;
+            *pos += 2;
             continue;
         }
-        size_t seg = ((size_t)src[pos + 2] << 8) | src[pos + 3];
-        if (seg < 2 || seg > len - pos - 2)
+        size_t seg = ((size_t)src[at + 2] << 8) | src[at + 3];
+        if (seg < 2 || seg > len - at - 2)
             return 0;
-        const unsigned char *data = src + pos + 4;
+        const unsigned char *data = src + at + 4;
         size_t data_len = seg - 2;
+        *pos += 2 + seg;
         if (m == marker && data_len >= prefix_len && memcmp(data, prefix, prefix_len) == 0) {
             *payload = data + prefix_len;
             *payload_len = data_len - prefix_len;
             return 1;
         }
-        pos += 2 + seg;
     }
     return 0;
+}
+
+int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, const char *prefix,
+                              size_t prefix_len, const unsigned char **payload, size_t *payload_len)
+{
+    size_t pos = 2;
+    return next_segment(src, len, &pos, marker, prefix, prefix_len, payload, payload_len);
+}
+
+/* Appends the ICC profile carried by the APP2 "ICC_PROFILE\0" segments (each: sequence
+ * number from 1, count, then a chunk) to icc, chunks in sequence order. A broken chunk
+ * list leaves icc empty: the image is then taken as sRGB. Returns 0, or IMGPIPE_ENOMEM. */
+static int read_icc(const unsigned char *src, size_t len, imgpipe_buf *icc)
+{
+    static const char tag[] = "ICC_PROFILE";
+    icc->len = 0;
+    for (int seq = 1, count = 1; seq <= count; seq++) {
+        const unsigned char *p;
+        size_t n, pos = 2;
+        int found = 0;
+        while (!found && next_segment(src, len, &pos, 0xE2, tag, sizeof(tag), &p, &n))
+            found = n >= 2 && p[0] == seq;
+        if (!found)
+            return icc->len = 0, IMGPIPE_OK;
+        count = p[1];
+        if (imgpipe_buf_append(icc, p + 2, n - 2) != 0)
+            return IMGPIPE_ENOMEM;
+    }
+    return IMGPIPE_OK;
 }

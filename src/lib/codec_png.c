@@ -2,8 +2,10 @@
 #include "image.h"
 #include "util.h"
 
+#include <limits.h>
 #include <spng.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Ancillary chunks (text, ICC, EXIF) are bounded so a crafted header cannot make libspng
  * allocate much more than the image itself. */
@@ -14,6 +16,9 @@
 
 static spng_ctx *open_decoder(const unsigned char *src, size_t len, char *err, int *rc)
 {
+    /* zlib's Adler-32 is kept although it costs ~7% of a decode: libspng 0.7 checks no
+     * CRC on the last IDAT bytes it needs, so the checksum is what catches corruption
+     * there (test_corrupt_png). */
     spng_ctx *ctx = spng_ctx_new(0);
     if (!ctx) {
         *rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a PNG decoder");
@@ -98,15 +103,74 @@ int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_
     return rc;
 }
 
-int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels,
-                       struct imgpipe_image *out, char *err)
+/* 16-bit samples to 8 bits, rounded (v / 257), as png_set_scale_16 does: libspng's own
+ * 8-bit output keeps only the high byte. */
+static void scale16(const uint16_t *in, struct imgpipe_image *out)
+{
+    size_t n = (size_t)out->width * out->height * 4;
+    for (size_t i = 0; i < n; i++)
+        out->pixels[i] = (unsigned char)((in[i] + 128u) / 257u);
+}
+
+/* Decodes into the engine's pixel buffer; 16-bit images through its aux buffer. */
+static int decode_pixels(struct imgpipe_engine *eng, spng_ctx *ctx, const struct spng_ihdr *ihdr,
+                         int fmt, struct imgpipe_image *out)
+{
+    int wide = ihdr->bit_depth == 16;
+    int ofmt = wide ? SPNG_FMT_RGBA16 : fmt;
+    int channels = wide ? 4 : format_channels(fmt);
+    size_t need;
+    int e = spng_decoded_image_size(ctx, ofmt, &need);
+    if (e)
+        return e;
+    size_t stride = (size_t)ihdr->width * channels;
+    *out = (struct imgpipe_image){.width = (int)ihdr->width,
+                                  .height = (int)ihdr->height,
+                                  .channels = channels,
+                                  .stride = stride,
+                                  .borrowed = 1};
+    out->pixels = imgpipe_scratch_get(&eng->pixels, stride * ihdr->height);
+    void *dst = wide ? imgpipe_scratch_get(&eng->aux, need) : out->pixels;
+    if (!out->pixels || !dst)
+        return SPNG_EMEM;
+    if (!wide && need != stride * ihdr->height)
+        return SPNG_EINTERNAL;
+    e = spng_decode_image(ctx, dst, need, ofmt, SPNG_DECODE_TRNS);
+    if (!e && wide)
+        scale16(dst, out);
+    return e;
+}
+
+/* Drops an alpha channel that decoding to RGBA added to an image without one. */
+static void drop_alpha(struct imgpipe_image *img)
+{
+    size_t n = (size_t)img->width * img->height;
+    for (size_t i = 0; i < n; i++)
+        memmove(img->pixels + i * 3, img->pixels + i * 4, 3);
+    img->channels = 3;
+    img->stride = (size_t)img->width * 3;
+}
+
+/* The iCCP profile of a colour PNG to eng->icc (none when an sRGB chunk says sRGB). */
+static int read_icc(struct imgpipe_engine *eng, spng_ctx *ctx, int channels)
+{
+    struct spng_iccp iccp;
+    uint8_t intent;
+    eng->icc.len = 0;
+    if (channels < 3 || spng_get_srgb(ctx, &intent) == 0 || spng_get_iccp(ctx, &iccp) != 0)
+        return IMGPIPE_OK;
+    return imgpipe_buf_append(&eng->icc, iccp.profile, iccp.profile_len);
+}
+
+int imgpipe_png_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                       uint64_t max_pixels, struct imgpipe_image *out, char *err)
 {
     int rc;
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
     if (!ctx)
         return rc;
     struct spng_ihdr ihdr;
-    int fmt, channels;
+    int fmt = 0, channels = 0;
     rc = read_header(ctx, &ihdr, &fmt, &channels, err);
     if (rc)
         goto done;
@@ -115,24 +179,128 @@ int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels
                           ihdr.width, ihdr.height, (unsigned long long)max_pixels);
         goto done;
     }
-    size_t need;
-    int e = spng_decoded_image_size(ctx, fmt, &need);
-    if (!e && imgpipe_image_alloc(out, (int)ihdr.width, (int)ihdr.height, format_channels(fmt))) {
+    int e = decode_pixels(eng, ctx, &ihdr, fmt, out);
+    if (e == SPNG_EMEM) {
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
                           ihdr.height);
-        goto done;
-    }
-    if (!e && need != out->stride * out->height)
-        e = SPNG_EINTERNAL;
-    if (!e)
-        e = spng_decode_image(ctx, out->pixels, need, fmt, SPNG_DECODE_TRNS);
-    if (e) {
+    } else if (e) {
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
-        imgpipe_image_free(out);
-    } else if (channels < out->channels) {
+    } else if (read_icc(eng, ctx, channels) != 0) {
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a PNG's ICC profile");
+    } else if (channels < 3) {
         compact_gray(out, channels);
+    } else if (channels < out->channels) {
+        drop_alpha(out);
     }
+    if (rc)
+        imgpipe_image_free(out);
 done:
+    spng_ctx_free(ctx);
+    return rc;
+}
+
+/* Keeps `to` of `from` channels per pixel of one row: gray (the first) and alpha (the
+ * last), or RGB of RGBA. */
+static void pack_row(const unsigned char *in, int from, unsigned char *out, int to, int width)
+{
+    for (int x = 0; x < width; x++, in += from, out += to) {
+        out[0] = in[0];
+        if (to == 2)
+            out[1] = in[from - 1];
+        if (to >= 3)
+            out[1] = in[1], out[2] = in[2];
+    }
+}
+
+/* 16-bit samples of one row to 8 bits, rounded (see scale16). */
+static void scale16_row(const uint16_t *in, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)((in[i] + 128u) / 257u);
+}
+
+/* Interlaced images come in passes, not rows: they are decoded whole, then fed. */
+static int feed_whole(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                      uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row, void *arg,
+                      char *err)
+{
+    struct imgpipe_image img = {0};
+    int rc = imgpipe_png_decode(eng, src, len, max_pixels, &img, err);
+    if (rc)
+        return rc;
+    if ((rc = start(arg, img.width, img.height, img.channels)) != 0)
+        rc = imgpipe_errf(err, rc, "out of memory resizing a %dx%d PNG", img.width, img.height);
+    for (int y = 0; !rc && y < img.height; y++)
+        row(arg, img.pixels + (size_t)y * img.stride);
+    imgpipe_image_free(&img);
+    return rc;
+}
+
+/* stream_rows' result when start() failed: not a libspng code (those are small, and
+ * SPNG_IO_EOF is -1). */
+#define START_FAILED INT_MIN
+
+/* Decodes rows one by one into the engine's buffers and hands each over in the image's
+ * final channel layout. Returns a libspng error, or START_FAILED (*rc set). */
+static int stream_rows(struct imgpipe_engine *eng, spng_ctx *ctx, const struct spng_ihdr *ihdr,
+                       int fmt, int channels, imgpipe_row_start start, imgpipe_row_fn row,
+                       void *arg, int *rc)
+{
+    int wide = ihdr->bit_depth == 16, w = (int)ihdr->width;
+    int ofmt = wide ? SPNG_FMT_RGBA16 : fmt, from = wide ? 4 : format_channels(fmt);
+    size_t row_len = (size_t)w * from * (wide ? 2 : 1);
+    unsigned char *raw = imgpipe_scratch_get(&eng->aux, row_len);
+    unsigned char *px = imgpipe_scratch_get(&eng->pixels, (size_t)w * from * 2);
+    if (!raw || !px)
+        return SPNG_EMEM;
+    unsigned char *packed = px + (size_t)w * from;
+    int e = spng_decode_image(ctx, NULL, 0, ofmt, SPNG_DECODE_TRNS | SPNG_DECODE_PROGRESSIVE);
+    if (e)
+        return e;
+    if ((*rc = start(arg, w, (int)ihdr->height, channels)) != 0)
+        return START_FAILED;
+    for (uint32_t y = 0; y < ihdr->height; y++) {
+        e = spng_decode_row(ctx, raw, row_len);
+        if (e && !(e == SPNG_EOI && y + 1 == ihdr->height))
+            return e;
+        const unsigned char *r8 = raw;
+        if (wide)
+            scale16_row((const uint16_t *)raw, px, (size_t)w * 4), r8 = px;
+        if (channels != from)
+            pack_row(r8, from, packed, channels, w), r8 = packed;
+        row(arg, r8);
+    }
+    return 0;
+}
+
+int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                            uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
+                            void *arg, char *err)
+{
+    int rc;
+    spng_ctx *ctx = open_decoder(src, len, err, &rc);
+    if (!ctx)
+        return rc;
+    struct spng_ihdr ihdr;
+    int fmt = 0, channels = 0;
+    rc = read_header(ctx, &ihdr, &fmt, &channels, err);
+    if (!rc && (uint64_t)ihdr.width * ihdr.height > max_pixels)
+        rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "PNG is %ux%u, over the %llu pixel limit",
+                          ihdr.width, ihdr.height, (unsigned long long)max_pixels);
+    if (!rc && ihdr.interlace_method != SPNG_INTERLACE_NONE) {
+        spng_ctx_free(ctx);
+        return feed_whole(eng, src, len, max_pixels, start, row, arg, err);
+    }
+    if (!rc && read_icc(eng, ctx, channels) != 0)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a PNG's ICC profile");
+    int e = rc ? 0 : stream_rows(eng, ctx, &ihdr, fmt, channels, start, row, arg, &rc);
+    if (e == SPNG_EMEM)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
+                          ihdr.height);
+    else if (e == START_FAILED)
+        rc = imgpipe_errf(err, rc, "out of memory resizing a %ux%u PNG", ihdr.width, ihdr.height);
+    else if (e)
+        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
     spng_ctx_free(ctx);
     return rc;
 }

@@ -15,12 +15,46 @@ struct imgpipe_image {
     int channels; /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
     size_t stride;
     unsigned char *pixels;
+    int borrowed; /* pixels are an engine's scratch buffer: imgpipe_image_free leaves them */
 };
 
 /* Allocates pixels for a width x height x channels image (stride = width * channels). */
 int imgpipe_image_alloc(struct imgpipe_image *img, int width, int height, int channels);
 /* Frees the pixels and zeroes img; accepts a zeroed image. */
 void imgpipe_image_free(struct imgpipe_image *img);
+
+/* ---- the per-thread engine (engine.c) ---- */
+
+/* A reusable buffer: grows, never shrinks until trimmed. */
+struct imgpipe_scratch {
+    void *p;
+    size_t cap;
+};
+
+/* Returns at least need bytes (contents not kept), NULL when out of memory. */
+void *imgpipe_scratch_get(struct imgpipe_scratch *s, size_t need);
+
+/* What one thread reuses from thumbnail to thumbnail. */
+struct imgpipe_engine {
+    void *tjd, *tje;                    /* TurboJPEG decompressor and compressor */
+    struct imgpipe_scratch pixels, aux; /* the decoded source; CMYK or 16-bit samples */
+    imgpipe_buf icc;                    /* the current source's ICC profile, len 0: none */
+    void *lcms;                         /* lcms2 context of this thread */
+    void *xform;                        /* the last profile's transform to sRGB */
+    imgpipe_buf xform_icc;              /* ... and that profile's bytes */
+    int xform_channels;
+};
+
+/* The calling thread's engine, created on first use and freed when the thread exits;
+ * NULL when out of memory. */
+struct imgpipe_engine *imgpipe_engine_get(void);
+/* Frees the calling thread's engine now (e.g. the main thread's, before exit). */
+void imgpipe_engine_release(void);
+/* Ends an image: forgets its profile, gives back buffers a huge image left large. */
+void imgpipe_engine_trim(struct imgpipe_engine *e);
+/* Converts 3/4-channel pixels from the profile in e->icc to sRGB in place; 1 when done, 0
+ * when there is no usable RGB profile (the pixels are then left as they are: sRGB). */
+int imgpipe_icc_to_srgb(struct imgpipe_engine *e, struct imgpipe_image *img);
 
 /* What a codec learns from the header, before any pixel is decoded. */
 struct imgpipe_image_info {
@@ -31,14 +65,17 @@ struct imgpipe_image_info {
 
 /* ---- JPEG (codec_jpeg.c) ---- */
 
-int imgpipe_jpeg_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
-                      char *err);
+int imgpipe_jpeg_info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                      struct imgpipe_image_info *info, char *err);
 /* Decodes once, DCT-scaled to the smallest TurboJPEG factor whose result is still at
- * least min_width x min_height (full size when none is). */
-int imgpipe_jpeg_decode(const unsigned char *src, size_t len, int min_width, int min_height,
-                        struct imgpipe_image *out, char *err);
-/* Encodes a 1- or 3-channel image at quality 1..100 (4:2:0, or gray), no metadata. */
-int imgpipe_jpeg_encode(const struct imgpipe_image *img, int quality, imgpipe_buf *out, char *err);
+ * least min_width x min_height (full size when none is), into the engine's pixel buffer
+ * (out is borrowed); the embedded RGB ICC profile, if any, goes to eng->icc. */
+int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                        int min_width, int min_height, struct imgpipe_image *out, char *err);
+/* Appends a 1- or 3-channel image encoded at quality 1..100 (4:2:0, or gray), no
+ * metadata, to out. */
+int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
+                        imgpipe_buf *out, char *err);
 /* Finds the first marker segment before SOS whose payload starts with prefix; sets
  * *payload and *payload_len to the bytes after the prefix. 1 found, 0 not (never fails). */
 int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, const char *prefix,
@@ -49,12 +86,43 @@ int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, 
 
 int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
                      char *err);
-/* Decodes to 8 bits: gray or gray+alpha for gray images, else RGBA when the image has
- * any alpha (incl. tRNS), else RGB; refuses images over max_pixels before allocating. */
-int imgpipe_png_decode(const unsigned char *src, size_t len, uint64_t max_pixels,
-                       struct imgpipe_image *out, char *err);
+/* Decodes to 8 bits (16-bit samples rounded, not truncated) into the engine's pixel
+ * buffer: gray or gray+alpha for gray images, else RGBA when the image has any alpha
+ * (incl. tRNS), else RGB; refuses images over max_pixels before allocating. A colour
+ * image's iCCP profile goes to eng->icc. */
+int imgpipe_png_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                       uint64_t max_pixels, struct imgpipe_image *out, char *err);
+/* Where a streaming decoder hands its rows: start() once with the size and channels
+ * (non-zero: stop with that status), then row() for each row, top to bottom. */
+typedef int (*imgpipe_row_start)(void *arg, int width, int height, int channels);
+typedef void (*imgpipe_row_fn)(void *arg, const unsigned char *row);
+/* The same decode as imgpipe_png_decode, handed over row by row as libspng makes the
+ * rows, so the image is never stored whole (interlaced images are, then fed). */
+int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                            uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
+                            void *arg, char *err);
 /* Encodes a 1..4 channel 8-bit image losslessly. */
 int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err);
+
+/* ---- WebP (codec_webp.c) ---- */
+
+int imgpipe_webp_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
+                      char *err);
+/* Decodes to RGB or RGBA (an animation: its first frame) into the engine's pixel buffer;
+ * an ICCP chunk goes to eng->icc. */
+int imgpipe_webp_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                        struct imgpipe_image *out, char *err);
+/* Appends a lossy WebP of a 3- or 4-channel image at quality 1..100 to out. */
+int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, imgpipe_buf *out, char *err);
+
+/* ---- GIF (codec_gif.c) ---- */
+
+int imgpipe_gif_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
+                     char *err);
+/* Decodes the first frame on the logical screen into the engine's pixel buffer: RGBA, or
+ * RGB when no pixel is transparent. */
+int imgpipe_gif_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                       struct imgpipe_image *out, char *err);
 
 /* ---- resize.c ---- */
 
@@ -62,6 +130,17 @@ int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *
  * support grows with the reduction factor, in premultiplied alpha when there is alpha. */
 int imgpipe_resize(const struct imgpipe_image *src, int width, int height,
                    struct imgpipe_image *dst);
+
+/* The same resize fed one source row at a time (top to bottom, height rows of width *
+ * channels bytes), so a decoder can hand over rows while they are in cache and the
+ * source never needs to be stored whole. */
+struct imgpipe_resizer;
+int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int channels, int width,
+                        int height);
+void imgpipe_resizer_row(struct imgpipe_resizer *r, const unsigned char *row);
+/* After the last row: the result (allocated, the caller frees it) into dst. */
+int imgpipe_resizer_finish(struct imgpipe_resizer *r, struct imgpipe_image *dst);
+void imgpipe_resizer_free(struct imgpipe_resizer *r);
 
 /* ---- orient.c ---- */
 

@@ -48,8 +48,8 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name
 
 #define DEFAULT_MAX_PIXELS 100000000ULL
 
-/* Before anything is stored: the bytes must be an image, and a JPEG or PNG must declare a
- * size within the pixel limit (a decompression bomb is refused by its header). */
+/* Before anything is stored: the bytes must be an image whose header declares a size
+ * within the pixel limit (a decompression bomb is refused by its header). */
 static int check_image(const imgpipe_get_opts *opts, const imgpipe_buf *body, char *err)
 {
     const char *fmt = imgpipe_sniff_format(body->data, body->len);
@@ -60,13 +60,18 @@ static int check_image(const imgpipe_get_opts *opts, const imgpipe_buf *body, ch
                             body->len, preview);
     }
     struct imgpipe_image_info info;
+    struct imgpipe_engine *eng;
     int rc = IMGPIPE_OK;
+    if (strcmp(fmt, "jpeg") == 0 && !(eng = imgpipe_engine_get()))
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     if (strcmp(fmt, "jpeg") == 0)
-        rc = imgpipe_jpeg_info(body->data, body->len, &info, err);
+        rc = imgpipe_jpeg_info(eng, body->data, body->len, &info, err);
     else if (strcmp(fmt, "png") == 0)
         rc = imgpipe_png_info(body->data, body->len, &info, err);
+    else if (strcmp(fmt, "webp") == 0)
+        rc = imgpipe_webp_info(body->data, body->len, &info, err);
     else
-        return IMGPIPE_OK;
+        rc = imgpipe_gif_info(body->data, body->len, &info, err);
     if (rc)
         return rc;
     uint64_t max = opts->thumb.max_pixels ? opts->thumb.max_pixels : DEFAULT_MAX_PIXELS;

@@ -27,9 +27,11 @@ void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *su
 int imgpipe_q_name_ok(const char *queue)
 {
     size_t n = strlen(queue);
-    if (n == 0 || n > 128) return 0;
+    if (n == 0 || n > 128)
+        return 0;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)queue[i] < 0x20 || queue[i] == 0x7f) return 0;
+        if ((unsigned char)queue[i] < 0x20 || queue[i] == 0x7f)
+            return 0;
     return 1;
 }
 
@@ -50,7 +52,8 @@ redisReply *imgpipe_q_cmd(redisContext *c, char *err, int argc, const char **arg
 
 const char *imgpipe_q_field(const redisReply *kv, const char *name)
 {
-    if (!kv || kv->type != REDIS_REPLY_ARRAY) return NULL;
+    if (!kv || kv->type != REDIS_REPLY_ARRAY)
+        return NULL;
     for (size_t i = 0; i + 1 < kv->elements; i += 2)
         if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0)
             return kv->element[i + 1]->type == REDIS_REPLY_STRING ? kv->element[i + 1]->str : NULL;
@@ -63,7 +66,8 @@ long long imgpipe_q_time_ms(redisContext *c)
     long long ms = -1;
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
         ms = atoll(r->element[0]->str) * 1000 + atoll(r->element[1]->str) / 1000;
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     return ms;
 }
 
@@ -72,7 +76,8 @@ int imgpipe_q_ensure_group(redisContext *c, const char *queue, char *err)
     char key[IMGPIPE_Q_KEYLEN];
     imgpipe_q_key(key, queue, "");
     redisReply *r = redisCommand(c, "XGROUP CREATE %s %s 0 MKSTREAM", key, IMGPIPE_Q_GROUP);
-    if (!r) return imgpipe_errf(err, IMGPIPE_ENET, "Redis XGROUP CREATE failed: %s", c->errstr);
+    if (!r)
+        return imgpipe_errf(err, IMGPIPE_ENET, "Redis XGROUP CREATE failed: %s", c->errstr);
     int rc = IMGPIPE_OK;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0)
         rc = imgpipe_errf(err, IMGPIPE_EAPI, "cannot create the group of queue '%s': %s", queue,
@@ -80,14 +85,16 @@ int imgpipe_q_ensure_group(redisContext *c, const char *queue, char *err)
     freeReplyObject(r);
     if (rc == IMGPIPE_OK) {
         r = redisCommand(c, "SADD %s %s", IMGPIPE_Q_QUEUES, queue);
-        if (r) freeReplyObject(r);
+        if (r)
+            freeReplyObject(r);
     }
     return rc;
 }
 
 const char *imgpipe_queue_url(const char *url)
 {
-    if (url && *url) return url;
+    if (url && *url)
+        return url;
     const char *env = getenv("IMGPIPE_REDIS_URL");
     return env && *env ? env : IMGPIPE_REDIS_DEFAULT_URL;
 }
@@ -97,7 +104,8 @@ int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err)
     *out = NULL;
     url = imgpipe_queue_url(url);
     imgpipe_queue *q = calloc(1, sizeof(*q));
-    if (!q) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (!q)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     snprintf(q->url, sizeof(q->url), "%s", url);
     int rc = imgpipe_redis_connect(url, 3000, &q->c, err);
     if (rc) {
@@ -110,8 +118,10 @@ int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err)
 
 void imgpipe_queue_free(imgpipe_queue *q)
 {
-    if (!q) return;
-    if (q->c) redisFree(q->c);
+    if (!q)
+        return;
+    if (q->c)
+        redisFree(q->c);
     free(q);
 }
 
@@ -129,7 +139,8 @@ static int make_absolute(const char *dir, char *out, size_t cap, char *err)
 {
     char cwd[4096];
     if (dir[0] == '/') {
-        if ((size_t)snprintf(out, cap, "%s", dir) < cap) return IMGPIPE_OK;
+        if ((size_t)snprintf(out, cap, "%s", dir) < cap)
+            return IMGPIPE_OK;
     } else if (getcwd(cwd, sizeof(cwd)) &&
                (size_t)snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < cap) {
         return IMGPIPE_OK;
@@ -177,15 +188,18 @@ static int add_all(struct enqueue *e, imgpipe_source *const *sources, int n, uin
                    char *err)
 {
     imgpipe_nameset *names = imgpipe_nameset_new();
-    if (!names) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (!names)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     int rc = IMGPIPE_OK;
     for (int i = 0; i < n && rc == IMGPIPE_OK; i++) {
         const char *url;
         char name[IMGPIPE_NAME_MAX + 1];
         while (rc == IMGPIPE_OK && (rc = imgpipe_source_next(sources[i], &url, err)) == 1) {
             rc = imgpipe_nameset_assign(names, url, name);
-            if (rc) rc = imgpipe_errf(err, rc, "out of memory");
-            if (rc == IMGPIPE_OK && (rc = add_job(e, url, name, err)) == IMGPIPE_OK) (*count)++;
+            if (rc)
+                rc = imgpipe_errf(err, rc, "out of memory");
+            if (rc == IMGPIPE_OK && (rc = add_job(e, url, name, err)) == IMGPIPE_OK)
+                (*count)++;
         }
     }
     imgpipe_nameset_free(names);
@@ -203,7 +217,8 @@ int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
     if (!imgpipe_q_name_ok(queue))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
     int rc = make_absolute(opts->dir ? opts->dir : "images", e.dir, sizeof(e.dir), err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     imgpipe_q_key(e.key, queue, "");
     format_thumbs(opts, e.thumbs, sizeof(e.thumbs));
     snprintf(e.quality, sizeof(e.quality), "%d", opts->quality > 0 ? opts->quality : 85);
@@ -211,13 +226,15 @@ int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(batch, 64, "%llx-%lx", (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
              (long)getpid());
-    if ((rc = imgpipe_q_ensure_group(q->c, queue, err))) return rc;
+    if ((rc = imgpipe_q_ensure_group(q->c, queue, err)))
+        return rc;
     rc = add_all(&e, sources, nsources, count, err);
     char stats[IMGPIPE_Q_KEYLEN];
     imgpipe_q_key(stats, queue, ":stats");
     redisReply *r =
         redisCommand(q->c, "HINCRBY %s enqueued %llu", stats, (unsigned long long)*count);
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     return rc;
 }
 
@@ -248,12 +265,14 @@ int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *
     if (!imgpipe_q_name_ok(queue))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
     int rc = imgpipe_q_ensure_group(q->c, queue, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     imgpipe_q_key(failed, queue, ":failed");
     imgpipe_q_key(stream, queue, "");
     const char *argv[] = {"EVAL", requeue_script, "2", failed, stream};
     redisReply *r = imgpipe_q_cmd(q->c, err, 5, argv);
-    if (!r) return q->c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
+    if (!r)
+        return q->c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
     *count = r->type == REDIS_REPLY_INTEGER ? (uint64_t)r->integer : 0;
     freeReplyObject(r);
     return IMGPIPE_OK;
@@ -278,7 +297,8 @@ static const char *entry_url(imgpipe_queue *q, const char *stream, const char *i
 {
     *keep = redisCommand(q->c, "XRANGE %s %s %s", stream, id, id);
     redisReply *r = *keep;
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1) return "";
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1)
+        return "";
     const char *u = imgpipe_q_field(r->element[0]->element[1], "url");
     return u ? u : "";
 }
@@ -294,9 +314,11 @@ static json_t *held_jobs(imgpipe_queue *q, const char *stream)
                                               "worker", e->element[1]->str, "url", url, "age_ms",
                                               (json_int_t)e->element[2]->integer, "deliveries",
                                               (json_int_t)e->element[3]->integer));
-        if (u) freeReplyObject(u);
+        if (u)
+            freeReplyObject(u);
     }
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     return held;
 }
 
@@ -311,14 +333,16 @@ static json_t *failures(imgpipe_queue *q, const char *failed)
         json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "id", e->element[0]->str, "url",
                                               url ? url : "", "error", why ? why : ""));
     }
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     return list;
 }
 
 static long long reply_int(redisReply *r)
 {
     long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     return v;
 }
 
@@ -332,14 +356,16 @@ static json_t *queue_status(imgpipe_queue *q, const char *queue)
     redisReply *p = cmdf(q, "XPENDING %s %s", stream, IMGPIPE_Q_GROUP);
     long long pending =
         p && p->type == REDIS_REPLY_ARRAY && p->elements == 4 ? p->element[0]->integer : 0;
-    if (p) freeReplyObject(p);
+    if (p)
+        freeReplyObject(p);
     redisReply *s = cmdf(q, "HGETALL %s", stats, NULL);
     json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "name", queue, "waiting",
                           (json_int_t)(len > pending ? len - pending : 0), "in_progress",
                           (json_int_t)pending, "done", hash_int(s, "done"), "failed",
                           (json_int_t)reply_int(cmdf(q, "XLEN %s", failed, NULL)), "retried",
                           hash_int(s, "retried"));
-    if (s) freeReplyObject(s);
+    if (s)
+        freeReplyObject(s);
     json_object_set_new(o, "held", held_jobs(q, stream));
     json_object_set_new(o, "failures", failures(q, failed));
     return o;
@@ -361,7 +387,8 @@ static json_t *worker_status(imgpipe_queue *q, const char *name, long long now)
     } else { /* its heartbeat expired: it is gone */
         reply_int(cmdf(q, "SREM %s %s", IMGPIPE_Q_WORKERS, name));
     }
-    if (h) freeReplyObject(h);
+    if (h)
+        freeReplyObject(h);
     return o;
 }
 
@@ -372,9 +399,11 @@ static json_t *workers(imgpipe_queue *q)
     redisReply *m = cmdf(q, "SMEMBERS %s", IMGPIPE_Q_WORKERS, NULL);
     for (size_t i = 0; m && m->type == REDIS_REPLY_ARRAY && i < m->elements; i++) {
         json_t *w = worker_status(q, m->element[i]->str, now);
-        if (w) json_array_append_new(list, w);
+        if (w)
+            json_array_append_new(list, w);
     }
-    if (m) freeReplyObject(m);
+    if (m)
+        freeReplyObject(m);
     return list;
 }
 
@@ -382,7 +411,8 @@ int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int n
                               char *err)
 {
     static const char *const fallback[] = {"default"};
-    if (nqueues <= 0) queues = fallback, nqueues = 1;
+    if (nqueues <= 0)
+        queues = fallback, nqueues = 1;
     json_t *doc = json_object(), *list = json_array();
     for (int i = 0; i < nqueues; i++)
         json_array_append_new(list, queue_status(q, queues[i]));
@@ -390,6 +420,7 @@ int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int n
     json_object_set_new(doc, "workers", workers(q));
     *json = q->c->err ? NULL : json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
-    if (q->c->err) return imgpipe_errf(err, IMGPIPE_ENET, "Redis at %s: %s", q->url, q->c->errstr);
+    if (q->c->err)
+        return imgpipe_errf(err, IMGPIPE_ENET, "Redis at %s: %s", q->url, q->c->errstr);
     return *json ? IMGPIPE_OK : imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define THUMB_TAG "_thumbnail"
 
@@ -19,12 +20,14 @@ int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int siz
                        size_t cap)
 {
     const char *ext = ext_of(name);
+    /* GIF thumbnails are PNG (see thumb.c): the name says so. */
+    const char *out_ext = strcasecmp(ext, ".gif") == 0 ? ".png" : ext;
     int n;
     if (sized)
         n = snprintf(out, cap, "%.*s" THUMB_TAG "_%dx%d%s", (int)(ext - name), name, size->width,
-                     size->height, ext);
+                     size->height, out_ext);
     else
-        n = snprintf(out, cap, "%.*s" THUMB_TAG "%s", (int)(ext - name), name, ext);
+        n = snprintf(out, cap, "%.*s" THUMB_TAG "%s", (int)(ext - name), name, out_ext);
     return n < 0 || (size_t)n >= cap ? IMGPIPE_EINVAL : IMGPIPE_OK;
 }
 

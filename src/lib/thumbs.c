@@ -108,7 +108,8 @@ static int wanted(const struct dirent *d)
     const char *name = d->d_name, *dot = strrchr(name, '.');
     if (name[0] == '.' || !dot || imgpipe_is_thumb_name(name))
         return 0;
-    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png");
+    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
+           !strcasecmp(dot, ".webp") || !strcasecmp(dot, ".gif");
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)

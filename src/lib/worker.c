@@ -90,16 +90,19 @@ static void notice(struct worker *w, const char *fmt, const char *a, const char 
 {
     char msg[IMGPIPE_ERRLEN];
     snprintf(msg, sizeof(msg), fmt, a, b);
-    if (w->o->notice) w->o->notice(msg, w->userdata);
+    if (w->o->notice)
+        w->o->notice(msg, w->userdata);
 }
 
 /* ---- the connection ------------------------------------------------------------------ */
 
 static void drop_connection(struct worker *w, const char *why)
 {
-    if (!w->lost) notice(w, "lost Redis: %s; retrying with backoff%s", why, "");
+    if (!w->lost)
+        notice(w, "lost Redis: %s; retrying with backoff%s", why, "");
     w->lost = 1;
-    if (w->c) redisFree(w->c);
+    if (w->c)
+        redisFree(w->c);
     w->c = NULL;
     w->retry_at = imgpipe_now() + w->backoff;
     w->backoff = w->backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : w->backoff * 2;
@@ -109,7 +112,8 @@ static int ensure_groups(struct worker *w, char *err)
 {
     for (int i = 0; i < w->nqueues; i++) {
         int rc = imgpipe_q_ensure_group(w->c, w->queues[i], err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     return IMGPIPE_OK;
 }
@@ -119,13 +123,16 @@ static int ensure_groups(struct worker *w, char *err)
 static int connected(struct worker *w)
 {
     char err[IMGPIPE_ERRLEN];
-    if (w->c) return 1;
-    if (imgpipe_now() < w->retry_at) return 0;
+    if (w->c)
+        return 1;
+    if (imgpipe_now() < w->retry_at)
+        return 0;
     if (imgpipe_redis_connect(w->url, 2000, &w->c, err) || ensure_groups(w, err)) {
         drop_connection(w, err);
         return 0;
     }
-    if (w->lost) notice(w, "Redis at %s is back; carrying on%s", w->url, "");
+    if (w->lost)
+        notice(w, "Redis at %s is back; carrying on%s", w->url, "");
     w->lost = 0;
     w->backoff = BACKOFF_MIN_S;
     return 1;
@@ -156,7 +163,8 @@ static void rec_free(struct rec *r)
 static struct rec *rec_add(struct worker *w, enum rec_kind kind, int qi, const char *id)
 {
     struct rec *r = calloc(1, sizeof(*r));
-    if (!r) return NULL;
+    if (!r)
+        return NULL;
     r->kind = kind;
     r->qi = qi;
     snprintf(r->id, sizeof(r->id), "%s", id);
@@ -179,13 +187,16 @@ static int append_queue(struct worker *w, int qi, int *sent)
              !imgpipe_strvec_push(&ack, IMGPIPE_Q_GROUP) && !imgpipe_strvec_push(&del, "XDEL") &&
              !imgpipe_strvec_push(&del, w->streams[qi]);
     for (struct rec *r = w->recs; ok && r; r = r->next) {
-        if (r->qi != qi) continue;
+        if (r->qi != qi)
+            continue;
         ok = !imgpipe_strvec_push(&ack, r->id) && !imgpipe_strvec_push(&del, r->id);
         done += r->kind == REC_ACK;
         retried += r->kind == REC_RETRY;
-        if (ok && r->fields.n) ok = append_argv(w, &r->fields) && ++*sent;
+        if (ok && r->fields.n)
+            ok = append_argv(w, &r->fields) && ++*sent;
     }
-    if (ok && ack.n > 3) ok = append_argv(w, &ack) && append_argv(w, &del) && (*sent += 2);
+    if (ok && ack.n > 3)
+        ok = append_argv(w, &ack) && append_argv(w, &del) && (*sent += 2);
     char stats[IMGPIPE_Q_KEYLEN];
     imgpipe_q_key(stats, w->queues[qi], ":stats");
     if (ok && done)
@@ -202,19 +213,22 @@ static int append_queue(struct worker *w, int qi, int *sent)
  * crash between the two. Records stay queued when Redis cannot be reached. */
 static void flush(struct worker *w)
 {
-    if (!w->recs || !connected(w)) return;
+    if (!w->recs || !connected(w))
+        return;
     int sent = 1, ok = redisAppendCommand(w->c, "MULTI") == REDIS_OK;
     for (int qi = 0; ok && qi < w->nqueues; qi++)
         ok = append_queue(w, qi, &sent);
     ok = ok && redisAppendCommand(w->c, "EXEC") == REDIS_OK && ++sent;
     redisReply *last = NULL;
     for (int i = 0; i < sent && ok; i++) {
-        if (last) freeReplyObject(last);
+        if (last)
+            freeReplyObject(last);
         last = NULL;
         ok = redisGetReply(w->c, (void **)&last) == REDIS_OK;
     }
     ok = ok && last && last->type == REDIS_REPLY_ARRAY; /* EXEC ran */
-    if (last) freeReplyObject(last);
+    if (last)
+        freeReplyObject(last);
     if (!ok) {
         drop_connection(w, w->c && w->c->err ? w->c->errstr : "MULTI/EXEC failed");
         return;
@@ -239,7 +253,8 @@ static int transient(int status, const char *error)
         return 1;
     case IMGPIPE_EHTTP:
         http = strstr(error, "HTTP ");
-        if (!http) return 0;
+        if (!http)
+            return 0;
         long code = strtol(http + 5, NULL, 10);
         return code >= 500 || code == 408 || code == 429;
     default:
@@ -254,7 +269,8 @@ static int copy_fields(struct worker *w, const struct job *j, struct rec *r, int
     char attempt[16];
     const char *key = retry ? w->streams[j->qi] : NULL;
     char failed[IMGPIPE_Q_KEYLEN];
-    if (!retry) imgpipe_q_key(failed, w->queues[j->qi], ":failed");
+    if (!retry)
+        imgpipe_q_key(failed, w->queues[j->qi], ":failed");
     snprintf(attempt, sizeof(attempt), "%d", retry ? j->attempt + 1 : j->attempt);
     imgpipe_strvec *f = &r->fields;
     int bad = imgpipe_strvec_push(f, "XADD") || imgpipe_strvec_push(f, key ? key : failed) ||
@@ -281,7 +297,8 @@ static int finish(struct worker *w, const struct job *j, int status, const char 
                             : retry              ? REC_RETRY
                                                  : REC_FAIL,
                             j->qi, j->id);
-    if (r && status) copy_fields(w, j, r, retry, status, error);
+    if (r && status)
+        copy_fields(w, j, r, retry, status, error);
     pthread_mutex_lock(&w->lock);
     if (status == IMGPIPE_OK)
         w->done++;
@@ -331,18 +348,21 @@ static void dir_close(struct worker *w, struct dir *d)
 /* Keeps at most DIRCACHE_KEEP directories open: an unused one past that is closed. */
 static void dir_put(struct worker *w, struct dir *d)
 {
-    if (!d || --d->refs > 0) return;
+    if (!d || --d->refs > 0)
+        return;
     int n = 0;
     for (struct dir *e = w->dirs; e; e = e->next)
         n++;
-    if (n > DIRCACHE_KEEP) dir_close(w, d);
+    if (n > DIRCACHE_KEEP)
+        dir_close(w, d);
 }
 
 /* ---- taking jobs --------------------------------------------------------------------- */
 
 static void job_free(struct worker *w, struct job *j)
 {
-    if (!j) return;
+    if (!j)
+        return;
     dir_put(w, j->dir);
     imgpipe_strvec_free(&j->fields);
     free(j);
@@ -351,13 +371,17 @@ static void job_free(struct worker *w, struct job *j)
 static int parse_thumbs(const char *text, imgpipe_get_opts *o)
 {
     char buf[IMGPIPE_THUMB_MAX_SIZES * 16 + 1];
-    if (!text || !*text) return IMGPIPE_OK;
-    if (strlen(text) >= sizeof(buf)) return IMGPIPE_EINVAL;
+    if (!text || !*text)
+        return IMGPIPE_OK;
+    if (strlen(text) >= sizeof(buf))
+        return IMGPIPE_EINVAL;
     strcpy(buf, text);
     char *save = NULL;
     for (char *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-        if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) return IMGPIPE_EINVAL;
-        if (imgpipe_parse_size(s, &o->thumbs[o->nthumbs++])) return IMGPIPE_EINVAL;
+        if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES)
+            return IMGPIPE_EINVAL;
+        if (imgpipe_parse_size(s, &o->thumbs[o->nthumbs++]))
+            return IMGPIPE_EINVAL;
     }
     return IMGPIPE_OK;
 }
@@ -375,7 +399,8 @@ static int job_setup(struct worker *w, struct job *j, const redisReply *kv, char
     j->opts = w->o->get;
     j->opts.nthumbs = 0;
     j->opts.thumb.quality = quality ? atoi(quality) : 0;
-    if (j->opts.thumb.quality < 0 || j->opts.thumb.quality > 100) j->opts.thumb.quality = 0;
+    if (j->opts.thumb.quality < 0 || j->opts.thumb.quality > 100)
+        j->opts.thumb.quality = 0;
     if (!url || !name || !dir)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s lacks url, name or dir", j->id);
     if (!imgpipe_store_name_ok(name) || strlen(name) > IMGPIPE_NAME_MAX)
@@ -384,7 +409,8 @@ static int job_setup(struct worker *w, struct job *j, const redisReply *kv, char
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: dir '%s' is not absolute", j->id, dir);
     if (parse_thumbs(imgpipe_q_field(kv, "thumbs"), &j->opts))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: bad thumbnail sizes", j->id);
-    if (!(j->dir = dir_get(w, dir, err))) return IMGPIPE_EIO;
+    if (!(j->dir = dir_get(w, dir, err)))
+        return IMGPIPE_EIO;
     return IMGPIPE_OK;
 }
 
@@ -392,11 +418,13 @@ static int task_from_job(struct worker *w, struct job *j, imgpipe_task *t, char 
 {
     const char *url = NULL;
     for (size_t i = 0; i + 1 < j->fields.n; i += 2)
-        if (strcmp(j->fields.v[i], "url") == 0) url = j->fields.v[i + 1];
+        if (strcmp(j->fields.v[i], "url") == 0)
+            url = j->fields.v[i + 1];
     for (size_t i = 0; i + 1 < j->fields.n; i += 2)
         if (strcmp(j->fields.v[i], "name") == 0)
             snprintf(t->name, sizeof(t->name), "%s", j->fields.v[i + 1]);
-    if (!url || !(t->url = strdup(url))) return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (!url || !(t->url = strdup(url)))
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     t->index = j->index = w->next_index++;
     t->dirfd = j->dir->fd;
     t->job_opts = &j->opts;
@@ -418,7 +446,8 @@ static int take(struct worker *w, imgpipe_task *t)
     long long deliveries = e->elements > 2 ? e->element[2]->integer : 1;
     char err[IMGPIPE_ERRLEN];
     struct job *j = calloc(1, sizeof(*j));
-    if (!j) return 0; /* stays pending: claimed again later */
+    if (!j)
+        return 0; /* stays pending: claimed again later */
     j->qi = w->batch_qi;
     snprintf(j->id, sizeof(j->id), "%s", id);
     if (e->element[1]->type != REDIS_REPLY_ARRAY) { /* deleted while pending */
@@ -433,8 +462,10 @@ static int take(struct worker *w, imgpipe_task *t)
                           deliveries);
         j->attempt = w->retries; /* no retry */
     }
-    if (rc == IMGPIPE_OK) rc = task_from_job(w, j, t, err);
-    if (rc == IMGPIPE_OK) return 1;
+    if (rc == IMGPIPE_OK)
+        rc = task_from_job(w, j, t, err);
+    if (rc == IMGPIPE_OK)
+        return 1;
     finish(w, j, rc, err);
     job_free(w, j);
     return 0;
@@ -442,7 +473,8 @@ static int take(struct worker *w, imgpipe_task *t)
 
 static void batch_set(struct worker *w, redisReply *entries, int qi)
 {
-    if (w->batch) freeReplyObject(w->batch);
+    if (w->batch)
+        freeReplyObject(w->batch);
     w->batch = entries;
     w->batch_pos = 0;
     w->batch_qi = qi;
@@ -481,7 +513,8 @@ static int reclaim(struct worker *w, int qi, int want)
                           w->name, idle,           "1000", IMGPIPE_Q_WORKER, count};
     redisReply *r = command(w, 10, argv);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-        if (r) freeReplyObject(r);
+        if (r)
+            freeReplyObject(r);
         return 0;
     }
     batch_set(w, r, qi);
@@ -498,7 +531,8 @@ static int read_group(struct worker *w, int qi, int want, const char *from)
     redisReply *r = command(w, 9, argv);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
         r->element[0]->element[1]->elements == 0) {
-        if (r) freeReplyObject(r);
+        if (r)
+            freeReplyObject(r);
         return 0;
     }
     /* Keep the whole reply; hand out its entries array. */
@@ -512,7 +546,8 @@ static int read_group(struct worker *w, int qi, int want, const char *from)
 /* Our own pending entries, left by an earlier run under the same name: read them again. */
 static int read_own(struct worker *w, int qi, int want)
 {
-    if (w->own_done[qi]) return 0;
+    if (w->own_done[qi])
+        return 0;
     if (!read_group(w, qi, want, w->own_last[qi])) {
         w->own_done[qi] = w->c != NULL;
         return 0;
@@ -528,14 +563,17 @@ static int fill(struct worker *w)
 {
     double now = imgpipe_now();
     int want = w->jobs - w->inflight;
-    if (want <= 0 || now < w->idle_until || !connected(w)) return -1;
+    if (want <= 0 || now < w->idle_until || !connected(w))
+        return -1;
     if (now >= w->reclaim_at) {
         w->reclaim_at = now + (double)w->claim_ms / 4000.0;
         for (int qi = 0; qi < w->nqueues && w->c; qi++)
-            if (reclaim(w, qi, want)) return 1;
+            if (reclaim(w, qi, want))
+                return 1;
     }
     for (int qi = 0; qi < w->nqueues && w->c; qi++)
-        if (read_own(w, qi, want) || read_group(w, qi, want, ">")) return 1;
+        if (read_own(w, qi, want) || read_group(w, qi, want, ">"))
+            return 1;
     w->idle_until = now + IDLE_READ_S;
     return w->c ? 0 : -1;
 }
@@ -559,20 +597,27 @@ static int queue_settled(struct worker *w, int qi)
         }
         redisReply *alive = redisCommand(w->c, "EXISTS %s%s", IMGPIPE_Q_WORKER, owner);
         settled = alive && alive->type == REDIS_REPLY_INTEGER && alive->integer == 1;
-        if (alive) freeReplyObject(alive);
-        if (!settled) break;
+        if (alive)
+            freeReplyObject(alive);
+        if (!settled)
+            break;
     }
-    if (len) freeReplyObject(len);
-    if (p) freeReplyObject(p);
-    if (w->c->err) drop_connection(w, w->c->errstr);
+    if (len)
+        freeReplyObject(len);
+    if (p)
+        freeReplyObject(p);
+    if (w->c->err)
+        drop_connection(w, w->c->errstr);
     return settled;
 }
 
 static int burst_done(struct worker *w)
 {
-    if (w->inflight || batch_left(w) || w->recs || !w->c) return 0;
+    if (w->inflight || batch_left(w) || w->recs || !w->c)
+        return 0;
     for (int qi = 0; qi < w->nqueues; qi++)
-        if (!w->c || !queue_settled(w, qi)) return 0;
+        if (!w->c || !queue_settled(w, qi))
+            return 0;
     return 1;
 }
 
@@ -581,14 +626,18 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
     struct worker *w = r->supply_ctx;
     (void)err;
     flush(w);
-    if (w->o->stop && *w->o->stop) return 0;
+    if (w->o->stop && *w->o->stop)
+        return 0;
     for (;;) {
         while (batch_left(w))
-            if (take(w, t)) return 1;
+            if (take(w, t))
+                return 1;
         int got = fill(w);
-        if (got == 1) continue;
+        if (got == 1)
+            continue;
         flush(w); /* settled entries */
-        if (got == 0 && w->o->burst && burst_done(w)) return 0;
+        if (got == 0 && w->o->burst && burst_done(w))
+            return 0;
         return IMGPIPE_RUN_AGAIN;
     }
 }
@@ -600,7 +649,8 @@ static void on_item(const imgpipe_item *item, void *userdata)
     while (*p && (*p)->index != item->index)
         p = &(*p)->next;
     struct job *j = *p;
-    if (!j) return;
+    if (!j)
+        return;
     *p = j->next;
     int retry = finish(w, j, item->status, item->error);
     pthread_mutex_lock(&w->lock);
@@ -633,7 +683,8 @@ static const char beat_script[] =
 static int beat(struct worker *w, redisContext **c, char *err)
 {
     char key[IMGPIPE_Q_KEYLEN], pid[16], done[24], failed[24], inflight[16], ttl[24], queues[1024];
-    if (!*c && imgpipe_redis_connect(w->url, 1000, c, err)) return IMGPIPE_ENET;
+    if (!*c && imgpipe_redis_connect(w->url, 1000, c, err))
+        return IMGPIPE_ENET;
     snprintf(key, sizeof(key), "%s%s", IMGPIPE_Q_WORKER, w->name);
     snprintf(pid, sizeof(pid), "%ld", (long)getpid());
     pthread_mutex_lock(&w->lock);
@@ -650,7 +701,8 @@ static int beat(struct worker *w, redisContext **c, char *err)
                           w->host,  pid,         queues, done, failed,
                           inflight, ttl,         w->name};
     redisReply *r = imgpipe_q_cmd(*c, err, 13, argv);
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     if (!r && (*c)->err) {
         redisFree(*c);
         *c = NULL;
@@ -664,7 +716,8 @@ static void beat_wait(struct worker *w, long ms)
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
     pthread_cond_timedwait(&w->wake, &w->lock, &ts);
 }
 
@@ -683,7 +736,8 @@ static void *heartbeat_main(void *arg)
     pthread_mutex_lock(&w->lock);
     while (!w->stopping) {
         beat_wait(w, every);
-        if (w->stopping) break;
+        if (w->stopping)
+            break;
         pthread_mutex_unlock(&w->lock);
         beat(w, &b->c, err);
         pthread_mutex_lock(&w->lock);
@@ -695,11 +749,14 @@ static void *heartbeat_main(void *arg)
 /* Gone for good: others may claim what we still hold (nothing, after a clean stop). */
 static void heartbeat_end(struct worker *w, redisContext *c)
 {
-    if (!c) return;
+    if (!c)
+        return;
     redisReply *r = redisCommand(c, "DEL %s%s", IMGPIPE_Q_WORKER, w->name);
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     r = redisCommand(c, "SREM %s %s", IMGPIPE_Q_WORKERS, w->name);
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
@@ -732,7 +789,8 @@ static int worker_init(struct worker *w, const imgpipe_worker_opts *o, char *nam
     w->claim_ms = o->claim_after_ms > 0 ? o->claim_after_ms : DEFAULT_CLAIM_MS;
     w->backoff = BACKOFF_MIN_S;
     w->recs_tail = &w->recs;
-    if (gethostname(w->host, sizeof(w->host) - 1)) strcpy(w->host, "unknown");
+    if (gethostname(w->host, sizeof(w->host) - 1))
+        strcpy(w->host, "unknown");
     snprintf(name, 256, "%s", o->name ? o->name : "");
     if (!o->name) /* the host is cut, not the pid, so names stay unique per host */
         snprintf(name, 256, "%.*s:%ld", 200, w->host, (long)getpid());
@@ -764,8 +822,10 @@ static void worker_cleanup(struct worker *w)
     }
     while (w->dirs)
         dir_close(w, w->dirs);
-    if (w->batch) freeReplyObject(w->batch);
-    if (w->c) redisFree(w->c);
+    if (w->batch)
+        freeReplyObject(w->batch);
+    if (w->c)
+        redisFree(w->c);
     free(w->streams);
     free(w->own_done);
     free(w->own_last);
@@ -780,9 +840,11 @@ static void final_flush(struct worker *w)
     double until = imgpipe_now() + FINAL_FLUSH_S;
     while (w->recs && imgpipe_now() < until) {
         flush(w);
-        if (w->recs) nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        if (w->recs)
+            nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
     }
-    if (w->recs) notice(w, "could not record the last outcomes in Redis at %s%s", w->url, "");
+    if (w->recs)
+        notice(w, "could not record the last outcomes in Redis at %s%s", w->url, "");
 }
 
 static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
@@ -819,10 +881,12 @@ int imgpipe_worker_run(const imgpipe_worker_opts *o, imgpipe_item_cb cb, void *u
     pthread_t beater;
     memset(sum, 0, sizeof(*sum));
     int rc = check_opts(o, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     rc = worker_init(&w, o, name, err);
     /* The first beat before the first job: nobody may think our jobs abandoned. */
-    if (rc == IMGPIPE_OK) rc = beat(&w, &b.c, err);
+    if (rc == IMGPIPE_OK)
+        rc = beat(&w, &b.c, err);
     if (rc == IMGPIPE_OK && pthread_create(&beater, NULL, heartbeat_main, &b))
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start the heartbeat thread");
     else if (rc == IMGPIPE_OK) {
@@ -834,7 +898,8 @@ int imgpipe_worker_run(const imgpipe_worker_opts *o, imgpipe_item_cb cb, void *u
         pthread_join(beater, NULL);
         heartbeat_end(&w, b.c ? b.c : w.c);
     }
-    if (b.c) redisFree(b.c);
+    if (b.c)
+        redisFree(b.c);
     worker_cleanup(&w);
     return rc;
 }

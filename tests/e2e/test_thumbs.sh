@@ -62,3 +62,13 @@ done
 diff -r "$T/m-seq" "$T/m-threads" >/dev/null || fail "threads and seq thumbnails differ"
 diff -r "$T/m-seq" "$T/m-procs" >/dev/null || fail "procs and seq thumbnails differ"
 ok "thumbs: seq, threads and procs give identical thumbnails"
+
+# --max-pixels: checked from the header, per file; the others go on.
+run_imgpipe thumbs -m seq --max-pixels 1000 -s 40x40 "$T/one.jpg"
+expect_rc 1 "an image over --max-pixels"
+expect_err "pixel limit" "the pixel limit is named"
+run_imgpipe thumbs --max-pixels 100M -s 40x40 "$T/one.jpg"
+expect_rc 0 "--max-pixels 100M"
+run_imgpipe thumbs --max-pixels lots "$T/one.jpg"
+expect_rc 2 "--max-pixels takes a number"
+ok "--max-pixels"

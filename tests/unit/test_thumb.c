@@ -635,11 +635,15 @@ static void test_unsupported_formats(void **state)
     (void)state;
     char err[IMGPIPE_ERRLEN] = "";
     imgpipe_thumb_out out = {.width = 64, .height = 64};
+    /* GIF and WebP are handled: a cut one is corrupt, not unsupported. */
     assert_int_equal(thumb((const unsigned char *)"GIF89a\x01\0\x01\0", 10, &out, 1, err),
-                     IMGPIPE_EFORMAT);
-    assert_string_equal(err, "GIF images are not supported for thumbnails");
+                     IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "corrupt GIF"));
+    assert_int_equal(thumb((const unsigned char *)"RIFF\0\0\0\0WEBPVP8 ", 16, &out, 1, err),
+                     IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "corrupt WebP"));
     assert_int_equal(thumb((const unsigned char *)"<html>", 6, &out, 1, err), IMGPIPE_EFORMAT);
-    assert_string_equal(err, "not a JPEG or PNG image (first bytes 3c 68 74 6d 6c 3e)");
+    assert_string_equal(err, "not a JPEG, PNG, WebP or GIF image (first bytes 3c 68 74 6d 6c 3e)");
     assert_int_equal(thumb((const unsigned char *)"", 0, &out, 1, err), IMGPIPE_EFORMAT);
     assert_null(out.data.data);
 }
