@@ -4,6 +4,9 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
+
+# the tutorial's folder held only images; imgpipe's also holds its ledger (.imgpipe/)
+IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png'}
 from time import time
 
 from PIL import Image
@@ -27,7 +30,8 @@ def main():
     with ProcessPoolExecutor() as executor:
         # list(): the directory is listed once, before thumbnails appear in it;
         # consuming the results makes failures visible (the tutorial drops them)
-        list(executor.map(thumbnail_128, list(Path(sys.argv[1] if len(sys.argv) > 1 else 'images').iterdir())))
+        list(executor.map(thumbnail_128, [p for p in Path(sys.argv[1] if len(sys.argv) > 1 else 'images').iterdir()
+         if p.suffix.lower() in IMAGE_SUFFIXES]))
     logging.info('Took %s', time() - ts)
 
 

@@ -3,6 +3,9 @@
 import logging
 import sys
 from pathlib import Path
+
+# the tutorial's folder held only images; imgpipe's also holds its ledger (.imgpipe/)
+IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png'}
 from time import time
 
 from PIL import Image
@@ -22,7 +25,8 @@ def create_thumbnail(size, path):
 
 def main():
     ts = time()
-    for image_path in list(Path(sys.argv[1] if len(sys.argv) > 1 else 'images').iterdir()):
+    for image_path in [p for p in Path(sys.argv[1] if len(sys.argv) > 1 else 'images').iterdir()
+         if p.suffix.lower() in IMAGE_SUFFIXES]:
         create_thumbnail((128, 128), image_path)
     logging.info('Took %s', time() - ts)
 
