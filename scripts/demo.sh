@@ -10,7 +10,7 @@ if [ -n "${IMGUR_CLIENT_ID:-}" ]; then
   exec "$imgpipe" get -o "$out" --thumb 128x128 imgur:random
 fi
 tmp=$(mktemp -d)
-"$build/galleryd" --port 0 --port-file "$tmp/port" --latency-ms "${LATENCY_MS:-200}" 2>"$tmp/log" &
+"$build/tools/galleryd/galleryd" --port 0 --port-file "$tmp/port" --latency-ms "${LATENCY_MS:-200}" 2>"$tmp/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
