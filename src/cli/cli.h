@@ -24,8 +24,9 @@ int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value)
 /* --max-pixels: "N" or "NM" (millions), 1 .. 2^40. */
 int cli_parse_pixels(const char *text, uint64_t *out);
 
-/* Adds a WxH thumbnail size from option opt; prints what is wrong and returns -1. */
-int cli_add_size(const char *opt, imgpipe_get_opts *o, const char *text);
+/* Adds a WxH thumbnail size from option opt to sizes[*n] (at most IMGPIPE_THUMB_MAX_SIZES);
+ * prints what is wrong and returns -1. */
+int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char *text);
 
 /* Opens every source spec (imgur:random when there is none), reading IMGUR_CLIENT_ID and
  * IMGUR_API_URL. On failure prints why and returns the exit code; *out is then NULL. */

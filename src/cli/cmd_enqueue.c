@@ -53,14 +53,7 @@ static int parse_option(struct enqueue_cli *e, int c)
         o->dir = optarg;
         return -1;
     case 't':
-        if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
-            cli_error("--thumb: at most %d sizes", IMGPIPE_THUMB_MAX_SIZES);
-            return CLI_EXIT_USAGE;
-        }
-        if (imgpipe_parse_size(optarg, &o->thumbs[o->nthumbs++]) == IMGPIPE_OK)
-            return -1;
-        cli_error("--thumb: '%s' is not a size like 128x128", optarg);
-        return CLI_EXIT_USAGE;
+        return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->quality) ? CLI_EXIT_USAGE : -1;
     case 'h':

@@ -189,7 +189,7 @@ static int parse_option(struct get_cli *g, int c)
     case 'j':
         return cli_parse_int("--jobs", optarg, 1, 4096, &o->jobs) ? CLI_EXIT_USAGE : -1;
     case 't':
-        return cli_add_size("--thumb", o, optarg) ? CLI_EXIT_USAGE : -1;
+        return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_RETRY_FAILED:

@@ -57,7 +57,7 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
     case 'j':
         return cli_parse_int("--jobs", optarg, 1, 4096, &o->jobs) ? CLI_EXIT_USAGE : -1;
     case 's':
-        return cli_add_size("--size", o, optarg) ? CLI_EXIT_USAGE : -1;
+        return cli_add_size("--size", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_MAX_PIXELS:

@@ -64,17 +64,17 @@ int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value)
     return 0;
 }
 
-int cli_add_size(const char *opt, imgpipe_get_opts *o, const char *text)
+int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char *text)
 {
-    if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES) {
+    if (*n == IMGPIPE_THUMB_MAX_SIZES) {
         cli_error("%s: at most %d sizes", opt, IMGPIPE_THUMB_MAX_SIZES);
         return -1;
     }
-    if (imgpipe_parse_size(text, &o->thumbs[o->nthumbs]) != IMGPIPE_OK) {
+    if (imgpipe_parse_size(text, &sizes[*n]) != IMGPIPE_OK) {
         cli_error("%s: '%s' is not a size like 128x128", opt, text);
         return -1;
     }
-    o->nthumbs++;
+    (*n)++;
     return 0;
 }
 
