@@ -4,35 +4,7 @@
 # /x/ hostile names, failure prefixes, pagination, --latency-ms, gallery.json with
 # {{base}}, bad options, and a clean exit 0 on SIGTERM (which under ASan also means no
 # leaks). Needs GALLERYD (set by CTest) and the curl command-line tool.
-set -euo pipefail
-
-: "${GALLERYD:?set GALLERYD to the built galleryd}"
-tmp=$(mktemp -d)
-pids=()
-fails=0
-
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok   - $1"; }
-bad() {
-    echo "FAIL - $1"
-    fails=$((fails + 1))
-}
-
-# check DESCRIPTION EXPECTED ACTUAL
-check() {
-    if [[ "$2" == "$3" ]]; then ok "$1"; else bad "$1: expected [$2], got [${3:0:400}]"; fi
-}
-
-# check_has DESCRIPTION NEEDLE HAYSTACK
-check_has() {
-    if [[ "$3" == *"$2"* ]]; then ok "$1"; else bad "$1: expected to contain [$2], got [${3:0:400}]"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # start NAME ARGS...: runs galleryd on a free port; sets pid and base. Waits at most 10 s.
 start() {
@@ -202,8 +174,4 @@ help=$("$GALLERYD" --help) || rc=$?
 check "--help exits 0" 0 "$rc"
 check_has "--help documents /x/" "/x/ANYTHING" "$help"
 
-if [[ $fails -gt 0 ]]; then
-    echo "$fails check(s) failed"
-    exit 1
-fi
-echo "all galleryd checks passed"
+checks_done "galleryd"

@@ -5,35 +5,7 @@
 # faults, and a fast clean exit on SIGTERM with a stall still open. Needs GALLERYD (set by
 # CTest) and the curl command-line tool. The slow faults run in the background meanwhile,
 # so the whole test takes about 3 s.
-set -euo pipefail
-
-: "${GALLERYD:?set GALLERYD to the built galleryd}"
-tmp=$(mktemp -d)
-pids=()
-fails=0
-
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok   - $1"; }
-bad() {
-    echo "FAIL - $1"
-    fails=$((fails + 1))
-}
-
-# check DESCRIPTION EXPECTED ACTUAL
-check() {
-    if [[ "$2" == "$3" ]]; then ok "$1"; else bad "$1: expected [$2], got [${3:0:400}]"; fi
-}
-
-# check_has DESCRIPTION NEEDLE HAYSTACK
-check_has() {
-    if [[ "$3" == *"$2"* ]]; then ok "$1"; else bad "$1: expected to contain [$2], got [${3:0:400}]"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # check_le DESCRIPTION MAX ACTUAL
 check_le() {
@@ -198,8 +170,4 @@ for f in 500xK 429xKdS resetxK short big drip stall ctype html loop removed redi
     check_has "--help documents $f" "  $f" "$help"
 done
 
-if [[ $fails -gt 0 ]]; then
-    echo "$fails check(s) failed"
-    exit 1
-fi
-echo "all galleryd fault checks passed"
+checks_done "galleryd fault"
