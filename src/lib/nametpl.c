@@ -5,8 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* In the order of enum field. */
 static const char *const fields[] = {"name",  "stem", "ext",  "id",
                                      "index", "host", "hash", "sha256"};
+
+enum field { F_NAME, F_STEM, F_EXT, F_ID, F_INDEX, F_HOST, F_HASH, F_SHA256 };
+
+/* What the fields of one link are made from, worked out once per expansion. */
+struct link {
+    const char *url, *sha256;
+    uint64_t index;
+    char name[IMGPIPE_NAME_MAX + 1]; /* imgpipe_name_from_url(url) */
+    size_t stem;                     /* the name's length without its extension */
+};
 
 /* The field at p (just after '{'): its index, with *len the bytes up to and with '}'. */
 static int field_at(const char *p, size_t *len)
@@ -63,35 +74,30 @@ static void host_of(const char *url, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, host);
 }
 
-static void field_value(int f, const char *url, uint64_t index, const char *sha, char *v,
-                        size_t cap)
+static void field_value(enum field f, const struct link *l, char *v, size_t cap)
 {
-    char name[IMGPIPE_NAME_MAX + 1];
-    imgpipe_name_from_url(url, name);
-    const char *dot = strrchr(name, '.');
-    size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
     switch (f) {
-    case 0:
-        snprintf(v, cap, "%s", name);
+    case F_NAME:
+        snprintf(v, cap, "%s", l->name);
         break;
-    case 1:
-    case 3:
-        snprintf(v, cap, "%.*s", (int)stem, name);
+    case F_STEM:
+    case F_ID:
+        snprintf(v, cap, "%.*s", (int)l->stem, l->name);
         break;
-    case 2:
-        snprintf(v, cap, "%s", name + stem);
+    case F_EXT:
+        snprintf(v, cap, "%s", l->name + l->stem);
         break;
-    case 4:
-        snprintf(v, cap, "%" PRIu64, index);
+    case F_INDEX:
+        snprintf(v, cap, "%" PRIu64, l->index);
         break;
-    case 5:
-        host_of(url, v, cap);
+    case F_HOST:
+        host_of(l->url, v, cap);
         break;
-    case 6:
-        snprintf(v, cap, "%016" PRIx64, imgpipe_hash64(url, strlen(url)));
+    case F_HASH:
+        snprintf(v, cap, "%016" PRIx64, imgpipe_hash64(l->url, strlen(l->url)));
         break;
-    default:
-        snprintf(v, cap, "%s", sha ? sha : "");
+    case F_SHA256:
+        snprintf(v, cap, "%s", l->sha256 ? l->sha256 : "");
         break;
     }
 }
@@ -101,6 +107,10 @@ void imgpipe_name_expand(const char *tpl, const char *url, uint64_t index, const
 {
     char raw[2048], v[512];
     size_t n = 0;
+    struct link l = {.url = url, .sha256 = sha256, .index = index};
+    imgpipe_name_from_url(url, l.name);
+    const char *dot = strrchr(l.name, '.');
+    l.stem = dot && dot != l.name ? (size_t)(dot - l.name) : strlen(l.name);
     for (const char *p = tpl; *p && n < sizeof(raw) - 1; p++) {
         size_t len;
         int f = *p == '{' ? field_at(p + 1, &len) : -1;
@@ -108,7 +118,7 @@ void imgpipe_name_expand(const char *tpl, const char *url, uint64_t index, const
             raw[n++] = *p;
             continue;
         }
-        field_value(f, url, index, sha256, v, sizeof(v));
+        field_value((enum field)f, &l, v, sizeof(v));
         n += (size_t)snprintf(raw + n, sizeof(raw) - n, "%s", v);
         n = n < sizeof(raw) - 1 ? n : sizeof(raw) - 1;
         p += len;
