@@ -1,7 +1,7 @@
 /* libFuzzer target: format sniffing, the JPEG and PNG header readers, the EXIF
  * orientation readers and the whole thumbnail pipeline (32x32 box, 4 MP budget so the
  * fuzzer cannot ask for huge rasters). */
-#include "image.h"
+#include "image/image.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * Checks what the headers promise: kept links are http(s):// (scheme in any case) with no
  * space or control byte, counts.links matches, and a failure leaves links and counts
  * unchanged. */
-#include "imgur.h"
-#include "util.h"
+#include "source/imgur.h"
+#include "common/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
  * name.h: non-empty, at most IMGPIPE_NAME_MAX bytes, no '/' or '\\', no leading '.', no
  * control byte or DEL; or when one nameset gives the same name twice, or gives different
  * names for the same sequence of URLs. */
-#include "name.h"
-#include "urllist.h"
+#include "store/name.h"
+#include "source/urllist.h"
 
 #include <stdint.h>
 #include <stdlib.h>

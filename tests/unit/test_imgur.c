@@ -1,5 +1,5 @@
 #include "testutil.h"
-#include "imgur.h"
+#include "source/imgur.h"
 
 #include <stdio.h>
 #include <stdlib.h>

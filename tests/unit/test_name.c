@@ -1,7 +1,7 @@
 #include "testutil.h"
-#include "name.h"
-#include "nametpl.h"
-#include "util.h"
+#include "store/name.h"
+#include "store/nametpl.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* EXIF orientation parsing and the eight upright transforms (src/lib/orient.c). */
 #include "testutil.h"
-#include "image.h"
+#include "image/image.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "redis_url.h"
+#include "queue/redis_url.h"
 #include "testutil.h"
 
 #include <string.h>

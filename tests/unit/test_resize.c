@@ -1,6 +1,6 @@
 /* The Lanczos3 resampler (src/lib/resize.c) on synthetic rasters. */
 #include "testutil.h"
-#include "image.h"
+#include "image/image.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Thumbnail quality against a reference, and the cases galleries hold: ICC profiles, 16-bit
  * and interlaced PNG, progressive JPEG, WebP (alpha, ICC), GIF (first frame, transparency,
  * interlace). Each case is built here so that a wrong handling fails a test. */
-#include "image.h"
+#include "image/image.h"
 #include "testutil.h"
 
 #include <gif_lib.h>

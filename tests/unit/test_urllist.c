@@ -1,5 +1,5 @@
 #include "testutil.h"
-#include "urllist.h"
+#include "source/urllist.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 #include "testutil.h"
-#include "retry.h"
-#include "sha256.h"
-#include "util.h"
+#include "common/retry.h"
+#include "common/sha256.h"
+#include "common/util.h"
 
 #include <string.h>
 

@@ -1,0 +1,121 @@
+/* WebP decode and encode through libwebp; animated WebP through libwebpdemux, first frame. */
+#include "image/image.h"
+#include "common/util.h"
+
+#include <string.h>
+#include <webp/decode.h>
+#include <webp/demux.h>
+#include <webp/encode.h>
+
+static int features(const unsigned char *src, size_t len, WebPBitstreamFeatures *f, char *err)
+{
+    VP8StatusCode st = WebPGetFeatures(src, len, f);
+    if (st == VP8_STATUS_NOT_ENOUGH_DATA)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt WebP: truncated header");
+    if (st != VP8_STATUS_OK || f->width <= 0 || f->height <= 0)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt WebP: bad header (status %d)", (int)st);
+    return IMGPIPE_OK;
+}
+
+int imgpipe_webp_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
+                      char *err)
+{
+    WebPBitstreamFeatures f;
+    int rc = features(src, len, &f, err);
+    if (rc)
+        return rc;
+    info->width = f.width;
+    info->height = f.height;
+    info->channels = f.has_alpha || f.has_animation ? 4 : 3;
+    info->orientation = 1; /* WebP has no orientation of its own; EXIF in WebP is rare */
+    return IMGPIPE_OK;
+}
+
+/* The ICCP chunk of an extended WebP to eng->icc. */
+static int read_icc(struct imgpipe_engine *eng, const WebPData *data)
+{
+    eng->icc.len = 0;
+    WebPDemuxer *dmux = WebPDemux(data);
+    if (!dmux)
+        return IMGPIPE_OK;
+    WebPChunkIterator it;
+    int rc = IMGPIPE_OK;
+    if ((WebPDemuxGetI(dmux, WEBP_FF_FORMAT_FLAGS) & ICCP_FLAG) &&
+        WebPDemuxGetChunk(dmux, "ICCP", 1, &it)) {
+        rc = imgpipe_buf_append(&eng->icc, it.chunk.bytes, it.chunk.size);
+        WebPDemuxReleaseChunkIterator(&it);
+    }
+    WebPDemuxDelete(dmux);
+    return rc;
+}
+
+/* The first frame of an animation, composed on its canvas, as RGBA. */
+static int first_frame(const WebPData *data, struct imgpipe_image *out, char *err)
+{
+    WebPAnimDecoderOptions o;
+    if (!WebPAnimDecoderOptionsInit(&o))
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT, "libwebp version mismatch");
+    o.color_mode = MODE_RGBA;
+    o.use_threads = 0;
+    WebPAnimDecoder *dec = WebPAnimDecoderNew(data, &o);
+    uint8_t *frame;
+    int ts, rc = IMGPIPE_OK;
+    if (!dec || !WebPAnimDecoderGetNext(dec, &frame, &ts))
+        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt animated WebP: no first frame");
+    else
+        memcpy(out->pixels, frame, out->stride * out->height);
+    WebPAnimDecoderDelete(dec);
+    return rc;
+}
+
+int imgpipe_webp_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                        struct imgpipe_image *out, char *err)
+{
+    WebPBitstreamFeatures f;
+    int rc = features(src, len, &f, err);
+    if (rc)
+        return rc;
+    int ch = f.has_alpha || f.has_animation ? 4 : 3;
+    size_t stride = (size_t)f.width * ch;
+    *out = (struct imgpipe_image){
+        .width = f.width, .height = f.height, .channels = ch, .stride = stride, .borrowed = 1};
+    out->pixels = imgpipe_scratch_get(&eng->pixels, stride * f.height);
+    if (!out->pixels)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %dx%d WebP", f.width,
+                            f.height);
+    WebPData data = {src, len};
+    if (f.has_animation) {
+        rc = first_frame(&data, out, err);
+    } else {
+        size_t size = stride * f.height;
+        uint8_t *p = ch == 4 ? WebPDecodeRGBAInto(src, len, out->pixels, size, (int)stride)
+                             : WebPDecodeRGBInto(src, len, out->pixels, size, (int)stride);
+        if (!p)
+            rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt WebP: cannot decode its pixels");
+    }
+    if (!rc && read_icc(eng, &data) != 0)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a WebP's ICC profile");
+    if (rc)
+        imgpipe_image_free(out);
+    return rc;
+}
+
+int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, imgpipe_buf *out, char *err)
+{
+    if (img->channels != 3 && img->channels != 4)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot encode %d channels as WebP",
+                            img->channels);
+    uint8_t *webp = NULL;
+    size_t n = img->channels == 4 ? WebPEncodeRGBA(img->pixels, img->width, img->height,
+                                                   (int)img->stride, (float)quality, &webp)
+                                  : WebPEncodeRGB(img->pixels, img->width, img->height,
+                                                  (int)img->stride, (float)quality, &webp);
+    int rc = IMGPIPE_OK;
+    if (n == 0)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot encode a %dx%d WebP", img->width,
+                          img->height);
+    else if (imgpipe_buf_append(out, webp, n) != 0)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory storing a WebP thumbnail");
+    WebPFree(webp);
+    return rc;
+}

@@ -1,0 +1,251 @@
+#include "net/fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 3000L
+#define DEFAULT_READ_TIMEOUT_MS 30000L
+#define DEFAULT_MAX_BYTES (50ULL << 20)
+#define DEFAULT_MAX_REDIRS 5L
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    imgpipe_transfer *t = userp;
+    size_t n = size * nmemb;
+    if (t->body.len + n > t->max_bytes) {
+        t->overflow = 1;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    if (t->body.cap == 0) {
+        /* One allocation of the announced size, not a series of doublings and copies. */
+        curl_off_t announced = -1;
+        curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+        if (announced > 0 && (uint64_t)announced <= t->max_bytes)
+            imgpipe_buf_reserve(&t->body, (size_t)announced);
+    }
+    if (imgpipe_buf_append(&t->body, data, n) != IMGPIPE_OK)
+        return 0;
+    return n;
+}
+
+/* Resets what a response said when the next one (after a redirect) begins. */
+static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
+{
+    char buf[256];
+    if (n >= sizeof(buf))
+        return;
+    memcpy(buf, line, n);
+    buf[n] = '\0';
+    char *colon = strchr(buf, ':');
+    if (strncmp(buf, "HTTP/", 5) == 0) {
+        t->retry_after_ms = -1;
+        return;
+    }
+    if (!colon)
+        return;
+    *colon = '\0';
+    char *v = colon + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    v[strcspn(v, "\r\n")] = '\0';
+    if (strcasecmp(buf, "Retry-After") == 0) {
+        char *end;
+        long secs = strtol(v, &end, 10);
+        if (end != v && *end == '\0' && secs >= 0) {
+            t->retry_after_ms = secs * 1000;
+        } else {
+            time_t when = curl_getdate(v, NULL);
+            if (when > 0)
+                t->retry_after_ms = when > time(NULL) ? (long)(when - time(NULL)) * 1000 : 0;
+        }
+    } else if (strcasecmp(buf, "X-RateLimit-ClientRemaining") == 0 ||
+               strcasecmp(buf, "X-RateLimit-UserRemaining") == 0) {
+        long left = strtol(v, NULL, 10);
+        if (t->quota_remaining < 0 || left < t->quota_remaining)
+            t->quota_remaining = left;
+    } else if (strcasecmp(buf, "X-RateLimit-UserReset") == 0) {
+        t->quota_reset_s = strtol(v, NULL, 10);
+    }
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    parse_header(userp, data, size * nmemb);
+    return size * nmemb;
+}
+
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const imgpipe_transfer *t = userp;
+    return t->stop && *t->stop ? 1 : 0; /* non-zero aborts the transfer */
+}
+
+int imgpipe_url_is_http(const char *url)
+{
+    return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
+}
+
+static long or_default(long v, long dflt)
+{
+    return v > 0 ? v : dflt;
+}
+
+/* A stalled or trickling server must not hold a transfer forever: less than min_speed
+ * bytes/s over the read timeout aborts it. libcurl counts this in whole seconds. */
+static void set_read_timeout(CURL *e, long read_timeout_ms, long min_speed)
+{
+    long secs = (read_timeout_ms + 999) / 1000;
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, min_speed > 0 ? min_speed : 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1L);
+}
+
+int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
+                          const imgpipe_fetch_opts *opts, char *err)
+{
+    memset(t, 0, sizeof(*t));
+    t->easy = easy;
+    t->retry_after_ms = t->quota_remaining = t->quota_reset_s = -1;
+    t->max_bytes = opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
+    if (!imgpipe_url_is_http(url))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "not an http(s) URL");
+    curl_easy_reset(easy);
+    if (opts->auth_header) {
+        t->headers = curl_slist_append(NULL, opts->auth_header);
+        if (!t->headers)
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+    }
+    if (opts->share)
+        curl_easy_setopt(easy, CURLOPT_SHARE, opts->share);
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    long redirs = opts->max_redirs ? opts->max_redirs : DEFAULT_MAX_REDIRS;
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, redirs > 0 ? 1L : 0L);
+    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, redirs > 0 ? redirs : 0L);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "imgpipe/" IMGPIPE_VERSION);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     or_default(opts->connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS));
+    set_read_timeout(easy, or_default(opts->read_timeout_ms, DEFAULT_READ_TIMEOUT_MS),
+                     opts->min_speed);
+    if (opts->insecure) {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+    if (opts->stop) {
+        t->stop = opts->stop;
+        curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(easy, CURLOPT_XFERINFODATA, t);
+    }
+    if (opts->timeout_ms > 0)
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_bytes);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024); /* fewer reads and callbacks */
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->curl_err);
+    return IMGPIPE_OK;
+}
+
+static int curl_failure(imgpipe_transfer *t, CURLcode rc, char *err)
+{
+    const char *why = t->curl_err[0] ? t->curl_err : curl_easy_strerror(rc);
+    unsigned long long max = (unsigned long long)t->max_bytes;
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        t->transient = 1;
+        return imgpipe_errf(err, IMGPIPE_ETIMEOUT, "timed out: %s", why);
+    case CURLE_FILESIZE_EXCEEDED:
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than --max-bytes (%llu bytes)", max);
+    case CURLE_WRITE_ERROR:
+        if (t->overflow)
+            return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than --max-bytes (%llu bytes)", max);
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory while receiving the body");
+    case CURLE_ABORTED_BY_CALLBACK:
+        return imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return imgpipe_errf(err, IMGPIPE_ENET, "refused a non-http(s) URL or redirect: %s", why);
+    case CURLE_TOO_MANY_REDIRECTS:
+        return imgpipe_errf(err, IMGPIPE_ENET, "too many redirects: %s", why);
+    case CURLE_URL_MALFORMAT:
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "malformed URL: %s", why);
+    case CURLE_PARTIAL_FILE:
+        t->transient = 1;
+        return imgpipe_errf(err, IMGPIPE_ENET, "body cut short: %s", why);
+    default:
+        t->transient = 1; /* connect, reset, DNS hiccup: another attempt may do */
+        return imgpipe_errf(err, IMGPIPE_ENET, "%s", why);
+    }
+}
+
+static int transient_status(long status)
+{
+    return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+           status == 504;
+}
+
+/* Imgur answers a removed image with a redirect to its placeholder, removed.png. */
+static int is_removed(CURL *easy)
+{
+    long redirects = 0;
+    char *url = NULL;
+    curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
+    curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
+    if (redirects == 0 || !url)
+        return 0;
+    size_t n = strcspn(url, "?#");
+    return n >= 12 && strncmp(url + n - 12, "/removed.png", 12) == 0;
+}
+
+int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err)
+{
+    t->transient = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_status);
+    if (rc != CURLE_OK)
+        return curl_failure(t, rc, err);
+    if (t->http_status < 200 || t->http_status > 299) {
+        t->transient = transient_status(t->http_status);
+        if (t->http_status == 429 && t->retry_after_ms >= 0)
+            return imgpipe_errf(err, IMGPIPE_EHTTP,
+                                "server answered HTTP 429 (too many requests; retry after %ld s)",
+                                t->retry_after_ms / 1000);
+        return imgpipe_errf(err, IMGPIPE_EHTTP, "server answered HTTP %ld", t->http_status);
+    }
+    if (is_removed(t->easy))
+        return imgpipe_errf(err, IMGPIPE_EREMOVED, "removed: the host redirects it to removed.png");
+    return IMGPIPE_OK;
+}
+
+void imgpipe_transfer_cleanup(imgpipe_transfer *t)
+{
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+    imgpipe_buf_free(&t->body);
+}
+
+int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,
+                  long *http_status, char *err)
+{
+    CURL *easy = curl_easy_init();
+    if (!easy)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a libcurl handle");
+    imgpipe_transfer t;
+    int rc = imgpipe_transfer_init(&t, easy, url, opts, err);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_transfer_finish(&t, curl_easy_perform(easy), err);
+    *http_status = t.http_status;
+    *body = t.body;
+    t.body = (imgpipe_buf){0};
+    imgpipe_transfer_cleanup(&t);
+    curl_easy_cleanup(easy);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* One HTTP transfer with libcurl into memory: the setup and the classification of its
+ * outcome are shared by every executor (a blocking perform, a multi handle, ...). */
+#ifndef IMGPIPE_FETCH_H
+#define IMGPIPE_FETCH_H
+
+#include "common/util.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+
+typedef struct imgpipe_fetch_opts {
+    long connect_timeout_ms; /* 0: 3 s */
+    long read_timeout_ms;    /* abort when nothing arrives for this long; 0: 30 s */
+    long timeout_ms;         /* whole transfer; 0: none */
+    uint64_t max_bytes;      /* 0: 50 MiB */
+    int max_redirs;          /* 0: 5; negative: no redirects */
+    const char *auth_header; /* a full "Authorization: ..." line, or NULL */
+    CURLSH *share;           /* a share handle (DNS, connections), or NULL */
+    long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails; 0: 1 */
+    int insecure;            /* skip TLS certificate and host verification */
+    const volatile sig_atomic_t *stop; /* non-zero: abort the transfer (Ctrl-C) */
+} imgpipe_fetch_opts;
+
+typedef struct imgpipe_transfer {
+    CURL *easy;       /* borrowed: the caller owns the handle */
+    imgpipe_buf body; /* owned: the caller may take it (then zero it) */
+    long http_status; /* after finish */
+    int overflow;     /* the body went over max_bytes */
+    uint64_t max_bytes;
+    struct curl_slist *headers;
+    const volatile sig_atomic_t *stop;
+    long retry_after_ms;  /* the server's Retry-After, or -1 */
+    long quota_remaining; /* the lowest X-RateLimit-*Remaining seen, or -1 */
+    long quota_reset_s;   /* X-RateLimit-UserReset (epoch seconds), or -1 */
+    int transient;        /* after finish: worth retrying */
+    char curl_err[CURL_ERROR_SIZE];
+} imgpipe_transfer;
+
+/* Sets up easy (reset first) to GET url into t->body. */
+int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
+                          const imgpipe_fetch_opts *opts, char *err);
+
+/* Classifies the transfer's outcome after curl returned rc: 0 for a complete 2xx body,
+ * else ENET, ETIMEOUT, ETOOBIG, EHTTP, EREMOVED or ECANCELED with a sentence in err, and
+ * t->transient set when another attempt may succeed (timeouts, resets, cut bodies, 408,
+ * 429, 500, 502, 503, 504). */
+int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err);
+
+/* Frees what init allocated and the body (unless taken). */
+void imgpipe_transfer_cleanup(imgpipe_transfer *t);
+
+/* A blocking GET with a handle of its own: body filled (even for a non-2xx answer, so an
+ * API's error text can be read), *http_status set when the server answered. */
+int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,
+                  long *http_status, char *err);
+
+/* 1 when url starts with http:// or https:// (case-insensitive). */
+int imgpipe_url_is_http(const char *url);
+
+#endif

@@ -1,0 +1,34 @@
+/* The Redis side of distributed mode, shared by the queue operations and the worker: key
+ * names, reply helpers, the job fields. docs/queue.md describes the keys. */
+#ifndef IMGPIPE_QUEUE_H
+#define IMGPIPE_QUEUE_H
+
+#include "queue/redis_url.h"
+
+#define IMGPIPE_Q_GROUP "imgpipe"           /* the one consumer group of every queue */
+#define IMGPIPE_Q_PREFIX "imgpipe:q:"       /* + queue: the stream of jobs */
+#define IMGPIPE_Q_WORKER "imgpipe:w:"       /* + worker name: its heartbeat hash (TTL) */
+#define IMGPIPE_Q_WORKERS "imgpipe:workers" /* SET of worker names */
+#define IMGPIPE_Q_QUEUES "imgpipe:queues"   /* SET of queue names */
+#define IMGPIPE_Q_KEYLEN 320
+
+/* "imgpipe:q:<queue><suffix>", suffix "" (the stream), ":failed" or ":stats". */
+void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *suffix);
+
+/* 1 when a queue name is usable: 1..128 bytes, no control bytes. */
+int imgpipe_q_name_ok(const char *queue);
+
+/* Creates the stream and its group when missing (entries added before are delivered). */
+int imgpipe_q_ensure_group(redisContext *c, const char *queue, char *err);
+
+/* Sends argv and reads the reply; NULL with err filled (the context is then dead when
+ * c->err is set). */
+redisReply *imgpipe_q_cmd(redisContext *c, char *err, int argc, const char **argv);
+
+/* A field of a flat [k1, v1, k2, v2, ...] reply array, or NULL. */
+const char *imgpipe_q_field(const redisReply *kv, const char *name);
+
+/* Redis's own clock in ms, so every host measures ages on one clock; -1 on failure. */
+long long imgpipe_q_time_ms(redisContext *c);
+
+#endif

@@ -1,0 +1,300 @@
+/* The async executor: one libcurl multi event loop keeps up to N transfers in flight
+ * (keep-alive, HTTP/2 multiplexing when offered), as asyncio/aiohttp does; each finished
+ * body goes to a pool of one thread per core for the CPU work (check, store, thumbnails),
+ * so downloads and thumbnails overlap. Outcomes are reported on the loop's thread.
+ *
+ * Memory is bounded by 2N bodies: a slot holds one task from its start until it is
+ * reported; N slots may be transferring and up to N more waiting for or in the CPU pool,
+ * so a transfer that ends starts the next one at once instead of waiting for its CPU
+ * work (measured: 0.55 s -> 0.4x s for 160 images at 100 ms latency). */
+#include "net/hostrate.h"
+#include "run/run.h"
+#include "common/workpool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_IN_FLIGHT 64
+#define POLL_MS 200
+
+struct async;
+
+struct slot {
+    imgpipe_work work; /* first: the pool hands it back */
+    struct async *a;
+    imgpipe_task task;
+    imgpipe_transfer tr;
+    imgpipe_outcome out;
+    CURL *easy;
+    int in_multi;
+    int in_transfer; /* counted in a->transferring */
+    double retry_at; /* waiting for its next attempt until then; 0: not waiting */
+    int rate_ok;     /* this attempt's start is reserved with --rate */
+    uint64_t rng;
+    struct slot *next; /* on the free list, or the done list */
+};
+
+struct async {
+    imgpipe_run *r;
+    CURLM *multi;
+    imgpipe_workpool *pool;
+    struct slot *slots;
+    int nslots;
+    struct slot *free;
+    int busy;         /* slots taken: in transfer, in the pool, or done */
+    int transferring; /* slots in a transfer or waiting to retry one */
+    int max_transfers;
+    pthread_mutex_t done_lock;
+    struct slot *done; /* finished by the pool, to report */
+    int eof;
+};
+
+static void cpu_work(imgpipe_work *w)
+{
+    struct slot *s = (struct slot *)w;
+    imgpipe_run_complete(s->a->r, &s->task, &s->tr.body, &s->out);
+    imgpipe_transfer_cleanup(&s->tr); /* the body is the bulk of a slot's memory */
+    pthread_mutex_lock(&s->a->done_lock);
+    s->next = s->a->done;
+    s->a->done = s;
+    pthread_mutex_unlock(&s->a->done_lock);
+    curl_multi_wakeup(s->a->multi);
+}
+
+static void end_transfer(struct async *a, struct slot *s)
+{
+    if (s->in_transfer) {
+        s->in_transfer = 0;
+        a->transferring--;
+    }
+}
+
+static void finish_slot(struct async *a, struct slot *s)
+{
+    end_transfer(a, s);
+    imgpipe_run_report(a->r, &s->task, &s->out);
+    imgpipe_transfer_cleanup(&s->tr);
+    s->next = a->free;
+    a->free = s;
+    a->busy--;
+}
+
+/* Starts (or restarts, for a retry) the slot's transfer. */
+static void launch(struct async *a, struct slot *s)
+{
+    imgpipe_transfer_cleanup(&s->tr);
+    s->retry_at = 0;
+    if (!s->rate_ok) {
+        s->rate_ok = 1;
+        double wait = imgpipe_hostrate_reserve(a->r->rate, s->task.url);
+        if (wait > 0) {
+            s->retry_at = imgpipe_now() + wait; /* waits like a retry, then comes back */
+            return;
+        }
+    }
+    s->rate_ok = 0; /* the next attempt reserves its own start */
+    imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(a->r);
+    s->out.status = imgpipe_transfer_init(&s->tr, s->easy, s->task.url, &fo, s->out.error);
+    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    if (s->out.status == IMGPIPE_OK && curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
+        s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ENOMEM, "cannot add a transfer");
+    s->in_multi = s->out.status == IMGPIPE_OK;
+    if (s->out.status)
+        finish_slot(a, s);
+}
+
+static void start(struct async *a, struct slot *s)
+{
+    memset(&s->out, 0, sizeof(s->out));
+    memset(&s->tr, 0, sizeof(s->tr));
+    s->rate_ok = 0;
+    s->in_transfer = 1;
+    a->transferring++;
+    s->out.started = imgpipe_now();
+    s->rng = imgpipe_hash64(s->task.url, strlen(s->task.url)) ^ (uint64_t)(s->out.started * 1e9);
+    launch(a, s);
+}
+
+/* Starts tasks while slots are free; 0, or a source read error. Past the deadline, tasks
+ * are still taken from the sources, to be reported as not started. */
+static int top_up(struct async *a, char *err)
+{
+    while (!a->eof && a->free && a->transferring < a->max_transfers) {
+        struct slot *s = a->free;
+        int rc = imgpipe_run_next(a->r, &s->task, err);
+        if (rc < 0)
+            return rc;
+        if (rc == IMGPIPE_RUN_AGAIN)
+            break; /* a supply with none yet: the loop asks again */
+        if (rc == 0) {
+            a->eof = 1;
+            break;
+        }
+        a->free = s->next;
+        a->busy++;
+        if (imgpipe_run_remaining_ms(a->r) == 0) {
+            imgpipe_run_timed_out(&s->out, 0);
+            finish_slot(a, s);
+        } else {
+            start(a, s);
+        }
+    }
+    return IMGPIPE_OK;
+}
+
+/* A finished transfer: its body goes to the pool, a failure is reported at once. */
+static void transfer_done(struct async *a, CURL *easy, CURLcode code)
+{
+    struct slot *s;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&s);
+    curl_multi_remove_handle(a->multi, easy);
+    s->in_multi = 0;
+    s->out.status = imgpipe_transfer_finish(&s->tr, code, s->out.error);
+    imgpipe_run_note_transfer(&s->out, &s->tr);
+    if (s->out.status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(a->r) == 0)
+        imgpipe_run_timed_out(&s->out, 1);
+    if (s->out.status) {
+        long delay = imgpipe_run_retry_delay(a->r, &s->out, &s->rng);
+        if (delay >= 0)
+            s->retry_at = imgpipe_now() + (double)delay / 1000.0; /* the slot waits */
+        else
+            finish_slot(a, s);
+        return;
+    }
+    end_transfer(a, s);
+    s->work.fn = cpu_work;
+    imgpipe_workpool_submit(a->pool, &s->work);
+}
+
+static void drain_transfers(struct async *a)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(a->multi, &left)))
+        if (m->msg == CURLMSG_DONE)
+            transfer_done(a, m->easy_handle, m->data.result);
+}
+
+static void drain_done(struct async *a)
+{
+    pthread_mutex_lock(&a->done_lock);
+    struct slot *s = a->done;
+    a->done = NULL;
+    pthread_mutex_unlock(&a->done_lock);
+    while (s) {
+        struct slot *next = s->next;
+        finish_slot(a, s);
+        s = next;
+    }
+}
+
+/* Past the deadline, or on a stop: every transfer in flight or waiting to be retried
+ * ends and is reported. */
+static void cancel_transfers(struct async *a, int timed_out)
+{
+    for (int i = 0; i < a->nslots; i++) {
+        struct slot *s = &a->slots[i];
+        if (!s->in_multi && s->retry_at == 0)
+            continue;
+        if (s->in_multi)
+            curl_multi_remove_handle(a->multi, s->easy);
+        s->in_multi = 0;
+        s->retry_at = 0;
+        if (timed_out) {
+            imgpipe_run_timed_out(&s->out, 1);
+        } else {
+            s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ECANCELED, "interrupted");
+            s->out.transient = 0;
+        }
+        finish_slot(a, s);
+    }
+}
+
+/* Restarts the slots whose retry is due; returns the ms until the next one, or -1. */
+static long retry_due(struct async *a)
+{
+    double now = imgpipe_now(), next = 0;
+    for (int i = 0; i < a->nslots; i++) {
+        struct slot *s = &a->slots[i];
+        if (s->retry_at == 0)
+            continue;
+        if (s->retry_at <= now)
+            launch(a, s);
+        else if (next == 0 || s->retry_at < next)
+            next = s->retry_at;
+    }
+    return next == 0 ? -1 : (long)((next - now) * 1000.0) + 1;
+}
+
+static int loop(struct async *a, char *err)
+{
+    int rc = IMGPIPE_OK, running = 0;
+    for (;;) {
+        if (rc == IMGPIPE_OK)
+            rc = top_up(a, err);
+        if (a->busy == 0 && (a->eof || rc || imgpipe_run_stopping(a->r)))
+            return rc;
+        curl_multi_perform(a->multi, &running);
+        drain_transfers(a);
+        drain_done(a);
+        long left = imgpipe_run_remaining_ms(a->r);
+        int stop = a->r->opts->stop && *a->r->opts->stop;
+        if (left == 0 || stop)
+            cancel_transfers(a, !stop);
+        long retry = retry_due(a);
+        int wait = left < 0 || left > POLL_MS ? POLL_MS : (int)left + 1;
+        if (retry >= 0 && retry < wait)
+            wait = (int)retry;
+        if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
+            curl_multi_poll(a->multi, NULL, 0, wait, NULL);
+    }
+}
+
+static int setup(struct async *a, imgpipe_run *r, char *err)
+{
+    a->r = r;
+    r->polls = 1;
+    a->max_transfers = r->opts->jobs > 0 ? r->opts->jobs : DEFAULT_IN_FLIGHT;
+    a->nslots = 2 * a->max_transfers;
+    pthread_mutex_init(&a->done_lock, NULL);
+    a->multi = curl_multi_init();
+    a->slots = calloc((size_t)a->nslots, sizeof(*a->slots));
+    a->pool = imgpipe_workpool_new(0);
+    if (!a->multi || !a->slots || !a->pool)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
+    curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->max_transfers);
+    if (r->opts->per_host > 0)
+        curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->opts->per_host);
+    for (int i = a->nslots - 1; i >= 0; i--) {
+        struct slot *s = &a->slots[i];
+        s->a = a;
+        if (!(s->easy = curl_easy_init()))
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create libcurl handles");
+        s->next = a->free;
+        a->free = s;
+    }
+    return IMGPIPE_OK;
+}
+
+static void teardown(struct async *a)
+{
+    imgpipe_workpool_free(a->pool);
+    for (int i = 0; a->slots && i < a->nslots; i++) {
+        if (a->slots[i].in_multi)
+            curl_multi_remove_handle(a->multi, a->slots[i].easy);
+        curl_easy_cleanup(a->slots[i].easy);
+    }
+    free(a->slots);
+    curl_multi_cleanup(a->multi);
+    pthread_mutex_destroy(&a->done_lock);
+}
+
+int imgpipe_exec_async(imgpipe_run *r, char *err)
+{
+    struct async a = {0};
+    int rc = setup(&a, r, err);
+    if (rc == IMGPIPE_OK)
+        rc = loop(&a, err);
+    teardown(&a);
+    return rc;
+}

@@ -1,0 +1,187 @@
+/* The procs executor: N forked worker processes, as multiprocessing.Pool. Each worker
+ * talks to the parent over its own SOCK_SEQPACKET socketpair and holds one task at a time,
+ * so the parent always knows which task a worker holds: a worker that dies (killed, out
+ * of memory) fails that one task, and the others go on. Names, the sources and the
+ * callback stay in the parent, so outcomes are reported exactly as in the other modes. */
+#include "net/hostrate.h"
+#include "run/run.h"
+#include "common/workpool.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_URL 16384
+
+struct task_msg {
+    uint64_t index;
+    char name[IMGPIPE_RELNAME_MAX + 1];
+    char url[MAX_URL];
+};
+
+struct worker {
+    pid_t pid;
+    int fd;   /* -1 once the worker is gone */
+    int busy; /* holds task */
+    imgpipe_task task;
+};
+
+static void child_main(imgpipe_run *r, int fd)
+{
+    CURL *easy = curl_easy_init();
+    r->rate = NULL; /* the parent paces starts for every worker */
+    struct task_msg m;
+    imgpipe_outcome o;
+    ssize_t n;
+    while (easy && (n = recv(fd, &m, sizeof(m), 0)) > 0) {
+        m.url[MAX_URL - 1] = m.name[IMGPIPE_RELNAME_MAX] = '\0';
+        imgpipe_task t = {.index = m.index, .url = m.url, .dirfd = -1};
+        memcpy(t.name, m.name, sizeof(t.name));
+        imgpipe_run_perform(r, easy, &t, &o);
+        if (send(fd, &o, sizeof(o), MSG_NOSIGNAL) != (ssize_t)sizeof(o))
+            break;
+    }
+    curl_easy_cleanup(easy);
+    _exit(0); /* never flush or free what the parent owns */
+}
+
+/* ws[0..i-1] are running; ws[i] is started. */
+static int spawn(imgpipe_run *r, struct worker *ws, int i)
+{
+    struct worker *w = &ws[i];
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    fflush(NULL);
+    w->pid = fork();
+    if (w->pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (w->pid == 0) {
+        /* A child must hold no other worker's parent end, or that worker never reads
+         * end-of-file when the parent closes it. */
+        for (int k = 0; k < i; k++)
+            close(ws[k].fd);
+        close(sv[0]);
+        child_main(r, sv[1]);
+    }
+    close(sv[1]);
+    w->fd = sv[0];
+    return 0;
+}
+
+/* Sends the next task to an idle worker: 1 sent, 0 no more tasks, < 0 read error. */
+static int assign(imgpipe_run *r, struct worker *w, char *err)
+{
+    int rc = imgpipe_run_next(r, &w->task, err);
+    if (rc <= 0)
+        return rc;
+    imgpipe_outcome o;
+    if (strlen(w->task.url) >= MAX_URL) {
+        memset(&o, 0, sizeof(o));
+        o.status = imgpipe_errf(o.error, IMGPIPE_EINVAL, "URL longer than %d bytes", MAX_URL);
+        imgpipe_run_report(r, &w->task, &o);
+        return 1;
+    }
+    /* Rate limits are the parent's, so that N workers share them. */
+    double wait = imgpipe_hostrate_reserve(r->rate, w->task.url);
+    if (wait > 0)
+        imgpipe_run_wait(r, wait);
+    static struct task_msg m; /* large; the parent sends from one thread */
+    m.index = w->task.index;
+    memcpy(m.name, w->task.name, sizeof(m.name));
+    strcpy(m.url, w->task.url);
+    size_t len = offsetof(struct task_msg, url) + strlen(m.url) + 1;
+    if (send(w->fd, &m, len, MSG_NOSIGNAL) != (ssize_t)len) {
+        memset(&o, 0, sizeof(o));
+        o.status = imgpipe_errf(o.error, IMGPIPE_EIO, "worker process %d is gone", (int)w->pid);
+        imgpipe_run_report(r, &w->task, &o);
+        close(w->fd);
+        w->fd = -1;
+        return 1;
+    }
+    w->busy = 1;
+    return 1;
+}
+
+static void collect(imgpipe_run *r, struct worker *w)
+{
+    imgpipe_outcome o;
+    ssize_t n = recv(w->fd, &o, sizeof(o), 0);
+    if (n == (ssize_t)sizeof(o)) {
+        o.error[IMGPIPE_ERRLEN - 1] = '\0';
+    } else {
+        int status = 0;
+        waitpid(w->pid, &status, 0);
+        memset(&o, 0, sizeof(o));
+        o.status = imgpipe_errf(o.error, IMGPIPE_EIO, "worker process %d died (%s %d)", (int)w->pid,
+                                WIFSIGNALED(status) ? "signal" : "exit status",
+                                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        close(w->fd);
+        w->fd = -1;
+        w->pid = 0;
+    }
+    w->busy = 0;
+    imgpipe_run_report(r, &w->task, &o);
+}
+
+static int loop(imgpipe_run *r, struct worker *ws, struct pollfd *pfd, int n, char *err)
+{
+    int eof = 0, rc = IMGPIPE_OK;
+    for (;;) {
+        int busy = 0, alive = 0;
+        for (int i = 0; i < n; i++) {
+            while (!eof && !rc && ws[i].fd >= 0 && !ws[i].busy) {
+                int a = assign(r, &ws[i], err);
+                eof = a == 0;
+                rc = a < 0 ? a : 0;
+            }
+            busy += ws[i].busy;
+            alive += ws[i].fd >= 0;
+            pfd[i] = (struct pollfd){.fd = ws[i].busy ? ws[i].fd : -1, .events = POLLIN};
+        }
+        if (!busy && (eof || rc))
+            return rc;
+        if (!alive)
+            return imgpipe_errf(err, IMGPIPE_EIO, "every worker process died");
+        if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
+            return imgpipe_errf(err, IMGPIPE_EIO, "poll: %s", strerror(errno));
+        for (int i = 0; i < n; i++)
+            if (pfd[i].fd >= 0 && pfd[i].revents)
+                collect(r, &ws[i]);
+    }
+}
+
+int imgpipe_exec_procs(imgpipe_run *r, char *err)
+{
+    int n = r->opts->jobs > 0 ? r->opts->jobs : imgpipe_ncpus();
+    struct worker *ws = calloc((size_t)n, sizeof(*ws));
+    struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
+    int started = 0, rc;
+    while (ws && pfd && started < n && spawn(r, ws, started) == 0)
+        started++;
+    if (started == 0)
+        rc =
+            imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start worker processes: %s", strerror(errno));
+    else
+        rc = loop(r, ws, pfd, started, err);
+    for (int i = 0; i < started; i++) {
+        if (ws[i].fd >= 0)
+            close(ws[i].fd); /* the worker reads end-of-file and exits */
+        if (ws[i].pid > 0)
+            waitpid(ws[i].pid, NULL, 0);
+        if (ws[i].busy)
+            free(ws[i].task.url);
+    }
+    free(ws);
+    free(pfd);
+    return rc;
+}

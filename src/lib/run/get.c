@@ -1,0 +1,101 @@
+/* imgpipe_get: sets up a run (output directory, names, fetch options) and hands it to the
+ * executor of the chosen mode. */
+#include "run/run.h"
+#include "net/hostrate.h"
+#include "store/ledger.h"
+#include "common/retry.h"
+#include "store/store.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const mode_names[] = {"seq", "threads", "procs", "async"};
+
+int imgpipe_parse_mode(const char *text, imgpipe_mode *mode)
+{
+    for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+        if (strcmp(text, mode_names[i]) == 0) {
+            *mode = (imgpipe_mode)i;
+            return IMGPIPE_OK;
+        }
+    }
+    return IMGPIPE_EINVAL;
+}
+
+const char *imgpipe_mode_name(imgpipe_mode mode)
+{
+    return (unsigned)mode < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[mode] : "?";
+}
+
+static int execute(imgpipe_run *r, char *err)
+{
+    switch (r->opts->mode) {
+    case IMGPIPE_MODE_SEQ:
+        return imgpipe_exec_seq(r, err);
+    case IMGPIPE_MODE_THREADS:
+        return imgpipe_exec_threads(r, err);
+    case IMGPIPE_MODE_ASYNC:
+        return imgpipe_exec_async(r, err);
+    case IMGPIPE_MODE_PROCS:
+        return imgpipe_exec_procs(r, err);
+    }
+    return imgpipe_errf(err, IMGPIPE_EINVAL, "unknown mode %d", (int)r->opts->mode);
+}
+
+int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, int nsources,
+                imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err)
+{
+    memset(sum, 0, sizeof(*sum));
+    if (opts->nthumbs < 0 || opts->nthumbs > IMGPIPE_THUMB_MAX_SIZES)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "at most %d thumbnail sizes",
+                            IMGPIPE_THUMB_MAX_SIZES);
+    if (opts->name_template && imgpipe_name_template_check(opts->name_template, err))
+        return IMGPIPE_EINVAL;
+    imgpipe_run r = {.opts = opts,
+                     .fetch = {.connect_timeout_ms = opts->connect_timeout_ms,
+                               .read_timeout_ms = opts->read_timeout_ms,
+                               .max_bytes = opts->max_bytes,
+                               .min_speed = opts->min_speed,
+                               .insecure = opts->insecure,
+                               .stop = opts->stop},
+                     .retries = imgpipe_retry_count(opts->retries),
+                     .sha_names =
+                         opts->name_template && imgpipe_name_template_has_sha(opts->name_template),
+                     .sources = sources,
+                     .nsources = nsources,
+                     .cb = cb,
+                     .userdata = userdata,
+                     .sum = sum};
+    int rc = imgpipe_store_open_dir(opts->dir ? opts->dir : "images", &r.dirfd, err);
+    if (rc)
+        return rc;
+    r.names = imgpipe_nameset_new();
+    if (!r.names) {
+        close(r.dirfd);
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    }
+    if (!opts->no_ledger && (rc = imgpipe_ledger_open(r.dirfd, &r.ledger, err))) {
+        imgpipe_nameset_free(r.names);
+        close(r.dirfd);
+        return rc;
+    }
+    imgpipe_store_sweep(r.dirfd);
+    r.rate = imgpipe_hostrate_new(opts->rate);
+    pthread_mutex_init(&r.lock, NULL);
+    double t0 = imgpipe_now();
+    if (opts->timeout_ms > 0)
+        r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
+    rc = execute(&r, err);
+    if (rc == IMGPIPE_OK && r.fatal)
+        rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s", r.fatal_err);
+    else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
+        rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
+    sum->seconds = imgpipe_now() - t0;
+    pthread_mutex_destroy(&r.lock);
+    imgpipe_hostrate_free(r.rate);
+    imgpipe_ledger_free(r.ledger);
+    imgpipe_nameset_free(r.names);
+    close(r.dirfd);
+    return rc;
+}

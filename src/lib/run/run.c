@@ -1,0 +1,293 @@
+#include "run/run.h"
+#include "run/job.h"
+#include "net/hostrate.h"
+#include "store/ledger.h"
+#include "common/retry.h"
+#include "common/sha256.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+long imgpipe_run_remaining_ms(const imgpipe_run *r)
+{
+    if (r->deadline <= 0)
+        return -1;
+    double left = (r->deadline - imgpipe_now()) * 1000.0;
+    return left >= 1.0 ? (long)left : 0;
+}
+
+imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r)
+{
+    imgpipe_fetch_opts fo = r->fetch;
+    long left = imgpipe_run_remaining_ms(r);
+    if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms))
+        fo.timeout_ms = left;
+    return fo;
+}
+
+void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
+{
+    memset(o, 0, sizeof(*o));
+    o->status = IMGPIPE_ETIMEOUT;
+    imgpipe_errf(o->error, IMGPIPE_ETIMEOUT, "%s: the run's --timeout deadline passed",
+                 started ? "stopped" : "not started");
+}
+
+/* A name by content ({sha256}) once the content is known; the same from any process. */
+static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256)
+{
+    char base[IMGPIPE_NAME_MAX + 1];
+    if (!r->sha_names || !sha256[0])
+        return;
+    imgpipe_name_expand(r->opts->name_template, t->url, t->index, sha256, base);
+    if (r->opts->sharded)
+        imgpipe_name_shard(base, t->name);
+    else
+        snprintf(t->name, sizeof(t->name), "%s", base);
+}
+
+/* Links an earlier run finished (the ledger says done, and the file is there with the
+ * recorded size) are reported as skipped instead of becoming tasks; with --retry-failed,
+ * so is everything the ledger does not have as failed. */
+static int skip_done(imgpipe_run *r, imgpipe_task *t)
+{
+    if (!r->ledger)
+        return 0;
+    uint64_t bytes;
+    const char *name;
+    enum imgpipe_ledger_state st = imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name);
+    struct stat sb;
+    /* Names by content are known only after download: the ledger's name is the one. */
+    int same = st == IMGPIPE_LEDGER_DONE && (r->sha_names || strcmp(name, t->name) == 0);
+    int done = same && fstatat(r->dirfd, name, &sb, 0) == 0 && (uint64_t)sb.st_size == bytes;
+    if (!done && !(r->opts->retry_failed && st != IMGPIPE_LEDGER_FAILED))
+        return 0;
+    if (done)
+        snprintf(t->name, sizeof(t->name), "%s", name);
+    imgpipe_item item = {.index = t->index,
+                         .url = t->url,
+                         .name = t->name,
+                         .error = "",
+                         .bytes = done ? bytes : 0,
+                         .skipped = 1};
+    r->sum->skipped++;
+    if (r->cb)
+        r->cb(&item, r->userdata);
+    free(t->url);
+    t->url = NULL;
+    return 1;
+}
+
+/* The name of a link: from the URL or the template, made distinct within the run (names
+ * by content need not be: the same name holds the same bytes), in its shard folder. */
+static int assign_name(imgpipe_run *r, imgpipe_task *t)
+{
+    char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
+    const char *tpl = r->opts->name_template;
+    if (tpl)
+        imgpipe_name_expand(tpl, t->url, t->index, "", base);
+    else
+        imgpipe_name_from_url(t->url, base);
+    if (r->sha_names)
+        snprintf(name, sizeof(name), "%s", base);
+    else if (imgpipe_nameset_assign_name(r->names, base, t->url, name) != IMGPIPE_OK)
+        return IMGPIPE_ENOMEM;
+    if (r->opts->sharded)
+        imgpipe_name_shard(name, t->name);
+    else
+        snprintf(t->name, sizeof(t->name), "%s", name);
+    return IMGPIPE_OK;
+}
+
+int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
+{
+    t->dirfd = -1;
+    t->job_opts = NULL;
+    t->ctx = NULL;
+    if (imgpipe_run_stopping(r))
+        return 0;
+    if (r->supply) {
+        int rc;
+        while ((rc = r->supply(r, t, err)) == IMGPIPE_RUN_AGAIN && !r->polls)
+            nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+        return rc;
+    }
+    while (r->cur < r->nsources) {
+        const char *url;
+        int rc = imgpipe_source_next(r->sources[r->cur], &url, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            r->cur++;
+            continue;
+        }
+        t->url = strdup(url);
+        t->index = r->next_index++;
+        if (!t->url || assign_name(r, t) != IMGPIPE_OK) {
+            free(t->url);
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+        }
+        if (!skip_done(r, t))
+            return 1;
+    }
+    return 0;
+}
+
+int imgpipe_run_stopping(const imgpipe_run *r)
+{
+    return r->fatal || (r->opts->stop && *r->opts->stop);
+}
+
+/* A disk error is the run's, not the item's: every later item would fail alike. */
+static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
+{
+    if (o->status != IMGPIPE_EDISK || r->fatal)
+        return;
+    const char *dir = r->opts->dir ? r->opts->dir : "images";
+    imgpipe_errf(r->fatal_err, IMGPIPE_EDISK, "stopped: in %s: %s", dir, o->error);
+    r->fatal = 1;
+}
+
+#define QUOTA_LOW 100       /* requests left at which a host is slowed down */
+#define QUOTA_SLOW_RATE 1.0 /* requests per second, then */
+
+/* Imgur's API counts requests against a daily quota and answers 429 once it is gone:
+ * when a server says few are left, requests to it slow down before it runs out. */
+static void check_quota(imgpipe_run *r, const imgpipe_task *t, const imgpipe_outcome *o)
+{
+    if (!o->has_quota || o->quota_left > QUOTA_LOW ||
+        !imgpipe_hostrate_slow(r->rate, t->url, QUOTA_SLOW_RATE) || !r->opts->notice)
+        return;
+    size_t n;
+    const char *host = imgpipe_url_host(t->url, &n);
+    char msg[IMGPIPE_ERRLEN];
+    snprintf(msg, sizeof(msg),
+             "%.*s says %ld requests are left of its quota (X-RateLimit-*Remaining): "
+             "slowing to %.0f request/s there",
+             (int)(n < 200 ? n : 200), host, o->quota_left, QUOTA_SLOW_RATE);
+    r->opts->notice(msg, r->userdata);
+}
+
+void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
+{
+    check_quota(r, t, o);
+    final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
+    imgpipe_item item = {.index = t->index,
+                         .url = t->url,
+                         .name = t->name,
+                         .status = o->status,
+                         .error = o->status ? o->error : "",
+                         .bytes = o->bytes,
+                         .thumbs = o->thumbs,
+                         .attempts = o->attempts,
+                         .seconds = o->seconds};
+    memcpy(item.sha256, o->sha256, sizeof(item.sha256));
+    if (o->status == IMGPIPE_OK) {
+        r->sum->done++;
+        r->sum->bytes += o->bytes;
+    } else {
+        r->sum->failed++;
+    }
+    r->sum->thumbs += (uint64_t)o->thumbs;
+    if (r->ledger && o->status != IMGPIPE_ECANCELED) {
+        imgpipe_outcome lo = *o;
+        if (imgpipe_ledger_record(r->ledger, t->url, t->name, o->status, o->bytes, o->sha256,
+                                  o->error, lo.error) != IMGPIPE_OK) {
+            lo.status = IMGPIPE_EDISK; /* a ledger that cannot be written stops the run */
+            note_fatal(r, &lo);
+        }
+    }
+    note_fatal(r, o);
+    if (r->cb)
+        r->cb(&item, r->userdata);
+    free(t->url);
+    t->url = NULL;
+}
+
+void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *body,
+                          imgpipe_outcome *o)
+{
+    o->bytes = body->len;
+    imgpipe_sha256_hex(body->data, body->len, o->sha256);
+    final_name(r, t, o->sha256);
+    o->status =
+        imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, t->dirfd >= 0 ? t->dirfd : r->dirfd,
+                          t->name, body, &o->thumbs, o->error);
+    if (o->status)
+        o->sha256[0] = '\0';
+    o->transient = 0;
+    o->seconds = imgpipe_now() - o->started;
+}
+
+void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr)
+{
+    o->transient = tr->transient;
+    o->retry_after_ms = tr->retry_after_ms;
+    o->has_quota = tr->quota_remaining >= 0;
+    o->quota_left = tr->quota_remaining;
+    o->attempts++;
+    o->seconds = imgpipe_now() - o->started;
+}
+
+long imgpipe_run_retry_delay(const imgpipe_run *r, const imgpipe_outcome *o, uint64_t *rng)
+{
+    if (!o->transient || o->attempts > r->retries || imgpipe_run_stopping(r))
+        return -1;
+    long d = imgpipe_retry_delay_ms(o->attempts, r->opts->retry_wait_ms, o->retry_after_ms, rng);
+    long left = imgpipe_run_remaining_ms(r);
+    return left >= 0 && d >= left ? -1 : d;
+}
+
+int imgpipe_run_wait(const imgpipe_run *r, double seconds)
+{
+    double until = imgpipe_now() + seconds;
+    while (!imgpipe_run_stopping(r)) {
+        double left = until - imgpipe_now();
+        if (left <= 0)
+            return 1;
+        long step = left > 0.05 ? 50000000L : (long)(left * 1e9);
+        nanosleep(&(struct timespec){.tv_nsec = step}, NULL);
+    }
+    return 0;
+}
+
+static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o)
+{
+    imgpipe_transfer tr;
+    double wait = imgpipe_hostrate_reserve(r->rate, t->url);
+    if (wait > 0 && !imgpipe_run_wait(r, wait)) {
+        o->status = imgpipe_errf(o->error, IMGPIPE_ECANCELED, "interrupted");
+        return;
+    }
+    imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(r);
+    o->status = imgpipe_transfer_init(&tr, easy, t->url, &fo, o->error);
+    if (o->status == IMGPIPE_OK) {
+        o->status = imgpipe_transfer_finish(&tr, curl_easy_perform(easy), o->error);
+        imgpipe_run_note_transfer(o, &tr);
+    }
+    if (o->status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(r) == 0)
+        imgpipe_run_timed_out(o, 1);
+    if (o->status == IMGPIPE_OK)
+        imgpipe_run_complete(r, t, &tr.body, o);
+    imgpipe_transfer_cleanup(&tr);
+}
+
+void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o)
+{
+    if (imgpipe_run_remaining_ms(r) == 0) {
+        imgpipe_run_timed_out(o, 0);
+        return;
+    }
+    memset(o, 0, sizeof(*o));
+    o->started = imgpipe_now();
+    uint64_t rng = imgpipe_hash64(t->url, strlen(t->url)) ^ (uint64_t)(o->started * 1e9);
+    for (;;) {
+        attempt(r, easy, t, o);
+        long delay = o->status ? imgpipe_run_retry_delay(r, o, &rng) : -1;
+        if (delay < 0 || !imgpipe_run_wait(r, (double)delay / 1000.0))
+            break;
+    }
+}

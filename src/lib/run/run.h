@@ -1,0 +1,118 @@
+/* The state of one `get` run that every executor shares: where links come from, how they
+ * are named, where files go, where outcomes are reported. Executors take tasks from it
+ * and hand outcomes back; the order of names is the order of links, in every mode. */
+#ifndef IMGPIPE_RUN_H
+#define IMGPIPE_RUN_H
+
+#include "common/clock.h"
+#include "net/fetch.h"
+#include "store/nametpl.h"
+
+#include <pthread.h>
+
+typedef struct imgpipe_task {
+    uint64_t index;
+    char *url; /* owned */
+    char name[IMGPIPE_RELNAME_MAX + 1];
+    int dirfd;                        /* where it goes; -1: the run's directory */
+    const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
+    void *ctx;                        /* the supplier's own, e.g. a queue job */
+} imgpipe_task;
+
+struct imgpipe_run;
+
+/* Where tasks come from when not from the run's sources (a queue, say). Returns 1 with a
+ * task, 0 at the end, IMGPIPE_RUN_AGAIN when there is none yet, or a negative code with
+ * err. Executors that set run.polls see IMGPIPE_RUN_AGAIN and come back; for the others
+ * imgpipe_run_next waits and asks again. */
+typedef int (*imgpipe_supply_fn)(struct imgpipe_run *r, imgpipe_task *t, char *err);
+#define IMGPIPE_RUN_AGAIN 2
+
+typedef struct imgpipe_run {
+    const imgpipe_get_opts *opts;
+    imgpipe_fetch_opts fetch;
+    imgpipe_source *const *sources;
+    int nsources, cur;
+    imgpipe_nameset *names;
+    int dirfd;
+    uint64_t next_index;
+    imgpipe_item_cb cb;
+    void *userdata;
+    imgpipe_summary *sum;
+    pthread_mutex_t lock;     /* guards the sources, names, sum and cb for threaded executors */
+    CURLSH *share;            /* DNS and connections shared by threads; NULL elsewhere */
+    double deadline;          /* CLOCK_MONOTONIC seconds; 0: none */
+    imgpipe_supply_fn supply; /* NULL: tasks come from sources */
+    void *supply_ctx;
+    int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    int retries;
+    int sha_names; /* the name template holds {sha256}: names are known after download */
+    struct imgpipe_ledger *ledger; /* NULL: none */
+    struct imgpipe_hostrate *rate; /* NULL: no --rate */
+    volatile sig_atomic_t fatal;   /* a disk error stops the run: no new task starts */
+    char fatal_err[IMGPIPE_ERRLEN];
+} imgpipe_run;
+
+/* The next link as a task (1), the end of all sources (0), none yet (IMGPIPE_RUN_AGAIN,
+ * from a supply only), or a read error (< 0). */
+int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err);
+
+/* What became of one task. */
+typedef struct imgpipe_outcome {
+    int status;
+    uint64_t bytes;
+    int thumbs;
+    int attempts;
+    int transient;       /* the last failure may pass on another attempt */
+    long retry_after_ms; /* what the server asked for, or -1 */
+    int has_quota;       /* the last response said how many requests are left: */
+    long quota_left;     /* X-RateLimit-*Remaining */
+    double started;      /* imgpipe_now() at the first attempt */
+    double seconds;
+    char sha256[65];
+    char error[IMGPIPE_ERRLEN];
+} imgpipe_outcome;
+
+/* Milliseconds left before the run's deadline: -1 without one, 0 once it passed. */
+long imgpipe_run_remaining_ms(const imgpipe_run *r);
+
+/* The fetch options for a transfer started now: the run's, with the whole-transfer
+ * timeout cut to the time left before the deadline. */
+imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
+
+/* Fills o for a task the deadline stopped; started says whether its transfer had begun. */
+void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
+
+
+/* 1 once the run should start nothing new: the caller's stop flag or a fatal error. */
+int imgpipe_run_stopping(const imgpipe_run *r);
+
+/* After a failed attempt: the wait before the next one, or -1 when there is none to make
+ * (a permanent failure, no retries left, a wait past the deadline, a stop). */
+long imgpipe_run_retry_delay(const imgpipe_run *r, const imgpipe_outcome *o, uint64_t *rng);
+
+/* Sleeps in short steps so that a stop is heard; 0 when it was cut short. */
+int imgpipe_run_wait(const imgpipe_run *r, double seconds);
+
+/* Copies what a finished transfer says about retrying into o. */
+void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr);
+
+/* Counts an outcome and hands it to the callback; frees the task's URL. Threaded
+ * executors call it under r->lock. */
+void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o);
+
+/* Fetches one task with easy (a handle reused across tasks, for keep-alive), stores it
+ * and makes its thumbnails. Touches nothing shared but the output directory. */
+void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o);
+
+/* After a transfer: checks, stores and thumbnails its body. */
+void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *body,
+                          imgpipe_outcome *o);
+
+/* Executors. Each returns 0 or a negative code with err (a source read error). */
+int imgpipe_exec_seq(imgpipe_run *r, char *err);
+int imgpipe_exec_threads(imgpipe_run *r, char *err);
+int imgpipe_exec_async(imgpipe_run *r, char *err);
+int imgpipe_exec_procs(imgpipe_run *r, char *err);
+
+#endif

@@ -1,0 +1,250 @@
+/* Sources: a spec (imgur:..., a URL, a URL list file, '-') turned into a stream of links.
+ * An Imgur answer is a page of at most a few hundred items, so it is parsed whole; paged
+ * listings fetch their next page only when the links of the last are used up. URL lists
+ * are read a line at a time, so a list of any length streams. */
+#include "net/fetch.h"
+#include "source/imgur.h"
+#include "source/urllist.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMGUR_PREFIX "imgur:"
+
+enum source_kind { SOURCE_LINKS, SOURCE_LINES };
+
+/* What an imgur: source needs to fetch its pages after open: copies, since the caller's
+ * opts need not outlive the open. */
+struct imgur_pager {
+    char *spec; /* without "imgur:"; NULL for other sources */
+    char *base; /* the API base URL, no trailing '/' */
+    char *auth; /* the "Authorization: Client-ID ..." header line */
+    long connect_timeout_ms, timeout_ms;
+    int next;  /* the page to fetch next, counted from the spec's own page */
+    int pages; /* how many pages to fetch in all */
+    int ended; /* an empty page or a failure was seen: no more requests */
+};
+
+struct imgpipe_source {
+    enum source_kind kind;
+    imgpipe_strvec links; /* SOURCE_LINKS: the links at hand, handed out in order */
+    size_t pos;
+    struct imgur_pager imgur;
+    FILE *fp; /* SOURCE_LINES */
+    int owns_fp;
+    char *line;
+    size_t line_cap;
+    char *name; /* the spec, for error messages */
+    imgpipe_source_counts counts;
+};
+
+static int page_url(const struct imgur_pager *p, char *url, size_t cap, char *err)
+{
+    char path[512];
+    int rc = imgpipe_imgur_page_path(p->spec, p->next, path, sizeof(path), err);
+    if (rc)
+        return rc;
+    if ((size_t)snprintf(url, cap, "%s%s", p->base, path) >= cap)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "Imgur API URL too long: %s", p->base);
+    return IMGPIPE_OK;
+}
+
+/* An API failure is reported with the API's own words when the body has them. */
+static int imgur_http_error(const char *url, long status, const imgpipe_buf *body, char *err)
+{
+    char api_err[IMGPIPE_ERRLEN] = "";
+    imgpipe_strvec ignored = {0};
+    imgpipe_source_counts c = {0};
+    if (body->len && imgpipe_imgur_parse((const char *)body->data, body->len, &ignored, &c,
+                                         api_err) == IMGPIPE_OK)
+        api_err[0] = '\0';
+    imgpipe_strvec_free(&ignored);
+    if (api_err[0])
+        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s", url, status, api_err);
+    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text", url, status);
+}
+
+static uint64_t items_seen(const imgpipe_source_counts *c)
+{
+    return c->links + c->skipped_type + c->skipped_album;
+}
+
+/* Fetches page p->next, appends its links to s->links and moves on to the next page. A
+ * page that adds to no count had no items (see imgpipe_imgur_parse): Imgur's end of a
+ * listing, so nothing more is asked for. */
+static int fetch_page(imgpipe_source *s, char *err)
+{
+    struct imgur_pager *p = &s->imgur;
+    char url[1024], why[IMGPIPE_ERRLEN];
+    int rc = page_url(p, url, sizeof(url), err);
+    if (rc)
+        return rc;
+    imgpipe_fetch_opts fo = {.connect_timeout_ms = p->connect_timeout_ms,
+                             .timeout_ms = p->timeout_ms ? p->timeout_ms : 60000,
+                             .max_bytes = 64u << 20,
+                             .auth_header = p->auth};
+    imgpipe_buf body = {0};
+    long status = 0;
+    uint64_t before = items_seen(&s->counts);
+    rc = imgpipe_fetch(url, &fo, &body, &status, why);
+    if (rc == IMGPIPE_EHTTP)
+        rc = imgur_http_error(url, status, &body, err);
+    else if (rc)
+        imgpipe_errf(err, rc, "Imgur API request %s failed: %s", url, why);
+    else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &s->links, &s->counts,
+                                       why)))
+        imgpipe_errf(err, rc, "%s: %s", url, why);
+    imgpipe_buf_free(&body);
+    p->next++;
+    if (rc || items_seen(&s->counts) == before)
+        p->ended = 1;
+    return rc;
+}
+
+static int copy_api_config(struct imgur_pager *p, const char *spec, const imgpipe_source_opts *opts)
+{
+    const char *base = opts->api_url && *opts->api_url ? opts->api_url : "https://api.imgur.com";
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    size_t alen = strlen("Authorization: Client-ID ") + strlen(opts->client_id) + 1;
+    p->spec = strdup(spec + strlen(IMGUR_PREFIX));
+    p->base = strndup(base, blen);
+    p->auth = malloc(alen);
+    if (!p->spec || !p->base || !p->auth)
+        return IMGPIPE_ENOMEM;
+    snprintf(p->auth, alen, "Authorization: Client-ID %s", opts->client_id);
+    p->connect_timeout_ms = opts->connect_timeout_ms;
+    p->timeout_ms = opts->timeout_ms;
+    /* Only listings have pages; random and album answer once. */
+    p->pages = imgpipe_imgur_is_paged(p->spec) && opts->pages > 1 ? opts->pages : 1;
+    return IMGPIPE_OK;
+}
+
+/* The first page is fetched here, so API failures surface before anything is downloaded. */
+static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_opts *opts,
+                      char *err)
+{
+    if (!opts->client_id || !*opts->client_id)
+        return imgpipe_errf(err, IMGPIPE_ECONFIG, "source '%s' needs an Imgur Client-ID", spec);
+    if (opts->pages < 0)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "source '%s': negative page count %d", spec,
+                            opts->pages);
+    int rc = copy_api_config(&s->imgur, spec, opts);
+    if (rc)
+        return rc;
+    return fetch_page(s, err);
+}
+
+static int open_lines(imgpipe_source *s, const char *spec, char *err)
+{
+    s->kind = SOURCE_LINES;
+    if (strcmp(spec, "-") == 0) {
+        s->fp = stdin;
+        return IMGPIPE_OK;
+    }
+    s->fp = fopen(spec, "r");
+    if (!s->fp)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open URL list '%s': %s", spec,
+                            strerror(errno));
+    s->owns_fp = 1;
+    return IMGPIPE_OK;
+}
+
+static int open_spec(imgpipe_source *s, const char *spec, const imgpipe_source_opts *opts,
+                     char *err)
+{
+    if (strncmp(spec, IMGUR_PREFIX, strlen(IMGUR_PREFIX)) == 0)
+        return open_imgur(s, spec, opts, err);
+    if (imgpipe_url_is_http(spec)) {
+        s->counts.links = 1;
+        return imgpipe_strvec_push(&s->links, spec);
+    }
+    return open_lines(s, spec, err);
+}
+
+int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_source_opts *opts,
+                        char *err)
+{
+    *out = NULL;
+    imgpipe_source *s = calloc(1, sizeof(*s));
+    if (!s || !(s->name = strdup(spec))) {
+        free(s);
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    }
+    int rc = open_spec(s, spec, opts, err);
+    if (rc) {
+        if (rc == IMGPIPE_ENOMEM)
+            imgpipe_errf(err, rc, "out of memory");
+        imgpipe_source_free(s);
+        return rc;
+    }
+    *out = s;
+    return IMGPIPE_OK;
+}
+
+static int next_line(imgpipe_source *s, const char **url, char *err)
+{
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&s->line, &s->line_cap, s->fp);
+        if (n < 0) {
+            if (ferror(s->fp))
+                return imgpipe_errf(err, IMGPIPE_EIO, "cannot read URL list '%s': %s", s->name,
+                                    strerror(errno ? errno : EIO));
+            return 0;
+        }
+        char *u = imgpipe_urllist_line(s->line);
+        if (u) {
+            s->counts.links++;
+            *url = u;
+            return 1;
+        }
+        s->counts.skipped_lines++;
+    }
+}
+
+static int more_pages(const struct imgur_pager *p)
+{
+    return p->spec && !p->ended && p->next < p->pages;
+}
+
+int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
+{
+    if (s->kind == SOURCE_LINES)
+        return next_line(s, url, err);
+    /* A loop: a page of gifs only has items but no links, and the next may have some. */
+    while (s->pos >= s->links.n) {
+        if (!more_pages(&s->imgur))
+            return 0;
+        imgpipe_strvec_free(&s->links);
+        s->pos = 0;
+        int rc = fetch_page(s, err);
+        if (rc)
+            return rc;
+    }
+    *url = s->links.v[s->pos++];
+    return 1;
+}
+
+const imgpipe_source_counts *imgpipe_source_counts_get(const imgpipe_source *s)
+{
+    return &s->counts;
+}
+
+void imgpipe_source_free(imgpipe_source *s)
+{
+    if (!s)
+        return;
+    if (s->owns_fp)
+        fclose(s->fp);
+    free(s->line);
+    free(s->name);
+    free(s->imgur.spec);
+    free(s->imgur.base);
+    free(s->imgur.auth);
+    imgpipe_strvec_free(&s->links);
+    free(s);
+}

@@ -1,0 +1,225 @@
+#include "store/ledger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LEDGER_DIR ".imgpipe"
+#define LEDGER_FILE ".imgpipe/ledger"
+
+struct entry {
+    uint64_t url_hash; /* 0: empty slot */
+    uint64_t bytes;
+    char *name; /* for DONE */
+    enum imgpipe_ledger_state state;
+};
+
+struct imgpipe_ledger {
+    int fd;
+    struct entry *slots;
+    size_t cap, used;
+};
+
+static uint64_t url_key(const char *url)
+{
+    uint64_t h = imgpipe_hash64(url, strlen(url));
+    return h ? h : 1;
+}
+
+static struct entry *find(const imgpipe_ledger *l, uint64_t key)
+{
+    size_t i = (size_t)(key & (l->cap - 1));
+    while (l->slots[i].url_hash && l->slots[i].url_hash != key)
+        i = (i + 1) & (l->cap - 1);
+    return &l->slots[i];
+}
+
+static int grow(imgpipe_ledger *l)
+{
+    size_t cap = l->cap ? l->cap * 2 : 1024;
+    struct entry *old = l->slots;
+    size_t old_cap = l->cap;
+    if (!(l->slots = calloc(cap, sizeof(*l->slots)))) {
+        l->slots = old;
+        return IMGPIPE_ENOMEM;
+    }
+    l->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].url_hash)
+            *find(l, old[i].url_hash) = old[i];
+    free(old);
+    return IMGPIPE_OK;
+}
+
+static int remember(imgpipe_ledger *l, const char *url, enum imgpipe_ledger_state state,
+                    uint64_t bytes, const char *name)
+{
+    if ((l->used + 1) * 4 > l->cap * 3 && grow(l))
+        return IMGPIPE_ENOMEM;
+    uint64_t key = url_key(url);
+    struct entry *e = find(l, key);
+    char *copy = state == IMGPIPE_LEDGER_DONE ? strdup(name) : NULL;
+    if (state == IMGPIPE_LEDGER_DONE && !copy)
+        return IMGPIPE_ENOMEM;
+    if (!e->url_hash)
+        l->used++;
+    free(e->name);
+    *e = (struct entry){.url_hash = key, .bytes = bytes, .name = copy, .state = state};
+    return IMGPIPE_OK;
+}
+
+/* Tabs, newlines and backslashes in a field are escaped, so a line is always one line of
+ * tab-separated fields whatever a URL or an error holds. */
+static void unescape(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '\\' && r[1]) {
+            r++;
+            *w++ = *r == 't' ? '\t' : *r == 'n' ? '\n' : *r;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+}
+
+static void escape_into(imgpipe_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        const char *rep = *s == '\t' ? "\\t" : *s == '\n' ? "\\n" : *s == '\\' ? "\\\\" : NULL;
+        imgpipe_buf_append(b, rep ? rep : s, rep ? 2 : 1);
+    }
+}
+
+int imgpipe_ledger_parse_line(char *line, enum imgpipe_ledger_state *state, uint64_t *bytes,
+                              char **name, char **url)
+{
+    char *f[5];
+    for (int i = 0; i < 5; i++) {
+        f[i] = line;
+        char *tab = strchr(line, '\t');
+        if (!tab && i < 4)
+            return -1;
+        if (tab) {
+            *tab = '\0';
+            line = tab + 1;
+        }
+    }
+    if (strcmp(f[0], "done") == 0)
+        *state = IMGPIPE_LEDGER_DONE;
+    else if (strcmp(f[0], "failed") == 0)
+        *state = IMGPIPE_LEDGER_FAILED;
+    else
+        return -1;
+    char *end;
+    *bytes = strtoull(f[1], &end, 10);
+    if (*end || end == f[1])
+        return -1;
+    unescape(f[3]);
+    unescape(f[4]);
+    *name = f[3];
+    *url = f[4];
+    return **url ? 0 : -1;
+}
+
+/* Reads every whole line; a torn last line (a run killed mid-write) is cut off, so the
+ * next append starts a line of its own. */
+static int load(imgpipe_ledger *l, char *err)
+{
+    FILE *f = fdopen(dup(l->fd), "r");
+    if (!f)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot read %s: %s", LEDGER_FILE, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    off_t whole = 0;
+    int rc = IMGPIPE_OK;
+    while (rc == IMGPIPE_OK && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+        whole += n;
+        line[n - 1] = '\0';
+        enum imgpipe_ledger_state st;
+        uint64_t bytes;
+        char *name, *url;
+        if (imgpipe_ledger_parse_line(line, &st, &bytes, &name, &url) == 0)
+            rc = remember(l, url, st, bytes, name);
+    }
+    free(line);
+    fclose(f);
+    if (rc == IMGPIPE_OK && ftruncate(l->fd, whole) != 0)
+        rc = imgpipe_errf(err, IMGPIPE_EDISK, "cannot repair %s: %s", LEDGER_FILE, strerror(errno));
+    return rc == IMGPIPE_ENOMEM ? imgpipe_errf(err, rc, "out of memory reading the ledger") : rc;
+}
+
+int imgpipe_ledger_open(int dirfd, imgpipe_ledger **out, char *err)
+{
+    *out = NULL;
+    if (mkdirat(dirfd, LEDGER_DIR, 0777) != 0 && errno != EEXIST)
+        return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create %s: %s", LEDGER_DIR,
+                            strerror(errno));
+    imgpipe_ledger *l = calloc(1, sizeof(*l));
+    if (!l || grow(l)) {
+        free(l);
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    }
+    l->fd = openat(dirfd, LEDGER_FILE, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int rc = l->fd < 0 ? imgpipe_errf(err, IMGPIPE_EDISK, "cannot open %s: %s", LEDGER_FILE,
+                                      strerror(errno))
+                       : load(l, err);
+    if (rc) {
+        imgpipe_ledger_free(l);
+        return rc;
+    }
+    *out = l;
+    return IMGPIPE_OK;
+}
+
+void imgpipe_ledger_free(imgpipe_ledger *l)
+{
+    if (!l)
+        return;
+    if (l->fd >= 0)
+        close(l->fd);
+    for (size_t i = 0; i < l->cap; i++)
+        free(l->slots[i].name);
+    free(l->slots);
+    free(l);
+}
+
+enum imgpipe_ledger_state imgpipe_ledger_lookup(const imgpipe_ledger *l, const char *url,
+                                                uint64_t *bytes, const char **name)
+{
+    const struct entry *e = find(l, url_key(url));
+    *bytes = e->bytes;
+    *name = e->name;
+    return e->url_hash ? e->state : IMGPIPE_LEDGER_NONE;
+}
+
+int imgpipe_ledger_record(imgpipe_ledger *l, const char *url, const char *name, int status,
+                          uint64_t bytes, const char *sha256, const char *error, char *err)
+{
+    imgpipe_buf b = {0};
+    char num[32];
+    snprintf(num, sizeof(num), "\t%llu\t", (unsigned long long)(status ? 0 : bytes));
+    imgpipe_buf_append(&b, status ? "failed" : "done", status ? 6 : 4);
+    imgpipe_buf_append(&b, num, strlen(num));
+    escape_into(&b, status || !sha256[0] ? "-" : sha256);
+    imgpipe_buf_append(&b, "\t", 1);
+    escape_into(&b, name);
+    imgpipe_buf_append(&b, "\t", 1);
+    escape_into(&b, url);
+    imgpipe_buf_append(&b, "\t", 1);
+    escape_into(&b, status ? error : "");
+    int rc = imgpipe_buf_append(&b, "\n", 1);
+    if (rc == IMGPIPE_OK && write(l->fd, b.data, b.len) != (ssize_t)b.len)
+        rc = imgpipe_errf(err, IMGPIPE_EDISK, "cannot append to %s: %s", LEDGER_FILE,
+                          strerror(errno));
+    else if (rc)
+        imgpipe_errf(err, rc, "out of memory");
+    imgpipe_buf_free(&b);
+    return rc; /* not remembered: lookups are about earlier runs, so memory stays flat */
+}

@@ -1,0 +1,333 @@
+/* File names for downloaded images, and the set of names given in one run. */
+#include "store/name.h"
+#include "common/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXT_MAX 16 /* bytes of an extension kept on a cut, the '.' included */
+
+/* ---- the last path segment, decoded and made safe, one byte at a time -------------- */
+
+static int is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_scheme_char(char c)
+{
+    return is_alpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Past "scheme://authority" when the URL starts with one, so a bare host never becomes a
+ * name; otherwise p itself (a relative path). */
+static const char *skip_authority(const char *p, const char *end)
+{
+    const char *q = p;
+    if (q == end || !is_alpha(*q))
+        return p;
+    while (q < end && is_scheme_char(*q))
+        q++;
+    if (end - q < 3 || memcmp(q, "://", 3) != 0)
+        return p;
+    q += 3;
+    while (q < end && *q != '/')
+        q++;
+    return q;
+}
+
+/* The bytes of the URL's last path segment, before decoding: [*start, return). */
+static const char *last_segment(const char *url, const char **start)
+{
+    const char *end = url + strcspn(url, "#");
+    const char *q = memchr(url, '?', (size_t)(end - url));
+    if (q)
+        end = q;
+    const char *p = skip_authority(url, end);
+    for (const char *s = p; s < end; s++)
+        if (*s == '/')
+            p = s + 1;
+    *start = p;
+    return end;
+}
+
+/* Walks a segment and yields the bytes of the safe name: %XX decoded (an invalid escape
+ * stays as it is), '/' and '\\' as '_', control bytes and DEL dropped, leading dots
+ * dropped. Decoding comes first so that an encoded "%2F" or "%2E" gets the same rules. */
+struct seg_iter {
+    const char *p, *end;
+    int started; /* a byte was yielded: dots are no longer leading */
+    int raw;     /* the bytes are a name already: no %XX decoding */
+};
+
+static int decode_one(struct seg_iter *it)
+{
+    const char *p = it->p;
+    if (!it->raw && p[0] == '%' && it->end - p >= 3) {
+        int hi = hex_value(p[1]), lo = hex_value(p[2]);
+        if (hi >= 0 && lo >= 0) {
+            it->p += 3;
+            return hi * 16 + lo;
+        }
+    }
+    it->p++;
+    return (unsigned char)p[0];
+}
+
+/* The next byte of the name, or -1 at its end. */
+static int seg_next(struct seg_iter *it)
+{
+    while (it->p < it->end) {
+        int c = decode_one(it);
+        if (c < 0x20 || c == 0x7f)
+            continue;
+        if (c == '.' && !it->started)
+            continue;
+        it->started = 1;
+        return (c == '/' || c == '\\') ? '_' : c;
+    }
+    return -1;
+}
+
+/* ---- cutting to IMGPIPE_NAME_MAX ------------------------------------------------------ */
+
+static int is_utf8_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+/* The longest prefix of s[0..len) of at most max bytes that does not end inside a UTF-8
+ * sequence. A continuation byte at s[max] means the sequence began at most 3 bytes back;
+ * bytes that are not valid UTF-8 are cut anywhere, since there is nothing to split. */
+static size_t utf8_cut(const unsigned char *s, size_t len, size_t max)
+{
+    if (len <= max || !is_utf8_cont(s[max]))
+        return len <= max ? len : max;
+    for (size_t j = max; j > 0 && max - j < 3; j--) {
+        unsigned char c = s[j - 1];
+        if (!is_utf8_cont(c))
+            return c >= 0xC0 ? j - 1 : max;
+    }
+    return max;
+}
+
+/* Writes stem (cut as needed) + suffix + ext into out, at most IMGPIPE_NAME_MAX bytes.
+ * Callers keep ext at most EXT_MAX and suffix short, so some stem always fits. */
+static void compose(const char *stem, size_t stem_len, const char *suffix, const char *ext,
+                    size_t ext_len, char *out)
+{
+    size_t suffix_len = strlen(suffix);
+    size_t room = IMGPIPE_NAME_MAX - suffix_len - ext_len;
+    size_t keep = utf8_cut((const unsigned char *)stem, stem_len, room);
+    memcpy(out, stem, keep);
+    memcpy(out + keep, suffix, suffix_len);
+    memcpy(out + keep + suffix_len, ext, ext_len);
+    out[keep + suffix_len + ext_len] = '\0';
+}
+
+/* ---- imgpipe_name_from_url ------------------------------------------------------------ */
+
+static void fallback_name(const char *url, char *out)
+{
+    snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%016" PRIx64, imgpipe_hash64(url, strlen(url)));
+}
+
+/* First pass over the name: its length and where its last '.' is (or -1). */
+static void measure(const char *start, const char *end, int raw, size_t *len, long *last_dot)
+{
+    struct seg_iter it = {start, end, 0, raw};
+    int c;
+    *len = 0;
+    *last_dot = -1;
+    while ((c = seg_next(&it)) >= 0) {
+        if (c == '.')
+            *last_dot = (long)*len;
+        (*len)++;
+    }
+}
+
+/* The safe name of the bytes [start, end), decoded unless raw; key names the fallback. */
+static void clean(const char *start, const char *end, int raw, const char *key, char *out)
+{
+    size_t len;
+    long dot;
+    measure(start, end, raw, &len, &dot);
+    if (len == 0) {
+        fallback_name(key, out);
+        return;
+    }
+    /* Second pass: the first IMGPIPE_NAME_MAX + 1 bytes of the stem (one more than can be
+     * kept, so utf8_cut sees where the cut falls) and the extension when it is kept. */
+    size_t ext_len = (dot > 0 && len - (size_t)dot <= EXT_MAX) ? len - (size_t)dot : 0;
+    size_t stem_len = len - ext_len;
+    char stem[IMGPIPE_NAME_MAX + 1], ext[EXT_MAX];
+    struct seg_iter it = {start, end, 0, raw};
+    for (size_t i = 0; i < len; i++) {
+        int c = seg_next(&it);
+        if (i < stem_len && i < sizeof(stem))
+            stem[i] = (char)c;
+        else if (i >= stem_len)
+            ext[i - stem_len] = (char)c;
+    }
+    compose(stem, stem_len < sizeof(stem) ? stem_len : sizeof(stem), "", ext, ext_len, out);
+}
+
+void imgpipe_name_from_url(const char *url, char *out)
+{
+    if (!url)
+        url = "";
+    const char *start;
+    const char *end = last_segment(url, &start);
+    clean(start, end, 0, url, out);
+}
+
+void imgpipe_name_clean(const char *raw, const char *key, char *out)
+{
+    clean(raw, raw + strlen(raw), 1, key ? key : raw, out);
+}
+
+/* ---- the name set ---------------------------------------------------------------- */
+
+/* Open addressing with linear probing over 64-bit name hashes; 0 marks a free slot, so a
+ * hash of 0 is stored as 1 (a false "taken" only costs a longer name, never a clash). */
+struct imgpipe_nameset {
+    uint64_t *slots;
+    size_t cap; /* a power of two */
+    size_t n;
+};
+
+#define NAMESET_INITIAL_CAP 64
+
+static uint64_t name_key(const char *name)
+{
+    uint64_t h = imgpipe_hash64(name, strlen(name));
+    return h ? h : 1;
+}
+
+imgpipe_nameset *imgpipe_nameset_new(void)
+{
+    imgpipe_nameset *set = calloc(1, sizeof(*set));
+    if (!set)
+        return NULL;
+    set->slots = calloc(NAMESET_INITIAL_CAP, sizeof(*set->slots));
+    if (!set->slots) {
+        free(set);
+        return NULL;
+    }
+    set->cap = NAMESET_INITIAL_CAP;
+    return set;
+}
+
+void imgpipe_nameset_free(imgpipe_nameset *set)
+{
+    if (!set)
+        return;
+    free(set->slots);
+    free(set);
+}
+
+/* The slot that holds key, or the free slot where it would go. */
+static size_t find_slot(const uint64_t *slots, size_t cap, uint64_t key)
+{
+    size_t i = (size_t)(key ^ (key >> 32)) & (cap - 1);
+    while (slots[i] != 0 && slots[i] != key)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+static int contains(const imgpipe_nameset *set, uint64_t key)
+{
+    return set->slots[find_slot(set->slots, set->cap, key)] == key;
+}
+
+static int grow(imgpipe_nameset *set)
+{
+    if (set->cap > SIZE_MAX / 2 / sizeof(*set->slots))
+        return IMGPIPE_ENOMEM;
+    size_t cap = set->cap * 2;
+    uint64_t *slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return IMGPIPE_ENOMEM;
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->slots[i])
+            slots[find_slot(slots, cap, set->slots[i])] = set->slots[i];
+    free(set->slots);
+    set->slots = slots;
+    set->cap = cap;
+    return IMGPIPE_OK;
+}
+
+/* Adds a key not yet in the set; keeps the load at most one half so probes stay short. */
+static int insert(imgpipe_nameset *set, uint64_t key)
+{
+    if ((set->n + 1) * 2 > set->cap && grow(set) != IMGPIPE_OK)
+        return IMGPIPE_ENOMEM;
+    set->slots[find_slot(set->slots, set->cap, key)] = key;
+    set->n++;
+    return IMGPIPE_OK;
+}
+
+/* The extension of a name as imgpipe_name_from_url keeps it: the last '.'-suffix, when
+ * it is at most EXT_MAX bytes and not the whole name. */
+static size_t ext_len_of(const char *name, size_t len)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name || len - (size_t)(dot - name) > EXT_MAX)
+        return 0;
+    return len - (size_t)(dot - name);
+}
+
+/* Tries "<stem>-<hex>[-<n>]<ext>" for n = 1 (no counter), 2, 3, ... until one is free.
+ * Ends: the set is finite and every n gives a distinct name. */
+static void next_free_variant(const imgpipe_nameset *set, const char *base, uint32_t tag, char *out)
+{
+    size_t len = strlen(base);
+    size_t ext_len = ext_len_of(base, len);
+    char suffix[40];
+    for (uint64_t n = 1;; n++) {
+        if (n == 1)
+            snprintf(suffix, sizeof(suffix), "-%08" PRIx32, tag);
+        else
+            snprintf(suffix, sizeof(suffix), "-%08" PRIx32 "-%" PRIu64, tag, n);
+        compose(base, len - ext_len, suffix, base + len - ext_len, ext_len, out);
+        if (!contains(set, name_key(out)))
+            return;
+    }
+}
+
+int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
+{
+    char base[IMGPIPE_NAME_MAX + 1];
+    if (!url)
+        url = "";
+    imgpipe_name_from_url(url, base);
+    return imgpipe_nameset_assign_name(set, base, url, out);
+}
+
+int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out)
+{
+    char name[IMGPIPE_NAME_MAX + 1];
+    if (contains(set, name_key(base)))
+        next_free_variant(set, base, (uint32_t)imgpipe_hash64(url, strlen(url)), name);
+    else
+        memcpy(name, base, strlen(base) + 1);
+    if (insert(set, name_key(name)) != IMGPIPE_OK) {
+        out[0] = '\0';
+        return IMGPIPE_ENOMEM;
+    }
+    memcpy(out, name, strlen(name) + 1);
+    return IMGPIPE_OK;
+}
