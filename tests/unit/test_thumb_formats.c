@@ -573,17 +573,22 @@ static void test_gif_truncated(void **state)
     free(gif);
 }
 
-/* A GIF's thumbnail is PNG data: its name ends in .png so viewers agree. */
+/* A GIF's thumbnail is PNG data: its name ends in .png so viewers agree, after ".gif", so
+ * that a.gif's and a.png's thumbnails never share a name. */
 static void test_gif_thumbnail_name(void **state)
 {
     (void)state;
     char name[64];
     imgpipe_thumb_size size = {64, 48};
     assert_int_equal(imgpipe_thumb_name("anim.gif", &size, 0, name, sizeof(name)), 0);
-    assert_string_equal(name, "anim_thumbnail.png");
+    assert_string_equal(name, "anim_thumbnail.gif.png");
     assert_int_equal(imgpipe_thumb_name("ANIM.GIF", &size, 1, name, sizeof(name)), 0);
-    assert_string_equal(name, "ANIM_thumbnail_64x48.png");
+    assert_string_equal(name, "ANIM_thumbnail_64x48.GIF.png");
+    assert_true(imgpipe_is_thumb_name("anim_thumbnail.gif.png"));
+    assert_true(imgpipe_is_thumb_name("ANIM_thumbnail_64x48.GIF.png"));
     assert_true(imgpipe_is_thumb_name("anim_thumbnail.png"));
+    assert_false(imgpipe_is_thumb_name("anim.gif.png"));
+    assert_false(imgpipe_is_thumb_name("a_thumbnail-1b2c3d4e.jpg"));
     assert_int_equal(imgpipe_thumb_name("pic.webp", &size, 0, name, sizeof(name)), 0);
     assert_string_equal(name, "pic_thumbnail.webp");
 }
