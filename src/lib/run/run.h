@@ -49,6 +49,7 @@ typedef struct imgpipe_run {
     int sha_names; /* the name template holds {sha256}: names are known after download */
     struct imgpipe_ledger *ledger; /* NULL: none */
     struct imgpipe_hostrate *rate; /* NULL: no --rate */
+    size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
     volatile sig_atomic_t fatal;   /* a disk error stops the run: no new task starts */
     char fatal_err[IMGPIPE_ERRLEN];
 } imgpipe_run;
@@ -56,6 +57,10 @@ typedef struct imgpipe_run {
 /* The next link as a task (1), the end of all sources (0), none yet (IMGPIPE_RUN_AGAIN,
  * from a supply only), or a read error (< 0). */
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err);
+
+/* After a run stopped early: reads the rest of the links without running them, and
+ * returns how many there were (not tried). */
+uint64_t imgpipe_run_count_rest(imgpipe_run *r);
 
 /* What became of one task. */
 typedef struct imgpipe_outcome {

@@ -4,6 +4,7 @@
 #include "run/job.h"
 #include "run/run.h"
 #include "common/workpool.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,32 +57,6 @@ static void report(struct thumbs_run *r, const struct result *res)
         r->cb(&item, r->userdata);
 }
 
-static int read_file(int dirfd, const char *name, imgpipe_buf *b, char *err)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open: %s", strerror(errno));
-    struct stat st;
-    int rc = IMGPIPE_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = imgpipe_errf(err, IMGPIPE_EIO, "not a regular file");
-    else if (imgpipe_buf_reserve(b, (size_t)st.st_size + 1) != IMGPIPE_OK)
-        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    while (rc == IMGPIPE_OK) {
-        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = imgpipe_errf(err, IMGPIPE_EIO, "cannot read: %s", strerror(errno));
-        else if (n == 0)
-            break;
-        else if ((b->len += (size_t)n) == b->cap && imgpipe_buf_reserve(b, 65536))
-            rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    }
-    close(fd);
-    return rc;
-}
-
 /* Thumbnails of one file, written beside it through its directory's descriptor. */
 static void thumb_file(const imgpipe_get_opts *opts, const char *path, struct result *res)
 {
@@ -93,7 +68,8 @@ static void thumb_file(const imgpipe_get_opts *opts, const char *path, struct re
     if (dirfd < 0)
         res->status =
             imgpipe_errf(res->error, IMGPIPE_EIO, "cannot open its directory: %s", strerror(errno));
-    else if ((res->status = read_file(dirfd, slash ? slash + 1 : path, &b, res->error)) == 0)
+    else if ((res->status = imgpipe_store_read(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2, &b,
+                                               res->error)) == 0)
         res->status = imgpipe_job_thumbs(opts, dirfd, slash ? slash + 1 : path, b.data, b.len,
                                          &res->thumbs, res->error);
     res->bytes = b.len;
