@@ -188,3 +188,60 @@ timeout 20 "$IMGPIPE" thumbs -s 32x32 "$T/t7/x.jpg" >"$T/out" 2>"$T/err" || RC=$
 [ "$RC" -ne 124 ] || fail "thumbs hangs on a FIFO given by path"
 expect_rc 1 "a FIFO given by path"
 ok "thumbs refuses a FIFO without waiting on it"
+
+# Hostile cases beyond the issue's list.
+long=$(printf '%%C3%%A9%.0s' $(seq 1 150))   # 300 bytes of UTF-8 once decoded
+cat >"$T/hostile.txt" <<EOL
+$SRC/x/...
+$SRC/x/$long.png
+$SRC/x/Case.png
+$SRC/x/case.png
+EOL
+run_imgpipe get --thumb 32x32 --thumb 16x16 -o "$T/h" "$T/hostile.txt"
+expect_rc 0 "hostile names with two thumbnail sizes"
+[ "$(files_in "$T/h" | wc -l)" -eq 12 ] || fail "4 links, 4 originals and 8 thumbnails: $(files_in "$T/h")"
+[ "$(ls "$T/h" | tr 'A-Z' 'a-z' | sort -u | wc -l)" -eq 12 ] ||
+  fail "names that differ only in case would collide on a case-insensitive file system: $(ls "$T/h")"
+ls "$T/h" | grep -q '^image-[0-9a-f]*$' || fail "a name of dots only becomes image-<hash>: $(ls "$T/h")"
+while IFS= read -r f; do
+  n=${f##*/}
+  [ "${#n}" -le 255 ] || fail "a name over 255 bytes: $n"
+  printf '%s' "$n" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 || fail "a name cut inside a UTF-8 sequence: $n"
+done < <(files_in "$T/h")
+ok "dots only, 300 bytes of UTF-8, names differing only in case"
+
+# A ledger with a line cut by a crash mid-file and a line of garbage: lines it cannot
+# read are ignored, the rest still counts.
+run_imgpipe get -o "$T/hl" "$T/l2a.txt"
+{ printf 'done\t12'; printf '\n\001\002garbage\tline\n'; cat "$T/hl/.imgpipe/ledger"; } >"$T/ledger.new"
+mv "$T/ledger.new" "$T/hl/.imgpipe/ledger"
+run_imgpipe get -o "$T/hl" "$T/l2a.txt"
+expect_rc 0 "a ledger with a cut line and garbage"
+expect_err "1 already done" "the whole lines still count"
+ok "a ledger with a cut and a garbage line"
+
+# DIR itself a link is the user's own path: followed, like any path given on the command
+# line; only what is inside DIR is never followed.
+mkdir "$T/real"
+ln -s "$T/real" "$T/dirlink"
+run_imgpipe get -o "$T/dirlink" "$T/l2a.txt"
+expect_rc 0 "DIR itself a link"
+[ -f "$T/real/a.jpg" ] || fail "DIR's link is followed: $(ls -A "$T/real")"
+ok "DIR itself a link is followed (the user's path)"
+
+# A read-only DIR: a clear error at once, nothing else.
+mkdir -p "$T/ro"
+if mount -t tmpfs -o size=64k,ro tmpfs "$T/ro" 2>/dev/null; then
+  trap 'mountpoint -q "$T/ro" && umount "$T/ro"; cleanup' EXIT
+  run_imgpipe get -o "$T/ro" "$T/many.txt"
+  expect_rc 1 "a read-only DIR"
+  expect_err "Read-only file system" "the error says why"
+  umount "$T/ro"
+else
+  chmod 555 "$T/ro"
+  run_imgpipe get -o "$T/ro" "$T/many.txt"
+  expect_rc 1 "a DIR without write permission"
+  expect_err "Permission denied" "the error says why"
+fi
+[ "$(grep -c FAILED "$T/err" || true)" -eq 0 ] || fail "a read-only DIR is one error, not one per link"
+ok "a read-only DIR is one clear error"
