@@ -176,8 +176,7 @@ static void summary_json(const struct cli_report *r, const imgpipe_summary *s, F
             "\"failed_by_reason\":{",
             (unsigned long long)s->done, (unsigned long long)s->failed,
             (unsigned long long)s->skipped, (unsigned long long)s->not_tried,
-            (unsigned long long)s->bytes,
-            (unsigned long long)s->thumbs, s->seconds,
+            (unsigned long long)s->bytes, (unsigned long long)s->thumbs, s->seconds,
             s->seconds > 0 ? (double)s->done / s->seconds : 0.0);
     int first = 1;
     for (int i = 0; i < CLI_REASONS; i++) {

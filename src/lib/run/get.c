@@ -53,8 +53,9 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->name_template && imgpipe_name_template_check(opts->name_template, err))
         return IMGPIPE_EINVAL;
     if (opts->retry_failed && opts->no_ledger)
-        return imgpipe_errf(err, IMGPIPE_EINVAL,
-                            "--retry-failed reads the failures from the ledger: not with --no-ledger");
+        return imgpipe_errf(
+            err, IMGPIPE_EINVAL,
+            "--retry-failed reads the failures from the ledger: not with --no-ledger");
     imgpipe_run r = {.opts = opts,
                      .fetch = {.connect_timeout_ms = opts->connect_timeout_ms,
                                .read_timeout_ms = opts->read_timeout_ms,
@@ -94,8 +95,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
         sum->not_tried = imgpipe_run_count_rest(&r);
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s; %llu links not tried", r.fatal_err,
                           (unsigned long long)sum->not_tried);
-    }
-    else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
+    } else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
         rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);

@@ -75,8 +75,9 @@ static int make_thumbs(const imgpipe_get_opts *opts, const void *data, size_t le
         outs[i].width = opts->thumbs[i].width;
         outs[i].height = opts->thumbs[i].height;
     }
-    int rc = opts->nthumbs > 0 ? imgpipe_thumb_make(data, len, &opts->thumb, outs, opts->nthumbs, why)
-                               : IMGPIPE_OK;
+    int rc = opts->nthumbs > 0
+                 ? imgpipe_thumb_make(data, len, &opts->thumb, outs, opts->nthumbs, why)
+                 : IMGPIPE_OK;
     return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
 }
 

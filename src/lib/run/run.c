@@ -152,8 +152,8 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         imgpipe_name_expand(tpl, t->url, t->index, "", base);
     else
         imgpipe_name_from_url(t->url, base);
-    int rc = imgpipe_nameset_claim(r->names, base, t->url, r->sha_names ? NULL : name_taken, &n,
-                                   name);
+    int rc =
+        imgpipe_nameset_claim(r->names, base, t->url, r->sha_names ? NULL : name_taken, &n, name);
     if (rc < 0)
         return rc;
     if (r->sha_names)

@@ -257,7 +257,8 @@ static int read_fd(int fd, uint64_t max, imgpipe_buf *b, char *err)
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         return imgpipe_errf(err, IMGPIPE_EIO, "not a regular file");
     if ((uint64_t)st.st_size > max)
-        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than %llu bytes", (unsigned long long)max);
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than %llu bytes",
+                            (unsigned long long)max);
     if (imgpipe_buf_reserve(b, (size_t)st.st_size + 1) != IMGPIPE_OK)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     for (;;) {
