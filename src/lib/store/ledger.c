@@ -18,7 +18,7 @@ struct entry {
     uint64_t bytes;
     char *name; /* for DONE */
     enum imgpipe_ledger_state state;
-    size_t failed_pos; /* for FAILED: its place in the failed list */
+    uint32_t failed_pos; /* for FAILED: its place in the failed list (keeps an entry 32 bytes) */
 };
 
 /* Which URL a name was last stored for: so that a later run never gives it to another. */
@@ -33,6 +33,7 @@ struct imgpipe_ledger {
     struct owner *owners;
     size_t owners_cap, owners_used;
     imgpipe_strvec failed; /* URLs of failed lines, in ledger order, for --retry-failed */
+    int keep_failed;       /* only then: a run's memory does not grow with old failures */
 };
 
 static uint64_t url_key(const char *url)
@@ -117,8 +118,8 @@ static int remember(imgpipe_ledger *l, const char *url, enum imgpipe_ledger_stat
     free(e->name);
     *e = (struct entry){.url_hash = key, .bytes = bytes, .name = copy, .state = state};
     if (state == IMGPIPE_LEDGER_FAILED) {
-        e->failed_pos = l->failed.n;
-        return imgpipe_strvec_push(&l->failed, url);
+        e->failed_pos = (uint32_t)l->failed.n;
+        return l->keep_failed ? imgpipe_strvec_push(&l->failed, url) : IMGPIPE_OK;
     }
     return remember_owner(l, name, key);
 }
@@ -231,7 +232,7 @@ static int open_file(int dirfd, int *out, char *err)
     return IMGPIPE_OK;
 }
 
-int imgpipe_ledger_open(int dirfd, imgpipe_ledger **out, char *err)
+int imgpipe_ledger_open(int dirfd, int keep_failed, imgpipe_ledger **out, char *err)
 {
     *out = NULL;
     imgpipe_ledger *l = calloc(1, sizeof(*l));
@@ -239,6 +240,7 @@ int imgpipe_ledger_open(int dirfd, imgpipe_ledger **out, char *err)
         imgpipe_ledger_free(l);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
+    l->keep_failed = keep_failed;
     l->fd = -1;
     int rc = open_file(dirfd, &l->fd, err);
     if (rc == IMGPIPE_OK)

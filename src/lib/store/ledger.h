@@ -13,8 +13,9 @@ typedef struct imgpipe_ledger imgpipe_ledger;
 enum imgpipe_ledger_state { IMGPIPE_LEDGER_NONE, IMGPIPE_LEDGER_DONE, IMGPIPE_LEDGER_FAILED };
 
 /* Creates DIR/.imgpipe when missing, reads the ledger, and opens it for appending. A
- * symbolic link at DIR/.imgpipe or its ledger is refused (IMGPIPE_EDISK), never followed. */
-int imgpipe_ledger_open(int dirfd, imgpipe_ledger **out, char *err);
+ * symbolic link at DIR/.imgpipe or its ledger is refused (IMGPIPE_EDISK), never followed.
+ * keep_failed: keep the failed URLs for imgpipe_ledger_next_failed (--retry-failed). */
+int imgpipe_ledger_open(int dirfd, int keep_failed, imgpipe_ledger **out, char *err);
 void imgpipe_ledger_free(imgpipe_ledger *l);
 
 /* The last outcome the ledger had for url when it was opened (what this run records is
@@ -27,8 +28,8 @@ enum imgpipe_ledger_state imgpipe_ledger_lookup(const imgpipe_ledger *l, const c
  * one, 1 url, -1 another URL. */
 int imgpipe_ledger_name_owner(const imgpipe_ledger *l, const char *name, const char *url);
 
-/* The URLs whose last outcome was a failure, in ledger order, each once: call with *pos 0
- * first; NULL at the end. For --retry-failed, whatever the sources say now. */
+/* The URLs whose last outcome was a failure, in ledger order, each once (opened with
+ * keep_failed): call with *pos 0 first; NULL at the end. For --retry-failed, whatever the sources say now. */
 const char *imgpipe_ledger_next_failed(const imgpipe_ledger *l, size_t *pos);
 
 /* Appends an outcome: done (status 0) with bytes and sha256, or failed with its error.
