@@ -280,6 +280,15 @@ int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, 
     return next_segment(src, len, &pos, marker, prefix, prefix_len, payload, payload_len);
 }
 
+int imgpipe_jpeg_orientation(const unsigned char *src, size_t len)
+{
+    const unsigned char *tiff;
+    size_t tiff_len;
+    if (!imgpipe_jpeg_find_segment(src, len, 0xE1, "Exif\0\0", 6, &tiff, &tiff_len))
+        return 1;
+    return imgpipe_exif_orientation(tiff, tiff_len);
+}
+
 /* Appends the ICC profile carried by the APP2 "ICC_PROFILE\0" segments (each: sequence
  * number from 1, count, then a chunk) to icc, chunks in sequence order. A broken chunk
  * list leaves icc empty: the image is then taken as sRGB. Returns 0, or IMGPIPE_ENOMEM. */
