@@ -1,20 +1,9 @@
 #include "run/job.h"
-#include "image/image.h"
+#include "image/codec.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* For a message about a body that is not an image: its first bytes, printable. */
-static void body_preview(const imgpipe_buf *body, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < body->len && i < 24 && n + 5 < cap; i++) {
-        unsigned char c = body->data[i];
-        n += (size_t)snprintf(out + n, cap - n, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02x", c);
-    }
-    out[n] = '\0';
-}
 
 int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
                        size_t len, int *thumbs, char *err)
@@ -46,48 +35,15 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name
     return rc;
 }
 
-#define DEFAULT_MAX_PIXELS 100000000ULL
-
-/* Before anything is stored: the bytes must be an image whose header declares a size
- * within the pixel limit (a decompression bomb is refused by its header). */
-static int check_image(const imgpipe_get_opts *opts, const imgpipe_buf *body, char *err)
-{
-    const char *fmt = imgpipe_sniff_format(body->data, body->len);
-    if (!fmt) {
-        char preview[128];
-        body_preview(body, preview, sizeof(preview));
-        return imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: %zu bytes starting with \"%s\"",
-                            body->len, preview);
-    }
-    struct imgpipe_image_info info;
-    struct imgpipe_engine *eng;
-    int rc = IMGPIPE_OK;
-    if (strcmp(fmt, "jpeg") == 0 && !(eng = imgpipe_engine_get()))
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    if (strcmp(fmt, "jpeg") == 0)
-        rc = imgpipe_jpeg_info(eng, body->data, body->len, &info, err);
-    else if (strcmp(fmt, "png") == 0)
-        rc = imgpipe_png_info(body->data, body->len, &info, err);
-    else if (strcmp(fmt, "webp") == 0)
-        rc = imgpipe_webp_info(body->data, body->len, &info, err);
-    else
-        rc = imgpipe_gif_info(body->data, body->len, &info, err);
-    if (rc)
-        return rc;
-    uint64_t max = opts->thumb.max_pixels ? opts->thumb.max_pixels : DEFAULT_MAX_PIXELS;
-    uint64_t px = (uint64_t)info.width * (uint64_t)info.height;
-    if (px > max)
-        return imgpipe_errf(err, IMGPIPE_ETOOBIG,
-                            "image is %dx%d (%.0f MP), over the %.0f MP limit (--max-pixels)",
-                            info.width, info.height, (double)px / 1e6, (double)max / 1e6);
-    return IMGPIPE_OK;
-}
-
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err)
 {
     *thumbs = 0;
-    int rc = check_image(opts, body, err);
+    /* Before anything is stored, the same check thumbnailing makes: a cut download or a
+     * decompression bomb never reaches the disk. */
+    const struct imgpipe_codec *codec;
+    struct imgpipe_image_info info;
+    int rc = imgpipe_image_check(body->data, body->len, opts->thumb.max_pixels, &codec, &info, err);
     if (rc)
         return rc;
     rc = imgpipe_store_write(dirfd, name, body->data, body->len, err);

@@ -5,8 +5,9 @@
 
 #include "common/util.h"
 
-/* Checks that body is an image by its magic bytes, writes it as `name` through dirfd, then
- * writes its thumbnails made from the bytes in memory. *thumbs counts thumbnails written.
+/* Checks body with imgpipe_image_check (a known format, complete, within the pixel
+ * budget), writes it as `name` through dirfd, then writes its thumbnails made from the
+ * bytes in memory. *thumbs counts thumbnails written.
  * An image that was stored but whose thumbnail failed still fails, with the reason. */
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err);

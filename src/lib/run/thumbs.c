@@ -2,6 +2,7 @@
  * The files are listed first (paths only), then made seq, on threads or in processes:
  * this half is CPU-bound, and in C threads scale as well as processes. */
 #include "run/job.h"
+#include "image/codec.h"
 #include "run/run.h"
 #include "common/workpool.h"
 
@@ -108,8 +109,7 @@ static int wanted(const struct dirent *d)
     const char *name = d->d_name, *dot = strrchr(name, '.');
     if (name[0] == '.' || !dot || imgpipe_is_thumb_name(name))
         return 0;
-    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
-           !strcasecmp(dot, ".webp") || !strcasecmp(dot, ".gif");
+    return imgpipe_codec_by_ext(dot + 1) != NULL;
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
