@@ -607,6 +607,33 @@ static void test_truncated_jpeg_scan_is_rejected(void **state)
     free(jpeg);
 }
 
+/* Bytes between the scan and EOI are only libjpeg's harmless "extraneous bytes" warning,
+ * common in real files: the decode that stops at warnings tries again and passes. */
+/* More than libjpeg reads ahead into its bit buffer, so some are left over. */
+#define JUNK 32
+
+static void test_jpeg_extraneous_bytes_pass(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(256, 256, &len);
+    unsigned char *junk = malloc(len + JUNK);
+    assert_non_null(junk);
+    memcpy(junk, jpeg, len - 2);
+    memset(junk + len - 2, 0x11, JUNK);
+    memcpy(junk + len - 2 + JUNK, "\xFF\xD9", 2);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 64, .height = 64}, ref = {.width = 64, .height = 64};
+    assert_int_equal(thumb(jpeg, len, &ref, 1, err), IMGPIPE_OK);
+    assert_int_equal(thumb(junk, len + JUNK, &out, 1, err), IMGPIPE_OK);
+    assert_int_equal(out.data.len, ref.data.len);
+    assert_memory_equal(out.data.data, ref.data.data, ref.data.len);
+    free_outs(&out, 1);
+    free_outs(&ref, 1);
+    free(junk);
+    free(jpeg);
+}
+
 /* TurboJPEG writes CMYK as Adobe-style inverted YCCK; the thumbnail comes out RGB. */
 static void test_cmyk_jpeg_to_rgb(void **state)
 {
@@ -834,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_jpeg),
         cmocka_unit_test(test_corrupt_png),
         cmocka_unit_test(test_truncated_jpeg_scan_is_rejected),
+        cmocka_unit_test(test_jpeg_extraneous_bytes_pass),
         cmocka_unit_test(test_cmyk_jpeg_to_rgb),
         cmocka_unit_test(test_unsupported_formats),
         cmocka_unit_test(test_store_refuses_cut_image),
