@@ -30,7 +30,8 @@ typedef int (*imgpipe_supply_fn)(struct imgpipe_run *r, imgpipe_task *t, char *e
 
 struct imgpipe_outcome;
 /* What a task is when it is not a download (thumbs: a file on disk): fills the outcome.
- * Runs wherever the executor runs tasks (a thread, a worker process). */
+ * Runs wherever the executor runs tasks (a thread, a worker process); the seq, threads
+ * and procs executors honour it, async (built on transfers) does not. */
 typedef void (*imgpipe_perform_fn)(struct imgpipe_run *r, imgpipe_task *t,
                                    struct imgpipe_outcome *o);
 
