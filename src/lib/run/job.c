@@ -1,36 +1,15 @@
 #include "run/job.h"
-#include "image/image.h"
+#include "image/codec.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* For a message about a body that is not an image: its first bytes, printable. */
-static void body_preview(const imgpipe_buf *body, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < body->len && i < 24 && n + 5 < cap; i++) {
-        unsigned char c = body->data[i];
-        n += (size_t)snprintf(out + n, cap - n, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02x", c);
-    }
-    out[n] = '\0';
-}
-
-/* The header's size of an encoded image, by its format. */
+/* The header's size of an encoded image (complete, within the default pixel budget). */
 static int image_info(const void *data, size_t len, struct imgpipe_image_info *info, char *err)
 {
-    const char *fmt = imgpipe_sniff_format(data, len);
-    struct imgpipe_engine *eng;
-    if (!fmt)
-        return imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image");
-    if (strcmp(fmt, "jpeg") == 0)
-        return (eng = imgpipe_engine_get()) ? imgpipe_jpeg_info(eng, data, len, info, err)
-                                            : imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    if (strcmp(fmt, "png") == 0)
-        return imgpipe_png_info(data, len, info, err);
-    if (strcmp(fmt, "webp") == 0)
-        return imgpipe_webp_info(data, len, info, err);
-    return imgpipe_gif_info(data, len, info, err);
+    const struct imgpipe_codec *codec;
+    return imgpipe_image_check(data, len, 0, &codec, info, err);
 }
 
 /* 1 when the file tname in dirfd is a thumbnail of a w x h source made for box: it fits
@@ -118,51 +97,17 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name
     return rc;
 }
 
-#define DEFAULT_MAX_PIXELS 100000000ULL
-
-/* Before anything is stored: the bytes must be an image whose header declares a size
- * within the pixel limit (a decompression bomb is refused by its header). */
-static int check_image(const imgpipe_get_opts *opts, const imgpipe_buf *body, char *err)
-{
-    const char *fmt = imgpipe_sniff_format(body->data, body->len);
-    if (!fmt) {
-        char preview[128];
-        body_preview(body, preview, sizeof(preview));
-        return imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: %zu bytes starting with \"%s\"",
-                            body->len, preview);
-    }
-    struct imgpipe_image_info info;
-    struct imgpipe_engine *eng;
-    int rc = IMGPIPE_OK;
-    if (strcmp(fmt, "jpeg") == 0 && !(eng = imgpipe_engine_get()))
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    if (strcmp(fmt, "jpeg") == 0)
-        rc = imgpipe_jpeg_info(eng, body->data, body->len, &info, err);
-    else if (strcmp(fmt, "png") == 0)
-        rc = imgpipe_png_info(body->data, body->len, &info, err);
-    else if (strcmp(fmt, "webp") == 0)
-        rc = imgpipe_webp_info(body->data, body->len, &info, err);
-    else
-        rc = imgpipe_gif_info(body->data, body->len, &info, err);
-    if (rc)
-        return rc;
-    uint64_t max = opts->thumb.max_pixels ? opts->thumb.max_pixels : DEFAULT_MAX_PIXELS;
-    uint64_t px = (uint64_t)info.width * (uint64_t)info.height;
-    if (px > max)
-        return imgpipe_errf(err, IMGPIPE_ETOOBIG,
-                            "image is %dx%d (%.0f MP), over the %.0f MP limit (--max-pixels)",
-                            info.width, info.height, (double)px / 1e6, (double)max / 1e6);
-    return IMGPIPE_OK;
-}
-
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err)
 {
     imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
     *thumbs = 0;
-    int rc = check_image(opts, body, err);
-    /* The thumbnails are decoded before the image is put in place: an image that fails
-     * to decode (cut short, corrupt) is not stored. */
+    /* Before anything is stored: the same check thumbnailing makes (a cut download or a
+     * decompression bomb never reaches the disk), then the thumbnails are decoded, so an
+     * image that fails to decode is not put in place either. */
+    const struct imgpipe_codec *codec;
+    struct imgpipe_image_info info;
+    int rc = imgpipe_image_check(body->data, body->len, opts->thumb.max_pixels, &codec, &info, err);
     if (rc == IMGPIPE_OK)
         rc = make_thumbs(opts, body->data, body->len, outs, err);
     else

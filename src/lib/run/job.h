@@ -5,11 +5,11 @@
 
 #include "common/util.h"
 
-/* Checks that body is an image by its magic bytes and header, makes its thumbnails from
- * the bytes in memory, and only then writes it as `name` through dirfd, then the
- * thumbnails: an image that does not decode is not stored. *thumbs counts thumbnails
- * written. An image that was stored but whose thumbnail could not be written still fails,
- * with the reason. */
+/* Checks body with imgpipe_image_check (a known format, complete, within the pixel
+ * budget), makes its thumbnails from the bytes in memory, and only then writes it as
+ * `name` through dirfd, then the thumbnails: an image that does not decode is not stored.
+ * *thumbs counts thumbnails written. An image that was stored but whose thumbnail could
+ * not be written still fails, with the reason. */
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err);
 

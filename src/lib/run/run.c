@@ -235,7 +235,7 @@ int imgpipe_run_stopping(const imgpipe_run *r)
 /* A disk error is the run's, not the item's: every later item would fail alike. */
 static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
 {
-    if (o->status != IMGPIPE_EDISK || r->fatal)
+    if (o->status != IMGPIPE_EDISK || r->fatal || r->own_dirs)
         return;
     const char *dir = r->opts->dir ? r->opts->dir : "images";
     imgpipe_errf(r->fatal_err, IMGPIPE_EDISK, "stopped: in %s: %s", dir, o->error);
@@ -268,7 +268,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
     final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
     imgpipe_item item = {.index = t->index,
                          .url = t->url,
-                         .name = t->name,
+                         .name = t->name[0] ? t->name : t->url,
                          .status = o->status,
                          .error = o->status ? o->error : "",
                          .bytes = o->bytes,
@@ -368,6 +368,11 @@ static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome
 
 void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o)
 {
+    if (r->perform) {
+        memset(o, 0, sizeof(*o));
+        r->perform(r, t, o);
+        return;
+    }
     if (imgpipe_run_remaining_ms(r) == 0) {
         imgpipe_run_timed_out(o, 0);
         return;
