@@ -157,7 +157,9 @@ typedef struct imgpipe_thumb_size {
 } imgpipe_thumb_size;
 
 /* The file name of the thumbnail of `name`: "<stem>_thumbnail<ext>" as in the tutorial, or
- * "<stem>_thumbnail_<W>x<H><ext>" when `sized` (several sizes in one run). */
+ * "<stem>_thumbnail_<W>x<H><ext>" when `sized` (several sizes in one run, or a size other
+ * than the one an existing unsized thumbnail has); a GIF's ends in "<ext>.png" (it is a
+ * PNG), e.g. "a_thumbnail.gif.png", so that no two sources share a thumbnail's name. */
 int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int sized, char *out,
                        size_t cap);
 
@@ -201,7 +203,8 @@ typedef struct imgpipe_get_opts {
     double rate;               /* requests per second per host; 0: no limit */
     int insecure;              /* skip TLS verification */
     int no_ledger;             /* do not read or write DIR/.imgpipe/ledger */
-    int retry_failed;          /* only links the ledger has as failed */
+    int retry_failed;          /* only links the ledger has as failed: the ledger's, the
+                                  sources are not read */
     const char *name_template; /* file names: fields {name} {stem} {ext} {id} {index} {host}
                                   {hash} {sha256}; NULL: "{name}" */
     int sharded;               /* files in 256 folders named by 2 hex digits of a hash */
@@ -237,6 +240,7 @@ typedef struct imgpipe_summary {
     uint64_t done, failed, skipped;
     uint64_t bytes, thumbs;
     double seconds;
+    uint64_t not_tried; /* links left when an error of the whole directory ended the run */
 } imgpipe_summary;
 
 /* Reads every source to its end and downloads each link into opts->dir, with thumbnails.

@@ -47,7 +47,8 @@ static const char usage[] =
     "      --retry-wait S        the first backoff, doubled each retry (default: 0.5)\n"
     "      --per-host N          at most N connections per host (async mode)\n"
     "      --rate N              at most N requests per second per host\n"
-    "      --retry-failed        only the links the ledger records as failed\n"
+    "      --retry-failed        only the links the ledger records as failed (SOURCE is\n"
+    "                            then not read and may be left out)\n"
     "      --no-ledger           neither read nor write DIR/.imgpipe/ledger\n"
     "      --pages N             read N pages of imgur: listings, 1..1000 (default: 1)\n"
     "  -k, --insecure            do not verify TLS certificates\n"
@@ -272,9 +273,10 @@ int cmd_get(int argc, char **argv)
         if (rc >= 0)
             return rc;
     }
-    imgpipe_source **sources;
-    int n, rc = cli_open_sources(argc - optind, argv + optind, &sources, &n);
-    if (rc)
+    imgpipe_source **sources = NULL;
+    int n = 0, rc = 0;
+    /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
+    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n)))
         return rc;
     catch_signals();
     g.opts.stop = &stop_signal;

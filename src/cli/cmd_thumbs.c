@@ -13,7 +13,7 @@ static const char usage[] =
     "Makes a thumbnail of each JPEG, PNG, WebP or GIF file, and of each such file (*.jpg,\n"
     "*.jpeg, *.png, *.webp, *.gif) in each directory PATH (not recursively; files that are\n"
     "thumbnails already are skipped), written beside it as NAME_thumbnail.EXT in the same\n"
-    "format; a GIF's (first frame) as NAME_thumbnail.png.\n"
+    "format; a GIF's (first frame) as NAME_thumbnail.gif.png.\n"
     "\n"
     "  -m, --mode MODE     seq (one after another), threads or procs (N workers)\n"
     "                      (default: threads)\n"

@@ -170,12 +170,13 @@ void cli_report_item(const imgpipe_item *item, void *userdata)
 static void summary_json(const struct cli_report *r, const imgpipe_summary *s, FILE *f)
 {
     fprintf(f,
-            "{\"summary\":{\"done\":%llu,\"failed\":%llu,\"skipped\":%llu,\"bytes\":%llu,"
+            "{\"summary\":{\"done\":%llu,\"failed\":%llu,\"skipped\":%llu,\"not_tried\":%llu,"
+            "\"bytes\":%llu,"
             "\"thumbnails\":%llu,\"seconds\":%.3f,\"images_per_second\":%.1f,"
             "\"failed_by_reason\":{",
             (unsigned long long)s->done, (unsigned long long)s->failed,
-            (unsigned long long)s->skipped, (unsigned long long)s->bytes,
-            (unsigned long long)s->thumbs, s->seconds,
+            (unsigned long long)s->skipped, (unsigned long long)s->not_tried,
+            (unsigned long long)s->bytes, (unsigned long long)s->thumbs, s->seconds,
             s->seconds > 0 ? (double)s->done / s->seconds : 0.0);
     int first = 1;
     for (int i = 0; i < CLI_REASONS; i++) {
@@ -207,6 +208,8 @@ static void summary_line(const struct cli_report *r, const imgpipe_summary *s, c
     fputs(sep[0] == ',' ? ")" : "", stderr);
     if (s->skipped)
         fprintf(stderr, ", %llu already done", (unsigned long long)s->skipped);
+    if (s->not_tried)
+        fprintf(stderr, ", %llu not tried", (unsigned long long)s->not_tried);
     fprintf(stderr, ", in %.2f s", s->seconds);
     if (s->seconds > 0 && s->done)
         fprintf(stderr, " (%.1f images/s)", (double)s->done / s->seconds);

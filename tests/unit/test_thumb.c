@@ -1,12 +1,16 @@
 /* imgpipe_thumb_make and imgpipe_sniff_format on images generated here. */
 #include "testutil.h"
 #include "imgpipe.h"
+#include "run/job.h"
 
 #include <math.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <turbojpeg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const unsigned char RED[3] = {255, 0, 0}, WHITE[3] = {255, 255, 255};
 
@@ -524,7 +528,7 @@ static void test_max_pixels_before_decode(void **state)
     assert_string_equal(err, "image is 30000x30000 (900 MP), over the 100 MP limit");
     assert_null(out.data.data);
     free(png);
-    /* Under the limit the same truncated file gets as far as decoding, and fails there. */
+    /* Under the limit the same file is found to be cut short (it has no IEND). */
     png = testutil_png_header_only(100, 100, &len);
     assert_int_equal(thumb(png, len, &out, 1, err), IMGPIPE_ECORRUPT);
     imgpipe_thumb_opts opts = {.max_pixels = 9999};
@@ -572,7 +576,7 @@ static void test_corrupt_png(void **state)
     unsigned char *px = quadrant_rgb(w, h);
     size_t len;
     unsigned char *png = testutil_png(px, (size_t)w * h * 3, w, h, 2, 8, NULL, 0, NULL, 0, &len);
-    expect_corrupt(png, len - 30, "corrupt PNG: ");
+    expect_corrupt(png, len - 30, "truncated PNG: ");
     expect_corrupt(png, 20, "corrupt PNG: ");
     png[len - 20] ^= 0xFF; /* inside IDAT: fails the CRC */
     expect_corrupt(png, len, "corrupt PNG: ");
@@ -580,8 +584,10 @@ static void test_corrupt_png(void **state)
     free(px);
 }
 
-/* Data cut inside the entropy-coded scan is only a libjpeg warning, and the decoder would
- * fill the rest with grey: a cut download must not pass for an image, so it fails. */
+/* Data cut inside the entropy-coded scan is refused by the structure check (no EOI after
+ * the scan); cut and then ending in FF D9 by chance, it passes that check and is only a
+ * libjpeg warning ("premature end of data segment"), and the decoder would fill the rest
+ * with grey: a cut download must not pass for an image, so the decode fails too. */
 static void test_truncated_jpeg_scan_is_rejected(void **state)
 {
     (void)state;
@@ -589,9 +595,42 @@ static void test_truncated_jpeg_scan_is_rejected(void **state)
     unsigned char *jpeg = quadrant_jpeg(256, 256, &len);
     char err[IMGPIPE_ERRLEN] = "";
     imgpipe_thumb_out out = {.width = 64, .height = 64};
-    assert_int_equal(thumb(jpeg, len - len / 4, &out, 1, err), IMGPIPE_ECORRUPT);
-    assert_non_null(strstr(err, "Premature end"));
+    size_t cut = len - len / 4;
+    assert_int_equal(thumb(jpeg, cut, &out, 1, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "truncated JPEG: no end-of-image marker"));
     assert_null(out.data.data);
+    jpeg[cut] = 0xFF, jpeg[cut + 1] = 0xD9;
+    assert_int_equal(thumb(jpeg, cut + 2, &out, 1, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "corrupt JPEG: "));
+    assert_non_null(strstr(err, "premature end of data segment"));
+    assert_null(out.data.data);
+    free(jpeg);
+}
+
+/* Bytes between the scan and EOI are only libjpeg's harmless "extraneous bytes" warning,
+ * common in real files: the decode that stops at warnings tries again and passes. */
+/* More than libjpeg reads ahead into its bit buffer, so some are left over. */
+#define JUNK 32
+
+static void test_jpeg_extraneous_bytes_pass(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(256, 256, &len);
+    unsigned char *junk = malloc(len + JUNK);
+    assert_non_null(junk);
+    memcpy(junk, jpeg, len - 2);
+    memset(junk + len - 2, 0x11, JUNK);
+    memcpy(junk + len - 2 + JUNK, "\xFF\xD9", 2);
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 64, .height = 64}, ref = {.width = 64, .height = 64};
+    assert_int_equal(thumb(jpeg, len, &ref, 1, err), IMGPIPE_OK);
+    assert_int_equal(thumb(junk, len + JUNK, &out, 1, err), IMGPIPE_OK);
+    assert_int_equal(out.data.len, ref.data.len);
+    assert_memory_equal(out.data.data, ref.data.data, ref.data.len);
+    free_outs(&out, 1);
+    free_outs(&ref, 1);
+    free(junk);
     free(jpeg);
 }
 
@@ -630,6 +669,36 @@ static void test_cmyk_jpeg_to_rgb(void **state)
     free(cmyk);
 }
 
+/* get's check before storing is the one thumbnailing makes, and runs without thumbnails
+ * too: a cut download is refused and nothing is written. */
+static void test_store_refuses_cut_image(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *jpeg = quadrant_jpeg(128, 128, &len);
+    char *dir = testutil_tmpdir();
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(dirfd >= 0);
+    imgpipe_get_opts opts = {0};
+    char err[IMGPIPE_ERRLEN] = "";
+    int thumbs = -1;
+    imgpipe_buf cut = {.data = jpeg, .len = len - 20, .cap = len}; /* inside the scan */
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "cut.jpg", &cut, &thumbs, err),
+                     IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "truncated JPEG"));
+    struct stat st;
+    assert_int_not_equal(fstatat(dirfd, "cut.jpg", &st, 0), 0);
+    imgpipe_buf whole = {.data = jpeg, .len = len, .cap = len};
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "whole.jpg", &whole, &thumbs, err),
+                     IMGPIPE_OK);
+    assert_int_equal(fstatat(dirfd, "whole.jpg", &st, 0), 0);
+    assert_int_equal(st.st_size, (off_t)len);
+    close(dirfd);
+    testutil_rmtree(dir);
+    free(dir);
+    free(jpeg);
+}
+
 static void test_unsupported_formats(void **state)
 {
     (void)state;
@@ -643,7 +712,11 @@ static void test_unsupported_formats(void **state)
                      IMGPIPE_ECORRUPT);
     assert_non_null(strstr(err, "corrupt WebP"));
     assert_int_equal(thumb((const unsigned char *)"<html>", 6, &out, 1, err), IMGPIPE_EFORMAT);
-    assert_string_equal(err, "not a JPEG, PNG, WebP or GIF image (first bytes 3c 68 74 6d 6c 3e)");
+    assert_string_equal(
+        err, "not an image: 6 bytes starting with \"<html>\" (not JPEG, PNG, WebP or GIF)");
+    assert_int_equal(thumb((const unsigned char *)"\x01z", 2, &out, 1, err), IMGPIPE_EFORMAT);
+    assert_string_equal(
+        err, "not an image: 2 bytes starting with \"\\x01z\" (not JPEG, PNG, WebP or GIF)");
     assert_int_equal(thumb((const unsigned char *)"", 0, &out, 1, err), IMGPIPE_EFORMAT);
     assert_null(out.data.data);
 }
@@ -788,8 +861,10 @@ int main(void)
         cmocka_unit_test(test_corrupt_jpeg),
         cmocka_unit_test(test_corrupt_png),
         cmocka_unit_test(test_truncated_jpeg_scan_is_rejected),
+        cmocka_unit_test(test_jpeg_extraneous_bytes_pass),
         cmocka_unit_test(test_cmyk_jpeg_to_rgb),
         cmocka_unit_test(test_unsupported_formats),
+        cmocka_unit_test(test_store_refuses_cut_image),
         cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_quality_psnr),
     };

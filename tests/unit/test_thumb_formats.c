@@ -1,7 +1,8 @@
 /* Thumbnail quality against a reference, and the cases galleries hold: ICC profiles, 16-bit
  * and interlaced PNG, progressive JPEG, WebP (alpha, ICC), GIF (first frame, transparency,
- * interlace). Each case is built here so that a wrong handling fails a test. */
-#include "image/image.h"
+ * interlace), files cut short. Each case is built here so that a wrong handling fails a
+ * test. */
+#include "image/codec.h"
 #include "testutil.h"
 
 #include <gif_lib.h>
@@ -391,7 +392,7 @@ static void test_jpeg_progressive(void **state)
     char err[IMGPIPE_ERRLEN] = "";
     imgpipe_thumb_out cut = {.width = 64, .height = 64};
     assert_int_equal(imgpipe_thumb_make(jpeg, len / 2, NULL, &cut, 1, err), IMGPIPE_ECORRUPT);
-    assert_non_null(strstr(err, "Premature end"));
+    assert_non_null(strstr(err, "truncated JPEG"));
     free(t);
     free(full);
     imgpipe_buf_free(&out.data);
@@ -568,24 +569,124 @@ static void test_gif_truncated(void **state)
     char err[IMGPIPE_ERRLEN] = "";
     imgpipe_thumb_out out = {.width = 20, .height = 20};
     assert_int_equal(imgpipe_thumb_make(gif, 40, NULL, &out, 1, err), IMGPIPE_ECORRUPT);
-    assert_non_null(strstr(err, "corrupt GIF"));
+    assert_non_null(strstr(err, "truncated GIF"));
     assert_null(out.data.data);
     free(gif);
 }
 
-/* A GIF's thumbnail is PNG data: its name ends in .png so viewers agree. */
+/* A GIF's thumbnail is PNG data: its name ends in .png so viewers agree, after ".gif", so
+ * that a.gif's and a.png's thumbnails never share a name. */
 static void test_gif_thumbnail_name(void **state)
 {
     (void)state;
     char name[64];
     imgpipe_thumb_size size = {64, 48};
     assert_int_equal(imgpipe_thumb_name("anim.gif", &size, 0, name, sizeof(name)), 0);
-    assert_string_equal(name, "anim_thumbnail.png");
+    assert_string_equal(name, "anim_thumbnail.gif.png");
     assert_int_equal(imgpipe_thumb_name("ANIM.GIF", &size, 1, name, sizeof(name)), 0);
-    assert_string_equal(name, "ANIM_thumbnail_64x48.png");
+    assert_string_equal(name, "ANIM_thumbnail_64x48.GIF.png");
+    assert_true(imgpipe_is_thumb_name("anim_thumbnail.gif.png"));
+    assert_true(imgpipe_is_thumb_name("ANIM_thumbnail_64x48.GIF.png"));
     assert_true(imgpipe_is_thumb_name("anim_thumbnail.png"));
+    assert_false(imgpipe_is_thumb_name("anim.gif.png"));
+    assert_false(imgpipe_is_thumb_name("a_thumbnail-1b2c3d4e.jpg"));
     assert_int_equal(imgpipe_thumb_name("pic.webp", &size, 0, name, sizeof(name)), 0);
     assert_string_equal(name, "pic_thumbnail.webp");
+}
+
+/* ---- the codec table's structure check: every cut is caught ---- */
+
+/* The whole file passes; every shorter prefix that still sniffs as the format fails as
+ * corrupt, through the codec's check and through the one check before storing; bytes
+ * appended after a complete file (by cameras, editors) are allowed. */
+static void expect_cuts_caught(const char *name, const unsigned char *img, size_t len)
+{
+    const struct imgpipe_codec *c = imgpipe_codec_by_name(name), *found = NULL;
+    assert_non_null(c);
+    assert_ptr_equal(imgpipe_codec_find(img, len), c);
+    char err[IMGPIPE_ERRLEN] = "";
+    struct imgpipe_image_info info;
+    assert_int_equal(c->complete(img, len, err), IMGPIPE_OK);
+    assert_int_equal(imgpipe_image_check(img, len, 0, &found, &info, err), IMGPIPE_OK);
+    assert_ptr_equal(found, c);
+    size_t checked = 0;
+    for (size_t cut = 1; cut < len; cut++) {
+        if (imgpipe_codec_find(img, cut) != c)
+            continue;
+        checked++;
+        if (c->complete(img, cut, err) != IMGPIPE_ECORRUPT)
+            fail_msg("%s cut to %zu of %zu bytes passes the structure check", name, cut, len);
+        if (imgpipe_image_check(img, cut, 0, &found, &info, err) != IMGPIPE_ECORRUPT)
+            fail_msg("%s cut to %zu of %zu bytes passes the image check", name, cut, len);
+    }
+    assert_true(checked > len / 2);
+    unsigned char *tail = malloc(len + 16);
+    assert_non_null(tail);
+    memcpy(tail, img, len);
+    memset(tail + len, 0x00, 16);
+    assert_int_equal(c->complete(tail, len + 16, err), IMGPIPE_OK);
+    free(tail);
+}
+
+static void test_complete_jpeg(void **state)
+{
+    (void)state;
+    unsigned char *px = pattern_rgb(48, 32);
+    size_t len;
+    unsigned char *jpeg = testutil_jpeg(px, 48, 32, 3, 90, &len);
+    expect_cuts_caught("jpeg", jpeg, len);
+    char err[IMGPIPE_ERRLEN] = "";
+    assert_int_equal(imgpipe_codec_jpeg.complete(jpeg, len - 1, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "truncated JPEG"));
+    /* FF D9 inside the headers (an EXIF thumbnail's end) is not the image's end. */
+    size_t elen;
+    unsigned char *exif = testutil_jpeg_add_exif(jpeg, len, 6, 0, &elen);
+    expect_cuts_caught("jpeg", exif, elen);
+    free(exif);
+    free(jpeg);
+    free(px);
+}
+
+static void test_complete_png(void **state)
+{
+    (void)state;
+    unsigned char *px = pattern_rgb(24, 16);
+    size_t len;
+    unsigned char *png = testutil_png(px, 24 * 16 * 3, 24, 16, 2, 8, NULL, 0, NULL, 0, &len);
+    expect_cuts_caught("png", png, len);
+    char err[IMGPIPE_ERRLEN] = "";
+    /* A chunk length pointing past the end is caught even when IEND bytes follow. */
+    png[8 + 1] = 0x10; /* IHDR: 13 bytes -> 1 MB */
+    assert_int_equal(imgpipe_codec_png.complete(png, len, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "truncated PNG: chunk IHDR"));
+    free(png);
+    free(px);
+}
+
+static void test_complete_webp(void **state)
+{
+    (void)state;
+    unsigned char *px = pattern_rgb(24, 16);
+    uint8_t *webp = NULL;
+    size_t len = WebPEncodeRGB(px, 24, 16, 24 * 3, 80, &webp);
+    assert_true(len > 12);
+    expect_cuts_caught("webp", webp, len);
+    WebPFree(webp);
+    free(px);
+}
+
+static void test_complete_gif(void **state)
+{
+    (void)state;
+    for (int interlace = 0; interlace < 2; interlace++) {
+        size_t len;
+        unsigned char *gif = two_frame_gif(interlace, &len);
+        assert_int_equal(gif[len - 1], 0x3B);
+        /* The trailer byte must be where the blocks end, not anywhere: a 3B inside the
+         * LZW data of a cut file does not count. */
+        expect_cuts_caught("gif", gif, len);
+        free(gif);
+    }
 }
 
 int main(void)
@@ -604,6 +705,10 @@ int main(void)
         cmocka_unit_test(test_gif_interlaced),
         cmocka_unit_test(test_gif_truncated),
         cmocka_unit_test(test_gif_thumbnail_name),
+        cmocka_unit_test(test_complete_jpeg),
+        cmocka_unit_test(test_complete_png),
+        cmocka_unit_test(test_complete_webp),
+        cmocka_unit_test(test_complete_gif),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     imgpipe_engine_release(); /* the main thread's engine: no thread exit frees it */

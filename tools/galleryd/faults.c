@@ -13,6 +13,10 @@
  *   429x<k>d<s>   the same with Retry-After as an IMF-fixdate <s> seconds ahead
  *   resetx<k>     the first k get the full Content-Length, half the body, then a close
  *   short         always: Content-Length is the size + 1000, the body the image, a close
+ *   cut           always: 200 with the first half of the image, Content-Length saying so: a
+ *                 body cut short that HTTP alone cannot tell from a whole one
+ *   partial       always: 206 Partial Content with Content-Range bytes 0-<half-1>/<size>
+ *                 and the first half, to a request that asked for no range
  *   big           always: Content-Length 200 MiB, the body the image, a close (a client
  *                 with a size limit must give up on the header)
  *   drip          the image at 1 byte per second
@@ -72,7 +76,9 @@ enum kind {
     F_REMOVED,
     F_REDIRECT,
     F_BOMB,
-    F_QUOTA
+    F_QUOTA,
+    F_CUT,
+    F_PARTIAL
 };
 
 struct fault {
@@ -138,7 +144,7 @@ static int parse_fault(const char *p, size_t n, struct fault *f)
     } words[] = {{"short", F_SHORT}, {"big", F_BIG},         {"drip", F_DRIP},
                  {"stall", F_STALL}, {"ctype", F_CTYPE},     {"html", F_HTML},
                  {"loop", F_LOOP},   {"removed", F_REMOVED}, {"redirect", F_REDIRECT},
-                 {"bomb", F_BOMB}};
+                 {"bomb", F_BOMB},   {"cut", F_CUT},         {"partial", F_PARTIAL}};
     char tok[32];
     if (n >= sizeof tok) return -1;
     memcpy(tok, p, n);
@@ -439,6 +445,22 @@ static enum MHD_Result with_quota(struct MHD_Connection *conn, const struct blob
     return ret;
 }
 
+/* The first half of the image, as a whole 200 answer or as a 206 range of the image. */
+static enum MHD_Result half(struct MHD_Connection *conn, const struct blob *im, int partial)
+{
+    size_t n = im->size / 2;
+    char range[96];
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(n, (void *)im->data, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, im->type);
+    snprintf(range, sizeof range, "bytes 0-%zu/%zu", n ? n - 1 : 0, im->size);
+    if (partial) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, range);
+    enum MHD_Result ret = MHD_queue_response(conn, partial ? 206 : 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result serve(const struct gd_server *s, struct MHD_Connection *conn,
                              const char *url, const struct fault *ft, const struct blob *im)
 {
@@ -468,6 +490,10 @@ static enum MHD_Result serve(const struct gd_server *s, struct MHD_Connection *c
                         MHD_RESPMEM_PERSISTENT);
     case F_QUOTA:
         return with_quota(conn, im, ft->times);
+    case F_CUT:
+        return half(conn, im, 0);
+    case F_PARTIAL:
+        return half(conn, im, 1);
     default: /* F_STATUS, F_RESET after their k failures */
         return gd_queue(conn, 200, im->type, (void *)im->data, im->size, MHD_RESPMEM_PERSISTENT);
     }

@@ -1,7 +1,7 @@
 /* GIF decode through giflib: the first frame only (an animation's poster, as vips and
  * imgproxy take), composed on the logical screen. Records are read one by one up to that
  * frame, so the rest of a large animation is never decoded. Thumbnails of GIFs are PNG. */
-#include "image/image.h"
+#include "image/codec.h"
 #include "common/util.h"
 
 #include <gif_lib.h>
@@ -157,3 +157,83 @@ int imgpipe_gif_decode(struct imgpipe_engine *eng, const unsigned char *src, siz
     DGifCloseFile(gif, &e);
     return rc;
 }
+
+/* ---- the codec table's entry ---- */
+
+static int sniff(const unsigned char *src, size_t len)
+{
+    return len >= 6 && (memcmp(src, "GIF87a", 6) == 0 || memcmp(src, "GIF89a", 6) == 0);
+}
+
+/* The size of a colour table whose presence and size are in a descriptor's flags. */
+static size_t color_table(unsigned flags)
+{
+    return flags & 0x80 ? 3u << ((flags & 7) + 1) : 0;
+}
+
+/* Skips data sub-blocks (a length byte, then that many bytes) up to the empty one. */
+static size_t skip_sub_blocks(const unsigned char *src, size_t len, size_t pos)
+{
+    while (pos < len && src[pos] != 0)
+        pos += 1 + (size_t)src[pos];
+    return pos + 1; /* past the terminator; > len when cut */
+}
+
+/* Complete when the blocks, walked by their lengths, reach the trailer (3B) inside the
+ * file: a cut GIF ends inside a block instead. */
+static int complete(const unsigned char *src, size_t len, char *err)
+{
+    size_t pos = 13;
+    if (len >= 13)
+        pos += color_table(src[10]);
+    while (pos < len) {
+        size_t at = pos;
+        if (src[pos] == 0x3B)
+            return IMGPIPE_OK;
+        if (src[pos] == 0x21) { /* extension: introducer, label, sub-blocks */
+            pos = skip_sub_blocks(src, len, pos + 2);
+        } else if (src[pos] == 0x2C && pos + 11 <= len) { /* image: descriptor, table, LZW */
+            pos += 10 + color_table(src[pos + 9]);
+            pos = skip_sub_blocks(src, len, pos + 1);
+        } else if (src[pos] != 0x2C) {
+            return imgpipe_errf(err, IMGPIPE_ECORRUPT,
+                                "corrupt GIF: unknown block 0x%02x at byte %zu", src[pos], at);
+        } else {
+            break;
+        }
+    }
+    return imgpipe_errf(err, IMGPIPE_ECORRUPT, "truncated GIF: no trailer (3B) in its %zu bytes",
+                        len);
+}
+
+static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                struct imgpipe_image_info *out, char *err)
+{
+    (void)eng;
+    return imgpipe_gif_info(src, len, out, err);
+}
+
+static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                  const struct imgpipe_decode_req *req, char *err)
+{
+    struct imgpipe_image img = {0};
+    int rc = imgpipe_gif_decode(eng, src, len, &img, err);
+    if (!rc)
+        rc = imgpipe_decode_feed(&img, req, "GIF", err);
+    imgpipe_image_free(&img);
+    return rc;
+}
+
+static const char *const exts[] = {"gif", NULL};
+
+/* No encoder: a resized GIF would need palette quantisation and lose the antialiasing, so
+ * its thumbnails are PNG. */
+const struct imgpipe_codec imgpipe_codec_gif = {.name = "gif",
+                                                .label = "GIF",
+                                                .exts = exts,
+                                                .sniff = sniff,
+                                                .complete = complete,
+                                                .info = info,
+                                                .decode = decode,
+                                                .encode = NULL,
+                                                .thumb = "png"};

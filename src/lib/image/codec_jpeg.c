@@ -1,5 +1,5 @@
 /* JPEG decode (DCT-scaled) and encode through the TurboJPEG 2.x API. */
-#include "image/image.h"
+#include "image/codec.h"
 #include "common/util.h"
 
 #include <limits.h>
@@ -118,28 +118,34 @@ static void cmyk_to_rgb(const unsigned char *cmyk, struct imgpipe_image *rgb, in
 }
 
 /* libjpeg's warnings cover both the harmless (extraneous bytes before a marker, common in
- * real files) and a truncated file, whose missing rows come out grey: the first kind is
- * kept, as vips does with fail_on=none, the second fails, so that a cut download is never
- * taken for an image. */
-static int decode_failed(tjhandle tj)
+ * real files) and a cut or damaged file ("premature end of data segment", "bad Huffman
+ * code"), whose missing rows come out grey. A decode stops at the first warning; only when
+ * that is the harmless kind is it done again to the end, and then passes only if the last
+ * warning is harmless too (TurboJPEG keeps the last one), as vips does with fail_on=none:
+ * a cut download is never taken for an image, even when it happens to end in FFD9. */
+static int harmless(tjhandle tj)
 {
-    return tjGetErrorCode(tj) != TJERR_WARNING || strstr(tjGetErrorStr2(tj), "Premature end");
+    return tjGetErrorCode(tj) == TJERR_WARNING && strstr(tjGetErrorStr2(tj), "extraneous bytes");
 }
 
 /* tjDecompress2 with the policy above; renews the handle after any complaint. */
 static int decompress(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                       unsigned char *dst, int w, int pitch, int h, int pf, char *err)
 {
-    tjhandle tj = eng->tjd;
-    if (tjDecompress2(tj, src, (unsigned long)len, dst, w, pitch, h, pf, DECODE_FLAGS) == 0)
+    int flags = DECODE_FLAGS | TJFLAG_STOPONWARNING;
+    if (tjDecompress2(eng->tjd, src, (unsigned long)len, dst, w, pitch, h, pf, flags) == 0)
         return IMGPIPE_OK;
-    int rc = IMGPIPE_OK;
-    if (tjGetErrorCode(tj) != TJERR_WARNING)
-        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(tj));
-    else if (decode_failed(tj))
-        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT,
-                          "corrupt JPEG: Premature end of JPEG file "
-                          "(truncated inside the image data)");
+    int ok = harmless(eng->tjd);
+    if (ok) {
+        renew(eng, 0);
+        if (!eng->tjd)
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a JPEG decoder");
+        ok = tjDecompress2(eng->tjd, src, (unsigned long)len, dst, w, pitch, h, pf, DECODE_FLAGS) ==
+                 0 ||
+             harmless(eng->tjd);
+    }
+    int rc = ok ? IMGPIPE_OK
+                : imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt JPEG: %s", tjGetErrorStr2(eng->tjd));
     renew(eng, 0);
     return rc;
 }
@@ -280,6 +286,15 @@ int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, 
     return next_segment(src, len, &pos, marker, prefix, prefix_len, payload, payload_len);
 }
 
+int imgpipe_jpeg_orientation(const unsigned char *src, size_t len)
+{
+    const unsigned char *tiff;
+    size_t tiff_len;
+    if (!imgpipe_jpeg_find_segment(src, len, 0xE1, "Exif\0\0", 6, &tiff, &tiff_len))
+        return 1;
+    return imgpipe_exif_orientation(tiff, tiff_len);
+}
+
 /* Appends the ICC profile carried by the APP2 "ICC_PROFILE\0" segments (each: sequence
  * number from 1, count, then a chunk) to icc, chunks in sequence order. A broken chunk
  * list leaves icc empty: the image is then taken as sRGB. Returns 0, or IMGPIPE_ENOMEM. */
@@ -301,3 +316,85 @@ static int read_icc(const unsigned char *src, size_t len, imgpipe_buf *icc)
     }
     return IMGPIPE_OK;
 }
+
+/* ---- the codec table's entry ---- */
+
+static int sniff(const unsigned char *src, size_t len)
+{
+    return len >= 3 && src[0] == 0xFF && src[1] == 0xD8 && src[2] == 0xFF;
+}
+
+/* Where the first SOS segment ends, walking the marker segments after SOI (stray bytes
+ * between segments are skipped, as libjpeg does); 0 when the headers are cut or broken. */
+static size_t scan_start(const unsigned char *src, size_t len)
+{
+    size_t pos = 2;
+    while (pos + 4 <= len) {
+        if (src[pos] != 0xFF || src[pos + 1] == 0xFF) { /* a stray or a fill byte */
+            pos++;
+            continue;
+        }
+        int m = src[pos + 1];
+        if (m == 0xD9)
+            return 0;
+        if (standalone(m)) {
+            pos += 2;
+            continue;
+        }
+        size_t seg = ((size_t)src[pos + 2] << 8) | src[pos + 3];
+        if (seg < 2 || seg > len - pos - 2)
+            return 0;
+        pos += 2 + seg;
+        if (m == 0xDA)
+            return pos;
+    }
+    return 0;
+}
+
+/* Complete when an EOI marker follows the first scan. Entropy-coded data never holds
+ * FF D9 (an FF in it is followed by 00 or RSTn), so one found there is the real end, and
+ * bytes a camera or an editor appended after it are allowed. */
+static int complete(const unsigned char *src, size_t len, char *err)
+{
+    size_t scan = scan_start(src, len);
+    if (!scan)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT,
+                            "truncated JPEG: its headers end before the image data (%zu bytes)",
+                            len);
+    for (size_t i = len - 1; i > scan; i--)
+        if (src[i] == 0xD9 && src[i - 1] == 0xFF)
+            return IMGPIPE_OK;
+    return imgpipe_errf(err, IMGPIPE_ECORRUPT,
+                        "truncated JPEG: no end-of-image marker (FF D9) after its image data "
+                        "(%zu bytes)",
+                        len);
+}
+
+static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                struct imgpipe_image_info *out, char *err)
+{
+    return imgpipe_jpeg_info(eng, src, len, out, err);
+}
+
+static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                  const struct imgpipe_decode_req *req, char *err)
+{
+    struct imgpipe_image img = {0};
+    int rc = imgpipe_jpeg_decode(eng, src, len, req->min_width, req->min_height, &img, err);
+    if (!rc)
+        rc = imgpipe_decode_feed(&img, req, "JPEG", err);
+    imgpipe_image_free(&img);
+    return rc;
+}
+
+static const char *const exts[] = {"jpg", "jpeg", NULL};
+
+const struct imgpipe_codec imgpipe_codec_jpeg = {.name = "jpeg",
+                                                 .label = "JPEG",
+                                                 .exts = exts,
+                                                 .sniff = sniff,
+                                                 .complete = complete,
+                                                 .info = info,
+                                                 .decode = decode,
+                                                 .encode = imgpipe_jpeg_encode,
+                                                 .thumb = "jpeg"};

@@ -1,5 +1,5 @@
 /* PNG decode and encode through libspng. */
-#include "image/image.h"
+#include "image/codec.h"
 #include "common/util.h"
 
 #include <limits.h>
@@ -226,12 +226,9 @@ static int feed_whole(struct imgpipe_engine *eng, const unsigned char *src, size
 {
     struct imgpipe_image img = {0};
     int rc = imgpipe_png_decode(eng, src, len, max_pixels, &img, err);
-    if (rc)
-        return rc;
-    if ((rc = start(arg, img.width, img.height, img.channels)) != 0)
-        rc = imgpipe_errf(err, rc, "out of memory resizing a %dx%d PNG", img.width, img.height);
-    for (int y = 0; !rc && y < img.height; y++)
-        row(arg, img.pixels + (size_t)y * img.stride);
+    struct imgpipe_decode_req req = {.start = start, .row = row, .arg = arg};
+    if (!rc)
+        rc = imgpipe_decode_feed(&img, &req, "PNG", err);
     imgpipe_image_free(&img);
     return rc;
 }
@@ -351,3 +348,73 @@ int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *
     spng_ctx_free(ctx);
     return rc;
 }
+
+/* ---- the codec table's entry ---- */
+
+static int sniff(const unsigned char *src, size_t len)
+{
+    return len >= 8 && memcmp(src, "\x89PNG\r\n\x1A\n", 8) == 0;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Complete when the chunks, each within the file by its length, reach IEND after image
+ * data. Bytes after IEND are allowed (libspng ignores them). */
+static int complete(const unsigned char *src, size_t len, char *err)
+{
+    int idat = 0;
+    for (size_t pos = 8; pos + 12 <= len;) {
+        uint32_t n = be32(src + pos);
+        const unsigned char *type = src + pos + 4;
+        if (n > 0x7FFFFFFFu || n > len - pos - 12)
+            return imgpipe_errf(
+                err, IMGPIPE_ECORRUPT,
+                "truncated PNG: chunk %.4s at byte %zu needs %lu bytes, %zu are left",
+                (const char *)type, pos, (unsigned long)n + 12, len - pos);
+        if (memcmp(type, "IDAT", 4) == 0)
+            idat = 1;
+        if (memcmp(type, "IEND", 4) == 0)
+            return idat ? IMGPIPE_OK
+                        : imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: IEND before any IDAT");
+        pos += 12 + (size_t)n;
+    }
+    return imgpipe_errf(err, IMGPIPE_ECORRUPT, "truncated PNG: no IEND chunk in its %zu bytes",
+                        len);
+}
+
+static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                struct imgpipe_image_info *out, char *err)
+{
+    (void)eng;
+    return imgpipe_png_info(src, len, out, err);
+}
+
+static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                  const struct imgpipe_decode_req *req, char *err)
+{
+    return imgpipe_png_decode_rows(eng, src, len, req->max_pixels, req->start, req->row, req->arg,
+                                   err);
+}
+
+static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
+                  imgpipe_buf *out, char *err)
+{
+    (void)eng;
+    (void)quality; /* lossless */
+    return imgpipe_png_encode(img, out, err);
+}
+
+static const char *const exts[] = {"png", NULL};
+
+const struct imgpipe_codec imgpipe_codec_png = {.name = "png",
+                                                .label = "PNG",
+                                                .exts = exts,
+                                                .sniff = sniff,
+                                                .complete = complete,
+                                                .info = info,
+                                                .decode = decode,
+                                                .encode = encode,
+                                                .thumb = "png"};

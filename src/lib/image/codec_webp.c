@@ -1,5 +1,5 @@
 /* WebP decode and encode through libwebp; animated WebP through libwebpdemux, first frame. */
-#include "image/image.h"
+#include "image/codec.h"
 #include "common/util.h"
 
 #include <string.h>
@@ -119,3 +119,60 @@ int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, imgpipe_bu
     WebPFree(webp);
     return rc;
 }
+
+/* ---- the codec table's entry ---- */
+
+static int sniff(const unsigned char *src, size_t len)
+{
+    return len >= 12 && memcmp(src, "RIFF", 4) == 0 && memcmp(src + 8, "WEBP", 4) == 0;
+}
+
+/* Complete when the file holds all the bytes its RIFF header declares (bytes after them
+ * are allowed, as libwebp allows them). */
+static int complete(const unsigned char *src, size_t len, char *err)
+{
+    size_t riff =
+        (size_t)src[4] | (size_t)src[5] << 8 | (size_t)src[6] << 16 | (size_t)src[7] << 24;
+    if (riff < 4 || riff > len - 8)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT,
+                            "truncated WebP: its RIFF header declares %zu bytes, the file has %zu",
+                            riff + 8, len);
+    return IMGPIPE_OK;
+}
+
+static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                struct imgpipe_image_info *out, char *err)
+{
+    (void)eng;
+    return imgpipe_webp_info(src, len, out, err);
+}
+
+static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                  const struct imgpipe_decode_req *req, char *err)
+{
+    struct imgpipe_image img = {0};
+    int rc = imgpipe_webp_decode(eng, src, len, &img, err);
+    if (!rc)
+        rc = imgpipe_decode_feed(&img, req, "WebP", err);
+    imgpipe_image_free(&img);
+    return rc;
+}
+
+static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
+                  imgpipe_buf *out, char *err)
+{
+    (void)eng;
+    return imgpipe_webp_encode(img, quality, out, err);
+}
+
+static const char *const exts[] = {"webp", NULL};
+
+const struct imgpipe_codec imgpipe_codec_webp = {.name = "webp",
+                                                 .label = "WebP",
+                                                 .exts = exts,
+                                                 .sniff = sniff,
+                                                 .complete = complete,
+                                                 .info = info,
+                                                 .decode = decode,
+                                                 .encode = encode,
+                                                 .thumb = "webp"};

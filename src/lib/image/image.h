@@ -18,6 +18,8 @@ struct imgpipe_image {
     int borrowed; /* pixels are an engine's scratch buffer: imgpipe_image_free leaves them */
 };
 
+/* ---- the image model (image.c) ---- */
+
 /* Allocates pixels for a width x height x channels image (stride = width * channels). */
 int imgpipe_image_alloc(struct imgpipe_image *img, int width, int height, int channels);
 /* Frees the pixels and zeroes img; accepts a zeroed image. */
@@ -81,6 +83,9 @@ int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *
 int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, const char *prefix,
                               size_t prefix_len, const unsigned char **payload,
                               size_t *payload_len);
+/* The EXIF orientation of a JPEG (its APP1 "Exif\0\0" segment, read by
+ * imgpipe_exif_orientation), 1 when none. */
+int imgpipe_jpeg_orientation(const unsigned char *src, size_t len);
 
 /* ---- PNG (codec_png.c) ---- */
 
@@ -142,13 +147,12 @@ void imgpipe_resizer_row(struct imgpipe_resizer *r, const unsigned char *row);
 int imgpipe_resizer_finish(struct imgpipe_resizer *r, struct imgpipe_image *dst);
 void imgpipe_resizer_free(struct imgpipe_resizer *r);
 
-/* ---- orient.c ---- */
+/* ---- orient.c: knows TIFF-structured EXIF, not the containers (the codecs find the EXIF
+ * block and call it) ---- */
 
 /* The orientation (tag 0x0112) from a TIFF-structured EXIF block ("II*\0"/"MM\0*" ...);
  * 1 when absent, out of 1..8 or unreadable. */
 int imgpipe_exif_orientation(const unsigned char *tiff, size_t len);
-/* The EXIF orientation of a JPEG (its APP1 "Exif\0\0" segment), 1 when none. */
-int imgpipe_jpeg_orientation(const unsigned char *src, size_t len);
 /* Replaces img with its upright version for EXIF orientation 1..8 (1: untouched). */
 int imgpipe_orient(struct imgpipe_image *img, int orientation);
 

@@ -48,15 +48,6 @@ int imgpipe_exif_orientation(const unsigned char *tiff, size_t len)
     return 1;
 }
 
-int imgpipe_jpeg_orientation(const unsigned char *src, size_t len)
-{
-    const unsigned char *tiff;
-    size_t tiff_len;
-    if (!imgpipe_jpeg_find_segment(src, len, 0xE1, "Exif\0\0", 6, &tiff, &tiff_len))
-        return 1;
-    return imgpipe_exif_orientation(tiff, tiff_len);
-}
-
 /* Where the upright pixel (x, y) comes from in the stored w x h image. */
 static void source_of(int o, int x, int y, int w, int h, int *sx, int *sy)
 {

@@ -1,6 +1,7 @@
-/* The thumbnail pipeline: sniff, read the header, check the pixel budget, decode once
- * (DCT-scaled for JPEG), then per requested size resize, orient and encode. */
-#include "image/image.h"
+/* The thumbnail pipeline: the image check (codec.c: format, completeness, pixel budget),
+ * one decode through the format's codec (DCT-scaled for JPEG), then per requested size
+ * resize, orient and encode. */
+#include "image/codec.h"
 #include "common/util.h"
 
 #include <limits.h>
@@ -9,34 +10,8 @@
 #include <string.h>
 
 #define DEFAULT_QUALITY 85
-#define DEFAULT_MAX_PIXELS 100000000ULL
 /* Decode at least this many times the largest thumbnail so DCT scaling cannot alias. */
 #define DECODE_HEADROOM 2
-
-int imgpipe_image_alloc(struct imgpipe_image *img, int width, int height, int channels)
-{
-    memset(img, 0, sizeof(*img));
-    if (width <= 0 || height <= 0 || channels < 1 || channels > 4)
-        return IMGPIPE_EINVAL;
-    size_t stride = (size_t)width * channels;
-    if ((size_t)height > SIZE_MAX / stride)
-        return IMGPIPE_ENOMEM;
-    img->pixels = malloc(stride * height);
-    if (!img->pixels)
-        return IMGPIPE_ENOMEM;
-    img->width = width;
-    img->height = height;
-    img->channels = channels;
-    img->stride = stride;
-    return IMGPIPE_OK;
-}
-
-void imgpipe_image_free(struct imgpipe_image *img)
-{
-    if (!img->borrowed)
-        free(img->pixels);
-    memset(img, 0, sizeof(*img));
-}
 
 /* Fits a w x h image in a bw x bh box: aspect kept, rounded to nearest, at least 1 px,
  * never enlarged. */
@@ -60,25 +35,6 @@ static void fit(int w, int h, int bw, int bh, int *ow, int *oh)
         *oh = 1;
 }
 
-enum format { FMT_JPEG, FMT_PNG, FMT_WEBP, FMT_GIF };
-
-/* The format by magic bytes, or -1 with err naming the first bytes. */
-static int format_of(const unsigned char *p, size_t len, char *err)
-{
-    static const char *const names[] = {"jpeg", "png", "webp", "gif"};
-    const char *fmt = imgpipe_sniff_format(p, len);
-    for (int i = 0; fmt && i < 4; i++)
-        if (strcmp(fmt, names[i]) == 0)
-            return i;
-    char hex[3 * 8 + 1] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < len && i < 8; i++)
-        used += (size_t)snprintf(hex + used, sizeof(hex) - used, "%s%02x", i ? " " : "", p[i]);
-    imgpipe_errf(err, IMGPIPE_EFORMAT, "not a JPEG, PNG, WebP or GIF image (first bytes %s)",
-                 len ? hex : "none: empty input");
-    return -1;
-}
-
 static int check_args(const void *src, const imgpipe_thumb_out *outs, int n, char *err)
 {
     if (!src || !outs || n < 1 || n > IMGPIPE_THUMB_MAX_SIZES)
@@ -93,45 +49,18 @@ static int check_args(const void *src, const imgpipe_thumb_out *outs, int n, cha
     return IMGPIPE_OK;
 }
 
-static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixels, char *err)
-{
-    uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
-    if (px <= max_pixels)
-        return IMGPIPE_OK;
-    if (max_pixels < 1000000) /* megapixels would read "0 MP" */
-        return imgpipe_errf(err, IMGPIPE_ETOOBIG,
-                            "image is %dx%d (%llu pixels), over the %llu pixel limit", info->width,
-                            info->height, (unsigned long long)px, (unsigned long long)max_pixels);
-    return imgpipe_errf(err, IMGPIPE_ETOOBIG, "image is %dx%d (%.3g MP), over the %.3g MP limit",
-                        info->width, info->height, px / 1e6, max_pixels / 1e6);
-}
-
-/* The thumbnail's encoding: the source's format, except GIF, whose thumbnails are PNG
- * (a resized GIF would need palette quantisation and lose the antialiasing). */
-static int encode(struct imgpipe_engine *eng, int fmt, const struct imgpipe_image *img, int quality,
-                  imgpipe_buf *out, char *err)
-{
-    switch (fmt) {
-    case FMT_JPEG:
-        return imgpipe_jpeg_encode(eng, img, quality, out, err);
-    case FMT_WEBP:
-        return imgpipe_webp_encode(img, quality, out, err);
-    default:
-        return imgpipe_png_encode(img, out, err);
-    }
-}
-
 /* One thumbnail from its resized image: make it upright, convert an embedded profile to
  * sRGB (on the thumbnail: a few thousand pixels, not the source's millions), encode. */
-static int finish_one(struct imgpipe_engine *eng, struct imgpipe_image *small, int fmt,
-                      int orientation, int quality, imgpipe_buf *out, char *err)
+static int finish_one(struct imgpipe_engine *eng, struct imgpipe_image *small,
+                      const struct imgpipe_codec *enc, int orientation, int quality,
+                      imgpipe_buf *out, char *err)
 {
     int rc = imgpipe_orient(small, orientation);
     if (rc)
         return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", small->width,
                             small->height);
     imgpipe_icc_to_srgb(eng, small);
-    return encode(eng, fmt, small, quality, out, err);
+    return enc->encode(eng, small, quality, out, err);
 }
 
 /* The resizers of one source, one per size (in stored orientation), fed the decoded
@@ -186,64 +115,34 @@ static void plan_sizes(const struct imgpipe_image_info *info, const imgpipe_thum
     }
 }
 
-static int read_info(struct imgpipe_engine *eng, int fmt, const unsigned char *p, size_t len,
-                     struct imgpipe_image_info *info, char *err)
-{
-    switch (fmt) {
-    case FMT_JPEG:
-        return imgpipe_jpeg_info(eng, p, len, info, err);
-    case FMT_PNG:
-        return imgpipe_png_info(p, len, info, err);
-    case FMT_WEBP:
-        return imgpipe_webp_info(p, len, info, err);
-    default:
-        return imgpipe_gif_info(p, len, info, err);
-    }
-}
-
-/* Decodes into the sink: PNG row by row as libspng produces the rows (a large PNG is
- * never held whole), the others whole (JPEG is small already, DCT-scaled) then fed. */
-static int decode(struct imgpipe_engine *eng, int fmt, const unsigned char *p, size_t len,
-                  int need_w, int need_h, uint64_t max_pixels, struct sink *k, char *err)
-{
-    if (fmt == FMT_PNG)
-        return imgpipe_png_decode_rows(eng, p, len, max_pixels, sink_start, sink_row, k, err);
-    struct imgpipe_image img = {0};
-    int rc = fmt == FMT_JPEG   ? imgpipe_jpeg_decode(eng, p, len, need_w, need_h, &img, err)
-             : fmt == FMT_WEBP ? imgpipe_webp_decode(eng, p, len, &img, err)
-                               : imgpipe_gif_decode(eng, p, len, &img, err);
-    if (!rc && (rc = sink_start(k, img.width, img.height, img.channels)) != 0)
-        rc = imgpipe_errf(err, rc, "out of memory resizing a %dx%d image", img.width, img.height);
-    for (int y = 0; !rc && y < img.height; y++)
-        sink_row(k, img.pixels + (size_t)y * img.stride);
-    imgpipe_image_free(&img);
-    return rc;
-}
-
-/* Decodes and makes the n thumbnails into bufs with the calling thread's engine. */
-static int make_all(int fmt, const unsigned char *p, size_t len, uint64_t max_pixels, int quality,
+/* Decodes once into one resizer per size, then makes the n thumbnails into bufs with the
+ * calling thread's engine. The thumbnails' format is the source's, except for a format
+ * without an encoder (GIF: PNG). */
+static int make_all(const struct imgpipe_codec *c, const struct imgpipe_image_info *info,
+                    const unsigned char *p, size_t len, uint64_t max_pixels, int quality,
                     const imgpipe_thumb_out *outs, int n, int *tw, int *th, imgpipe_buf *bufs,
                     char *err)
 {
     struct imgpipe_engine *eng = imgpipe_engine_get();
+    const struct imgpipe_codec *enc = imgpipe_codec_by_name(c->thumb);
     if (!eng)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a thumbnail engine");
-    struct imgpipe_image_info info;
-    int rc = read_info(eng, fmt, p, len, &info, err);
-    if (!rc)
-        rc = check_budget(&info, max_pixels, err);
-    if (rc)
-        return rc;
     int need_w, need_h;
-    plan_sizes(&info, outs, n, tw, th, &need_w, &need_h);
-    struct sink k = {.n = n, .orientation = info.orientation, .tw = tw, .th = th};
-    rc = decode(eng, fmt, p, len, need_w, need_h, max_pixels, &k, err);
+    plan_sizes(info, outs, n, tw, th, &need_w, &need_h);
+    struct sink k = {.n = n, .orientation = info->orientation, .tw = tw, .th = th};
+    struct imgpipe_decode_req req = {.min_width = need_w,
+                                     .min_height = need_h,
+                                     .max_pixels = max_pixels,
+                                     .start = sink_start,
+                                     .row = sink_row,
+                                     .arg = &k};
+    int rc = c->decode(eng, p, len, &req, err);
     for (int i = 0; i < n; i++) {
         struct imgpipe_image small = {0};
         if (!rc && (rc = imgpipe_resizer_finish(k.rs[i], &small)) != 0)
             rc = imgpipe_errf(err, rc, "thumbnail %d: the image ended early", i);
         if (!rc)
-            rc = finish_one(eng, &small, fmt, info.orientation, quality, &bufs[i], err);
+            rc = finish_one(eng, &small, enc, info->orientation, quality, &bufs[i], err);
         imgpipe_image_free(&small);
         imgpipe_resizer_free(k.rs[i]);
     }
@@ -257,19 +156,20 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
     int rc = check_args(src, outs, n, err);
     if (rc)
         return rc;
-    const unsigned char *p = src;
-    int fmt = format_of(p, len, err);
-    if (fmt < 0)
-        return IMGPIPE_EFORMAT;
-    uint64_t max_pixels = opts && opts->max_pixels ? opts->max_pixels : DEFAULT_MAX_PIXELS;
+    uint64_t max_pixels = opts && opts->max_pixels ? opts->max_pixels : IMGPIPE_DEFAULT_MAX_PIXELS;
     int quality = opts && opts->quality ? opts->quality : DEFAULT_QUALITY;
     if (quality < 1 || quality > 100)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "JPEG quality %d is not in 1..100", quality);
+    const struct imgpipe_codec *c;
+    struct imgpipe_image_info info;
+    rc = imgpipe_image_check(src, len, max_pixels, &c, &info, err);
+    if (rc)
+        return rc;
 
     int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES];
     imgpipe_buf bufs[IMGPIPE_THUMB_MAX_SIZES];
     memset(bufs, 0, sizeof(bufs));
-    rc = make_all(fmt, p, len, max_pixels, quality, outs, n, tw, th, bufs, err);
+    rc = make_all(c, &info, src, len, max_pixels, quality, outs, n, tw, th, bufs, err);
     for (int i = 0; i < n; i++) {
         if (rc) {
             imgpipe_buf_free(&bufs[i]);

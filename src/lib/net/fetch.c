@@ -220,6 +220,11 @@ int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err)
                                 t->retry_after_ms / 1000);
         return imgpipe_errf(err, IMGPIPE_EHTTP, "server answered HTTP %ld", t->http_status);
     }
+    /* No request here asks for a range: a 206 is a part of the image, never the whole. */
+    if (t->http_status == 206)
+        return imgpipe_errf(err, IMGPIPE_EHTTP,
+                            "server answered HTTP 206 (a part of the body) to a request for all "
+                            "of it");
     if (is_removed(t->easy))
         return imgpipe_errf(err, IMGPIPE_EREMOVED, "removed: the host redirects it to removed.png");
     return IMGPIPE_OK;

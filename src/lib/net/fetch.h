@@ -40,7 +40,8 @@ typedef struct imgpipe_transfer {
 int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
                           const imgpipe_fetch_opts *opts, char *err);
 
-/* Classifies the transfer's outcome after curl returned rc: 0 for a complete 2xx body,
+/* Classifies the transfer's outcome after curl returned rc: 0 for a complete 2xx body
+ * (206 is not one: no request asks for a range, so a 206 holds only a part),
  * else ENET, ETIMEOUT, ETOOBIG, EHTTP, EREMOVED or ECANCELED with a sentence in err, and
  * t->transient set when another attempt may succeed (timeouts, resets, cut bodies, 408,
  * 429, 500, 502, 503, 504). */

@@ -52,6 +52,10 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
                             IMGPIPE_THUMB_MAX_SIZES);
     if (opts->name_template && imgpipe_name_template_check(opts->name_template, err))
         return IMGPIPE_EINVAL;
+    if (opts->retry_failed && opts->no_ledger)
+        return imgpipe_errf(
+            err, IMGPIPE_EINVAL,
+            "--retry-failed reads the failures from the ledger: not with --no-ledger");
     imgpipe_run r = {.opts = opts,
                      .fetch = {.connect_timeout_ms = opts->connect_timeout_ms,
                                .read_timeout_ms = opts->read_timeout_ms,
@@ -75,7 +79,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
         close(r.dirfd);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
-    if (!opts->no_ledger && (rc = imgpipe_ledger_open(r.dirfd, &r.ledger, err))) {
+    if (!opts->no_ledger && (rc = imgpipe_ledger_open(r.dirfd, opts->retry_failed, &r.ledger, err))) {
         imgpipe_nameset_free(r.names);
         close(r.dirfd);
         return rc;
@@ -87,9 +91,11 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->timeout_ms > 0)
         r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
     rc = execute(&r, err);
-    if (rc == IMGPIPE_OK && r.fatal)
-        rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s", r.fatal_err);
-    else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
+    if (rc == IMGPIPE_OK && r.fatal) {
+        sum->not_tried = imgpipe_run_count_rest(&r);
+        rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s; %llu links not tried", r.fatal_err,
+                          (unsigned long long)sum->not_tried);
+    } else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
         rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);

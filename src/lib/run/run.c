@@ -6,6 +6,8 @@
 #include "common/sha256.h"
 #include "store/store.h"
 
+#include <fcntl.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,9 +51,48 @@ static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256
         snprintf(t->name, sizeof(t->name), "%s", base);
 }
 
-/* Links an earlier run finished (the ledger says done, and the file is there with the
- * recorded size) are reported as skipped instead of becoming tasks; with --retry-failed,
- * so is everything the ledger does not have as failed. */
+/* Reports a link that needs no transfer: done by an earlier run (thumbs: thumbnails made
+ * now for it) or a duplicate of one before it in this run. */
+static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes, int thumbs)
+{
+    imgpipe_item item = {.index = t->index,
+                         .url = t->url,
+                         .name = t->name,
+                         .error = "",
+                         .bytes = bytes,
+                         .thumbs = thumbs,
+                         .skipped = 1};
+    r->sum->skipped++;
+    r->sum->thumbs += (uint64_t)thumbs;
+    if (r->cb)
+        r->cb(&item, r->userdata);
+    free(t->url);
+    t->url = NULL;
+}
+
+/* A done item's thumbnails, for a run with --thumb: those missing are made from the file
+ * (a rerun with a new size, or --thumb added). Returns the status; *made counts them. */
+static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, int *made, char *err)
+{
+    const imgpipe_get_opts *o = r->opts;
+    imgpipe_buf b = {0};
+    char tname[512];
+    int missing = 0;
+    *made = 0;
+    int rc = imgpipe_store_read(r->dirfd, t->name, UINT64_MAX, &b, err);
+    for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
+        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, b.data, b.len,
+                                    tname, sizeof(tname));
+        missing = rc == IMGPIPE_OK && !imgpipe_store_exists(r->dirfd, tname);
+    }
+    if (rc == IMGPIPE_OK && missing)
+        rc = imgpipe_job_thumbs(o, r->dirfd, t->name, b.data, b.len, made, err);
+    imgpipe_buf_free(&b);
+    return rc;
+}
+
+/* Links an earlier run finished (the ledger says done, and the file is there, a regular
+ * file of the recorded size) are reported as skipped instead of becoming tasks. */
 static int skip_done(imgpipe_run *r, imgpipe_task *t)
 {
     if (!r->ledger)
@@ -62,44 +103,83 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     struct stat sb;
     /* Names by content are known only after download: the ledger's name is the one. */
     int same = st == IMGPIPE_LEDGER_DONE && (r->sha_names || strcmp(name, t->name) == 0);
-    int done = same && fstatat(r->dirfd, name, &sb, 0) == 0 && (uint64_t)sb.st_size == bytes;
-    if (!done && !(r->opts->retry_failed && st != IMGPIPE_LEDGER_FAILED))
+    if (!same || fstatat(r->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
+        (uint64_t)sb.st_size != bytes)
         return 0;
-    if (done)
-        snprintf(t->name, sizeof(t->name), "%s", name);
-    imgpipe_item item = {.index = t->index,
-                         .url = t->url,
-                         .name = t->name,
-                         .error = "",
-                         .bytes = done ? bytes : 0,
-                         .skipped = 1};
-    r->sum->skipped++;
-    if (r->cb)
-        r->cb(&item, r->userdata);
-    free(t->url);
-    t->url = NULL;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    imgpipe_outcome o = {.bytes = bytes, .attempts = 0};
+    o.status = r->opts->nthumbs > 0 ? thumbs_of_done(r, t, &o.thumbs, o.error) : IMGPIPE_OK;
+    if (o.status) {
+        imgpipe_run_report(r, t, &o); /* the stored file is not what it was: a failure */
+        return 1;
+    }
+    report_skipped(r, t, bytes, o.thumbs);
     return 1;
 }
 
-/* The name of a link: from the URL or the template, made distinct within the run (names
- * by content need not be: the same name holds the same bytes), in its shard folder. */
+/* Whether a name is free for the link being named: a name the ledger has for another URL
+ * is taken, and so is anything present in DIR that the ledger does not have as this
+ * URL's (without a ledger, anything present): a run never replaces a file it did not
+ * write for this URL. */
+struct naming {
+    imgpipe_run *r;
+    const char *url;
+};
+
+static int name_taken(void *ctx, const char *name)
+{
+    const struct naming *n = ctx;
+    char rel[IMGPIPE_RELNAME_MAX + 1];
+    int owner = n->r->ledger ? imgpipe_ledger_name_owner(n->r->ledger, name, n->url) : 0;
+    if (owner)
+        return owner < 0;
+    if (n->r->opts->sharded)
+        imgpipe_name_shard(name, rel);
+    else
+        snprintf(rel, sizeof(rel), "%s", name);
+    return imgpipe_store_exists(n->r->dirfd, rel);
+}
+
+/* The name of a link: from the URL or the template, made distinct from every other URL's
+ * (names by content need not be: the same name holds the same bytes), in its shard
+ * folder. Returns 0, 1 for a link given before in this run, or IMGPIPE_ENOMEM. */
 static int assign_name(imgpipe_run *r, imgpipe_task *t)
 {
     char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
     const char *tpl = r->opts->name_template;
+    struct naming n = {r, t->url};
     if (tpl)
         imgpipe_name_expand(tpl, t->url, t->index, "", base);
     else
         imgpipe_name_from_url(t->url, base);
+    int rc =
+        imgpipe_nameset_claim(r->names, base, t->url, r->sha_names ? NULL : name_taken, &n, name);
+    if (rc < 0)
+        return rc;
     if (r->sha_names)
         snprintf(name, sizeof(name), "%s", base);
-    else if (imgpipe_nameset_assign_name(r->names, base, t->url, name) != IMGPIPE_OK)
-        return IMGPIPE_ENOMEM;
     if (r->opts->sharded)
         imgpipe_name_shard(name, t->name);
     else
         snprintf(t->name, sizeof(t->name), "%s", name);
-    return IMGPIPE_OK;
+    return rc;
+}
+
+/* The next link: with --retry-failed, the ledger's failures, whatever the sources say
+ * now; else the sources'. 1 with *url, 0 at the end, < 0 a read error. */
+static int next_link(imgpipe_run *r, const char **url, char *err)
+{
+    if (r->opts->retry_failed) {
+        *url = r->ledger ? imgpipe_ledger_next_failed(r->ledger, &r->failed_pos) : NULL;
+        return *url != NULL;
+    }
+    while (r->cur < r->nsources) {
+        int rc = imgpipe_source_next(r->sources[r->cur], url, err);
+        if (rc != 0)
+            return rc;
+        r->cur++;
+    }
+    return 0;
 }
 
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
@@ -115,25 +195,36 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
             nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
         return rc;
     }
-    while (r->cur < r->nsources) {
-        const char *url;
-        int rc = imgpipe_source_next(r->sources[r->cur], &url, err);
-        if (rc < 0)
-            return rc;
-        if (rc == 0) {
-            r->cur++;
-            continue;
-        }
+    const char *url;
+    int rc;
+    while ((rc = next_link(r, &url, err)) > 0) {
         t->url = strdup(url);
         t->index = r->next_index++;
-        if (!t->url || assign_name(r, t) != IMGPIPE_OK) {
+        int named = t->url ? assign_name(r, t) : IMGPIPE_ENOMEM;
+        if (named < 0) {
             free(t->url);
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         }
-        if (!skip_done(r, t))
+        if (named == 1)
+            report_skipped(r, t, 0, 0); /* a duplicate: one download, one name */
+        else if (!skip_done(r, t))
             return 1;
+        if (imgpipe_run_stopping(r))
+            return 0;
     }
-    return 0;
+    return rc;
+}
+
+uint64_t imgpipe_run_count_rest(imgpipe_run *r)
+{
+    const char *url;
+    char err[IMGPIPE_ERRLEN];
+    uint64_t n = 0;
+    if (r->supply)
+        return 0;
+    while (next_link(r, &url, err) > 0)
+        n++;
+    return n;
 }
 
 int imgpipe_run_stopping(const imgpipe_run *r)
@@ -144,7 +235,7 @@ int imgpipe_run_stopping(const imgpipe_run *r)
 /* A disk error is the run's, not the item's: every later item would fail alike. */
 static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
 {
-    if (o->status != IMGPIPE_EDISK || r->fatal)
+    if (o->status != IMGPIPE_EDISK || r->fatal || r->own_dirs)
         return;
     const char *dir = r->opts->dir ? r->opts->dir : "images";
     imgpipe_errf(r->fatal_err, IMGPIPE_EDISK, "stopped: in %s: %s", dir, o->error);
@@ -177,7 +268,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *
     final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
     imgpipe_item item = {.index = t->index,
                          .url = t->url,
-                         .name = t->name,
+                         .name = t->name[0] ? t->name : t->url,
                          .status = o->status,
                          .error = o->status ? o->error : "",
                          .bytes = o->bytes,
@@ -277,6 +368,11 @@ static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome
 
 void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o)
 {
+    if (r->perform) {
+        memset(o, 0, sizeof(*o));
+        r->perform(r, t, o);
+        return;
+    }
     if (imgpipe_run_remaining_ms(r) == 0) {
         imgpipe_run_timed_out(o, 0);
         return;

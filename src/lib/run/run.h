@@ -28,6 +28,13 @@ struct imgpipe_run;
 typedef int (*imgpipe_supply_fn)(struct imgpipe_run *r, imgpipe_task *t, char *err);
 #define IMGPIPE_RUN_AGAIN 2
 
+struct imgpipe_outcome;
+/* What a task is when it is not a download (thumbs: a file on disk): fills the outcome.
+ * Runs wherever the executor runs tasks (a thread, a worker process); the seq, threads
+ * and procs executors honour it, async (built on transfers) does not. */
+typedef void (*imgpipe_perform_fn)(struct imgpipe_run *r, imgpipe_task *t,
+                                   struct imgpipe_outcome *o);
+
 typedef struct imgpipe_run {
     const imgpipe_get_opts *opts;
     imgpipe_fetch_opts fetch;
@@ -45,10 +52,14 @@ typedef struct imgpipe_run {
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
     int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    imgpipe_perform_fn perform; /* NULL: a task is its URL's download */
+    int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
+                     it does not stop the run */
     int retries;
     int sha_names; /* the name template holds {sha256}: names are known after download */
     struct imgpipe_ledger *ledger; /* NULL: none */
     struct imgpipe_hostrate *rate; /* NULL: no --rate */
+    size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
     volatile sig_atomic_t fatal;   /* a disk error stops the run: no new task starts */
     char fatal_err[IMGPIPE_ERRLEN];
 } imgpipe_run;
@@ -56,6 +67,10 @@ typedef struct imgpipe_run {
 /* The next link as a task (1), the end of all sources (0), none yet (IMGPIPE_RUN_AGAIN,
  * from a supply only), or a read error (< 0). */
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err);
+
+/* After a run stopped early: reads the rest of the links without running them, and
+ * returns how many there were (not tried). */
+uint64_t imgpipe_run_count_rest(imgpipe_run *r);
 
 /* What became of one task. */
 typedef struct imgpipe_outcome {
@@ -97,12 +112,13 @@ int imgpipe_run_wait(const imgpipe_run *r, double seconds);
 /* Copies what a finished transfer says about retrying into o. */
 void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr);
 
-/* Counts an outcome and hands it to the callback; frees the task's URL. Threaded
- * executors call it under r->lock. */
+/* Counts an outcome and hands it to the callback (as its name: the task's name, or its URL
+ * when it has none); frees the task's URL. Threaded executors call it under r->lock. */
 void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o);
 
 /* Fetches one task with easy (a handle reused across tasks, for keep-alive), stores it
- * and makes its thumbnails. Touches nothing shared but the output directory. */
+ * and makes its thumbnails; or, when the run has a perform function, runs that instead.
+ * Touches nothing shared but the output directory. */
 void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_outcome *o);
 
 /* After a transfer: checks, stores and thumbnails its body. */

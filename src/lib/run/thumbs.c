@@ -1,89 +1,25 @@
 /* imgpipe_thumbs: thumbnails of image files already on disk (the tutorial's second half).
- * The files are listed first (paths only), then made seq, on threads or in processes:
- * this half is CPU-bound, and in C threads scale as well as processes. */
+ * The files are listed first (paths only), then made on the same seq, threads or procs
+ * executors as `get`: each file is a task whose work is reading it and writing its
+ * thumbnails beside it. This half is CPU-bound, and in C threads scale as well as
+ * processes. */
 #include "run/job.h"
+#include "image/codec.h"
 #include "run/run.h"
 #include "common/workpool.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-struct thumbs_run {
-    const imgpipe_get_opts *opts;
-    imgpipe_strvec files;
-    imgpipe_item_cb cb;
-    void *userdata;
-    imgpipe_summary *sum;
-    pthread_mutex_t lock;
-    size_t next; /* threads: the next file to take, under lock */
-};
-
-struct result {
-    uint64_t index, bytes;
-    int status, thumbs;
-    char error[IMGPIPE_ERRLEN];
-};
-
-static void report(struct thumbs_run *r, const struct result *res)
-{
-    const char *path = r->files.v[res->index];
-    imgpipe_item item = {.index = res->index,
-                         .url = path,
-                         .name = path,
-                         .status = res->status,
-                         .error = res->status ? res->error : "",
-                         .bytes = res->bytes,
-                         .thumbs = res->thumbs};
-    if (res->status) {
-        r->sum->failed++;
-    } else {
-        r->sum->done++;
-        r->sum->bytes += res->bytes;
-    }
-    r->sum->thumbs += (uint64_t)res->thumbs;
-    if (r->cb)
-        r->cb(&item, r->userdata);
-}
-
-static int read_file(int dirfd, const char *name, imgpipe_buf *b, char *err)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open: %s", strerror(errno));
-    struct stat st;
-    int rc = IMGPIPE_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = imgpipe_errf(err, IMGPIPE_EIO, "not a regular file");
-    else if (imgpipe_buf_reserve(b, (size_t)st.st_size + 1) != IMGPIPE_OK)
-        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    while (rc == IMGPIPE_OK) {
-        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = imgpipe_errf(err, IMGPIPE_EIO, "cannot read: %s", strerror(errno));
-        else if (n == 0)
-            break;
-        else if ((b->len += (size_t)n) == b->cap && imgpipe_buf_reserve(b, 65536))
-            rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    }
-    close(fd);
-    return rc;
-}
-
 /* Thumbnails of one file, written beside it through its directory's descriptor. */
-static void thumb_file(const imgpipe_get_opts *opts, const char *path, struct result *res)
+static void thumb_file(const imgpipe_get_opts *opts, const char *path, imgpipe_outcome *res)
 {
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
@@ -93,7 +29,8 @@ static void thumb_file(const imgpipe_get_opts *opts, const char *path, struct re
     if (dirfd < 0)
         res->status =
             imgpipe_errf(res->error, IMGPIPE_EIO, "cannot open its directory: %s", strerror(errno));
-    else if ((res->status = read_file(dirfd, slash ? slash + 1 : path, &b, res->error)) == 0)
+    else if ((res->status = imgpipe_store_read(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2, &b,
+                                               res->error)) == 0)
         res->status = imgpipe_job_thumbs(opts, dirfd, slash ? slash + 1 : path, b.data, b.len,
                                          &res->thumbs, res->error);
     res->bytes = b.len;
@@ -108,8 +45,7 @@ static int wanted(const struct dirent *d)
     const char *name = d->d_name, *dot = strrchr(name, '.');
     if (name[0] == '.' || !dot || imgpipe_is_thumb_name(name))
         return 0;
-    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
-           !strcasecmp(dot, ".webp") || !strcasecmp(dot, ".gif");
+    return imgpipe_codec_by_ext(dot + 1) != NULL;
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
@@ -146,138 +82,40 @@ static int collect(imgpipe_strvec *files, const char *path)
     return rc;
 }
 
-static void run_seq(struct thumbs_run *r)
+/* The files in order, as the run's tasks; called under the run's lock. */
+struct listing {
+    imgpipe_strvec files;
+    size_t next;
+};
+
+static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
 {
-    struct result res;
-    for (size_t i = 0; i < r->files.n; i++) {
-        res.index = i;
-        thumb_file(r->opts, r->files.v[i], &res);
-        report(r, &res);
-    }
+    struct listing *l = r->supply_ctx;
+    if (l->next >= l->files.n)
+        return 0;
+    t->url = strdup(l->files.v[l->next]);
+    if (!t->url)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    t->index = l->next++;
+    t->name[0] = '\0'; /* reported by its path */
+    return 1;
 }
 
-static void *thread_main(void *arg)
+static void perform(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
-    struct thumbs_run *r = arg;
-    struct result res;
-    for (;;) {
-        pthread_mutex_lock(&r->lock);
-        size_t i = r->next++;
-        pthread_mutex_unlock(&r->lock);
-        if (i >= r->files.n)
-            return NULL;
-        res.index = i;
-        thumb_file(r->opts, r->files.v[i], &res);
-        pthread_mutex_lock(&r->lock);
-        report(r, &res);
-        pthread_mutex_unlock(&r->lock);
-    }
+    thumb_file(r->opts, t->url, o);
 }
 
-static int run_threads(struct thumbs_run *r, int n, char *err)
+static int execute(imgpipe_run *r, char *err)
 {
-    pthread_t *t = calloc((size_t)n, sizeof(*t));
-    int started = 0;
-    while (t && started < n && pthread_create(&t[started], NULL, thread_main, r) == 0)
-        started++;
-    for (int i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
-    free(t);
-    return started ? IMGPIPE_OK : imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start threads");
-}
-
-/* Child k makes files k, k+n, k+2n... and writes each result to its pipe (one write of
- * less than PIPE_BUF bytes, so it arrives whole). */
-static void child_main(struct thumbs_run *r, int k, int n, int fd)
-{
-    struct result res;
-    for (size_t i = (size_t)k; i < r->files.n; i += (size_t)n) {
-        memset(&res, 0, sizeof(res));
-        res.index = i;
-        thumb_file(r->opts, r->files.v[i], &res);
-        if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
-            break;
-    }
-    _exit(0);
-}
-
-static int read_results(struct thumbs_run *r, struct pollfd *pfd, int n, char *reported)
-{
-    int open_pipes = n;
-    struct result res;
-    while (open_pipes > 0) {
-        if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
-            return IMGPIPE_EIO;
-        for (int k = 0; k < n; k++) {
-            if (pfd[k].fd < 0 || !pfd[k].revents)
-                continue;
-            ssize_t got = read(pfd[k].fd, &res, sizeof(res));
-            if (got == (ssize_t)sizeof(res) && res.index < r->files.n && !reported[res.index]) {
-                res.error[IMGPIPE_ERRLEN - 1] = '\0';
-                reported[res.index] = 1;
-                report(r, &res);
-            } else if (got <= 0) {
-                close(pfd[k].fd);
-                pfd[k].fd = -1;
-                open_pipes--;
-            }
-        }
-    }
-    return IMGPIPE_OK;
-}
-
-static int run_procs(struct thumbs_run *r, int n, char *err)
-{
-    struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
-    pid_t *pids = calloc((size_t)n, sizeof(*pids));
-    char *reported = calloc(r->files.n + 1, 1);
-    int started = 0, rc = IMGPIPE_OK;
-    fflush(NULL);
-    while (pfd && pids && reported && started < n) {
-        int p[2];
-        if (pipe(p) != 0 || (pids[started] = fork()) < 0)
-            break;
-        if (pids[started] == 0) {
-            for (int k = 0; k < started; k++)
-                close(pfd[k].fd);
-            close(p[0]);
-            child_main(r, started, n, p[1]);
-        }
-        close(p[1]);
-        pfd[started++] = (struct pollfd){.fd = p[0], .events = POLLIN};
-    }
-    if (started < n) /* a partial start would leave files nobody makes */
-        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start %d worker processes", n);
-    else
-        rc = read_results(r, pfd, n, reported);
-    for (int k = 0; k < started; k++) {
-        if (pfd[k].fd >= 0)
-            close(pfd[k].fd);
-        waitpid(pids[k], NULL, 0);
-    }
-    struct result res = {.status = IMGPIPE_EIO};
-    snprintf(res.error, sizeof(res.error), "its worker process died");
-    for (size_t i = 0; rc == IMGPIPE_OK && i < r->files.n; i++)
-        if (!reported[i])
-            res.index = i, report(r, &res);
-    free(pfd);
-    free(pids);
-    free(reported);
-    return rc;
-}
-
-static int execute(struct thumbs_run *r, char *err)
-{
-    int jobs = r->opts->jobs > 0 ? r->opts->jobs : imgpipe_ncpus();
     switch (r->opts->mode) {
     case IMGPIPE_MODE_SEQ:
-        run_seq(r);
-        return IMGPIPE_OK;
+        return imgpipe_exec_seq(r, err);
     case IMGPIPE_MODE_THREADS:
     case IMGPIPE_MODE_ASYNC: /* no I/O to overlap: the CPU pool is the whole of it */
-        return run_threads(r, jobs, err);
+        return imgpipe_exec_threads(r, err);
     case IMGPIPE_MODE_PROCS:
-        return run_procs(r, jobs, err);
+        return imgpipe_exec_procs(r, err);
     }
     return imgpipe_errf(err, IMGPIPE_EINVAL, "unknown mode %d", (int)r->opts->mode);
 }
@@ -289,19 +127,31 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
     if (opts->nthumbs < 1 || opts->nthumbs > IMGPIPE_THUMB_MAX_SIZES)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "give 1 to %d thumbnail sizes",
                             IMGPIPE_THUMB_MAX_SIZES);
-    struct thumbs_run r = {.opts = opts, .cb = cb, .userdata = userdata, .sum = sum};
+    imgpipe_get_opts o = *opts;
+    if (o.jobs <= 0)
+        o.jobs = imgpipe_ncpus(); /* CPU-bound: one worker per core, in every mode */
+    struct listing l = {0};
     int rc = IMGPIPE_OK;
     for (int i = 0; i < npaths && rc == IMGPIPE_OK; i++)
-        rc = collect(&r.files, paths[i]);
+        rc = collect(&l.files, paths[i]);
     if (rc) {
-        imgpipe_strvec_free(&r.files);
+        imgpipe_strvec_free(&l.files);
         return imgpipe_errf(err, rc, "out of memory listing the files");
     }
+    imgpipe_run r = {.opts = &o,
+                     .dirfd = -1,
+                     .cb = cb,
+                     .userdata = userdata,
+                     .sum = sum,
+                     .supply = supply,
+                     .supply_ctx = &l,
+                     .perform = perform,
+                     .own_dirs = 1};
     pthread_mutex_init(&r.lock, NULL);
     double t0 = imgpipe_now();
     rc = execute(&r, err);
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
-    imgpipe_strvec_free(&r.files);
+    imgpipe_strvec_free(&l.files);
     return rc;
 }

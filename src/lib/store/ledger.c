@@ -1,4 +1,6 @@
 #include "store/ledger.h"
+#include "store/name.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +18,22 @@ struct entry {
     uint64_t bytes;
     char *name; /* for DONE */
     enum imgpipe_ledger_state state;
+    uint32_t failed_pos; /* for FAILED: its place in the failed list (keeps an entry 32 bytes) */
+};
+
+/* Which URL a name was last stored for: so that a later run never gives it to another. */
+struct owner {
+    uint64_t name_key, url_hash; /* name_key 0: empty slot */
 };
 
 struct imgpipe_ledger {
     int fd;
     struct entry *slots;
     size_t cap, used;
+    struct owner *owners;
+    size_t owners_cap, owners_used;
+    imgpipe_strvec failed; /* URLs of failed lines, in ledger order, for --retry-failed */
+    int keep_failed;       /* only then: a run's memory does not grow with old failures */
 };
 
 static uint64_t url_key(const char *url)
@@ -55,6 +67,42 @@ static int grow(imgpipe_ledger *l)
     return IMGPIPE_OK;
 }
 
+static struct owner *find_owner(const imgpipe_ledger *l, uint64_t key)
+{
+    size_t i = (size_t)(key & (l->owners_cap - 1));
+    while (l->owners[i].name_key && l->owners[i].name_key != key)
+        i = (i + 1) & (l->owners_cap - 1);
+    return &l->owners[i];
+}
+
+static int grow_owners(imgpipe_ledger *l)
+{
+    size_t cap = l->owners_cap ? l->owners_cap * 2 : 1024;
+    struct owner *old = l->owners;
+    size_t old_cap = l->owners_cap;
+    if (!(l->owners = calloc(cap, sizeof(*l->owners)))) {
+        l->owners = old;
+        return IMGPIPE_ENOMEM;
+    }
+    l->owners_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].name_key)
+            *find_owner(l, old[i].name_key) = old[i];
+    free(old);
+    return IMGPIPE_OK;
+}
+
+static int remember_owner(imgpipe_ledger *l, const char *name, uint64_t url_hash)
+{
+    if ((l->owners_used + 1) * 4 > l->owners_cap * 3 && grow_owners(l))
+        return IMGPIPE_ENOMEM;
+    struct owner *o = find_owner(l, imgpipe_name_key(name));
+    if (!o->name_key)
+        l->owners_used++;
+    *o = (struct owner){imgpipe_name_key(name), url_hash};
+    return IMGPIPE_OK;
+}
+
 static int remember(imgpipe_ledger *l, const char *url, enum imgpipe_ledger_state state,
                     uint64_t bytes, const char *name)
 {
@@ -69,7 +117,11 @@ static int remember(imgpipe_ledger *l, const char *url, enum imgpipe_ledger_stat
         l->used++;
     free(e->name);
     *e = (struct entry){.url_hash = key, .bytes = bytes, .name = copy, .state = state};
-    return IMGPIPE_OK;
+    if (state == IMGPIPE_LEDGER_FAILED) {
+        e->failed_pos = (uint32_t)l->failed.n;
+        return l->keep_failed ? imgpipe_strvec_push(&l->failed, url) : IMGPIPE_OK;
+    }
+    return remember_owner(l, name, key);
 }
 
 /* Tabs, newlines and backslashes in a field are escaped, so a line is always one line of
@@ -155,21 +207,44 @@ static int load(imgpipe_ledger *l, char *err)
     return rc == IMGPIPE_ENOMEM ? imgpipe_errf(err, rc, "out of memory reading the ledger") : rc;
 }
 
-int imgpipe_ledger_open(int dirfd, imgpipe_ledger **out, char *err)
+/* DIR/.imgpipe and its ledger, neither followed if a link was planted there: the ledger
+ * is written only inside DIR. */
+static int open_file(int dirfd, int *out, char *err)
+{
+    char why[IMGPIPE_ERRLEN];
+    int sub, rc = imgpipe_store_subdir(dirfd, LEDGER_DIR, 1, &sub, why);
+    if (rc)
+        return imgpipe_errf(err, IMGPIPE_EDISK, "the ledger's folder: %s", why);
+    *out = openat(sub, "ledger", O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                  0644);
+    int saved = errno;
+    close(sub);
+    struct stat st;
+    if (*out < 0 && saved == ELOOP)
+        return imgpipe_errf(err, IMGPIPE_EDISK,
+                            "%s is a symbolic link: refusing to follow it out of the output "
+                            "directory",
+                            LEDGER_FILE);
+    if (*out < 0)
+        return imgpipe_errf(err, IMGPIPE_EDISK, "cannot open %s: %s", LEDGER_FILE, strerror(saved));
+    if (fstat(*out, &st) != 0 || !S_ISREG(st.st_mode))
+        return imgpipe_errf(err, IMGPIPE_EDISK, "%s is not a regular file", LEDGER_FILE);
+    return IMGPIPE_OK;
+}
+
+int imgpipe_ledger_open(int dirfd, int keep_failed, imgpipe_ledger **out, char *err)
 {
     *out = NULL;
-    if (mkdirat(dirfd, LEDGER_DIR, 0777) != 0 && errno != EEXIST)
-        return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create %s: %s", LEDGER_DIR,
-                            strerror(errno));
     imgpipe_ledger *l = calloc(1, sizeof(*l));
-    if (!l || grow(l)) {
-        free(l);
+    if (!l || grow(l) || grow_owners(l)) {
+        imgpipe_ledger_free(l);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
-    l->fd = openat(dirfd, LEDGER_FILE, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int rc = l->fd < 0 ? imgpipe_errf(err, IMGPIPE_EDISK, "cannot open %s: %s", LEDGER_FILE,
-                                      strerror(errno))
-                       : load(l, err);
+    l->keep_failed = keep_failed;
+    l->fd = -1;
+    int rc = open_file(dirfd, &l->fd, err);
+    if (rc == IMGPIPE_OK)
+        rc = load(l, err);
     if (rc) {
         imgpipe_ledger_free(l);
         return rc;
@@ -187,7 +262,28 @@ void imgpipe_ledger_free(imgpipe_ledger *l)
     for (size_t i = 0; i < l->cap; i++)
         free(l->slots[i].name);
     free(l->slots);
+    free(l->owners);
+    imgpipe_strvec_free(&l->failed);
     free(l);
+}
+
+int imgpipe_ledger_name_owner(const imgpipe_ledger *l, const char *name, const char *url)
+{
+    const struct owner *o = find_owner(l, imgpipe_name_key(name));
+    if (!o->name_key)
+        return 0;
+    return o->url_hash == url_key(url) ? 1 : -1;
+}
+
+const char *imgpipe_ledger_next_failed(const imgpipe_ledger *l, size_t *pos)
+{
+    while (*pos < l->failed.n) {
+        size_t i = (*pos)++;
+        const struct entry *e = find(l, url_key(l->failed.v[i]));
+        if (e->state == IMGPIPE_LEDGER_FAILED && e->failed_pos == i)
+            return l->failed.v[i]; /* its last outcome, once */
+    }
+    return NULL;
 }
 
 enum imgpipe_ledger_state imgpipe_ledger_lookup(const imgpipe_ledger *l, const char *url,

@@ -12,8 +12,10 @@ typedef struct imgpipe_ledger imgpipe_ledger;
 
 enum imgpipe_ledger_state { IMGPIPE_LEDGER_NONE, IMGPIPE_LEDGER_DONE, IMGPIPE_LEDGER_FAILED };
 
-/* Creates DIR/.imgpipe when missing, reads the ledger, and opens it for appending. */
-int imgpipe_ledger_open(int dirfd, imgpipe_ledger **out, char *err);
+/* Creates DIR/.imgpipe when missing, reads the ledger, and opens it for appending. A
+ * symbolic link at DIR/.imgpipe or its ledger is refused (IMGPIPE_EDISK), never followed.
+ * keep_failed: keep the failed URLs for imgpipe_ledger_next_failed (--retry-failed). */
+int imgpipe_ledger_open(int dirfd, int keep_failed, imgpipe_ledger **out, char *err);
 void imgpipe_ledger_free(imgpipe_ledger *l);
 
 /* The last outcome the ledger had for url when it was opened (what this run records is
@@ -21,6 +23,14 @@ void imgpipe_ledger_free(imgpipe_ledger *l);
  * and the name it was stored as. */
 enum imgpipe_ledger_state imgpipe_ledger_lookup(const imgpipe_ledger *l, const char *url,
                                                 uint64_t *bytes, const char **name);
+
+/* Who the ledger last stored name for (names compared as imgpipe_name_key does): 0 no
+ * one, 1 url, -1 another URL. */
+int imgpipe_ledger_name_owner(const imgpipe_ledger *l, const char *name, const char *url);
+
+/* The URLs whose last outcome was a failure, in ledger order, each once (opened with
+ * keep_failed): call with *pos 0 first; NULL at the end. For --retry-failed, whatever the sources say now. */
+const char *imgpipe_ledger_next_failed(const imgpipe_ledger *l, size_t *pos);
 
 /* Appends an outcome: done (status 0) with bytes and sha256, or failed with its error.
  * Not thread-safe: callers serialise (the run's lock). */

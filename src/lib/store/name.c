@@ -201,19 +201,37 @@ void imgpipe_name_clean(const char *raw, const char *key, char *out)
 
 /* ---- the name set ---------------------------------------------------------------- */
 
-/* Open addressing with linear probing over 64-bit name hashes; 0 marks a free slot, so a
- * hash of 0 is stored as 1 (a false "taken" only costs a longer name, never a clash). */
+/* Open addressing with linear probing over 64-bit name hashes, each with the hash of the
+ * URL that holds the name; 0 marks a free slot, so a hash of 0 is stored as 1 (a false
+ * "taken" only costs a longer name, never a clash). */
+struct slot {
+    uint64_t name, url; /* url 0: held by no URL in particular (imgpipe_nameset_assign) */
+};
+
 struct imgpipe_nameset {
-    uint64_t *slots;
+    struct slot *slots;
     size_t cap; /* a power of two */
     size_t n;
 };
 
 #define NAMESET_INITIAL_CAP 64
 
-static uint64_t name_key(const char *name)
+uint64_t imgpipe_name_key(const char *name)
 {
-    uint64_t h = imgpipe_hash64(name, strlen(name));
+    /* ASCII case folded: "A.jpg" and "a.jpg" are one file on a case-insensitive file
+     * system (FAT, macOS, casefolded ext4), so they are never given to two links. */
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        unsigned char c = *p >= 'A' && *p <= 'Z' ? (unsigned char)(*p + 32) : *p;
+        h = (h ^ c) * 1099511628211ULL;
+    }
+    h = imgpipe_hash64(&h, sizeof(h));
+    return h ? h : 1;
+}
+
+static uint64_t url_key(const char *url)
+{
+    uint64_t h = imgpipe_hash64(url, strlen(url));
     return h ? h : 1;
 }
 
@@ -240,17 +258,18 @@ void imgpipe_nameset_free(imgpipe_nameset *set)
 }
 
 /* The slot that holds key, or the free slot where it would go. */
-static size_t find_slot(const uint64_t *slots, size_t cap, uint64_t key)
+static size_t find_slot(const struct slot *slots, size_t cap, uint64_t key)
 {
     size_t i = (size_t)(key ^ (key >> 32)) & (cap - 1);
-    while (slots[i] != 0 && slots[i] != key)
+    while (slots[i].name != 0 && slots[i].name != key)
         i = (i + 1) & (cap - 1);
     return i;
 }
 
-static int contains(const imgpipe_nameset *set, uint64_t key)
+static const struct slot *lookup(const imgpipe_nameset *set, uint64_t key)
 {
-    return set->slots[find_slot(set->slots, set->cap, key)] == key;
+    const struct slot *s = &set->slots[find_slot(set->slots, set->cap, key)];
+    return s->name == key ? s : NULL;
 }
 
 static int grow(imgpipe_nameset *set)
@@ -258,24 +277,25 @@ static int grow(imgpipe_nameset *set)
     if (set->cap > SIZE_MAX / 2 / sizeof(*set->slots))
         return IMGPIPE_ENOMEM;
     size_t cap = set->cap * 2;
-    uint64_t *slots = calloc(cap, sizeof(*slots));
+    struct slot *slots = calloc(cap, sizeof(*slots));
     if (!slots)
         return IMGPIPE_ENOMEM;
     for (size_t i = 0; i < set->cap; i++)
-        if (set->slots[i])
-            slots[find_slot(slots, cap, set->slots[i])] = set->slots[i];
+        if (set->slots[i].name)
+            slots[find_slot(slots, cap, set->slots[i].name)] = set->slots[i];
     free(set->slots);
     set->slots = slots;
     set->cap = cap;
     return IMGPIPE_OK;
 }
 
-/* Adds a key not yet in the set; keeps the load at most one half so probes stay short. */
-static int insert(imgpipe_nameset *set, uint64_t key)
+/* Adds a key not yet in the set; keeps the load at most three quarters, so probes stay
+ * short and a list of millions of links costs about 16-32 bytes a link. */
+static int insert(imgpipe_nameset *set, uint64_t key, uint64_t url)
 {
-    if ((set->n + 1) * 2 > set->cap && grow(set) != IMGPIPE_OK)
+    if ((set->n + 1) * 4 > set->cap * 3 && grow(set) != IMGPIPE_OK)
         return IMGPIPE_ENOMEM;
-    set->slots[find_slot(set->slots, set->cap, key)] = key;
+    set->slots[find_slot(set->slots, set->cap, key)] = (struct slot){key, url};
     set->n++;
     return IMGPIPE_OK;
 }
@@ -290,21 +310,45 @@ static size_t ext_len_of(const char *name, size_t len)
     return len - (size_t)(dot - name);
 }
 
-/* Tries "<stem>-<hex>[-<n>]<ext>" for n = 1 (no counter), 2, 3, ... until one is free.
- * Ends: the set is finite and every n gives a distinct name. */
-static void next_free_variant(const imgpipe_nameset *set, const char *base, uint32_t tag, char *out)
+/* Candidate n of a base name: the base itself (n = 0), then "<stem>-<hex><ext>" (n = 1),
+ * then "<stem>-<hex>-<n><ext>". Every n gives a distinct name, so a walk ends. */
+static void candidate(const char *base, uint32_t tag, uint64_t n, char *out)
 {
     size_t len = strlen(base);
     size_t ext_len = ext_len_of(base, len);
     char suffix[40];
-    for (uint64_t n = 1;; n++) {
-        if (n == 1)
-            snprintf(suffix, sizeof(suffix), "-%08" PRIx32, tag);
-        else
-            snprintf(suffix, sizeof(suffix), "-%08" PRIx32 "-%" PRIu64, tag, n);
-        compose(base, len - ext_len, suffix, base + len - ext_len, ext_len, out);
-        if (!contains(set, name_key(out)))
-            return;
+    if (n == 0) {
+        memcpy(out, base, len + 1);
+        return;
+    }
+    if (n == 1)
+        snprintf(suffix, sizeof(suffix), "-%08" PRIx32, tag);
+    else
+        snprintf(suffix, sizeof(suffix), "-%08" PRIx32 "-%" PRIu64, tag, n);
+    compose(base, len - ext_len, suffix, base + len - ext_len, ext_len, out);
+}
+
+int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *url,
+                          imgpipe_name_taken_fn taken, void *ctx, char *out)
+{
+    char name[IMGPIPE_NAME_MAX + 1];
+    uint64_t mine = url ? url_key(url) : 0;
+    uint32_t tag = (uint32_t)imgpipe_hash64(url ? url : "", url ? strlen(url) : 0);
+    for (uint64_t n = 0;; n++) {
+        candidate(base, tag, n, name);
+        const struct slot *s = lookup(set, imgpipe_name_key(name));
+        if (s && mine && s->url == mine) {
+            memcpy(out, name, strlen(name) + 1);
+            return 1; /* this URL came before in this run: the same name, once */
+        }
+        if (s || imgpipe_is_thumb_name(name) || (taken && taken(ctx, name)))
+            continue;
+        if (insert(set, imgpipe_name_key(name), mine) != IMGPIPE_OK) {
+            out[0] = '\0';
+            return IMGPIPE_ENOMEM;
+        }
+        memcpy(out, name, strlen(name) + 1);
+        return IMGPIPE_OK;
     }
 }
 
@@ -320,11 +364,13 @@ int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
 int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out)
 {
     char name[IMGPIPE_NAME_MAX + 1];
-    if (contains(set, name_key(base)))
-        next_free_variant(set, base, (uint32_t)imgpipe_hash64(url, strlen(url)), name);
-    else
-        memcpy(name, base, strlen(base) + 1);
-    if (insert(set, name_key(name)) != IMGPIPE_OK) {
+    uint32_t tag = (uint32_t)imgpipe_hash64(url, strlen(url));
+    for (uint64_t n = 0;; n++) {
+        candidate(base, tag, n, name);
+        if (!lookup(set, imgpipe_name_key(name)) && !imgpipe_is_thumb_name(name))
+            break;
+    }
+    if (insert(set, imgpipe_name_key(name), 0) != IMGPIPE_OK) {
         out[0] = '\0';
         return IMGPIPE_ENOMEM;
     }

@@ -34,13 +34,30 @@ void imgpipe_nameset_free(imgpipe_nameset *set);
  * with "-<8 lowercase hex digits: the low 32 bits of imgpipe_hash64(url)>" inserted before
  * the extension, and when even that was taken "-2", "-3", ... after it ("a-1b2c3d4e-2.jpg");
  * the stem is cut (UTF-8 safe) so the result stays within IMGPIPE_NAME_MAX. Names compare
- * case-sensitively, by 64-bit hash: a hash collision can only make a name longer, never
+ * by imgpipe_name_key (case folded), by 64-bit hash: a hash collision can only make a name longer, never
  * give one twice. Records the result. Deterministic for the same sequence of URLs.
  * Returns 0, or IMGPIPE_ENOMEM (out is then ""). */
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out);
 
 /* The same, for a base name made otherwise (a template): distinct variants derive from
- * url's hash. */
+ * url's hash. A thumbnail's name (imgpipe_is_thumb_name) is never given: it is reserved
+ * for thumbnails, so an original and a thumbnail never share a name. */
 int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out);
+
+/* 1 when name may not be given to the link being named (a file of an earlier run, say). */
+typedef int (*imgpipe_name_taken_fn)(void *ctx, const char *name);
+
+/* For `get`: the first of base, "<stem>-<hex><ext>", "<stem>-<hex>-2<ext>", ... (as
+ * above) that no other URL holds in this set, that is not a thumbnail's name, and that
+ * taken (may be NULL) does not refuse. Returns 0 with a new name, 1 when url itself got
+ * out earlier in this set (a duplicate link: the same name, not a second one), or
+ * IMGPIPE_ENOMEM. Deterministic for the same sequence of URLs and the same answers of
+ * taken. */
+int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *url,
+                          imgpipe_name_taken_fn taken, void *ctx, char *out);
+
+/* The hash names are compared by: ASCII case folded, since "A.jpg" and "a.jpg" are one
+ * file on a case-insensitive file system. Never 0. */
+uint64_t imgpipe_name_key(const char *name);
 
 #endif

@@ -58,6 +58,35 @@ int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err)
     return IMGPIPE_OK;
 }
 
+int imgpipe_store_subdir(int dirfd, const char *name, int create, int *out, char *err)
+{
+    if (create && mkdirat(dirfd, name, 0777) != 0 && errno != EEXIST)
+        return imgpipe_errf(err, imgpipe_store_errno_code(errno), "cannot create folder '%s': %s",
+                            name, strerror(errno));
+    *out = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*out >= 0)
+        return IMGPIPE_OK;
+    struct stat st;
+    if ((errno == ELOOP || errno == ENOTDIR) &&
+        fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        return imgpipe_errf(err, IMGPIPE_EIO,
+                            "'%s' is a symbolic link: refusing to follow it out of the output "
+                            "directory",
+                            name);
+    return imgpipe_errf(err, imgpipe_store_errno_code(errno), "cannot open folder '%s': %s", name,
+                        strerror(errno));
+}
+
+int imgpipe_store_errno_code(int e)
+{
+    /* Every later write in the directory would fail alike: the run's error, not the item's.
+     * Others (a directory in the way, a file over the size limit, a name too long) are the
+     * item's. */
+    return e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO || e == EACCES || e == EPERM
+               ? IMGPIPE_EDISK
+               : IMGPIPE_EIO;
+}
+
 int imgpipe_store_name_ok(const char *name)
 {
     if (shard_prefix(name))
@@ -107,7 +136,7 @@ static void sweep(int dirfd, int depth)
         unsigned host;
         int pid;
         if (depth == 0 && is_shard_folder(e->d_name)) {
-            int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0) {
                 sweep(sub, 1); /* the shard folders of the sharded layout */
                 close(sub);
@@ -128,12 +157,11 @@ void imgpipe_store_sweep(int dirfd)
     sweep(dirfd, 0);
 }
 
-/* path[0..prefix) is the folder ("" or "ab/"); the temporary name is written after it. */
-static int open_tmp(int dirfd, char *path, size_t prefix, size_t cap)
+static int open_tmp(int dirfd, char *path, size_t cap)
 {
     for (unsigned attempt = 0; attempt < 100; attempt++) {
-        tmp_name(path + prefix, cap - prefix, attempt);
-        int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        tmp_name(path, cap, attempt);
+        int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
@@ -154,36 +182,117 @@ static int write_all(int fd, const unsigned char *p, size_t len)
     return 0;
 }
 
-int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err)
+/* The temporary file and the rename happen in the name's own folder, opened without
+ * following a link: a shard folder that is a symbolic link is refused, never followed. */
+static int write_in(int fd_dir, const char *leaf, const char *name, const void *data, size_t len,
+                    char *err)
 {
-    if (!imgpipe_store_name_ok(name))
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
     char tmp[96];
-    int shard = shard_prefix(name);
-    if (shard) {
-        char folder[3] = {name[0], name[1], '\0'};
-        if (mkdirat(dirfd, folder, 0777) != 0 && errno != EEXIST)
-            return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create folder '%s': %s", folder,
-                                strerror(errno));
-        memcpy(tmp, name, 3); /* the temporary file goes beside its final name */
-    }
-    int fd = open_tmp(dirfd, tmp, shard ? 3 : 0, sizeof(tmp));
+    int fd = open_tmp(fd_dir, tmp, sizeof(tmp));
     if (fd < 0)
-        return imgpipe_errf(err, IMGPIPE_EDISK, "cannot create a temporary file for '%s': %s", name,
-                            strerror(errno));
+        return imgpipe_errf(err, imgpipe_store_errno_code(errno),
+                            "cannot create a temporary file for '%s': %s", name, strerror(errno));
     int rc = write_all(fd, data, len);
     int saved = errno;
     if (close(fd) != 0 && rc == 0) {
         rc = -1;
         saved = errno;
     }
-    if (rc == 0 && renameat(dirfd, tmp, dirfd, name) != 0) {
+    if (rc == 0 && renameat(fd_dir, tmp, fd_dir, leaf) != 0) {
         rc = -1;
         saved = errno;
     }
     if (rc != 0) {
-        unlinkat(dirfd, tmp, 0);
-        return imgpipe_errf(err, IMGPIPE_EDISK, "cannot write '%s': %s", name, strerror(saved));
+        unlinkat(fd_dir, tmp, 0);
+        return imgpipe_errf(err, imgpipe_store_errno_code(saved), "cannot write '%s': %s", name,
+                            strerror(saved));
     }
     return IMGPIPE_OK;
+}
+
+int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err)
+{
+    if (!imgpipe_store_name_ok(name))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
+    if (!shard_prefix(name))
+        return write_in(dirfd, name, name, data, len, err);
+    char folder[3] = {name[0], name[1], '\0'};
+    int sub, rc = imgpipe_store_subdir(dirfd, folder, 1, &sub, err);
+    if (rc)
+        return rc;
+    rc = write_in(sub, name + 3, name, data, len, err);
+    close(sub);
+    return rc;
+}
+
+/* The folder a relative name lives in (dirfd, or its shard folder opened without following
+ * a link) and its last component. *sub is -1 when no folder was opened. */
+static int folder_of(int dirfd, const char *name, int *sub, const char **leaf)
+{
+    *sub = -1;
+    *leaf = name;
+    if (!shard_prefix(name))
+        return dirfd;
+    char folder[3] = {name[0], name[1], '\0'};
+    *sub = openat(dirfd, folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    *leaf = name + 3;
+    return *sub;
+}
+
+int imgpipe_store_exists(int dirfd, const char *name)
+{
+    int sub;
+    const char *leaf;
+    int fd = folder_of(dirfd, name, &sub, &leaf);
+    struct stat st;
+    int there = fd >= 0 && fstatat(fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (sub >= 0)
+        close(sub);
+    return there;
+}
+
+static int read_fd(int fd, uint64_t max, imgpipe_buf *b, char *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return imgpipe_errf(err, IMGPIPE_EIO, "not a regular file");
+    if ((uint64_t)st.st_size > max)
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than %llu bytes",
+                            (unsigned long long)max);
+    if (imgpipe_buf_reserve(b, (size_t)st.st_size + 1) != IMGPIPE_OK)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    for (;;) {
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return imgpipe_errf(err, IMGPIPE_EIO, "cannot read: %s", strerror(errno));
+        if (n == 0)
+            return IMGPIPE_OK;
+        if ((b->len += (size_t)n) > max)
+            return imgpipe_errf(err, IMGPIPE_ETOOBIG, "grew over %llu bytes while read",
+                                (unsigned long long)max);
+        if (b->len == b->cap && imgpipe_buf_reserve(b, 65536) != IMGPIPE_OK)
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    }
+}
+
+int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err)
+{
+    int sub;
+    const char *leaf;
+    int at = folder_of(dirfd, name, &sub, &leaf);
+    /* O_NONBLOCK: opening a FIFO planted under an image's name must not wait for a
+     * writer; it is then refused as not a regular file. */
+    int fd = at < 0 ? -1 : openat(at, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int saved = errno;
+    if (sub >= 0)
+        close(sub);
+    if (fd < 0)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open: %s",
+                            saved == ELOOP ? "it is a symbolic link, not followed"
+                                           : strerror(saved));
+    int rc = read_fd(fd, max, b, err);
+    close(fd);
+    return rc;
 }

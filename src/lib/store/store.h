@@ -5,13 +5,25 @@
 #include "common/util.h"
 
 /* Creates dir with its parents when missing (mode 0777 & ~umask) and opens it; *dirfd is
- * the descriptor every store call writes through, so names are resolved in dir only. */
+ * the descriptor every store call writes through, so names are resolved in dir only. dir
+ * itself is the user's path and may be a symbolic link; nothing inside it is followed. */
 int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err);
 
 /* Writes data to a temporary file in the directory, then renames it to name: a reader
- * sees the old file or the whole new one, never a part. name must be a single path
+ * sees the old file or the whole new one, never a part. A shard folder ("ab/") is opened
+ * without following a link. Errors are coded by imgpipe_store_errno_code. name must be a single path
  * component that does not start with '.' (temporary files do). */
 int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err);
+
+/* Opens the folder name inside dirfd (creating it first when create), never following a
+ * symbolic link: one planted there is refused with a sentence saying so. */
+int imgpipe_store_subdir(int dirfd, const char *name, int create, int *out, char *err);
+
+/* The code for a failed file system call: IMGPIPE_EDISK when every later write in the
+ * directory would fail alike (no space, quota, read-only, permission, I/O error), which
+ * ends a run; IMGPIPE_EIO when it is about one file (a directory in the way, a file over
+ * the size limit), which fails that item only. */
+int imgpipe_store_errno_code(int e);
 
 /* 1 when name is a file name store may write: one component, no leading '.', no control
  * bytes, not empty, at most 255 bytes. */
@@ -20,6 +32,13 @@ int imgpipe_store_name_ok(const char *name);
 /* Removes the temporary files that processes of this host which no longer exist left in
  * the directory (a run killed with SIGKILL). Others' temporary files are left alone. */
 void imgpipe_store_sweep(int dirfd);
+
+/* 1 when something (a file, a folder, a link) is at name in dirfd; links not followed. */
+int imgpipe_store_exists(int dirfd, const char *name);
+
+/* Reads the regular file name (no symbolic link followed, a FIFO or device refused without
+ * blocking) of at most max bytes into b (appended; the caller frees it). */
+int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err);
 
 /* The prefix of temporary files, so that scanners can skip them. */
 #define IMGPIPE_TMP_PREFIX ".imgpipe-"

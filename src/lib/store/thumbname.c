@@ -20,14 +20,15 @@ int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int siz
                        size_t cap)
 {
     const char *ext = ext_of(name);
-    /* GIF thumbnails are PNG (see thumb.c): the name says so. */
-    const char *out_ext = strcasecmp(ext, ".gif") == 0 ? ".png" : ext;
+    /* GIF thumbnails are PNG (see thumb.c). The name keeps ".gif" before ".png", so that
+     * the thumbnails of a.gif and a.png (or a.GIF) never share a name. */
+    const char *png = strcasecmp(ext, ".gif") == 0 ? ".png" : "";
     int n;
     if (sized)
-        n = snprintf(out, cap, "%.*s" THUMB_TAG "_%dx%d%s", (int)(ext - name), name, size->width,
-                     size->height, out_ext);
+        n = snprintf(out, cap, "%.*s" THUMB_TAG "_%dx%d%s%s", (int)(ext - name), name, size->width,
+                     size->height, ext, png);
     else
-        n = snprintf(out, cap, "%.*s" THUMB_TAG "%s", (int)(ext - name), name, out_ext);
+        n = snprintf(out, cap, "%.*s" THUMB_TAG "%s%s", (int)(ext - name), name, ext, png);
     return n < 0 || (size_t)n >= cap ? IMGPIPE_EINVAL : IMGPIPE_OK;
 }
 
@@ -50,9 +51,19 @@ static int is_size_suffix(const char *s, const char *end)
     return x && digits;
 }
 
-int imgpipe_is_thumb_name(const char *name)
+/* Where the source's extension starts in a thumbnail's name: before ".gif.png" for a
+ * GIF's, else at the last '.'. */
+static const char *thumb_ext_of(const char *name)
 {
     const char *end = ext_of(name);
+    if (strcmp(end, ".png") != 0 || end - name < 5 || strncasecmp(end - 4, ".gif", 4) != 0)
+        return end;
+    return end - 4 == name ? end : end - 4;
+}
+
+int imgpipe_is_thumb_name(const char *name)
+{
+    const char *end = thumb_ext_of(name);
     size_t tag = strlen(THUMB_TAG);
     for (const char *p = name; p + tag <= end; p++) {
         const char *found = strstr(p, THUMB_TAG);

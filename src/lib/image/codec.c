@@ -1,0 +1,118 @@
+/* The codec table, lookups in it, and the one check before storing or thumbnailing. */
+#include "image/codec.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Sniffing order: every magic is distinct, so the order only decides lookup cost. */
+static const struct imgpipe_codec *const codecs[] = {&imgpipe_codec_jpeg, &imgpipe_codec_png,
+                                                     &imgpipe_codec_webp, &imgpipe_codec_gif};
+#define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
+
+const struct imgpipe_codec *imgpipe_codec_find(const void *src, size_t len)
+{
+    for (size_t i = 0; src && i < NCODECS; i++)
+        if (codecs[i]->sniff(src, len))
+            return codecs[i];
+    return NULL;
+}
+
+const struct imgpipe_codec *imgpipe_codec_by_name(const char *name)
+{
+    for (size_t i = 0; name && i < NCODECS; i++)
+        if (strcmp(codecs[i]->name, name) == 0)
+            return codecs[i];
+    return NULL;
+}
+
+const struct imgpipe_codec *imgpipe_codec_by_ext(const char *ext)
+{
+    for (size_t i = 0; ext && i < NCODECS; i++)
+        for (const char *const *e = codecs[i]->exts; *e; e++)
+            if (strcasecmp(*e, ext) == 0)
+                return codecs[i];
+    return NULL;
+}
+
+const char *imgpipe_sniff_format(const void *data, size_t len)
+{
+    const struct imgpipe_codec *c = imgpipe_codec_find(data, len);
+    return c ? c->name : NULL;
+}
+
+/* Its first bytes, printable: an HTML error page reads as one. */
+static void preview(const unsigned char *p, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && i < 24 && n + 5 < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, p[i] >= 0x20 && p[i] < 0x7f ? "%c" : "\\x%02x",
+                              p[i]);
+    out[n] = '\0';
+}
+
+/* "not an image: ... (not JPEG, PNG, WebP or GIF)", the list from the table. */
+static int unknown_format(const unsigned char *p, size_t len, char *err)
+{
+    char names[128] = "", first[128];
+    size_t used = 0;
+    for (size_t i = 0; i < NCODECS; i++)
+        used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+                                 i == 0            ? ""
+                                 : i + 1 < NCODECS ? ", "
+                                                   : " or ",
+                                 codecs[i]->label);
+    if (!len)
+        return imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data (not %s)", names);
+    preview(p, len, first, sizeof(first));
+    return imgpipe_errf(err, IMGPIPE_EFORMAT,
+                        "not an image: %zu bytes starting with \"%s\" (not %s)", len, first, names);
+}
+
+static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixels, char *err)
+{
+    uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
+    if (px <= max_pixels)
+        return IMGPIPE_OK;
+    if (max_pixels < 1000000) /* megapixels would read "0 MP" */
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                            "image is %dx%d (%llu pixels), over the %llu pixel limit", info->width,
+                            info->height, (unsigned long long)px, (unsigned long long)max_pixels);
+    return imgpipe_errf(err, IMGPIPE_ETOOBIG, "image is %dx%d (%.3g MP), over the %.3g MP limit",
+                        info->width, info->height, px / 1e6, max_pixels / 1e6);
+}
+
+int imgpipe_image_check(const void *src, size_t len, uint64_t max_pixels,
+                        const struct imgpipe_codec **codec, struct imgpipe_image_info *info,
+                        char *err)
+{
+    const unsigned char *p = src;
+    const struct imgpipe_codec *c = imgpipe_codec_find(p, len);
+    if (!c)
+        return unknown_format(p, len, err);
+    struct imgpipe_engine *eng = imgpipe_engine_get();
+    if (!eng)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create an image engine");
+    /* The header first: a bomb is named as one even when it is also cut short. */
+    int rc = c->info(eng, p, len, info, err);
+    if (!rc)
+        rc = check_budget(info, max_pixels ? max_pixels : IMGPIPE_DEFAULT_MAX_PIXELS, err);
+    if (!rc)
+        rc = c->complete(p, len, err);
+    if (!rc)
+        *codec = c;
+    return rc;
+}
+
+int imgpipe_decode_feed(const struct imgpipe_image *img, const struct imgpipe_decode_req *req,
+                        const char *label, char *err)
+{
+    int rc = req->start(req->arg, img->width, img->height, img->channels);
+    if (rc)
+        return imgpipe_errf(err, rc, "out of memory resizing a %dx%d %s", img->width, img->height,
+                            label);
+    for (int y = 0; y < img->height; y++)
+        req->row(req->arg, img->pixels + (size_t)y * img->stride);
+    return IMGPIPE_OK;
+}
