@@ -127,9 +127,9 @@ static void check_disk_error(struct worker *w, imgpipe_run *r, struct wk_job *j,
     j->verdict = WK_LEFT;
     if (!w->dir_failed)
         imgpipe_errf(w->dir_err, IMGPIPE_EDISK,
-                     "stopped: the output directory '%s' cannot be written (%s; %s); the job "
-                     "stays queued for another worker",
-                     j->dir->path, why, o->error);
+                     "stopped: the output directory '%s' cannot be written (%s; a test file "
+                     "there fails too: %s); the job stays queued for another worker",
+                     j->dir->path, o->error, why);
     w->dir_failed = 1;
     r->fatal = 1; /* no new task starts; those in flight finish */
 }

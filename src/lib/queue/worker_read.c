@@ -126,14 +126,19 @@ static int read_own(struct worker *w, int qi, int want)
     return 1;
 }
 
-/* Refills the batch: claimable entries first (they are the oldest), then each queue in
- * order. 1 with entries, 0 when Redis had none, -1 when it was not asked. */
+/* Refills the batch: our own pending entries first (from an earlier life: read them before
+ * claiming, or a claimed entry, pending under our name by then, would be read twice), then
+ * claimable entries (they are the oldest), then each queue in order. 1 with entries, 0
+ * when Redis had none, -1 when it was not asked. */
 int imgpipe_wk_fill(struct worker *w)
 {
     double now = imgpipe_now();
     int want = w->jobs - w->inflight;
     if (want <= 0 || now < w->idle_until || !imgpipe_wk_connected(w))
         return -1;
+    for (int qi = 0; qi < w->nqueues && w->c; qi++)
+        if (read_own(w, qi, want))
+            return 1;
     if (now >= w->reclaim_at) {
         w->reclaim_at = now + (double)w->claim_ms / 4000.0;
         for (int qi = 0; qi < w->nqueues && w->c; qi++)
@@ -141,7 +146,7 @@ int imgpipe_wk_fill(struct worker *w)
                 return 1;
     }
     for (int qi = 0; qi < w->nqueues && w->c; qi++)
-        if (read_own(w, qi, want) || (w->c && read_group(w, qi, want, ">")))
+        if (read_group(w, qi, want, ">"))
             return 1;
     w->idle_until = now + IDLE_READ_S;
     return w->c ? 0 : -1;
