@@ -263,8 +263,11 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
 /* ---- distributed mode: a job queue on Redis ----------------------------------------- *
  * Jobs live in Redis Streams (one stream and one consumer group per queue; docs/queue.md
  * has the keys and the life of a job). Delivery is at least once: a job may run twice,
- * which writes the same file again, atomically. URLs are redis://[:password@]host[:port]
- * [/db] or unix:/path; NULL means $IMGPIPE_REDIS_URL, else redis://127.0.0.1:6379. */
+ * which writes the same file again, atomically. URLs are redis://[[user]:password@]host
+ * [:port][/db] (user and password may be percent-encoded; messages show the password as
+ * ***) or unix:/path; NULL means $IMGPIPE_REDIS_URL, else redis://127.0.0.1:6379. The
+ * queue calls write to sockets through hiredis: a process using them ignores SIGPIPE (the
+ * imgpipe commands do), or a Redis that closes the connection kills it. */
 
 #define IMGPIPE_REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
 
@@ -310,7 +313,8 @@ typedef struct imgpipe_worker_opts {
     int burst;                   /* exit once nothing is waiting nor can be claimed */
     int jobs;                    /* jobs in flight; 0: 64 */
     long claim_after_ms;         /* take over jobs of a worker silent this long; 0: 60 s */
-    int retries;                 /* transient failures retried this often; <0: 3 */
+    int retries;                 /* as get's: more attempts after a transient failure;
+                                    0: 3, < 0: none */
     imgpipe_get_opts get;        /* timeouts and max_bytes (dir, mode, thumbs come per job) */
     volatile sig_atomic_t *stop; /* set non-zero (e.g. from a signal handler) to stop taking
                                    jobs: those in flight finish, then the call returns */
@@ -322,8 +326,10 @@ typedef struct imgpipe_worker_opts {
  * the queues are empty). Each job's final outcome goes to cb (item->url, ->name, ->status;
  * the index counts jobs of this worker) once it is queued for Redis (written there before
  * the next job is taken); an attempt that will be retried goes to notice instead. Redis
- * going away is waited out with backoff. Returns 0, or a negative code with err when it
- * cannot start (bad options, Redis unreachable at start). */
+ * going away is waited out with backoff. A file that cannot be written fails its job; a
+ * directory that takes no file stops the run with IMGPIPE_EDISK (that job stays queued).
+ * Returns 0, or a negative code with err: bad options, Redis unreachable at start
+ * (IMGPIPE_ENET), the name held by a live worker (IMGPIPE_ECONFIG), IMGPIPE_EDISK. */
 int imgpipe_worker_run(const imgpipe_worker_opts *opts, imgpipe_item_cb cb, void *userdata,
                        imgpipe_summary *sum, char *err);
 

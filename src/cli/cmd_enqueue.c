@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <string.h>
 
 static const char usage[] =
@@ -11,7 +12,8 @@ static const char usage[] =
     "one job per image link to QUEUE on Redis. File names are given here, so they are the\n"
     "same whichever worker runs a job. Run 'imgpipe worker' on any host to do them.\n"
     "\n"
-    "  -r, --redis URL           redis://[:password@]host[:port][/db] or unix:/path\n"
+    "  -r, --redis URL           redis://[[user]:password@]host[:port][/db] or unix:/path;\n"
+    "                            %-encode '@', ':' or '/' in the password as %40, %3A, %2F\n"
     "                            (default: $IMGPIPE_REDIS_URL, else " IMGPIPE_REDIS_DEFAULT_URL
     ")\n"
     "  -q, --queue QUEUE         the queue (default: default)\n"
@@ -76,6 +78,7 @@ int cmd_enqueue(int argc, char **argv)
     }
     char err[IMGPIPE_ERRLEN];
     imgpipe_queue *q;
+    signal(SIGPIPE, SIG_IGN); /* a Redis that closes the socket: an error, not a kill */
     /* Redis first: an unreachable Redis should not cost an Imgur API request. */
     if (imgpipe_queue_open(&q, e.url, err)) {
         cli_error("%s", err);

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,7 @@ int cmd_status(int argc, char **argv)
     int json = 0, rc = parse(argc, argv, status_usage, &url, &json);
     if (rc >= 0)
         return rc;
+    signal(SIGPIPE, SIG_IGN); /* a Redis that closes the socket: an error, not a kill */
     char err[IMGPIPE_ERRLEN], *text = NULL;
     imgpipe_queue *q;
     if (imgpipe_queue_open(&q, url, err) ||
@@ -144,6 +146,7 @@ int cmd_requeue_failed(int argc, char **argv)
     int rc = parse(argc, argv, requeue_usage, &url, NULL);
     if (rc >= 0)
         return rc;
+    signal(SIGPIPE, SIG_IGN);
     char err[IMGPIPE_ERRLEN];
     imgpipe_queue *q;
     if (imgpipe_queue_open(&q, url, err)) {

@@ -19,15 +19,21 @@ static const char usage[] =
     "  -j, --jobs N              jobs in flight (default: 64)\n"
     "  -n, --name NAME           this worker's name, unique (default: HOST:PID)\n"
     "      --claim-after S       take over jobs of workers silent for S seconds (default: 60)\n"
-    "      --retries N           retry transient failures (network, timeout, 5xx) N times\n"
-    "                            (default: 3); then the job goes to the failed list\n"
+    "      --retries N           retry transient failures (timeouts, resets, cut bodies,\n"
+    "                            408, 429, 500, 502, 503, 504) N times after the first\n"
+    "                            attempt, as get does (default: 3); each retry goes back\n"
+    "                            on the queue; then the job goes to the failed list\n"
     "      --connect-timeout S   seconds to connect (default: 3)\n"
     "      --read-timeout S      abort a transfer silent for S seconds (default: 30)\n"
     "      --max-bytes SIZE      refuse images larger than SIZE (default: 50M)\n"
     "  -q, --quiet               print only failures\n"
     "  -h, --help                this help\n"
     "\n"
-    "Exit status: 0 stopped or done, 1 Redis unreachable at start, 2 usage error.\n";
+    "A job whose file cannot be written fails alone; a DIR that takes no file at all\n"
+    "stops the worker (exit 1), leaving that job queued.\n"
+    "\n"
+    "Exit status: 0 stopped or done, 1 Redis unreachable at start, NAME in use by a live\n"
+    "worker, or a DIR that cannot be written; 2 usage error.\n";
 
 enum { OPT_CLAIM = 256, OPT_RETRIES, OPT_CONNECT_TIMEOUT, OPT_READ_TIMEOUT, OPT_MAX_BYTES };
 
@@ -77,7 +83,10 @@ static int parse_option(struct worker_cli *w, int c)
     case OPT_CLAIM:
         return cli_parse_seconds("--claim-after", optarg, &o->claim_after_ms) ? CLI_EXIT_USAGE : -1;
     case OPT_RETRIES:
-        return cli_parse_int("--retries", optarg, 0, 1000, &o->retries) ? CLI_EXIT_USAGE : -1;
+        if (cli_parse_int("--retries", optarg, 0, 1000, &o->retries))
+            return CLI_EXIT_USAGE;
+        o->retries = o->retries ? o->retries : -1; /* 0 means none, not the default */
+        return -1;
     case OPT_CONNECT_TIMEOUT:
         return cli_parse_seconds("--connect-timeout", optarg, &o->get.connect_timeout_ms)
                    ? CLI_EXIT_USAGE
@@ -120,11 +129,15 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* hiredis writes with write(): a Redis that closes the socket must be an error, not a
+     * SIGPIPE that kills us. Over a file size limit, write() fails with EFBIG instead. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 int cmd_worker(int argc, char **argv)
 {
-    struct worker_cli w = {.opts = {.retries = -1, .stop = &stop_requested, .notice = on_notice}};
+    struct worker_cli w = {.opts = {.stop = &stop_requested, .notice = on_notice}};
     int c;
     while ((c = getopt_long(argc, argv, "r:bj:n:qh", longopts, NULL)) != -1) {
         int rc = parse_option(&w, c);

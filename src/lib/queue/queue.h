@@ -25,6 +25,14 @@ int imgpipe_q_ensure_group(redisContext *c, const char *queue, char *err);
  * c->err is set). */
 redisReply *imgpipe_q_cmd(redisContext *c, char *err, int argc, const char **argv);
 
+/* As imgpipe_q_cmd; *nogroup is set when Redis's error code is NOGROUP (the stream or its
+ * group is gone). */
+redisReply *imgpipe_q_cmd_ex(redisContext *c, char *err, int argc, const char **argv, int *nogroup);
+
+/* Element i of array reply r when it has the given type, else NULL: every reply is checked
+ * this way before it is indexed (a proxy or another server may answer in other shapes). */
+redisReply *imgpipe_q_elem(const redisReply *r, size_t i, int type);
+
 /* A field of a flat [k1, v1, k2, v2, ...] reply array, or NULL. */
 const char *imgpipe_q_field(const redisReply *kv, const char *name);
 

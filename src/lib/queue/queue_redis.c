@@ -16,7 +16,7 @@
 
 struct imgpipe_queue {
     redisContext *c;
-    char url[512];
+    char url[512]; /* as shown: without its password */
 };
 
 void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *suffix)
@@ -35,37 +35,58 @@ int imgpipe_q_name_ok(const char *queue)
     return 1;
 }
 
-redisReply *imgpipe_q_cmd(redisContext *c, char *err, int argc, const char **argv)
+redisReply *imgpipe_q_cmd_ex(redisContext *c, char *err, int argc, const char **argv, int *nogroup)
 {
+    if (nogroup)
+        *nogroup = 0;
     redisReply *r = redisCommandArgv(c, argc, argv, NULL);
     if (!r) {
         imgpipe_errf(err, IMGPIPE_ENET, "Redis %s failed: %s", argv[0], c->errstr);
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        imgpipe_errf(err, IMGPIPE_EAPI, "Redis %s failed: %s", argv[0], r->str);
+        /* An error reply starts with its code (RESP): the code, not the text, says what. */
+        if (nogroup)
+            *nogroup = r->str && strncmp(r->str, "NOGROUP ", 8) == 0;
+        imgpipe_errf(err, IMGPIPE_EAPI, "Redis %s failed: %s", argv[0], r->str ? r->str : "");
         freeReplyObject(r);
         return NULL;
     }
     return r;
 }
 
+redisReply *imgpipe_q_cmd(redisContext *c, char *err, int argc, const char **argv)
+{
+    return imgpipe_q_cmd_ex(c, err, argc, argv, NULL);
+}
+
+redisReply *imgpipe_q_elem(const redisReply *r, size_t i, int type)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements || !r->element[i] ||
+        r->element[i]->type != type)
+        return NULL;
+    return r->element[i];
+}
+
 const char *imgpipe_q_field(const redisReply *kv, const char *name)
 {
     if (!kv || kv->type != REDIS_REPLY_ARRAY)
         return NULL;
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0)
-            return kv->element[i + 1]->type == REDIS_REPLY_STRING ? kv->element[i + 1]->str : NULL;
+    for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+        const redisReply *k = imgpipe_q_elem(kv, i, REDIS_REPLY_STRING);
+        const redisReply *v = imgpipe_q_elem(kv, i + 1, REDIS_REPLY_STRING);
+        if (k && strcmp(k->str, name) == 0)
+            return v ? v->str : NULL;
+    }
     return NULL;
 }
 
 long long imgpipe_q_time_ms(redisContext *c)
 {
     redisReply *r = redisCommand(c, "TIME");
-    long long ms = -1;
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
-        ms = atoll(r->element[0]->str) * 1000 + atoll(r->element[1]->str) / 1000;
+    const redisReply *s = imgpipe_q_elem(r, 0, REDIS_REPLY_STRING);
+    const redisReply *us = imgpipe_q_elem(r, 1, REDIS_REPLY_STRING);
+    long long ms = s && us ? atoll(s->str) * 1000 + atoll(us->str) / 1000 : -1;
     if (r)
         freeReplyObject(r);
     return ms;
@@ -106,7 +127,7 @@ int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err)
     imgpipe_queue *q = calloc(1, sizeof(*q));
     if (!q)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    snprintf(q->url, sizeof(q->url), "%s", url);
+    imgpipe_redis_url_redact(url, q->url, sizeof(q->url)); /* for messages: no password */
     int rc = imgpipe_redis_connect(url, 3000, &q->c, err);
     if (rc) {
         free(q);
@@ -296,10 +317,8 @@ static const char *entry_url(imgpipe_queue *q, const char *stream, const char *i
                              redisReply **keep)
 {
     *keep = redisCommand(q->c, "XRANGE %s %s %s", stream, id, id);
-    redisReply *r = *keep;
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1)
-        return "";
-    const char *u = imgpipe_q_field(r->element[0]->element[1], "url");
+    const char *u = imgpipe_q_field(
+        imgpipe_q_elem(imgpipe_q_elem(*keep, 0, REDIS_REPLY_ARRAY), 1, REDIS_REPLY_ARRAY), "url");
     return u ? u : "";
 }
 
@@ -308,12 +327,19 @@ static json_t *held_jobs(imgpipe_queue *q, const char *stream)
     json_t *held = json_array();
     redisReply *r = redisCommand(q->c, "XPENDING %s %s - + %d", stream, IMGPIPE_Q_GROUP, SHOW_HELD);
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        redisReply *e = r->element[i], *u;
-        const char *url = entry_url(q, stream, e->element[0]->str, &u);
-        json_array_append_new(held, json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", e->element[0]->str,
-                                              "worker", e->element[1]->str, "url", url, "age_ms",
-                                              (json_int_t)e->element[2]->integer, "deliveries",
-                                              (json_int_t)e->element[3]->integer));
+        /* [id, consumer, idle ms, deliveries]; an entry of another shape is not shown */
+        const redisReply *e = r->element[i], *id = imgpipe_q_elem(e, 0, REDIS_REPLY_STRING);
+        const redisReply *owner = imgpipe_q_elem(e, 1, REDIS_REPLY_STRING);
+        const redisReply *idle = imgpipe_q_elem(e, 2, REDIS_REPLY_INTEGER);
+        const redisReply *n = imgpipe_q_elem(e, 3, REDIS_REPLY_INTEGER);
+        if (!id || !owner || !idle || !n)
+            continue;
+        redisReply *u;
+        const char *url = entry_url(q, stream, id->str, &u);
+        json_array_append_new(held,
+                              json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", id->str, "worker",
+                                        owner->str, "url", url, "age_ms", (json_int_t)idle->integer,
+                                        "deliveries", (json_int_t)n->integer));
         if (u)
             freeReplyObject(u);
     }
@@ -327,11 +353,13 @@ static json_t *failures(imgpipe_queue *q, const char *failed)
     json_t *list = json_array();
     redisReply *r = redisCommand(q->c, "XREVRANGE %s + - COUNT %d", failed, SHOW_FAILED);
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        redisReply *e = r->element[i];
-        const char *url = imgpipe_q_field(e->element[1], "url");
-        const char *why = imgpipe_q_field(e->element[1], "error");
-        json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "id", e->element[0]->str, "url",
-                                              url ? url : "", "error", why ? why : ""));
+        const redisReply *id = imgpipe_q_elem(r->element[i], 0, REDIS_REPLY_STRING);
+        const redisReply *kv = imgpipe_q_elem(r->element[i], 1, REDIS_REPLY_ARRAY);
+        if (!id)
+            continue;
+        const char *url = imgpipe_q_field(kv, "url"), *why = imgpipe_q_field(kv, "error");
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "id", id->str, "url", url ? url : "",
+                                              "error", why ? why : ""));
     }
     if (r)
         freeReplyObject(r);
@@ -354,8 +382,9 @@ static json_t *queue_status(imgpipe_queue *q, const char *queue)
     imgpipe_q_key(stats, queue, ":stats");
     long long len = reply_int(cmdf(q, "XLEN %s", stream, NULL));
     redisReply *p = cmdf(q, "XPENDING %s %s", stream, IMGPIPE_Q_GROUP);
-    long long pending =
-        p && p->type == REDIS_REPLY_ARRAY && p->elements == 4 ? p->element[0]->integer : 0;
+    const redisReply *held =
+        p && p->elements == 4 ? imgpipe_q_elem(p, 0, REDIS_REPLY_INTEGER) : NULL;
+    long long pending = held ? held->integer : 0;
     if (p)
         freeReplyObject(p);
     redisReply *s = cmdf(q, "HGETALL %s", stats, NULL);
@@ -398,7 +427,8 @@ static json_t *workers(imgpipe_queue *q)
     long long now = imgpipe_q_time_ms(q->c);
     redisReply *m = cmdf(q, "SMEMBERS %s", IMGPIPE_Q_WORKERS, NULL);
     for (size_t i = 0; m && m->type == REDIS_REPLY_ARRAY && i < m->elements; i++) {
-        json_t *w = worker_status(q, m->element[i]->str, now);
+        const redisReply *name = imgpipe_q_elem(m, i, REDIS_REPLY_STRING);
+        json_t *w = name ? worker_status(q, name->str, now) : NULL;
         if (w)
             json_array_append_new(list, w);
     }

@@ -262,8 +262,10 @@ static void check_quota(imgpipe_run *r, const imgpipe_task *t, const imgpipe_out
     r->opts->notice(msg, r->userdata);
 }
 
-void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
+void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
+    if (r->on_outcome)
+        r->on_outcome(r, t, o);
     check_quota(r, t, o);
     final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
     imgpipe_item item = {.index = t->index,

@@ -35,6 +35,12 @@ struct imgpipe_outcome;
 typedef void (*imgpipe_perform_fn)(struct imgpipe_run *r, imgpipe_task *t,
                                    struct imgpipe_outcome *o);
 
+/* A supplier's look at each outcome of its tasks before the run counts and reports it
+ * (the queue worker decides there what Redis records). It may turn a disk error that is
+ * the item's own into an item failure, or set r->fatal. Called where reports are made. */
+typedef void (*imgpipe_outcome_fn)(struct imgpipe_run *r, imgpipe_task *t,
+                                   struct imgpipe_outcome *o);
+
 typedef struct imgpipe_run {
     const imgpipe_get_opts *opts;
     imgpipe_fetch_opts fetch;
@@ -51,6 +57,7 @@ typedef struct imgpipe_run {
     double deadline;          /* CLOCK_MONOTONIC seconds; 0: none */
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
+    imgpipe_outcome_fn on_outcome; /* NULL: none */
     int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
     imgpipe_perform_fn perform; /* NULL: a task is its URL's download */
     int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
@@ -112,9 +119,10 @@ int imgpipe_run_wait(const imgpipe_run *r, double seconds);
 /* Copies what a finished transfer says about retrying into o. */
 void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr);
 
-/* Counts an outcome and hands it to the callback (as its name: the task's name, or its URL
- * when it has none); frees the task's URL. Threaded executors call it under r->lock. */
-void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o);
+/* Counts an outcome (after r->on_outcome) and hands it to the callback (as its name: the
+ * task's name, or its URL when it has none); frees the task's URL. Threaded executors call
+ * it under r->lock. */
+void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o);
 
 /* Fetches one task with easy (a handle reused across tasks, for keep-alive), stores it
  * and makes its thumbnails; or, when the run has a perform function, runs that instead.

@@ -1,0 +1,127 @@
+/* The worker's state, shared by its parts and private to them:
+ *   worker.c         the run: options, the connection, the supply and outcome callbacks
+ *   worker_read.c    reading entries: claims, our own pending ones, new ones
+ *   worker_take.c    an entry as a task: its directory, its options
+ *   worker_record.c  what becomes of a job (done, retried, failed) and its MULTI/EXEC
+ *   heartbeat.c      the worker's name and its heartbeat key
+ * The life of a job and the keys: docs/queue.md. */
+#ifndef IMGPIPE_WORKER_INT_H
+#define IMGPIPE_WORKER_INT_H
+
+#include "queue/queue.h"
+#include "run/run.h"
+
+#include <pthread.h>
+
+/* A directory opened for jobs, shared by every job that writes there. */
+struct wk_dir {
+    struct wk_dir *next;
+    char *path;
+    int fd, refs;
+};
+
+/* What the worker makes of a job's outcome. */
+enum wk_verdict {
+    WK_RECORDED, /* done or failed: goes to the callback */
+    WK_RETRIED,  /* queued again: a notice, not an outcome */
+    WK_LEFT      /* its directory failed: left pending for a claim, not recorded */
+};
+
+/* A job taken from a stream, from XREADGROUP to its recorded outcome. */
+struct wk_job {
+    struct wk_job *next;
+    int qi;
+    char id[48];
+    imgpipe_strvec fields; /* the entry's k, v, k, v ...: copied on retry or failure */
+    int attempt;           /* retries already made (the entry's attempt field) */
+    enum wk_verdict verdict;
+    struct wk_dir *dir;
+    imgpipe_get_opts opts;
+};
+
+enum wk_rec_kind { WK_ACK, WK_RETRY, WK_FAIL };
+
+/* An outcome to write to Redis. */
+struct wk_rec {
+    struct wk_rec *next;
+    enum wk_rec_kind kind;
+    int qi;
+    char id[48];
+    imgpipe_strvec fields; /* the XADD for a retry or a failure */
+};
+
+struct worker {
+    const imgpipe_worker_opts *o;
+    const char *url, *name;
+    char shown_url[512]; /* the URL without its password, for messages */
+    const char *const *queues;
+    int nqueues, jobs, retries;
+    long claim_ms;
+    char (*streams)[IMGPIPE_Q_KEYLEN];
+    redisContext *c;
+    double retry_at, backoff, idle_until, reclaim_at;
+    int lost;          /* the connection went away: say so once, and when it is back */
+    redisReply *batch; /* entries read and not yet handed out (checked by wk_batch_set) */
+    size_t batch_pos;
+    int batch_qi;
+    int *own_done; /* our own pending entries (from an earlier life) re-read, per queue */
+    char (*own_last)[48];
+    struct wk_job *flight;
+    struct wk_job *reported; /* between the outcome hook and the item callback */
+    int inflight;
+    uint64_t uncounted; /* attempts the run counted as failures that were not outcomes */
+    struct wk_dir *dirs;
+    struct wk_rec *recs, **recs_tail;
+    int dir_failed; /* a directory cannot be written: stop, and say why (dir_err) */
+    char dir_err[IMGPIPE_ERRLEN];
+    imgpipe_item_cb cb;
+    void *userdata;
+    /* shared with the heartbeat thread */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+    unsigned long long done, failed;
+    char host[256];
+    pthread_t beater;
+    redisContext *beat_c; /* the heartbeat's own connection */
+};
+
+/* worker.c */
+void imgpipe_wk_notice(struct worker *w, const char *fmt, const char *a, const char *b);
+void imgpipe_wk_drop(struct worker *w, const char *why);
+int imgpipe_wk_connected(struct worker *w);
+redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv);
+
+/* worker_read.c */
+size_t imgpipe_wk_batch_left(const struct worker *w);
+/* Refills the batch: 1 with entries, 0 when Redis had none, -1 when it was not asked. */
+int imgpipe_wk_fill(struct worker *w);
+/* 1 when --burst may end: nothing waiting, nothing held by a dead worker. */
+int imgpipe_wk_burst_done(struct worker *w);
+
+/* worker_take.c */
+/* The next entry of the batch as a task: 1, or 0 when it was settled without one. */
+int imgpipe_wk_take(struct worker *w, imgpipe_task *t);
+void imgpipe_wk_job_free(struct worker *w, struct wk_job *j);
+void imgpipe_wk_dir_close(struct worker *w, struct wk_dir *d);
+/* 0 when a small file can be written in d; else a sentence in err. */
+int imgpipe_wk_dir_writable(const struct wk_dir *d, char *err);
+
+/* worker_record.c */
+/* Queues the job's outcome for Redis: done, another attempt (a transient failure with
+ * retries left), or the failed list. Sets j->verdict. */
+void imgpipe_wk_finish(struct worker *w, struct wk_job *j, int status, int transient,
+                       const char *error);
+/* Queues an ack alone (an entry gone from the stream). */
+void imgpipe_wk_ack(struct worker *w, int qi, const char *id);
+void imgpipe_wk_flush(struct worker *w);
+void imgpipe_wk_recs_free(struct worker *w);
+
+/* heartbeat.c */
+/* Takes the worker's name (refused while a live worker has it) and beats once. */
+int imgpipe_wk_claim_name(struct worker *w, char *err);
+int imgpipe_wk_heartbeat_start(struct worker *w, char *err);
+/* Stops the thread and deletes the heartbeat key. */
+void imgpipe_wk_heartbeat_stop(struct worker *w);
+
+#endif

@@ -1,0 +1,199 @@
+/* Reading entries: claims of dead workers' entries first, then our own pending ones, then
+ * new ones, a batch at a time. Every reply is checked for its shape before it is indexed;
+ * a reply of another shape drops the connection (with a notice) like a network error. */
+#include "queue/worker_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDLE_READ_S 0.05 /* after an empty read, ask Redis again no sooner than this */
+
+/* Entries as XREADGROUP gives them, [id, fields-or-nil], with a delivery count after them
+ * when they come from the claim script. */
+static int entries_ok(const redisReply *entries, int counted)
+{
+    if (entries->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *e = entries->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != (counted ? 3u : 2u) ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            (e->element[1]->type != REDIS_REPLY_ARRAY && e->element[1]->type != REDIS_REPLY_NIL) ||
+            (counted && e->element[2]->type != REDIS_REPLY_INTEGER))
+            return 0;
+        for (size_t k = 0; e->element[1]->type == REDIS_REPLY_ARRAY && k < e->element[1]->elements;
+             k++)
+            if (e->element[1]->element[k]->type != REDIS_REPLY_STRING)
+                return 0;
+    }
+    return 1;
+}
+
+/* Takes the entries as the batch to hand out: 1, or 0 (entries freed, connection dropped)
+ * when they are not shaped as entries. */
+static int batch_set(struct worker *w, redisReply *entries, int counted, int qi, const char *what)
+{
+    if (!entries_ok(entries, counted)) {
+        freeReplyObject(entries);
+        char why[128];
+        snprintf(why, sizeof(why), "Redis answered %s with a reply of an unexpected shape", what);
+        imgpipe_wk_drop(w, why);
+        return 0;
+    }
+    if (w->batch)
+        freeReplyObject(w->batch);
+    w->batch = entries;
+    w->batch_pos = 0;
+    w->batch_qi = qi;
+    return entries->elements > 0;
+}
+
+size_t imgpipe_wk_batch_left(const struct worker *w)
+{
+    return w->batch ? w->batch->elements - w->batch_pos : 0;
+}
+
+/* Claims entries held by consumers whose heartbeat is gone and idle past claim_after. Both
+ * steps in one script: XCLAIM's min-idle makes sure only one claimer wins. Returns
+ * [[id, fields, deliveries], ...]. (It reads heartbeat keys it is not given: fine on a
+ * single Redis, not on a cluster.) */
+static const char reclaim_script[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[4])\n"
+    "local ids, dl, alive = {}, {}, {[ARGV[2]] = true}\n"
+    "for _, e in ipairs(p) do\n"
+    "  if alive[e[2]] == nil then alive[e[2]] = redis.call('EXISTS', ARGV[5] .. e[2]) == 1 end\n"
+    "  if #ids < tonumber(ARGV[6]) and not alive[e[2]] then\n"
+    "    ids[#ids + 1] = e[1]; dl[e[1]] = e[4] end\n"
+    "end\n"
+    "if #ids == 0 then return {} end\n"
+    "local out = {}\n"
+    "for _, c in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ids))) do\n"
+    "  out[#out + 1] = {c[1], c[2] or false, dl[c[1]] + 1} end\n"
+    "return out\n";
+
+static int reclaim(struct worker *w, int qi, int want)
+{
+    char idle[32], count[16];
+    snprintf(idle, sizeof(idle), "%ld", w->claim_ms);
+    snprintf(count, sizeof(count), "%d", want);
+    /* Scan well past `want`: live workers' long jobs are idle too, and may come first. */
+    const char *argv[] = {"EVAL",  reclaim_script, "1",    w->streams[qi],   IMGPIPE_Q_GROUP,
+                          w->name, idle,           "1000", IMGPIPE_Q_WORKER, count};
+    redisReply *r = imgpipe_wk_command(w, 10, argv);
+    return r && batch_set(w, r, 1, qi, "the claim script");
+}
+
+/* XREADGROUP from one queue: new entries (">"), or our own pending ones after `from`.
+ * The reply is [[stream, entries]], or nil when there are none. */
+static int read_group(struct worker *w, int qi, int want, const char *from)
+{
+    char count[16];
+    snprintf(count, sizeof(count), "%d", want);
+    const char *argv[] = {"XREADGROUP", "GROUP",   IMGPIPE_Q_GROUP, w->name, "COUNT",
+                          count,        "STREAMS", w->streams[qi],  from};
+    redisReply *r = imgpipe_wk_command(w, 9, argv);
+    if (!r || r->type == REDIS_REPLY_NIL) {
+        if (r)
+            freeReplyObject(r);
+        return 0;
+    }
+    redisReply *stream = imgpipe_q_elem(r, 0, REDIS_REPLY_ARRAY);
+    redisReply *entries = stream && stream->elements == 2 && r->elements == 1
+                              ? imgpipe_q_elem(stream, 1, REDIS_REPLY_ARRAY)
+                              : NULL;
+    if (entries) /* keep the entries, free the rest */
+        stream->element[1] = NULL;
+    freeReplyObject(r);
+    if (!entries) {
+        imgpipe_wk_drop(w, "Redis answered XREADGROUP with a reply of an unexpected shape");
+        return 0;
+    }
+    return batch_set(w, entries, 0, qi, "XREADGROUP");
+}
+
+/* Our own pending entries, left by an earlier run under the same name: read them again. */
+static int read_own(struct worker *w, int qi, int want)
+{
+    if (w->own_done[qi])
+        return 0;
+    if (!read_group(w, qi, want, w->own_last[qi])) {
+        w->own_done[qi] = w->c != NULL;
+        return 0;
+    }
+    snprintf(w->own_last[qi], sizeof(w->own_last[qi]), "%s",
+             w->batch->element[w->batch->elements - 1]->element[0]->str);
+    return 1;
+}
+
+/* Refills the batch: our own pending entries first (from an earlier life: read them before
+ * claiming, or a claimed entry, pending under our name by then, would be read twice), then
+ * claimable entries (they are the oldest), then each queue in order. 1 with entries, 0
+ * when Redis had none, -1 when it was not asked. */
+int imgpipe_wk_fill(struct worker *w)
+{
+    double now = imgpipe_now();
+    int want = w->jobs - w->inflight;
+    if (want <= 0 || now < w->idle_until || !imgpipe_wk_connected(w))
+        return -1;
+    for (int qi = 0; qi < w->nqueues && w->c; qi++)
+        if (read_own(w, qi, want))
+            return 1;
+    if (now >= w->reclaim_at) {
+        w->reclaim_at = now + (double)w->claim_ms / 4000.0;
+        for (int qi = 0; qi < w->nqueues && w->c; qi++)
+            if (reclaim(w, qi, want))
+                return 1;
+    }
+    for (int qi = 0; qi < w->nqueues && w->c; qi++)
+        if (read_group(w, qi, want, ">"))
+            return 1;
+    w->idle_until = now + IDLE_READ_S;
+    return w->c ? 0 : -1;
+}
+
+/* Burst mode ends when nothing is waiting and every held entry is held by a live worker
+ * (so nothing will come back to be claimed); entries of dead workers are waited for.
+ * XPENDING's summary is [count, first id, last id, [[consumer, count], ...] or nil]. */
+static int queue_settled(struct worker *w, int qi)
+{
+    redisReply *len = redisCommand(w->c, "XLEN %s", w->streams[qi]);
+    redisReply *p = redisCommand(w->c, "XPENDING %s %s", w->streams[qi], IMGPIPE_Q_GROUP);
+    redisReply *held = p && p->elements == 4 ? imgpipe_q_elem(p, 0, REDIS_REPLY_INTEGER) : NULL;
+    redisReply *owners = held ? imgpipe_q_elem(p, 3, REDIS_REPLY_ARRAY) : NULL;
+    int settled = len && held && len->type == REDIS_REPLY_INTEGER && len->integer <= held->integer;
+    for (size_t i = 0; settled && owners && i < owners->elements; i++) {
+        const redisReply *owner = imgpipe_q_elem(owners->element[i], 0, REDIS_REPLY_STRING);
+        if (!owner) {
+            settled = 0;
+            break;
+        }
+        if (strcmp(owner->str, w->name) == 0) { /* ours, not in flight: read them again */
+            w->own_done[qi] = 0;
+            snprintf(w->own_last[qi], sizeof(w->own_last[qi]), "0");
+            settled = 0;
+            break;
+        }
+        redisReply *alive = redisCommand(w->c, "EXISTS %s%s", IMGPIPE_Q_WORKER, owner->str);
+        settled = alive && alive->type == REDIS_REPLY_INTEGER && alive->integer == 1;
+        if (alive)
+            freeReplyObject(alive);
+    }
+    if (len)
+        freeReplyObject(len);
+    if (p)
+        freeReplyObject(p);
+    if (w->c->err)
+        imgpipe_wk_drop(w, w->c->errstr);
+    return settled;
+}
+
+int imgpipe_wk_burst_done(struct worker *w)
+{
+    if (w->inflight || imgpipe_wk_batch_left(w) || w->recs || !w->c)
+        return 0;
+    for (int qi = 0; qi < w->nqueues; qi++)
+        if (!w->c || !queue_settled(w, qi))
+            return 0;
+    return 1;
+}

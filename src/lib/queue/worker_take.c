@@ -1,0 +1,212 @@
+/* Taking entries: each entry read (worker_read.c) becomes a task with its directory and
+ * thumbnail options, or is settled at once (gone, unusable, abandoned). */
+#define _GNU_SOURCE /* O_TMPFILE */
+#include "queue/worker_int.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DIRCACHE_KEEP 32 /* unused directory descriptors kept open */
+#define PROBE_BYTES 4096 /* written to tell a full directory from one file's failure */
+
+/* ---- directories --------------------------------------------------------------------- */
+
+static struct wk_dir *dir_get(struct worker *w, const char *path, char *err)
+{
+    for (struct wk_dir *d = w->dirs; d; d = d->next)
+        if (strcmp(d->path, path) == 0) {
+            d->refs++;
+            return d;
+        }
+    struct wk_dir *d = calloc(1, sizeof(*d));
+    if (!d || !(d->path = strdup(path))) {
+        free(d);
+        imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (imgpipe_store_open_dir(path, &d->fd, err)) {
+        free(d->path);
+        free(d);
+        return NULL;
+    }
+    d->refs = 1;
+    d->next = w->dirs;
+    w->dirs = d;
+    return d;
+}
+
+void imgpipe_wk_dir_close(struct worker *w, struct wk_dir *d)
+{
+    struct wk_dir **p = &w->dirs;
+    while (*p != d)
+        p = &(*p)->next;
+    *p = d->next;
+    close(d->fd);
+    free(d->path);
+    free(d);
+}
+
+/* Keeps at most DIRCACHE_KEEP directories open: an unused one past that is closed. */
+static void dir_put(struct worker *w, struct wk_dir *d)
+{
+    if (!d || --d->refs > 0)
+        return;
+    int n = 0;
+    for (struct wk_dir *e = w->dirs; e; e = e->next)
+        n++;
+    if (n > DIRCACHE_KEEP)
+        imgpipe_wk_dir_close(w, d);
+}
+
+/* An unnamed file (O_TMPFILE) leaves nothing behind, even if we die while probing. */
+int imgpipe_wk_dir_writable(const struct wk_dir *d, char *err)
+{
+    static const char zeros[PROBE_BYTES];
+    int fd = openat(d->fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) /* no O_TMPFILE here */
+        return faccessat(d->fd, ".", W_OK, AT_EACCESS) == 0
+                   ? IMGPIPE_OK
+                   : imgpipe_errf(err, IMGPIPE_EDISK, "%s", strerror(errno));
+    if (fd < 0)
+        return imgpipe_errf(err, IMGPIPE_EDISK, "%s", strerror(errno));
+    ssize_t n = write(fd, zeros, sizeof(zeros));
+    int saved = errno;
+    close(fd);
+    if (n != (ssize_t)sizeof(zeros))
+        return imgpipe_errf(err, IMGPIPE_EDISK, "%s", n < 0 ? strerror(saved) : "short write");
+    return IMGPIPE_OK;
+}
+
+/* ---- jobs ------------------------------------------------------------------------------ */
+
+void imgpipe_wk_job_free(struct worker *w, struct wk_job *j)
+{
+    if (!j)
+        return;
+    dir_put(w, j->dir);
+    imgpipe_strvec_free(&j->fields);
+    free(j);
+}
+
+static int parse_thumbs(const char *text, imgpipe_get_opts *o)
+{
+    char buf[IMGPIPE_THUMB_MAX_SIZES * 16 + 1];
+    if (!text || !*text)
+        return IMGPIPE_OK;
+    if (strlen(text) >= sizeof(buf))
+        return IMGPIPE_EINVAL;
+    strcpy(buf, text);
+    char *save = NULL;
+    for (char *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+        if (o->nthumbs == IMGPIPE_THUMB_MAX_SIZES)
+            return IMGPIPE_EINVAL;
+        if (imgpipe_parse_size(s, &o->thumbs[o->nthumbs++]))
+            return IMGPIPE_EINVAL;
+    }
+    return IMGPIPE_OK;
+}
+
+/* A small count from an entry's field: missing, garbled, negative or huge gives fallback
+ * (atoi would overflow, and a negative attempt would buy extra retries). */
+static int field_int(const char *text, int lo, int hi, int fallback)
+{
+    if (!text || !*text)
+        return fallback;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    return *end || errno || v < lo || v > hi ? fallback : (int)v;
+}
+
+/* Fills the job from its entry's fields; a sentence in err for an entry we cannot run.
+ * *transient says whether another attempt may do better (a directory not there yet). */
+static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, int *transient,
+                     char *err)
+{
+    *transient = 0;
+    for (size_t i = 0; i < kv->elements; i++)
+        if (imgpipe_strvec_push(&j->fields, kv->element[i]->str ? kv->element[i]->str : ""))
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    const char *url = imgpipe_q_field(kv, "url"), *name = imgpipe_q_field(kv, "name");
+    const char *dir = imgpipe_q_field(kv, "dir");
+    /* A job whose attempt cannot be read counts as a first attempt: it is written afresh
+     * with the retry, so it ends in the failed list like any other. */
+    j->attempt = field_int(imgpipe_q_field(kv, "attempt"), 0, 1000000, 0);
+    j->opts = w->o->get;
+    j->opts.nthumbs = 0;
+    j->opts.thumb.quality = field_int(imgpipe_q_field(kv, "quality"), 0, 100, 0);
+    if (!url || !name || !dir)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s lacks url, name or dir", j->id);
+    if (!imgpipe_store_name_ok(name) || strlen(name) > IMGPIPE_NAME_MAX)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: unsafe file name '%s'", j->id, name);
+    if (dir[0] != '/')
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: dir '%s' is not absolute", j->id, dir);
+    if (parse_thumbs(imgpipe_q_field(kv, "thumbs"), &j->opts))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: bad thumbnail sizes", j->id);
+    if (!(j->dir = dir_get(w, dir, err))) {
+        *transient = 1; /* a mount not there yet, a permission fixed later */
+        return IMGPIPE_EIO;
+    }
+    return IMGPIPE_OK;
+}
+
+static int task_from_job(struct worker *w, struct wk_job *j, imgpipe_task *t, char *err)
+{
+    const char *url = NULL;
+    for (size_t i = 0; i + 1 < j->fields.n; i += 2)
+        if (strcmp(j->fields.v[i], "url") == 0)
+            url = j->fields.v[i + 1];
+    for (size_t i = 0; i + 1 < j->fields.n; i += 2)
+        if (strcmp(j->fields.v[i], "name") == 0)
+            snprintf(t->name, sizeof(t->name), "%s", j->fields.v[i + 1]);
+    if (!url || !(t->url = strdup(url)))
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    t->dirfd = j->dir->fd;
+    t->job_opts = &j->opts;
+    t->ctx = j;
+    j->next = w->flight;
+    w->flight = j;
+    pthread_mutex_lock(&w->lock);
+    w->inflight++;
+    pthread_mutex_unlock(&w->lock);
+    return IMGPIPE_OK;
+}
+
+/* The next entry of the batch as a task: 1, or 0 when the entry was settled without one
+ * (gone from the stream, abandoned too often, unusable). The batch's shape was checked. */
+int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
+{
+    redisReply *e = w->batch->element[w->batch_pos++];
+    const char *id = e->element[0]->str;
+    long long deliveries = e->elements > 2 ? e->element[2]->integer : 1;
+    char err[IMGPIPE_ERRLEN];
+    if (e->element[1]->type != REDIS_REPLY_ARRAY) { /* deleted while pending */
+        imgpipe_wk_ack(w, w->batch_qi, id);
+        return 0;
+    }
+    struct wk_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return 0; /* stays pending: claimed again later */
+    j->qi = w->batch_qi;
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    int transient;
+    int rc = job_setup(w, j, e->element[1], &transient, err);
+    if (rc == IMGPIPE_OK && deliveries > w->retries + 1) {
+        rc = imgpipe_errf(err, IMGPIPE_ECANCELED,
+                          "abandoned: taken %lld times by workers that stopped heartbeating",
+                          deliveries);
+        transient = 0;
+    }
+    if (rc == IMGPIPE_OK)
+        rc = task_from_job(w, j, t, err);
+    if (rc == IMGPIPE_OK)
+        return 1;
+    imgpipe_wk_finish(w, j, rc, transient, err);
+    imgpipe_wk_job_free(w, j);
+    return 0;
+}
