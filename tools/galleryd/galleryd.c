@@ -73,6 +73,9 @@ static void usage(FILE *f)
           "  removed   302 to /removed.png, a 161x81 PNG like Imgur's placeholder\n"
           "  redirect  302 to /i/NAME\n"
           "  bomb      200 image/png whose header declares 30000x30000 RGBA\n"
+          "  hugeretry 429 with Retry-After: 10000000000000000\n"
+          "  bighead   the image with a 110 KB header line\n"
+          "  (a counted fault)/KEY/3/...  then the API's answer to /3/... (API retries)\n"
           "  other     404 'unknown fault'\n",
           f);
 }
@@ -229,7 +232,9 @@ static struct MHD_Daemon *start(struct gd_server *s, const struct options *o)
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, gd_handle, s, MHD_OPTION_SOCK_ADDR, &a.sa,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        /* room for the bighead fault's 110 KB header (the pool is only touched as used) */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
     if (!d) fprintf(stderr, "galleryd: cannot listen on %s port %ld\n", o->host, o->port);
     return d;
 }

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <time.h>
 
 typedef struct imgpipe_fetch_opts {
     long connect_timeout_ms; /* 0: 3 s */
@@ -18,6 +19,7 @@ typedef struct imgpipe_fetch_opts {
     CURLSH *share;           /* a share handle (DNS, connections), or NULL */
     long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails; 0: 1 */
     int insecure;            /* skip TLS certificate and host verification */
+    const char *cacert;      /* a PEM file of CA certificates to verify with; NULL: system's */
     const volatile sig_atomic_t *stop; /* non-zero: abort the transfer (Ctrl-C) */
 } imgpipe_fetch_opts;
 
@@ -33,6 +35,7 @@ typedef struct imgpipe_transfer {
     long quota_remaining; /* the lowest X-RateLimit-*Remaining seen, or -1 */
     long quota_reset_s;   /* X-RateLimit-UserReset (epoch seconds), or -1 */
     int transient;        /* after finish: worth retrying */
+    int in_headers;       /* a status line came, the blank line after the headers not yet */
     char curl_err[CURL_ERROR_SIZE];
 } imgpipe_transfer;
 
@@ -53,6 +56,10 @@ void imgpipe_transfer_cleanup(imgpipe_transfer *t);
  * API's error text can be read), *http_status set when the server answered. */
 int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,
                   long *http_status, char *err);
+
+/* A Retry-After header's value (delta seconds or an HTTP date, read against now) in
+ * milliseconds, clamped to a day; -1 when it is neither. */
+long imgpipe_retry_after_ms(const char *value, time_t now);
 
 /* 1 when url starts with http:// or https:// (case-insensitive). */
 int imgpipe_url_is_http(const char *url);
