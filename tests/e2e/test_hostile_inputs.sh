@@ -32,6 +32,28 @@ expect_rc 0 "a list with a byte order mark"
 [ -f "$T/bom/first.png" ] && [ -f "$T/bom/second.png" ] ||
   fail "a list with a byte order mark: got $(ls "$T/bom"); stderr: $(cat "$T/err")"
 ok "a URL list that starts with a byte order mark gives its first URL"
+
+# Imgur API requests are retried as downloads are (issue #11, item 10): a 503 or a 429 from
+# the API used to end the run. /f/<fault>/<key>/3/... answers as the API once the fault
+# has run out.
+export IMGUR_CLIENT_ID=e2e-client
+IMGUR_API_URL="$BASE/f/503x2/links" run_imgpipe links imgur:gallery/hot
+expect_rc 0 "links with an API that answers 503 twice"
+[ "$(wc -l <"$T/out")" -eq 4 ] || fail "links after 503s: $(cat "$T/out")"
+start=$(date +%s%N)
+IMGUR_API_URL="$BASE/f/429x1r1/get" run_imgpipe get -o "$T/api429" imgur:gallery/hot
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 0 "get with an API that answers 429 (Retry-After: 1) once"
+[ "$(ls "$T/api429" | wc -l)" -eq 4 ] || fail "get after a 429: $(ls "$T/api429")"
+[ "$took" -ge 1000 ] || fail "the API's Retry-After was not waited ($took ms)"
+IMGUR_API_URL="$BASE/f/500x50/bounded" run_imgpipe get -o "$T/api500" --retries 2 \
+  --retry-wait 0.1 imgur:gallery/hot
+expect_rc 1 "get with an API that keeps answering 500"
+expect_err "HTTP 500.*(after 3 attempts)" "the API's retries are bounded by --retries"
+IMGUR_API_URL="$BASE/f/hugeretry/api" run_imgpipe links imgur:gallery/hot
+expect_rc 1 "links with an API that asks to come back in 1e16 s"
+grep -q attempts "$T/err" && fail "an API Retry-After past our limit was waited: $(cat "$T/err")"
+ok "API requests are retried after 503 and 429 (Retry-After waited), boundedly"
 kill "$GPID"
 
 # One item with a lone surrogate escape, one with bytes that are not UTF-8, one with a NUL

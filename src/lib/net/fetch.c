@@ -1,4 +1,5 @@
 #include "net/fetch.h"
+#include "common/retry.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -283,16 +284,47 @@ void imgpipe_transfer_cleanup(imgpipe_transfer *t)
     imgpipe_buf_free(&t->body);
 }
 
+/* One attempt with easy; the body and status go out whatever the outcome. */
+static int fetch_once(CURL *easy, const char *url, const imgpipe_fetch_opts *opts,
+                      imgpipe_transfer *t, char *err)
+{
+    int rc = imgpipe_transfer_init(t, easy, url, opts, err);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_transfer_finish(t, curl_easy_perform(easy), err);
+    return rc;
+}
+
+/* Sleeps ms, in steps so that a stop is heard; 0 when it was cut short. */
+static int nap(long ms, const volatile sig_atomic_t *stop)
+{
+    for (long left = ms; left > 0; left -= 50) {
+        if (stop && *stop)
+            return 0;
+        long step = left < 50 ? left : 50;
+        nanosleep(&(struct timespec){.tv_nsec = step * 1000000L}, NULL);
+    }
+    return !(stop && *stop);
+}
+
 int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,
-                  long *http_status, char *err)
+                  long *http_status, int *attempts, char *err)
 {
     CURL *easy = curl_easy_init();
     if (!easy)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a libcurl handle");
+    int retries = imgpipe_retry_count(opts->retries), rc;
+    uint64_t rng = imgpipe_hash64(url, strlen(url)) ^ (uint64_t)time(NULL);
     imgpipe_transfer t;
-    int rc = imgpipe_transfer_init(&t, easy, url, opts, err);
-    if (rc == IMGPIPE_OK)
-        rc = imgpipe_transfer_finish(&t, curl_easy_perform(easy), err);
+    for (*attempts = 1;; ++*attempts) {
+        rc = fetch_once(easy, url, opts, &t, err);
+        long delay =
+            rc && t.transient && *attempts <= retries
+                ? imgpipe_retry_delay_ms(*attempts, opts->retry_wait_ms, t.retry_after_ms, &rng)
+                : -1;
+        if (delay < 0 || !nap(delay, opts->stop))
+            break;
+        imgpipe_transfer_cleanup(&t);
+    }
     *http_status = t.http_status;
     *body = t.body;
     t.body = (imgpipe_buf){0};

@@ -21,6 +21,8 @@ typedef struct imgpipe_fetch_opts {
     int insecure;            /* skip TLS certificate and host verification */
     const char *cacert;      /* a PEM file of CA certificates to verify with; NULL: system's */
     const volatile sig_atomic_t *stop; /* non-zero: abort the transfer (Ctrl-C) */
+    int retries;        /* imgpipe_fetch: transient failures retried (imgpipe_retry_count) */
+    long retry_wait_ms; /* imgpipe_fetch: the first backoff; 0: IMGPIPE_RETRY_WAIT_MS */
 } imgpipe_fetch_opts;
 
 typedef struct imgpipe_transfer {
@@ -52,10 +54,12 @@ int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err);
 /* Frees what init allocated and the body (unless taken). */
 void imgpipe_transfer_cleanup(imgpipe_transfer *t);
 
-/* A blocking GET with a handle of its own: body filled (even for a non-2xx answer, so an
- * API's error text can be read), *http_status set when the server answered. */
+/* A blocking GET with a handle of its own, retried after transient failures as a download
+ * is (opts->retries, backoff with jitter, Retry-After): body filled from the last attempt
+ * (even for a non-2xx answer, so an API's error text can be read), *http_status set when
+ * the server answered, *attempts the transfers made. */
 int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,
-                  long *http_status, char *err);
+                  long *http_status, int *attempts, char *err);
 
 /* A Retry-After header's value (delta seconds or an HTTP date, read against now) in
  * milliseconds, clamped to a day; -1 when it is neither. */

@@ -22,6 +22,10 @@ long imgpipe_run_remaining_ms(const imgpipe_run *r)
 imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r)
 {
     imgpipe_fetch_opts fo = r->fetch;
+    /* From the options themselves, so that every executor and the queue worker (which
+     * builds its run from its imgpipe_get_opts) verify TLS alike. */
+    fo.insecure = r->opts->insecure;
+    fo.cacert = r->opts->cacert;
     long left = imgpipe_run_remaining_ms(r);
     if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms))
         fo.timeout_ms = left;
