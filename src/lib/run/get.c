@@ -87,7 +87,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->timeout_ms > 0)
         r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
     rc = execute(&r, err);
-    if (rc == IMGPIPE_OK && r.fatal)
+    if (rc == IMGPIPE_OK && atomic_load(&r.fatal))
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s", r.fatal_err);
     else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
         rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");

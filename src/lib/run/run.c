@@ -142,17 +142,17 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 
 int imgpipe_run_stopping(const imgpipe_run *r)
 {
-    return r->fatal || (r->opts->stop && *r->opts->stop);
+    return atomic_load(&r->fatal) || (r->opts->stop && *r->opts->stop);
 }
 
 /* A disk error is the run's, not the item's: every later item would fail alike. */
 static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
 {
-    if (o->status != IMGPIPE_EDISK || r->fatal)
+    if (o->status != IMGPIPE_EDISK || atomic_load(&r->fatal))
         return;
     const char *dir = r->opts->dir ? r->opts->dir : "images";
     imgpipe_errf(r->fatal_err, IMGPIPE_EDISK, "stopped: in %s: %s", dir, o->error);
-    r->fatal = 1;
+    atomic_store(&r->fatal, 1);
 }
 
 #define QUOTA_LOW 100       /* requests left at which a host is slowed down */
