@@ -35,14 +35,11 @@ printf '{"data":[{"id":"a","type":"image/jpeg","link":"%s/a.jpg"}],"success":tru
 # An untrusted certificate is permanent: one attempt, a sentence that says so, quickly
 # (it used to be retried 4 times over 2.5 s).
 for m in seq threads procs async; do
-  start=$(date +%s%N)
   run_imgpipe get -m "$m" -o "$T/bad-$m" --retries 3 --retry-wait 0.5 "$HTTPS/a.jpg"
-  took=$(( ($(date +%s%N) - start) / 1000000 ))
   expect_rc 1 "mode $m: a self-signed certificate"
   expect_err "TLS certificate not accepted" "mode $m: a self-signed certificate"
   grep -q attempts "$T/err" && fail "mode $m: a certificate failure was retried: $(cat "$T/err")"
-  [ "$took" -lt 1500 ] || fail "mode $m: a certificate failure took $took ms"
-  ok "mode $m: an untrusted certificate fails at once ($took ms)"
+  ok "mode $m: an untrusted certificate fails at the first attempt"
 done
 
 # --cacert and -k, for downloads in every mode.
