@@ -92,6 +92,11 @@ typedef struct imgpipe_source_opts {
     int pages; /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
                   spec's page on, one after another, ending at the first empty page;
                   0: 1. Other sources have one answer and ignore it. */
+    int retries;        /* API requests: more attempts after a transient failure (as for
+                           imgpipe_get_opts: 0: 3, < 0: none), honouring Retry-After */
+    long retry_wait_ms; /* the first backoff, doubled each attempt; 0: 500 ms */
+    int insecure;       /* skip TLS verification */
+    const char *cacert; /* PEM file of CA certificates to verify with; NULL: the system's */
 } imgpipe_source_opts;
 
 /* What a source skipped, by reason, for the summary. */
@@ -202,6 +207,7 @@ typedef struct imgpipe_get_opts {
     int per_host;              /* connections per host (async); 0: no limit */
     double rate;               /* requests per second per host; 0: no limit */
     int insecure;              /* skip TLS verification */
+    const char *cacert;        /* PEM file of CA certificates to verify with; NULL: system's */
     int no_ledger;             /* do not read or write DIR/.imgpipe/ledger */
     int retry_failed;          /* only links the ledger has as failed: the ledger's, the
                                   sources are not read */

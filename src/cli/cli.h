@@ -36,6 +36,13 @@ void cli_free_sources(imgpipe_source **sources, int n);
 /* --pages N (1..1000) for the sources cli_open_sources opens next: 0, or -1 (printed). */
 int cli_set_pages(const char *text);
 
+/* TLS and retry settings for the API requests of the sources cli_open_sources opens next
+ * (0 / NULL: the library's defaults). */
+void cli_set_source_net(int insecure, const char *cacert, int retries, long retry_wait_ms);
+
+/* --cacert FILE: 0 when FILE can be read, else -1 (printed). */
+int cli_check_cacert(const char *path);
+
 /* Prints the links a set of sources skipped, e.g. "2 links skipped (gif/video 1, album 1)". */
 void cli_print_skipped(imgpipe_source *const *sources, int n);
 

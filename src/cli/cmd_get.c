@@ -43,7 +43,8 @@ static const char usage[] =
     "                            (default: 1)\n"
     "      --retries N           retry transient failures (timeouts, resets, cut bodies,\n"
     "                            408, 429, 500, 502, 503, 504) N times (default: 3), with\n"
-    "                            exponential backoff and jitter, honouring Retry-After\n"
+    "                            exponential backoff and jitter, honouring Retry-After;\n"
+    "                            Imgur API requests alike\n"
     "      --retry-wait S        the first backoff, doubled each retry (default: 0.5)\n"
     "      --per-host N          at most N connections per host (async mode)\n"
     "      --rate N              at most N requests per second per host\n"
@@ -51,7 +52,9 @@ static const char usage[] =
     "                            then not read and may be left out)\n"
     "      --no-ledger           neither read nor write DIR/.imgpipe/ledger\n"
     "      --pages N             read N pages of imgur: listings, 1..1000 (default: 1)\n"
-    "  -k, --insecure            do not verify TLS certificates\n"
+    "  -k, --insecure            do not verify TLS certificates (API requests too)\n"
+    "      --cacert FILE         verify TLS certificates with the CA certificates in FILE\n"
+    "                            (PEM), for downloads and API requests\n"
     "  -v, --verbose             print a line for every item\n"
     "      --json                one JSON object per item on stdout (url, path, thumbnails,\n"
     "                            bytes, sha256, ms, attempts, status, error), then a summary\n"
@@ -78,7 +81,8 @@ enum {
     OPT_NAME,
     OPT_LAYOUT,
     OPT_PAGES,
-    OPT_MAX_PIXELS
+    OPT_MAX_PIXELS,
+    OPT_CACERT
 };
 
 static const struct option longopts[] = {
@@ -101,6 +105,7 @@ static const struct option longopts[] = {
     {"pages", required_argument, NULL, OPT_PAGES},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"insecure", no_argument, NULL, 'k'},
+    {"cacert", required_argument, NULL, OPT_CACERT},
     {"verbose", no_argument, NULL, 'v'},
     {"json", no_argument, NULL, CLI_OPT_JSON},
     {"stats", required_argument, NULL, CLI_OPT_STATS},
@@ -165,6 +170,9 @@ static int parse_transfer_option(imgpipe_get_opts *o, int c)
         return parse_rate(optarg, &o->rate) ? 2 : 0;
     case 'k':
         o->insecure = 1;
+        return 0;
+    case OPT_CACERT:
+        o->cacert = optarg; /* checked after the options: --help goes first */
         return 0;
     default:
         return -1;
@@ -273,8 +281,11 @@ int cmd_get(int argc, char **argv)
         if (rc >= 0)
             return rc;
     }
+    if (g.opts.cacert && cli_check_cacert(g.opts.cacert))
+        return CLI_EXIT_USAGE;
     imgpipe_source **sources = NULL;
     int n = 0, rc = 0;
+    cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
     if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n)))
         return rc;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: imgpipe links [-q] [--pages N] [SOURCE...]\n"
+    "usage: imgpipe links [-q] [--pages N] [-k] [--cacert FILE] [SOURCE...]\n"
     "\n"
     "Prints the image links of each SOURCE (default imgur:random), one a line, in order.\n"
     "Only JPEG and PNG items of Imgur answers are printed; albums are expanded.\n"
@@ -14,20 +14,28 @@ static const char usage[] =
     "      --pages N read N pages of imgur: listings (gallery/, r/, tag/), one after\n"
     "                another from the spec's page, ending at the first empty one;\n"
     "                1..1000 (default: 1)\n"
+    "  -k, --insecure  do not verify TLS certificates\n"
+    "      --cacert FILE\n"
+    "                verify TLS certificates with the CA certificates in FILE (PEM)\n"
     "  -h, --help    this help\n";
 
-enum { OPT_PAGES = 256 };
+enum { OPT_PAGES = 256, OPT_CACERT };
 
 int cmd_links(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"quiet", no_argument, NULL, 'q'},
-                                             {"pages", required_argument, NULL, OPT_PAGES},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0, 0, 0, 0}};
-    int quiet = 0, c;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    static const struct option longopts[] = {
+        {"quiet", no_argument, NULL, 'q'},    {"pages", required_argument, NULL, OPT_PAGES},
+        {"insecure", no_argument, NULL, 'k'}, {"cacert", required_argument, NULL, OPT_CACERT},
+        {"help", no_argument, NULL, 'h'},     {0, 0, 0, 0}};
+    int quiet = 0, insecure = 0, c;
+    const char *cacert = NULL;
+    while ((c = getopt_long(argc, argv, "qkh", longopts, NULL)) != -1) {
         if (c == 'q') {
             quiet = 1;
+        } else if (c == 'k') {
+            insecure = 1;
+        } else if (c == OPT_CACERT) {
+            cacert = optarg; /* checked after the options: --help goes first */
         } else if (c == OPT_PAGES) {
             if (cli_set_pages(optarg))
                 return CLI_EXIT_USAGE;
@@ -39,7 +47,10 @@ int cmd_links(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    if (cacert && cli_check_cacert(cacert))
+        return CLI_EXIT_USAGE;
     imgpipe_source **sources;
+    cli_set_source_net(insecure, cacert, 0, 0);
     int n, rc = cli_open_sources(argc - optind, argv + optind, &sources, &n);
     if (rc)
         return rc;

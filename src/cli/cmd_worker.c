@@ -26,6 +26,8 @@ static const char usage[] =
     "      --connect-timeout S   seconds to connect (default: 3)\n"
     "      --read-timeout S      abort a transfer silent for S seconds (default: 30)\n"
     "      --max-bytes SIZE      refuse images larger than SIZE (default: 50M)\n"
+    "  -k, --insecure            do not verify TLS certificates\n"
+    "      --cacert FILE         verify TLS certificates with the CA certificates in FILE\n"
     "  -q, --quiet               print only failures\n"
     "  -h, --help                this help\n"
     "\n"
@@ -35,7 +37,14 @@ static const char usage[] =
     "Exit status: 0 stopped or done, 1 Redis unreachable at start, NAME in use by a live\n"
     "worker, or a DIR that cannot be written; 2 usage error.\n";
 
-enum { OPT_CLAIM = 256, OPT_RETRIES, OPT_CONNECT_TIMEOUT, OPT_READ_TIMEOUT, OPT_MAX_BYTES };
+enum {
+    OPT_CLAIM = 256,
+    OPT_RETRIES,
+    OPT_CONNECT_TIMEOUT,
+    OPT_READ_TIMEOUT,
+    OPT_MAX_BYTES,
+    OPT_CACERT
+};
 
 static const struct option longopts[] = {
     {"redis", required_argument, NULL, 'r'},
@@ -47,6 +56,8 @@ static const struct option longopts[] = {
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+    {"insecure", no_argument, NULL, 'k'},
+    {"cacert", required_argument, NULL, OPT_CACERT},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {0, 0, 0, 0}};
@@ -96,6 +107,12 @@ static int parse_option(struct worker_cli *w, int c)
                                                                                     : -1;
     case OPT_MAX_BYTES:
         return cli_parse_bytes("--max-bytes", optarg, &o->get.max_bytes) ? CLI_EXIT_USAGE : -1;
+    case 'k':
+        o->get.insecure = 1;
+        return -1;
+    case OPT_CACERT:
+        o->get.cacert = optarg; /* checked after the options: --help goes first */
+        return -1;
     case 'q':
         w->quiet = 1;
         return -1;
@@ -139,11 +156,13 @@ int cmd_worker(int argc, char **argv)
 {
     struct worker_cli w = {.opts = {.stop = &stop_requested, .notice = on_notice}};
     int c;
-    while ((c = getopt_long(argc, argv, "r:bj:n:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:bj:n:kqh", longopts, NULL)) != -1) {
         int rc = parse_option(&w, c);
         if (rc >= 0)
             return rc;
     }
+    if (w.opts.get.cacert && cli_check_cacert(w.opts.get.cacert))
+        return CLI_EXIT_USAGE;
     w.opts.queues = (const char *const *)(argv + optind);
     w.opts.nqueues = argc - optind;
     catch_signals();

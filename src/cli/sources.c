@@ -1,6 +1,8 @@
 /* Opening sources from the command line: defaults and environment. */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,28 @@ int cli_set_pages(const char *text)
     return cli_parse_int("--pages", text, 1, 1000, &source_pages);
 }
 
+/* -k, --cacert, --retries and --retry-wait of the command, for its API requests too. */
+static imgpipe_source_opts source_net;
+
+void cli_set_source_net(int insecure, const char *cacert, int retries, long retry_wait_ms)
+{
+    source_net.insecure = insecure;
+    source_net.cacert = cacert;
+    source_net.retries = retries;
+    source_net.retry_wait_ms = retry_wait_ms;
+}
+
+int cli_check_cacert(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        cli_error("--cacert: cannot read '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    fclose(fp);
+    return 0;
+}
+
 static int is_imgur(const char *spec)
 {
     return strncmp(spec, "imgur:", 6) == 0;
@@ -32,7 +56,11 @@ int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
     }
     imgpipe_source_opts so = {.api_url = getenv("IMGUR_API_URL"),
                               .client_id = getenv("IMGUR_CLIENT_ID"),
-                              .pages = source_pages};
+                              .pages = source_pages,
+                              .insecure = source_net.insecure,
+                              .cacert = source_net.cacert,
+                              .retries = source_net.retries,
+                              .retry_wait_ms = source_net.retry_wait_ms};
     for (int i = 0; i < nspecs; i++) {
         if (is_imgur(specs[i]) && (!so.client_id || !*so.client_id)) {
             cli_error(missing_client_id, specs[i]);

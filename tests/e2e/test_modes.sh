@@ -74,5 +74,10 @@ seq 1 300000 | sed 's|.*|ftp://127.0.0.1/&.jpg|' >"$T/long.txt"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"  # freed memory reused, as without ASan
 small=$(maxrss "$IMGPIPE" get -q -o "$T/stream" "$T/short.txt")
 large=$(maxrss "$IMGPIPE" get -q -o "$T/stream" "$T/long.txt")
-[ $((large - small)) -lt 16384 ] || fail "300k links took $large KB, 30k took $small KB: memory grows with the list"
-ok "a 300,000-link list streams ($small KB vs $large KB peak)"
+if [ "${TSAN:-OFF}" = ON ]; then
+  # ThreadSanitizer's own bookkeeping grows with the work done; the other stages measure.
+  ok "a 300,000-link list streams (peak not compared under ThreadSanitizer: $small KB vs $large KB)"
+else
+  [ $((large - small)) -lt 16384 ] || fail "300k links took $large KB, 30k took $small KB: memory grows with the list"
+  ok "a 300,000-link list streams ($small KB vs $large KB peak)"
+fi

@@ -339,6 +339,47 @@ static void test_hostile_input_does_not_crash(void **state)
     assert_int_equal(links.n, 0);
 }
 
+/* One item whose text is not valid Unicode (a lone surrogate escape, invalid UTF-8 bytes,
+ * an encoded surrogate, an overlong form, a NUL escape) costs at most that item, never
+ * the page. */
+static void test_bad_text_costs_one_item_at_most(void **state)
+{
+    (void)state;
+    imgpipe_strvec links = {0};
+    imgpipe_source_counts c;
+    char err[IMGPIPE_ERRLEN];
+    const char *json =
+        "{\"data\":["
+        "{\"title\":\"lone \\ud800 high\",\"type\":\"image/jpeg\",\"link\":\"https://x/1.jpg\"},"
+        "{\"title\":\"lone \\uDC00 low\",\"type\":\"image/jpeg\",\"link\":\"https://x/2.jpg\"},"
+        "{\"title\":\"high at end \\ud800\",\"type\":\"image/png\",\"link\":\"https://x/3.png\"},"
+        "{\"title\":\"bad \xff\xfe bytes \xc3\",\"type\":\"image/jpeg\","
+        "\"link\":\"https://x/4.jpg\"},"
+        "{\"title\":\"encoded surrogate \xed\xa0\x80, overlong \xc0\xaf\",\"type\":\"image/jpeg\","
+        "\"link\":\"https://x/5.jpg\"},"
+        "{\"title\":\"nul \\u0000\",\"type\":\"image/jpeg\",\"link\":\"https://x/6.jpg\"},"
+        "{\"title\":\"a pair \\ud83d\\ude00 and \\\\ud800 is text\",\"type\":\"image/jpeg\","
+        "\"link\":\"https://x/7.jpg\"},"
+        "{\"title\":\"ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"type\":\"image/jpeg\","
+        "\"link\":\"https://x/8.jpg\"},"
+        /* The link itself is not text, or hides a NUL: that item is skipped. */
+        "{\"type\":\"image/jpeg\",\"link\":\"https://x/\xff.jpg\"},"
+        "{\"type\":\"image/jpeg\",\"link\":\"https://x/\\udc00.jpg\"},"
+        "{\"type\":\"image/jpeg\",\"link\":\"https://x/9.jpg\\u0000.exe\"}"
+        "],\"success\":true,\"status\":200}";
+    assert_int_equal(parse(json, &links, &c, err), IMGPIPE_OK);
+    static const char *const want[] = {"https://x/1.jpg", "https://x/2.jpg", "https://x/3.png",
+                                       "https://x/4.jpg", "https://x/5.jpg", "https://x/6.jpg",
+                                       "https://x/7.jpg", "https://x/8.jpg"};
+    assert_links(&links, want, 8);
+    assert_int_equal(c.skipped_type, 3);
+    imgpipe_strvec_free(&links);
+    /* The repair does not make broken JSON parse. */
+    assert_int_equal(parse("{\"data\":[\"\\ud800\"", &links, &c, err), IMGPIPE_EAPI);
+    assert_int_equal(parse("{\"data\":[\xff]}", &links, &c, err), IMGPIPE_EAPI);
+    assert_int_equal(links.n, 0);
+}
+
 /* ---- imgpipe_imgur_path ---------------------------------------------------------------- */
 
 static void assert_path(const char *spec, const char *want)
@@ -475,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_wrong_shapes),
         cmocka_unit_test(test_bad_items_are_skipped),
         cmocka_unit_test(test_hostile_input_does_not_crash),
+        cmocka_unit_test(test_bad_text_costs_one_item_at_most),
         cmocka_unit_test(test_path_forms),
         cmocka_unit_test(test_page_paths),
         cmocka_unit_test(test_path_invalid),

@@ -28,6 +28,12 @@
  *   removed       302 to /removed.png, a 161x81 PNG like Imgur's placeholder
  *   redirect      302 to /i/<name>: a redirect that must simply work
  *   bomb          200 image/png: a valid header declaring 30000x30000 RGBA, a tiny IDAT
+ *   hugeretry     always: 429 with Retry-After: 10000000000000000 (seconds; overflows a
+ *                 client that multiplies it into milliseconds)
+ *   bighead       always: 200, the image, with a 110 KB header line (X-Padding)
+ *   <counted fault>/<key>/3/...  once the fault has run out, the Imgur API answer for
+ *                 /3/... instead of an image: IMGUR_API_URL=BASE/f/503x2/k fails the
+ *                 API's first two requests
  *   anything else 404 "unknown fault"
  *
  * GET /removed.png  the placeholder itself.
@@ -48,6 +54,7 @@
 #define MAX_TIMES 1000000UL
 #define BIG_LENGTH (200ULL * 1024 * 1024)
 #define STALL_MS 60000u
+#define BIGHEAD_BYTES (110u * 1024) /* over libcurl's CURL_MAX_HTTP_HEADER (100 KB) */
 
 struct counter {
     struct counter *next;
@@ -78,7 +85,9 @@ enum kind {
     F_BOMB,
     F_QUOTA,
     F_CUT,
-    F_PARTIAL
+    F_PARTIAL,
+    F_HUGERETRY,
+    F_BIGHEAD
 };
 
 struct fault {
@@ -141,10 +150,13 @@ static int parse_fault(const char *p, size_t n, struct fault *f)
     static const struct {
         const char *word;
         enum kind kind;
-    } words[] = {{"short", F_SHORT}, {"big", F_BIG},         {"drip", F_DRIP},
-                 {"stall", F_STALL}, {"ctype", F_CTYPE},     {"html", F_HTML},
-                 {"loop", F_LOOP},   {"removed", F_REMOVED}, {"redirect", F_REDIRECT},
-                 {"bomb", F_BOMB},   {"cut", F_CUT},         {"partial", F_PARTIAL}};
+    } words[] = {{"short", F_SHORT},         {"big", F_BIG},
+                 {"drip", F_DRIP},           {"stall", F_STALL},
+                 {"ctype", F_CTYPE},         {"html", F_HTML},
+                 {"loop", F_LOOP},           {"removed", F_REMOVED},
+                 {"redirect", F_REDIRECT},   {"bomb", F_BOMB},
+                 {"cut", F_CUT},             {"partial", F_PARTIAL},
+                 {"hugeretry", F_HUGERETRY}, {"bighead", F_BIGHEAD}};
     char tok[32];
     if (n >= sizeof tok) return -1;
     memcpy(tok, p, n);
@@ -461,6 +473,28 @@ static enum MHD_Result half(struct MHD_Connection *conn, const struct blob *im, 
     return ret;
 }
 
+/* An image behind a header of BIGHEAD_BYTES: a client must refuse it, not run out of
+ * memory. */
+static enum MHD_Result big_header(struct MHD_Connection *conn, const struct blob *im)
+{
+    char *pad = malloc(BIGHEAD_BYTES + 1);
+    if (!pad)
+        return MHD_NO;
+    memset(pad, 'x', BIGHEAD_BYTES);
+    pad[BIGHEAD_BYTES] = '\0';
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(im->size, (void *)im->data, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_NO;
+    if (r) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, im->type);
+        MHD_add_response_header(r, "X-Padding", pad);
+        ret = MHD_queue_response(conn, 200, r);
+        MHD_destroy_response(r);
+    }
+    free(pad);
+    return ret;
+}
+
 static enum MHD_Result serve(const struct gd_server *s, struct MHD_Connection *conn,
                              const char *url, const struct fault *ft, const struct blob *im)
 {
@@ -494,6 +528,11 @@ static enum MHD_Result serve(const struct gd_server *s, struct MHD_Connection *c
         return half(conn, im, 0);
     case F_PARTIAL:
         return half(conn, im, 1);
+    case F_HUGERETRY:
+        return queue_with(conn, 429, "galleryd: injected 429, come back in 317 million years\n",
+                          MHD_HTTP_HEADER_RETRY_AFTER, "10000000000000000");
+    case F_BIGHEAD:
+        return big_header(conn, im);
     default: /* F_STATUS, F_RESET after their k failures */
         return gd_queue(conn, 200, im->type, (void *)im->data, im->size, MHD_RESPMEM_PERSISTENT);
     }
@@ -521,6 +560,8 @@ enum MHD_Result gd_fault(const struct gd_server *s, struct MHD_Connection *conn,
         if (nth <= ft.times && ft.kind == F_RESET)
             return queue_reader(f, conn, &im, im.size, im.size / 2, B_TRUNCATE);
         if (nth <= ft.times) return fail_status(conn, &ft, nth);
+        if (strncmp(name, "3/", 2) == 0)
+            return gd_api_route(s, conn, name - 1);
     }
     return serve(s, conn, url, &ft, &im);
 }

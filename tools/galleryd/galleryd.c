@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct options {
     long port;
@@ -73,6 +74,9 @@ static void usage(FILE *f)
           "  removed   302 to /removed.png, a 161x81 PNG like Imgur's placeholder\n"
           "  redirect  302 to /i/NAME\n"
           "  bomb      200 image/png whose header declares 30000x30000 RGBA\n"
+          "  hugeretry 429 with Retry-After: 10000000000000000\n"
+          "  bighead   the image with a 110 KB header line\n"
+          "  (a counted fault)/KEY/3/...  then the API's answer to /3/... (API retries)\n"
           "  other     404 'unknown fault'\n",
           f);
 }
@@ -213,7 +217,27 @@ static int write_port_file(const char *file, unsigned port)
     return 0;
 }
 
-static struct MHD_Daemon *start(struct gd_server *s, const struct options *o)
+/* The listening socket is made here, not by MHD, so that the port (and with it the base
+ * URL every handler reads) is known before MHD starts a thread: written after, it would
+ * be a data race as ThreadSanitizer sees it. -1 (printed) on failure. */
+static int listen_on(const union addr *a, int v6, unsigned *port)
+{
+    socklen_t len = v6 ? sizeof a->v6 : sizeof a->v4;
+    union addr bound;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, &a->sa, len) != 0 || listen(fd, 1024) != 0 ||
+        getsockname(fd, &bound.sa, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(v6 ? bound.v6.sin6_port : bound.v4.sin_port);
+    return fd;
+}
+
+static struct MHD_Daemon *start(struct gd_server *s, const struct options *o, unsigned *port)
 {
     union addr a;
     int v6;
@@ -221,16 +245,24 @@ static struct MHD_Daemon *start(struct gd_server *s, const struct options *o)
         fprintf(stderr, "galleryd: --host is not an IP address: %s\n", o->host);
         return NULL;
     }
-    /* With a fixed port the base is known before the first request can arrive; with
-     * port 0 nobody can connect before the port is published, after start. */
-    set_base(s, o->host, v6, (unsigned)o->port);
+    int fd = listen_on(&a, v6, port);
+    if (fd < 0) {
+        fprintf(stderr, "galleryd: cannot listen on %s port %ld: %s\n", o->host, o->port,
+                strerror(errno));
+        return NULL;
+    }
+    set_base(s, o->host, v6, *port);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)o->port, NULL, NULL, gd_handle, s, MHD_OPTION_SOCK_ADDR, &a.sa,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
-    if (!d) fprintf(stderr, "galleryd: cannot listen on %s port %ld\n", o->host, o->port);
+        flags, 0, NULL, NULL, gd_handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        /* room for the bighead fault's 110 KB header (the pool is only touched as used) */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "galleryd: cannot listen on %s port %ld\n", o->host, o->port);
+        close(fd);
+    }
     return d;
 }
 
@@ -244,11 +276,10 @@ static int serve(struct gd_server *s, const struct options *o)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    struct MHD_Daemon *d = start(s, o);
-    if (!d) return 1;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = info ? info->port : (unsigned)o->port;
-    if (o->port == 0) set_base(s, o->host, strchr(o->host, ':') != NULL, port);
+    unsigned port;
+    struct MHD_Daemon *d = start(s, o, &port);
+    if (!d)
+        return 1;
     if (o->port_file && write_port_file(o->port_file, port) != 0) {
         fprintf(stderr, "galleryd: cannot write %s: %s\n", o->port_file, strerror(errno));
         gd_faults_stop(s->faults);

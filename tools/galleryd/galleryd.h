@@ -76,6 +76,9 @@ enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *ur
                           const char *method, const char *version, const char *upload_data,
                           size_t *upload_data_size, void **con_cls);
 
+/* routes.c: the Imgur API's answer to GET path (/3/...), as if asked directly */
+enum MHD_Result gd_api_route(const struct gd_server *s, struct MHD_Connection *conn,
+                             const char *path);
 /* faults.c; url starts with /f/ or is /removed.png */
 enum MHD_Result gd_fault(const struct gd_server *s, struct MHD_Connection *conn, const char *url);
 

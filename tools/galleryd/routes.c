@@ -375,6 +375,12 @@ static enum MHD_Result api(const struct gd_server *s, struct MHD_Connection *con
     return api_error(conn, 404, 404, "Not found", url, method);
 }
 
+enum MHD_Result gd_api_route(const struct gd_server *s, struct MHD_Connection *conn,
+                             const char *path)
+{
+    return api(s, conn, path, path, MODE_NORMAL, "GET");
+}
+
 static enum MHD_Result route(const struct gd_server *s, struct MHD_Connection *conn,
                              const char *url, const char *method)
 {

@@ -1,5 +1,7 @@
 #include "net/fetch.h"
+#include "common/retry.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,26 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* A server may ask for any wait, in seconds or as a date; more than a day is as good as
+ * never, and clamping there keeps the arithmetic in range. */
+#define RETRY_AFTER_CLAMP_S 86400L
+
+long imgpipe_retry_after_ms(const char *value, time_t now)
+{
+    char *end;
+    errno = 0;
+    long long secs = strtoll(value, &end, 10);
+    if (end == value || *end != '\0' || secs < 0) {
+        time_t when = curl_getdate(value, NULL);
+        if (when <= 0)
+            return -1;
+        secs = when > now ? (long long)(when - now) : 0;
+    }
+    if (secs > RETRY_AFTER_CLAMP_S || errno == ERANGE)
+        secs = RETRY_AFTER_CLAMP_S;
+    return (long)secs * 1000;
+}
+
 /* Resets what a response said when the next one (after a redirect) begins. */
 static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
 {
@@ -42,6 +64,11 @@ static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
     char *colon = strchr(buf, ':');
     if (strncmp(buf, "HTTP/", 5) == 0) {
         t->retry_after_ms = -1;
+        t->in_headers = 1;
+        return;
+    }
+    if (buf[0] == '\r' || buf[0] == '\n') {
+        t->in_headers = 0; /* the blank line that ends them */
         return;
     }
     if (!colon)
@@ -52,15 +79,7 @@ static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
         v++;
     v[strcspn(v, "\r\n")] = '\0';
     if (strcasecmp(buf, "Retry-After") == 0) {
-        char *end;
-        long secs = strtol(v, &end, 10);
-        if (end != v && *end == '\0' && secs >= 0) {
-            t->retry_after_ms = secs * 1000;
-        } else {
-            time_t when = curl_getdate(v, NULL);
-            if (when > 0)
-                t->retry_after_ms = when > time(NULL) ? (long)(when - time(NULL)) * 1000 : 0;
-        }
+        t->retry_after_ms = imgpipe_retry_after_ms(v, time(NULL));
     } else if (strcasecmp(buf, "X-RateLimit-ClientRemaining") == 0 ||
                strcasecmp(buf, "X-RateLimit-UserRemaining") == 0) {
         long left = strtol(v, NULL, 10);
@@ -134,6 +153,8 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
                      or_default(opts->connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS));
     set_read_timeout(easy, or_default(opts->read_timeout_ms, DEFAULT_READ_TIMEOUT_MS),
                      opts->min_speed);
+    if (opts->cacert)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, opts->cacert);
     if (opts->insecure) {
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -156,10 +177,41 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
     return IMGPIPE_OK;
 }
 
+/* Failures that another attempt cannot mend: a header line libcurl will not hold, a
+ * certificate that does not verify. 0 when rc is none of them. */
+static int permanent_failure(const imgpipe_transfer *t, CURLcode rc, const char *why, char *err)
+{
+    switch (rc) {
+    case CURLE_OUT_OF_MEMORY:
+        /* libcurl (before 8.6) refuses a header line over CURL_MAX_HTTP_HEADER (100 KB)
+         * as out of memory, without a word: failing amid the headers is that. */
+        if (t->in_headers)
+            return imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                                "response header too large (a line over libcurl's 100 KB)");
+        return 0;
+#if LIBCURL_VERSION_NUM >= 0x080600
+    case CURLE_TOO_LARGE:
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "response header too large: %s", why);
+#endif
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CRL_BADFILE:
+        return imgpipe_errf(err, IMGPIPE_ENET, "TLS certificate not accepted: %s", why);
+    default:
+        return 0;
+    }
+}
+
 static int curl_failure(imgpipe_transfer *t, CURLcode rc, char *err)
 {
     const char *why = t->curl_err[0] ? t->curl_err : curl_easy_strerror(rc);
     unsigned long long max = (unsigned long long)t->max_bytes;
+    int permanent = permanent_failure(t, rc, why, err);
+    if (permanent)
+        return permanent;
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         t->transient = 1;
@@ -237,16 +289,47 @@ void imgpipe_transfer_cleanup(imgpipe_transfer *t)
     imgpipe_buf_free(&t->body);
 }
 
+/* One attempt with easy; the body and status go out whatever the outcome. */
+static int fetch_once(CURL *easy, const char *url, const imgpipe_fetch_opts *opts,
+                      imgpipe_transfer *t, char *err)
+{
+    int rc = imgpipe_transfer_init(t, easy, url, opts, err);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_transfer_finish(t, curl_easy_perform(easy), err);
+    return rc;
+}
+
+/* Sleeps ms, in steps so that a stop is heard; 0 when it was cut short. */
+static int nap(long ms, const volatile sig_atomic_t *stop)
+{
+    for (long left = ms; left > 0; left -= 50) {
+        if (stop && *stop)
+            return 0;
+        long step = left < 50 ? left : 50;
+        nanosleep(&(struct timespec){.tv_nsec = step * 1000000L}, NULL);
+    }
+    return !(stop && *stop);
+}
+
 int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,
-                  long *http_status, char *err)
+                  long *http_status, int *attempts, char *err)
 {
     CURL *easy = curl_easy_init();
     if (!easy)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a libcurl handle");
+    int retries = imgpipe_retry_count(opts->retries), rc;
+    uint64_t rng = imgpipe_hash64(url, strlen(url)) ^ (uint64_t)time(NULL);
     imgpipe_transfer t;
-    int rc = imgpipe_transfer_init(&t, easy, url, opts, err);
-    if (rc == IMGPIPE_OK)
-        rc = imgpipe_transfer_finish(&t, curl_easy_perform(easy), err);
+    for (*attempts = 1;; ++*attempts) {
+        rc = fetch_once(easy, url, opts, &t, err);
+        long delay =
+            rc && t.transient && *attempts <= retries
+                ? imgpipe_retry_delay_ms(*attempts, opts->retry_wait_ms, t.retry_after_ms, &rng)
+                : -1;
+        if (delay < 0 || !nap(delay, opts->stop))
+            break;
+        imgpipe_transfer_cleanup(&t);
+    }
     *http_status = t.http_status;
     *body = t.body;
     t.body = (imgpipe_buf){0};

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <time.h>
 
 typedef struct imgpipe_fetch_opts {
     long connect_timeout_ms; /* 0: 3 s */
@@ -18,7 +19,10 @@ typedef struct imgpipe_fetch_opts {
     CURLSH *share;           /* a share handle (DNS, connections), or NULL */
     long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails; 0: 1 */
     int insecure;            /* skip TLS certificate and host verification */
+    const char *cacert;      /* a PEM file of CA certificates to verify with; NULL: system's */
     const volatile sig_atomic_t *stop; /* non-zero: abort the transfer (Ctrl-C) */
+    int retries;        /* imgpipe_fetch: transient failures retried (imgpipe_retry_count) */
+    long retry_wait_ms; /* imgpipe_fetch: the first backoff; 0: IMGPIPE_RETRY_WAIT_MS */
 } imgpipe_fetch_opts;
 
 typedef struct imgpipe_transfer {
@@ -33,6 +37,7 @@ typedef struct imgpipe_transfer {
     long quota_remaining; /* the lowest X-RateLimit-*Remaining seen, or -1 */
     long quota_reset_s;   /* X-RateLimit-UserReset (epoch seconds), or -1 */
     int transient;        /* after finish: worth retrying */
+    int in_headers;       /* a status line came, the blank line after the headers not yet */
     char curl_err[CURL_ERROR_SIZE];
 } imgpipe_transfer;
 
@@ -50,10 +55,16 @@ int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err);
 /* Frees what init allocated and the body (unless taken). */
 void imgpipe_transfer_cleanup(imgpipe_transfer *t);
 
-/* A blocking GET with a handle of its own: body filled (even for a non-2xx answer, so an
- * API's error text can be read), *http_status set when the server answered. */
+/* A blocking GET with a handle of its own, retried after transient failures as a download
+ * is (opts->retries, backoff with jitter, Retry-After): body filled from the last attempt
+ * (even for a non-2xx answer, so an API's error text can be read), *http_status set when
+ * the server answered, *attempts the transfers made. */
 int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,
-                  long *http_status, char *err);
+                  long *http_status, int *attempts, char *err);
+
+/* A Retry-After header's value (delta seconds or an HTTP date, read against now) in
+ * milliseconds, clamped to a day; -1 when it is neither. */
+long imgpipe_retry_after_ms(const char *value, time_t now);
 
 /* 1 when url starts with http:// or https:// (case-insensitive). */
 int imgpipe_url_is_http(const char *url);

@@ -131,7 +131,7 @@ static void check_disk_error(struct worker *w, imgpipe_run *r, struct wk_job *j,
                      "there fails too: %s); the job stays queued for another worker",
                      j->dir->path, o->error, why);
     w->dir_failed = 1;
-    r->fatal = 1; /* no new task starts; those in flight finish */
+    atomic_store(&r->fatal, 1); /* no new task starts; those in flight finish */
 }
 
 /* Sees each outcome before the run counts it: decides what Redis records. */

@@ -79,7 +79,7 @@ static int spawn(imgpipe_run *r, struct worker *ws, int i)
 }
 
 /* Sends the next task to an idle worker: 1 sent, 0 no more tasks, < 0 read error. */
-static int assign(imgpipe_run *r, struct worker *w, char *err)
+static int assign(imgpipe_run *r, struct worker *w, struct task_msg *m, char *err)
 {
     int rc = imgpipe_run_next(r, &w->task, err);
     if (rc <= 0)
@@ -95,12 +95,11 @@ static int assign(imgpipe_run *r, struct worker *w, char *err)
     double wait = imgpipe_hostrate_reserve(r->rate, w->task.url);
     if (wait > 0)
         imgpipe_run_wait(r, wait);
-    static struct task_msg m; /* large; the parent sends from one thread */
-    m.index = w->task.index;
-    memcpy(m.name, w->task.name, sizeof(m.name));
-    strcpy(m.url, w->task.url);
-    size_t len = offsetof(struct task_msg, url) + strlen(m.url) + 1;
-    if (send(w->fd, &m, len, MSG_NOSIGNAL) != (ssize_t)len) {
+    m->index = w->task.index;
+    memcpy(m->name, w->task.name, sizeof(m->name));
+    strcpy(m->url, w->task.url);
+    size_t len = offsetof(struct task_msg, url) + strlen(m->url) + 1;
+    if (send(w->fd, m, len, MSG_NOSIGNAL) != (ssize_t)len) {
         memset(&o, 0, sizeof(o));
         o.status = imgpipe_errf(o.error, IMGPIPE_EIO, "worker process %d is gone", (int)w->pid);
         imgpipe_run_report(r, &w->task, &o);
@@ -133,14 +132,17 @@ static void collect(imgpipe_run *r, struct worker *w)
     imgpipe_run_report(r, &w->task, &o);
 }
 
-static int loop(imgpipe_run *r, struct worker *ws, struct pollfd *pfd, int n, char *err)
+/* m: the parent's one message buffer (large, so not on the stack; not static, so that two
+ * runs in one process do not share it). */
+static int loop(imgpipe_run *r, struct worker *ws, struct pollfd *pfd, int n, struct task_msg *m,
+                char *err)
 {
     int eof = 0, rc = IMGPIPE_OK;
     for (;;) {
         int busy = 0, alive = 0;
         for (int i = 0; i < n; i++) {
             while (!eof && !rc && ws[i].fd >= 0 && !ws[i].busy) {
-                int a = assign(r, &ws[i], err);
+                int a = assign(r, &ws[i], m, err);
                 eof = a == 0;
                 rc = a < 0 ? a : 0;
             }
@@ -165,14 +167,15 @@ int imgpipe_exec_procs(imgpipe_run *r, char *err)
     int n = r->opts->jobs > 0 ? r->opts->jobs : imgpipe_ncpus();
     struct worker *ws = calloc((size_t)n, sizeof(*ws));
     struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
+    struct task_msg *m = malloc(sizeof(*m));
     int started = 0, rc;
-    while (ws && pfd && started < n && spawn(r, ws, started) == 0)
+    while (ws && pfd && m && started < n && spawn(r, ws, started) == 0)
         started++;
     if (started == 0)
         rc =
             imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot start worker processes: %s", strerror(errno));
     else
-        rc = loop(r, ws, pfd, started, err);
+        rc = loop(r, ws, pfd, started, m, err);
     for (int i = 0; i < started; i++) {
         if (ws[i].fd >= 0)
             close(ws[i].fd); /* the worker reads end-of-file and exits */
@@ -183,5 +186,6 @@ int imgpipe_exec_procs(imgpipe_run *r, char *err)
     }
     free(ws);
     free(pfd);
+    free(m);
     return rc;
 }

@@ -1,7 +1,9 @@
 /* The threads executor: a pool of N workers taking links from the run under its lock, as
  * the tutorial's DownloadWorker threads take them from a Queue. Each worker keeps its own
- * curl handle; DNS, TLS sessions and connections are shared through a curl share handle,
- * so a keep-alive connection opened by one worker serves the others. */
+ * curl handle, and with it its own keep-alive connections; the DNS cache and TLS sessions
+ * are shared through a curl share handle (so a worker's first connection to a host skips
+ * the lookup and resumes a session). Connections are not shared: libcurl documents its
+ * shared connection cache as unsafe between threads. */
 #include "run/run.h"
 
 #include <stdlib.h>
@@ -69,7 +71,6 @@ static CURLSH *share_new(struct pool *p)
     curl_share_setopt(sh, CURLSHOPT_USERDATA, p);
     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     return sh;
 }
 

@@ -91,7 +91,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->timeout_ms > 0)
         r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
     rc = execute(&r, err);
-    if (rc == IMGPIPE_OK && r.fatal) {
+    if (rc == IMGPIPE_OK && atomic_load(&r.fatal)) {
         sum->not_tried = imgpipe_run_count_rest(&r);
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s; %llu links not tried", r.fatal_err,
                           (unsigned long long)sum->not_tried);

@@ -24,6 +24,10 @@ long imgpipe_run_remaining_ms(const imgpipe_run *r)
 imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r)
 {
     imgpipe_fetch_opts fo = r->fetch;
+    /* From the options themselves, so that every executor and the queue worker (which
+     * builds its run from its imgpipe_get_opts) verify TLS alike. */
+    fo.insecure = r->opts->insecure;
+    fo.cacert = r->opts->cacert;
     long left = imgpipe_run_remaining_ms(r);
     if (left > 0 && (fo.timeout_ms <= 0 || left < fo.timeout_ms))
         fo.timeout_ms = left;
@@ -229,17 +233,17 @@ uint64_t imgpipe_run_count_rest(imgpipe_run *r)
 
 int imgpipe_run_stopping(const imgpipe_run *r)
 {
-    return r->fatal || (r->opts->stop && *r->opts->stop);
+    return atomic_load(&r->fatal) || (r->opts->stop && *r->opts->stop);
 }
 
 /* A disk error is the run's, not the item's: every later item would fail alike. */
 static void note_fatal(imgpipe_run *r, const imgpipe_outcome *o)
 {
-    if (o->status != IMGPIPE_EDISK || r->fatal || r->own_dirs)
+    if (o->status != IMGPIPE_EDISK || atomic_load(&r->fatal) || r->own_dirs)
         return;
     const char *dir = r->opts->dir ? r->opts->dir : "images";
     imgpipe_errf(r->fatal_err, IMGPIPE_EDISK, "stopped: in %s: %s", dir, o->error);
-    r->fatal = 1;
+    atomic_store(&r->fatal, 1);
 }
 
 #define QUOTA_LOW 100       /* requests left at which a host is slowed down */

@@ -9,6 +9,7 @@
 #include "store/nametpl.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 typedef struct imgpipe_task {
     uint64_t index;
@@ -67,7 +68,8 @@ typedef struct imgpipe_run {
     struct imgpipe_ledger *ledger; /* NULL: none */
     struct imgpipe_hostrate *rate; /* NULL: no --rate */
     size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
-    volatile sig_atomic_t fatal;   /* a disk error stops the run: no new task starts */
+    atomic_int fatal;              /* a disk error stops the run: no new task starts; read
+                                      by every thread, set under lock after fatal_err */
     char fatal_err[IMGPIPE_ERRLEN];
 } imgpipe_run;
 

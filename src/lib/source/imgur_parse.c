@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #define API_TEXT_MAX 200 /* bytes of the API's own error text we quote */
+#define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
@@ -56,9 +57,14 @@ static int is_kept_type(const char *type)
 /* The link of an image item we keep, or NULL. Tolerates any JSON value as item. */
 static const char *kept_link(const json_t *item)
 {
+    const json_t *jlink = json_object_get(item, "link");
     const char *type = json_string_value(json_object_get(item, "type"));
-    const char *link = json_string_value(json_object_get(item, "link"));
+    const char *link = json_string_value(jlink);
     if (!type || !link || !is_kept_type(type) || !is_http_link(link))
+        return NULL;
+    /* A \u0000 would cut the link short; a repaired byte (U+FFFD) means the server's link
+     * was not text: either way it is not the link the server meant. */
+    if (strlen(link) != json_string_length(jlink) || strstr(link, REPLACEMENT))
         return NULL;
     return link;
 }
@@ -199,6 +205,113 @@ static int walk_root(struct walk *w, const json_t *root)
     return shape_error(w->err, "\"data\" is neither a list of items, a tag nor an album");
 }
 
+/* ---- text repair ----------------------------------------------------------------- *
+ * jansson refuses a whole answer for one string that is not text: invalid UTF-8, or an
+ * escaped UTF-16 surrogate without its pair (\ud800). One item's title must not cost the
+ * page, so such bytes become U+FFFD before parsing; JSON_ALLOW_NUL does the same for
+ * \u0000. Only the repaired item's text changes (and kept_link refuses a repaired link). */
+
+/* The length of the valid UTF-8 sequence at p (n bytes left), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len = c < 0x80                 ? 1
+                 : c >= 0xC2 && c <= 0xDF ? 2
+                 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                          : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    /* Overlong forms, encoded surrogates and code points past U+10FFFF. */
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return len;
+}
+
+/* The UTF-16 unit of the escape \uXXXX at p (n bytes left), or -1. */
+static long escape_unit(const char *p, size_t n)
+{
+    if (n < 6 || p[0] != '\\' || p[1] != 'u')
+        return -1;
+    long v = 0;
+    for (int i = 2; i < 6; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* How many bytes at p (n left) are a \uXXXX escape that is a lone surrogate: 0 when it is
+ * not one, 6 otherwise. A high surrogate followed by a low one is a pair, kept. */
+static size_t lone_surrogate(const char *p, size_t n)
+{
+    long u = escape_unit(p, n);
+    if (u < 0xD800 || u > 0xDFFF)
+        return 0;
+    long next = u <= 0xDBFF ? escape_unit(p + 6, n - 6) : -1;
+    return next >= 0xDC00 && next <= 0xDFFF ? 0 : 6;
+}
+
+/* The bytes at p that the repair replaces (0: none), and how many are kept as they are
+ * otherwise (*keep: a whole character, or a backslash and what it escapes). */
+static size_t bad_run(const char *p, size_t n, size_t *keep)
+{
+    size_t bad = p[0] == '\\' ? lone_surrogate(p, n) : 0;
+    if (bad)
+        return bad;
+    if (p[0] == '\\') {
+        long u = escape_unit(p, n);
+        *keep = u >= 0xD800 && u <= 0xDBFF ? 12 : n >= 2 ? 2 : 1; /* a pair is 12 bytes */
+        return 0;
+    }
+    *keep = utf8_len((const unsigned char *)p, n);
+    return *keep ? 0 : 1;
+}
+
+static int needs_repair(const char *s, size_t len)
+{
+    size_t keep;
+    for (size_t i = 0; i < len; i += keep)
+        if (bad_run(s + i, len - i, &keep))
+            return 1;
+    return 0;
+}
+
+/* A malloc'd copy of s with each bad run replaced by U+FFFD (an escape by \ufffd, to keep
+ * it inside its string); *len in and out. */
+static char *repair_text(const char *s, size_t *len)
+{
+    char *out = malloc(*len * 3 + 1), *o = out;
+    size_t keep = 0;
+    for (size_t i = 0; out && i < *len; i += keep) {
+        size_t bad = bad_run(s + i, *len - i, &keep);
+        if (bad == 6) {
+            memcpy(o, "\\ufffd", 6);
+            o += 6;
+        } else if (bad) {
+            memcpy(o, REPLACEMENT, 3);
+            o += 3;
+        } else {
+            memcpy(o, s + i, keep);
+            o += keep;
+        }
+        keep = bad ? bad : keep;
+    }
+    if (out)
+        *len = (size_t)(o - out);
+    return out;
+}
+
 static void add_counts(imgpipe_source_counts *to, const imgpipe_source_counts *from)
 {
     to->links += from->links;
@@ -221,8 +334,16 @@ int imgpipe_imgur_parse(const char *json, size_t len, imgpipe_strvec *links,
         return imgpipe_errf(err, IMGPIPE_EINVAL, "imgpipe_imgur_parse: no link vector given");
     if (!json)
         return imgpipe_errf(err, IMGPIPE_EAPI, "Imgur API answered nothing");
+    char *fixed = NULL;
+    if (needs_repair(json, len)) {
+        if (!(fixed = repair_text(json, &len)))
+            return imgpipe_errf(err, IMGPIPE_ENOMEM,
+                                "out of memory while reading the Imgur answer");
+        json = fixed;
+    }
     json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    free(fixed);
     if (!root)
         return imgpipe_errf(err, IMGPIPE_EAPI,
                             "Imgur API answered malformed JSON at line %d, column %d: %s",

@@ -21,7 +21,9 @@ struct imgur_pager {
     char *spec; /* without "imgur:"; NULL for other sources */
     char *base; /* the API base URL, no trailing '/' */
     char *auth; /* the "Authorization: Client-ID ..." header line */
-    long connect_timeout_ms, timeout_ms;
+    char *cacert;
+    long connect_timeout_ms, timeout_ms, retry_wait_ms;
+    int insecure, retries;
     int next;  /* the page to fetch next, counted from the spec's own page */
     int pages; /* how many pages to fetch in all */
     int ended; /* an empty page or a failure was seen: no more requests */
@@ -52,7 +54,8 @@ static int page_url(const struct imgur_pager *p, char *url, size_t cap, char *er
 }
 
 /* An API failure is reported with the API's own words when the body has them. */
-static int imgur_http_error(const char *url, long status, const imgpipe_buf *body, char *err)
+static int imgur_http_error(const char *url, long status, const imgpipe_buf *body,
+                            const char *tries, char *err)
 {
     char api_err[IMGPIPE_ERRLEN] = "";
     imgpipe_strvec ignored = {0};
@@ -62,8 +65,9 @@ static int imgur_http_error(const char *url, long status, const imgpipe_buf *bod
         api_err[0] = '\0';
     imgpipe_strvec_free(&ignored);
     if (api_err[0])
-        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s", url, status, api_err);
-    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text", url, status);
+        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s%s", url, status, api_err, tries);
+    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text%s", url, status,
+                        tries);
 }
 
 static uint64_t items_seen(const imgpipe_source_counts *c)
@@ -84,15 +88,23 @@ static int fetch_page(imgpipe_source *s, char *err)
     imgpipe_fetch_opts fo = {.connect_timeout_ms = p->connect_timeout_ms,
                              .timeout_ms = p->timeout_ms ? p->timeout_ms : 60000,
                              .max_bytes = 64u << 20,
-                             .auth_header = p->auth};
+                             .auth_header = p->auth,
+                             .insecure = p->insecure,
+                             .cacert = p->cacert,
+                             .retries = p->retries,
+                             .retry_wait_ms = p->retry_wait_ms};
     imgpipe_buf body = {0};
     long status = 0;
+    int attempts = 0;
     uint64_t before = items_seen(&s->counts);
-    rc = imgpipe_fetch(url, &fo, &body, &status, why);
+    rc = imgpipe_fetch(url, &fo, &body, &status, &attempts, why);
+    char tries[48] = "";
+    if (attempts > 1)
+        snprintf(tries, sizeof(tries), " (after %d attempts)", attempts);
     if (rc == IMGPIPE_EHTTP)
-        rc = imgur_http_error(url, status, &body, err);
+        rc = imgur_http_error(url, status, &body, tries, err);
     else if (rc)
-        imgpipe_errf(err, rc, "Imgur API request %s failed: %s", url, why);
+        imgpipe_errf(err, rc, "Imgur API request %s failed: %s%s", url, why, tries);
     else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &s->links, &s->counts,
                                        why)))
         imgpipe_errf(err, rc, "%s: %s", url, why);
@@ -113,11 +125,15 @@ static int copy_api_config(struct imgur_pager *p, const char *spec, const imgpip
     p->spec = strdup(spec + strlen(IMGUR_PREFIX));
     p->base = strndup(base, blen);
     p->auth = malloc(alen);
-    if (!p->spec || !p->base || !p->auth)
+    p->cacert = opts->cacert ? strdup(opts->cacert) : NULL;
+    if (!p->spec || !p->base || !p->auth || (opts->cacert && !p->cacert))
         return IMGPIPE_ENOMEM;
     snprintf(p->auth, alen, "Authorization: Client-ID %s", opts->client_id);
     p->connect_timeout_ms = opts->connect_timeout_ms;
     p->timeout_ms = opts->timeout_ms;
+    p->insecure = opts->insecure;
+    p->retries = opts->retries;
+    p->retry_wait_ms = opts->retry_wait_ms;
     /* Only listings have pages; random and album answer once. */
     p->pages = imgpipe_imgur_is_paged(p->spec) && opts->pages > 1 ? opts->pages : 1;
     return IMGPIPE_OK;
@@ -245,6 +261,7 @@ void imgpipe_source_free(imgpipe_source *s)
     free(s->imgur.spec);
     free(s->imgur.base);
     free(s->imgur.auth);
+    free(s->imgur.cacert);
     imgpipe_strvec_free(&s->links);
     free(s);
 }

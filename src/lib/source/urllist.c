@@ -12,6 +12,10 @@ char *imgpipe_urllist_line(char *line)
 {
     if (!line)
         return NULL;
+    /* Editors on Windows start a UTF-8 file with a byte order mark, which is never part of
+     * a URL: without this, the list's first URL is lost. */
+    if (strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+        line += 3;
     while (is_trim(*line))
         line++;
     size_t n = strlen(line);

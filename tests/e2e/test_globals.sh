@@ -1,0 +1,24 @@
+# No global state (issue #11, item 11): libimgpipe keeps a run's state in the run, so two
+# runs in one process (two threads, or a library user's loop) never share a buffer. The
+# only zero-initialised writable variables in libimgpipe.a are set once per process under
+# pthread_once and only read after: listed here with why. A new one fails this test.
+source "$TESTLIB"
+: "${BUILD_DIR:?set BUILD_DIR to the build directory}"
+lib="$BUILD_DIR/libimgpipe.a"
+[ -f "$lib" ] || fail "no $lib"
+command -v nm >/dev/null || fail "nm is not installed (binutils)"
+allowed=(
+  "engine.c.o engine_key"    # the per-thread thumbnail engine's key, made once
+  "engine.c.o engine_key_ok" # whether making it worked, set once with it
+  "engine.c.o engine_once"   # the pthread_once_t that guards both
+  "resize.c.o lut"           # the Lanczos table, computed once, then read only
+  "resize.c.o lut_once"      # the pthread_once_t that guards it
+)
+nm -A "$lib" 2>"$T/nm.err" | awk '$(NF-1) ~ /^[bBC]$/ { split($1, p, ":"); print p[2], $NF }' \
+  | sed 's/\.[0-9]*$//' | sort >"$T/found"
+[ -s "$T/nm.err" ] && fail "nm: $(cat "$T/nm.err")"
+printf '%s\n' "${allowed[@]}" | sed 's/ *#.*//' | sort >"$T/allowed"
+extra=$(comm -23 "$T/found" "$T/allowed")
+[ -z "$extra" ] || fail "writable globals in libimgpipe.a that a run would share: $extra"
+[ -s "$T/found" ] || fail "nm listed no globals at all: the check would see nothing"
+ok "libimgpipe.a has no writable global state but what is set once per process"
