@@ -92,6 +92,7 @@ typedef struct imgpipe_source_opts {
     int pages; /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
                   spec's page on, one after another, ending at the first empty page;
                   0: 1. Other sources have one answer and ignore it. */
+    int insecure; /* API requests skip TLS verification (get's --insecure) */
 } imgpipe_source_opts;
 
 /* What a source skipped, by reason, for the summary. */

@@ -164,6 +164,7 @@ static int parse_transfer_option(imgpipe_get_opts *o, int c)
         return parse_rate(optarg, &o->rate) ? 2 : 0;
     case 'k':
         o->insecure = 1;
+        cli_set_source_insecure();
         return 0;
     default:
         return -1;

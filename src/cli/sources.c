@@ -18,6 +18,14 @@ int cli_set_pages(const char *text)
     return cli_parse_int("--pages", text, 1, 1000, &source_pages);
 }
 
+/* get's --insecure: the API requests trust the same servers the downloads do. */
+static int source_insecure;
+
+void cli_set_source_insecure(void)
+{
+    source_insecure = 1;
+}
+
 static int is_imgur(const char *spec)
 {
     return strncmp(spec, "imgur:", 6) == 0;
@@ -32,7 +40,8 @@ int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
     }
     imgpipe_source_opts so = {.api_url = getenv("IMGUR_API_URL"),
                               .client_id = getenv("IMGUR_CLIENT_ID"),
-                              .pages = source_pages};
+                              .pages = source_pages,
+                              .insecure = source_insecure};
     for (int i = 0; i < nspecs; i++) {
         if (is_imgur(specs[i]) && (!so.client_id || !*so.client_id)) {
             cli_error(missing_client_id, specs[i]);

@@ -25,6 +25,7 @@ struct imgur_pager {
     int next;  /* the page to fetch next, counted from the spec's own page */
     int pages; /* how many pages to fetch in all */
     int ended; /* an empty page or a failure was seen: no more requests */
+    int insecure;
 };
 
 struct imgpipe_source {
@@ -84,7 +85,8 @@ static int fetch_page(imgpipe_source *s, char *err)
     imgpipe_fetch_opts fo = {.connect_timeout_ms = p->connect_timeout_ms,
                              .timeout_ms = p->timeout_ms ? p->timeout_ms : 60000,
                              .max_bytes = 64u << 20,
-                             .auth_header = p->auth};
+                             .auth_header = p->auth,
+                             .insecure = p->insecure};
     imgpipe_buf body = {0};
     long status = 0;
     uint64_t before = items_seen(&s->counts);
@@ -118,6 +120,7 @@ static int copy_api_config(struct imgur_pager *p, const char *spec, const imgpip
     snprintf(p->auth, alen, "Authorization: Client-ID %s", opts->client_id);
     p->connect_timeout_ms = opts->connect_timeout_ms;
     p->timeout_ms = opts->timeout_ms;
+    p->insecure = opts->insecure;
     /* Only listings have pages; random and album answer once. */
     p->pages = imgpipe_imgur_is_paged(p->spec) && opts->pages > 1 ? opts->pages : 1;
     return IMGPIPE_OK;
