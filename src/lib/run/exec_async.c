@@ -37,6 +37,7 @@ struct slot {
 struct async {
     imgpipe_run *r;
     CURLM *multi;
+    CURLSH *share; /* TLS sessions and DNS answers, for every slot's handle */
     imgpipe_workpool *pool;
     struct slot *slots;
     int nslots;
@@ -250,6 +251,35 @@ static int loop(struct async *a, char *err)
     }
 }
 
+/* Transfers to one host multiplex over HTTP/2 where the server offers it; each connection
+ * carries as many streams as the server advertises (nginx: 128), up to what we keep in
+ * flight, and a host gets another connection only when those are taken. Over HTTP/1.1
+ * (no ALPN h2, or plain http) each transfer needs a keep-alive connection of its own,
+ * so only --per-host caps them per host. */
+static void set_multiplexing(struct async *a, int per_host)
+{
+    curl_multi_setopt(a->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(a->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                      (long)(a->max_transfers > 100 ? a->max_transfers : 100));
+    curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->max_transfers);
+    if (per_host > 0)
+        curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)per_host);
+}
+
+/* Handles in one multi share its connections, but each keeps its own TLS session cache:
+ * a connection opened later (HTTP/1.1, or a second HTTP/2 one) resumes the session another
+ * handle made instead of a full handshake. Only the loop's thread uses the handles, so
+ * the share needs no locks. */
+static CURLSH *share_new(void)
+{
+    CURLSH *sh = curl_share_init();
+    if (sh) {
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+    return sh;
+}
+
 static int setup(struct async *a, imgpipe_run *r, char *err)
 {
     a->r = r;
@@ -262,9 +292,10 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     a->pool = imgpipe_workpool_new(0);
     if (!a->multi || !a->slots || !a->pool)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
-    curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->max_transfers);
-    if (r->opts->per_host > 0)
-        curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->opts->per_host);
+    set_multiplexing(a, r->opts->per_host);
+    if (!(a->share = share_new()))
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
+    r->fetch.share = a->share;
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;
@@ -286,6 +317,10 @@ static void teardown(struct async *a)
     }
     free(a->slots);
     curl_multi_cleanup(a->multi);
+    if (a->share) {
+        a->r->fetch.share = NULL;
+        curl_share_cleanup(a->share);
+    }
     pthread_mutex_destroy(&a->done_lock);
 }
 
