@@ -16,6 +16,7 @@
 
 #define DEFAULT_IN_FLIGHT 64
 #define POLL_MS 200
+#define PAGE_POLL_MS 5 /* waiting for a page fetched ahead: it lands within a round trip */
 
 struct async;
 
@@ -48,6 +49,7 @@ struct async {
     pthread_mutex_t done_lock;
     struct slot *done; /* finished by the pool, to report */
     int eof;
+    int again; /* the last top_up found no task yet */
 };
 
 static void cpu_work(imgpipe_work *w)
@@ -120,13 +122,16 @@ static void start(struct async *a, struct slot *s)
  * are still taken from the sources, to be reported as not started. */
 static int top_up(struct async *a, char *err)
 {
+    a->again = 0;
     while (!a->eof && a->free && a->transferring < a->max_transfers) {
         struct slot *s = a->free;
         int rc = imgpipe_run_next(a->r, &s->task, err);
         if (rc < 0)
             return rc;
-        if (rc == IMGPIPE_RUN_AGAIN)
-            break; /* a supply with none yet: the loop asks again */
+        if (rc == IMGPIPE_RUN_AGAIN) {
+            a->again = 1; /* a supply or a page with none yet: the loop asks again */
+            break;
+        }
         if (rc == 0) {
             a->eof = 1;
             break;
@@ -246,6 +251,8 @@ static int loop(struct async *a, char *err)
         int wait = left < 0 || left > POLL_MS ? POLL_MS : (int)left + 1;
         if (retry >= 0 && retry < wait)
             wait = (int)retry;
+        if (a->again && !a->r->supply && wait > PAGE_POLL_MS)
+            wait = PAGE_POLL_MS;
         if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
             curl_multi_poll(a->multi, NULL, 0, wait, NULL);
     }

@@ -4,6 +4,7 @@
 #include "store/ledger.h"
 #include "common/retry.h"
 #include "common/sha256.h"
+#include "source/source.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -117,6 +118,8 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     }
     while (r->cur < r->nsources) {
         const char *url;
+        if (r->polls && imgpipe_source_would_block(r->sources[r->cur]))
+            return IMGPIPE_RUN_AGAIN; /* the next page is on its way */
         int rc = imgpipe_source_next(r->sources[r->cur], &url, err);
         if (rc < 0)
             return rc;
