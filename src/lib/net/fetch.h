@@ -18,6 +18,8 @@ typedef struct imgpipe_fetch_opts {
     CURLSH *share;           /* a share handle (DNS, connections), or NULL */
     long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails; 0: 1 */
     int insecure;            /* skip TLS certificate and host verification */
+    int pipewait; /* in a multi handle: an https transfer waits to multiplex on the host's
+                     connection being set up rather than open one of its own */
     const volatile sig_atomic_t *stop; /* non-zero: abort the transfer (Ctrl-C) */
 } imgpipe_fetch_opts;
 

@@ -303,6 +303,7 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     if (!(a->share = share_new()))
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
     r->fetch.share = a->share;
+    r->fetch.pipewait = 1;
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;
