@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_JOBS 64
+#define DEFAULT_JOBS 16 /* the async engine's default: see DEFAULT_IN_FLIGHT in exec_async.c */
 #define DEFAULT_CLAIM_MS 60000
 #define DEFAULT_RETRIES 3
 #define IDLE_READ_S 0.05  /* after an empty read, ask Redis again no sooner than this */

@@ -14,7 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_IN_FLIGHT 64
+/* 16 in flight: chosen from bench/get.sh's -j sweeps (parts jobs, h2, h1; bench/RESULTS.md,
+ * 2026-12-02) on this 2-core machine, busy with other builds: 16 was the fastest or within
+ * a few percent of it over plain HTTP at 100 ms and at 0 ms per response, HTTPS + HTTP/2
+ * and HTTPS/1.1; 64 was 15-30% slower and 128 slower still. Where the CPU is the limit,
+ * more bodies in flight cost CPU and memory (2N bodies) without adding throughput. On an
+ * idle machine with 100 ms per response more in flight would cut round trips (160 images
+ * in 10 rounds at 16): raise -j there. */
+#define DEFAULT_IN_FLIGHT 16
 #define POLL_MS 200
 #define PAGE_POLL_MS 5 /* waiting for a page fetched ahead: it lands within a round trip */
 
