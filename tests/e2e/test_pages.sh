@@ -130,3 +130,9 @@ last0=$(grep -nE '^galleryd: GET /i/img000[0-4]\.' "$T/galleryd.log" | tail -1 |
 [ -n "$page1" ] && [ -n "$last0" ] || fail "get --pages 2: requests missing: $(cat "$T/galleryd.log")"
 [ "$page1" -lt "$last0" ] || fail "page 1 was asked for only after page 0's images: $(cat "$T/galleryd.log")"
 ok "the next page is fetched while the current one downloads"
+
+# procs forks its workers while page 1 may still be on its way: the fork waits for it.
+run_imgpipe get -q -m procs -j 2 --pages 2 -o "$T/procs" imgur:gallery/hot/viral/day/0
+expect_rc 0 "get -m procs --pages 2"
+[ "$(find "$T/procs" -maxdepth 1 -type f | wc -l)" -eq 10 ] || fail "procs --pages 2: expected 10 images"
+ok "procs mode with a page fetched ahead"

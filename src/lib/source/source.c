@@ -43,8 +43,9 @@ struct imgur_pager {
     int ended; /* an empty page or a failure was seen: no more requests */
     int insecure;
     pthread_t thread;
-    int prefetching;        /* a thread fetches page `next` into `ahead`; not joined yet */
-    atomic_int prefetched;  /* that thread is done */
+    int prefetching;       /* a thread fetches page `next` into `ahead`; not joined yet */
+    int ahead_ready;       /* joined: `ahead` holds page `next` */
+    atomic_int prefetched; /* that thread is done */
     struct page ahead;
 };
 
@@ -112,8 +113,8 @@ static void fetch_into(const struct imgur_pager *p, struct page *pg)
         rc = imgur_http_error(url, status, &body, pg->err);
     else if (rc)
         imgpipe_errf(pg->err, rc, "Imgur API request %s failed: %s", url, why);
-    else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &pg->links,
-                                       &pg->counts, why)))
+    else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &pg->links, &pg->counts,
+                                       why)))
         imgpipe_errf(pg->err, rc, "%s: %s", url, why);
     imgpipe_buf_free(&body);
     pg->rc = rc;
@@ -142,8 +143,10 @@ static void start_prefetch(struct imgur_pager *p)
 
 static void join_prefetch(struct imgur_pager *p)
 {
-    if (p->prefetching)
+    if (p->prefetching) {
         pthread_join(p->thread, NULL);
+        p->ahead_ready = 1;
+    }
     p->prefetching = 0;
 }
 
@@ -176,8 +179,9 @@ static int install_page(imgpipe_source *s, struct page *pg, char *err)
 static int next_page(imgpipe_source *s, char *err)
 {
     struct imgur_pager *p = &s->imgur;
-    if (p->prefetching) {
-        join_prefetch(p);
+    join_prefetch(p);
+    if (p->ahead_ready) {
+        p->ahead_ready = 0;
         return install_page(s, &p->ahead, err);
     }
     struct page pg = {.number = p->next};
@@ -307,11 +311,16 @@ int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
     return 1;
 }
 
+void imgpipe_source_settle(imgpipe_source *s)
+{
+    join_prefetch(&s->imgur);
+}
+
 int imgpipe_source_would_block(const imgpipe_source *s)
 {
     const struct imgur_pager *p = &s->imgur;
-    return s->kind == SOURCE_LINKS && s->pos >= s->links.n && more_pages(p) &&
-           p->prefetching && !atomic_load(&p->prefetched);
+    return s->kind == SOURCE_LINKS && s->pos >= s->links.n && more_pages(p) && p->prefetching &&
+           !atomic_load(&p->prefetched);
 }
 
 const imgpipe_source_counts *imgpipe_source_counts_get(const imgpipe_source *s)

@@ -8,4 +8,9 @@
  * loop asks again later instead of stalling its transfers. */
 int imgpipe_source_would_block(const imgpipe_source *s);
 
+/* Waits for a page being fetched ahead (it is kept for imgpipe_source_next): before a
+ * fork, no other thread may be inside libcurl or OpenSSL, holding a lock the child
+ * would inherit locked. */
+void imgpipe_source_settle(imgpipe_source *s);
+
 #endif
