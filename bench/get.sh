@@ -11,6 +11,15 @@
 #   imgpipe async/threads, aio.py, curl, aria2c, wget2.
 # Part 3 (latency LATENCY_MS, N=160): get --thumb 128x128 vs plain get vs
 #   `imgpipe thumbs` on the downloaded dir (is get+thumb ~ the slower half or the sum?)
+# Parts h2 and h1 (latency LATENCY_MS, N=160, HTTPS): nginx started here on a free
+#   loopback port with a self-signed certificate made here, LATENCY_MS per response
+#   (echo_sleep), serving the corpus and the gallery API answer; h2 listens `ssl http2`,
+#   h1 `ssl` only.  imgpipe get (-k; the API request is in the time) at its defaults and
+#   at other -j, curl -Z, wget2, aria2c, aio.py (trusting the certificate through
+#   SSL_CERT_FILE) over the same server.  Rows run interleaved, round by round; the
+#   "conns" column counts the TLS connections (handshakes) nginx logged during the last
+#   round of that row, "resumed" how many of them resumed a TLS session.
+# Part jobs (HTTP, both latencies): imgpipe get at several -j, to choose the defaults.
 #
 # Reading the table: seconds = median wall time of the whole command over REPEAT runs
 # (min-max beside it), img/s and MB/s = images and corpus bytes / seconds,
@@ -22,7 +31,7 @@
 #
 # usage: bench/get.sh            (as root on Debian; env knobs below)
 #   CORPUS=/tmp/imgpipe-bench-corpus N=160 LATENCY_MS=100 BIG_N=2000 REPEAT=3
-#   PARTS="main thumb big"  WORK=/tmp/imgpipe-bench-run  RESULTS=bench/RESULTS.md
+#   PARTS="main thumb big h2 h1 jobs"  JOBS_LIST="16 32 64 128 160"  WORK=/tmp/imgpipe-bench-run  RESULTS=bench/RESULTS.md
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,12 +43,13 @@ REPEAT=${REPEAT:-3}            # runs per row (median reported); the ~16 s seque
 PARTS=${PARTS:-main thumb big}
 WORK=${WORK:-/tmp/imgpipe-bench-run}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
+JOBS_LIST=${JOBS_LIST:-16 32 64 128 160}  # the -j tried in parts h2, h1 and jobs
 PY=/usr/bin/python3            # Debian python: has aiohttp and PIL from apt
-IMGPIPE=$ROOT/build/imgpipe
+IMGPIPE=${IMGPIPE:-$ROOT/build/imgpipe}  # a copy lets the tree be rebuilt during a long run
 GALLERYD=$ROOT/build/tools/galleryd/galleryd
 PEERS=$ROOT/bench/peers
 TIMEOUT=600
-CMDLINE="CORPUS=$CORPUS N=$N BIG_N=$BIG_N LATENCY_MS=$LATENCY_MS REPEAT=$REPEAT PARTS=\"$PARTS\" bench/get.sh"
+CMDLINE="CORPUS=$CORPUS N=$N BIG_N=$BIG_N LATENCY_MS=$LATENCY_MS REPEAT=$REPEAT PARTS=\"$PARTS\" JOBS_LIST=\"$JOBS_LIST\" bench/get.sh"
 
 GPID=""; PORT=""
 ROWS=()          # "name|seconds|rssKB|images|status" of the current table
@@ -54,6 +64,9 @@ ensure_deps() {
   [ -x /usr/bin/time ]         || missing+=(time)
   $PY -c 'import aiohttp' 2>/dev/null || missing+=(python3-aiohttp)
   $PY -c 'import PIL' 2>/dev/null     || missing+=(python3-pil)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v nginx   >/dev/null || missing+=(nginx-light)
+  [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || missing+=(libnginx-mod-http-echo)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
@@ -154,16 +167,19 @@ run_row() {
   ROWS+=("$name|$secs|$rssmax|$got|$status|$*|$smin|$smax")
 }
 
-# print_table TITLE: prints the current rows, appends them to RESULTS, clears ROWS
+# print_table TITLE [REFROW]: prints the current rows, appends them to RESULTS, clears ROWS.
+# ratio = seconds / seconds of REFROW (default "imgpipe async"); rows with nginx counts
+# get a "conns/resumed/requests" column.
 print_table() {
-  local ref table
-  ref=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' '$1=="imgpipe async"{print $2; exit}')
+  local ref table refname=${2:-imgpipe async}
+  ref=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' -v n="$refname" '$1==n{print $2; exit}')
   table=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' -v ref="${ref:-0}" -v bytes="$EXPECT_BYTES" '
-    BEGIN { printf "| %-30s | %7s | %13s | %7s | %7s | %7s | %6s | %s\n", "tool / mode", "seconds", "min-max", "img/s", "MB/s", "RSS MB", "ratio", "status |"
-            printf "|%s|%s|%s|%s|%s|%s|%s|%s\n", "--------------------------------", "--------:", "--------------:", "--------:", "--------:", "--------:", "-------:", "--------|" }
-    { s=$2+0; printf "| %-30s | %7.2f | %13s | %7.1f | %7.1f | %7.1f | %6s | %s |\n", $1, s, sprintf("%.2f-%.2f", $7, $8),
-        (s>0 ? $4/s : 0), (s>0 ? bytes/1e6/s : 0), $3/1024, (ref>0 ? sprintf("%.2f", s/ref) : "-"), $5 }')
-  local cmds; cmds=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' '{printf "- %s: `%s`\n", $1, $6}' | sed "s#$WORK/out/[A-Za-z0-9_]*#OUT#g; s#$ROOT/##g")
+    NR == 1 { cc = ($9 != "") }
+    NR == 1 { printf "| %-30s | %7s | %13s | %7s | %7s | %7s | %6s |%s %s\n", "tool / mode", "seconds", "min-max", "img/s", "MB/s", "RSS MB", "ratio", (cc ? " TLS conns/resumed/requests |" : ""), "status |"
+            printf "|%s|%s|%s|%s|%s|%s|%s|%s%s\n", "--------------------------------", "--------:", "--------------:", "--------:", "--------:", "--------:", "-------:", (cc ? "----------:|" : ""), "--------|" }
+    { s=$2+0; printf "| %-30s | %7.2f | %13s | %7.1f | %7.1f | %7.1f | %6s |%s %s |\n", $1, s, sprintf("%.2f-%.2f", $7, $8),
+        (s>0 ? $4/s : 0), (s>0 ? bytes/1e6/s : 0), $3/1024, (ref>0 ? sprintf("%.2f", s/ref) : "-"), (cc ? " " $9 " |" : ""), $5 }')
+  local cmds; cmds=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' '{printf "- %s: `%s`\n", $1, $6}' | sed "s#$WORK/out/[A-Za-z0-9_]*#OUT#g; s#$WORK/#WORK/#g; s#$ROOT/##g")
   echo; echo "### $1"; echo "$table"
   { echo; echo "### $1"; echo; echo "$table"; echo; echo "<details><summary>commands</summary>"; echo
     echo "$cmds"; echo; echo "</details>"; } >>"$RESULTS"
@@ -235,11 +251,169 @@ part_thumb() {
   awk -v d="$dl" -v t="$th" -v b="$both" 'BEGIN { printf "\nget --thumb took %.2f s; download %.2f s + thumbs %.2f s: sum %.2f s, slower half %.2f s, get --thumb / sum = %.2f\n", b, d, t, d+t, (d>t?d:t), b/(d+t) }' | tee -a "$RESULTS"
 }
 
+# ---- HTTPS: nginx with TLS (parts h2, h1), interleaved rows, connection counts ----------
+
+NGX_DIR=""; NGX_PORT=""; NGX_LOG=""
+
+free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# start_nginx CORPUSDIR h2|h1 LATENCY_MS: serves DIR/i/ and the gallery answer (its {{base}}
+# made https://127.0.0.1:PORT) at /3/gallery/random/random/, each response LATENCY_MS late.
+start_nginx() {
+  local corpus=$1 proto=$2 delay; delay=$(awk -v ms="$3" 'BEGIN { printf "%.3f", ms / 1000 }')
+  stop_nginx
+  NGX_DIR=$WORK/nginx; NGX_LOG=$NGX_DIR/access.log
+  mkdir -p "$NGX_DIR/tmp" "$NGX_DIR/api"; chmod 755 "$NGX_DIR" "$NGX_DIR/api"
+  if [ ! -s "$NGX_DIR/cert.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+      -addext subjectAltName=IP:127.0.0.1 -keyout "$NGX_DIR/key.pem" -out "$NGX_DIR/cert.pem" \
+      2>/dev/null || { echo "openssl failed" >&2; exit 1; }
+  fi
+  NGX_PORT=$(free_port)
+  sed "s#{{base}}#https://127.0.0.1:$NGX_PORT#g" "$corpus/gallery.json" >"$NGX_DIR/api/gallery.json"
+  local listen="ssl http2"; [ "$proto" = h1 ] && listen=ssl
+  cat >"$NGX_DIR/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
+worker_processes 1;
+pid $NGX_DIR/nginx.pid;
+error_log $NGX_DIR/error.log;
+events { worker_connections 4096; }
+http {
+  log_format conn '\$connection \$connection_requests \$ssl_session_reused \$server_protocol \$status \$body_bytes_sent \$uri';
+  access_log $NGX_LOG conn;
+  # as real hosts do: TLS 1.3, and a session cache so a new connection can resume
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:10m;
+  client_body_temp_path $NGX_DIR/tmp;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$NGX_PORT $listen;
+    ssl_certificate $NGX_DIR/cert.pem;
+    ssl_certificate_key $NGX_DIR/key.pem;
+    location /i/ { echo_sleep $delay; echo_exec @file; }
+    location @file { root $corpus; }
+    location = /3/gallery/random/random/ { echo_sleep $delay; echo_exec @api; }
+    location @api { root $NGX_DIR/api; default_type application/json; try_files /gallery.json =404; }
+  }
+}
+EOF
+  nginx -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/error.log" ||
+    { echo "nginx did not start; see $NGX_DIR/error.log" >&2; exit 1; }
+  export IMGUR_API_URL=https://127.0.0.1:$NGX_PORT IMGUR_CLIENT_ID=x
+  $PY -c 'import json, sys
+for it in json.load(open(sys.argv[1]))["data"]:
+    if it.get("type") in ("image/jpeg", "image/png"): print(it["link"])' "$NGX_DIR/api/gallery.json" >"$NGX_DIR/list.txt"
+  sed 's/.*/url = "&"/' "$NGX_DIR/list.txt" >"$NGX_DIR/list.txt.curl"
+  for _ in $(seq 50); do
+    curl -s -o /dev/null --cacert "$NGX_DIR/cert.pem" "$IMGUR_API_URL/3/gallery/random/random/" && break; sleep 0.1
+  done
+  log "nginx ($proto) port $NGX_PORT dir $corpus latency $3 ms"
+}
+
+stop_nginx() {
+  if [ -n "$NGX_DIR" ] && [ -s "$NGX_DIR/nginx.pid" ]; then
+    local pid; pid=$(cat "$NGX_DIR/nginx.pid"); kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  NGX_LOG=""
+}
+
+# conn_counts: "connections/resumed/requests" nginx logged since the log was last emptied
+conn_counts() {
+  awk '{ c[$1] = 1; if ($3 == "r") r[$1] = 1; n++ } END { printf "%d/%d/%d", length(c), length(r), n }' "$NGX_LOG"
+}
+
+# add_row NAME CHECK CMD...: queues a row for run_interleaved (same arguments as run_row)
+IROWS=()
+add_row() { local name=$1 check=$2; shift 2; IROWS+=("$name|$check|$(printf '%q ' "$@")"); }
+
+# run_interleaved: REPEAT rounds; each round runs every queued row once, starting one row
+# later than the round before, so load that comes and goes is spread over all rows. Then
+# one ROWS entry per row, as run_row makes them, with nginx's counts of its last round.
+run_interleaved() {
+  local n=${#IROWS[@]} r i k name check cmd out lf rc secs rss got tf=$WORK/time.txt
+  local -a times status rssmax gotl conns
+  for ((i = 0; i < n; i++)); do times[i]=""; status[i]=ok; rssmax[i]=0; gotl[i]=0; conns[i]=""; done
+  for ((r = 0; r < REPEAT; r++)); do
+    for ((k = 0; k < n; k++)); do
+      i=$(( (k + r) % n ))
+      IFS='|' read -r name check cmd <<<"${IROWS[i]}"
+      [ "${status[i]}" = ok ] || continue
+      out=$WORK/out/$(echo "$name" | tr -c 'A-Za-z0-9\n' '_'); lf=$WORK/logs/$(basename "$out").log
+      log "round $((r + 1))/$REPEAT: $name"
+      rm -rf "$out"; mkdir -p "$out"; sync
+      [ -n "$NGX_LOG" ] && : >"$NGX_LOG"
+      ( cd "$WORK" && eval "/usr/bin/time -f '%e %M' -o $tf timeout $TIMEOUT ${cmd//@OUT/$out}" ) >>"$lf" 2>&1
+      rc=$?
+      read -r secs rss < <(tail -1 "$tf")
+      times[i]+="$secs "; (( rss > rssmax[i] )) && rssmax[i]=$rss
+      [ -n "$NGX_LOG" ] && conns[i]=$(conn_counts)
+      got=$(img_count "$out"); gotl[i]=$got
+      [ "$rc" -ne 0 ] && status[i]="exit $rc"
+      if [ "$got" -ne "$EXPECT" ]; then status[i]="INCOMPLETE $got/$EXPECT (${status[i]})"
+      elif [ "$check" = yes ] && [ "$(dir_sum "$out")" != "$EXPECT_SUM" ]; then status[i]="INCOMPLETE checksum"
+      fi
+    done
+  done
+  local stats smin smax
+  for ((i = 0; i < n; i++)); do
+    IFS='|' read -r name check cmd <<<"${IROWS[i]}"
+    stats=$(printf '%s\n' ${times[i]} | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)] "|" v[1] "|" v[NR]}')
+    IFS='|' read -r secs smin smax <<<"$stats"
+    ROWS+=("$name|$secs|${rssmax[i]}|${gotl[i]}|${status[i]}|$cmd|$smin|$smax|${conns[i]}")
+  done
+  IROWS=()
+}
+
+# https_rows: the rows of parts h2 and h1, over the nginx started last
+https_rows() {
+  local ca=$NGX_DIR/cert.pem list=$NGX_DIR/list.txt j
+  add_row "imgpipe get (defaults)" yes "$IMGPIPE" get -q -k -o @OUT imgur:random
+  for j in $JOBS_LIST; do add_row "imgpipe get -j $j" yes "$IMGPIPE" get -q -k -j "$j" -o @OUT imgur:random; done
+  add_row "curl -Z --parallel-max $N" no curl --parallel --parallel-max "$N" --fail --silent --show-error \
+    --cacert "$ca" --remote-name-all --output-dir @OUT -K "$list.curl"
+  add_row "wget2 --max-threads=64" no wget2 --max-threads=64 --ca-certificate="$ca" -i "$list" -P @OUT -q
+  add_row "aria2c -j 64 -x1" no aria2c -i "$list" -j 64 -x1 --ca-certificate="$ca" \
+    --console-log-level=error --summary-interval=0 -d @OUT
+  add_row "python aio.py" no env SSL_CERT_FILE="$ca" $PY "$PEERS/aio.py" @OUT
+  run_interleaved
+}
+
+part_h2() {
+  set_expected "$CORPUS"; start_nginx "$CORPUS" h2 "$LATENCY_MS"; https_rows; stop_nginx
+  print_table "Part h2: $EXPECT images, HTTPS + HTTP/2 (nginx ssl http2), ${LATENCY_MS} ms per response" "imgpipe get (defaults)"
+}
+
+part_h1() {
+  set_expected "$CORPUS"; start_nginx "$CORPUS" h1 "$LATENCY_MS"; https_rows; stop_nginx
+  print_table "Part h1: $EXPECT images, HTTPS, HTTP/1.1 only (nginx ssl), ${LATENCY_MS} ms per response" "imgpipe get (defaults)"
+}
+
+# part_jobs: plain HTTP through galleryd (API request in the time), imgpipe get at several
+# -j, both at LATENCY_MS and at no added latency, to choose the defaults.
+part_jobs() {
+  local lat j m
+  set_expected "$CORPUS"
+  for lat in "$LATENCY_MS" 0; do
+    start_galleryd "$CORPUS" "$lat"; make_list "$WORK/list.txt"
+    add_row "imgpipe get (defaults)" yes "$IMGPIPE" get -q -o @OUT imgur:random
+    for j in $JOBS_LIST; do add_row "imgpipe get -j $j" yes "$IMGPIPE" get -q -j "$j" -o @OUT imgur:random; done
+    for m in 8 16 32; do add_row "imgpipe threads -j $m" yes "$IMGPIPE" get -q -m threads -j "$m" -o @OUT imgur:random; done
+    add_row "wget2 --max-threads=64" no wget2 --max-threads=64 -i "$WORK/list.txt" -P @OUT -q
+    add_row "curl --parallel-max 64" no curl --parallel --parallel-max 64 --fail --silent --show-error \
+      --remote-name-all --output-dir @OUT -K "$WORK/list.txt.curl"
+    add_row "python aio.py" no $PY "$PEERS/aio.py" @OUT
+    run_interleaved
+    print_table "Part jobs: $EXPECT images, plain HTTP (galleryd), ${lat} ms per response" "imgpipe get (defaults)"
+  done
+}
+
 header() {
   {
     echo; echo "## $(date -u '+%Y-%m-%d %H:%M UTC')"; echo
     echo "- machine: \`$(uname -srm)\`, nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-    echo "- imgpipe: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), Release build"
+    echo "- imgpipe: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') ($IMGPIPE; build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$ROOT/build/CMakeCache.txt" 2>/dev/null))"
+    echo "- load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start"
     echo "- command: \`$CMDLINE\`"
     echo "- shared, noisy 2-core machine: compare the ratios within one table, not absolute seconds across runs."
     echo "- RSS = peak of the largest single process (GNU time %M), not the sum over workers."
@@ -247,7 +421,7 @@ header() {
 }
 
 main() {
-  trap stop_galleryd EXIT
+  trap 'stop_galleryd; stop_nginx' EXIT
   trap 'exit 130' INT TERM
   ensure_deps; ensure_build
   rm -rf "$WORK"; mkdir -p "$WORK/out" "$WORK/logs"

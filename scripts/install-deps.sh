@@ -11,6 +11,8 @@ pkgs=(
   libhiredis-dev redis-server
   clang libclang-rt-14-dev
   groff-base
+  openssl nginx-light libnginx-mod-http-echo
+  wget2 aria2 python3-aiohttp python3-pil time
 )
 missing=()
 for p in "${pkgs[@]}"; do

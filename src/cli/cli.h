@@ -35,6 +35,7 @@ void cli_free_sources(imgpipe_source **sources, int n);
 
 /* --pages N (1..1000) for the sources cli_open_sources opens next: 0, or -1 (printed). */
 int cli_set_pages(const char *text);
+void cli_set_source_insecure(void);
 
 /* TLS and retry settings for the API requests of the sources cli_open_sources opens next
  * (0 / NULL: the library's defaults). */

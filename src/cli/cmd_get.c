@@ -20,7 +20,7 @@ static const char usage[] =
     "                              threads  a pool of N threads (default N: 8)\n"
     "                              procs    N worker processes (default N: cores)\n"
     "                              async    one event loop, N transfers in flight\n"
-    "                                       (default N: 64), CPU work on every core\n"
+    "                                       (default N: 16), CPU work on every core\n"
     "  -j, --jobs N              the N of the mode\n"
     "      --name TEMPLATE       file names from fields {name} {stem} {ext} {id} {index}\n"
     "                            {host} {hash} {sha256}, e.g. '{index}-{id}{ext}'\n"
@@ -170,6 +170,7 @@ static int parse_transfer_option(imgpipe_get_opts *o, int c)
         return parse_rate(optarg, &o->rate) ? 2 : 0;
     case 'k':
         o->insecure = 1;
+        cli_set_source_insecure();
         return 0;
     case OPT_CACERT:
         o->cacert = optarg; /* checked after the options: --help goes first */

@@ -16,7 +16,7 @@ static const char usage[] =
     "  -r, --redis URL           as for enqueue (default: $IMGPIPE_REDIS_URL, else\n"
     "                            " IMGPIPE_REDIS_DEFAULT_URL ")\n"
     "  -b, --burst               exit once the queues are empty\n"
-    "  -j, --jobs N              jobs in flight (default: 64)\n"
+    "  -j, --jobs N              jobs in flight (default: 16)\n"
     "  -n, --name NAME           this worker's name, unique (default: HOST:PID)\n"
     "      --claim-after S       take over jobs of workers silent for S seconds (default: 60)\n"
     "      --retries N           retry transient failures (timeouts, resets, cut bodies,\n"

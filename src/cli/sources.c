@@ -42,6 +42,11 @@ int cli_check_cacert(const char *path)
     return 0;
 }
 
+void cli_set_source_insecure(void)
+{
+    source_net.insecure = 1;
+}
+
 static int is_imgur(const char *spec)
 {
     return strncmp(spec, "imgur:", 6) == 0;

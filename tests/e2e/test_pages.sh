@@ -116,3 +116,23 @@ run_imgpipe links --help
 grep -q -- "--pages N" "$T/out" || fail "links --help shows --pages"
 "$IMGPIPE" --help | grep -q "imgur:tag/<tag>" || fail "imgpipe --help shows imgur:tag/"
 ok "bad specs and --pages values"
+
+# The next page is fetched while this page's images download, not after them: with one
+# transfer at a time and 100 ms per response, page 1 is asked for before page 0's last
+# image (lazily it would come after all five).
+start_galleryd --count 12 --page-size 5 --latency-ms 100 --log
+clear_log
+run_imgpipe get -q -j 1 --pages 2 -o "$T/ahead" imgur:gallery/hot/viral/day/0
+expect_rc 0 "get --pages 2 -j 1"
+[ "$(find "$T/ahead" -maxdepth 1 -type f | wc -l)" -eq 10 ] || fail "get --pages 2: expected 10 images"
+page1=$(grep -nE '^galleryd: GET /3/gallery/hot/viral/day/1$' "$T/galleryd.log" | cut -d: -f1)
+last0=$(grep -nE '^galleryd: GET /i/img000[0-4]\.' "$T/galleryd.log" | tail -1 | cut -d: -f1)
+[ -n "$page1" ] && [ -n "$last0" ] || fail "get --pages 2: requests missing: $(cat "$T/galleryd.log")"
+[ "$page1" -lt "$last0" ] || fail "page 1 was asked for only after page 0's images: $(cat "$T/galleryd.log")"
+ok "the next page is fetched while the current one downloads"
+
+# procs forks its workers while page 1 may still be on its way: the fork waits for it.
+run_imgpipe get -q -m procs -j 2 --pages 2 -o "$T/procs" imgur:gallery/hot/viral/day/0
+expect_rc 0 "get -m procs --pages 2"
+[ "$(find "$T/procs" -maxdepth 1 -type f | wc -l)" -eq 10 ] || fail "procs --pages 2: expected 10 images"
+ok "procs mode with a page fetched ahead"

@@ -20,6 +20,8 @@ typedef struct imgpipe_fetch_opts {
     long min_speed;          /* bytes/s below which, over read_timeout, a transfer fails; 0: 1 */
     int insecure;            /* skip TLS certificate and host verification */
     const char *cacert;      /* a PEM file of CA certificates to verify with; NULL: system's */
+    int pipewait; /* in a multi handle: an https transfer waits to multiplex on the host's
+                     connection being set up rather than open one of its own */
     const volatile sig_atomic_t *stop; /* non-zero: abort the transfer (Ctrl-C) */
     int retries;        /* imgpipe_fetch: transient failures retried (imgpipe_retry_count) */
     long retry_wait_ms; /* imgpipe_fetch: the first backoff; 0: IMGPIPE_RETRY_WAIT_MS */

@@ -14,8 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_IN_FLIGHT 64
+/* 16 in flight: chosen from bench/get.sh's -j sweeps (parts jobs, h2, h1; bench/RESULTS.md,
+ * 2026-12-02) on this 2-core machine, busy with other builds: 16 was the fastest or within
+ * a few percent of it over plain HTTP at 100 ms and at 0 ms per response, HTTPS + HTTP/2
+ * and HTTPS/1.1; 64 was 15-30% slower and 128 slower still. Where the CPU is the limit,
+ * more bodies in flight cost CPU and memory (2N bodies) without adding throughput. On an
+ * idle machine with 100 ms per response more in flight would cut round trips (160 images
+ * in 10 rounds at 16): raise -j there. */
+#define DEFAULT_IN_FLIGHT 16
 #define POLL_MS 200
+#define PAGE_POLL_MS 5 /* waiting for a page fetched ahead: it lands within a round trip */
 
 struct async;
 
@@ -37,6 +45,7 @@ struct slot {
 struct async {
     imgpipe_run *r;
     CURLM *multi;
+    CURLSH *share; /* TLS sessions and DNS answers, for every slot's handle */
     imgpipe_workpool *pool;
     struct slot *slots;
     int nslots;
@@ -47,6 +56,7 @@ struct async {
     pthread_mutex_t done_lock;
     struct slot *done; /* finished by the pool, to report */
     int eof;
+    int again; /* the last top_up found no task yet */
 };
 
 static void cpu_work(imgpipe_work *w)
@@ -119,13 +129,16 @@ static void start(struct async *a, struct slot *s)
  * are still taken from the sources, to be reported as not started. */
 static int top_up(struct async *a, char *err)
 {
+    a->again = 0;
     while (!a->eof && a->free && a->transferring < a->max_transfers) {
         struct slot *s = a->free;
         int rc = imgpipe_run_next(a->r, &s->task, err);
         if (rc < 0)
             return rc;
-        if (rc == IMGPIPE_RUN_AGAIN)
-            break; /* a supply with none yet: the loop asks again */
+        if (rc == IMGPIPE_RUN_AGAIN) {
+            a->again = 1; /* a supply or a page with none yet: the loop asks again */
+            break;
+        }
         if (rc == 0) {
             a->eof = 1;
             break;
@@ -245,9 +258,40 @@ static int loop(struct async *a, char *err)
         int wait = left < 0 || left > POLL_MS ? POLL_MS : (int)left + 1;
         if (retry >= 0 && retry < wait)
             wait = (int)retry;
+        if (a->again && !a->r->supply && wait > PAGE_POLL_MS)
+            wait = PAGE_POLL_MS;
         if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
             curl_multi_poll(a->multi, NULL, 0, wait, NULL);
     }
+}
+
+/* Transfers to one host multiplex over HTTP/2 where the server offers it; each connection
+ * carries as many streams as the server advertises (nginx: 128), up to what we keep in
+ * flight, and a host gets another connection only when those are taken. Over HTTP/1.1
+ * (no ALPN h2, or plain http) each transfer needs a keep-alive connection of its own,
+ * so only --per-host caps them per host. */
+static void set_multiplexing(struct async *a, int per_host)
+{
+    curl_multi_setopt(a->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(a->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                      (long)(a->max_transfers > 100 ? a->max_transfers : 100));
+    curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->max_transfers);
+    if (per_host > 0)
+        curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)per_host);
+}
+
+/* Handles in one multi share its connections, but each keeps its own TLS session cache:
+ * a connection opened later (HTTP/1.1, or a second HTTP/2 one) resumes the session another
+ * handle made instead of a full handshake. Only the loop's thread uses the handles, so
+ * the share needs no locks. */
+static CURLSH *share_new(void)
+{
+    CURLSH *sh = curl_share_init();
+    if (sh) {
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+    return sh;
 }
 
 static int setup(struct async *a, imgpipe_run *r, char *err)
@@ -262,9 +306,11 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     a->pool = imgpipe_workpool_new(0);
     if (!a->multi || !a->slots || !a->pool)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
-    curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->max_transfers);
-    if (r->opts->per_host > 0)
-        curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->opts->per_host);
+    set_multiplexing(a, r->opts->per_host);
+    if (!(a->share = share_new()))
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
+    r->fetch.share = a->share;
+    r->fetch.pipewait = 1;
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;
@@ -286,6 +332,10 @@ static void teardown(struct async *a)
     }
     free(a->slots);
     curl_multi_cleanup(a->multi);
+    if (a->share) {
+        a->r->fetch.share = NULL;
+        curl_share_cleanup(a->share);
+    }
     pthread_mutex_destroy(&a->done_lock);
 }
 

@@ -6,6 +6,7 @@
 #include "net/hostrate.h"
 #include "run/run.h"
 #include "common/workpool.h"
+#include "source/source.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -58,6 +59,8 @@ static int spawn(imgpipe_run *r, struct worker *ws, int i)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return -1;
+    for (int k = 0; k < r->nsources; k++)
+        imgpipe_source_settle(r->sources[k]);
     fflush(NULL);
     w->pid = fork();
     if (w->pid < 0) {

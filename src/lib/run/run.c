@@ -4,6 +4,7 @@
 #include "store/ledger.h"
 #include "common/retry.h"
 #include "common/sha256.h"
+#include "source/source.h"
 #include "store/store.h"
 
 #include <fcntl.h>
@@ -178,6 +179,8 @@ static int next_link(imgpipe_run *r, const char **url, char *err)
         return *url != NULL;
     }
     while (r->cur < r->nsources) {
+        if (r->polls && imgpipe_source_would_block(r->sources[r->cur]))
+            return IMGPIPE_RUN_AGAIN; /* the next page is on its way */
         int rc = imgpipe_source_next(r->sources[r->cur], url, err);
         if (rc != 0)
             return rc;
@@ -201,7 +204,7 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     }
     const char *url;
     int rc;
-    while ((rc = next_link(r, &url, err)) > 0) {
+    while ((rc = next_link(r, &url, err)) == 1) {
         t->url = strdup(url);
         t->index = r->next_index++;
         int named = t->url ? assign_name(r, t) : IMGPIPE_ENOMEM;
@@ -226,8 +229,11 @@ uint64_t imgpipe_run_count_rest(imgpipe_run *r)
     uint64_t n = 0;
     if (r->supply)
         return 0;
-    while (next_link(r, &url, err) > 0)
+    int polls = r->polls;
+    r->polls = 0; /* wait for a page in flight rather than hear "again" */
+    while (next_link(r, &url, err) == 1)
         n++;
+    r->polls = polls;
     return n;
 }
 

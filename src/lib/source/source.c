@@ -1,12 +1,18 @@
 /* Sources: a spec (imgur:..., a URL, a URL list file, '-') turned into a stream of links.
- * An Imgur answer is a page of at most a few hundred items, so it is parsed whole; paged
- * listings fetch their next page only when the links of the last are used up. URL lists
+ * An Imgur answer is a page of at most a few hundred items, so it is parsed whole. A paged
+ * listing fetches its next page on a thread of its own as soon as a page arrives, so the
+ * next page's round trip overlaps the downloads of this one instead of stalling them;
+ * one page ahead at most, so a run that stops early costs one API request more. URL lists
  * are read a line at a time, so a list of any length streams. */
+#include "source/source.h"
+
 #include "net/fetch.h"
 #include "source/imgur.h"
 #include "source/urllist.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +21,18 @@
 
 enum source_kind { SOURCE_LINKS, SOURCE_LINES };
 
+/* One page's answer, whichever thread fetched it. */
+struct page {
+    int number;
+    int rc;
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_strvec links;
+    imgpipe_source_counts counts;
+};
+
 /* What an imgur: source needs to fetch its pages after open: copies, since the caller's
- * opts need not outlive the open. */
+ * opts need not outlive the open. The prefetch thread only reads these, and writes only
+ * `ahead` until it is joined. */
 struct imgur_pager {
     char *spec; /* without "imgur:"; NULL for other sources */
     char *base; /* the API base URL, no trailing '/' */
@@ -27,6 +43,11 @@ struct imgur_pager {
     int next;  /* the page to fetch next, counted from the spec's own page */
     int pages; /* how many pages to fetch in all */
     int ended; /* an empty page or a failure was seen: no more requests */
+    pthread_t thread;
+    int prefetching;       /* a thread fetches page `next` into `ahead`; not joined yet */
+    int ahead_ready;       /* joined: `ahead` holds page `next` */
+    atomic_int prefetched; /* that thread is done */
+    struct page ahead;
 };
 
 struct imgpipe_source {
@@ -42,10 +63,10 @@ struct imgpipe_source {
     imgpipe_source_counts counts;
 };
 
-static int page_url(const struct imgur_pager *p, char *url, size_t cap, char *err)
+static int page_url(const struct imgur_pager *p, int page, char *url, size_t cap, char *err)
 {
     char path[512];
-    int rc = imgpipe_imgur_page_path(p->spec, p->next, path, sizeof(path), err);
+    int rc = imgpipe_imgur_page_path(p->spec, page, path, sizeof(path), err);
     if (rc)
         return rc;
     if ((size_t)snprintf(url, cap, "%s%s", p->base, path) >= cap)
@@ -75,16 +96,14 @@ static uint64_t items_seen(const imgpipe_source_counts *c)
     return c->links + c->skipped_type + c->skipped_album;
 }
 
-/* Fetches page p->next, appends its links to s->links and moves on to the next page. A
- * page that adds to no count had no items (see imgpipe_imgur_parse): Imgur's end of a
- * listing, so nothing more is asked for. */
-static int fetch_page(imgpipe_source *s, char *err)
+/* Fetches and parses page pg->number into pg; touches nothing else, so it may run on the
+ * prefetch thread. */
+static void fetch_into(const struct imgur_pager *p, struct page *pg)
 {
-    struct imgur_pager *p = &s->imgur;
     char url[1024], why[IMGPIPE_ERRLEN];
-    int rc = page_url(p, url, sizeof(url), err);
-    if (rc)
-        return rc;
+    pg->rc = page_url(p, pg->number, url, sizeof(url), pg->err);
+    if (pg->rc)
+        return;
     imgpipe_fetch_opts fo = {.connect_timeout_ms = p->connect_timeout_ms,
                              .timeout_ms = p->timeout_ms ? p->timeout_ms : 60000,
                              .max_bytes = 64u << 20,
@@ -96,23 +115,88 @@ static int fetch_page(imgpipe_source *s, char *err)
     imgpipe_buf body = {0};
     long status = 0;
     int attempts = 0;
-    uint64_t before = items_seen(&s->counts);
-    rc = imgpipe_fetch(url, &fo, &body, &status, &attempts, why);
+    int rc = imgpipe_fetch(url, &fo, &body, &status, &attempts, why);
     char tries[48] = "";
     if (attempts > 1)
         snprintf(tries, sizeof(tries), " (after %d attempts)", attempts);
     if (rc == IMGPIPE_EHTTP)
-        rc = imgur_http_error(url, status, &body, tries, err);
+        rc = imgur_http_error(url, status, &body, tries, pg->err);
     else if (rc)
-        imgpipe_errf(err, rc, "Imgur API request %s failed: %s%s", url, why, tries);
-    else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &s->links, &s->counts,
+        imgpipe_errf(pg->err, rc, "Imgur API request %s failed: %s%s", url, why, tries);
+    else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &pg->links, &pg->counts,
                                        why)))
-        imgpipe_errf(err, rc, "%s: %s", url, why);
+        imgpipe_errf(pg->err, rc, "%s: %s", url, why);
     imgpipe_buf_free(&body);
+    pg->rc = rc;
+}
+
+static int more_pages(const struct imgur_pager *p)
+{
+    return p->spec && !p->ended && p->next < p->pages;
+}
+
+static void *prefetch_main(void *arg)
+{
+    struct imgur_pager *p = arg;
+    fetch_into(p, &p->ahead);
+    atomic_store(&p->prefetched, 1);
+    return NULL;
+}
+
+/* Starts fetching the next page; when no thread can be had, it is fetched when needed. */
+static void start_prefetch(struct imgur_pager *p)
+{
+    p->ahead = (struct page){.number = p->next};
+    atomic_store(&p->prefetched, 0);
+    p->prefetching = pthread_create(&p->thread, NULL, prefetch_main, p) == 0;
+}
+
+static void join_prefetch(struct imgur_pager *p)
+{
+    if (p->prefetching) {
+        pthread_join(p->thread, NULL);
+        p->ahead_ready = 1;
+    }
+    p->prefetching = 0;
+}
+
+/* Makes pg the links at hand and moves on to the next page, then starts fetching that.
+ * A page that adds to no count had no items (see imgpipe_imgur_parse): Imgur's end of a
+ * listing, so nothing more is asked for. */
+static int install_page(imgpipe_source *s, struct page *pg, char *err)
+{
+    struct imgur_pager *p = &s->imgur;
     p->next++;
-    if (rc || items_seen(&s->counts) == before)
+    if (pg->rc || items_seen(&pg->counts) == 0)
         p->ended = 1;
-    return rc;
+    if (pg->rc) {
+        imgpipe_strvec_free(&pg->links);
+        return imgpipe_errf(err, pg->rc, "%s", pg->err);
+    }
+    imgpipe_strvec_free(&s->links);
+    s->links = pg->links;
+    pg->links = (imgpipe_strvec){0};
+    s->pos = 0;
+    s->counts.links += pg->counts.links;
+    s->counts.skipped_type += pg->counts.skipped_type;
+    s->counts.skipped_album += pg->counts.skipped_album;
+    if (more_pages(p))
+        start_prefetch(p);
+    return IMGPIPE_OK;
+}
+
+/* The next page, from the prefetch thread if one is at it, else fetched here. */
+static int next_page(imgpipe_source *s, char *err)
+{
+    struct imgur_pager *p = &s->imgur;
+    join_prefetch(p);
+    if (p->ahead_ready) {
+        p->ahead_ready = 0;
+        return install_page(s, &p->ahead, err);
+    }
+    struct page pg = {.number = p->next};
+    fetch_into(p, &pg);
+    return install_page(s, &pg, err);
 }
 
 static int copy_api_config(struct imgur_pager *p, const char *spec, const imgpipe_source_opts *opts)
@@ -151,7 +235,7 @@ static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_
     int rc = copy_api_config(&s->imgur, spec, opts);
     if (rc)
         return rc;
-    return fetch_page(s, err);
+    return next_page(s, err);
 }
 
 static int open_lines(imgpipe_source *s, const char *spec, char *err)
@@ -222,11 +306,6 @@ static int next_line(imgpipe_source *s, const char **url, char *err)
     }
 }
 
-static int more_pages(const struct imgur_pager *p)
-{
-    return p->spec && !p->ended && p->next < p->pages;
-}
-
 int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
 {
     if (s->kind == SOURCE_LINES)
@@ -237,12 +316,24 @@ int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
             return 0;
         imgpipe_strvec_free(&s->links);
         s->pos = 0;
-        int rc = fetch_page(s, err);
+        int rc = next_page(s, err);
         if (rc)
             return rc;
     }
     *url = s->links.v[s->pos++];
     return 1;
+}
+
+void imgpipe_source_settle(imgpipe_source *s)
+{
+    join_prefetch(&s->imgur);
+}
+
+int imgpipe_source_would_block(const imgpipe_source *s)
+{
+    const struct imgur_pager *p = &s->imgur;
+    return s->kind == SOURCE_LINKS && s->pos >= s->links.n && more_pages(p) && p->prefetching &&
+           !atomic_load(&p->prefetched);
 }
 
 const imgpipe_source_counts *imgpipe_source_counts_get(const imgpipe_source *s)
@@ -254,6 +345,8 @@ void imgpipe_source_free(imgpipe_source *s)
 {
     if (!s)
         return;
+    join_prefetch(&s->imgur);
+    imgpipe_strvec_free(&s->imgur.ahead.links);
     if (s->owns_fp)
         fclose(s->fp);
     free(s->line);

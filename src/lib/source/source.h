@@ -1,0 +1,16 @@
+/* What the run layer asks of a source beyond the public imgpipe_source_* calls. */
+#ifndef IMGPIPE_SOURCE_SOURCE_H
+#define IMGPIPE_SOURCE_SOURCE_H
+
+#include "imgpipe.h"
+
+/* 1 when imgpipe_source_next would wait for a page still being fetched ahead: an event
+ * loop asks again later instead of stalling its transfers. */
+int imgpipe_source_would_block(const imgpipe_source *s);
+
+/* Waits for a page being fetched ahead (it is kept for imgpipe_source_next): before a
+ * fork, no other thread may be inside libcurl or OpenSSL, holding a lock the child
+ * would inherit locked. */
+void imgpipe_source_settle(imgpipe_source *s);
+
+#endif
