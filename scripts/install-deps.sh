@@ -11,6 +11,7 @@ pkgs=(
   libhiredis-dev redis-server
   clang libclang-rt-14-dev
   groff-base
+  chromium prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do
