@@ -24,12 +24,21 @@ static const char usage[] =
     "      --connect-timeout S   seconds to connect (default: 3)\n"
     "      --read-timeout S      abort a transfer silent for S seconds (default: 30)\n"
     "      --max-bytes SIZE      refuse images larger than SIZE (default: 50M)\n"
+    "      --metrics-listen ADDR serve this worker's counters for Prometheus at\n"
+    "                            http://ADDR/metrics (ADDR: HOST:PORT)\n"
     "  -q, --quiet               print only failures\n"
     "  -h, --help                this help\n"
     "\n"
     "Exit status: 0 stopped or done, 1 Redis unreachable at start, 2 usage error.\n";
 
-enum { OPT_CLAIM = 256, OPT_RETRIES, OPT_CONNECT_TIMEOUT, OPT_READ_TIMEOUT, OPT_MAX_BYTES };
+enum {
+    OPT_CLAIM = 256,
+    OPT_RETRIES,
+    OPT_CONNECT_TIMEOUT,
+    OPT_READ_TIMEOUT,
+    OPT_MAX_BYTES,
+    OPT_METRICS_LISTEN
+};
 
 static const struct option longopts[] = {
     {"redis", required_argument, NULL, 'r'},
@@ -41,6 +50,7 @@ static const struct option longopts[] = {
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {0, 0, 0, 0}};
@@ -56,6 +66,7 @@ static void on_signal(int sig)
 struct worker_cli {
     imgpipe_worker_opts opts;
     int quiet;
+    const char *metrics_listen;
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -90,6 +101,9 @@ static int parse_option(struct worker_cli *w, int c)
     case 'q':
         w->quiet = 1;
         return -1;
+    case OPT_METRICS_LISTEN:
+        w->metrics_listen = optarg;
+        return -1;
     case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
@@ -101,7 +115,7 @@ static int parse_option(struct worker_cli *w, int c)
 
 static void on_item(const imgpipe_item *item, void *userdata)
 {
-    (void)userdata;
+    imgpipe_metrics_observe(userdata, item);
     if (item->status)
         fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
 }
@@ -136,7 +150,11 @@ int cmd_worker(int argc, char **argv)
     catch_signals();
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
-    int status = imgpipe_worker_run(&w.opts, on_item, NULL, &sum, err);
+    imgpipe_metrics *metrics = NULL;
+    int status = w.metrics_listen ? imgpipe_metrics_start(&metrics, w.metrics_listen, err) : 0;
+    if (status == IMGPIPE_OK)
+        status = imgpipe_worker_run(&w.opts, on_item, metrics, &sum, err);
+    imgpipe_metrics_free(metrics);
     if (status) {
         cli_error("%s", err);
         return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;

@@ -239,6 +239,42 @@ ok "the gallery pages 24 at a time with thumbnails, sizes and source URLs; no tr
 kill "$DPID"
 wait "$DPID" || true
 
+# --metrics-listen: a worker's and a get run's own counters, scraped while they run.
+MPORT=$(free_port)
+printf '%s\n' "$BASE/x/m1.png" "$BASE/x/m2.png" "$BASE/x/m3.png" "$BASE/i/nope.jpg" >"$T/m.txt"
+run_imgpipe enqueue -q metered -o "$T/mdl" "$T/m.txt"
+"$IMGPIPE" worker --retries 0 --metrics-listen "127.0.0.1:$MPORT" metered >"$T/mw.out" 2>"$T/mw.err" &
+MW=$!
+BG_PIDS+=("$MW")
+four_seen() {
+  curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T/wm.txt" &&
+    [ "$(sed -n 's/^imgpipe_job_seconds_count //p' "$T/wm.txt")" = 4 ]
+}
+wait_until 20 "the worker's /metrics to count 4 jobs" four_seen
+python3 "$HERE/promcheck.py" <"$T/wm.txt" >"$T/wm.json" || fail "the worker's /metrics is not valid"
+if command -v promtool >/dev/null; then promtool check metrics <"$T/wm.txt" || fail "promtool on the worker's /metrics"; fi
+bytes=$(cat "$T"/mdl/m*.png | wc -c)
+jq -e --argjson b "$bytes" '.imgpipe_jobs_done_total == 3 and .imgpipe_bytes_total == $b and
+  .["imgpipe_jobs_failed_total{reason=HTTP error status}"] == 1 and
+  .["imgpipe_job_seconds_bucket{le=+Inf}"] == 4' "$T/wm.json" >/dev/null ||
+  fail "the worker's counters: $(cat "$T/wm.json")"
+kill -TERM "$MW"
+wait "$MW" || fail "the metered worker did not stop cleanly"
+run_imgpipe get --metrics-listen 127.0.0.1:notaport "$T/m.txt"
+expect_rc 2 "get with a bad --metrics-listen"
+start_galleryd --count 2 --latency-ms 700
+for i in 1 2 3 4 5; do echo "$BASE/x/s$i.png"; done >"$T/slow.txt"
+"$IMGPIPE" get -q -m seq --metrics-listen "127.0.0.1:$MPORT" -o "$T/sdl" "$T/slow.txt" 2>"$T/get.err" &
+GETP=$!
+BG_PIDS+=("$GETP")
+one_done() {
+  curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T/gm.txt" && grep -qx 'imgpipe_jobs_done_total [1-4]' "$T/gm.txt"
+}
+wait_until 20 "get's /metrics to count a job while it runs" one_done
+python3 "$HERE/promcheck.py" <"$T/gm.txt" >/dev/null || fail "get's /metrics is not valid"
+wait "$GETP" || fail "the metered get failed: $(cat "$T/get.err")"
+ok "--metrics-listen on worker and get: valid, with jobs, failures by reason, bytes and latency"
+
 # Off loopback, auth is required; with it, requests without credentials get 401.
 run_imgpipe dashboard --listen 0.0.0.0:0
 expect_rc 2 "dashboard on 0.0.0.0 without --auth"
