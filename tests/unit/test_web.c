@@ -51,8 +51,8 @@ static void test_open_file_refuses_what_is_not_directly_in_dir(void **state)
     assert_true(fd >= 0);
     assert_int_equal(size, 5);
     close(fd);
-    const char *bad[] = {"link.png", "sub/b.png", "../a.png", "..", ".", ".hidden.png",
-                         "sub",      "fifo.png",  "",         "missing.png"};
+    const char *bad[] = {"link.png",    "sub/b.png", "../a.png", "..", ".",
+                         ".hidden.png", "sub",       "fifo.png", "",   "missing.png"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         assert_int_equal(imgpipe_web_open_file(dirfd, bad[i], &size), -1);
     close(dirfd);

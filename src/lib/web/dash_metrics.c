@@ -42,10 +42,10 @@ static void queues(imgpipe_buf *b, const json_t *list)
                       "Failures by reason among the latest 500 of the failed list.");
     json_array_foreach(list, i, q)
     {
-        json_array_foreach(json_object_get(q, "reasons"), j, g) imgpipe_prom_sample(
-            b, "imgpipe_queue_failed_by_reason", "queue",
-            json_string_value(json_object_get(q, "name")), "reason",
-            json_string_value(json_object_get(g, "reason")), num(g, "count"));
+        json_array_foreach(json_object_get(q, "reasons"), j, g)
+            imgpipe_prom_sample(b, "imgpipe_queue_failed_by_reason", "queue",
+                                json_string_value(json_object_get(q, "name")), "reason",
+                                json_string_value(json_object_get(g, "reason")), num(g, "count"));
     }
 }
 
@@ -54,15 +54,15 @@ static void workers(imgpipe_buf *b, const json_t *list)
     size_t i;
     const json_t *w;
     imgpipe_prom_head(b, "imgpipe_worker_up", "gauge", "1 for each worker with a live heartbeat.");
-    json_array_foreach(list, i, w) imgpipe_prom_sample(
-        b, "imgpipe_worker_up", "worker", json_string_value(json_object_get(w, "name")), NULL,
-        NULL, 1);
+    json_array_foreach(list, i, w)
+        imgpipe_prom_sample(b, "imgpipe_worker_up", "worker",
+                            json_string_value(json_object_get(w, "name")), NULL, NULL, 1);
     imgpipe_prom_head(b, "imgpipe_worker_heartbeat_age_seconds", "gauge",
                       "Time since the worker's last heartbeat.");
-    json_array_foreach(list, i, w) imgpipe_prom_sample(
-        b, "imgpipe_worker_heartbeat_age_seconds", "worker",
-        json_string_value(json_object_get(w, "name")), NULL, NULL,
-        num(w, "heartbeat_age_ms") / 1000.0);
+    json_array_foreach(list, i, w)
+        imgpipe_prom_sample(b, "imgpipe_worker_heartbeat_age_seconds", "worker",
+                            json_string_value(json_object_get(w, "name")), NULL, NULL,
+                            num(w, "heartbeat_age_ms") / 1000.0);
     for (size_t f = 0; f < sizeof(worker_families) / sizeof(*worker_families); f++) {
         const struct family *fam = &worker_families[f];
         imgpipe_prom_head(b, fam->name, fam->type, fam->help);

@@ -71,8 +71,10 @@ static const char *arg(struct MHD_Connection *conn, const char *key)
 
 static const char *type_of(const char *name)
 {
-    static const char *const types[][2] = {{".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-                                           {".png", "image/png"},  {".gif", "image/gif"},
+    static const char *const types[][2] = {{".jpg", "image/jpeg"},
+                                           {".jpeg", "image/jpeg"},
+                                           {".png", "image/png"},
+                                           {".gif", "image/gif"},
                                            {".webp", "image/webp"}};
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < sizeof(types) / sizeof(*types); i++)
@@ -156,8 +158,8 @@ static enum MHD_Result post(struct dash *d, struct MHD_Connection *conn, const c
         return imgpipe_web_error(conn, 404, "not found");
     char err[IMGPIPE_ERRLEN];
     long long count;
-    int rc = imgpipe_web_action(&d->redis, url + 5, arg(conn, "queue"), arg(conn, "id"), &count,
-                                err);
+    int rc =
+        imgpipe_web_action(&d->redis, url + 5, arg(conn, "queue"), arg(conn, "id"), &count, err);
     if (rc)
         return imgpipe_web_error(conn, rc == IMGPIPE_ENET ? 503 : 400, err);
     return imgpipe_web_json(conn, 200, json_pack("{s:I}", "count", (json_int_t)count));
@@ -211,10 +213,9 @@ static int setup(struct dash *d, const imgpipe_dashboard_opts *o, char *err)
 {
     if (o->auth && !strchr(o->auth, ':'))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "--auth wants user:password");
-    if (o->dir &&
-        (d->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open the gallery directory '%s': %s",
-                            o->dir, strerror(errno));
+    if (o->dir && (d->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot open the gallery directory '%s': %s", o->dir,
+                            strerror(errno));
     return make_page(d, err);
 }
 

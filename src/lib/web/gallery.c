@@ -110,8 +110,8 @@ static void ledger_urls(int dirfd, json_t *items)
         uint64_t bytes;
         if (imgpipe_ledger_parse_line(line, &st, &bytes, &name, &url) || st != IMGPIPE_LEDGER_DONE)
             continue;
-        json_array_foreach(items, i, it) if (strcmp(json_string_value(json_object_get(it, "name")),
-                                                    name) == 0)
+        json_array_foreach(
+            items, i, it) if (strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
             json_object_set_new(it, "url", json_string(url));
     }
     free(line);
@@ -123,8 +123,8 @@ static json_t *item(int dirfd, const imgpipe_strvec *names, const char *name)
     struct stat st;
     const char *thumb = thumb_of(names, name);
     long long bytes = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_size : 0;
-    return json_pack("{s:s,s:I,s:s?,s:n}", "name", name, "bytes", (json_int_t)bytes, "thumb",
-                     thumb, "url");
+    return json_pack("{s:s,s:I,s:s?,s:n}", "name", name, "bytes", (json_int_t)bytes, "thumb", thumb,
+                     "url");
 }
 
 json_t *imgpipe_web_gallery(int dirfd, long page, int per_page, char *err)

@@ -47,7 +47,8 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
     *out = NULL;
     if (split(listen, host, port, err))
         return IMGPIPE_EINVAL;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV},
                     *ai = NULL;
     int gai = getaddrinfo(host, port, &hints, &ai);
@@ -63,10 +64,10 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, 0, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)30, MHD_OPTION_END);
     int v6 = ai->ai_family == AF_INET6;
     freeaddrinfo(ai);
     if (!d)
@@ -108,8 +109,8 @@ enum MHD_Result imgpipe_web_json(struct MHD_Connection *conn, unsigned status, j
     json_decref(doc);
     if (!text)
         return MHD_NO;
-    return imgpipe_web_respond(conn, status, "application/json; charset=utf-8", text,
-                               strlen(text), MHD_RESPMEM_MUST_FREE);
+    return imgpipe_web_respond(conn, status, "application/json; charset=utf-8", text, strlen(text),
+                               MHD_RESPMEM_MUST_FREE);
 }
 
 enum MHD_Result imgpipe_web_error(struct MHD_Connection *conn, unsigned status, const char *msg)

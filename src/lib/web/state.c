@@ -136,8 +136,8 @@ static json_t *failure_json(const redisReply *e)
                      "error", why ? why : "", "reason", reason_of(f), "worker", w ? w : "");
 }
 
-json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before,
-                             int count, char *err)
+json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
+                             char *err)
 {
     if (!imgpipe_q_name_ok(queue)) {
         imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name");
@@ -146,7 +146,8 @@ json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char
     char key[IMGPIPE_Q_KEYLEN], end[80];
     imgpipe_q_key(key, queue, ":failed");
     /* "(" makes the bound exclusive (Redis 6.2): the next page starts after the last id. */
-    snprintf(end, sizeof(end), "%s%.64s", before && *before ? "(" : "", before && *before ? before : "+");
+    snprintf(end, sizeof(end), "%s%.64s", before && *before ? "(" : "",
+             before && *before ? before : "+");
     count = count < 1 ? 1 : count > IMGPIPE_WEB_PAGE_MAX ? IMGPIPE_WEB_PAGE_MAX : count;
     redisContext *c = imgpipe_web_redis_get(r, err);
     redisReply *rep = c ? redisCommand(c, "XREVRANGE %s %s - COUNT %d", key, end, count + 1) : NULL;
@@ -162,7 +163,9 @@ json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char
                                 : json_null());
     } else if (c) {
         imgpipe_errf(err, c->err ? IMGPIPE_ENET : IMGPIPE_EINVAL, "cannot read the failures: %s",
-                     c->err ? c->errstr : rep ? rep->str : "no reply");
+                     c->err ? c->errstr
+                     : rep  ? rep->str
+                            : "no reply");
     }
     if (rep)
         freeReplyObject(rep);
@@ -228,8 +231,8 @@ static int run_action(imgpipe_queue *q, const char *action, const char *queue, c
     return IMGPIPE_OK;
 }
 
-int imgpipe_web_action(imgpipe_web_redis *r, const char *action, const char *queue,
-                       const char *id, long long *count, char *err)
+int imgpipe_web_action(imgpipe_web_redis *r, const char *action, const char *queue, const char *id,
+                       long long *count, char *err)
 {
     *count = 0;
     if (!queue || !imgpipe_q_name_ok(queue))

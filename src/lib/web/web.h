@@ -16,8 +16,8 @@
 typedef struct imgpipe_web_redis {
     pthread_mutex_t lock;
     const char *url;
-    imgpipe_queue *q;     /* NULL while Redis is down */
-    long long retry_at;   /* monotonic ms before which no reconnect is tried */
+    imgpipe_queue *q;          /* NULL while Redis is down */
+    long long retry_at;        /* monotonic ms before which no reconnect is tried */
     char down[IMGPIPE_ERRLEN]; /* why, while q is NULL */
 } imgpipe_web_redis;
 
@@ -33,13 +33,13 @@ json_t *imgpipe_web_state(imgpipe_web_redis *r, const char *const *queues, int n
 
 /* A page of a queue's failures, newest first, older than `before` (an entry id; NULL for
  * the newest): {"failures":[{id,url,error,reason,worker}], "next": id or null}. */
-json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before,
-                             int count, char *err);
+json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
+                             char *err);
 
 /* The state-changing actions: "requeue" or "drop" a failure (id) or all of them (id
  * NULL), "purge" the waiting jobs. *count says how many entries were affected. */
-int imgpipe_web_action(imgpipe_web_redis *r, const char *action, const char *queue,
-                       const char *id, long long *count, char *err);
+int imgpipe_web_action(imgpipe_web_redis *r, const char *action, const char *queue, const char *id,
+                       long long *count, char *err);
 
 /* The dashboard's /metrics body from a state document (malloc'd). */
 char *imgpipe_web_metrics(const json_t *state);
