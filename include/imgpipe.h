@@ -339,6 +339,40 @@ typedef struct imgpipe_worker_opts {
 int imgpipe_worker_run(const imgpipe_worker_opts *opts, imgpipe_item_cb cb, void *userdata,
                        imgpipe_summary *sum, char *err);
 
+/* ---- the dashboard: a web page over the queues, and Prometheus metrics ------------- */
+
+typedef struct imgpipe_dashboard_opts {
+    const char *url;           /* Redis; NULL as for imgpipe_queue_url */
+    const char *const *queues; /* shown; none: every queue ever used (at most 64) */
+    int nqueues;
+    const char *listen; /* "HOST:PORT" (IPv6 as "[::1]:PORT"; port 0 picks one); NULL:
+                           "127.0.0.1:8080" */
+    const char *auth;   /* "user:password" for HTTP basic auth, or NULL; required when
+                           listen is not a loopback address */
+    const char *dir;    /* the gallery's directory, or NULL for no gallery */
+    /* Called once listening, with the page's URL and whether the address is loopback. */
+    void (*ready)(const char *url, int loopback, void *userdata);
+    void *userdata;
+} imgpipe_dashboard_opts;
+
+/* Serves the dashboard until *stop is set (polled every 100 ms). Returns 0, or a negative
+ * code with err when it cannot start (bad address, an open non-loopback address without
+ * auth, the directory, the port taken). Redis being down is shown on the page, not an
+ * error. */
+int imgpipe_dashboard_run(const imgpipe_dashboard_opts *opts, volatile sig_atomic_t *stop,
+                          char *err);
+
+/* A process's own counters, served in Prometheus's text format at /metrics: jobs done and
+ * failed by reason, bytes, and a histogram of job seconds. Thread-safe. */
+typedef struct imgpipe_metrics imgpipe_metrics;
+
+/* Starts serving at listen ("HOST:PORT"; loopback only unless the caller means it). */
+int imgpipe_metrics_start(imgpipe_metrics **out, const char *listen, char *err);
+/* Counts one item's outcome (call it from the item callback). */
+void imgpipe_metrics_observe(imgpipe_metrics *m, const imgpipe_item *item);
+/* Stops serving and frees; NULL is fine. */
+void imgpipe_metrics_free(imgpipe_metrics *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 
 # rank of each layer: a layer may include layers of a lower rank, and its own.
-declare -A rank=([common]=0 [net]=1 [image]=1 [store]=1 [source]=2 [run]=3 [queue]=4)
+declare -A rank=([common]=0 [net]=1 [image]=1 [store]=1 [source]=2 [run]=3 [queue]=4 [web]=5)
 bad=0
 complain() { echo "check-layers: $*" >&2; bad=1; }
 

@@ -13,6 +13,7 @@ pkgs=(
   groff-base
   openssl nginx-light libnginx-mod-http-echo
   wget2 aria2 python3-aiohttp python3-pil time
+  chromium prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do

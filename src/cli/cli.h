@@ -57,5 +57,6 @@ int cmd_enqueue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_requeue_failed(int argc, char **argv);
+int cmd_dashboard(int argc, char **argv);
 
 #endif

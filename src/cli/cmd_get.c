@@ -59,6 +59,8 @@ static const char usage[] =
     "      --json                one JSON object per item on stdout (url, path, thumbnails,\n"
     "                            bytes, sha256, ms, attempts, status, error), then a summary\n"
     "      --stats FILE          write the summary as JSON to FILE\n"
+    "      --metrics-listen ADDR serve this run's counters for Prometheus at\n"
+    "                            http://ADDR/metrics (ADDR: HOST:PORT)\n"
     "  -q, --quiet               print only failures (no progress line, no summary)\n"
     "  -h, --help                this help\n"
     "\n"
@@ -82,7 +84,8 @@ enum {
     OPT_LAYOUT,
     OPT_PAGES,
     OPT_MAX_PIXELS,
-    OPT_CACERT
+    OPT_CACERT,
+    OPT_METRICS_LISTEN
 };
 
 static const struct option longopts[] = {
@@ -104,6 +107,7 @@ static const struct option longopts[] = {
     {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
     {"pages", required_argument, NULL, OPT_PAGES},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"verbose", no_argument, NULL, 'v'},
@@ -118,6 +122,8 @@ static const struct option longopts[] = {
 struct get_cli {
     imgpipe_get_opts opts;
     struct cli_report report;
+    const char *metrics_listen;
+    imgpipe_metrics *metrics;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -233,6 +239,9 @@ static int parse_option(struct get_cli *g, int c)
         }
         cli_error("--layout: '%s' is not flat or sharded", optarg);
         return CLI_EXIT_USAGE;
+    case OPT_METRICS_LISTEN:
+        g->metrics_listen = optarg;
+        return -1;
     case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
@@ -240,6 +249,13 @@ static int parse_option(struct get_cli *g, int c)
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
+}
+
+static void on_item(const imgpipe_item *item, void *userdata)
+{
+    struct get_cli *g = userdata;
+    imgpipe_metrics_observe(g->metrics, item);
+    cli_report_item(item, &g->report);
 }
 
 /* The links expected, when every source is an Imgur answer or a URL (known at open);
@@ -284,12 +300,20 @@ int cmd_get(int argc, char **argv)
     }
     if (g.opts.cacert && cli_check_cacert(g.opts.cacert))
         return CLI_EXIT_USAGE;
+    char err[IMGPIPE_ERRLEN];
+    int status = g.metrics_listen ? imgpipe_metrics_start(&g.metrics, g.metrics_listen, err) : 0;
+    if (status) {
+        cli_error("--metrics-listen: %s", err);
+        return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
     imgpipe_source **sources = NULL;
     int n = 0, rc = 0;
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
-    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n)))
+    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
+        imgpipe_metrics_free(g.metrics);
         return rc;
+    }
     catch_signals();
     g.opts.stop = &stop_signal;
     g.report.opts = &g.opts;
@@ -297,8 +321,7 @@ int cmd_get(int argc, char **argv)
     g.report.total = expected_links(argv + optind, argc - optind, sources, n);
     cli_report_start(&g.report);
     imgpipe_summary sum;
-    char err[IMGPIPE_ERRLEN];
-    int status = imgpipe_get(&g.opts, sources, n, cli_report_item, &g.report, &sum, err);
+    status = imgpipe_get(&g.opts, sources, n, on_item, &g, &sum, err);
     if (status)
         cli_error("%s", err);
     if (status == IMGPIPE_EINVAL)
@@ -308,6 +331,7 @@ int cmd_get(int argc, char **argv)
         cli_print_skipped(sources, n);
     int stats = cli_report_finish(&g.report, &sum, "downloaded");
     cli_free_sources(sources, n);
+    imgpipe_metrics_free(g.metrics);
     rc = exit_code(status, &sum);
     return rc == CLI_EXIT_OK && stats ? CLI_EXIT_FAILED : rc;
 }

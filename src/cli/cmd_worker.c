@@ -28,6 +28,8 @@ static const char usage[] =
     "      --max-bytes SIZE      refuse images larger than SIZE (default: 50M)\n"
     "  -k, --insecure            do not verify TLS certificates\n"
     "      --cacert FILE         verify TLS certificates with the CA certificates in FILE\n"
+    "      --metrics-listen ADDR serve this worker's counters for Prometheus at\n"
+    "                            http://ADDR/metrics (ADDR: HOST:PORT)\n"
     "  -q, --quiet               print only failures\n"
     "  -h, --help                this help\n"
     "\n"
@@ -43,7 +45,8 @@ enum {
     OPT_CONNECT_TIMEOUT,
     OPT_READ_TIMEOUT,
     OPT_MAX_BYTES,
-    OPT_CACERT
+    OPT_CACERT,
+    OPT_METRICS_LISTEN
 };
 
 static const struct option longopts[] = {
@@ -58,6 +61,7 @@ static const struct option longopts[] = {
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, OPT_CACERT},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {0, 0, 0, 0}};
@@ -73,6 +77,7 @@ static void on_signal(int sig)
 struct worker_cli {
     imgpipe_worker_opts opts;
     int quiet;
+    const char *metrics_listen;
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -116,6 +121,9 @@ static int parse_option(struct worker_cli *w, int c)
     case 'q':
         w->quiet = 1;
         return -1;
+    case OPT_METRICS_LISTEN:
+        w->metrics_listen = optarg;
+        return -1;
     case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
@@ -127,7 +135,7 @@ static int parse_option(struct worker_cli *w, int c)
 
 static void on_item(const imgpipe_item *item, void *userdata)
 {
-    (void)userdata;
+    imgpipe_metrics_observe(userdata, item);
     if (item->status)
         fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
 }
@@ -168,7 +176,11 @@ int cmd_worker(int argc, char **argv)
     catch_signals();
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
-    int status = imgpipe_worker_run(&w.opts, on_item, NULL, &sum, err);
+    imgpipe_metrics *metrics = NULL;
+    int status = w.metrics_listen ? imgpipe_metrics_start(&metrics, w.metrics_listen, err) : 0;
+    if (status == IMGPIPE_OK)
+        status = imgpipe_worker_run(&w.opts, on_item, metrics, &sum, err);
+    imgpipe_metrics_free(metrics);
     if (status) {
         cli_error("%s", err);
         return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;

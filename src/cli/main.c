@@ -19,6 +19,8 @@ static const char usage[] =
     "                                             run jobs (--burst: until none is left)\n"
     "  status  [--redis URL] [--json] [QUEUE...]  queues, jobs held, failures, workers\n"
     "  requeue-failed [--redis URL] [QUEUE...]    put failed jobs back on their queue\n"
+    "  dashboard [--redis URL] [--listen HOST:PORT] [--dir DIR] [QUEUE...]\n"
+    "                                             a web page of the queues, and /metrics\n"
     "\n"
     "SOURCE is imgur:random (the default), imgur:gallery/<section>/<sort>/<window>/<page>,\n"
     "imgur:r/<subreddit>/<sort>/<window>/<page>, imgur:tag/<tag>/<sort>/<window>/<page>\n"
@@ -46,6 +48,7 @@ static const struct command commands[] = {
     {"worker", cmd_worker},
     {"status", cmd_status},
     {"requeue-failed", cmd_requeue_failed},
+    {"dashboard", cmd_dashboard},
 };
 
 int main(int argc, char **argv)

@@ -36,6 +36,10 @@ redisReply *imgpipe_q_elem(const redisReply *r, size_t i, int type);
 /* A field of a flat [k1, v1, k2, v2, ...] reply array, or NULL. */
 const char *imgpipe_q_field(const redisReply *kv, const char *name);
 
+/* The connection of an open queue handle, for layers above that send their own commands
+ * (the dashboard) on the connection that imgpipe_queue_status_json also uses. */
+redisContext *imgpipe_q_context(imgpipe_queue *q);
+
 /* Redis's own clock in ms, so every host measures ages on one clock; -1 on failure. */
 long long imgpipe_q_time_ms(redisContext *c);
 

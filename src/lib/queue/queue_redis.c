@@ -137,6 +137,11 @@ int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err)
     return IMGPIPE_OK;
 }
 
+redisContext *imgpipe_q_context(imgpipe_queue *q)
+{
+    return q->c;
+}
+
 void imgpipe_queue_free(imgpipe_queue *q)
 {
     if (!q)

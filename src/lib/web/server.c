@@ -1,0 +1,119 @@
+/* What the dashboard and the metrics endpoint share: the listening address and the
+ * headers of every response. */
+#include "web/web.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Splits "HOST:PORT" / "[V6]:PORT" into host and port. */
+static int split(const char *listen, char host[256], char port[16], char *err)
+{
+    const char *colon = strrchr(listen, ':');
+    const char *h = listen, *hend = colon;
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (!close || close[1] != ':')
+            colon = NULL;
+        h = listen + 1, hend = close;
+    }
+    if (!colon || !hend || hend == h || (size_t)(hend - h) >= 256 || strlen(colon + 1) == 0 ||
+        strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "bad listen address '%s': expected HOST:PORT, e.g. 127.0.0.1:8080",
+                            listen);
+    snprintf(host, 256, "%.*s", (int)(hend - h), h);
+    snprintf(port, 16, "%s", colon + 1);
+    if (atoi(port) > 65535)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad port in listen address '%s'", listen);
+    return IMGPIPE_OK;
+}
+
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    return sa->sa_family == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok,
+                      MHD_AccessHandlerCallback handler, void *cls, char url[300], int *loopback,
+                      char *err)
+{
+    char host[256], port[16];
+    *out = NULL;
+    if (split(listen, host, port, err))
+        return IMGPIPE_EINVAL;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV},
+                    *ai = NULL;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot resolve listen address '%s': %s", listen,
+                            gai_strerror(gai));
+    *loopback = is_loopback(ai->ai_addr);
+    if (!*loopback && !remote_ok) {
+        freeaddrinfo(ai);
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "listening on %s, not a loopback address, needs --auth user:password",
+                            listen);
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, 0, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)30, MHD_OPTION_END);
+    int v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    if (!d)
+        return imgpipe_errf(err, IMGPIPE_ENET, "cannot listen on %s (address in use, or not ours)",
+                            listen);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    snprintf(url, 300, "http://%s%s%s:%u/", v6 ? "[" : "", host, v6 ? "]" : "",
+             info ? (unsigned)info->port : (unsigned)atoi(port));
+    *out = d;
+    return IMGPIPE_OK;
+}
+
+enum MHD_Result imgpipe_web_respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                                    void *data, size_t len, enum MHD_ResponseMemoryMode mem)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mem);
+    if (!r) {
+        if (mem == MHD_RESPMEM_MUST_FREE)
+            free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* Only our own script and style run; images come from us too. */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result imgpipe_web_json(struct MHD_Connection *conn, unsigned status, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return MHD_NO;
+    return imgpipe_web_respond(conn, status, "application/json; charset=utf-8", text, strlen(text),
+                               MHD_RESPMEM_MUST_FREE);
+}
+
+enum MHD_Result imgpipe_web_error(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+    return imgpipe_web_json(conn, status, json_pack("{s:s}", "error", msg));
+}
