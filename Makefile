@@ -1,5 +1,11 @@
-# Thin wrapper over CMake for the README's commands.
+# Thin wrapper over CMake for the README's commands. Each command has its own build
+# directory and states every cache option it depends on, so they pass in any order,
+# repeated: `make run` builds what users get (Release) in build/, `make test` builds in
+# build-test/ (Release with -Werror, then build-asan/ and build-fuzz/).
 .PHONY: all deps build run test fuzz clean
+
+BUILD_DIR ?= build
+CONFIGURE = -DCMAKE_BUILD_TYPE=Release -DIMGPIPE_WERROR=OFF -DIMGPIPE_SANITIZE=OFF -DIMGPIPE_TSAN=OFF -DIMGPIPE_FUZZ=OFF
 
 all: build
 
@@ -7,11 +13,11 @@ deps:
 	bash scripts/install-deps.sh
 
 build: deps
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build build -j$$(nproc)
+	cmake -S . -B $(BUILD_DIR) $(CONFIGURE) >/dev/null
+	cmake --build $(BUILD_DIR) -j$$(nproc)
 
 run: build
-	bash scripts/demo.sh
+	BUILD_DIR=$(BUILD_DIR) bash scripts/demo.sh
 
 test: deps
 	bash scripts/test.sh
@@ -20,4 +26,4 @@ fuzz: deps
 	bash scripts/fuzz.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-test build-asan build-fuzz

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds with -Werror and runs every test, then builds again under AddressSanitizer and
+# Builds (Release, -Werror) and runs every test, then builds again under AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs every test once more, then the threaded, async, worker
 # and thumbnail tests under ThreadSanitizer, then runs each libFuzzer target
 # (clang) for FUZZ_SECONDS (default 15; 0 skips the stage) on its seed corpus.
@@ -12,13 +12,15 @@ run_suite() {
   cmake --build "$dir" -j"$jobs"
   ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 }
-echo "== build and test (-Wall -Wextra -Werror)"
-run_suite build
+# build-test, not make run's build/: each stage has its own directory and states every
+# cache option, so no stage inherits another's. The first builds what users get (Release).
+echo "== build (Release) and test (-Wall -Wextra -Werror)"
+run_suite build-test -DCMAKE_BUILD_TYPE=Release -DIMGPIPE_SANITIZE=OFF -DIMGPIPE_TSAN=OFF -DIMGPIPE_FUZZ=OFF
 echo "== build and test under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite build-asan -DIMGPIPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+  run_suite build-asan -DIMGPIPE_SANITIZE=ON -DIMGPIPE_TSAN=OFF -DCMAKE_BUILD_TYPE=Debug -DIMGPIPE_FUZZ=OFF
 echo "== threaded, async, worker and thumbnail tests under ThreadSanitizer"
-cmake -S . -B build-tsan -DIMGPIPE_WERROR=ON -DIMGPIPE_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-tsan -DIMGPIPE_WERROR=ON -DIMGPIPE_TSAN=ON -DIMGPIPE_SANITIZE=OFF -DIMGPIPE_FUZZ=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-tsan -j"$jobs"
 # Reports go to files, so that one from a background galleryd is not lost, and fail the
 # stage. Kernels with more mmap randomisation than TSan supports need setarch -R.

@@ -23,7 +23,8 @@
 void imgpipe_wk_notice(struct worker *w, const char *fmt, const char *a, const char *b)
 {
     char msg[IMGPIPE_ERRLEN];
-    snprintf(msg, sizeof(msg), fmt, a, b);
+    if (snprintf(msg, sizeof(msg), fmt, a, b) >= (int)sizeof(msg))
+        memcpy(msg + sizeof(msg) - 4, "...", 4); /* a long Redis error: cut, and say so */
     if (w->o->notice)
         w->o->notice(msg, w->userdata);
 }
