@@ -169,11 +169,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
-    static int seen;
     struct dash *d = cls;
     (void)version, (void)upload;
     if (!*con_cls) { /* the headers: answer once the body (ignored) is in */
-        *con_cls = &seen;
+        *con_cls = d; /* any non-NULL mark: the body comes next */
         return MHD_YES;
     }
     if (*upload_size) {
