@@ -80,9 +80,11 @@ int imgpipe_store_subdir(int dirfd, const char *name, int create, int *out, char
 int imgpipe_store_errno_code(int e)
 {
     /* Every later write in the directory would fail alike: the run's error, not the item's.
+     * ENOENT where the directory itself is written means it was removed under the run.
      * Others (a directory in the way, a file over the size limit, a name too long) are the
      * item's. */
-    return e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO || e == EACCES || e == EPERM
+    return e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO || e == EACCES || e == EPERM ||
+                   e == ENOENT
                ? IMGPIPE_EDISK
                : IMGPIPE_EIO;
 }
