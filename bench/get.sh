@@ -88,7 +88,7 @@ make_corpus() {
   local dir=$1 n=$2
   if [ -s "$dir/gallery.json" ] && [ "$(ls "$dir/i" | wc -l)" -eq "$n" ]; then return; fi
   log "building corpus $dir ($n images)"
-  timeout $TIMEOUT bash /work/shared/bench/make_corpus.sh "$dir" "$n" '{{base}}' >/dev/null ||
+  timeout $TIMEOUT bash "$ROOT/bench/make_corpus.sh" "$dir" "$n" '{{base}}' >/dev/null ||
     { echo "make_corpus failed" >&2; exit 1; }
 }
 

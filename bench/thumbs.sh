@@ -28,7 +28,7 @@ $py -c 'import PIL' 2>/dev/null || { echo "thumbs.sh: needs python3-pil" >&2; ex
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target imgpipe decode_floor >/dev/null
 
-[ "$(ls "$corpus/i" 2>/dev/null | wc -l)" -ge "$n" ] || bash /work/shared/bench/make_corpus.sh "$corpus" "$n" >&2
+[ "$(ls "$corpus/i" 2>/dev/null | wc -l)" -ge "$n" ] || bash "$root/bench/make_corpus.sh" "$corpus" "$n" >&2
 mapfile -t files < <(ls "$corpus/i" | grep -E '^img[0-9]+\.(jpg|png)$' | sort | head -n "$n")
 scratch=$(mktemp -d /tmp/imgpipe-thumbs-bench.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
@@ -108,7 +108,7 @@ if [ -n "$results" ]; then
         echo "$(uname -srm), nproc $(nproc), $(lscpu | sed -n 's/^Model name: *//p' | head -1)." \
             "Command: \`bench/thumbs.sh $n\` ($reps rounds, every tool once a round; best" \
             "wall and, separately, least CPU = user+sys of the rounds; load average $load0" \
-            "before, $load1 after; corpus: /work/shared/bench/make_corpus.sh, ${#jpgs[@]} JPEG +" \
+            "before, $load1 after; corpus: bench/make_corpus.sh, ${#jpgs[@]} JPEG +" \
             "${#pngs[@]} PNG)."
         echo
         echo "$table"
