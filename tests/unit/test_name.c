@@ -290,6 +290,42 @@ static void test_same_name_twice(void **state)
     imgpipe_nameset_free(NULL);
 }
 
+/* A thumbnail's tag before an extension too long to keep apart: every suffixed candidate
+ * would still read as a thumbnail's name, so the walk must leave that shape, not spin. */
+static void test_thumb_tag_before_long_extension(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    assert_non_null(set);
+    char a[IMGPIPE_NAME_MAX + 1], b[IMGPIPE_NAME_MAX + 1];
+    const char *url = "https://h/x_thumbnail.an-extension-far-too-long";
+    assign(set, url, a);
+    assign(set, url, b);
+    assert_false(imgpipe_is_thumb_name(a));
+    assert_false(imgpipe_is_thumb_name(b));
+    assert_string_not_equal(a, b);
+    imgpipe_nameset_free(set);
+}
+
+/* The same link a thousand times: a thousand names, each new (the walk resumes where the
+ * last one ended; the fuzzer found the walk from the start quadratic). */
+static void test_same_url_many_times(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    assert_non_null(set);
+    char out[IMGPIPE_NAME_MAX + 1], want[IMGPIPE_NAME_MAX + 1], t[16];
+    tag("https://y/a.jpg", t);
+    for (int i = 0; i < 1000; i++) {
+        assign(set, "https://y/a.jpg", out);
+        if (i >= 2) {
+            snprintf(want, sizeof(want), "a%s-%d.jpg", t, i);
+            assert_string_equal(out, want);
+        }
+    }
+    imgpipe_nameset_free(set);
+}
+
 static void test_three_way_collision(void **state)
 {
     (void)state;
@@ -457,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_utf8_never_split),
         cmocka_unit_test(test_same_name_twice),
         cmocka_unit_test(test_three_way_collision),
+        cmocka_unit_test(test_thumb_tag_before_long_extension),
+        cmocka_unit_test(test_same_url_many_times),
         cmocka_unit_test(test_tagged_name_already_taken),
         cmocka_unit_test(test_fallback_and_long_names_dedup),
         cmocka_unit_test(test_deterministic),

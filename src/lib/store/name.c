@@ -326,6 +326,10 @@ static void candidate(const char *base, uint32_t tag, uint64_t n, char *out)
     else
         snprintf(suffix, sizeof(suffix), "-%08" PRIx32 "-%" PRIu64, tag, n);
     compose(base, len - ext_len, suffix, base + len - ext_len, ext_len, out);
+    /* An extension too long to keep apart puts the suffix after it, where a thumbnail's
+     * tag before the last '.' stays a tag: every candidate would be refused, forever. */
+    if (imgpipe_is_thumb_name(out))
+        snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%08" PRIx32 "-%" PRIu64, tag, n);
 }
 
 int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *url,
@@ -361,16 +365,48 @@ int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
     return imgpipe_nameset_assign_name(set, base, url, out);
 }
 
+/* The key under which a set remembers where the walk of (base, tag) goes on past
+ * candidate 1. Names are never released, so every candidate below the remembered one stays
+ * taken: the same link listed a thousand times costs one probe each, not a walk over the
+ * thousand names before it. A key that meets a name's key only lengthens a name. */
+static uint64_t resume_key(const char *base, uint32_t tag)
+{
+    char first[IMGPIPE_NAME_MAX + 1];
+    candidate(base, tag, 1, first);
+    uint64_t h = imgpipe_name_key(first) ^ 0x9e3779b97f4a7c15ULL;
+    return h ? h : 1;
+}
+
+static uint64_t resume_at(const imgpipe_nameset *set, uint64_t key)
+{
+    const struct slot *s = lookup(set, key);
+    return s && s->url > 2 ? s->url : 2;
+}
+
+static int remember_resume(imgpipe_nameset *set, uint64_t key, uint64_t n)
+{
+    struct slot *s = &set->slots[find_slot(set->slots, set->cap, key)];
+    if (s->name == key) {
+        s->url = n;
+        return IMGPIPE_OK;
+    }
+    return insert(set, key, n);
+}
+
 int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out)
 {
     char name[IMGPIPE_NAME_MAX + 1];
     uint32_t tag = (uint32_t)imgpipe_hash64(url, strlen(url));
-    for (uint64_t n = 0;; n++) {
+    uint64_t n = 0;
+    for (;; n++) {
+        if (n == 2)
+            n = resume_at(set, resume_key(base, tag));
         candidate(base, tag, n, name);
         if (!lookup(set, imgpipe_name_key(name)) && !imgpipe_is_thumb_name(name))
             break;
     }
-    if (insert(set, imgpipe_name_key(name), 0) != IMGPIPE_OK) {
+    if (insert(set, imgpipe_name_key(name), 0) != IMGPIPE_OK ||
+        (n >= 2 && remember_resume(set, resume_key(base, tag), n + 1) != IMGPIPE_OK)) {
         out[0] = '\0';
         return IMGPIPE_ENOMEM;
     }
