@@ -75,7 +75,9 @@ int cmd_dashboard(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     char err[IMGPIPE_ERRLEN];
     int rc = imgpipe_dashboard_run(&o, &stop_requested, err);
-    if (rc)
+    if (rc == IMGPIPE_EINVAL)
+        cli_error("dashboard: %s (see --listen and --auth USER:PASSWORD)", err);
+    else if (rc)
         cli_error("%s", err);
     return rc == IMGPIPE_OK ? CLI_EXIT_OK : rc == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
 }

@@ -231,7 +231,7 @@ static int parse_option(struct get_cli *g, int c)
         o->name_template = optarg;
         if (imgpipe_name_template_check(optarg, err) == IMGPIPE_OK)
             return -1;
-        cli_error("%s", err);
+        cli_error("--name: %s", err);
         return CLI_EXIT_USAGE;
     }
     case OPT_LAYOUT:
@@ -301,6 +301,10 @@ int cmd_get(int argc, char **argv)
     }
     if (g.opts.cacert && cli_check_cacert(g.opts.cacert))
         return CLI_EXIT_USAGE;
+    if (g.opts.retry_failed && g.opts.no_ledger) {
+        cli_error("--retry-failed reads the failures from the ledger: not with --no-ledger");
+        return CLI_EXIT_USAGE;
+    }
     char err[IMGPIPE_ERRLEN];
     int status = g.metrics_listen ? imgpipe_metrics_start(&g.metrics, g.metrics_listen, err) : 0;
     if (status) {
@@ -319,6 +323,7 @@ int cmd_get(int argc, char **argv)
     catch_signals();
     g.opts.stop = &stop_signal;
     g.report.opts = &g.opts;
+    g.report.limits = " (limits: --max-bytes, --max-pixels)";
     g.opts.notice = cli_report_notice;
     g.report.total = expected_links(argv + optind, argc - optind, sources, n);
     cli_report_start(&g.report);

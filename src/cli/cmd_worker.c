@@ -139,7 +139,8 @@ static void on_item(const imgpipe_item *item, void *userdata)
 {
     imgpipe_metrics_observe(userdata, item);
     if (item->status)
-        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+        fprintf(stderr, "imgpipe: FAILED %s: %s%s\n", item->url, item->error,
+                item->status == IMGPIPE_ETOOBIG ? " (limit: --max-bytes)" : "");
 }
 
 static void on_notice(const char *msg, void *userdata)

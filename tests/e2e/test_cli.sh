@@ -107,6 +107,25 @@ for c in get worker; do
 done
 ok "one flag, one meaning: -t/--thumb, -Q/--queue, --retries 0..1000"
 
+# The library's messages describe the problem; the CLI names its options. No string literal
+# in src/lib (comments aside) names an option; the CLI adds the option to what it prints.
+src=${SOURCE_DIR:-$(cd "$(dirname "$TESTLIB")/../.." && pwd)}
+grep -rnE --include='*.c' --include='*.h' '"(([^"\\]|\\.)*[^-a-z0-9])?--[a-z][a-z-]*' "$src/src/lib" |
+  grep -vE '^[^:]+:[0-9]+: *(/\*|\*|//)' >"$T/flags" || true
+[ ! -s "$T/flags" ] || fail "src/lib strings name CLI options: $(head -c 1500 "$T/flags")"
+run_imgpipe get --name '.{name}' "http://127.0.0.1:9/x.jpg"
+expect_rc 2 "get --name '.{name}'"
+expect_err "imgpipe: --name: name template '.{name}'" "a bad template is said with its option"
+run_imgpipe get --retry-failed --no-ledger -o "$T/never"
+expect_rc 2 "get --retry-failed --no-ledger"
+expect_err "--retry-failed reads the failures from the ledger: not with --no-ledger" "--retry-failed --no-ledger"
+[ ! -e "$T/never" ] || fail "get --retry-failed --no-ledger created its directory"
+run_imgpipe dashboard --auth nocolon --listen 127.0.0.1:0
+expect_rc 2 "dashboard --auth without a colon"
+expect_err "must be user:password (see --listen and --auth USER:PASSWORD)" "dashboard --auth nocolon"
+if grep -q nocolon "$T/err"; then fail "dashboard --auth printed the credentials: $(cat "$T/err")"; fi
+ok "library errors name no options; the CLI adds them"
+
 # Missing Imgur credentials are a configuration error that says what to do.
 for v in unset empty; do
   if [ $v = unset ]; then unset IMGUR_CLIENT_ID; else export IMGUR_CLIENT_ID=; fi
