@@ -80,6 +80,12 @@ static int bad_option(const struct cli_command *cmd, int rc, char **argv)
 
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv)
 {
+    /* A table that outgrew the arrays would lose options: say so, run nothing. */
+    if (cmd->noptions > CLI_MAX_OPTIONS) {
+        cli_error("%s: %d options, more than the %d the CLI was built for", cmd->name,
+                  cmd->noptions, CLI_MAX_OPTIONS);
+        return '?';
+    }
     const struct getopt_arrays *a = arrays_for(cmd);
     opterr = 0;
     optopt = 0;
@@ -91,9 +97,10 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv)
     const struct cli_option *o =
         rc >= LONG_BASE ? &cmd->options[rc - LONG_BASE] : by_letter(cmd, rc);
     if (o->flags & CLI_OPT_DEPRECATED) {
-        char word[80];
-        typed(rc, argv, word, sizeof(word));
-        cli_error("warning: '%s' is deprecated in '%s'; use %s", word, cmd->name, o->use);
+        if (rc >= LONG_BASE) /* argv[optind - 1] may be the value by now: name it from the table */
+            cli_error("warning: '--%s' is deprecated in '%s'; use %s", o->name, cmd->name, o->use);
+        else
+            cli_error("warning: '-%c' is deprecated in '%s'; use %s", rc, cmd->name, o->use);
     }
     return o->id;
 }
