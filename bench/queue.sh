@@ -39,7 +39,7 @@ seq 1 "$jobs" | sed "s|.*|$base/x/&.png|" >"$T/urls.txt"
 now() { date +%s.%N; }
 
 # imgpipe: enqueue, then 2 burst workers.
-"$imgpipe" enqueue --redis "$url" -q bench -o "$T/imgpipe" "$T/urls.txt" >/dev/null
+"$imgpipe" enqueue --redis "$url" -Q bench -o "$T/imgpipe" "$T/urls.txt" >/dev/null
 t0=$(now)
 "$imgpipe" worker --redis "$url" --burst -q bench 2>"$T/w1.err" & a=$!
 "$imgpipe" worker --redis "$url" --burst -q bench 2>"$T/w2.err" & b=$!

@@ -76,8 +76,8 @@ vipsthumbnail -s $size -o '$scratch/out/%s.jpg[Q=85]' ${jpgs[*]} &&
 VIPS
 
 echo "thumbs.sh: $count files ($((${#jpgs[@]})) JPEG, ${#pngs[@]} PNG), $size, best of $reps" >&2
-tool "imgpipe thumbs -m seq" "$build/imgpipe" thumbs -q -m seq -s "$size" "$in"
-tool "imgpipe thumbs -m threads -j 2" "$build/imgpipe" thumbs -q -m threads -j 2 -s "$size" "$in"
+tool "imgpipe thumbs -m seq" "$build/imgpipe" thumbs -q -m seq -t "$size" "$in"
+tool "imgpipe thumbs -m threads -j 2" "$build/imgpipe" thumbs -q -m threads -j 2 -t "$size" "$in"
 tool "decode floor (TurboJPEG scaled + libspng)" "$build/decode_floor" "$size" "${all[@]}"
 tool "Pillow thumbnail, sequential" $py "$here/peers/pil_thumbs.py" seq "$size" "$scratch/out" "${all[@]}"
 tool "Pillow thumbnail, ProcessPoolExecutor(2)" $py "$here/peers/pil_thumbs.py" pool:2 "$size" "$scratch/out" "${all[@]}"

@@ -7,10 +7,20 @@ include(GNUInstallDirs)
 
 # The shared library is made of the static library's objects (compiled with -fPIC), and
 # links what the static one declares: a dependency added to imgpipe_static is a dependency
-# of both. Its exports are the public API, imgpipe_*, by a version script rather than by
-# visibility attributes, so a new declaration in imgpipe.h is exported without a macro.
+# of both. Its exports are exactly the functions include/imgpipe.h declares, by a version
+# script that cmake/exports.cmake writes from the header at build time (not by visibility
+# attributes), so a new declaration is exported without a macro and internal imgpipe_*
+# functions, which the CLI and tests reach through the static library, stay hidden.
+set(IMGPIPE_VERSION_SCRIPT ${PROJECT_BINARY_DIR}/libimgpipe.map)
+add_custom_command(OUTPUT ${IMGPIPE_VERSION_SCRIPT}
+  COMMAND ${CMAKE_COMMAND} -DHEADER=${PROJECT_SOURCE_DIR}/include/imgpipe.h
+          -DOUT=${IMGPIPE_VERSION_SCRIPT} -P ${PROJECT_SOURCE_DIR}/cmake/exports.cmake
+  DEPENDS ${PROJECT_SOURCE_DIR}/include/imgpipe.h ${PROJECT_SOURCE_DIR}/cmake/exports.cmake
+  COMMENT "Writing libimgpipe.map from include/imgpipe.h"
+  VERBATIM)
+add_custom_target(imgpipe_exports DEPENDS ${IMGPIPE_VERSION_SCRIPT})
 add_library(imgpipe_shared SHARED $<TARGET_OBJECTS:imgpipe_static>)
-set(IMGPIPE_VERSION_SCRIPT ${PROJECT_SOURCE_DIR}/src/lib/libimgpipe.map)
+add_dependencies(imgpipe_shared imgpipe_exports)
 set_target_properties(imgpipe_shared PROPERTIES
   OUTPUT_NAME imgpipe
   VERSION ${PROJECT_VERSION}

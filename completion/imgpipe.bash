@@ -1,10 +1,12 @@
 # bash completion for imgpipe.
 #
-# Commands and options are read from the installed binary's own help at completion time
-# (`imgpipe --help`, `imgpipe CMD --help`), so this file never goes stale when options are
-# added. Option values are completed by the help's metavariable: MODE (seq threads procs
-# async), LAYOUT (flat sharded), DIR (directories), FILE (files); SOURCE and PATH arguments
-# complete as files. Needs nothing but bash (the bash-completion package is optional).
+# Commands and options are read from the installed binary at completion time: `imgpipe
+# help-options [CMD]` prints each command's option table (the one its --help is printed from),
+# a line per option: command, --long, -x, VALUE, flags, help, tab-separated, "-" for none.
+# Hidden and deprecated spellings are not offered. Option values are completed by VALUE:
+# MODE (seq threads procs async), LAYOUT (flat sharded), DIR (directories), FILE (files);
+# SOURCE and PATH arguments complete as files. Needs nothing but bash (the bash-completion
+# package is optional).
 
 # _imgpipe_bin: the imgpipe being completed (as typed, e.g. ./build/imgpipe), else PATH's.
 _imgpipe_bin() {
@@ -19,36 +21,17 @@ _imgpipe_bin() {
   fi
 }
 
-# _imgpipe_commands BIN: the commands `imgpipe --help` lists ("  get    [-o DIR] ...").
+# _imgpipe_commands BIN: the commands, from the first column of `imgpipe help-options`.
 _imgpipe_commands() {
-  "$1" --help 2>/dev/null | sed -n -E 's/^  ([a-z][a-z-]*)( .*)?$/\1/p'
+  "$1" help-options 2>/dev/null | cut -f1 | uniq
 }
 
-# _imgpipe_options BIN CMD: "OPTION METAVAR" lines (METAVAR "-" for a flag) from the
-# option lines of `imgpipe CMD --help`: "  -o, --output DIR   text" or "      --json   text".
+# _imgpipe_options BIN CMD: "OPTION VALUE" lines (VALUE "-" for a flag) of CMD's table.
 _imgpipe_options() {
-  "$1" "$2" --help 2>/dev/null | awk '
-    match($0, /^ +-/) && RLENGTH >= 3 && RLENGTH <= 7 {
-      spec = substr($0, RLENGTH)
-      i = index(spec, "  ")
-      if (i) spec = substr(spec, 1, i - 1)
-      n = split(spec, items, /, */)
-      mv = "-"
-      for (k = 1; k <= n; k++) {
-        split(items[k], w, /[ =]/)
-        opts[k] = w[1]
-        if (w[2] != "") mv = w[2]
-      }
-      for (k = 1; k <= n; k++) {
-        o = opts[k]
-        if (o ~ /^--\[no-\]/) {
-          sub(/^--\[no-\]/, "", o)
-          print "--" o, mv
-          print "--no-" o, mv
-        } else if (o ~ /^-/) {
-          print o, mv
-        }
-      }
+  "$1" help-options "$2" 2>/dev/null | awk -F '\t' '
+    $5 !~ /hidden|deprecated/ {
+      if ($2 != "-") print $2, $4
+      if ($3 != "-") print $3, $4
     }'
 }
 

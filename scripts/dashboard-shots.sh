@@ -28,7 +28,7 @@ export IMGUR_API_URL=$BASE IMGUR_CLIENT_ID=shots
   echo "http://127.0.0.1:1/unreachable.png"
 } >"$T/jobs.txt"
 "$B/imgpipe" enqueue -o "$T/out" "$T/jobs.txt" >/dev/null
-"$B/imgpipe" enqueue -q thumbs-hd -o "$T/hd" --thumb 512x512 "$T/jobs.txt" >/dev/null
+"$B/imgpipe" enqueue -Q thumbs-hd -o "$T/hd" --thumb 512x512 "$T/jobs.txt" >/dev/null
 for w in a b; do
   "$B/imgpipe" worker -j 6 --retries 0 --name "worker-$w" default thumbs-hd 2>/dev/null &
   pids+=($!)

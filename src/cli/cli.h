@@ -13,6 +13,9 @@ enum cli_exit {
     CLI_EXIT_USAGE = 2   /* bad usage or missing configuration */
 };
 
+/* --retries N: the most, the same in get and worker (each a transfer's retries). */
+#define CLI_RETRIES_MAX 1000
+
 /* Prints "imgpipe: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

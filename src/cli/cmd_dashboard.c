@@ -1,36 +1,32 @@
 /* imgpipe dashboard: a web page over the Redis queues, the output gallery, and /metrics. */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: imgpipe dashboard [options] [QUEUE...]\n"
-    "\n"
+enum { OPT_AUTH = 256 };
+
+static const struct cli_option options[] = {
+    {"redis", 'r', "URL",
+     "as for enqueue (default: $IMGPIPE_REDIS_URL, else\n" IMGPIPE_REDIS_DEFAULT_URL ")", 'r', 0,
+     0},
+    {"listen", 'l', "HOST:PORT",
+     "address to serve on (default: 127.0.0.1:8080; port 0\n"
+     "picks a free one)",
+     'l', 0, 0},
+    {"auth", 0, "USER:PASSWORD", "require HTTP basic auth; needed off loopback", OPT_AUTH, 0, 0},
+    {"dir", 'd', "DIR", "show DIR's images (and their thumbnails) as a gallery", 'd', 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
+
+const struct cli_command cli_dashboard_command = {
+    "dashboard", "[options] [QUEUE...]",
     "Serves a web page showing the QUEUEs (default: every queue ever used): jobs waiting, in\n"
     "progress, done and failed, throughput and ETA, the workers, the failures by reason\n"
     "with buttons to requeue or drop them; a gallery of DIR's images; and Prometheus\n"
-    "metrics at /metrics. SIGTERM or SIGINT stops it.\n"
-    "\n"
-    "  -r, --redis URL           as for enqueue (default: $IMGPIPE_REDIS_URL, else\n"
-    "                            " IMGPIPE_REDIS_DEFAULT_URL ")\n"
-    "  -l, --listen HOST:PORT    address to serve on (default: 127.0.0.1:8080; port 0\n"
-    "                            picks a free one)\n"
-    "      --auth USER:PASSWORD  require HTTP basic auth; needed off loopback\n"
-    "  -d, --dir DIR             show DIR's images (and their thumbnails) as a gallery\n"
-    "  -h, --help                this help\n"
-    "\n"
-    "Exit status: 0 stopped, 1 cannot listen, 2 usage error.\n";
-
-enum { OPT_AUTH = 256 };
-
-static const struct option longopts[] = {{"redis", required_argument, NULL, 'r'},
-                                         {"listen", required_argument, NULL, 'l'},
-                                         {"auth", required_argument, NULL, OPT_AUTH},
-                                         {"dir", required_argument, NULL, 'd'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
+    "metrics at /metrics. SIGTERM or SIGINT stops it.\n",
+    "Exit status: 0 stopped, 1 cannot listen, 2 usage error.\n", CLI_OPTIONS(options)};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -54,7 +50,7 @@ int cmd_dashboard(int argc, char **argv)
 {
     imgpipe_dashboard_opts o = {.ready = on_ready};
     int c;
-    while ((c = getopt_long(argc, argv, "r:l:d:h", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(&cli_dashboard_command, argc, argv)) != -1) {
         if (c == 'r') {
             o.url = optarg;
         } else if (c == 'l') {
@@ -64,10 +60,9 @@ int cmd_dashboard(int argc, char **argv)
         } else if (c == 'd') {
             o.dir = optarg;
         } else if (c == 'h') {
-            fputs(usage, stdout);
+            cli_print_help(&cli_dashboard_command, stdout);
             return CLI_EXIT_OK;
         } else {
-            fputs(usage, stderr);
             return CLI_EXIT_USAGE;
         }
     }
@@ -80,7 +75,9 @@ int cmd_dashboard(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     char err[IMGPIPE_ERRLEN];
     int rc = imgpipe_dashboard_run(&o, &stop_requested, err);
-    if (rc)
+    if (rc == IMGPIPE_EINVAL)
+        cli_error("dashboard: %s (see --listen and --auth USER:PASSWORD)", err);
+    else if (rc)
         cli_error("%s", err);
     return rc == IMGPIPE_OK ? CLI_EXIT_OK : rc == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
 }

@@ -1,39 +1,40 @@
 /* imgpipe enqueue: one Redis job per image link, for workers on any host. */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: imgpipe enqueue [options] [SOURCE...]\n"
-    "\n"
+static const char intro[] =
     "Reads every SOURCE (default imgur:random; the Imgur API is asked here, once) and adds\n"
     "one job per image link to QUEUE on Redis. File names are given here, so they are the\n"
-    "same whichever worker runs a job. Run 'imgpipe worker' on any host to do them.\n"
-    "\n"
-    "  -r, --redis URL           redis://[[user]:password@]host[:port][/db] or unix:/path;\n"
-    "                            %-encode '@', ':' or '/' in the password as %40, %3A, %2F\n"
-    "                            (default: $IMGPIPE_REDIS_URL, else " IMGPIPE_REDIS_DEFAULT_URL
-    ")\n"
-    "  -q, --queue QUEUE         the queue (default: default)\n"
-    "  -o, --output DIR          where workers write, made absolute here (default: images);\n"
-    "                            each worker writes into DIR on its own host\n"
-    "  -t, --thumb WxH           thumbnails to make as well; repeat for several sizes\n"
-    "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
-    "  -h, --help                this help\n"
-    "\n"
+    "same whichever worker runs a job. Run 'imgpipe worker' on any host to do them.\n";
+
+static const char outro[] =
     "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
 
 enum { OPT_QUALITY = 256 };
 
-static const struct option longopts[] = {{"redis", required_argument, NULL, 'r'},
-                                         {"queue", required_argument, NULL, 'q'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"thumb", required_argument, NULL, 't'},
-                                         {"quality", required_argument, NULL, OPT_QUALITY},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
+static const struct cli_option options[] = {
+    {"redis", 'r', "URL",
+     "redis://[[user]:password@]host[:port][/db] or unix:/path;\n"
+     "%-encode '@', ':' or '/' in the password as %40, %3A, %2F\n"
+     "(default: $IMGPIPE_REDIS_URL, else " IMGPIPE_REDIS_DEFAULT_URL ")",
+     'r', 0, 0},
+    {"queue", 'Q', "QUEUE", "the queue (default: default; -q, its old spelling, warns)", 'Q', 0, 0},
+    {NULL, 'q', "QUEUE", "old spelling of -Q", 'Q', CLI_OPT_HIDDEN | CLI_OPT_DEPRECATED,
+     "-Q/--queue"},
+    {"output", 'o', "DIR",
+     "where workers write, made absolute here (default: images);\n"
+     "each worker writes into DIR on its own host",
+     'o', 0, 0},
+    {"thumb", 't', "WxH", "thumbnails to make as well; repeat for several sizes", 't', 0, 0},
+    {"quality", 0, "N", "JPEG thumbnail quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
+
+const struct cli_command cli_enqueue_command = {"enqueue", "[options] [SOURCE...]", intro, outro,
+                                                CLI_OPTIONS(options)};
 
 struct enqueue_cli {
     imgpipe_enqueue_opts opts;
@@ -48,7 +49,7 @@ static int parse_option(struct enqueue_cli *e, int c)
     case 'r':
         e->url = optarg;
         return -1;
-    case 'q':
+    case 'Q':
         o->queue = optarg;
         return -1;
     case 'o':
@@ -59,10 +60,9 @@ static int parse_option(struct enqueue_cli *e, int c)
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->quality) ? CLI_EXIT_USAGE : -1;
     case 'h':
-        fputs(usage, stdout);
+        cli_print_help(&cli_enqueue_command, stdout);
         return CLI_EXIT_OK;
     default:
-        fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
 }
@@ -71,7 +71,7 @@ int cmd_enqueue(int argc, char **argv)
 {
     struct enqueue_cli e = {.opts = {.queue = "default", .dir = "images"}};
     int c;
-    while ((c = getopt_long(argc, argv, "r:q:o:t:h", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(&cli_enqueue_command, argc, argv)) != -1) {
         int rc = parse_option(&e, c);
         if (rc >= 0)
             return rc;

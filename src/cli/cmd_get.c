@@ -1,5 +1,6 @@
 /* imgpipe get: download the images of the sources into a directory, with thumbnails. */
 #include "cli.h"
+#include "options.h"
 #include "report.h"
 
 #include <getopt.h>
@@ -7,63 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: imgpipe get [options] [SOURCE...]\n"
-    "\n"
+static const char intro[] =
     "Downloads every image link of each SOURCE (default imgur:random) into DIR, each file\n"
     "named after the last segment of its URL, written whole or not at all. A rerun skips\n"
-    "what DIR/.imgpipe/ledger records as done (and still there) and retries the rest.\n"
-    "\n"
-    "  -o, --output DIR          output directory, created if missing (default: images)\n"
-    "  -m, --mode MODE           how links are run (default: async):\n"
-    "                              seq      one after another\n"
-    "                              threads  a pool of N threads (default N: 8)\n"
-    "                              procs    N worker processes (default N: cores)\n"
-    "                              async    one event loop, N transfers in flight\n"
-    "                                       (default N: 16), CPU work on every core\n"
-    "  -j, --jobs N              the N of the mode\n"
-    "      --name TEMPLATE       file names from fields {name} {stem} {ext} {id} {index}\n"
-    "                            {host} {hash} {sha256}, e.g. '{index}-{id}{ext}'\n"
-    "                            (default: {name}, the URL's last segment)\n"
-    "      --layout LAYOUT       flat (default), or sharded: files in 256 folders 00..ff\n"
-    "                            inside DIR, for runs of millions of files\n"
-    "  -t, --thumb WxH           also make a thumbnail fitting WxH, named NAME_thumbnail.EXT;\n"
-    "                            repeat for several sizes (then NAME_thumbnail_WxH.EXT)\n"
-    "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
-    "      --max-bytes SIZE      refuse images larger than SIZE, e.g. 20M (default: 50M)\n"
-    "      --max-pixels N        refuse images over N pixels (width x height, read from the\n"
-    "                            header before anything is stored or decoded); N may end\n"
-    "                            in M for millions (default: 100M)\n"
-    "      --timeout S           deadline for the whole run: then transfers stop, no partial\n"
-    "                            file is left, unfinished links fail as timed out\n"
-    "      --connect-timeout S   seconds to connect (default: 3)\n"
-    "      --read-timeout S      abort a transfer that receives less than --min-speed for\n"
-    "                            S seconds (default: 30)\n"
-    "      --min-speed BYTES     bytes/s a transfer must keep up over --read-timeout\n"
-    "                            (default: 1)\n"
-    "      --retries N           retry transient failures (timeouts, resets, cut bodies,\n"
-    "                            408, 429, 500, 502, 503, 504) N times (default: 3), with\n"
-    "                            exponential backoff and jitter, honouring Retry-After;\n"
-    "                            Imgur API requests alike\n"
-    "      --retry-wait S        the first backoff, doubled each retry (default: 0.5)\n"
-    "      --per-host N          at most N connections per host (async mode)\n"
-    "      --rate N              at most N requests per second per host\n"
-    "      --retry-failed        only the links the ledger records as failed (SOURCE is\n"
-    "                            then not read and may be left out)\n"
-    "      --no-ledger           neither read nor write DIR/.imgpipe/ledger\n"
-    "      --pages N             read N pages of imgur: listings, 1..1000 (default: 1)\n"
-    "  -k, --insecure            do not verify TLS certificates (API requests too)\n"
-    "      --cacert FILE         verify TLS certificates with the CA certificates in FILE\n"
-    "                            (PEM), for downloads and API requests\n"
-    "  -v, --verbose             print a line for every item\n"
-    "      --json                one JSON object per item on stdout (url, path, thumbnails,\n"
-    "                            bytes, sha256, ms, attempts, status, error), then a summary\n"
-    "      --stats FILE          write the summary as JSON to FILE\n"
-    "      --metrics-listen ADDR serve this run's counters for Prometheus at\n"
-    "                            http://ADDR/metrics (ADDR: HOST:PORT)\n"
-    "  -q, --quiet               print only failures (no progress line, no summary)\n"
-    "  -h, --help                this help\n"
-    "\n"
+    "what DIR/.imgpipe/ledger records as done (and still there) and retries the rest.\n";
+
+static const char outro[] =
     "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error,\n"
     "130/143 stopped by SIGINT/SIGTERM (in-flight transfers end, nothing partial is left).\n";
 
@@ -88,36 +38,88 @@ enum {
     OPT_METRICS_LISTEN
 };
 
-static const struct option longopts[] = {
-    {"output", required_argument, NULL, 'o'},
-    {"mode", required_argument, NULL, 'm'},
-    {"jobs", required_argument, NULL, 'j'},
-    {"thumb", required_argument, NULL, 't'},
-    {"quality", required_argument, NULL, OPT_QUALITY},
-    {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-    {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
-    {"min-speed", required_argument, NULL, OPT_MIN_SPEED},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
-    {"per-host", required_argument, NULL, OPT_PER_HOST},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
-    {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
-    {"pages", required_argument, NULL, OPT_PAGES},
-    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
-    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
-    {"insecure", no_argument, NULL, 'k'},
-    {"cacert", required_argument, NULL, OPT_CACERT},
-    {"verbose", no_argument, NULL, 'v'},
-    {"json", no_argument, NULL, CLI_OPT_JSON},
-    {"stats", required_argument, NULL, CLI_OPT_STATS},
-    {"name", required_argument, NULL, OPT_NAME},
-    {"layout", required_argument, NULL, OPT_LAYOUT},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {0, 0, 0, 0}};
+static const struct cli_option options[] = {
+    {"output", 'o', "DIR", "output directory, created if missing (default: images)", 'o', 0, 0},
+    {"mode", 'm', "MODE",
+     "how links are run (default: async):\n"
+     "  seq      one after another\n"
+     "  threads  a pool of N threads (default N: 8)\n"
+     "  procs    N worker processes (default N: cores)\n"
+     "  async    one event loop, N transfers in flight\n"
+     "           (default N: 16), CPU work on every core",
+     'm', 0, 0},
+    {"jobs", 'j', "N", "the N of the mode", 'j', 0, 0},
+    {"name", 0, "TEMPLATE",
+     "file names from fields {name} {stem} {ext} {id} {index}\n"
+     "{host} {hash} {sha256}, e.g. '{index}-{id}{ext}'\n"
+     "(default: {name}, the URL's last segment)",
+     OPT_NAME, 0, 0},
+    {"layout", 0, "LAYOUT",
+     "flat (default), or sharded: files in 256 folders 00..ff\n"
+     "inside DIR, for runs of millions of files",
+     OPT_LAYOUT, 0, 0},
+    {"thumb", 't', "WxH",
+     "also make a thumbnail fitting WxH, named NAME_thumbnail.EXT;\n"
+     "repeat for several sizes (then NAME_thumbnail_WxH.EXT)",
+     't', 0, 0},
+    {"quality", 0, "N", "JPEG thumbnail quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
+    {"max-bytes", 0, "SIZE", "refuse images larger than SIZE, e.g. 20M (default: 50M)",
+     OPT_MAX_BYTES, 0, 0},
+    {"max-pixels", 0, "N",
+     "refuse images over N pixels (width x height, read from the\n"
+     "header before anything is stored or decoded); N may end\n"
+     "in M for millions (default: 100M)",
+     OPT_MAX_PIXELS, 0, 0},
+    {"timeout", 0, "S",
+     "deadline for the whole run: then transfers stop, no partial\n"
+     "file is left, unfinished links fail as timed out",
+     OPT_TIMEOUT, 0, 0},
+    {"connect-timeout", 0, "S", "seconds to connect (default: 3)", OPT_CONNECT_TIMEOUT, 0, 0},
+    {"read-timeout", 0, "S",
+     "abort a transfer that receives less than --min-speed for\n"
+     "S seconds (default: 30)",
+     OPT_READ_TIMEOUT, 0, 0},
+    {"min-speed", 0, "BYTES",
+     "bytes/s a transfer must keep up over --read-timeout\n"
+     "(default: 1)",
+     OPT_MIN_SPEED, 0, 0},
+    {"retries", 0, "N",
+     "retry transient failures (timeouts, resets, cut bodies,\n"
+     "408, 429, 500, 502, 503, 504) N times, 0..1000 (default: 3),\n"
+     "with exponential backoff and jitter, honouring Retry-After;\n"
+     "Imgur API requests alike",
+     OPT_RETRIES, 0, 0},
+    {"retry-wait", 0, "S", "the first backoff, doubled each retry (default: 0.5)", OPT_RETRY_WAIT,
+     0, 0},
+    {"per-host", 0, "N", "at most N connections per host (async mode)", OPT_PER_HOST, 0, 0},
+    {"rate", 0, "N", "at most N requests per second per host", OPT_RATE, 0, 0},
+    {"retry-failed", 0, NULL,
+     "only the links the ledger records as failed (SOURCE is\n"
+     "then not read and may be left out)",
+     OPT_RETRY_FAILED, 0, 0},
+    {"no-ledger", 0, NULL, "neither read nor write DIR/.imgpipe/ledger", OPT_NO_LEDGER, 0, 0},
+    {"pages", 0, "N", "read N pages of imgur: listings, 1..1000 (default: 1)", OPT_PAGES, 0, 0},
+    {"insecure", 'k', NULL, "do not verify TLS certificates (API requests too)", 'k', 0, 0},
+    {"cacert", 0, "FILE",
+     "verify TLS certificates with the CA certificates in FILE\n"
+     "(PEM), for downloads and API requests",
+     OPT_CACERT, 0, 0},
+    {"verbose", 'v', NULL, "print a line for every item", 'v', 0, 0},
+    {"json", 0, NULL,
+     "one JSON object per item on stdout (url, path, thumbnails,\n"
+     "bytes, sha256, ms, attempts, status, error), then a summary",
+     CLI_OPT_JSON, 0, 0},
+    {"stats", 0, "FILE", "write the summary as JSON to FILE", CLI_OPT_STATS, 0, 0},
+    {"metrics-listen", 0, "ADDR",
+     "serve this run's counters for Prometheus at\n"
+     "http://ADDR/metrics (ADDR: HOST:PORT)",
+     OPT_METRICS_LISTEN, 0, 0},
+    {"quiet", 'q', NULL, "print only failures (no progress line, no summary)", 'q', 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
+
+const struct cli_command cli_get_command = {"get", "[options] [SOURCE...]", intro, outro,
+                                            CLI_OPTIONS(options)};
 
 struct get_cli {
     imgpipe_get_opts opts;
@@ -165,7 +167,7 @@ static int parse_transfer_option(imgpipe_get_opts *o, int c)
         o->min_speed = (long)v;
         return bad ? 2 : 0;
     case OPT_RETRIES:
-        bad = cli_parse_int("--retries", optarg, 0, 100, &o->retries);
+        bad = cli_parse_int("--retries", optarg, 0, CLI_RETRIES_MAX, &o->retries);
         o->retries = o->retries ? o->retries : -1; /* 0 means none, not the default */
         return bad ? 2 : 0;
     case OPT_RETRY_WAIT:
@@ -229,7 +231,7 @@ static int parse_option(struct get_cli *g, int c)
         o->name_template = optarg;
         if (imgpipe_name_template_check(optarg, err) == IMGPIPE_OK)
             return -1;
-        cli_error("%s", err);
+        cli_error("--name: %s", err);
         return CLI_EXIT_USAGE;
     }
     case OPT_LAYOUT:
@@ -243,10 +245,9 @@ static int parse_option(struct get_cli *g, int c)
         g->metrics_listen = optarg;
         return -1;
     case 'h':
-        fputs(usage, stdout);
+        cli_print_help(&cli_get_command, stdout);
         return CLI_EXIT_OK;
     default:
-        fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
 }
@@ -293,13 +294,17 @@ int cmd_get(int argc, char **argv)
 {
     struct get_cli g = {.opts = {.dir = "images", .mode = IMGPIPE_MODE_ASYNC}};
     int c;
-    while ((c = getopt_long(argc, argv, "o:m:j:t:kvqh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(&cli_get_command, argc, argv)) != -1) {
         int rc = parse_option(&g, c);
         if (rc >= 0)
             return rc;
     }
     if (g.opts.cacert && cli_check_cacert(g.opts.cacert))
         return CLI_EXIT_USAGE;
+    if (g.opts.retry_failed && g.opts.no_ledger) {
+        cli_error("--retry-failed reads the failures from the ledger: not with --no-ledger");
+        return CLI_EXIT_USAGE;
+    }
     char err[IMGPIPE_ERRLEN];
     int status = g.metrics_listen ? imgpipe_metrics_start(&g.metrics, g.metrics_listen, err) : 0;
     if (status) {
@@ -310,13 +315,15 @@ int cmd_get(int argc, char **argv)
     int n = 0, rc = 0;
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
-    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
+    if (!g.opts.retry_failed &&
+        (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
         imgpipe_metrics_free(g.metrics);
         return rc;
     }
     catch_signals();
     g.opts.stop = &stop_signal;
     g.report.opts = &g.opts;
+    g.report.limits = " (limits: --max-bytes, --max-pixels)";
     g.opts.notice = cli_report_notice;
     g.report.total = expected_links(argv + optind, argc - optind, sources, n);
     cli_report_start(&g.report);

@@ -1,35 +1,35 @@
 /* imgpipe links: print the image links of the sources, one a line. */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <string.h>
-
-static const char usage[] =
-    "usage: imgpipe links [-q] [--pages N] [-k] [--cacert FILE] [SOURCE...]\n"
-    "\n"
-    "Prints the image links of each SOURCE (default imgur:random), one a line, in order.\n"
-    "Only JPEG and PNG items of Imgur answers are printed; albums are expanded.\n"
-    "\n"
-    "  -q, --quiet   do not print what was skipped\n"
-    "      --pages N read N pages of imgur: listings (gallery/, r/, tag/), one after\n"
-    "                another from the spec's page, ending at the first empty one;\n"
-    "                1..1000 (default: 1)\n"
-    "  -k, --insecure  do not verify TLS certificates\n"
-    "      --cacert FILE\n"
-    "                verify TLS certificates with the CA certificates in FILE (PEM)\n"
-    "  -h, --help    this help\n";
 
 enum { OPT_PAGES = 256, OPT_CACERT };
 
+static const struct cli_option options[] = {
+    {"quiet", 'q', NULL, "do not print what was skipped", 'q', 0, 0},
+    {"pages", 0, "N",
+     "read N pages of imgur: listings (gallery/, r/, tag/), one after\n"
+     "another from the spec's page, ending at the first empty one;\n"
+     "1..1000 (default: 1)",
+     OPT_PAGES, 0, 0},
+    {"insecure", 'k', NULL, "do not verify TLS certificates", 'k', 0, 0},
+    {"cacert", 0, "FILE", "verify TLS certificates with the CA certificates in FILE (PEM)",
+     OPT_CACERT, 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
+
+const struct cli_command cli_links_command = {
+    "links", "[-q] [--pages N] [-k] [--cacert FILE] [SOURCE...]",
+    "Prints the image links of each SOURCE (default imgur:random), one a line, in order.\n"
+    "Only JPEG and PNG items of Imgur answers are printed; albums are expanded.\n",
+    NULL, CLI_OPTIONS(options)};
+
 int cmd_links(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"quiet", no_argument, NULL, 'q'},    {"pages", required_argument, NULL, OPT_PAGES},
-        {"insecure", no_argument, NULL, 'k'}, {"cacert", required_argument, NULL, OPT_CACERT},
-        {"help", no_argument, NULL, 'h'},     {0, 0, 0, 0}};
     int quiet = 0, insecure = 0, c;
     const char *cacert = NULL;
-    while ((c = getopt_long(argc, argv, "qkh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(&cli_links_command, argc, argv)) != -1) {
         if (c == 'q') {
             quiet = 1;
         } else if (c == 'k') {
@@ -40,10 +40,9 @@ int cmd_links(int argc, char **argv)
             if (cli_set_pages(optarg))
                 return CLI_EXIT_USAGE;
         } else if (c == 'h') {
-            fputs(usage, stdout);
+            cli_print_help(&cli_links_command, stdout);
             return CLI_EXIT_OK;
         } else {
-            fputs(usage, stderr);
             return CLI_EXIT_USAGE;
         }
     }

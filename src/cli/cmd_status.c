@@ -1,59 +1,70 @@
 /* imgpipe status and imgpipe requeue-failed: look at the Redis queues, and put failed jobs
  * back. */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char status_usage[] =
-    "usage: imgpipe status [options] [QUEUE...]\n"
-    "\n"
-    "Shows, per QUEUE (default: default), the jobs waiting, in progress (by worker, with\n"
-    "age), done and failed (with the last errors), and the live workers.\n"
-    "\n"
-    "  -r, --redis URL           as for enqueue (default: $IMGPIPE_REDIS_URL, else\n"
-    "                            " IMGPIPE_REDIS_DEFAULT_URL ")\n"
-    "      --json                print JSON, for scripts\n"
-    "  -h, --help                this help\n"
-    "\n"
-    "Exit status: 0 shown, 1 Redis unreachable, 2 usage error.\n";
-
-static const char requeue_usage[] =
-    "usage: imgpipe requeue-failed [options] [QUEUE...]\n"
-    "\n"
-    "Puts every job of the failed list of each QUEUE (default: default) back on the queue,\n"
-    "with its retries counted afresh.\n"
-    "\n"
-    "  -r, --redis URL           as for enqueue\n"
-    "  -h, --help                this help\n";
+static const char redis_help[] =
+    "as for enqueue (default: $IMGPIPE_REDIS_URL, else\n" IMGPIPE_REDIS_DEFAULT_URL ")";
 
 enum { OPT_JSON = 256 };
 
-static const struct option longopts[] = {{"redis", required_argument, NULL, 'r'},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
+static const struct cli_option status_options[] = {
+    {"redis", 'r', "URL", redis_help, 'r', 0, 0},
+    {"queue", 'Q', "QUEUE", "a queue to show, as a QUEUE argument; repeat for more", 'Q', 0, 0},
+    {"json", 0, NULL, "print JSON, for scripts", OPT_JSON, 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
 
-/* Parses the options of both commands; -1 to go on, else the exit code. */
-static int parse(int argc, char **argv, const char *usage, const char **url, int *json)
+const struct cli_command cli_status_command = {
+    "status", "[options] [QUEUE...]",
+    "Shows, per QUEUE (default: default), the jobs waiting, in progress (by worker, with\n"
+    "age), done and failed (with the last errors), and the live workers.\n",
+    "Exit status: 0 shown, 1 Redis unreachable, 2 usage error.\n", CLI_OPTIONS(status_options)};
+
+static const struct cli_option requeue_options[] = {
+    {"redis", 'r', "URL", "as for enqueue", 'r', 0, 0},
+    {"queue", 'Q', "QUEUE", "a queue to requeue, as a QUEUE argument; repeat for more", 'Q', 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
+
+const struct cli_command cli_requeue_command = {
+    "requeue-failed", "[options] [QUEUE...]",
+    "Puts every job of the failed list of each QUEUE (default: default) back on the queue,\n"
+    "with its retries counted afresh.\n",
+    NULL, CLI_OPTIONS(requeue_options)};
+
+/* The options of both commands, then the queues: -Q's, then the QUEUE arguments, in *queues
+ * (argc + 1 entries, to free). -1 to go on, else the exit code. */
+static int parse(const struct cli_command *cmd, int argc, char **argv, const char **url, int *json,
+                 const char ***queues, int *nqueues)
 {
     int c;
-    while ((c = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
+    *nqueues = 0;
+    if (!(*queues = calloc((size_t)argc + 1, sizeof(**queues)))) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    while ((c = cli_getopt(cmd, argc, argv)) != -1) {
         if (c == 'r') {
             *url = optarg;
+        } else if (c == 'Q') {
+            (*queues)[(*nqueues)++] = optarg;
         } else if (c == OPT_JSON && json) {
             *json = 1;
         } else if (c == 'h') {
-            fputs(usage, stdout);
+            cli_print_help(cmd, stdout);
             return CLI_EXIT_OK;
         } else {
-            fputs(usage, stderr);
             return CLI_EXIT_USAGE;
         }
     }
+    for (int i = optind; i < argc; i++)
+        (*queues)[(*nqueues)++] = argv[i];
     return -1;
 }
 
@@ -112,18 +123,24 @@ static void print_text(json_t *doc)
     }
 }
 
+static int show(const char *url, int json, const char **queues, int n);
+
 int cmd_status(int argc, char **argv)
 {
-    const char *url = NULL;
-    int json = 0, rc = parse(argc, argv, status_usage, &url, &json);
-    if (rc >= 0)
-        return rc;
+    const char *url = NULL, **queues;
+    int json = 0, n, rc = parse(&cli_status_command, argc, argv, &url, &json, &queues, &n);
+    if (rc < 0)
+        rc = show(url, json, queues, n);
+    free(queues);
+    return rc;
+}
+
+static int show(const char *url, int json, const char **queues, int n)
+{
     signal(SIGPIPE, SIG_IGN); /* a Redis that closes the socket: an error, not a kill */
     char err[IMGPIPE_ERRLEN], *text = NULL;
     imgpipe_queue *q;
-    if (imgpipe_queue_open(&q, url, err) ||
-        imgpipe_queue_status_json(q, (const char *const *)(argv + optind), argc - optind, &text,
-                                  err)) {
+    if (imgpipe_queue_open(&q, url, err) || imgpipe_queue_status_json(q, queues, n, &text, err)) {
         cli_error("%s", err);
         if (q)
             imgpipe_queue_free(q);
@@ -140,12 +157,21 @@ int cmd_status(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+static int requeue(const char *url, const char **queues, int n);
+
 int cmd_requeue_failed(int argc, char **argv)
 {
-    const char *url = NULL;
-    int rc = parse(argc, argv, requeue_usage, &url, NULL);
-    if (rc >= 0)
-        return rc;
+    const char *url = NULL, **queues;
+    int n, rc = parse(&cli_requeue_command, argc, argv, &url, NULL, &queues, &n);
+    if (rc < 0)
+        rc = requeue(url, queues, n);
+    free(queues);
+    return rc;
+}
+
+static int requeue(const char *url, const char **queues, int n)
+{
+    int rc;
     signal(SIGPIPE, SIG_IGN);
     char err[IMGPIPE_ERRLEN];
     imgpipe_queue *q;
@@ -153,9 +179,9 @@ int cmd_requeue_failed(int argc, char **argv)
         cli_error("%s", err);
         return CLI_EXIT_FAILED;
     }
-    static char *fallback[] = {"default"};
-    char **queues = optind < argc ? argv + optind : fallback;
-    int n = optind < argc ? argc - optind : 1;
+    static const char *fallback[] = {"default"};
+    if (n == 0)
+        queues = fallback, n = 1;
     rc = CLI_EXIT_OK;
     for (int i = 0; i < n && rc == CLI_EXIT_OK; i++) {
         uint64_t count;

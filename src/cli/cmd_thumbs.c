@@ -1,50 +1,47 @@
 /* imgpipe thumbs: thumbnails of image files and directories already on disk. */
 #include "cli.h"
+#include "options.h"
 #include "report.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 
-static const char usage[] =
-    "usage: imgpipe thumbs [options] PATH...\n"
-    "\n"
+static const char intro[] =
     "Makes a thumbnail of each JPEG, PNG, WebP or GIF file, and of each such file (*.jpg,\n"
     "*.jpeg, *.png, *.webp, *.gif) in each directory PATH (not recursively; files that are\n"
     "thumbnails already are skipped), written beside it as NAME_thumbnail.EXT in the same\n"
-    "format; a GIF's (first frame) as NAME_thumbnail.gif.png.\n"
-    "\n"
-    "  -m, --mode MODE     seq (one after another), threads or procs (N workers)\n"
-    "                      (default: threads)\n"
-    "  -j, --jobs N        workers (default: one per core)\n"
-    "  -s, --size WxH      fit thumbnails within WxH (default: 128x128); repeat for several\n"
-    "                      sizes from one decode (then NAME_thumbnail_WxH.EXT)\n"
-    "      --quality N     JPEG and WebP quality, 1..100 (default: 85)\n"
-    "      --max-pixels N  refuse images over N pixels (width x height, read from the\n"
-    "                      header before decoding); N may end in M for millions\n"
-    "                      (default: 100M)\n"
-    "  -v, --verbose       print a line for every file\n"
-    "      --json          one JSON object per file on stdout, then a summary\n"
-    "      --stats FILE    write the summary as JSON to FILE\n"
-    "  -q, --quiet         print only failures\n"
-    "  -h, --help          this help\n"
-    "\n"
-    "Exit status: 0 all done, 1 some files failed, 2 usage error.\n";
+    "format; a GIF's (first frame) as NAME_thumbnail.gif.png.\n";
 
 enum { OPT_QUALITY = 256, OPT_MAX_PIXELS };
 
-static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
-                                         {"jobs", required_argument, NULL, 'j'},
-                                         {"size", required_argument, NULL, 's'},
-                                         {"quality", required_argument, NULL, OPT_QUALITY},
-                                         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"json", no_argument, NULL, CLI_OPT_JSON},
-                                         {"stats", required_argument, NULL, CLI_OPT_STATS},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
+static const struct cli_option options[] = {
+    {"mode", 'm', "MODE",
+     "seq (one after another), threads or procs (N workers)\n"
+     "(default: threads)",
+     'm', 0, 0},
+    {"jobs", 'j', "N", "workers (default: one per core)", 'j', 0, 0},
+    {"thumb", 't', "WxH",
+     "fit thumbnails within WxH (default: 128x128); repeat for several\n"
+     "sizes from one decode (then NAME_thumbnail_WxH.EXT)",
+     't', 0, 0},
+    {"size", 's', "WxH", "the same as -t/--thumb (its older spelling)", 't', CLI_OPT_ALIAS, 0},
+    {"quality", 0, "N", "JPEG and WebP quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
+    {"max-pixels", 0, "N",
+     "refuse images over N pixels (width x height, read from the\n"
+     "header before decoding); N may end in M for millions\n"
+     "(default: 100M)",
+     OPT_MAX_PIXELS, 0, 0},
+    {"verbose", 'v', NULL, "print a line for every file", 'v', 0, 0},
+    {"json", 0, NULL, "one JSON object per file on stdout, then a summary", CLI_OPT_JSON, 0, 0},
+    {"stats", 0, "FILE", "write the summary as JSON to FILE", CLI_OPT_STATS, 0, 0},
+    {"quiet", 'q', NULL, "print only failures", 'q', 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
+
+const struct cli_command cli_thumbs_command = {
+    "thumbs", "[options] PATH...", intro,
+    "Exit status: 0 all done, 1 some files failed, 2 usage error.\n", CLI_OPTIONS(options)};
 
 static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
 {
@@ -56,8 +53,8 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
         return CLI_EXIT_USAGE;
     case 'j':
         return cli_parse_int("--jobs", optarg, 1, 4096, &o->jobs) ? CLI_EXIT_USAGE : -1;
-    case 's':
-        return cli_add_size("--size", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
+    case 't':
+        return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_MAX_PIXELS:
@@ -69,10 +66,9 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
         cli_report_option(r, c);
         return -1;
     case 'h':
-        fputs(usage, stdout);
+        cli_print_help(&cli_thumbs_command, stdout);
         return CLI_EXIT_OK;
     default:
-        fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
 }
@@ -80,16 +76,15 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
 int cmd_thumbs(int argc, char **argv)
 {
     imgpipe_get_opts o = {.mode = IMGPIPE_MODE_THREADS};
-    struct cli_report report = {.opts = &o};
+    struct cli_report report = {.opts = &o, .limits = " (limit: --max-pixels)"};
     int c;
-    while ((c = getopt_long(argc, argv, "m:j:s:vqh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(&cli_thumbs_command, argc, argv)) != -1) {
         int rc = parse_option(&o, &report, c);
         if (rc >= 0)
             return rc;
     }
     if (optind == argc) {
-        cli_error("thumbs: give at least one file or directory");
-        fputs(usage, stderr);
+        cli_error("thumbs: give at least one file or directory; try 'imgpipe thumbs --help'");
         return CLI_EXIT_USAGE;
     }
     if (o.nthumbs == 0)

@@ -1,38 +1,18 @@
 /* imgpipe worker: runs jobs from Redis queues until stopped (or, with --burst, done). */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: imgpipe worker [options] [QUEUE...]\n"
-    "\n"
+static const char intro[] =
     "Takes jobs from the QUEUEs (default: default), the first queue first, and runs up to N\n"
     "at once, writing each job's file into its DIR on this host. Jobs of a worker that stops\n"
     "heartbeating go to other workers after --claim-after seconds. SIGTERM or SIGINT: take\n"
-    "no more jobs, finish those in flight, exit 0.\n"
-    "\n"
-    "  -r, --redis URL           as for enqueue (default: $IMGPIPE_REDIS_URL, else\n"
-    "                            " IMGPIPE_REDIS_DEFAULT_URL ")\n"
-    "  -b, --burst               exit once the queues are empty\n"
-    "  -j, --jobs N              jobs in flight (default: 16)\n"
-    "  -n, --name NAME           this worker's name, unique (default: HOST:PID)\n"
-    "      --claim-after S       take over jobs of workers silent for S seconds (default: 60)\n"
-    "      --retries N           retry transient failures (timeouts, resets, cut bodies,\n"
-    "                            408, 429, 500, 502, 503, 504) N times after the first\n"
-    "                            attempt, as get does (default: 3); each retry goes back\n"
-    "                            on the queue; then the job goes to the failed list\n"
-    "      --connect-timeout S   seconds to connect (default: 3)\n"
-    "      --read-timeout S      abort a transfer silent for S seconds (default: 30)\n"
-    "      --max-bytes SIZE      refuse images larger than SIZE (default: 50M)\n"
-    "  -k, --insecure            do not verify TLS certificates\n"
-    "      --cacert FILE         verify TLS certificates with the CA certificates in FILE\n"
-    "      --metrics-listen ADDR serve this worker's counters for Prometheus at\n"
-    "                            http://ADDR/metrics (ADDR: HOST:PORT)\n"
-    "  -q, --quiet               print only failures\n"
-    "  -h, --help                this help\n"
-    "\n"
+    "no more jobs, finish those in flight, exit 0.\n";
+
+static const char outro[] =
     "A job whose file cannot be written fails alone; a DIR that takes no file at all\n"
     "stops the worker (exit 1), leaving that job queued.\n"
     "\n"
@@ -49,22 +29,40 @@ enum {
     OPT_METRICS_LISTEN
 };
 
-static const struct option longopts[] = {
-    {"redis", required_argument, NULL, 'r'},
-    {"burst", no_argument, NULL, 'b'},
-    {"jobs", required_argument, NULL, 'j'},
-    {"name", required_argument, NULL, 'n'},
-    {"claim-after", required_argument, NULL, OPT_CLAIM},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-    {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
-    {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-    {"insecure", no_argument, NULL, 'k'},
-    {"cacert", required_argument, NULL, OPT_CACERT},
-    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {0, 0, 0, 0}};
+static const struct cli_option options[] = {
+    {"redis", 'r', "URL",
+     "as for enqueue (default: $IMGPIPE_REDIS_URL, else\n" IMGPIPE_REDIS_DEFAULT_URL ")", 'r', 0,
+     0},
+    {"queue", 'Q', "QUEUE", "a queue to take jobs from, as a QUEUE argument; repeat for more", 'Q',
+     0, 0},
+    {"burst", 'b', NULL, "exit once the queues are empty", 'b', 0, 0},
+    {"jobs", 'j', "N", "jobs in flight (default: 16)", 'j', 0, 0},
+    {"name", 'n', "NAME", "this worker's name, unique (default: HOST:PID)", 'n', 0, 0},
+    {"claim-after", 0, "S", "take over jobs of workers silent for S seconds (default: 60)",
+     OPT_CLAIM, 0, 0},
+    {"retries", 0, "N",
+     "retry transient failures (timeouts, resets, cut bodies,\n"
+     "408, 429, 500, 502, 503, 504) N times after the first\n"
+     "attempt, 0..1000, as get does (default: 3); each retry goes\n"
+     "back on the queue; then the job goes to the failed list",
+     OPT_RETRIES, 0, 0},
+    {"connect-timeout", 0, "S", "seconds to connect (default: 3)", OPT_CONNECT_TIMEOUT, 0, 0},
+    {"read-timeout", 0, "S", "abort a transfer silent for S seconds (default: 30)",
+     OPT_READ_TIMEOUT, 0, 0},
+    {"max-bytes", 0, "SIZE", "refuse images larger than SIZE (default: 50M)", OPT_MAX_BYTES, 0, 0},
+    {"insecure", 'k', NULL, "do not verify TLS certificates", 'k', 0, 0},
+    {"cacert", 0, "FILE", "verify TLS certificates with the CA certificates in FILE", OPT_CACERT, 0,
+     0},
+    {"metrics-listen", 0, "ADDR",
+     "serve this worker's counters for Prometheus at\n"
+     "http://ADDR/metrics (ADDR: HOST:PORT)",
+     OPT_METRICS_LISTEN, 0, 0},
+    {"quiet", 'q', NULL, "print only failures", 'q', 0, 0},
+    {"help", 'h', NULL, "this help", 'h', 0, 0},
+};
+
+const struct cli_command cli_worker_command = {"worker", "[options] [QUEUE...]", intro, outro,
+                                               CLI_OPTIONS(options)};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -76,6 +74,8 @@ static void on_signal(int sig)
 
 struct worker_cli {
     imgpipe_worker_opts opts;
+    const char **queues; /* -Q's, then the QUEUE arguments */
+    int nqueues;
     int quiet;
     const char *metrics_listen;
 };
@@ -88,6 +88,9 @@ static int parse_option(struct worker_cli *w, int c)
     case 'r':
         o->url = optarg;
         return -1;
+    case 'Q':
+        w->queues[w->nqueues++] = optarg;
+        return -1;
     case 'b':
         o->burst = 1;
         return -1;
@@ -99,7 +102,7 @@ static int parse_option(struct worker_cli *w, int c)
     case OPT_CLAIM:
         return cli_parse_seconds("--claim-after", optarg, &o->claim_after_ms) ? CLI_EXIT_USAGE : -1;
     case OPT_RETRIES:
-        if (cli_parse_int("--retries", optarg, 0, 1000, &o->retries))
+        if (cli_parse_int("--retries", optarg, 0, CLI_RETRIES_MAX, &o->retries))
             return CLI_EXIT_USAGE;
         o->retries = o->retries ? o->retries : -1; /* 0 means none, not the default */
         return -1;
@@ -125,10 +128,9 @@ static int parse_option(struct worker_cli *w, int c)
         w->metrics_listen = optarg;
         return -1;
     case 'h':
-        fputs(usage, stdout);
+        cli_print_help(&cli_worker_command, stdout);
         return CLI_EXIT_OK;
     default:
-        fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }
 }
@@ -137,7 +139,8 @@ static void on_item(const imgpipe_item *item, void *userdata)
 {
     imgpipe_metrics_observe(userdata, item);
     if (item->status)
-        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+        fprintf(stderr, "imgpipe: FAILED %s: %s%s\n", item->url, item->error,
+                item->status == IMGPIPE_ETOOBIG ? " (limit: --max-bytes)" : "");
 }
 
 static void on_notice(const char *msg, void *userdata)
@@ -160,36 +163,48 @@ static void catch_signals(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
-int cmd_worker(int argc, char **argv)
+static int run(struct worker_cli *w, int argc, char **argv)
 {
-    struct worker_cli w = {.opts = {.stop = &stop_requested, .notice = on_notice}};
-    int c;
-    while ((c = getopt_long(argc, argv, "r:bj:n:kqh", longopts, NULL)) != -1) {
-        int rc = parse_option(&w, c);
-        if (rc >= 0)
-            return rc;
-    }
-    if (w.opts.get.cacert && cli_check_cacert(w.opts.get.cacert))
-        return CLI_EXIT_USAGE;
-    w.opts.queues = (const char *const *)(argv + optind);
-    w.opts.nqueues = argc - optind;
+    for (int i = optind; i < argc; i++)
+        w->queues[w->nqueues++] = argv[i];
+    w->opts.queues = w->queues;
+    w->opts.nqueues = w->nqueues;
     catch_signals();
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
     imgpipe_metrics *metrics = NULL;
-    int status = w.metrics_listen ? imgpipe_metrics_start(&metrics, w.metrics_listen, err) : 0;
+    int status = w->metrics_listen ? imgpipe_metrics_start(&metrics, w->metrics_listen, err) : 0;
     if (status == IMGPIPE_OK)
-        status = imgpipe_worker_run(&w.opts, on_item, metrics, &sum, err);
+        status = imgpipe_worker_run(&w->opts, on_item, metrics, &sum, err);
     imgpipe_metrics_free(metrics);
     if (status) {
         cli_error("%s", err);
         return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
-    if (!w.quiet) {
+    if (!w->quiet) {
         char size[32];
         cli_format_bytes(sum.bytes, size, sizeof(size));
         fprintf(stderr, "imgpipe: worker done: %llu jobs done (%s), %llu failed, in %.2f s\n",
                 (unsigned long long)sum.done, size, (unsigned long long)sum.failed, sum.seconds);
     }
     return CLI_EXIT_OK;
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    struct worker_cli w = {.opts = {.stop = &stop_requested, .notice = on_notice}};
+    int c, rc = -1;
+    w.queues = calloc((size_t)argc + 1, sizeof(*w.queues)); /* -Q's and QUEUEs: argv's words */
+    if (!w.queues) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    while (rc < 0 && (c = cli_getopt(&cli_worker_command, argc, argv)) != -1)
+        rc = parse_option(&w, c);
+    if (rc < 0 && w.opts.get.cacert && cli_check_cacert(w.opts.get.cacert))
+        rc = CLI_EXIT_USAGE;
+    if (rc < 0)
+        rc = run(&w, argc, argv);
+    free(w.queues);
+    return rc;
 }

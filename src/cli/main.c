@@ -1,5 +1,6 @@
 /* imgpipe: list images, download them concurrently, make thumbnails. */
 #include "cli.h"
+#include "options.h"
 
 #include <string.h>
 
@@ -10,10 +11,10 @@ static const char usage[] =
     "  links  [SOURCE...]                         print the image links, one a line\n"
     "  get    [-o DIR] [-m MODE] [--thumb WxH]... [SOURCE...]\n"
     "                                             download images (and thumbnails)\n"
-    "  thumbs [-s WxH]... PATH...                 make thumbnails of files or directories\n"
+    "  thumbs [-t WxH]... PATH...                 make thumbnails of files or directories\n"
     "\n"
     "Distributed mode (a queue on Redis; workers on any number of hosts):\n"
-    "  enqueue [--redis URL] [-q QUEUE] [-o DIR] [--thumb WxH]... [SOURCE...]\n"
+    "  enqueue [--redis URL] [-Q QUEUE] [-o DIR] [--thumb WxH]... [SOURCE...]\n"
     "                                             add one job per image link\n"
     "  worker  [--redis URL] [--burst] [-j N] [--name NAME] [QUEUE...]\n"
     "                                             run jobs (--burst: until none is left)\n"
@@ -36,20 +37,44 @@ static const char usage[] =
     "Run 'imgpipe <command> --help' for a command's options.\n";
 
 struct command {
-    const char *name;
+    const struct cli_command *cli;
     int (*run)(int argc, char **argv);
 };
 
 static const struct command commands[] = {
-    {"links", cmd_links},
-    {"get", cmd_get},
-    {"thumbs", cmd_thumbs},
-    {"enqueue", cmd_enqueue},
-    {"worker", cmd_worker},
-    {"status", cmd_status},
-    {"requeue-failed", cmd_requeue_failed},
-    {"dashboard", cmd_dashboard},
+    {&cli_links_command, cmd_links},
+    {&cli_get_command, cmd_get},
+    {&cli_thumbs_command, cmd_thumbs},
+    {&cli_enqueue_command, cmd_enqueue},
+    {&cli_worker_command, cmd_worker},
+    {&cli_status_command, cmd_status},
+    {&cli_requeue_command, cmd_requeue_failed},
+    {&cli_dashboard_command, cmd_dashboard},
 };
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* imgpipe help-options [CMD...]: the option tables, for the completion and the tests. */
+static int help_options(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        size_t k = 0;
+        while (k < NCOMMANDS && strcmp(argv[i], commands[k].cli->name) != 0)
+            k++;
+        if (k == NCOMMANDS) {
+            cli_error("help-options: unknown command '%s'; try 'imgpipe --help'", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        int wanted = argc < 2;
+        for (int i = 1; i < argc; i++)
+            wanted |= strcmp(argv[i], commands[k].cli->name) == 0;
+        if (wanted)
+            cli_print_option_table(commands[k].cli, stdout);
+    }
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}
 
 int main(int argc, char **argv)
 {
@@ -66,8 +91,10 @@ int main(int argc, char **argv)
         printf("imgpipe %s\n", IMGPIPE_VERSION);
         return CLI_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[1], commands[i].name) != 0)
+    if (strcmp(argv[1], "help-options") == 0)
+        return help_options(argc - 1, argv + 1);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].cli->name) != 0)
             continue;
         if (imgpipe_global_init() != IMGPIPE_OK) {
             cli_error("cannot initialise libcurl");
@@ -77,7 +104,6 @@ int main(int argc, char **argv)
         imgpipe_global_cleanup();
         return rc;
     }
-    cli_error("unknown command '%s'", argv[1]);
-    fputs(usage, stderr);
+    cli_error("unknown command '%s'; try 'imgpipe --help'", argv[1]);
     return CLI_EXIT_USAGE;
 }

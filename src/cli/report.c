@@ -127,13 +127,14 @@ static void item_line(const imgpipe_item *item)
                 size, item->thumbs, item->seconds);
 }
 
-static void failure_line(const imgpipe_item *item)
+static void failure_line(const imgpipe_item *item, const char *limits)
 {
+    const char *hint = item->status == IMGPIPE_ETOOBIG && limits ? limits : "";
     if (item->attempts > 1)
-        fprintf(stderr, "imgpipe: FAILED %s: %s (after %d attempts)\n", item->url, item->error,
-                item->attempts);
+        fprintf(stderr, "imgpipe: FAILED %s: %s%s (after %d attempts)\n", item->url, item->error,
+                hint, item->attempts);
     else
-        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+        fprintf(stderr, "imgpipe: FAILED %s: %s%s\n", item->url, item->error, hint);
 }
 
 void cli_report_notice(const char *msg, void *userdata)
@@ -159,7 +160,7 @@ void cli_report_item(const imgpipe_item *item, void *userdata)
         item_json(r, item);
     if (item->status && item->status != IMGPIPE_ECANCELED) {
         cli_report_clear(r);
-        failure_line(item); /* one line says the run was interrupted, not one per item */
+        failure_line(item, r->limits); /* one line says the run was interrupted, not one per item */
     } else if (r->verbose) {
         item_line(item);
     }

@@ -16,8 +16,9 @@ enum { CLI_OPT_JSON = 1000, CLI_OPT_STATS };
 struct cli_report {
     int quiet, verbose, json, progress; /* progress: decided by cli_report_start */
     const char *stats_path;             /* --stats FILE, or NULL */
-    const imgpipe_get_opts *opts;       /* for the thumbnails' names and the directory */
-    uint64_t total;                     /* links expected, 0 when unknown (URL lists) */
+    const char *limits; /* appended to a failure over a limit: the options that set them */
+    const imgpipe_get_opts *opts; /* for the thumbnails' names and the directory */
+    uint64_t total;               /* links expected, 0 when unknown (URL lists) */
     uint64_t done, failed, skipped, bytes;
     uint64_t by_reason[CLI_REASONS];
     double started, last_draw;

@@ -278,7 +278,8 @@ ok "--metrics-listen on worker and get: valid, with jobs, failures by reason, by
 # Off loopback, auth is required; with it, requests without credentials get 401.
 run_imgpipe dashboard --listen 0.0.0.0:0
 expect_rc 2 "dashboard on 0.0.0.0 without --auth"
-expect_err "needs --auth" "dashboard on 0.0.0.0 without --auth"
+expect_err "needs basic auth" "dashboard on 0.0.0.0 without --auth"
+expect_err "--auth USER:PASSWORD" "dashboard on 0.0.0.0 without --auth (the CLI's hint)"
 "$IMGPIPE" dashboard --listen 0.0.0.0:0 --auth 'ops:s3cret' >"$T/dash.out" 2>"$T/dash.err" &
 DPID=$!
 BG_PIDS+=("$DPID")

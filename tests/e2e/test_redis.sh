@@ -121,6 +121,31 @@ grep -q "requeued 2 failed jobs on queue 'bad'" "$T/out" || fail "requeue says h
 [ "$(q_field bad failed)" -eq 0 ] && [ "$(q_field bad waiting)" -eq 2 ] || fail "requeued: $("$IMGPIPE" status bad)"
 ok "404 fails at once, a refused connection after retries, both with their reason; requeue-failed puts them back"
 
+# -Q/--queue names the queue in enqueue, worker, status and requeue-failed (beside QUEUE
+# arguments); enqueue's old -q still sets it, with a warning.
+printf '%s\n' "$BASE/x/p301.png" >"$T/q1.txt"
+printf '%s\n' "$BASE/x/p302.png" >"$T/q2.txt"
+run_imgpipe enqueue -q oldq -o "$T/qdl" "$T/q1.txt"
+expect_rc 0 "enqueue -q oldq"
+grep -q "on queue 'oldq'" "$T/out" || fail "enqueue -q did not use queue oldq: $(cat "$T/out")"
+expect_err "warning: '-q' is deprecated in 'enqueue'; use -Q/--queue" "enqueue -q"
+run_imgpipe enqueue --queue newq -o "$T/qdl" "$T/q2.txt"
+expect_rc 0 "enqueue --queue newq"
+[ "$(q_field oldq waiting)" -eq 1 ] && [ "$(q_field newq waiting)" -eq 1 ] ||
+  fail "one job on each of oldq and newq: $("$IMGPIPE" status oldq newq)"
+"$IMGPIPE" status --json -Q oldq newq >"$T/q.json" || fail "status -Q oldq newq"
+[ "$(jq -c '[.queues[].name]' "$T/q.json")" = '["oldq","newq"]' ] || fail "status -Q: $(cat "$T/q.json")"
+run_imgpipe worker --burst -Q newq --queue oldq
+expect_rc 0 "worker -Q newq --queue oldq"
+[ "$(q_field oldq done)" -eq 1 ] && [ "$(q_field newq done)" -eq 1 ] ||
+  fail "the worker did the jobs of both -Q queues: $("$IMGPIPE" status oldq newq)"
+[ -f "$T/qdl/p301.png" ] && [ -f "$T/qdl/p302.png" ] || fail "worker -Q wrote: $(ls "$T/qdl")"
+run_imgpipe requeue-failed -Q oldq newq
+expect_rc 0 "requeue-failed -Q oldq newq"
+[ "$(grep -c "requeued 0 failed jobs on queue '\(old\|new\)q'" "$T/out")" -eq 2 ] ||
+  fail "requeue-failed -Q: $(cat "$T/out")"
+ok "-Q/--queue in enqueue, status and worker; enqueue -q still works, with a warning"
+
 # Redis restarts under a running worker: it waits, reconnects, and carries on. SIGTERM lets
 # it finish the job in hand and exit 0.
 "$IMGPIPE" worker -j 4 --name live live >"$T/live.out" 2>"$T/live.err" &

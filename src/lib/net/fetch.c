@@ -232,10 +232,11 @@ static int curl_failure(imgpipe_transfer *t, CURLcode rc, char *err)
         t->transient = 1;
         return imgpipe_errf(err, IMGPIPE_ETIMEOUT, "timed out: %s", why);
     case CURLE_FILESIZE_EXCEEDED:
-        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than --max-bytes (%llu bytes)", max);
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than the size limit of %llu bytes", max);
     case CURLE_WRITE_ERROR:
         if (t->overflow)
-            return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than --max-bytes (%llu bytes)", max);
+            return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than the size limit of %llu bytes",
+                                max);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory while receiving the body");
     case CURLE_ABORTED_BY_CALLBACK:
         return imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");

@@ -53,9 +53,8 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->name_template && imgpipe_name_template_check(opts->name_template, err))
         return IMGPIPE_EINVAL;
     if (opts->retry_failed && opts->no_ledger)
-        return imgpipe_errf(
-            err, IMGPIPE_EINVAL,
-            "--retry-failed reads the failures from the ledger: not with --no-ledger");
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "retrying the ledger's failures needs the ledger, which is turned off");
     imgpipe_run r = {.opts = opts,
                      .fetch = {.connect_timeout_ms = opts->connect_timeout_ms,
                                .read_timeout_ms = opts->read_timeout_ms,
@@ -79,7 +78,8 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
         close(r.dirfd);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
-    if (!opts->no_ledger && (rc = imgpipe_ledger_open(r.dirfd, opts->retry_failed, &r.ledger, err))) {
+    if (!opts->no_ledger &&
+        (rc = imgpipe_ledger_open(r.dirfd, opts->retry_failed, &r.ledger, err))) {
         imgpipe_nameset_free(r.names);
         close(r.dirfd);
         return rc;

@@ -39,7 +39,7 @@ void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
 {
     memset(o, 0, sizeof(*o));
     o->status = IMGPIPE_ETIMEOUT;
-    imgpipe_errf(o->error, IMGPIPE_ETIMEOUT, "%s: the run's --timeout deadline passed",
+    imgpipe_errf(o->error, IMGPIPE_ETIMEOUT, "%s: the run's deadline passed",
                  started ? "stopped" : "not started");
 }
 

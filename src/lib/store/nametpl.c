@@ -36,27 +36,29 @@ int imgpipe_name_template_check(const char *tpl, char *err)
 {
     int nfields = 0;
     if (tpl[0] == '.')
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "--name '%s': a name may not start with '.'", tpl);
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "name template '%s': a name may not start with '.'", tpl);
     for (const char *p = tpl; *p; p++) {
         size_t len;
         if (*p == '{') {
             if (field_at(p + 1, &len) < 0)
-                return imgpipe_errf(err, IMGPIPE_EINVAL,
-                                    "--name '%s': unknown field at '%.16s'; fields are {name} "
-                                    "{stem} {ext} {id} {index} {host} {hash} {sha256}",
-                                    tpl, p);
+                return imgpipe_errf(
+                    err, IMGPIPE_EINVAL,
+                    "name template '%s': unknown field at '%.16s'; fields are {name} "
+                    "{stem} {ext} {id} {index} {host} {hash} {sha256}",
+                    tpl, p);
             p += len;
             nfields++;
         } else if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f) {
             return imgpipe_errf(err, IMGPIPE_EINVAL,
-                                "--name '%s': no '/', '\\' or control characters (use "
-                                "--layout sharded for folders)",
+                                "name template '%s': no '/', '\\' or control characters (the "
+                                "sharded layout makes folders)",
                                 tpl);
         }
     }
     if (nfields == 0)
         return imgpipe_errf(err, IMGPIPE_EINVAL,
-                            "--name '%s': every link would get the same name; use a field "
+                            "name template '%s': every link would get the same name; use a field "
                             "such as {name}, {index} or {sha256}",
                             tpl);
     return IMGPIPE_OK;

@@ -139,7 +139,8 @@ static enum MHD_Result get(struct dash *d, struct MHD_Connection *conn, const ch
     }
     if (strcmp(url, "/api/gallery") == 0) {
         if (d->dirfd < 0)
-            return imgpipe_web_error(conn, 404, "no gallery: start the dashboard with --dir DIR");
+            return imgpipe_web_error(
+                conn, 404, "no gallery: the dashboard was started without an image directory");
         const char *p = arg(conn, "page");
         json_t *doc = imgpipe_web_gallery(d->dirfd, p ? atol(p) : 1, GALLERY_PER_PAGE, err);
         return doc ? imgpipe_web_json(conn, 200, doc) : imgpipe_web_error(conn, 500, err);
@@ -171,7 +172,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
     struct dash *d = cls;
     (void)version, (void)upload;
-    if (!*con_cls) { /* the headers: answer once the body (ignored) is in */
+    if (!*con_cls) {  /* the headers: answer once the body (ignored) is in */
         *con_cls = d; /* any non-NULL mark: the body comes next */
         return MHD_YES;
     }
@@ -211,7 +212,7 @@ static int make_page(struct dash *d, char *err)
 static int setup(struct dash *d, const imgpipe_dashboard_opts *o, char *err)
 {
     if (o->auth && !strchr(o->auth, ':'))
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "--auth wants user:password");
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "basic auth credentials must be user:password");
     if (o->dir && (d->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return imgpipe_errf(err, IMGPIPE_EIO, "cannot open the gallery directory '%s': %s", o->dir,
                             strerror(errno));

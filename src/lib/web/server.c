@@ -59,7 +59,7 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
     if (!*loopback && !remote_ok) {
         freeaddrinfo(ai);
         return imgpipe_errf(err, IMGPIPE_EINVAL,
-                            "listening on %s, not a loopback address, needs --auth user:password",
+                            "listening on %s, not a loopback address, needs basic auth credentials",
                             listen);
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
