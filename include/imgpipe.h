@@ -210,7 +210,8 @@ typedef struct imgpipe_get_opts {
     const char *cacert;        /* PEM file of CA certificates to verify with; NULL: system's */
     int no_ledger;             /* do not read or write DIR/.imgpipe/ledger */
     int retry_failed;          /* only links the ledger has as failed: the ledger's, the
-                                  sources are not read */
+                                  sources are not read (the ledger keeps no password: such
+                                  a link fails, to be retried from its list) */
     const char *name_template; /* file names: fields {name} {stem} {ext} {id} {index} {host}
                                   {hash} {sha256}; NULL: "{name}" */
     int sharded;               /* files in 256 folders named by 2 hex digits of a hash */
@@ -227,7 +228,7 @@ typedef struct imgpipe_get_opts {
 /* One link's outcome, handed to the item callback. Pointers are borrowed for the call. */
 typedef struct imgpipe_item {
     uint64_t index; /* position of the link in the sources, from 0 */
-    const char *url;
+    const char *url; /* as it may be shown: a password in it reads *** (user:***@host) */
     const char *name;  /* the file name in dir */
     int status;        /* IMGPIPE_OK or a negative IMGPIPE_E* code */
     const char *error; /* what failed, "" on success */

@@ -60,8 +60,9 @@ static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256
  * now for it) or a duplicate of one before it in this run. */
 static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes, int thumbs)
 {
+    char *shown = imgpipe_redact_dup(t->url);
     imgpipe_item item = {.index = t->index,
-                         .url = t->url,
+                         .url = shown ? shown : "(out of memory)",
                          .name = t->name,
                          .error = "",
                          .bytes = bytes,
@@ -71,6 +72,7 @@ static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes, int 
     r->sum->thumbs += (uint64_t)thumbs;
     if (r->cb)
         r->cb(&item, r->userdata);
+    free(shown);
     free(t->url);
     t->url = NULL;
 }
@@ -189,6 +191,21 @@ static int next_link(imgpipe_run *r, const char **url, char *err)
     return 0;
 }
 
+/* --retry-failed: the ledger keeps a link without its password (imgpipe_redact's ***), so
+ * it cannot be fetched from there: it fails at once, saying how to retry it. */
+static int password_not_kept(imgpipe_run *r, imgpipe_task *t)
+{
+    if (!r->opts->retry_failed || !strstr(t->url, "***@") || !imgpipe_has_userinfo(t->url))
+        return 0;
+    imgpipe_outcome o = {0};
+    t->name[0] = '\0';
+    o.status = imgpipe_errf(o.error, IMGPIPE_ECONFIG,
+                            "the ledger keeps links without their password: give the list "
+                            "that holds this one again to retry it");
+    imgpipe_run_report(r, t, &o);
+    return 1;
+}
+
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     t->dirfd = -1;
@@ -207,6 +224,8 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     while ((rc = next_link(r, &url, err)) == 1) {
         t->url = strdup(url);
         t->index = r->next_index++;
+        if (t->url && password_not_kept(r, t))
+            continue;
         int named = t->url ? assign_name(r, t) : IMGPIPE_ENOMEM;
         if (named < 0) {
             free(t->url);
@@ -278,9 +297,12 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
         r->on_outcome(r, t, o);
     check_quota(r, t, o);
     final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
+    char *shown = imgpipe_redact_dup(t->url); /* what the caller prints: no password */
     imgpipe_item item = {.index = t->index,
-                         .url = t->url,
-                         .name = t->name[0] ? t->name : t->url,
+                         .url = shown ? shown : "(out of memory)",
+                         .name = t->name[0] ? t->name
+                                 : shown    ? shown
+                                            : "",
                          .status = o->status,
                          .error = o->status ? o->error : "",
                          .bytes = o->bytes,
@@ -306,6 +328,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
     note_fatal(r, o);
     if (r->cb)
         r->cb(&item, r->userdata);
+    free(shown);
     free(t->url);
     t->url = NULL;
 }
