@@ -58,8 +58,17 @@ static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256
 
 /* Reports a link that needs no transfer: done by an earlier run (thumbs: thumbnails made
  * now for it) or a duplicate of one before it in this run. */
-static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes, int thumbs)
+/* The item's view of the thumbnails written: a name per size, NULL where none. */
+static void item_thumbs(imgpipe_item *item, const imgpipe_outcome *o)
 {
+    for (int i = 0; o && i < IMGPIPE_THUMB_MAX_SIZES; i++)
+        item->thumb_names[i] = o->thumb_names[i][0] ? o->thumb_names[i] : NULL;
+}
+
+static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes,
+                           const imgpipe_outcome *made)
+{
+    int thumbs = made ? made->thumbs : 0;
     char *shown = imgpipe_redact_dup(t->url);
     imgpipe_item item = {.index = t->index,
                          .url = shown ? shown : "(out of memory)",
@@ -68,6 +77,7 @@ static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes, int 
                          .bytes = bytes,
                          .thumbs = thumbs,
                          .skipped = 1};
+    item_thumbs(&item, made);
     r->sum->skipped++;
     r->sum->thumbs += (uint64_t)thumbs;
     if (r->cb)
@@ -79,21 +89,24 @@ static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes, int 
 
 /* A done item's thumbnails, for a run with --thumb: those missing are made from the file
  * (a rerun with a new size, or --thumb added). Returns the status; *made counts them. */
-static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, int *made, char *err)
+static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *made, char *err)
 {
     const imgpipe_get_opts *o = r->opts;
     imgpipe_buf b = {0};
     char tname[512];
-    int missing = 0;
-    *made = 0;
+    int missing = 0, w = 0, h = 0;
+    made->thumbs = 0;
     int rc = imgpipe_store_read(r->dirfd, t->name, UINT64_MAX, &b, err);
+    if (rc == IMGPIPE_OK)
+        imgpipe_job_image_size(b.data, b.len, &w, &h, tname); /* 0 x 0: it is made anew */
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
-        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, b.data, b.len,
-                                    tname, sizeof(tname));
+        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, w, h, tname,
+                                    sizeof(tname));
         missing = rc == IMGPIPE_OK && !imgpipe_store_exists(r->dirfd, tname);
     }
     if (rc == IMGPIPE_OK && missing)
-        rc = imgpipe_job_thumbs(o, r->dirfd, t->name, b.data, b.len, made, err);
+        rc = imgpipe_job_thumbs(o, r->dirfd, t->name, b.data, b.len, &made->thumbs,
+                                made->thumb_names, err);
     imgpipe_buf_free(&b);
     return rc;
 }
@@ -115,12 +128,12 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
         return 0;
     snprintf(t->name, sizeof(t->name), "%s", name);
     imgpipe_outcome o = {.bytes = bytes, .attempts = 0};
-    o.status = r->opts->nthumbs > 0 ? thumbs_of_done(r, t, &o.thumbs, o.error) : IMGPIPE_OK;
+    o.status = r->opts->nthumbs > 0 ? thumbs_of_done(r, t, &o, o.error) : IMGPIPE_OK;
     if (o.status) {
         imgpipe_run_report(r, t, &o); /* the stored file is not what it was: a failure */
         return 1;
     }
-    report_skipped(r, t, bytes, o.thumbs);
+    report_skipped(r, t, bytes, &o);
     return 1;
 }
 
@@ -169,6 +182,11 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         imgpipe_name_shard(name, t->name);
     else
         snprintf(t->name, sizeof(t->name), "%s", name);
+    /* A file there now is this URL's own to rewrite (the ledger says so; a name by
+     * content holds the same bytes); else the name was free, and stays so for others. */
+    t->replace =
+        r->sha_names || (r->ledger && imgpipe_ledger_name_owner(r->ledger, name, t->url) == 1 &&
+                         imgpipe_store_exists(r->dirfd, t->name));
     return rc;
 }
 
@@ -211,6 +229,7 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     t->dirfd = -1;
     t->job_opts = NULL;
     t->ctx = NULL;
+    t->replace = 1; /* a queue job run twice rewrites its file (docs/queue.md) */
     if (imgpipe_run_stopping(r))
         return 0;
     if (r->supply) {
@@ -232,7 +251,7 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         }
         if (named == 1)
-            report_skipped(r, t, 0, 0); /* a duplicate: one download, one name */
+            report_skipped(r, t, 0, NULL); /* a duplicate: one download, one name */
         else if (!skip_done(r, t))
             return 1;
         if (imgpipe_run_stopping(r))
@@ -309,6 +328,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
                          .thumbs = o->thumbs,
                          .attempts = o->attempts,
                          .seconds = o->seconds};
+    item_thumbs(&item, o);
     memcpy(item.sha256, o->sha256, sizeof(item.sha256));
     if (o->status == IMGPIPE_OK) {
         r->sum->done++;
@@ -341,7 +361,7 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
     final_name(r, t, o->sha256);
     o->status =
         imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, t->dirfd >= 0 ? t->dirfd : r->dirfd,
-                          t->name, body, &o->thumbs, o->error);
+                          t->name, t->replace, body, &o->thumbs, o->thumb_names, o->error);
     if (o->status)
         o->sha256[0] = '\0';
     o->transient = 0;
