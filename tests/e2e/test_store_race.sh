@@ -38,6 +38,15 @@ ok "without renameat2 (link + unlink): the planted file is kept"
 planted "$T/check" seq PLANT_NO_RENAMEAT2=1 PLANT_NO_LINK=1
 ok "without renameat2 nor hard links (a check before the rename): the planted file is kept"
 
+# A thumbnail's name found free is not taken from a file planted there either.
+RC=0
+LD_PRELOAD="$SHIM" PLANT_NAME=img0000_thumbnail.jpg PLANT_TEXT="a thumbnail of mine" \
+  timeout 120 "$IMGPIPE" get -m seq --thumb 32x32 -o "$T/thumb" "$URL" >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "a file planted at the thumbnail's name"
+[ "$(cat "$T/thumb/img0000_thumbnail.jpg")" = "a thumbnail of mine" ] || fail "the planted thumbnail was replaced"
+expect_err "img0000_thumbnail.jpg.*not replaced" "the thumbnail's failure says why"
+ok "a file planted at a thumbnail's name is kept"
+
 # A rerun gives the link another name; a file the ledger has as the link's own, no longer
 # what was recorded, is fetched again and rewritten in place.
 run_imgpipe get -o "$T/seq" "$URL"

@@ -76,10 +76,14 @@ static int write_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *nam
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
         rc = imgpipe_job_thumb_name(dirfd, name, &opts->thumbs[i], opts->nthumbs, info->width,
                                     info->height, tname, sizeof(tname));
+        /* A name found free stays another process's if it takes it first; one that is
+         * there is a thumbnail's reserved name, of this size (a rerun): rewritten. */
+        int flags =
+            rc == IMGPIPE_OK && !imgpipe_store_exists(dirfd, tname) ? IMGPIPE_STORE_NOREPLACE : 0;
         if (rc)
             imgpipe_errf(err, rc, "thumbnail name for '%s' is too long", name);
-        else if ((rc = imgpipe_store_write(dirfd, tname, outs[i].data.data, outs[i].data.len,
-                                           err)) == IMGPIPE_OK)
+        else if ((rc = imgpipe_store_put(dirfd, tname, outs[i].data.data, outs[i].data.len, flags,
+                                         err)) == IMGPIPE_OK)
             (*thumbs)++;
         if (rc == IMGPIPE_OK && names) /* what was written, for the caller to report */
             memcpy(names[i], tname, sizeof(tname));

@@ -217,14 +217,33 @@ static int rename_new(int fd_dir, const char *tmp, const char *leaf)
     return renameat(fd_dir, tmp, fd_dir, leaf);
 }
 
-static int put_in_place(int fd_dir, const char *tmp, const char *leaf, int flags, char *err,
-                        const char *name)
+/* 1 when leaf is a regular file holding exactly data: another run wrote the same file. */
+static int same_content(int fd_dir, const char *leaf, const unsigned char *data, size_t len)
+{
+    int fd = openat(fd_dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    int same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len;
+    unsigned char buf[65536];
+    for (size_t off = 0; same && off < len;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        same = n > 0 && (size_t)n <= len - off && memcmp(buf, data + off, (size_t)n) == 0;
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return same;
+}
+
+static int put_in_place(int fd_dir, const char *tmp, const char *leaf, int flags, const void *data,
+                        size_t len, char *err, const char *name)
 {
     int rc = flags & IMGPIPE_STORE_NOREPLACE ? rename_new(fd_dir, tmp, leaf)
                                              : renameat(fd_dir, tmp, fd_dir, leaf);
     if (rc == 0 || errno != EEXIST)
         return rc;
     unlinkat(fd_dir, tmp, 0);
+    if (same_content(fd_dir, leaf, data, len))
+        return 0; /* another run of the same link was first: nothing to replace */
     imgpipe_errf(err, IMGPIPE_EIO,
                  "cannot write '%s': a file appeared at that name while it was downloaded "
                  "(another process wrote it): not replaced",
@@ -249,7 +268,7 @@ static int write_in(int fd_dir, const char *leaf, const char *name, const void *
         saved = errno;
     }
     if (rc == 0) {
-        if ((rc = put_in_place(fd_dir, tmp, leaf, flags, err, name)) > 0)
+        if ((rc = put_in_place(fd_dir, tmp, leaf, flags, data, len, err, name)) > 0)
             return IMGPIPE_EIO; /* err says who was there first */
         saved = errno;
     }

@@ -18,7 +18,8 @@ int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t le
 /* imgpipe_store_put's flags. NOREPLACE: the name was free when it was given; a file that
  * another process put there since is never replaced (renameat2 RENAME_NOREPLACE, else
  * link + unlink; a file system that has neither gets a check just before the rename):
- * IMGPIPE_EIO, saying so. */
+ * IMGPIPE_EIO, saying so; unless it holds the very bytes (another run of the same link
+ * was first), which is success. */
 #define IMGPIPE_STORE_NOREPLACE 1
 
 /* imgpipe_store_write with flags. */
