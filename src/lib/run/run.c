@@ -56,8 +56,6 @@ static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256
         snprintf(t->name, sizeof(t->name), "%s", base);
 }
 
-/* Reports a link that needs no transfer: done by an earlier run (thumbs: thumbnails made
- * now for it) or a duplicate of one before it in this run. */
 /* The item's view of the thumbnails written: a name per size, NULL where none. */
 static void item_thumbs(imgpipe_item *item, const imgpipe_outcome *o)
 {
@@ -65,6 +63,8 @@ static void item_thumbs(imgpipe_item *item, const imgpipe_outcome *o)
         item->thumb_names[i] = o->thumb_names[i][0] ? o->thumb_names[i] : NULL;
 }
 
+/* Reports a link that needs no transfer: done by an earlier run (made: thumbnails made
+ * now for it) or a duplicate of one before it in this run (made NULL). */
 static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes,
                            const imgpipe_outcome *made)
 {
@@ -93,12 +93,12 @@ static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *made
 {
     const imgpipe_get_opts *o = r->opts;
     imgpipe_buf b = {0};
-    char tname[512];
+    char tname[512], why[IMGPIPE_ERRLEN];
     int missing = 0, w = 0, h = 0;
     made->thumbs = 0;
     int rc = imgpipe_store_read(r->dirfd, t->name, UINT64_MAX, &b, err);
-    if (rc == IMGPIPE_OK)
-        imgpipe_job_image_size(b.data, b.len, &w, &h, tname); /* 0 x 0: it is made anew */
+    if (rc == IMGPIPE_OK) /* 0 x 0 when it does not read: then its thumbnails fail with why */
+        imgpipe_job_image_size(b.data, b.len, &w, &h, why);
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
         rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, w, h, tname,
                                     sizeof(tname));
