@@ -89,9 +89,9 @@ typedef struct imgpipe_source_opts {
     const char *client_id;   /* Imgur Client-ID; required for imgur: specs */
     long connect_timeout_ms; /* 0: library default */
     long timeout_ms;         /* whole API request; 0: library default */
-    int pages; /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
-                  spec's page on, one after another, ending at the first empty page;
-                  0: 1. Other sources have one answer and ignore it. */
+    int pages;          /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
+                           spec's page on, one after another, ending at the first empty page;
+                           0: 1. Other sources have one answer and ignore it. */
     int retries;        /* API requests: more attempts after a transient failure (as for
                            imgpipe_get_opts: 0: 3, < 0: none), honouring Retry-After */
     long retry_wait_ms; /* the first backoff, doubled each attempt; 0: 500 ms */
@@ -210,7 +210,8 @@ typedef struct imgpipe_get_opts {
     const char *cacert;        /* PEM file of CA certificates to verify with; NULL: system's */
     int no_ledger;             /* do not read or write DIR/.imgpipe/ledger */
     int retry_failed;          /* only links the ledger has as failed: the ledger's, the
-                                  sources are not read */
+                                  sources are not read (the ledger keeps no password: such
+                                  a link fails, to be retried from its list) */
     const char *name_template; /* file names: fields {name} {stem} {ext} {id} {index} {host}
                                   {hash} {sha256}; NULL: "{name}" */
     int sharded;               /* files in 256 folders named by 2 hex digits of a hash */
@@ -226,8 +227,8 @@ typedef struct imgpipe_get_opts {
 
 /* One link's outcome, handed to the item callback. Pointers are borrowed for the call. */
 typedef struct imgpipe_item {
-    uint64_t index; /* position of the link in the sources, from 0 */
-    const char *url;
+    uint64_t index;    /* position of the link in the sources, from 0 */
+    const char *url;   /* as it may be shown: a password in it reads *** (user:***@host) */
     const char *name;  /* the file name in dir */
     int status;        /* IMGPIPE_OK or a negative IMGPIPE_E* code */
     const char *error; /* what failed, "" on success */
@@ -237,6 +238,10 @@ typedef struct imgpipe_item {
     int skipped;     /* done in an earlier run (the ledger says so, the file is there) */
     double seconds;  /* from its first transfer to its outcome */
     char sha256[65]; /* of the stored bytes, hex; "" when none */
+    /* The thumbnails written, by size (opts->thumbs[i]): each one's file name as written,
+     * beside the image (get: relative to dir; thumbs: in the image's folder), NULL for a
+     * size not written now. */
+    const char *thumb_names[IMGPIPE_THUMB_MAX_SIZES];
 } imgpipe_item;
 
 /* Called once per link, never from two threads at once. */

@@ -72,17 +72,24 @@ static void item_path(const struct cli_report *r, const char *name, char *out, s
         snprintf(out, cap, "%s", name);
 }
 
+/* The thumbnails the library says it wrote, under the names it wrote them (a size may
+ * have been written under its sized name): beside the image, in DIR or in its folder. */
 static void thumb_paths_json(const struct cli_report *r, const imgpipe_item *item, FILE *f)
 {
-    const imgpipe_get_opts *o = r->opts;
-    char name[4200], path[4600];
+    char path[4600];
+    const char *slash = strrchr(item->name, '/');
+    int folder = slash ? (int)(slash + 1 - item->name) : 0, first = 1;
     fputc('[', f);
-    for (int i = 0; i < item->thumbs && i < o->nthumbs; i++) {
-        if (imgpipe_thumb_name(item->name, &o->thumbs[i], o->nthumbs > 1, name, sizeof(name)))
+    for (int i = 0; i < IMGPIPE_THUMB_MAX_SIZES; i++) {
+        if (!item->thumb_names[i])
             continue;
-        item_path(r, name, path, sizeof(path));
-        fputs(i ? "," : "", f);
+        if (r->opts->dir)
+            item_path(r, item->thumb_names[i], path, sizeof(path));
+        else
+            snprintf(path, sizeof(path), "%.*s%s", folder, item->name, item->thumb_names[i]);
+        fputs(first ? "" : ",", f);
         cli_json_string(f, path);
+        first = 0;
     }
     fputc(']', f);
 }

@@ -24,3 +24,11 @@ extra=$(comm -23 "$T/found" "$T/allowed")
 [ -z "$extra" ] || fail "writable globals in libimgpipe.a that a run would share: $extra"
 [ -s "$T/found" ] || fail "nm listed no globals at all: the check would see nothing"
 ok "libimgpipe.a has no writable global state but what is set once per process"
+
+# libcurl documents a connection cache shared between threads as unsafe: the threads
+# executor shares DNS and TLS sessions only, never connections (CURL_LOCK_DATA_CONNECT).
+: "${SOURCE_DIR:?set SOURCE_DIR to the source tree}"
+shares=$(grep -rn "CURLSHOPT_SHARE" "$SOURCE_DIR/src/lib")
+[ -n "$shares" ] || fail "no curl_share_setopt(CURLSHOPT_SHARE) found: the check would see nothing"
+! grep -q "CURL_LOCK_DATA_CONNECT" <<<"$shares" || fail "a libcurl connection cache is shared: $shares"
+ok "no libcurl connection cache is shared between threads"

@@ -3,6 +3,7 @@
 # error stops the run with the path.
 source "$TESTLIB"
 start_galleryd --count 20 --latency-ms 150
+SLOW_FROM=$BASE
 "$IMGPIPE" links -q >"$T/links.txt"
 mkdir -p "$T/ref"
 while read -r l; do fetch_reference "$l" "$T/ref/${l##*/}"; done <"$T/links.txt"
@@ -47,12 +48,23 @@ expect_err "0 downloaded" "--retry-failed fetches nothing else"
 [ "$(grep -c FAILED "$T/err")" -eq 1 ] || fail "--retry-failed runs the one failure only"
 ok "--retry-failed"
 
-# SIGINT and SIGTERM: in-flight transfers end, nothing partial, exit 130 / 143.
+# SIGINT and SIGTERM: in-flight transfers end, nothing partial, exit 130 / 143. The signal
+# is sent once the first file is in place (so the run is under way, its handlers set, on a
+# machine of any load), from a server that takes 1 s per answer: 20 links, 3 at a time,
+# are 7 s of work, so a run that ignored the signal would finish with 20 files.
+start_galleryd --count 20 --latency-ms 1000
+SLOW=$BASE
+sed "s|^$SLOW_FROM|$SLOW|" "$T/links.txt" >"$T/slow.txt"
 for sig in INT TERM; do
   RC=0
-  "$IMGPIPE" get -j 3 -o "$T/sig-$sig" "$T/links.txt" >"$T/out" 2>"$T/err" &
+  "$IMGPIPE" get -j 3 -o "$T/sig-$sig" "$T/slow.txt" >"$T/out" 2>"$T/err" &
   pid=$!
-  sleep 0.5
+  for i in $(seq 1 300); do
+    [ -n "$(files_in "$T/sig-$sig" 2>/dev/null)" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$(files_in "$T/sig-$sig" 2>/dev/null)" ] || fail "SIG$sig: no file after 15 s: $(cat "$T/err")"
   kill -s "$sig" "$pid"
   wait "$pid" || RC=$?
   want=$([ $sig = INT ] && echo 130 || echo 143)
@@ -60,8 +72,8 @@ for sig in INT TERM; do
   expect_err "interrupted" "SIG$sig says the run was interrupted"
   [ -z "$(find "$T/sig-$sig" -name '.imgpipe-*')" ] || fail "SIG$sig left temporary files"
   n=$(files_in "$T/sig-$sig" | wc -l)
-  [ "$n" -lt 20 ] || fail "SIG$sig after 0.5 s: the run should not have finished ($n files)"
-  run_imgpipe get -o "$T/sig-$sig" "$T/links.txt"
+  [ "$n" -lt 20 ] || fail "SIG$sig after the first file: the run should not have finished ($n files)"
+  run_imgpipe get -o "$T/sig-$sig" "$T/slow.txt"
   expect_rc 0 "rerun after SIG$sig"
   check_dir "$T/sig-$sig"
 done

@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include "imgpipe.h"
 #include "run/job.h"
+#include "store/store.h"
 
 #include <math.h>
 #include <fcntl.h>
@@ -36,7 +37,8 @@ static unsigned char *quadrant_jpeg(int w, int h, size_t *len)
 static int contains(const unsigned char *hay, size_t len, const char *needle, size_t n)
 {
     for (size_t i = 0; i + n <= len; i++)
-        if (memcmp(hay + i, needle, n) == 0) return 1;
+        if (memcmp(hay + i, needle, n) == 0)
+            return 1;
     return 0;
 }
 
@@ -326,8 +328,10 @@ static void test_png_rgba_keeps_alpha(void **state)
         for (int x = 0; x < tw; x++) {
             const unsigned char *p = t + ((size_t)y * tw + x) * 4;
             /* The filter spans 3 output pixels each side of the edge at x = 25. */
-            if (x <= 21) assert_int_equal(p[3], 0);
-            if (x >= 29) assert_int_equal(p[3], 255);
+            if (x <= 21)
+                assert_int_equal(p[3], 0);
+            if (x >= 29)
+                assert_int_equal(p[3], 255);
             if (p[3] > 0) /* every visible pixel is pure red: no green halo */
                 assert_true(p[0] >= 250 && p[1] <= 5 && p[2] <= 5);
         }
@@ -683,16 +687,43 @@ static void test_store_refuses_cut_image(void **state)
     char err[IMGPIPE_ERRLEN] = "";
     int thumbs = -1;
     imgpipe_buf cut = {.data = jpeg, .len = len - 20, .cap = len}; /* inside the scan */
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "cut.jpg", &cut, &thumbs, err),
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "cut.jpg", 0, &cut, &thumbs, NULL, err),
                      IMGPIPE_ECORRUPT);
     assert_non_null(strstr(err, "truncated JPEG"));
     struct stat st;
     assert_int_not_equal(fstatat(dirfd, "cut.jpg", &st, 0), 0);
     imgpipe_buf whole = {.data = jpeg, .len = len, .cap = len};
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "whole.jpg", &whole, &thumbs, err),
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "whole.jpg", 0, &whole, &thumbs, NULL, err),
                      IMGPIPE_OK);
     assert_int_equal(fstatat(dirfd, "whole.jpg", &st, 0), 0);
     assert_int_equal(st.st_size, (off_t)len);
+    /* A name given as free is not taken from whoever wrote it since; a name that is the
+     * caller's own is rewritten. Thumbnails are reported under the names written. */
+    imgpipe_buf part = {.data = jpeg, .len = len / 2, .cap = len};
+    char names[IMGPIPE_THUMB_MAX_SIZES][IMGPIPE_THUMBNAME_LEN];
+    assert_int_equal(imgpipe_store_write(dirfd, "taken.jpg", part.data, part.len, err), 0);
+    opts.nthumbs = 1;
+    opts.thumbs[0] = (imgpipe_thumb_size){16, 16};
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "taken.jpg", 0, &whole, &thumbs, names, err),
+                     IMGPIPE_EIO);
+    assert_non_null(strstr(err, "not replaced"));
+    assert_int_equal(fstatat(dirfd, "taken.jpg", &st, 0), 0);
+    assert_int_equal(st.st_size, (off_t)(len / 2));
+    assert_string_equal(names[0], "");
+    assert_int_equal(imgpipe_store_write(dirfd, "same.jpg", whole.data, whole.len, err), 0);
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "same.jpg", 0, &whole, &thumbs, names, err),
+                     IMGPIPE_OK); /* the very bytes: another run of the link was first */
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "taken.jpg", 1, &whole, &thumbs, names, err),
+                     IMGPIPE_OK);
+    assert_int_equal(fstatat(dirfd, "taken.jpg", &st, 0), 0);
+    assert_int_equal(st.st_size, (off_t)len);
+    assert_int_equal(thumbs, 1);
+    assert_string_equal(names[0], "taken_thumbnail.jpg");
+    opts.thumbs[0] = (imgpipe_thumb_size){8, 8}; /* another size: the 16x16 one is kept */
+    assert_int_equal(imgpipe_job_store(&opts, dirfd, "taken.jpg", 1, &whole, &thumbs, names, err),
+                     IMGPIPE_OK);
+    assert_string_equal(names[0], "taken_thumbnail_8x8.jpg");
+    assert_int_equal(fstatat(dirfd, names[0], &st, 0), 0);
     close(dirfd);
     testutil_rmtree(dir);
     free(dir);

@@ -3,6 +3,7 @@
 #include "common/sha256.h"
 #include "common/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_errf_formats_and_returns_status(void **state)
@@ -83,6 +84,45 @@ static void test_retry_delay_backs_off_with_jitter(void **state)
     assert_int_equal(imgpipe_retry_count(5), 5);
 }
 
+/* Every URL's password in a text is hidden, whatever surrounds it; the user stays, a token
+ * (userinfo without ':') goes whole; '@' in a path is not userinfo. */
+static void test_redact_hides_url_passwords(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"https://u:pw@h/x.jpg", "https://u:***@h/x.jpg"},
+        {"http://tok@h:8/x", "http://***@h:8/x"},
+        {"GET 'http://u:p@ss:w@h/x': refused, then redis://:pw@r:1",
+         "GET 'http://u:***@h/x': refused, then redis://:***@r:1"},
+        {"https://h/@me/x.jpg", "https://h/@me/x.jpg"},
+        {"https://u:pw@h", "https://u:***@h"},
+        {"https://u:pw@h?q=a@b", "https://u:***@h?q=a@b"},
+        {"http://@h/", "http://***@h/"},
+        {"no url here: a@b", "no url here: a@b"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = imgpipe_redact(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+        assert_int_equal(n, strlen(cases[i][1]));
+        assert_int_equal(imgpipe_has_userinfo(cases[i][0]), strcmp(cases[i][0], cases[i][1]) != 0);
+        char *dup = imgpipe_redact_dup(cases[i][0]);
+        assert_string_equal(dup, cases[i][1]);
+        free(dup);
+    }
+    /* Cut short: never a byte of the password, always terminated. */
+    for (size_t cap = 1; cap < 24; cap++) {
+        char small[24];
+        memset(small, 'x', sizeof(small));
+        imgpipe_redact("https://user:SECRET@host/x", small, cap);
+        assert_true(memchr(small, '\0', cap) != NULL);
+        assert_null(strstr(small, "SEC"));
+    }
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP 401", "https://a:SECRET@h/x");
+    assert_string_equal(err, "https://a:***@h/x: HTTP 401");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -92,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_strvec_copies),
         cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_retry_delay_backs_off_with_jitter),
+        cmocka_unit_test(test_redact_hides_url_passwords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,18 @@ void imgpipe_strvec_free(imgpipe_strvec *sv);
  * its length in *len (the whole string up to '/', '?' or '#' when there is no scheme). */
 const char *imgpipe_url_host(const char *url, size_t *len);
 
+/* Secrets in URLs (scheme://user:password@host/...) are never shown nor stored: each URL in
+ * text has the password of its userinfo replaced by "***" (the whole userinfo when it has
+ * no ':', a token), so "https://u:pw@h/x" reads "https://u:***@h/x". Works like snprintf:
+ * writes at most cap bytes (cut, never inside the secret) and returns the full length. */
+size_t imgpipe_redact(const char *text, char *out, size_t cap);
+
+/* text redacted as above in a malloc'd string; NULL when out of memory. */
+char *imgpipe_redact_dup(const char *text);
+
+/* 1 when text holds a URL with userinfo (what imgpipe_redact hides). */
+int imgpipe_has_userinfo(const char *text);
+
 /* 64-bit FNV-1a: stable across runs and hosts, so names derived from it are deterministic. */
 uint64_t imgpipe_hash64(const void *data, size_t len);
 

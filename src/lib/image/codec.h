@@ -57,6 +57,12 @@ int imgpipe_image_check(const void *src, size_t len, uint64_t max_pixels,
                         const struct imgpipe_codec **codec, struct imgpipe_image_info *info,
                         char *err);
 
+/* imgpipe_thumb_make for an image that passed imgpipe_image_check with opts->max_pixels
+ * (c and info are what it filled): the check is not made again. */
+int imgpipe_thumb_make_checked(const struct imgpipe_codec *c, const struct imgpipe_image_info *info,
+                               const void *src, size_t len, const imgpipe_thumb_opts *opts,
+                               imgpipe_thumb_out *outs, int n, char *err);
+
 /* Hands a decoded image's rows to req: for codecs that decode whole. */
 int imgpipe_decode_feed(const struct imgpipe_image *img, const struct imgpipe_decode_req *req,
                         const char *label, char *err);

@@ -150,8 +150,9 @@ static int make_all(const struct imgpipe_codec *c, const struct imgpipe_image_in
     return rc;
 }
 
-int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,
-                       imgpipe_thumb_out *outs, int n, char *err)
+int imgpipe_thumb_make_checked(const struct imgpipe_codec *c, const struct imgpipe_image_info *info,
+                               const void *src, size_t len, const imgpipe_thumb_opts *opts,
+                               imgpipe_thumb_out *outs, int n, char *err)
 {
     int rc = check_args(src, outs, n, err);
     if (rc)
@@ -160,16 +161,10 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
     int quality = opts && opts->quality ? opts->quality : DEFAULT_QUALITY;
     if (quality < 1 || quality > 100)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "JPEG quality %d is not in 1..100", quality);
-    const struct imgpipe_codec *c;
-    struct imgpipe_image_info info;
-    rc = imgpipe_image_check(src, len, max_pixels, &c, &info, err);
-    if (rc)
-        return rc;
-
     int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES];
     imgpipe_buf bufs[IMGPIPE_THUMB_MAX_SIZES];
     memset(bufs, 0, sizeof(bufs));
-    rc = make_all(c, &info, src, len, max_pixels, quality, outs, n, tw, th, bufs, err);
+    rc = make_all(c, info, src, len, max_pixels, quality, outs, n, tw, th, bufs, err);
     for (int i = 0; i < n; i++) {
         if (rc) {
             imgpipe_buf_free(&bufs[i]);
@@ -180,4 +175,17 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
         outs[i].height = th[i];
     }
     return rc;
+}
+
+int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,
+                       imgpipe_thumb_out *outs, int n, char *err)
+{
+    int rc = check_args(src, outs, n, err);
+    if (rc)
+        return rc;
+    uint64_t max_pixels = opts && opts->max_pixels ? opts->max_pixels : IMGPIPE_DEFAULT_MAX_PIXELS;
+    const struct imgpipe_codec *c;
+    struct imgpipe_image_info info;
+    rc = imgpipe_image_check(src, len, max_pixels, &c, &info, err);
+    return rc ? rc : imgpipe_thumb_make_checked(c, &info, src, len, opts, outs, n, err);
 }

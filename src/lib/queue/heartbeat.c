@@ -116,7 +116,7 @@ int imgpipe_wk_claim_name(struct worker *w, char *err)
 static void beat_wait(struct worker *w, long ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of w->wake (worker_init) */
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L)

@@ -317,6 +317,16 @@ static redisReply *cmdf(imgpipe_queue *q, const char *fmt, const char *a, const 
     return redisCommand(q->c, fmt, a, b);
 }
 
+/* A URL or an error from Redis as it may be shown: a job keeps its URL's password (its
+ * worker needs it), what is shown of it does not (imgpipe_redact). */
+static json_t *shown_string(const char *text)
+{
+    char *shown = imgpipe_redact_dup(text ? text : "");
+    json_t *s = json_string(shown ? shown : "");
+    free(shown);
+    return s;
+}
+
 /* The entry's url, for a held job: one XRANGE per job, the list is short. */
 static const char *entry_url(imgpipe_queue *q, const char *stream, const char *id,
                              redisReply **keep)
@@ -341,10 +351,10 @@ static json_t *held_jobs(imgpipe_queue *q, const char *stream)
             continue;
         redisReply *u;
         const char *url = entry_url(q, stream, id->str, &u);
-        json_array_append_new(held,
-                              json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", id->str, "worker",
-                                        owner->str, "url", url, "age_ms", (json_int_t)idle->integer,
-                                        "deliveries", (json_int_t)n->integer));
+        json_array_append_new(held, json_pack("{s:s,s:s,s:o,s:I,s:I}", "id", id->str, "worker",
+                                              owner->str, "url", shown_string(url), "age_ms",
+                                              (json_int_t)idle->integer, "deliveries",
+                                              (json_int_t)n->integer));
         if (u)
             freeReplyObject(u);
     }
@@ -363,8 +373,8 @@ static json_t *failures(imgpipe_queue *q, const char *failed)
         if (!id)
             continue;
         const char *url = imgpipe_q_field(kv, "url"), *why = imgpipe_q_field(kv, "error");
-        json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "id", id->str, "url", url ? url : "",
-                                              "error", why ? why : ""));
+        json_array_append_new(list, json_pack("{s:s,s:o,s:o}", "id", id->str, "url",
+                                              shown_string(url), "error", shown_string(why)));
     }
     if (r)
         freeReplyObject(r);

@@ -195,7 +195,11 @@ static int worker_init(struct worker *w, const imgpipe_worker_opts *o, char *nam
 {
     static const char *const fallback[] = {"default"};
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, NULL);
+    pthread_condattr_t ca; /* the heartbeat's waits: a wall clock set back never stalls it */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_condattr_destroy(&ca);
     w->o = o;
     w->url = imgpipe_queue_url(o->url);
     imgpipe_redis_url_redact(w->url, w->shown_url, sizeof(w->shown_url));

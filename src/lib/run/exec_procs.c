@@ -22,6 +22,7 @@
 
 struct task_msg {
     uint64_t index;
+    int replace;
     char name[IMGPIPE_RELNAME_MAX + 1];
     char url[MAX_URL];
 };
@@ -42,7 +43,7 @@ static void child_main(imgpipe_run *r, int fd)
     ssize_t n;
     while (easy && (n = recv(fd, &m, sizeof(m), 0)) > 0) {
         m.url[MAX_URL - 1] = m.name[IMGPIPE_RELNAME_MAX] = '\0';
-        imgpipe_task t = {.index = m.index, .url = m.url, .dirfd = -1};
+        imgpipe_task t = {.index = m.index, .url = m.url, .dirfd = -1, .replace = m.replace};
         memcpy(t.name, m.name, sizeof(t.name));
         imgpipe_run_perform(r, easy, &t, &o);
         if (send(fd, &o, sizeof(o), MSG_NOSIGNAL) != (ssize_t)sizeof(o))
@@ -99,6 +100,7 @@ static int assign(imgpipe_run *r, struct worker *w, struct task_msg *m, char *er
     if (wait > 0)
         imgpipe_run_wait(r, wait);
     m->index = w->task.index;
+    m->replace = w->task.replace;
     memcpy(m->name, w->task.name, sizeof(m->name));
     strcpy(m->url, w->task.url);
     size_t len = offsetof(struct task_msg, url) + strlen(m->url) + 1;
@@ -120,6 +122,8 @@ static void collect(imgpipe_run *r, struct worker *w)
     ssize_t n = recv(w->fd, &o, sizeof(o), 0);
     if (n == (ssize_t)sizeof(o)) {
         o.error[IMGPIPE_ERRLEN - 1] = '\0';
+        for (int i = 0; i < IMGPIPE_THUMB_MAX_SIZES; i++)
+            o.thumb_names[i][IMGPIPE_THUMBNAME_LEN - 1] = '\0';
     } else {
         int status = 0;
         waitpid(w->pid, &status, 0);

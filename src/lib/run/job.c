@@ -12,6 +12,15 @@ static int image_info(const void *data, size_t len, struct imgpipe_image_info *i
     return imgpipe_image_check(data, len, 0, &codec, info, err);
 }
 
+int imgpipe_job_image_size(const void *data, size_t len, int *w, int *h, char *err)
+{
+    struct imgpipe_image_info info;
+    int rc = image_info(data, len, &info, err);
+    *w = rc ? 0 : info.width;
+    *h = rc ? 0 : info.height;
+    return rc;
+}
+
 /* 1 when the file tname in dirfd is a thumbnail of a w x h source made for box: it fits
  * the box and touches it on one side, or it is the source's size (never upscaled). */
 static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *box, int w, int h)
@@ -28,24 +37,22 @@ static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *
     return fits;
 }
 
-int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n,
-                           const void *data, size_t len, char *out, size_t cap)
+int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n, int w,
+                           int h, char *out, size_t cap)
 {
-    struct imgpipe_image_info info;
-    char why[IMGPIPE_ERRLEN];
     int rc = imgpipe_thumb_name(name, box, n > 1, out, cap);
     if (rc || n > 1 || !imgpipe_store_exists(dirfd, out))
         return rc;
     /* One size, and a thumbnail of that name is there: it is this size's (a rerun
      * rewrites it) or another's, which is kept: this one's name then says its size. */
-    if (image_info(data, len, &info, why) == IMGPIPE_OK &&
-        made_for_box(dirfd, out, box, info.width, info.height))
+    if (w > 0 && made_for_box(dirfd, out, box, w, h))
         return IMGPIPE_OK;
     return imgpipe_thumb_name(name, box, 1, out, cap);
 }
 
-/* The thumbnails of one encoded image, made in memory (outs[0..opts->nthumbs)). */
-static int make_thumbs(const imgpipe_get_opts *opts, const void *data, size_t len,
+/* The thumbnails of one checked image (c, info), made in memory (outs[0..opts->nthumbs)). */
+static int make_thumbs(const imgpipe_get_opts *opts, const struct imgpipe_codec *c,
+                       const struct imgpipe_image_info *info, const void *data, size_t len,
                        imgpipe_thumb_out *outs, char *err)
 {
     char why[IMGPIPE_ERRLEN];
@@ -54,25 +61,32 @@ static int make_thumbs(const imgpipe_get_opts *opts, const void *data, size_t le
         outs[i].width = opts->thumbs[i].width;
         outs[i].height = opts->thumbs[i].height;
     }
-    int rc = opts->nthumbs > 0
-                 ? imgpipe_thumb_make(data, len, &opts->thumb, outs, opts->nthumbs, why)
-                 : IMGPIPE_OK;
+    int rc = opts->nthumbs > 0 ? imgpipe_thumb_make_checked(c, info, data, len, &opts->thumb, outs,
+                                                            opts->nthumbs, why)
+                               : IMGPIPE_OK;
     return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
 }
 
-static int write_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
-                        size_t len, imgpipe_thumb_out *outs, int *thumbs, char *err)
+static int write_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name,
+                        const struct imgpipe_image_info *info, imgpipe_thumb_out *outs, int *thumbs,
+                        char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
 {
-    char tname[512];
+    char tname[IMGPIPE_THUMBNAME_LEN]; /* longer could not be stored: the write refuses it */
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
-        rc = imgpipe_job_thumb_name(dirfd, name, &opts->thumbs[i], opts->nthumbs, data, len, tname,
-                                    sizeof(tname));
+        rc = imgpipe_job_thumb_name(dirfd, name, &opts->thumbs[i], opts->nthumbs, info->width,
+                                    info->height, tname, sizeof(tname));
+        /* A name found free stays another process's if it takes it first; one that is
+         * there is a thumbnail's reserved name, of this size (a rerun): rewritten. */
+        int flags =
+            rc == IMGPIPE_OK && !imgpipe_store_exists(dirfd, tname) ? IMGPIPE_STORE_NOREPLACE : 0;
         if (rc)
             imgpipe_errf(err, rc, "thumbnail name for '%s' is too long", name);
-        else if ((rc = imgpipe_store_write(dirfd, tname, outs[i].data.data, outs[i].data.len,
-                                           err)) == IMGPIPE_OK)
+        else if ((rc = imgpipe_store_put(dirfd, tname, outs[i].data.data, outs[i].data.len, flags,
+                                         err)) == IMGPIPE_OK)
             (*thumbs)++;
+        if (rc == IMGPIPE_OK && names) /* what was written, for the caller to report */
+            memcpy(names[i], tname, sizeof(tname));
     }
     return rc;
 }
@@ -83,39 +97,55 @@ static void free_thumbs(imgpipe_thumb_out *outs)
         imgpipe_buf_free(&outs[i].data);
 }
 
+static void no_names(char (*names)[IMGPIPE_THUMBNAME_LEN])
+{
+    for (int i = 0; names && i < IMGPIPE_THUMB_MAX_SIZES; i++)
+        names[i][0] = '\0';
+}
+
 int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
-                       size_t len, int *thumbs, char *err)
+                       size_t len, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
 {
     imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
+    const struct imgpipe_codec *codec;
+    struct imgpipe_image_info info;
     *thumbs = 0;
+    no_names(names);
     if (opts->nthumbs <= 0)
         return IMGPIPE_OK;
-    int rc = make_thumbs(opts, data, len, outs, err);
+    char why[IMGPIPE_ERRLEN];
+    int rc = imgpipe_image_check(data, len, opts->thumb.max_pixels, &codec, &info, why);
+    if (rc)
+        return imgpipe_errf(err, rc, "thumbnail: %s", why);
+    rc = make_thumbs(opts, codec, &info, data, len, outs, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, dirfd, name, data, len, outs, thumbs, err);
+        rc = write_thumbs(opts, dirfd, name, &info, outs, thumbs, names, err);
     free_thumbs(outs);
     return rc;
 }
 
-int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
-                      const imgpipe_buf *body, int *thumbs, char *err)
+int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name, int replace,
+                      const imgpipe_buf *body, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN],
+                      char *err)
 {
     imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
     *thumbs = 0;
-    /* Before anything is stored: the same check thumbnailing makes (a cut download or a
-     * decompression bomb never reaches the disk), then the thumbnails are decoded, so an
+    no_names(names);
+    /* Before anything is stored: the one check (a cut download or a decompression bomb
+     * never reaches the disk), then the thumbnails are decoded from what it found, so an
      * image that fails to decode is not put in place either. */
     const struct imgpipe_codec *codec;
     struct imgpipe_image_info info;
     int rc = imgpipe_image_check(body->data, body->len, opts->thumb.max_pixels, &codec, &info, err);
     if (rc == IMGPIPE_OK)
-        rc = make_thumbs(opts, body->data, body->len, outs, err);
+        rc = make_thumbs(opts, codec, &info, body->data, body->len, outs, err);
     else
         memset(outs, 0, sizeof(outs));
     if (rc == IMGPIPE_OK)
-        rc = imgpipe_store_write(dirfd, name, body->data, body->len, err);
+        rc = imgpipe_store_put(dirfd, name, body->data, body->len,
+                               replace ? 0 : IMGPIPE_STORE_NOREPLACE, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, dirfd, name, body->data, body->len, outs, thumbs, err);
+        rc = write_thumbs(opts, dirfd, name, &info, outs, thumbs, names, err);
     free_thumbs(outs);
     return rc;
 }

@@ -5,23 +5,33 @@
 
 #include "common/util.h"
 
+/* The longest thumbnail name a job reports: a shard folder and one file name. */
+#define IMGPIPE_THUMBNAME_LEN 264
+
 /* Checks body with imgpipe_image_check (a known format, complete, within the pixel
- * budget), makes its thumbnails from the bytes in memory, and only then writes it as
- * `name` through dirfd, then the thumbnails: an image that does not decode is not stored.
- * *thumbs counts thumbnails written. An image that was stored but whose thumbnail could
- * not be written still fails, with the reason. */
-int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
-                      const imgpipe_buf *body, int *thumbs, char *err);
+ * budget), makes its thumbnails from the bytes in memory (the check is not made twice),
+ * and only then writes it as `name` through dirfd, then the thumbnails: an image that does
+ * not decode is not stored. replace 0: the name was free when it was given, so a file that
+ * appeared there since (another process) is not replaced: the item fails. *thumbs counts
+ * thumbnails written, names[i] (when not NULL) is size i's file name, "" when not written.
+ * An image that was stored but whose thumbnail could not be written still fails. */
+int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name, int replace,
+                      const imgpipe_buf *body, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN],
+                      char *err);
 
-/* The file name of name's thumbnail for box, one of n sizes: imgpipe_thumb_name's, sized
- * when n > 1, and also when n is 1 but a file of the unsized name is there that is not a
- * thumbnail of this source (data, len) for this box, so that thumbnails of different
- * sizes never replace each other. */
-int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n,
-                           const void *data, size_t len, char *out, size_t cap);
+/* The file name of name's thumbnail for box, one of n sizes, of a w x h source:
+ * imgpipe_thumb_name's, sized when n > 1, and also when n is 1 but a file of the unsized
+ * name is there that is not a thumbnail of this source for this box, so that thumbnails
+ * of different sizes never replace each other. */
+int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n, int w,
+                           int h, char *out, size_t cap);
 
-/* Writes the thumbnails of one encoded image (already in memory) beside it. */
+/* The size of an encoded image from its header (after the full check); 0 or an error. */
+int imgpipe_job_image_size(const void *data, size_t len, int *w, int *h, char *err);
+
+/* Writes the thumbnails of one encoded image (already in memory) beside it; thumbs and
+ * names as for imgpipe_job_store. */
 int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
-                       size_t len, int *thumbs, char *err);
+                       size_t len, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN], char *err);
 
 #endif

@@ -56,42 +56,57 @@ static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256
         snprintf(t->name, sizeof(t->name), "%s", base);
 }
 
-/* Reports a link that needs no transfer: done by an earlier run (thumbs: thumbnails made
- * now for it) or a duplicate of one before it in this run. */
-static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes, int thumbs)
+/* The item's view of the thumbnails written: a name per size, NULL where none. */
+static void item_thumbs(imgpipe_item *item, const imgpipe_outcome *o)
 {
+    for (int i = 0; o && i < IMGPIPE_THUMB_MAX_SIZES; i++)
+        item->thumb_names[i] = o->thumb_names[i][0] ? o->thumb_names[i] : NULL;
+}
+
+/* Reports a link that needs no transfer: done by an earlier run (made: thumbnails made
+ * now for it) or a duplicate of one before it in this run (made NULL). */
+static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes,
+                           const imgpipe_outcome *made)
+{
+    int thumbs = made ? made->thumbs : 0;
+    char *shown = imgpipe_redact_dup(t->url);
     imgpipe_item item = {.index = t->index,
-                         .url = t->url,
+                         .url = shown ? shown : "(out of memory)",
                          .name = t->name,
                          .error = "",
                          .bytes = bytes,
                          .thumbs = thumbs,
                          .skipped = 1};
+    item_thumbs(&item, made);
     r->sum->skipped++;
     r->sum->thumbs += (uint64_t)thumbs;
     if (r->cb)
         r->cb(&item, r->userdata);
+    free(shown);
     free(t->url);
     t->url = NULL;
 }
 
 /* A done item's thumbnails, for a run with --thumb: those missing are made from the file
  * (a rerun with a new size, or --thumb added). Returns the status; *made counts them. */
-static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, int *made, char *err)
+static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *made, char *err)
 {
     const imgpipe_get_opts *o = r->opts;
     imgpipe_buf b = {0};
-    char tname[512];
-    int missing = 0;
-    *made = 0;
+    char tname[512], why[IMGPIPE_ERRLEN];
+    int missing = 0, w = 0, h = 0;
+    made->thumbs = 0;
     int rc = imgpipe_store_read(r->dirfd, t->name, UINT64_MAX, &b, err);
+    if (rc == IMGPIPE_OK) /* 0 x 0 when it does not read: then its thumbnails fail with why */
+        imgpipe_job_image_size(b.data, b.len, &w, &h, why);
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
-        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, b.data, b.len,
-                                    tname, sizeof(tname));
+        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, w, h, tname,
+                                    sizeof(tname));
         missing = rc == IMGPIPE_OK && !imgpipe_store_exists(r->dirfd, tname);
     }
     if (rc == IMGPIPE_OK && missing)
-        rc = imgpipe_job_thumbs(o, r->dirfd, t->name, b.data, b.len, made, err);
+        rc = imgpipe_job_thumbs(o, r->dirfd, t->name, b.data, b.len, &made->thumbs,
+                                made->thumb_names, err);
     imgpipe_buf_free(&b);
     return rc;
 }
@@ -113,12 +128,12 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
         return 0;
     snprintf(t->name, sizeof(t->name), "%s", name);
     imgpipe_outcome o = {.bytes = bytes, .attempts = 0};
-    o.status = r->opts->nthumbs > 0 ? thumbs_of_done(r, t, &o.thumbs, o.error) : IMGPIPE_OK;
+    o.status = r->opts->nthumbs > 0 ? thumbs_of_done(r, t, &o, o.error) : IMGPIPE_OK;
     if (o.status) {
         imgpipe_run_report(r, t, &o); /* the stored file is not what it was: a failure */
         return 1;
     }
-    report_skipped(r, t, bytes, o.thumbs);
+    report_skipped(r, t, bytes, &o);
     return 1;
 }
 
@@ -167,6 +182,11 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         imgpipe_name_shard(name, t->name);
     else
         snprintf(t->name, sizeof(t->name), "%s", name);
+    /* A file there now is this URL's own to rewrite (the ledger says so; a name by
+     * content holds the same bytes); else the name was free, and stays so for others. */
+    t->replace =
+        r->sha_names || (r->ledger && imgpipe_ledger_name_owner(r->ledger, name, t->url) == 1 &&
+                         imgpipe_store_exists(r->dirfd, t->name));
     return rc;
 }
 
@@ -189,11 +209,27 @@ static int next_link(imgpipe_run *r, const char **url, char *err)
     return 0;
 }
 
+/* --retry-failed: the ledger keeps a link without its password (imgpipe_redact's ***), so
+ * it cannot be fetched from there: it fails at once, saying how to retry it. */
+static int password_not_kept(imgpipe_run *r, imgpipe_task *t)
+{
+    if (!r->opts->retry_failed || !strstr(t->url, "***@") || !imgpipe_has_userinfo(t->url))
+        return 0;
+    imgpipe_outcome o = {0};
+    t->name[0] = '\0';
+    o.status = imgpipe_errf(o.error, IMGPIPE_ECONFIG,
+                            "the ledger keeps links without their password: give the list "
+                            "that holds this one again to retry it");
+    imgpipe_run_report(r, t, &o);
+    return 1;
+}
+
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     t->dirfd = -1;
     t->job_opts = NULL;
     t->ctx = NULL;
+    t->replace = 1; /* a queue job run twice rewrites its file (docs/queue.md) */
     if (imgpipe_run_stopping(r))
         return 0;
     if (r->supply) {
@@ -207,13 +243,15 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     while ((rc = next_link(r, &url, err)) == 1) {
         t->url = strdup(url);
         t->index = r->next_index++;
+        if (t->url && password_not_kept(r, t))
+            continue;
         int named = t->url ? assign_name(r, t) : IMGPIPE_ENOMEM;
         if (named < 0) {
             free(t->url);
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         }
         if (named == 1)
-            report_skipped(r, t, 0, 0); /* a duplicate: one download, one name */
+            report_skipped(r, t, 0, NULL); /* a duplicate: one download, one name */
         else if (!skip_done(r, t))
             return 1;
         if (imgpipe_run_stopping(r))
@@ -278,15 +316,19 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
         r->on_outcome(r, t, o);
     check_quota(r, t, o);
     final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
+    char *shown = imgpipe_redact_dup(t->url); /* what the caller prints: no password */
     imgpipe_item item = {.index = t->index,
-                         .url = t->url,
-                         .name = t->name[0] ? t->name : t->url,
+                         .url = shown ? shown : "(out of memory)",
+                         .name = t->name[0] ? t->name
+                                 : shown    ? shown
+                                            : "",
                          .status = o->status,
                          .error = o->status ? o->error : "",
                          .bytes = o->bytes,
                          .thumbs = o->thumbs,
                          .attempts = o->attempts,
                          .seconds = o->seconds};
+    item_thumbs(&item, o);
     memcpy(item.sha256, o->sha256, sizeof(item.sha256));
     if (o->status == IMGPIPE_OK) {
         r->sum->done++;
@@ -306,6 +348,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
     note_fatal(r, o);
     if (r->cb)
         r->cb(&item, r->userdata);
+    free(shown);
     free(t->url);
     t->url = NULL;
 }
@@ -318,7 +361,7 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
     final_name(r, t, o->sha256);
     o->status =
         imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, t->dirfd >= 0 ? t->dirfd : r->dirfd,
-                          t->name, body, &o->thumbs, o->error);
+                          t->name, t->replace, body, &o->thumbs, o->thumb_names, o->error);
     if (o->status)
         o->sha256[0] = '\0';
     o->transient = 0;

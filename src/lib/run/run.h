@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "net/fetch.h"
+#include "run/job.h"
 #include "store/nametpl.h"
 
 #include <pthread.h>
@@ -15,7 +16,9 @@ typedef struct imgpipe_task {
     uint64_t index;
     char *url; /* owned */
     char name[IMGPIPE_RELNAME_MAX + 1];
-    int dirfd;                        /* where it goes; -1: the run's directory */
+    int dirfd;   /* where it goes; -1: the run's directory */
+    int replace; /* a file at name may be replaced (this URL's own, by the ledger; a queue
+                    job run again); 0: the name was free, a file that appears is kept */
     const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
     void *ctx;                        /* the supplier's own, e.g. a queue job */
 } imgpipe_task;
@@ -59,8 +62,8 @@ typedef struct imgpipe_run {
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
     imgpipe_outcome_fn on_outcome; /* NULL: none */
-    int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
-    imgpipe_perform_fn perform; /* NULL: a task is its URL's download */
+    int polls;                     /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    imgpipe_perform_fn perform;    /* NULL: a task is its URL's download */
     int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
                      it does not stop the run */
     int retries;
@@ -95,6 +98,7 @@ typedef struct imgpipe_outcome {
     double seconds;
     char sha256[65];
     char error[IMGPIPE_ERRLEN];
+    char thumb_names[IMGPIPE_THUMB_MAX_SIZES][IMGPIPE_THUMBNAME_LEN]; /* "" when not written */
 } imgpipe_outcome;
 
 /* Milliseconds left before the run's deadline: -1 without one, 0 once it passed. */
@@ -106,7 +110,6 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
 
 /* Fills o for a task the deadline stopped; started says whether its transfer had begun. */
 void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
-
 
 /* 1 once the run should start nothing new: the caller's stop flag or a fatal error. */
 int imgpipe_run_stopping(const imgpipe_run *r);

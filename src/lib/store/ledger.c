@@ -36,9 +36,14 @@ struct imgpipe_ledger {
     int keep_failed;       /* only then: a run's memory does not grow with old failures */
 };
 
+/* A URL is known by the form the ledger stores, its password hidden (imgpipe_redact): a
+ * rerun with the password finds what the ledger recorded without it. */
 static uint64_t url_key(const char *url)
 {
-    uint64_t h = imgpipe_hash64(url, strlen(url));
+    char *shown = imgpipe_has_userinfo(url) ? imgpipe_redact_dup(url) : NULL;
+    const char *key = shown ? shown : url;
+    uint64_t h = imgpipe_hash64(key, strlen(key));
+    free(shown);
     return h ? h : 1;
 }
 
@@ -295,8 +300,8 @@ enum imgpipe_ledger_state imgpipe_ledger_lookup(const imgpipe_ledger *l, const c
     return e->url_hash ? e->state : IMGPIPE_LEDGER_NONE;
 }
 
-int imgpipe_ledger_record(imgpipe_ledger *l, const char *url, const char *name, int status,
-                          uint64_t bytes, const char *sha256, const char *error, char *err)
+static int record(imgpipe_ledger *l, const char *url, const char *name, int status, uint64_t bytes,
+                  const char *sha256, const char *error, char *err)
 {
     imgpipe_buf b = {0};
     char num[32];
@@ -318,4 +323,18 @@ int imgpipe_ledger_record(imgpipe_ledger *l, const char *url, const char *name, 
         imgpipe_errf(err, rc, "out of memory");
     imgpipe_buf_free(&b);
     return rc; /* not remembered: lookups are about earlier runs, so memory stays flat */
+}
+
+/* The ledger is a file in DIR, readable by whoever reads the images: a URL's password is
+ * never written there (imgpipe_redact), in the URL or in an error that quotes it. */
+int imgpipe_ledger_record(imgpipe_ledger *l, const char *url, const char *name, int status,
+                          uint64_t bytes, const char *sha256, const char *error, char *err)
+{
+    char *shown_url = imgpipe_redact_dup(url), *shown_error = imgpipe_redact_dup(error);
+    int rc = shown_url && shown_error
+                 ? record(l, shown_url, name, status, bytes, sha256, shown_error, err)
+                 : imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    free(shown_url);
+    free(shown_error);
+    return rc;
 }

@@ -33,7 +33,8 @@ int imgpipe_ledger_name_owner(const imgpipe_ledger *l, const char *name, const c
 const char *imgpipe_ledger_next_failed(const imgpipe_ledger *l, size_t *pos);
 
 /* Appends an outcome: done (status 0) with bytes and sha256, or failed with its error.
- * Not thread-safe: callers serialise (the run's lock). */
+ * A password in the URL or the error is written as *** (imgpipe_redact), and lookups key
+ * URLs by that form. Not thread-safe: callers serialise (the run's lock). */
 int imgpipe_ledger_record(imgpipe_ledger *l, const char *url, const char *name, int status,
                           uint64_t bytes, const char *sha256, const char *error, char *err);
 

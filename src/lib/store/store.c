@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* renameat2 and RENAME_NOREPLACE (glibc 2.28) */
 #include "store/store.h"
 
 #include <dirent.h>
@@ -184,10 +185,76 @@ static int write_all(int fd, const unsigned char *p, size_t len)
     return 0;
 }
 
+/* 1 when the file system refused the call itself (not the name): try the next way. */
+static int unsupported(int e)
+{
+    return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP || e == ENOTSUP || e == EPERM ||
+           e == EXDEV;
+}
+
+/* Puts tmp in place as leaf unless something is there: atomically where the file system
+ * can (renameat2's RENAME_NOREPLACE; a hard link, which fails on an existing name), else
+ * with a check just before the rename. -1 with errno (EEXIST when something was there). */
+static int rename_new(int fd_dir, const char *tmp, const char *leaf)
+{
+#ifdef RENAME_NOREPLACE
+    if (renameat2(fd_dir, tmp, fd_dir, leaf, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (!unsupported(errno))
+        return -1;
+#endif
+    if (linkat(fd_dir, tmp, fd_dir, leaf, 0) == 0) {
+        unlinkat(fd_dir, tmp, 0);
+        return 0;
+    }
+    if (!unsupported(errno))
+        return -1;
+    struct stat st;
+    if (fstatat(fd_dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    return renameat(fd_dir, tmp, fd_dir, leaf);
+}
+
+/* 1 when leaf is a regular file holding exactly data: another run wrote the same file. */
+static int same_content(int fd_dir, const char *leaf, const unsigned char *data, size_t len)
+{
+    int fd = openat(fd_dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    int same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len;
+    unsigned char buf[65536];
+    for (size_t off = 0; same && off < len;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        same = n > 0 && (size_t)n <= len - off && memcmp(buf, data + off, (size_t)n) == 0;
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return same;
+}
+
+static int put_in_place(int fd_dir, const char *tmp, const char *leaf, int flags, const void *data,
+                        size_t len, char *err, const char *name)
+{
+    int rc = flags & IMGPIPE_STORE_NOREPLACE ? rename_new(fd_dir, tmp, leaf)
+                                             : renameat(fd_dir, tmp, fd_dir, leaf);
+    if (rc == 0 || errno != EEXIST)
+        return rc;
+    unlinkat(fd_dir, tmp, 0);
+    if (same_content(fd_dir, leaf, data, len))
+        return 0; /* another run of the same link was first: nothing to replace */
+    imgpipe_errf(err, IMGPIPE_EIO,
+                 "cannot write '%s': a file appeared at that name while it was downloaded "
+                 "(another process wrote it): not replaced",
+                 name);
+    return 1;
+}
+
 /* The temporary file and the rename happen in the name's own folder, opened without
  * following a link: a shard folder that is a symbolic link is refused, never followed. */
 static int write_in(int fd_dir, const char *leaf, const char *name, const void *data, size_t len,
-                    char *err)
+                    int flags, char *err)
 {
     char tmp[96];
     int fd = open_tmp(fd_dir, tmp, sizeof(tmp));
@@ -200,8 +267,9 @@ static int write_in(int fd_dir, const char *leaf, const char *name, const void *
         rc = -1;
         saved = errno;
     }
-    if (rc == 0 && renameat(fd_dir, tmp, fd_dir, leaf) != 0) {
-        rc = -1;
+    if (rc == 0) {
+        if ((rc = put_in_place(fd_dir, tmp, leaf, flags, data, len, err, name)) > 0)
+            return IMGPIPE_EIO; /* err says who was there first */
         saved = errno;
     }
     if (rc != 0) {
@@ -214,15 +282,21 @@ static int write_in(int fd_dir, const char *leaf, const char *name, const void *
 
 int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err)
 {
+    return imgpipe_store_put(dirfd, name, data, len, 0, err);
+}
+
+int imgpipe_store_put(int dirfd, const char *name, const void *data, size_t len, int flags,
+                      char *err)
+{
     if (!imgpipe_store_name_ok(name))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
     if (!shard_prefix(name))
-        return write_in(dirfd, name, name, data, len, err);
+        return write_in(dirfd, name, name, data, len, flags, err);
     char folder[3] = {name[0], name[1], '\0'};
     int sub, rc = imgpipe_store_subdir(dirfd, folder, 1, &sub, err);
     if (rc)
         return rc;
-    rc = write_in(sub, name + 3, name, data, len, err);
+    rc = write_in(sub, name + 3, name, data, len, flags, err);
     close(sub);
     return rc;
 }

@@ -11,9 +11,20 @@ int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err);
 
 /* Writes data to a temporary file in the directory, then renames it to name: a reader
  * sees the old file or the whole new one, never a part. A shard folder ("ab/") is opened
- * without following a link. Errors are coded by imgpipe_store_errno_code. name must be a single path
- * component that does not start with '.' (temporary files do). */
+ * without following a link. Errors are coded by imgpipe_store_errno_code. name must be a single
+ * path component that does not start with '.' (temporary files do). */
 int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err);
+
+/* imgpipe_store_put's flags. NOREPLACE: the name was free when it was given; a file that
+ * another process put there since is never replaced (renameat2 RENAME_NOREPLACE, else
+ * link + unlink; a file system that has neither gets a check just before the rename):
+ * IMGPIPE_EIO, saying so; unless it holds the very bytes (another run of the same link
+ * was first), which is success. */
+#define IMGPIPE_STORE_NOREPLACE 1
+
+/* imgpipe_store_write with flags. */
+int imgpipe_store_put(int dirfd, const char *name, const void *data, size_t len, int flags,
+                      char *err);
 
 /* Opens the folder name inside dirfd (creating it first when create), never following a
  * symbolic link: one planted there is refused with a sentence saying so. */

@@ -110,9 +110,11 @@ static void ledger_urls(int dirfd, json_t *items)
         uint64_t bytes;
         if (imgpipe_ledger_parse_line(line, &st, &bytes, &name, &url) || st != IMGPIPE_LEDGER_DONE)
             continue;
+        char *shown = imgpipe_redact_dup(url); /* an older imgpipe's ledger kept passwords */
         json_array_foreach(
             items, i, it) if (strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
-            json_object_set_new(it, "url", json_string(url));
+            json_object_set_new(it, "url", json_string(shown ? shown : ""));
+        free(shown);
     }
     free(line);
     fclose(f);

@@ -30,8 +30,8 @@ redisContext *imgpipe_web_redis_get(imgpipe_web_redis *r, char *err)
 void imgpipe_web_redis_put(imgpipe_web_redis *r)
 {
     if (r->q && imgpipe_q_context(r->q)->err) {
-        snprintf(r->down, sizeof(r->down), "Redis at %s: %s", imgpipe_queue_url(r->url),
-                 imgpipe_q_context(r->q)->errstr);
+        imgpipe_errf(r->down, IMGPIPE_ENET, "Redis at %s: %s", imgpipe_queue_url(r->url),
+                     imgpipe_q_context(r->q)->errstr); /* errf: the password is not shown */
         imgpipe_queue_free(r->q);
         r->q = NULL;
         r->retry_at = 0;
@@ -54,6 +54,16 @@ static int all_queues(redisContext *c, const char **names, redisReply **keep)
             names[n++] = (*keep)->element[i]->str;
     qsort(names, (size_t)n, sizeof(*names), by_str);
     return n;
+}
+
+/* A URL or an error from Redis as it may be shown: a job keeps its URL's password (its
+ * worker needs it), what is shown of it does not (imgpipe_redact). */
+static json_t *shown_string(const char *text)
+{
+    char *shown = imgpipe_redact_dup(text ? text : "");
+    json_t *s = json_string(shown ? shown : "");
+    free(shown);
+    return s;
 }
 
 static const char *reason_of(const redisReply *fields)
@@ -81,7 +91,7 @@ static json_t *reasons(redisContext *c, const char *queue, json_int_t *sampled)
         json_object_set_new(g, "count",
                             json_integer(json_integer_value(json_object_get(g, "count")) + 1));
         if (json_array_size(json_object_get(g, "urls")) < REASON_URLS)
-            json_array_append_new(json_object_get(g, "urls"), json_string(url ? url : ""));
+            json_array_append_new(json_object_get(g, "urls"), shown_string(url));
         (*sampled)++;
     }
     if (r)
@@ -132,8 +142,8 @@ static json_t *failure_json(const redisReply *e)
     const redisReply *f = e->element[1];
     const char *url = imgpipe_q_field(f, "url"), *why = imgpipe_q_field(f, "error"),
                *w = imgpipe_q_field(f, "worker");
-    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", e->element[0]->str, "url", url ? url : "",
-                     "error", why ? why : "", "reason", reason_of(f), "worker", w ? w : "");
+    return json_pack("{s:s,s:o,s:o,s:s,s:s}", "id", e->element[0]->str, "url", shown_string(url),
+                     "error", shown_string(why), "reason", reason_of(f), "worker", w ? w : "");
 }
 
 json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
