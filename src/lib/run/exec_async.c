@@ -9,6 +9,7 @@
  * work (measured: 0.55 s -> 0.4x s for 160 images at 100 ms latency). */
 #include "net/hostrate.h"
 #include "run/run.h"
+#include "run/spool.h"
 #include "common/workpool.h"
 
 #include <stdlib.h>
@@ -32,6 +33,8 @@ struct slot {
     struct async *a;
     imgpipe_task task;
     imgpipe_transfer tr;
+    imgpipe_spool spool; /* where the body goes when spooling */
+    int spooling;        /* no thumbnails: the body goes to a file as it arrives */
     imgpipe_outcome out;
     CURL *easy;
     int in_multi;
@@ -62,7 +65,10 @@ struct async {
 static void cpu_work(imgpipe_work *w)
 {
     struct slot *s = (struct slot *)w;
-    imgpipe_run_complete(s->a->r, &s->task, &s->tr.body, &s->out);
+    if (s->spooling)
+        imgpipe_run_land(s->a->r, &s->task, &s->spool, &s->out);
+    else
+        imgpipe_run_complete(s->a->r, &s->task, &s->tr.body, &s->out);
     imgpipe_transfer_cleanup(&s->tr); /* the body is the bulk of a slot's memory */
     pthread_mutex_lock(&s->a->done_lock);
     s->next = s->a->done;
@@ -84,6 +90,7 @@ static void finish_slot(struct async *a, struct slot *s)
     end_transfer(a, s);
     imgpipe_run_report(a->r, &s->task, &s->out);
     imgpipe_transfer_cleanup(&s->tr);
+    imgpipe_spool_discard(&s->spool); /* what a failed or cancelled transfer received */
     s->next = a->free;
     a->free = s;
     a->busy--;
@@ -105,6 +112,8 @@ static void launch(struct async *a, struct slot *s)
     s->rate_ok = 0; /* the next attempt reserves its own start */
     imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(a->r);
     s->out.status = imgpipe_transfer_init(&s->tr, s->easy, s->task.url, &fo, s->out.error);
+    if (s->out.status == IMGPIPE_OK && s->spooling)
+        imgpipe_spool_begin(&s->spool, imgpipe_run_dirfd(a->r, &s->task), &s->tr);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     if (s->out.status == IMGPIPE_OK && curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
         s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ENOMEM, "cannot add a transfer");
@@ -118,6 +127,7 @@ static void start(struct async *a, struct slot *s)
     memset(&s->out, 0, sizeof(s->out));
     memset(&s->tr, 0, sizeof(s->tr));
     s->rate_ok = 0;
+    s->spooling = imgpipe_run_spools(a->r, &s->task);
     s->in_transfer = 1;
     a->transferring++;
     s->out.started = imgpipe_now();
@@ -164,6 +174,8 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
     s->in_multi = 0;
     s->out.status = imgpipe_transfer_finish(&s->tr, code, s->out.error);
     imgpipe_run_note_transfer(&s->out, &s->tr);
+    if (s->out.status && s->spooling && s->spool.write_errno)
+        s->out.status = imgpipe_spool_error(&s->spool, s->task.name, s->out.error);
     if (s->out.status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(a->r) == 0)
         imgpipe_run_timed_out(&s->out, 1);
     if (s->out.status) {
@@ -314,7 +326,7 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;
-        if (!(s->easy = curl_easy_init()))
+        if (imgpipe_spool_init(&s->spool) != IMGPIPE_OK || !(s->easy = curl_easy_init()))
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create libcurl handles");
         s->next = a->free;
         a->free = s;
@@ -329,6 +341,8 @@ static void teardown(struct async *a)
         if (a->slots[i].in_multi)
             curl_multi_remove_handle(a->multi, a->slots[i].easy);
         curl_easy_cleanup(a->slots[i].easy);
+        if (a->slots[i].spool.sha) /* a slot setup did not reach has none */
+            imgpipe_spool_free(&a->slots[i].spool);
     }
     free(a->slots);
     curl_multi_cleanup(a->multi);

@@ -2,6 +2,7 @@
 #include "image/codec.h"
 #include "store/store.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,5 +118,27 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
     if (rc == IMGPIPE_OK)
         rc = write_thumbs(opts, dirfd, name, body->data, body->len, outs, thumbs, err);
     free_thumbs(outs);
+    return rc;
+}
+
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, uint64_t len,
+                     const char *name, char *err)
+{
+    const struct imgpipe_codec *codec;
+    struct imgpipe_image_info info;
+    const void *data = NULL;
+    int rc = len > SIZE_MAX ? imgpipe_errf(err, IMGPIPE_ETOOBIG, "too large to map") : IMGPIPE_OK;
+    /* No file: no byte came, and the check says so. */
+    if (rc == IMGPIPE_OK && tmp->fd >= 0)
+        rc = imgpipe_store_tmp_map(tmp, (size_t)len, &data, err);
+    if (rc == IMGPIPE_OK) {
+        rc = imgpipe_image_check(data, (size_t)len, opts->thumb.max_pixels, &codec, &info, err);
+        imgpipe_store_unmap(data, (size_t)len);
+    }
+    if (rc == IMGPIPE_OK && tmp->fd < 0)
+        rc = imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data");
+    if (rc == IMGPIPE_OK)
+        return imgpipe_store_tmp_commit(tmp, name, err);
+    imgpipe_store_tmp_discard(tmp);
     return rc;
 }

@@ -4,6 +4,7 @@
 #define IMGPIPE_JOB_H
 
 #include "common/util.h"
+#include "store/store.h"
 
 /* Checks body with imgpipe_image_check (a known format, complete, within the pixel
  * budget), makes its thumbnails from the bytes in memory, and only then writes it as
@@ -12,6 +13,11 @@
  * not be written still fails, with the reason. */
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err);
+
+/* The same check for a body received into the temporary file tmp (len bytes), made on a
+ * read-only mapping of it; then tmp is renamed to name, or removed when the check fails. */
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, uint64_t len,
+                     const char *name, char *err);
 
 /* The file name of name's thumbnail for box, one of n sizes: imgpipe_thumb_name's, sized
  * when n > 1, and also when n is 1 but a file of the unsized name is there that is not a

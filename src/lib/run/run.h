@@ -59,8 +59,8 @@ typedef struct imgpipe_run {
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
     imgpipe_outcome_fn on_outcome; /* NULL: none */
-    int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
-    imgpipe_perform_fn perform; /* NULL: a task is its URL's download */
+    int polls;                     /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    imgpipe_perform_fn perform;    /* NULL: a task is its URL's download */
     int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
                      it does not stop the run */
     int retries;
@@ -107,7 +107,6 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
 /* Fills o for a task the deadline stopped; started says whether its transfer had begun. */
 void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
 
-
 /* 1 once the run should start nothing new: the caller's stop flag or a fatal error. */
 int imgpipe_run_stopping(const imgpipe_run *r);
 
@@ -134,6 +133,18 @@ void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_ou
 /* After a transfer: checks, stores and thumbnails its body. */
 void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *body,
                           imgpipe_outcome *o);
+
+struct imgpipe_spool;
+/* 1 when t's body goes to a spool (run/spool.h) as it arrives: it has no thumbnails to
+ * make, which need the body in memory. */
+int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t);
+
+/* The task's directory: its own, or the run's. */
+int imgpipe_run_dirfd(const imgpipe_run *r, const imgpipe_task *t);
+
+/* After a transfer into spool: checks the file and puts it in place under t's name. */
+void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, struct imgpipe_spool *spool,
+                      imgpipe_outcome *o);
 
 /* Executors. Each returns 0 or a negative code with err (a source read error). */
 int imgpipe_exec_seq(imgpipe_run *r, char *err);

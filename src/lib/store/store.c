@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,27 +162,111 @@ void imgpipe_store_sweep(int dirfd)
 
 static int open_tmp(int dirfd, char *path, size_t cap)
 {
+    /* Read and write: a spooled body is mapped for its check before it is put in place. */
     for (unsigned attempt = 0; attempt < 100; attempt++) {
         tmp_name(path, cap, attempt);
-        int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int fd = openat(dirfd, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
     return -1;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
+int imgpipe_store_tmp_open(int dirfd, imgpipe_store_tmp *t, char *err)
 {
+    t->dirfd = dirfd;
+    t->fd = open_tmp(dirfd, t->path, sizeof(t->path));
+    if (t->fd < 0)
+        return imgpipe_errf(err, imgpipe_store_errno_code(errno),
+                            "cannot create a temporary file: %s", strerror(errno));
+    return IMGPIPE_OK;
+}
+
+int imgpipe_store_tmp_write(imgpipe_store_tmp *t, const void *data, size_t len)
+{
+    const unsigned char *p = data;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = write(t->fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return -1;
+            return errno;
         p += w;
         len -= (size_t)w;
     }
     return 0;
+}
+
+int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t)
+{
+    if (ftruncate(t->fd, 0) != 0 || lseek(t->fd, 0, SEEK_SET) != 0)
+        return errno;
+    return 0;
+}
+
+int imgpipe_store_tmp_map(const imgpipe_store_tmp *t, size_t len, const void **data, char *err)
+{
+    *data = NULL;
+    if (len == 0)
+        return IMGPIPE_OK;
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0);
+    if (p == MAP_FAILED)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot map the %zu bytes received: %s", len,
+                            strerror(errno));
+    *data = p;
+    return IMGPIPE_OK;
+}
+
+void imgpipe_store_unmap(const void *data, size_t len)
+{
+    if (data)
+        munmap((void *)data, len);
+}
+
+void imgpipe_store_tmp_discard(imgpipe_store_tmp *t)
+{
+    if (t->fd < 0)
+        return;
+    close(t->fd);
+    unlinkat(t->dirfd, t->path, 0);
+    t->fd = -1;
+}
+
+/* Closes t and renames it to leaf in to_dir (on the same file system as t's directory). */
+static int commit_in(imgpipe_store_tmp *t, int to_dir, const char *leaf, const char *name,
+                     char *err)
+{
+    int rc = close(t->fd), saved = errno;
+    t->fd = -1;
+    if (rc == 0 && renameat(t->dirfd, t->path, to_dir, leaf) != 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc != 0) {
+        unlinkat(t->dirfd, t->path, 0);
+        return imgpipe_errf(err, imgpipe_store_errno_code(saved), "cannot write '%s': %s", name,
+                            strerror(saved));
+    }
+    return IMGPIPE_OK;
+}
+
+int imgpipe_store_tmp_commit(imgpipe_store_tmp *t, const char *name, char *err)
+{
+    if (!imgpipe_store_name_ok(name)) {
+        imgpipe_store_tmp_discard(t);
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
+    }
+    if (!shard_prefix(name))
+        return commit_in(t, t->dirfd, name, name, err);
+    char folder[3] = {name[0], name[1], '\0'};
+    int sub, rc = imgpipe_store_subdir(t->dirfd, folder, 1, &sub, err);
+    if (rc) {
+        imgpipe_store_tmp_discard(t);
+        return rc;
+    }
+    rc = commit_in(t, sub, name + 3, name, err);
+    close(sub);
+    return rc;
 }
 
 /* The temporary file and the rename happen in the name's own folder, opened without
@@ -189,27 +274,17 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 static int write_in(int fd_dir, const char *leaf, const char *name, const void *data, size_t len,
                     char *err)
 {
-    char tmp[96];
-    int fd = open_tmp(fd_dir, tmp, sizeof(tmp));
-    if (fd < 0)
+    imgpipe_store_tmp t = {.dirfd = fd_dir};
+    if ((t.fd = open_tmp(fd_dir, t.path, sizeof(t.path))) < 0)
         return imgpipe_errf(err, imgpipe_store_errno_code(errno),
                             "cannot create a temporary file for '%s': %s", name, strerror(errno));
-    int rc = write_all(fd, data, len);
-    int saved = errno;
-    if (close(fd) != 0 && rc == 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc == 0 && renameat(fd_dir, tmp, fd_dir, leaf) != 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc != 0) {
-        unlinkat(fd_dir, tmp, 0);
+    int saved = imgpipe_store_tmp_write(&t, data, len);
+    if (saved) {
+        imgpipe_store_tmp_discard(&t);
         return imgpipe_errf(err, imgpipe_store_errno_code(saved), "cannot write '%s': %s", name,
                             strerror(saved));
     }
-    return IMGPIPE_OK;
+    return commit_in(&t, fd_dir, leaf, name, err);
 }
 
 int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err)

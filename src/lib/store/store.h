@@ -11,8 +11,8 @@ int imgpipe_store_open_dir(const char *dir, int *dirfd, char *err);
 
 /* Writes data to a temporary file in the directory, then renames it to name: a reader
  * sees the old file or the whole new one, never a part. A shard folder ("ab/") is opened
- * without following a link. Errors are coded by imgpipe_store_errno_code. name must be a single path
- * component that does not start with '.' (temporary files do). */
+ * without following a link. Errors are coded by imgpipe_store_errno_code. name must be a single
+ * path component that does not start with '.' (temporary files do). */
 int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err);
 
 /* Opens the folder name inside dirfd (creating it first when create), never following a
@@ -39,6 +39,37 @@ int imgpipe_store_exists(int dirfd, const char *name);
 /* Reads the regular file name (no symbolic link followed, a FIFO or device refused without
  * blocking) of at most max bytes into b (appended; the caller frees it). */
 int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err);
+
+/* A file written into a directory under a hidden temporary name (IMGPIPE_TMP_PREFIX,
+ * created O_EXCL without following a link), piece by piece as its bytes arrive, and put in
+ * place under its final name only when it is whole: a reader never sees it before. */
+typedef struct imgpipe_store_tmp {
+    int dirfd; /* borrowed: where the temporary file is */
+    int fd;    /* -1: none open */
+    char path[96];
+} imgpipe_store_tmp;
+
+/* Creates an empty temporary file in dirfd. Errors are coded by imgpipe_store_errno_code. */
+int imgpipe_store_tmp_open(int dirfd, imgpipe_store_tmp *t, char *err);
+
+/* Appends len bytes: 0, or the errno of the failed write. */
+int imgpipe_store_tmp_write(imgpipe_store_tmp *t, const void *data, size_t len);
+
+/* Empties the file for a new attempt: 0, or an errno. */
+int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t);
+
+/* Maps the file's len bytes (as written) read-only for a check: *data is NULL when len
+ * is 0. Undo with imgpipe_store_unmap. */
+int imgpipe_store_tmp_map(const imgpipe_store_tmp *t, size_t len, const void **data, char *err);
+void imgpipe_store_unmap(const void *data, size_t len);
+
+/* Puts the file in place as name (a single component, or "ab/" and one: the shard folder
+ * is opened without following a link, created when missing) in the same directory, then
+ * closes it; on failure the temporary file is removed. Errors are coded as store_write's. */
+int imgpipe_store_tmp_commit(imgpipe_store_tmp *t, const char *name, char *err);
+
+/* Closes and removes the temporary file, if one is open. */
+void imgpipe_store_tmp_discard(imgpipe_store_tmp *t);
 
 /* The prefix of temporary files, so that scanners can skip them. */
 #define IMGPIPE_TMP_PREFIX ".imgpipe-"
