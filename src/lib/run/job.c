@@ -126,15 +126,14 @@ int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, uint6
 {
     const struct imgpipe_codec *codec;
     struct imgpipe_image_info info;
-    const void *data = NULL;
-    int rc = len > SIZE_MAX ? imgpipe_errf(err, IMGPIPE_ETOOBIG, "too large to map") : IMGPIPE_OK;
+    imgpipe_buf b = {0};
+    int rc = len > SIZE_MAX ? imgpipe_errf(err, IMGPIPE_ETOOBIG, "too large to check") : IMGPIPE_OK;
     /* No file: no byte came, and the check says so. */
     if (rc == IMGPIPE_OK && tmp->fd >= 0)
-        rc = imgpipe_store_tmp_map(tmp, (size_t)len, &data, err);
-    if (rc == IMGPIPE_OK) {
-        rc = imgpipe_image_check(data, (size_t)len, opts->thumb.max_pixels, &codec, &info, err);
-        imgpipe_store_unmap(data, (size_t)len);
-    }
+        rc = imgpipe_store_tmp_read(tmp, (size_t)len, &b, err);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_image_check(b.data, b.len, opts->thumb.max_pixels, &codec, &info, err);
+    imgpipe_buf_free(&b);
     if (rc == IMGPIPE_OK && tmp->fd < 0)
         rc = imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data");
     if (rc == IMGPIPE_OK)

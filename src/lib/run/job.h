@@ -14,8 +14,8 @@
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err);
 
-/* The same check for a body received into the temporary file tmp (len bytes), made on a
- * read-only mapping of it; then tmp is renamed to name, or removed when the check fails. */
+/* The same check for a body received into the temporary file tmp (len bytes), read back
+ * from it; then tmp is renamed to name, or removed when the check fails. */
 int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, uint64_t len,
                      const char *name, char *err);
 

@@ -1,8 +1,9 @@
 /* A download written to a temporary file in its output directory as it arrives and hashed
- * on the way, then checked through a mapping of that file (not read back) and renamed to
- * its name only when whole and valid: the body is never held in memory, and each byte is
- * copied once, into the page cache, as a tool that writes as it receives does. For tasks
- * without thumbnails; those decode the image from memory anyway. */
+ * on the way (while the piece is in the CPU cache), then read back from the page cache for
+ * the codec table's check and renamed to its name only when whole and valid. A body is in
+ * memory only while a CPU thread checks it, not while it downloads or waits, and no
+ * buffer grows by copies or faults in fresh pages per body. For tasks without thumbnails;
+ * those decode the image from memory anyway. */
 #ifndef IMGPIPE_SPOOL_H
 #define IMGPIPE_SPOOL_H
 

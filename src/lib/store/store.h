@@ -58,10 +58,9 @@ int imgpipe_store_tmp_write(imgpipe_store_tmp *t, const void *data, size_t len);
 /* Empties the file for a new attempt: 0, or an errno. */
 int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t);
 
-/* Maps the file's len bytes (as written) read-only for a check: *data is NULL when len
- * is 0. Undo with imgpipe_store_unmap. */
-int imgpipe_store_tmp_map(const imgpipe_store_tmp *t, size_t len, const void **data, char *err);
-void imgpipe_store_unmap(const void *data, size_t len);
+/* Reads the file's len bytes (as written) into b (appended; the caller frees it) for a
+ * check: from the page cache, where they were just written. */
+int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *b, char *err);
 
 /* Puts the file in place as name (a single component, or "ab/" and one: the shard folder
  * is opened without following a link, created when missing) in the same directory, then
