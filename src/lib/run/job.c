@@ -122,18 +122,19 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
 }
 
 int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, uint64_t len,
-                     const char *name, char *err)
+                     const char *name, imgpipe_buf *scratch, char *err)
 {
     const struct imgpipe_codec *codec;
     struct imgpipe_image_info info;
-    imgpipe_buf b = {0};
+    imgpipe_buf own = {0}, *b = scratch ? scratch : &own;
+    b->len = 0;
     int rc = len > SIZE_MAX ? imgpipe_errf(err, IMGPIPE_ETOOBIG, "too large to check") : IMGPIPE_OK;
     /* No file: no byte came, and the check says so. */
     if (rc == IMGPIPE_OK && tmp->fd >= 0)
-        rc = imgpipe_store_tmp_read(tmp, (size_t)len, &b, err);
+        rc = imgpipe_store_tmp_read(tmp, (size_t)len, b, err);
     if (rc == IMGPIPE_OK)
-        rc = imgpipe_image_check(b.data, b.len, opts->thumb.max_pixels, &codec, &info, err);
-    imgpipe_buf_free(&b);
+        rc = imgpipe_image_check(b->data, b->len, opts->thumb.max_pixels, &codec, &info, err);
+    imgpipe_buf_free(&own);
     if (rc == IMGPIPE_OK && tmp->fd < 0)
         rc = imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data");
     if (rc == IMGPIPE_OK)

@@ -340,13 +340,14 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
     end_outcome(o);
 }
 
-void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, imgpipe_outcome *o)
+void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, imgpipe_buf *scratch,
+                      imgpipe_outcome *o)
 {
     o->bytes = spool->bytes;
     imgpipe_spool_digest(spool, o->sha256);
     final_name(r, t, o->sha256);
     o->status = imgpipe_job_land(t->job_opts ? t->job_opts : r->opts, &spool->tmp, spool->bytes,
-                                 t->name, o->error);
+                                 t->name, scratch, o->error);
     end_outcome(o);
 }
 
@@ -405,7 +406,7 @@ static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_spool *
     if (o->status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(r) == 0)
         imgpipe_run_timed_out(o, 1);
     if (o->status == IMGPIPE_OK && spool)
-        imgpipe_run_land(r, t, spool, o);
+        imgpipe_run_land(r, t, spool, NULL, o);
     else if (o->status == IMGPIPE_OK)
         imgpipe_run_complete(r, t, &tr.body, o);
     imgpipe_transfer_cleanup(&tr);

@@ -142,9 +142,10 @@ int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t);
 /* The task's directory: its own, or the run's. */
 int imgpipe_run_dirfd(const imgpipe_run *r, const imgpipe_task *t);
 
-/* After a transfer into spool: checks the file and puts it in place under t's name. */
+/* After a transfer into spool: checks the file and puts it in place under t's name;
+ * scratch as imgpipe_job_land's. */
 void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, struct imgpipe_spool *spool,
-                      imgpipe_outcome *o);
+                      imgpipe_buf *scratch, imgpipe_outcome *o);
 
 /* Executors. Each returns 0 or a negative code with err (a source read error). */
 int imgpipe_exec_seq(imgpipe_run *r, char *err);
