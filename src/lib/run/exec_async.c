@@ -347,6 +347,9 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
     r->fetch.share = a->share;
     r->fetch.pipewait = 1;
+    /* A socket per transfer, a temporary file per slot (transferring, or waiting for the
+     * pool): 3N at most. */
+    imgpipe_run_plan_fds(r, 3L * a->max_transfers);
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;

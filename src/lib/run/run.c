@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -313,7 +314,17 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 
 int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t)
 {
-    return (t->job_opts ? t->job_opts : r->opts)->nthumbs <= 0;
+    return !r->no_spool && (t->job_opts ? t->job_opts : r->opts)->nthumbs <= 0;
+}
+
+#define FDS_SPARE 64 /* the run's own: DIR, the ledger, the URL list, libcurl's, stdio */
+
+void imgpipe_run_plan_fds(imgpipe_run *r, long fds)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)(fds + FDS_SPARE) > rl.rlim_cur)
+        r->no_spool = 1;
 }
 
 int imgpipe_run_dirfd(const imgpipe_run *r, const imgpipe_task *t)
