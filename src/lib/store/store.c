@@ -175,10 +175,12 @@ int imgpipe_store_tmp_open(int dirfd, imgpipe_store_tmp *t, char *err)
 {
     t->dirfd = dirfd;
     t->fd = open_tmp(dirfd, t->path, sizeof(t->path));
-    if (t->fd < 0)
-        return imgpipe_errf(err, imgpipe_store_errno_code(errno),
-                            "cannot create a temporary file: %s", strerror(errno));
-    return IMGPIPE_OK;
+    if (t->fd >= 0)
+        return IMGPIPE_OK;
+    int e = errno, rc = imgpipe_errf(err, imgpipe_store_errno_code(e),
+                                     "cannot create a temporary file: %s", strerror(e));
+    errno = e;
+    return rc;
 }
 
 int imgpipe_store_tmp_write(imgpipe_store_tmp *t, const void *data, size_t len)

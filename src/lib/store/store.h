@@ -49,7 +49,8 @@ typedef struct imgpipe_store_tmp {
     char path[96];
 } imgpipe_store_tmp;
 
-/* Creates an empty temporary file in dirfd. Errors are coded by imgpipe_store_errno_code. */
+/* Creates an empty temporary file in dirfd. Errors are coded by imgpipe_store_errno_code,
+ * and errno is left as the failed call set it. */
 int imgpipe_store_tmp_open(int dirfd, imgpipe_store_tmp *t, char *err);
 
 /* Appends len bytes: 0, or the errno of the failed write. */
