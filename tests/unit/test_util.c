@@ -62,37 +62,6 @@ static void test_sha256_known_answers(void **state)
     assert_string_equal(hex, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
 }
 
-/* A body hashed as it arrives, in pieces of every size (across the 64-byte block
- * boundaries), gives the one-shot digest; reset starts a new message, and a digest read
- * twice without a reset is refused (empty) rather than wrong. */
-static void test_sha256_in_pieces(void **state)
-{
-    (void)state;
-    unsigned char data[3000];
-    for (size_t i = 0; i < sizeof(data); i++)
-        data[i] = (unsigned char)(i * 131 + 7);
-    char whole[65], hex[65];
-    imgpipe_sha256_hex(data, sizeof(data), whole);
-    imgpipe_sha256 *s = imgpipe_sha256_new();
-    assert_non_null(s);
-    for (size_t piece = 1; piece <= 200; piece += 13) {
-        imgpipe_sha256_update(s, "stale", 5); /* an earlier attempt's bytes */
-        imgpipe_sha256_reset(s);
-        for (size_t at = 0; at < sizeof(data); at += piece)
-            imgpipe_sha256_update(s, data + at,
-                                  at + piece <= sizeof(data) ? piece : sizeof(data) - at);
-        imgpipe_sha256_final(s, hex);
-        assert_string_equal(hex, whole);
-        imgpipe_sha256_final(s, hex);
-        assert_string_equal(hex, "");
-        imgpipe_sha256_reset(s);
-    }
-    imgpipe_sha256_final(s, hex);
-    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    imgpipe_sha256_free(s);
-    imgpipe_sha256_free(NULL);
-}
-
 static void test_retry_delay_backs_off_with_jitter(void **state)
 {
     (void)state;
@@ -122,7 +91,6 @@ int main(void)
         cmocka_unit_test(test_buf_grows),
         cmocka_unit_test(test_strvec_copies),
         cmocka_unit_test(test_sha256_known_answers),
-        cmocka_unit_test(test_sha256_in_pieces),
         cmocka_unit_test(test_retry_delay_backs_off_with_jitter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

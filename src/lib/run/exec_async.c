@@ -339,6 +339,8 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     pthread_mutex_init(&a->done_lock, NULL);
     a->multi = curl_multi_init();
     a->slots = calloc((size_t)a->nslots, sizeof(*a->slots));
+    for (int i = 0; a->slots && i < a->nslots; i++)
+        imgpipe_spool_init(&a->slots[i].spool); /* no file: teardown may free any slot's */
     a->pool = imgpipe_workpool_new(0);
     if (!a->multi || !a->slots || !a->pool)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
@@ -353,7 +355,7 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;
-        if (imgpipe_spool_init(&s->spool) != IMGPIPE_OK || !(s->easy = curl_easy_init()))
+        if (!(s->easy = curl_easy_init()))
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create libcurl handles");
         s->next = a->free;
         a->free = s;
@@ -368,8 +370,7 @@ static void teardown(struct async *a)
         if (a->slots[i].in_multi)
             curl_multi_remove_handle(a->multi, a->slots[i].easy);
         curl_easy_cleanup(a->slots[i].easy);
-        if (a->slots[i].spool.sha) /* a slot setup did not reach has none */
-            imgpipe_spool_free(&a->slots[i].spool);
+        imgpipe_spool_free(&a->slots[i].spool);
     }
     free(a->slots);
     for (int i = 0; i < a->nspare; i++)

@@ -2,7 +2,6 @@
 #include "image/codec.h"
 #include "store/store.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,20 +120,13 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
     return rc;
 }
 
-int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, uint64_t len,
-                     const char *name, imgpipe_buf *scratch, char *err)
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const imgpipe_buf *body,
+                     const char *name, char *err)
 {
     const struct imgpipe_codec *codec;
     struct imgpipe_image_info info;
-    imgpipe_buf own = {0}, *b = scratch ? scratch : &own;
-    b->len = 0;
-    int rc = len > SIZE_MAX ? imgpipe_errf(err, IMGPIPE_ETOOBIG, "too large to check") : IMGPIPE_OK;
+    int rc = imgpipe_image_check(body->data, body->len, opts->thumb.max_pixels, &codec, &info, err);
     /* No file: no byte came, and the check says so. */
-    if (rc == IMGPIPE_OK && tmp->fd >= 0)
-        rc = imgpipe_store_tmp_read(tmp, (size_t)len, b, err);
-    if (rc == IMGPIPE_OK)
-        rc = imgpipe_image_check(b->data, b->len, opts->thumb.max_pixels, &codec, &info, err);
-    imgpipe_buf_free(&own);
     if (rc == IMGPIPE_OK && tmp->fd < 0)
         rc = imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data");
     if (rc == IMGPIPE_OK)

@@ -14,12 +14,11 @@
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err);
 
-/* The same check for a body received into the temporary file tmp (len bytes), read back
- * from it into scratch (emptied first and kept for the caller's next check, so its pages
- * are not faulted in afresh for every body; NULL: a buffer of its own); then tmp is renamed
- * to name, or removed when the check fails. */
-int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, uint64_t len,
-                     const char *name, imgpipe_buf *scratch, char *err);
+/* The same check for a body received into the temporary file tmp and read back into body
+ * (empty when no byte came and there is no file); then tmp is renamed to name, or removed
+ * when the check fails. */
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const imgpipe_buf *body,
+                     const char *name, char *err);
 
 /* The file name of name's thumbnail for box, one of n sizes: imgpipe_thumb_name's, sized
  * when n > 1, and also when n is 1 but a file of the unsized name is there that is not a

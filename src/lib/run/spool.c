@@ -3,12 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
-int imgpipe_spool_init(imgpipe_spool *s)
+void imgpipe_spool_init(imgpipe_spool *s)
 {
     memset(s, 0, sizeof(*s));
     s->tmp.fd = -1;
-    s->sha = imgpipe_sha256_new();
-    return s->sha ? IMGPIPE_OK : IMGPIPE_ENOMEM;
 }
 
 static int sink(void *arg, const void *data, size_t len)
@@ -23,8 +21,6 @@ static int sink(void *arg, const void *data, size_t len)
         s->write_errno = e;
         return -1;
     }
-    /* The piece is still in the cache: hashing it now costs no second pass over the body. */
-    imgpipe_sha256_update(s->sha, data, len);
     s->bytes += len;
     return 0;
 }
@@ -36,7 +32,6 @@ void imgpipe_spool_begin(imgpipe_spool *s, int dirfd, imgpipe_transfer *t)
     s->dirfd = dirfd;
     s->bytes = 0;
     s->write_errno = 0;
-    imgpipe_sha256_reset(s->sha);
     imgpipe_transfer_sink(t, sink, s);
 }
 
@@ -48,11 +43,6 @@ int imgpipe_spool_error(const imgpipe_spool *s, const char *name, char *err)
                         name, strerror(s->write_errno));
 }
 
-void imgpipe_spool_digest(imgpipe_spool *s, char hex[65])
-{
-    imgpipe_sha256_final(s->sha, hex);
-}
-
 void imgpipe_spool_discard(imgpipe_spool *s)
 {
     imgpipe_store_tmp_discard(&s->tmp);
@@ -61,6 +51,4 @@ void imgpipe_spool_discard(imgpipe_spool *s)
 void imgpipe_spool_free(imgpipe_spool *s)
 {
     imgpipe_spool_discard(s);
-    imgpipe_sha256_free(s->sha);
-    s->sha = NULL;
 }
