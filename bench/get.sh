@@ -46,7 +46,7 @@ RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 JOBS_LIST=${JOBS_LIST:-16 32 64 128 160}  # the -j tried in parts h2, h1 and jobs
 PY=/usr/bin/python3            # Debian python: has aiohttp and PIL from apt
 IMGPIPE=${IMGPIPE:-$ROOT/build/imgpipe}  # a copy lets the tree be rebuilt during a long run
-GALLERYD=$ROOT/build/tools/galleryd/galleryd
+GALLERYD=${GALLERYD:-$ROOT/build/tools/galleryd/galleryd}
 PEERS=$ROOT/bench/peers
 TIMEOUT=600
 CMDLINE="CORPUS=$CORPUS N=$N BIG_N=$BIG_N LATENCY_MS=$LATENCY_MS REPEAT=$REPEAT PARTS=\"$PARTS\" JOBS_LIST=\"$JOBS_LIST\" bench/get.sh"
@@ -124,7 +124,8 @@ start_galleryd() {  # start_galleryd DIR LATENCY
   rm -f "$WORK/port"
   "$GALLERYD" --port 0 --port-file "$WORK/port" --dir "$1" --latency-ms "$2" >"$WORK/galleryd.log" 2>&1 &
   GPID=$!
-  for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+  # it reads the whole corpus first: 2000 images (1.6 GB) take 10-20 s on a loaded machine
+  for _ in $(seq 1200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
   PORT=$(cat "$WORK/port") || { echo "galleryd did not start" >&2; exit 1; }
   export IMGUR_API_URL=http://127.0.0.1:$PORT IMGUR_CLIENT_ID=x
   log "galleryd pid $GPID port $PORT dir $1 latency $2 ms"

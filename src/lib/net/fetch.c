@@ -13,13 +13,31 @@
 #define DEFAULT_MAX_BYTES (50ULL << 20)
 #define DEFAULT_MAX_REDIRS 5L
 
+/* A 2xx answer's body goes to the sink when there is one; any other answer's (an error
+ * page, an API's error text) to memory, where the caller can read it. */
+static int to_sink(const imgpipe_transfer *t)
+{
+    long status = 0;
+    if (!t->sink)
+        return 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    return status >= 200 && status <= 299;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     imgpipe_transfer *t = userp;
     size_t n = size * nmemb;
-    if (t->body.len + n > t->max_bytes) {
+    if (t->received + n > t->max_bytes) {
         t->overflow = 1;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    t->received += n;
+    if (to_sink(t)) {
+        if (t->sink(t->sink_arg, data, n) == 0)
+            return n;
+        t->sink_failed = 1;
+        return 0;
     }
     if (t->body.cap == 0) {
         /* One allocation of the announced size, not a series of doublings and copies. */
@@ -31,6 +49,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     if (imgpipe_buf_append(&t->body, data, n) != IMGPIPE_OK)
         return 0;
     return n;
+}
+
+void imgpipe_transfer_sink(imgpipe_transfer *t, imgpipe_body_sink sink, void *arg)
+{
+    t->sink = sink;
+    t->sink_arg = arg;
 }
 
 /* A server may ask for any wait, in seconds or as a date; more than a day is as good as
@@ -237,6 +261,8 @@ static int curl_failure(imgpipe_transfer *t, CURLcode rc, char *err)
         if (t->overflow)
             return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than the size limit of %llu bytes",
                                 max);
+        if (t->sink_failed)
+            return imgpipe_errf(err, IMGPIPE_EIO, "cannot store the body as it arrives");
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory while receiving the body");
     case CURLE_ABORTED_BY_CALLBACK:
         return imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");

@@ -27,11 +27,21 @@ typedef struct imgpipe_fetch_opts {
     long retry_wait_ms; /* imgpipe_fetch: the first backoff; 0: IMGPIPE_RETRY_WAIT_MS */
 } imgpipe_fetch_opts;
 
+/* Where a successful (2xx) response's body goes instead of into memory, piece by piece as
+ * it arrives: returns 0, or non-zero to end the transfer (the sink keeps its reason;
+ * imgpipe_transfer_finish then reports IMGPIPE_EIO, t->sink_failed set). */
+typedef int (*imgpipe_body_sink)(void *arg, const void *data, size_t len);
+
 typedef struct imgpipe_transfer {
-    CURL *easy;       /* borrowed: the caller owns the handle */
-    imgpipe_buf body; /* owned: the caller may take it (then zero it) */
-    long http_status; /* after finish */
-    int overflow;     /* the body went over max_bytes */
+    CURL *easy;             /* borrowed: the caller owns the handle */
+    imgpipe_buf body;       /* owned: the caller may take it (then zero it); with a sink, only
+                               the body of an answer that is not 2xx */
+    imgpipe_body_sink sink; /* NULL: bodies go to body */
+    void *sink_arg;
+    int sink_failed;
+    uint64_t received; /* body bytes received, held against max_bytes */
+    long http_status;  /* after finish */
+    int overflow;      /* the body went over max_bytes */
     uint64_t max_bytes;
     struct curl_slist *headers;
     const volatile sig_atomic_t *stop;
@@ -46,6 +56,9 @@ typedef struct imgpipe_transfer {
 /* Sets up easy (reset first) to GET url into t->body. */
 int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
                           const imgpipe_fetch_opts *opts, char *err);
+
+/* Sends the 2xx body of the transfer set up by init to sink instead of t->body. */
+void imgpipe_transfer_sink(imgpipe_transfer *t, imgpipe_body_sink sink, void *arg);
 
 /* Classifies the transfer's outcome after curl returned rc: 0 for a complete 2xx body
  * (206 is not one: no request asks for a range, so a 206 holds only a part),

@@ -3,12 +3,15 @@
  * body goes to a pool of one thread per core for the CPU work (check, store, thumbnails),
  * so downloads and thumbnails overlap. Outcomes are reported on the loop's thread.
  *
- * Memory is bounded by 2N bodies: a slot holds one task from its start until it is
- * reported; N slots may be transferring and up to N more waiting for or in the CPU pool,
- * so a transfer that ends starts the next one at once instead of waiting for its CPU
- * work (measured: 0.55 s -> 0.4x s for 160 images at 100 ms latency). */
+ * A slot holds one task from its start until it is reported; N slots may be transferring
+ * and up to N more waiting for or in the CPU pool, so a transfer that ends starts the next
+ * one at once instead of waiting for its CPU work (measured: 0.55 s -> 0.4x s for 160
+ * images at 100 ms latency). Without thumbnails a body goes to a file in DIR as it arrives
+ * (run/spool.h) and is in memory only while a pool thread checks it: memory is N libcurl
+ * receive buffers plus one body per CPU. With thumbnails, up to 2N bodies are in memory. */
 #include "net/hostrate.h"
 #include "run/run.h"
+#include "run/spool.h"
 #include "common/workpool.h"
 
 #include <stdlib.h>
@@ -23,6 +26,7 @@
  * in 10 rounds at 16): raise -j there. */
 #define DEFAULT_IN_FLIGHT 16
 #define POLL_MS 200
+#define SPARE_MAX 16   /* at most one buffer per pool thread is in use at a time */
 #define PAGE_POLL_MS 5 /* waiting for a page fetched ahead: it lands within a round trip */
 
 struct async;
@@ -32,6 +36,8 @@ struct slot {
     struct async *a;
     imgpipe_task task;
     imgpipe_transfer tr;
+    imgpipe_spool spool; /* where the body goes when spooling */
+    int spooling;        /* no thumbnails: the body goes to a file as it arrives */
     imgpipe_outcome out;
     CURL *easy;
     int in_multi;
@@ -53,16 +59,40 @@ struct async {
     int busy;         /* slots taken: in transfer, in the pool, or done */
     int transferring; /* slots in a transfer or waiting to retry one */
     int max_transfers;
-    pthread_mutex_t done_lock;
-    struct slot *done; /* finished by the pool, to report */
+    pthread_mutex_t done_lock;    /* guards done and spare */
+    struct slot *done;            /* finished by the pool, to report */
+    imgpipe_buf spare[SPARE_MAX]; /* read-back buffers between two checks */
+    int nspare;
     int eof;
     int again; /* the last top_up found no task yet */
 };
 
+/* A spooled body is read back for its check into a buffer that pool threads pass on: its
+ * pages stay mapped, where a fresh buffer per body was faulted in page by page (90% of the
+ * page faults of an HTTP/2 run). */
+static void land(struct async *a, struct slot *s)
+{
+    imgpipe_buf b = {0};
+    pthread_mutex_lock(&a->done_lock);
+    if (a->nspare > 0)
+        b = a->spare[--a->nspare];
+    pthread_mutex_unlock(&a->done_lock);
+    imgpipe_run_land(a->r, &s->task, &s->spool, &b, &s->out);
+    pthread_mutex_lock(&a->done_lock);
+    if (a->nspare < SPARE_MAX)
+        a->spare[a->nspare++] = b;
+    else
+        imgpipe_buf_free(&b);
+    pthread_mutex_unlock(&a->done_lock);
+}
+
 static void cpu_work(imgpipe_work *w)
 {
     struct slot *s = (struct slot *)w;
-    imgpipe_run_complete(s->a->r, &s->task, &s->tr.body, &s->out);
+    if (s->spooling)
+        land(s->a, s);
+    else
+        imgpipe_run_complete(s->a->r, &s->task, &s->tr.body, &s->out);
     imgpipe_transfer_cleanup(&s->tr); /* the body is the bulk of a slot's memory */
     pthread_mutex_lock(&s->a->done_lock);
     s->next = s->a->done;
@@ -84,6 +114,7 @@ static void finish_slot(struct async *a, struct slot *s)
     end_transfer(a, s);
     imgpipe_run_report(a->r, &s->task, &s->out);
     imgpipe_transfer_cleanup(&s->tr);
+    imgpipe_spool_discard(&s->spool); /* what a failed or cancelled transfer received */
     s->next = a->free;
     a->free = s;
     a->busy--;
@@ -105,6 +136,8 @@ static void launch(struct async *a, struct slot *s)
     s->rate_ok = 0; /* the next attempt reserves its own start */
     imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(a->r);
     s->out.status = imgpipe_transfer_init(&s->tr, s->easy, s->task.url, &fo, s->out.error);
+    if (s->out.status == IMGPIPE_OK && s->spooling)
+        imgpipe_spool_begin(&s->spool, imgpipe_run_dirfd(a->r, &s->task), &s->tr);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     if (s->out.status == IMGPIPE_OK && curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
         s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ENOMEM, "cannot add a transfer");
@@ -118,6 +151,7 @@ static void start(struct async *a, struct slot *s)
     memset(&s->out, 0, sizeof(s->out));
     memset(&s->tr, 0, sizeof(s->tr));
     s->rate_ok = 0;
+    s->spooling = imgpipe_run_spools(a->r, &s->task);
     s->in_transfer = 1;
     a->transferring++;
     s->out.started = imgpipe_now();
@@ -164,6 +198,8 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
     s->in_multi = 0;
     s->out.status = imgpipe_transfer_finish(&s->tr, code, s->out.error);
     imgpipe_run_note_transfer(&s->out, &s->tr);
+    if (s->out.status && s->spooling && s->spool.write_errno)
+        s->out.status = imgpipe_spool_error(&s->spool, s->task.name, s->out.error);
     if (s->out.status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(a->r) == 0)
         imgpipe_run_timed_out(&s->out, 1);
     if (s->out.status) {
@@ -303,6 +339,8 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     pthread_mutex_init(&a->done_lock, NULL);
     a->multi = curl_multi_init();
     a->slots = calloc((size_t)a->nslots, sizeof(*a->slots));
+    for (int i = 0; a->slots && i < a->nslots; i++)
+        imgpipe_spool_init(&a->slots[i].spool); /* no file: teardown may free any slot's */
     a->pool = imgpipe_workpool_new(0);
     if (!a->multi || !a->slots || !a->pool)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
@@ -311,6 +349,9 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
     r->fetch.share = a->share;
     r->fetch.pipewait = 1;
+    /* A socket per transfer, a temporary file per slot (transferring, or waiting for the
+     * pool): 3N at most. */
+    imgpipe_run_plan_fds(r, 3L * a->max_transfers);
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;
@@ -329,8 +370,11 @@ static void teardown(struct async *a)
         if (a->slots[i].in_multi)
             curl_multi_remove_handle(a->multi, a->slots[i].easy);
         curl_easy_cleanup(a->slots[i].easy);
+        imgpipe_spool_free(&a->slots[i].spool);
     }
     free(a->slots);
+    for (int i = 0; i < a->nspare; i++)
+        imgpipe_buf_free(&a->spare[i]);
     curl_multi_cleanup(a->multi);
     if (a->share) {
         a->r->fetch.share = NULL;

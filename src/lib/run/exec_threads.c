@@ -98,12 +98,13 @@ int imgpipe_exec_threads(imgpipe_run *r, char *err)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&p.share_locks[i], NULL);
     CURLSH *sh = share_new(&p);
-    int rc;
+    int rc, n = r->opts->jobs > 0 ? r->opts->jobs : DEFAULT_THREADS;
     if (!sh) {
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a libcurl share handle");
     } else {
         r->fetch.share = sh;
-        rc = run_pool(&p, r->opts->jobs > 0 ? r->opts->jobs : DEFAULT_THREADS, err);
+        imgpipe_run_plan_fds(r, 2L * n); /* a socket and a temporary file per thread */
+        rc = run_pool(&p, n, err);
         r->fetch.share = NULL;
         curl_share_cleanup(sh);
     }

@@ -149,3 +149,19 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
     free_thumbs(outs);
     return rc;
 }
+
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const imgpipe_buf *body,
+                     const char *name, int replace, char *err)
+{
+    const struct imgpipe_codec *codec;
+    struct imgpipe_image_info info;
+    int rc = imgpipe_image_check(body->data, body->len, opts->thumb.max_pixels, &codec, &info, err);
+    /* No file: no byte came, and the check says so. */
+    if (rc == IMGPIPE_OK && tmp->fd < 0)
+        rc = imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data");
+    if (rc == IMGPIPE_OK)
+        return imgpipe_store_tmp_commit(tmp, name, replace ? 0 : IMGPIPE_STORE_NOREPLACE,
+                                        body->data, body->len, err);
+    imgpipe_store_tmp_discard(tmp);
+    return rc;
+}

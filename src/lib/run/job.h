@@ -4,6 +4,7 @@
 #define IMGPIPE_JOB_H
 
 #include "common/util.h"
+#include "store/store.h"
 
 /* The longest thumbnail name a job reports: a shard folder and one file name. */
 #define IMGPIPE_THUMBNAME_LEN 264
@@ -18,6 +19,12 @@
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name, int replace,
                       const imgpipe_buf *body, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN],
                       char *err);
+
+/* The same check for a body received into the temporary file tmp and read back into body
+ * (empty when no byte came and there is no file); then tmp is renamed to name, or removed
+ * when the check fails; replace as imgpipe_job_store's. */
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const imgpipe_buf *body,
+                     const char *name, int replace, char *err);
 
 /* The file name of name's thumbnail for box, one of n sizes, of a w x h source:
  * imgpipe_thumb_name's, sized when n > 1, and also when n is 1 but a file of the unsized

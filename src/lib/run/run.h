@@ -68,6 +68,7 @@ typedef struct imgpipe_run {
                      it does not stop the run */
     int retries;
     int sha_names; /* the name template holds {sha256}: names are known after download */
+    int no_spool;  /* bodies stay in memory: too few file descriptors to spool them */
     struct imgpipe_ledger *ledger; /* NULL: none */
     struct imgpipe_hostrate *rate; /* NULL: no --rate */
     size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
@@ -137,6 +138,25 @@ void imgpipe_run_perform(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_ou
 /* After a transfer: checks, stores and thumbnails its body. */
 void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *body,
                           imgpipe_outcome *o);
+
+struct imgpipe_spool;
+/* 1 when t's body goes to a spool (run/spool.h) as it arrives: it has no thumbnails to
+ * make, which need the body in memory. */
+int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t);
+
+/* An executor that keeps tasks_fds descriptors open per task at most (a socket, and a
+ * temporary file per body under way or waiting for its check) tells the run: when the
+ * soft RLIMIT_NOFILE leaves too few for that, bodies stay in memory rather than fail
+ * with "too many open files". */
+void imgpipe_run_plan_fds(imgpipe_run *r, long fds);
+
+/* The task's directory: its own, or the run's. */
+int imgpipe_run_dirfd(const imgpipe_run *r, const imgpipe_task *t);
+
+/* After a transfer into spool: checks the file and puts it in place under t's name;
+ * scratch as imgpipe_job_land's. */
+void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, struct imgpipe_spool *spool,
+                      imgpipe_buf *scratch, imgpipe_outcome *o);
 
 /* Executors. Each returns 0 or a negative code with err (a source read error). */
 int imgpipe_exec_seq(imgpipe_run *r, char *err);

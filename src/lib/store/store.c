@@ -162,23 +162,37 @@ void imgpipe_store_sweep(int dirfd)
 
 static int open_tmp(int dirfd, char *path, size_t cap)
 {
+    /* Read and write: a spooled body is read back for its check before it is put in place. */
     for (unsigned attempt = 0; attempt < 100; attempt++) {
         tmp_name(path, cap, attempt);
-        int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int fd = openat(dirfd, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
     return -1;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
+int imgpipe_store_tmp_open(int dirfd, imgpipe_store_tmp *t, char *err)
 {
+    t->dirfd = dirfd;
+    t->fd = open_tmp(dirfd, t->path, sizeof(t->path));
+    if (t->fd >= 0)
+        return IMGPIPE_OK;
+    int e = errno, rc = imgpipe_errf(err, imgpipe_store_errno_code(e),
+                                     "cannot create a temporary file: %s", strerror(e));
+    errno = e;
+    return rc;
+}
+
+int imgpipe_store_tmp_write(imgpipe_store_tmp *t, const void *data, size_t len)
+{
+    const unsigned char *p = data;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = write(t->fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return -1;
+            return errno;
         p += w;
         len -= (size_t)w;
     }
@@ -195,16 +209,16 @@ static int unsupported(int e)
 /* Puts tmp in place as leaf unless something is there: atomically where the file system
  * can (renameat2's RENAME_NOREPLACE; a hard link, which fails on an existing name), else
  * with a check just before the rename. -1 with errno (EEXIST when something was there). */
-static int rename_new(int fd_dir, const char *tmp, const char *leaf)
+static int rename_new(int from_dir, const char *tmp, int fd_dir, const char *leaf)
 {
 #ifdef RENAME_NOREPLACE
-    if (renameat2(fd_dir, tmp, fd_dir, leaf, RENAME_NOREPLACE) == 0)
+    if (renameat2(from_dir, tmp, fd_dir, leaf, RENAME_NOREPLACE) == 0)
         return 0;
     if (!unsupported(errno))
         return -1;
 #endif
-    if (linkat(fd_dir, tmp, fd_dir, leaf, 0) == 0) {
-        unlinkat(fd_dir, tmp, 0);
+    if (linkat(from_dir, tmp, fd_dir, leaf, 0) == 0) {
+        unlinkat(from_dir, tmp, 0);
         return 0;
     }
     if (!unsupported(errno))
@@ -214,7 +228,7 @@ static int rename_new(int fd_dir, const char *tmp, const char *leaf)
         errno = EEXIST;
         return -1;
     }
-    return renameat(fd_dir, tmp, fd_dir, leaf);
+    return renameat(from_dir, tmp, fd_dir, leaf);
 }
 
 /* 1 when leaf is a regular file holding exactly data: another run wrote the same file. */
@@ -234,14 +248,15 @@ static int same_content(int fd_dir, const char *leaf, const unsigned char *data,
     return same;
 }
 
-static int put_in_place(int fd_dir, const char *tmp, const char *leaf, int flags, const void *data,
-                        size_t len, char *err, const char *name)
+/* 0, -1 with errno, or 1 when another process was first with other bytes (err says so). */
+static int put_in_place(int from_dir, const char *tmp, int fd_dir, const char *leaf, int flags,
+                        const void *data, size_t len, char *err, const char *name)
 {
-    int rc = flags & IMGPIPE_STORE_NOREPLACE ? rename_new(fd_dir, tmp, leaf)
-                                             : renameat(fd_dir, tmp, fd_dir, leaf);
+    int rc = flags & IMGPIPE_STORE_NOREPLACE ? rename_new(from_dir, tmp, fd_dir, leaf)
+                                             : renameat(from_dir, tmp, fd_dir, leaf);
     if (rc == 0 || errno != EEXIST)
         return rc;
-    unlinkat(fd_dir, tmp, 0);
+    unlinkat(from_dir, tmp, 0);
     if (same_content(fd_dir, leaf, data, len))
         return 0; /* another run of the same link was first: nothing to replace */
     imgpipe_errf(err, IMGPIPE_EIO,
@@ -251,33 +266,97 @@ static int put_in_place(int fd_dir, const char *tmp, const char *leaf, int flags
     return 1;
 }
 
+int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t)
+{
+    if (ftruncate(t->fd, 0) != 0 || lseek(t->fd, 0, SEEK_SET) != 0)
+        return errno;
+    return 0;
+}
+
+/* Read back rather than mapped: faulting a mapping in page by page, and the TLB
+ * shootdown its unmapping costs a threaded process, took more CPU than this copy from the
+ * page cache (bench/RESULTS.md, 2026-12-03). */
+int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *b, char *err)
+{
+    if (imgpipe_buf_reserve(b, len) != IMGPIPE_OK)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading back %zu bytes", len);
+    for (size_t got = 0; got < len;) {
+        ssize_t n = pread(t->fd, b->data + b->len, len - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return imgpipe_errf(err, IMGPIPE_EIO, "cannot read back the body received: %s",
+                                n < 0 ? strerror(errno) : "the temporary file shrank");
+        got += (size_t)n;
+        b->len += (size_t)n;
+    }
+    return IMGPIPE_OK;
+}
+
+void imgpipe_store_tmp_discard(imgpipe_store_tmp *t)
+{
+    if (t->fd < 0)
+        return;
+    close(t->fd);
+    unlinkat(t->dirfd, t->path, 0);
+    t->fd = -1;
+}
+
+/* Closes t and renames it to leaf in to_dir (on the same file system as t's directory);
+ * data is its content, compared with a file found at leaf under NOREPLACE. */
+static int commit_in(imgpipe_store_tmp *t, int to_dir, const char *leaf, const char *name,
+                     int flags, const void *data, size_t len, char *err)
+{
+    int rc = close(t->fd), saved = errno;
+    t->fd = -1;
+    if (rc == 0 && (rc = put_in_place(t->dirfd, t->path, to_dir, leaf, flags, data, len, err,
+                                      name)) > 0)
+        return IMGPIPE_EIO; /* err says who was there first */
+    if (rc != 0) {
+        saved = errno;
+        unlinkat(t->dirfd, t->path, 0);
+        return imgpipe_errf(err, imgpipe_store_errno_code(saved), "cannot write '%s': %s", name,
+                            strerror(saved));
+    }
+    return IMGPIPE_OK;
+}
+
+int imgpipe_store_tmp_commit(imgpipe_store_tmp *t, const char *name, int flags, const void *data,
+                             size_t len, char *err)
+{
+    if (!imgpipe_store_name_ok(name)) {
+        imgpipe_store_tmp_discard(t);
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "refusing to write unsafe file name '%s'", name);
+    }
+    if (!shard_prefix(name))
+        return commit_in(t, t->dirfd, name, name, flags, data, len, err);
+    char folder[3] = {name[0], name[1], '\0'};
+    int sub, rc = imgpipe_store_subdir(t->dirfd, folder, 1, &sub, err);
+    if (rc) {
+        imgpipe_store_tmp_discard(t);
+        return rc;
+    }
+    rc = commit_in(t, sub, name + 3, name, flags, data, len, err);
+    close(sub);
+    return rc;
+}
+
 /* The temporary file and the rename happen in the name's own folder, opened without
  * following a link: a shard folder that is a symbolic link is refused, never followed. */
 static int write_in(int fd_dir, const char *leaf, const char *name, const void *data, size_t len,
                     int flags, char *err)
 {
-    char tmp[96];
-    int fd = open_tmp(fd_dir, tmp, sizeof(tmp));
-    if (fd < 0)
+    imgpipe_store_tmp t = {.dirfd = fd_dir};
+    if ((t.fd = open_tmp(fd_dir, t.path, sizeof(t.path))) < 0)
         return imgpipe_errf(err, imgpipe_store_errno_code(errno),
                             "cannot create a temporary file for '%s': %s", name, strerror(errno));
-    int rc = write_all(fd, data, len);
-    int saved = errno;
-    if (close(fd) != 0 && rc == 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc == 0) {
-        if ((rc = put_in_place(fd_dir, tmp, leaf, flags, data, len, err, name)) > 0)
-            return IMGPIPE_EIO; /* err says who was there first */
-        saved = errno;
-    }
-    if (rc != 0) {
-        unlinkat(fd_dir, tmp, 0);
+    int saved = imgpipe_store_tmp_write(&t, data, len);
+    if (saved) {
+        imgpipe_store_tmp_discard(&t);
         return imgpipe_errf(err, imgpipe_store_errno_code(saved), "cannot write '%s': %s", name,
                             strerror(saved));
     }
-    return IMGPIPE_OK;
+    return commit_in(&t, fd_dir, leaf, name, flags, data, len, err);
 }
 
 int imgpipe_store_write(int dirfd, const char *name, const void *data, size_t len, char *err)

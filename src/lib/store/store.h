@@ -51,6 +51,40 @@ int imgpipe_store_exists(int dirfd, const char *name);
  * blocking) of at most max bytes into b (appended; the caller frees it). */
 int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err);
 
+/* A file written into a directory under a hidden temporary name (IMGPIPE_TMP_PREFIX,
+ * created O_EXCL without following a link), piece by piece as its bytes arrive, and put in
+ * place under its final name only when it is whole: a reader never sees it before. */
+typedef struct imgpipe_store_tmp {
+    int dirfd; /* borrowed: where the temporary file is */
+    int fd;    /* -1: none open */
+    char path[96];
+} imgpipe_store_tmp;
+
+/* Creates an empty temporary file in dirfd. Errors are coded by imgpipe_store_errno_code,
+ * and errno is left as the failed call set it. */
+int imgpipe_store_tmp_open(int dirfd, imgpipe_store_tmp *t, char *err);
+
+/* Appends len bytes: 0, or the errno of the failed write. */
+int imgpipe_store_tmp_write(imgpipe_store_tmp *t, const void *data, size_t len);
+
+/* Empties the file for a new attempt: 0, or an errno. */
+int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t);
+
+/* Reads the file's len bytes (as written) into b (appended; the caller frees it) for a
+ * check: from the page cache, where they were just written. */
+int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *b, char *err);
+
+/* Puts the file in place as name (a single component, or "ab/" and one: the shard folder
+ * is opened without following a link, created when missing) in the same directory, then
+ * closes it; on failure the temporary file is removed. flags as imgpipe_store_put's, data
+ * and len the file's content (what a file found at name under NOREPLACE is compared with).
+ * Errors are coded as store_write's. */
+int imgpipe_store_tmp_commit(imgpipe_store_tmp *t, const char *name, int flags, const void *data,
+                             size_t len, char *err);
+
+/* Closes and removes the temporary file, if one is open. */
+void imgpipe_store_tmp_discard(imgpipe_store_tmp *t);
+
 /* The prefix of temporary files, so that scanners can skip them. */
 #define IMGPIPE_TMP_PREFIX ".imgpipe-"
 
