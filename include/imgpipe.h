@@ -292,14 +292,19 @@ typedef struct imgpipe_enqueue_opts {
     int nthumbs;
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     int quality; /* 0: 85 */
+    int force;   /* queue a link even when the queue holds it or has done it */
 } imgpipe_enqueue_opts;
 
 /* Reads every source to its end and adds one job per link, named here (so names are the
- * same whoever runs the job). *count jobs were added under the batch id written to batch
- * (64 bytes). Returns 0, or a negative code with err (then some jobs may be queued). */
+ * same whoever runs the job). A name is given to one URL only, in every batch and every
+ * queue that writes to the same dir (a registry in Redis); a URL queued again gets its
+ * name of before. A link the queue holds (waiting, in progress, scheduled) or has done is
+ * skipped unless opts->force, and counted in *skipped (may be NULL). *count jobs were
+ * added under the batch id written to batch (64 bytes). Returns 0, or a negative code
+ * with err (then some jobs may be queued). */
 int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
                           imgpipe_source *const *sources, int nsources, uint64_t *count,
-                          char batch[64], char *err);
+                          uint64_t *skipped, char batch[64], char *err);
 
 /* Puts every job of the queue's failed list back on the queue, with fresh retries. */
 int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *count, char *err);

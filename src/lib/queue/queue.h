@@ -10,6 +10,7 @@
 #define IMGPIPE_Q_WORKER "imgpipe:w:"       /* + worker name: its heartbeat hash (TTL) */
 #define IMGPIPE_Q_WORKERS "imgpipe:workers" /* SET of worker names */
 #define IMGPIPE_Q_QUEUES "imgpipe:queues"   /* SET of queue names */
+#define IMGPIPE_Q_NAMES "imgpipe:names:"    /* + output location: HASH name -> URL */
 #define IMGPIPE_Q_KEYLEN 320
 
 /* "imgpipe:q:<queue><suffix>", suffix "" (the stream), ":failed" or ":stats". */
@@ -39,6 +40,13 @@ const char *imgpipe_q_field(const redisReply *kv, const char *name);
 /* The connection of an open queue handle, for layers above that send their own commands
  * (the dashboard) on the connection that imgpipe_queue_status_json also uses. */
 redisContext *imgpipe_q_context(imgpipe_queue *q);
+
+/* The Redis URL of a handle as messages show it: without its password. */
+const char *imgpipe_q_shown_url(const imgpipe_queue *q);
+
+/* "imgpipe:names:<output>": the name registry of an output location (an absolute DIR, or
+ * a bucket URL), shared by every queue that writes there. */
+void imgpipe_q_names_key(char *out, size_t cap, const char *output);
 
 /* Redis's own clock in ms, so every host measures ages on one clock; -1 on failure. */
 long long imgpipe_q_time_ms(redisContext *c);

@@ -147,7 +147,7 @@ static void on_outcome(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
     *p = j->next;
     check_disk_error(w, r, j, o);
     if (j->verdict != WK_LEFT)
-        imgpipe_wk_finish(w, j, o->status, o->transient, o->error);
+        imgpipe_wk_finish(w, j, o->status, o->transient, o->retry_after_ms, o->error);
     w->reported = j;
 }
 
@@ -206,6 +206,7 @@ static int worker_init(struct worker *w, const imgpipe_worker_opts *o, char *nam
     w->claim_ms = o->claim_after_ms > 0 ? o->claim_after_ms : DEFAULT_CLAIM_MS;
     w->backoff = BACKOFF_MIN_S;
     w->recs_tail = &w->recs;
+    w->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(imgpipe_now() * 1e9);
     if (gethostname(w->host, sizeof(w->host) - 1))
         strcpy(w->host, "unknown");
     snprintf(name, 256, "%s", o->name ? o->name : "");

@@ -34,15 +34,20 @@ void imgpipe_nameset_free(imgpipe_nameset *set);
  * with "-<8 lowercase hex digits: the low 32 bits of imgpipe_hash64(url)>" inserted before
  * the extension, and when even that was taken "-2", "-3", ... after it ("a-1b2c3d4e-2.jpg");
  * the stem is cut (UTF-8 safe) so the result stays within IMGPIPE_NAME_MAX. Names compare
- * by imgpipe_name_key (case folded), by 64-bit hash: a hash collision can only make a name longer, never
- * give one twice. Records the result. Deterministic for the same sequence of URLs.
- * Returns 0, or IMGPIPE_ENOMEM (out is then ""). */
+ * by imgpipe_name_key (case folded), by 64-bit hash: a hash collision can only make a name longer,
+ * never give one twice. Records the result. Deterministic for the same sequence of URLs. Returns 0,
+ * or IMGPIPE_ENOMEM (out is then ""). */
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out);
 
 /* The same, for a base name made otherwise (a template): distinct variants derive from
  * url's hash. A thumbnail's name (imgpipe_is_thumb_name) is never given: it is reserved
  * for thumbnails, so an original and a thumbnail never share a name. */
 int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out);
+
+/* Candidate n of url's name walk from base, as the set functions walk it: base (n = 0),
+ * "<stem>-<hex><ext>" (n = 1), "<stem>-<hex>-<n><ext>". For walks kept elsewhere (the
+ * queue's name registry in Redis). Never a thumbnail's name when n > 0. */
+void imgpipe_name_candidate(const char *base, const char *url, uint64_t n, char *out);
 
 /* 1 when name may not be given to the link being named (a file of an earlier run, say). */
 typedef int (*imgpipe_name_taken_fn)(void *ctx, const char *name);
