@@ -309,12 +309,25 @@ int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
 /* Puts every job of the queue's failed list back on the queue, with fresh retries. */
 int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *count, char *err);
 
-/* The state of the queues and the live workers as a JSON document (malloc'd, the caller
- * frees): {"queues":[{"name","waiting","in_progress","done","failed","retried",
+/* The state of the queues (none named: every queue ever used, by name) and the live
+ * workers as a JSON document (malloc'd, the caller frees): {"queues":[{"name","waiting",
+ * "in_progress","done","failed","retried","scheduled" (retries waiting for their time),
+ * "refused" (outcomes of workers that had lost their claim),
  * "held":[{"id","worker","url","age_ms","deliveries"}],"failures":[{"id","url","error"}]}],
  * "workers":[{"name","host","pid","queues","done","failed","in_flight","heartbeat_age_ms"}]}. */
 int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int nqueues, char **json,
                               char *err);
+
+/* Empties a queue: its waiting and scheduled jobs are dropped (*count of them), and may be
+ * queued again; jobs in hand finish. Done and failed stay counted. */
+int imgpipe_queue_purge(imgpipe_queue *q, const char *queue, uint64_t *count, char *err);
+
+/* The jobs of url in the queues (none named: every queue) as JSON (malloc'd):
+ * {"jobs":[{"queue","url","state": "waiting"|"in_progress"|"scheduled"|"done"|"failed",
+ * and when known "id","name","attempt","worker","age_ms","error"}]}; "jobs" is empty when
+ * no queue knows the URL. */
+int imgpipe_queue_lookup_json(imgpipe_queue *q, const char *const *queues, int nqueues,
+                              const char *url, char **json, char *err);
 
 typedef struct imgpipe_worker_opts {
     const char *url;           /* Redis; NULL as for imgpipe_queue_url */

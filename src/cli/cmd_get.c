@@ -133,18 +133,6 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static int parse_rate(const char *text, double *rate)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || (*end && strcmp(end, "/s") != 0) || !(v > 0) || v > 1e6) {
-        cli_error("--rate: '%s' is not a number of requests per second (e.g. 5 or 0.5)", text);
-        return -1;
-    }
-    *rate = v;
-    return 0;
-}
-
 /* The options of each transfer. Returns -1 when c is not one of them, else 0 or the
  * exit code of a bad value. */
 static int parse_transfer_option(imgpipe_get_opts *o, int c)
@@ -173,7 +161,7 @@ static int parse_transfer_option(imgpipe_get_opts *o, int c)
     case OPT_PER_HOST:
         return cli_parse_int("--per-host", optarg, 1, 1024, &o->per_host) ? 2 : 0;
     case OPT_RATE:
-        return parse_rate(optarg, &o->rate) ? 2 : 0;
+        return cli_parse_rate(optarg, &o->rate) ? 2 : 0;
     case 'k':
         o->insecure = 1;
         cli_set_source_insecure();
@@ -310,7 +298,8 @@ int cmd_get(int argc, char **argv)
     int n = 0, rc = 0;
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
-    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
+    if (!g.opts.retry_failed &&
+        (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
         imgpipe_metrics_free(g.metrics);
         return rc;
     }

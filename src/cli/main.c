@@ -17,8 +17,11 @@ static const char usage[] =
     "                                             add one job per image link\n"
     "  worker  [--redis URL] [--burst] [-j N] [--name NAME] [QUEUE...]\n"
     "                                             run jobs (--burst: until none is left)\n"
-    "  status  [--redis URL] [--json] [QUEUE...]  queues, jobs held, failures, workers\n"
+    "  status  [--redis URL] [--json] [--url URL] [QUEUE...]\n"
+    "                                             queues, jobs held, failures, workers;\n"
+    "                                             or where the job of URL is\n"
     "  requeue-failed [--redis URL] [QUEUE...]    put failed jobs back on their queue\n"
+    "  purge   [--redis URL] QUEUE...             drop a queue's waiting and scheduled jobs\n"
     "  dashboard [--redis URL] [--listen HOST:PORT] [--dir DIR] [QUEUE...]\n"
     "                                             a web page of the queues, and /metrics\n"
     "\n"
@@ -48,6 +51,7 @@ static const struct command commands[] = {
     {"worker", cmd_worker},
     {"status", cmd_status},
     {"requeue-failed", cmd_requeue_failed},
+    {"purge", cmd_purge},
     {"dashboard", cmd_dashboard},
 };
 

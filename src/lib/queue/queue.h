@@ -11,7 +11,9 @@
 #define IMGPIPE_Q_WORKERS "imgpipe:workers" /* SET of worker names */
 #define IMGPIPE_Q_QUEUES "imgpipe:queues"   /* SET of queue names */
 #define IMGPIPE_Q_NAMES "imgpipe:names:"    /* + output location: HASH name -> URL */
+#define IMGPIPE_Q_RATE "imgpipe:rate:"     /* + host: its next free start, µs (--rate) */
 #define IMGPIPE_Q_KEYLEN 320
+#define IMGPIPE_Q_LIST_MAX 64 /* queues shown when none is named */
 
 /* "imgpipe:q:<queue><suffix>", suffix "" (the stream), ":failed" or ":stats". */
 void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *suffix);
@@ -40,6 +42,10 @@ const char *imgpipe_q_field(const redisReply *kv, const char *name);
 /* The connection of an open queue handle, for layers above that send their own commands
  * (the dashboard) on the connection that imgpipe_queue_status_json also uses. */
 redisContext *imgpipe_q_context(imgpipe_queue *q);
+
+/* Every queue ever used (at most cap), sorted; names point into *keep, which the caller
+ * frees. */
+int imgpipe_q_all_queues(redisContext *c, const char **names, int cap, redisReply **keep);
 
 /* The Redis URL of a handle as messages show it: without its password. */
 const char *imgpipe_q_shown_url(const imgpipe_queue *q);

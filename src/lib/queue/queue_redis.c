@@ -173,7 +173,10 @@ static const char requeue_script[] =
     "    elseif k ~= 'error' and k ~= 'status' and k ~= 'worker' then\n"
     "      out[#out + 1] = k; out[#out + 1] = f[i + 1] end\n"
     "  end\n"
-    "  redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "  local id = redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "  for i = 1, #f - 1, 2 do\n"
+    "    if f[i] == 'url' then redis.call('HSET', KEYS[3], f[i + 1], id) end\n"
+    "  end\n"
     "  redis.call('XDEL', KEYS[1], e[1])\n"
     "  n = n + 1\n"
     "end\n"
@@ -181,7 +184,7 @@ static const char requeue_script[] =
 
 int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *count, char *err)
 {
-    char failed[IMGPIPE_Q_KEYLEN], stream[IMGPIPE_Q_KEYLEN];
+    char failed[IMGPIPE_Q_KEYLEN], stream[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
     *count = 0;
     if (!imgpipe_q_name_ok(queue))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
@@ -190,8 +193,9 @@ int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *
         return rc;
     imgpipe_q_key(failed, queue, ":failed");
     imgpipe_q_key(stream, queue, "");
-    const char *argv[] = {"EVAL", requeue_script, "2", failed, stream};
-    redisReply *r = imgpipe_q_cmd(q->c, err, 5, argv);
+    imgpipe_q_key(urls, queue, ":urls");
+    const char *argv[] = {"EVAL", requeue_script, "3", failed, stream, urls};
+    redisReply *r = imgpipe_q_cmd(q->c, err, 6, argv);
     if (!r)
         return q->c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
     *count = r->type == REDIS_REPLY_INTEGER ? (uint64_t)r->integer : 0;
@@ -293,6 +297,10 @@ static json_t *queue_status(imgpipe_queue *q, const char *queue)
                           (json_int_t)pending, "done", hash_int(s, "done"), "failed",
                           (json_int_t)reply_int(cmdf(q, "XLEN %s", failed, NULL)), "retried",
                           hash_int(s, "retried"));
+    char sched[IMGPIPE_Q_KEYLEN];
+    imgpipe_q_key(sched, queue, ":scheduled");
+    json_object_set_new(o, "scheduled", json_integer(reply_int(cmdf(q, "ZCARD %s", sched, NULL))));
+    json_object_set_new(o, "refused", json_integer(hash_int(s, "refused")));
     if (s)
         freeReplyObject(s);
     json_object_set_new(o, "held", held_jobs(q, stream));
@@ -337,15 +345,39 @@ static json_t *workers(imgpipe_queue *q)
     return list;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int imgpipe_q_all_queues(redisContext *c, const char **names, int cap, redisReply **keep)
+{
+    *keep = redisCommand(c, "SMEMBERS %s", IMGPIPE_Q_QUEUES);
+    int n = 0;
+    for (size_t i = 0; *keep && (*keep)->type == REDIS_REPLY_ARRAY && i < (*keep)->elements; i++)
+        if (n < cap && (*keep)->element[i]->type == REDIS_REPLY_STRING &&
+            imgpipe_q_name_ok((*keep)->element[i]->str))
+            names[n++] = (*keep)->element[i]->str;
+    qsort(names, (size_t)n, sizeof(*names), by_name);
+    return n;
+}
+
 int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int nqueues, char **json,
                               char *err)
 {
     static const char *const fallback[] = {"default"};
+    const char *names[IMGPIPE_Q_LIST_MAX];
+    redisReply *keep = NULL;
+    if (nqueues <= 0 &&
+        (nqueues = imgpipe_q_all_queues(q->c, names, IMGPIPE_Q_LIST_MAX, &keep)) > 0)
+        queues = names;
     if (nqueues <= 0)
         queues = fallback, nqueues = 1;
     json_t *doc = json_object(), *list = json_array();
     for (int i = 0; i < nqueues; i++)
         json_array_append_new(list, queue_status(q, queues[i]));
+    if (keep)
+        freeReplyObject(keep);
     json_object_set_new(doc, "queues", list);
     json_object_set_new(doc, "workers", workers(q));
     *json = q->c->err ? NULL : json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -7,6 +7,7 @@
  * heartbeat is gone are claimed after claim_after (docs/queue.md). */
 #include "queue/worker_int.h"
 #include "common/retry.h"
+#include "net/hostrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,10 +283,12 @@ static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
                      .supply_ctx = w,
                      .on_outcome = on_outcome};
     pthread_mutex_init(&r.lock, NULL);
+    imgpipe_wk_rate_setup(w, &r);
     double t0 = imgpipe_now();
     int rc = imgpipe_exec_async(&r, err);
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
+    imgpipe_hostrate_free(r.rate);
     sum->failed -= w->uncounted; /* the run counted every attempt */
     final_flush(w);
     if (rc == IMGPIPE_OK && w->dir_failed)

@@ -122,6 +122,10 @@ void imgpipe_wk_ack(struct worker *w, int qi, const char *id);
 void imgpipe_wk_flush(struct worker *w);
 void imgpipe_wk_recs_free(struct worker *w);
 
+/* worker_rate.c */
+/* With --rate: the run reserves its requests' starts from a schedule per host in Redis. */
+void imgpipe_wk_rate_setup(struct worker *w, imgpipe_run *r);
+
 /* heartbeat.c */
 /* Takes the worker's name (refused while a live worker has it) and beats once. */
 int imgpipe_wk_claim_name(struct worker *w, char *err);

@@ -59,17 +59,20 @@ typedef struct imgpipe_run {
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
     imgpipe_outcome_fn on_outcome; /* NULL: none */
-    int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
-    imgpipe_perform_fn perform; /* NULL: a task is its URL's download */
+    int polls;                     /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    imgpipe_perform_fn perform;    /* NULL: a task is its URL's download */
     int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
                      it does not stop the run */
     int retries;
     int sha_names; /* the name template holds {sha256}: names are known after download */
     struct imgpipe_ledger *ledger; /* NULL: none */
     struct imgpipe_hostrate *rate; /* NULL: no --rate */
-    size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
-    atomic_int fatal;              /* a disk error stops the run: no new task starts; read
-                                      by every thread, set under lock after fatal_err */
+    /* Reserves a start for a request to url, kept elsewhere than in this process (a rate
+     * for a whole fleet): the seconds to wait. NULL: the run's own rate. */
+    double (*reserve)(struct imgpipe_run *r, const char *url);
+    size_t failed_pos; /* --retry-failed: the next of the ledger's failures */
+    atomic_int fatal;  /* a disk error stops the run: no new task starts; read
+                          by every thread, set under lock after fatal_err */
     char fatal_err[IMGPIPE_ERRLEN];
 } imgpipe_run;
 
@@ -107,13 +110,16 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
 /* Fills o for a task the deadline stopped; started says whether its transfer had begun. */
 void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
 
-
 /* 1 once the run should start nothing new: the caller's stop flag or a fatal error. */
 int imgpipe_run_stopping(const imgpipe_run *r);
 
 /* After a failed attempt: the wait before the next one, or -1 when there is none to make
  * (a permanent failure, no retries left, a wait past the deadline, a stop). */
 long imgpipe_run_retry_delay(const imgpipe_run *r, const imgpipe_outcome *o, uint64_t *rng);
+
+/* The seconds to wait before a request to url may start (--rate): r->reserve's answer,
+ * or the run's own. */
+double imgpipe_run_reserve(imgpipe_run *r, const char *url);
 
 /* Sleeps in short steps so that a stop is heard; 0 when it was cut short. */
 int imgpipe_run_wait(const imgpipe_run *r, double seconds);
