@@ -349,7 +349,8 @@ typedef struct imgpipe_worker_opts {
 /* Runs jobs from the queues on the async engine until stopped (or, with burst, until
  * the queues are empty). Each job's final outcome goes to cb (item->url, ->name, ->status;
  * the index counts jobs of this worker) once it is queued for Redis (written there before
- * the next job is taken); an attempt that will be retried goes to notice instead. Redis
+ * the worker next reads jobs: once a quarter of its slots are free); an attempt that will
+ * be retried goes to notice instead. Redis
  * going away is waited out with backoff. A file that cannot be written fails its job; a
  * directory that takes no file stops the run with IMGPIPE_EDISK (that job stays queued).
  * Returns 0, or a negative code with err: bad options, Redis unreachable at start

@@ -176,21 +176,6 @@ static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
                               o->thumbs[i].height);
 }
 
-static int load_script(struct enqueue *e, char *err)
-{
-    const char *argv[] = {"SCRIPT", "LOAD", enqueue_script};
-    redisReply *r = imgpipe_q_cmd(e->c, err, 3, argv);
-    if (!r)
-        return e->c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
-    int ok = r->type == REDIS_REPLY_STRING && r->len < sizeof(e->sha);
-    if (ok)
-        memcpy(e->sha, r->str, r->len + 1);
-    freeReplyObject(r);
-    return ok ? IMGPIPE_OK
-              : imgpipe_errf(err, IMGPIPE_EAPI, "Redis at %s: SCRIPT LOAD answered oddly",
-                             e->shown);
-}
-
 static int setup(struct enqueue *e, const imgpipe_enqueue_opts *opts, const char *queue,
                  char batch[64], char *err)
 {
@@ -208,7 +193,7 @@ static int setup(struct enqueue *e, const imgpipe_enqueue_opts *opts, const char
     snprintf(batch, 64, "%llx-%lx", (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
              (long)getpid());
     e->batch = batch;
-    return load_script(e, err);
+    return imgpipe_q_script_load(e->c, enqueue_script, e->sha, err);
 }
 
 int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,

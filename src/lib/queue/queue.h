@@ -11,7 +11,7 @@
 #define IMGPIPE_Q_WORKERS "imgpipe:workers" /* SET of worker names */
 #define IMGPIPE_Q_QUEUES "imgpipe:queues"   /* SET of queue names */
 #define IMGPIPE_Q_NAMES "imgpipe:names:"    /* + output location: HASH name -> URL */
-#define IMGPIPE_Q_RATE "imgpipe:rate:"     /* + host: its next free start, µs (--rate) */
+#define IMGPIPE_Q_RATE "imgpipe:rate:"      /* + host: its next free start, µs (--rate) */
 #define IMGPIPE_Q_KEYLEN 320
 #define IMGPIPE_Q_LIST_MAX 64 /* queues shown when none is named */
 
@@ -53,6 +53,9 @@ const char *imgpipe_q_shown_url(const imgpipe_queue *q);
 /* "imgpipe:names:<output>": the name registry of an output location (an absolute DIR, or
  * a bucket URL), shared by every queue that writes there. */
 void imgpipe_q_names_key(char *out, size_t cap, const char *output);
+
+/* Loads a Lua script for EVALSHA; its SHA1 in sha. */
+int imgpipe_q_script_load(redisContext *c, const char *script, char sha[48], char *err);
 
 /* Redis's own clock in ms, so every host measures ages on one clock; -1 on failure. */
 long long imgpipe_q_time_ms(redisContext *c);

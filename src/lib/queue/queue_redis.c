@@ -79,6 +79,19 @@ const char *imgpipe_q_field(const redisReply *kv, const char *name)
     return NULL;
 }
 
+int imgpipe_q_script_load(redisContext *c, const char *script, char sha[48], char *err)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", script};
+    redisReply *r = imgpipe_q_cmd(c, err, 3, argv);
+    if (!r)
+        return c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
+    int ok = r->type == REDIS_REPLY_STRING && r->len < 48;
+    if (ok)
+        memcpy(sha, r->str, r->len + 1);
+    freeReplyObject(r);
+    return ok ? IMGPIPE_OK : imgpipe_errf(err, IMGPIPE_EAPI, "Redis answered SCRIPT LOAD oddly");
+}
+
 long long imgpipe_q_time_ms(redisContext *c)
 {
     redisReply *r = redisCommand(c, "TIME");

@@ -44,6 +44,8 @@ void imgpipe_wk_drop(struct worker *w, const char *why)
     w->backoff = w->backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : w->backoff * 2;
 }
 
+/* What a new connection needs: the groups (a Redis restarted empty has none) and the
+ * scripts (nor those). */
 static int ensure_groups(struct worker *w, char *err)
 {
     for (int i = 0; i < w->nqueues; i++) {
@@ -51,6 +53,12 @@ static int ensure_groups(struct worker *w, char *err)
         if (rc)
             return rc;
     }
+    /* A server that will not load them (a proxy, an odd Redis) gets them in full each
+     * time (EVAL): only a lost connection is an error here. */
+    if (imgpipe_wk_record_load(w, err) && w->c->err)
+        return IMGPIPE_ENET;
+    if (imgpipe_wk_rate_load(w, err) && w->c->err)
+        return IMGPIPE_ENET;
     return IMGPIPE_OK;
 }
 
@@ -94,8 +102,10 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     struct worker *w = r->supply_ctx;
     (void)err;
-    imgpipe_wk_flush(w);
-    if ((w->o->stop && *w->o->stop) || w->dir_failed)
+    int ending = (w->o->stop && *w->o->stop) || w->dir_failed;
+    if (ending || imgpipe_wk_may_read(w))
+        imgpipe_wk_flush(w);
+    if (ending)
         return 0;
     for (;;) {
         while (imgpipe_wk_batch_left(w))

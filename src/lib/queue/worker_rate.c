@@ -21,6 +21,15 @@ static const char reserve_script[] =
     "  math.floor((nxt - now) / 1000) + 1000)\n"
     "return math.floor(start - now)\n";
 
+int imgpipe_wk_rate_load(struct worker *w, char *err)
+{
+    int rc = w->o->get.rate > 0 ? imgpipe_q_script_load(w->c, reserve_script, w->rate_sha, err)
+                                : IMGPIPE_OK;
+    if (rc)
+        w->rate_sha[0] = '\0';
+    return rc;
+}
+
 static double fleet_reserve(imgpipe_run *r, const char *url)
 {
     struct worker *w = r->supply_ctx;
@@ -32,7 +41,9 @@ static double fleet_reserve(imgpipe_run *r, const char *url)
     snprintf(key, sizeof(key), "%s%.*s", IMGPIPE_Q_RATE, (int)(len < 255 ? len : 255),
              host ? host : "");
     snprintf(interval, sizeof(interval), "%.0f", ceil(1e6 / w->o->get.rate));
-    const char *argv[] = {"EVAL", reserve_script, "1", key, interval};
+    int sha = w->rate_sha[0] != '\0';
+    const char *argv[] = {sha ? "EVALSHA" : "EVAL", sha ? w->rate_sha : reserve_script, "1", key,
+                          interval};
     redisReply *rep = imgpipe_wk_command(w, 5, argv);
     double wait = rep && rep->type == REDIS_REPLY_INTEGER ? (double)rep->integer / 1e6 : -1;
     if (rep)

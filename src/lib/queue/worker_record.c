@@ -83,6 +83,14 @@ static const char record_script[] =
     "if refused > 0 then redis.call('HINCRBY', KEYS[3], 'refused', refused) end\n"
     "return refused\n";
 
+int imgpipe_wk_record_load(struct worker *w, char *err)
+{
+    int rc = imgpipe_q_script_load(w->c, record_script, w->record_sha, err);
+    if (rc)
+        w->record_sha[0] = '\0';
+    return rc;
+}
+
 static int push_rec(imgpipe_strvec *a, const struct wk_rec *r)
 {
     static const char kinds[] = {
@@ -104,7 +112,9 @@ static int append_queue(struct worker *w, int qi, int *sent)
     char keys[5][IMGPIPE_Q_KEYLEN];
     static const char *const suffix[] = {"", ":failed", ":stats", ":urls", ":scheduled"};
     imgpipe_strvec a = {0};
-    int bad = imgpipe_strvec_push(&a, "EVAL") || imgpipe_strvec_push(&a, record_script) ||
+    int sha = w->record_sha[0] != '\0';
+    int bad = imgpipe_strvec_push(&a, sha ? "EVALSHA" : "EVAL") ||
+              imgpipe_strvec_push(&a, sha ? w->record_sha : record_script) ||
               imgpipe_strvec_push(&a, "5");
     for (int k = 0; k < 5 && !bad; k++) {
         imgpipe_q_key(keys[k], w->queues[qi], suffix[k]);
