@@ -44,7 +44,7 @@ cmp -s "$T/dl/img0001.jpg" "$T/ref-a" && cmp -s "$T/dl/$b_name" "$T/ref-b" ||
   fail "a batch on another queue replaced a file of the same output"
 [ "$(ls "$T/dl" | wc -l)" -eq 3 ] || fail "C has a file of its own: $(ls "$T/dl")"
 # Names compare case folded: IMG0001.JPG is img0001.jpg on some file systems.
-echo "$BASE/x/IMG0001.JPG" | enqueue -q other -o "$T/dl"
+echo "$BASE/x/IMG0001.JPG" | enqueue -q other -o "$T/dl/" # "dl/" is "dl"
 "$IMGPIPE" status --json --url "$BASE/x/IMG0001.JPG" other | jq -e '.jobs[0].name != "IMG0001.JPG"' >/dev/null ||
   fail "IMG0001.JPG given while img0001.jpg is A's: $("$IMGPIPE" status --url "$BASE/x/IMG0001.JPG")"
 "$IMGPIPE" purge other >/dev/null

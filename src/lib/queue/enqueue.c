@@ -154,17 +154,22 @@ static int add_all(struct enqueue *e, imgpipe_source *const *sources, int n, cha
     return rc ? rc : drc;
 }
 
+/* Absolute, without trailing slashes: "dl" and "dl/" are one output with one registry. */
 static int make_absolute(const char *dir, char *out, size_t cap, char *err)
 {
     char cwd[4096];
-    if (dir[0] == '/') {
-        if ((size_t)snprintf(out, cap, "%s", dir) < cap)
-            return IMGPIPE_OK;
-    } else if (getcwd(cwd, sizeof(cwd)) &&
-               (size_t)snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < cap) {
-        return IMGPIPE_OK;
-    }
-    return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot make the output directory '%s' absolute", dir);
+    int ok = 0;
+    if (dir[0] == '/')
+        ok = (size_t)snprintf(out, cap, "%s", dir) < cap;
+    else
+        ok = getcwd(cwd, sizeof(cwd)) &&
+             (size_t)snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < cap;
+    if (!ok)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot make the output directory '%s' absolute",
+                            dir);
+    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
+        out[n - 1] = '\0';
+    return IMGPIPE_OK;
 }
 
 static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
