@@ -298,8 +298,7 @@ int cmd_get(int argc, char **argv)
     int n = 0, rc = 0;
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
-    if (!g.opts.retry_failed &&
-        (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
+    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
         imgpipe_metrics_free(g.metrics);
         return rc;
     }

@@ -79,8 +79,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
         close(r.dirfd);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
-    if (!opts->no_ledger &&
-        (rc = imgpipe_ledger_open(r.dirfd, opts->retry_failed, &r.ledger, err))) {
+    if (!opts->no_ledger && (rc = imgpipe_ledger_open(r.dirfd, opts->retry_failed, &r.ledger, err))) {
         imgpipe_nameset_free(r.names);
         close(r.dirfd);
         return rc;

@@ -59,8 +59,8 @@ typedef struct imgpipe_run {
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
     imgpipe_outcome_fn on_outcome; /* NULL: none */
-    int polls;                     /* the executor handles IMGPIPE_RUN_AGAIN itself */
-    imgpipe_perform_fn perform;    /* NULL: a task is its URL's download */
+    int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    imgpipe_perform_fn perform; /* NULL: a task is its URL's download */
     int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
                      it does not stop the run */
     int retries;
@@ -70,9 +70,9 @@ typedef struct imgpipe_run {
     /* Reserves a start for a request to url, kept elsewhere than in this process (a rate
      * for a whole fleet): the seconds to wait. NULL: the run's own rate. */
     double (*reserve)(struct imgpipe_run *r, const char *url);
-    size_t failed_pos; /* --retry-failed: the next of the ledger's failures */
-    atomic_int fatal;  /* a disk error stops the run: no new task starts; read
-                          by every thread, set under lock after fatal_err */
+    size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
+    atomic_int fatal;              /* a disk error stops the run: no new task starts; read
+                                      by every thread, set under lock after fatal_err */
     char fatal_err[IMGPIPE_ERRLEN];
 } imgpipe_run;
 
@@ -109,6 +109,7 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
 
 /* Fills o for a task the deadline stopped; started says whether its transfer had begun. */
 void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
+
 
 /* 1 once the run should start nothing new: the caller's stop flag or a fatal error. */
 int imgpipe_run_stopping(const imgpipe_run *r);

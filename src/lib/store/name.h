@@ -34,9 +34,9 @@ void imgpipe_nameset_free(imgpipe_nameset *set);
  * with "-<8 lowercase hex digits: the low 32 bits of imgpipe_hash64(url)>" inserted before
  * the extension, and when even that was taken "-2", "-3", ... after it ("a-1b2c3d4e-2.jpg");
  * the stem is cut (UTF-8 safe) so the result stays within IMGPIPE_NAME_MAX. Names compare
- * by imgpipe_name_key (case folded), by 64-bit hash: a hash collision can only make a name longer,
- * never give one twice. Records the result. Deterministic for the same sequence of URLs. Returns 0,
- * or IMGPIPE_ENOMEM (out is then ""). */
+ * by imgpipe_name_key (case folded), by 64-bit hash: a hash collision can only make a name longer, never
+ * give one twice. Records the result. Deterministic for the same sequence of URLs.
+ * Returns 0, or IMGPIPE_ENOMEM (out is then ""). */
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out);
 
 /* The same, for a base name made otherwise (a template): distinct variants derive from
