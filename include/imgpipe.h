@@ -297,24 +297,42 @@ typedef struct imgpipe_enqueue_opts {
     int nthumbs;
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     int quality; /* 0: 85 */
+    int force;   /* queue a link even when the queue holds it or has done it */
 } imgpipe_enqueue_opts;
 
 /* Reads every source to its end and adds one job per link, named here (so names are the
- * same whoever runs the job). *count jobs were added under the batch id written to batch
- * (64 bytes). Returns 0, or a negative code with err (then some jobs may be queued). */
+ * same whoever runs the job). A name is given to one URL only, in every batch and every
+ * queue that writes to the same dir (a registry in Redis); a URL queued again gets its
+ * name of before. A link the queue holds (waiting, in progress, scheduled) or has done is
+ * skipped unless opts->force, and counted in *skipped (may be NULL). *count jobs were
+ * added under the batch id written to batch (64 bytes). Returns 0, or a negative code
+ * with err (then some jobs may be queued). */
 int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
                           imgpipe_source *const *sources, int nsources, uint64_t *count,
-                          char batch[64], char *err);
+                          uint64_t *skipped, char batch[64], char *err);
 
 /* Puts every job of the queue's failed list back on the queue, with fresh retries. */
 int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *count, char *err);
 
-/* The state of the queues and the live workers as a JSON document (malloc'd, the caller
- * frees): {"queues":[{"name","waiting","in_progress","done","failed","retried",
+/* The state of the queues (none named: every queue ever used, by name) and the live
+ * workers as a JSON document (malloc'd, the caller frees): {"queues":[{"name","waiting",
+ * "in_progress","done","failed","retried","scheduled" (retries waiting for their time),
+ * "refused" (outcomes of workers that had lost their claim),
  * "held":[{"id","worker","url","age_ms","deliveries"}],"failures":[{"id","url","error"}]}],
  * "workers":[{"name","host","pid","queues","done","failed","in_flight","heartbeat_age_ms"}]}. */
 int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int nqueues, char **json,
                               char *err);
+
+/* Empties a queue: its waiting and scheduled jobs are dropped (*count of them), and may be
+ * queued again; jobs in hand finish. Done and failed stay counted. */
+int imgpipe_queue_purge(imgpipe_queue *q, const char *queue, uint64_t *count, char *err);
+
+/* The jobs of url in the queues (none named: every queue) as JSON (malloc'd):
+ * {"jobs":[{"queue","url","state": "waiting"|"in_progress"|"scheduled"|"done"|"failed",
+ * and when known "id","name","attempt","worker","age_ms","error"}]}; "jobs" is empty when
+ * no queue knows the URL. */
+int imgpipe_queue_lookup_json(imgpipe_queue *q, const char *const *queues, int nqueues,
+                              const char *url, char **json, char *err);
 
 typedef struct imgpipe_worker_opts {
     const char *url;           /* Redis; NULL as for imgpipe_queue_url */
@@ -336,7 +354,8 @@ typedef struct imgpipe_worker_opts {
 /* Runs jobs from the queues on the async engine until stopped (or, with burst, until
  * the queues are empty). Each job's final outcome goes to cb (item->url, ->name, ->status;
  * the index counts jobs of this worker) once it is queued for Redis (written there before
- * the next job is taken); an attempt that will be retried goes to notice instead. Redis
+ * the worker next reads jobs: once a quarter of its slots are free); an attempt that will
+ * be retried goes to notice instead. Redis
  * going away is waited out with backoff. A file that cannot be written fails its job; a
  * directory that takes no file stops the run with IMGPIPE_EDISK (that job stays queued).
  * Returns 0, or a negative code with err: bad options, Redis unreachable at start

@@ -12,7 +12,7 @@ pkgs=(
   clang libclang-rt-14-dev
   groff-base
   openssl nginx-light libnginx-mod-http-echo
-  wget2 aria2 python3-aiohttp python3-pil time
+  wget2 aria2 python3-aiohttp python3-pil python3-rq time
   chromium prometheus
 )
 missing=()

@@ -62,15 +62,17 @@ function drawQueues(queues, now) {
     h.push({t: now, done: q.done});
     while (h.length && now - h[0].t > HISTORY_MS) h.shift();
     const r = rate(h, now);
-    const eta = r > 0 ? duration((q.waiting + q.in_progress) / r * 60) : (q.waiting ? '—' : 'done');
+    const left = q.waiting + q.in_progress + (q.scheduled || 0);
+    const eta = r > 0 ? duration(left / r * 60) : (left ? '—' : 'done');
     tb.append(el('tr', {'data-queue': q.name},
       el('td', {class: 'name', text: q.name}), num(q.waiting, 'waiting'),
-      num(q.in_progress, 'in_progress'), num(q.retried, 'retried'), num(q.done, 'done'),
+      num(q.in_progress, 'in_progress'), num(q.scheduled, 'scheduled'),
+      num(q.retried, 'retried'), num(q.done, 'done'),
       num(q.failed, 'failed'), num(isNaN(r) ? '—' : r.toFixed(0), 'rate'),
       el('td', {class: 'eta', text: eta}),
       el('td', {}, el('button', {class: 'danger', text: 'purge',
         onclick: () => post('/api/purge', {queue: q.name},
-                            'Drop every waiting job of queue ' + q.name + '?')}))));
+                            'Drop every waiting and scheduled job of queue ' + q.name + '?')}))));
   }
 }
 

@@ -26,6 +26,8 @@ int cli_parse_int(const char *opt, const char *text, int lo, int hi, int *value)
 
 /* --max-pixels: "N" or "NM" (millions), 1 .. 2^40. */
 int cli_parse_pixels(const char *text, uint64_t *out);
+/* --rate: requests per second, "5", "0.5" or "5/s". */
+int cli_parse_rate(const char *text, double *rate);
 
 /* Adds a WxH thumbnail size from option opt to sizes[*n] (at most IMGPIPE_THUMB_MAX_SIZES);
  * prints what is wrong and returns -1. */
@@ -60,6 +62,7 @@ int cmd_enqueue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_requeue_failed(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 int cmd_dashboard(int argc, char **argv);
 
 #endif

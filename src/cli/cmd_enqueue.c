@@ -8,12 +8,13 @@
 static const char intro[] =
     "Reads every SOURCE (default imgur:random; the Imgur API is asked here, once) and adds\n"
     "one job per image link to QUEUE on Redis. File names are given here, so they are the\n"
-    "same whichever worker runs a job. Run 'imgpipe worker' on any host to do them.\n";
+    "same whichever worker runs a job, and a name is given to one URL only, in every batch\n"
+    "to the same DIR. Run 'imgpipe worker' on any host to do them.\n";
 
 static const char outro[] =
     "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
 
-enum { OPT_QUALITY = 256 };
+enum { OPT_QUALITY = 256, OPT_FORCE };
 
 static const struct cli_option options[] = {
     {"redis", 'r', "URL",
@@ -30,6 +31,10 @@ static const struct cli_option options[] = {
      'o', 0, 0},
     {"thumb", 't', "WxH", "thumbnails to make as well; repeat for several sizes", 't', 0, 0},
     {"quality", 0, "N", "JPEG thumbnail quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
+    {"force", 0, NULL,
+     "queue links the queue holds or has done already (they\n"
+     "are skipped, and counted, without it)",
+     OPT_FORCE, 0, 0},
     {"help", 'h', NULL, "this help", 'h', 0, 0},
 };
 
@@ -59,6 +64,9 @@ static int parse_option(struct enqueue_cli *e, int c)
         return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->quality) ? CLI_EXIT_USAGE : -1;
+    case OPT_FORCE:
+        o->force = 1;
+        return -1;
     case 'h':
         cli_print_help(&cli_enqueue_command, stdout);
         return CLI_EXIT_OK;
@@ -90,15 +98,18 @@ int cmd_enqueue(int argc, char **argv)
         imgpipe_queue_free(q);
         return rc;
     }
-    uint64_t count = 0;
+    uint64_t count = 0, skipped = 0;
     char batch[64];
-    if (imgpipe_queue_enqueue(q, &e.opts, sources, n, &count, batch, err)) {
+    if (imgpipe_queue_enqueue(q, &e.opts, sources, n, &count, &skipped, batch, err)) {
         cli_error("%s (%llu jobs were queued before that)", err, (unsigned long long)count);
         rc = CLI_EXIT_FAILED;
     } else {
         cli_print_skipped(sources, n);
         printf("enqueued %llu jobs on queue '%s' (batch %s)\n", (unsigned long long)count,
                e.opts.queue, batch);
+        if (skipped)
+            printf("skipped %llu links the queue holds or has done (--force queues them)\n",
+                   (unsigned long long)skipped);
     }
     cli_free_sources(sources, n);
     imgpipe_queue_free(q);

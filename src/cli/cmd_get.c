@@ -135,18 +135,6 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static int parse_rate(const char *text, double *rate)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || (*end && strcmp(end, "/s") != 0) || !(v > 0) || v > 1e6) {
-        cli_error("--rate: '%s' is not a number of requests per second (e.g. 5 or 0.5)", text);
-        return -1;
-    }
-    *rate = v;
-    return 0;
-}
-
 /* The options of each transfer. Returns -1 when c is not one of them, else 0 or the
  * exit code of a bad value. */
 static int parse_transfer_option(imgpipe_get_opts *o, int c)
@@ -175,7 +163,7 @@ static int parse_transfer_option(imgpipe_get_opts *o, int c)
     case OPT_PER_HOST:
         return cli_parse_int("--per-host", optarg, 1, 1024, &o->per_host) ? 2 : 0;
     case OPT_RATE:
-        return parse_rate(optarg, &o->rate) ? 2 : 0;
+        return cli_parse_rate(optarg, &o->rate) ? 2 : 0;
     case 'k':
         o->insecure = 1;
         cli_set_source_insecure();

@@ -1,6 +1,7 @@
 /* imgpipe worker: runs jobs from Redis queues until stopped (or, with --burst, done). */
 #include "cli.h"
 #include "options.h"
+#include "report.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -26,7 +27,11 @@ enum {
     OPT_READ_TIMEOUT,
     OPT_MAX_BYTES,
     OPT_CACERT,
-    OPT_METRICS_LISTEN
+    OPT_METRICS_LISTEN,
+    OPT_RETRY_WAIT,
+    OPT_MAX_PIXELS,
+    OPT_RATE,
+    OPT_PER_HOST
 };
 
 static const struct cli_option options[] = {
@@ -44,12 +49,27 @@ static const struct cli_option options[] = {
      "retry transient failures (timeouts, resets, cut bodies,\n"
      "408, 429, 500, 502, 503, 504) N times after the first\n"
      "attempt, 0..1000, as get does (default: 3); each retry goes\n"
-     "back on the queue; then the job goes to the failed list",
+     "back on the queue after --retry-wait; then the job goes to\n"
+     "the failed list",
      OPT_RETRIES, 0, 0},
     {"connect-timeout", 0, "S", "seconds to connect (default: 3)", OPT_CONNECT_TIMEOUT, 0, 0},
     {"read-timeout", 0, "S", "abort a transfer silent for S seconds (default: 30)",
      OPT_READ_TIMEOUT, 0, 0},
+    {"retry-wait", 0, "S",
+     "the first wait before a retry, doubled each retry, jittered\n"
+     "(default: 0.5); a server's Retry-After is honoured; the job\n"
+     "waits in the queue's scheduled set, not in a worker",
+     OPT_RETRY_WAIT, 0, 0},
     {"max-bytes", 0, "SIZE", "refuse images larger than SIZE (default: 50M)", OPT_MAX_BYTES, 0, 0},
+    {"max-pixels", 0, "N",
+     "refuse images over N pixels, read from the header (default:\n"
+     "100M)",
+     OPT_MAX_PIXELS, 0, 0},
+    {"rate", 0, "N",
+     "at most N requests per second per host, for all the workers\n"
+     "on this Redis together (each with --rate)",
+     OPT_RATE, 0, 0},
+    {"per-host", 0, "N", "at most N connections per host from this worker", OPT_PER_HOST, 0, 0},
     {"insecure", 'k', NULL, "do not verify TLS certificates", 'k', 0, 0},
     {"cacert", 0, "FILE", "verify TLS certificates with the CA certificates in FILE", OPT_CACERT, 0,
      0},
@@ -57,6 +77,8 @@ static const struct cli_option options[] = {
      "serve this worker's counters for Prometheus at\n"
      "http://ADDR/metrics (ADDR: HOST:PORT)",
      OPT_METRICS_LISTEN, 0, 0},
+    {"verbose", 'v', NULL, "print a line for every job", 'v', 0, 0},
+    {"json", 0, NULL, "one JSON object per job on stdout, as get prints them", CLI_OPT_JSON, 0, 0},
     {"quiet", 'q', NULL, "print only failures", 'q', 0, 0},
     {"help", 'h', NULL, "this help", 'h', 0, 0},
 };
@@ -76,14 +98,35 @@ struct worker_cli {
     imgpipe_worker_opts opts;
     const char **queues; /* -Q's, then the QUEUE arguments */
     int nqueues;
-    int quiet;
+    struct cli_report report;
+    imgpipe_metrics *metrics;
     const char *metrics_listen;
 };
+
+/* The options a worker shares with get; -1 when c is not one of them, else as below. */
+static int parse_get_option(imgpipe_get_opts *o, int c)
+{
+    switch (c) {
+    case OPT_RETRY_WAIT:
+        return cli_parse_seconds("--retry-wait", optarg, &o->retry_wait_ms) ? CLI_EXIT_USAGE : -2;
+    case OPT_MAX_PIXELS:
+        return cli_parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -2;
+    case OPT_RATE:
+        return cli_parse_rate(optarg, &o->rate) ? CLI_EXIT_USAGE : -2;
+    case OPT_PER_HOST:
+        return cli_parse_int("--per-host", optarg, 1, 1024, &o->per_host) ? CLI_EXIT_USAGE : -2;
+    default:
+        return -1;
+    }
+}
 
 /* Returns -1 to go on, else the exit code. */
 static int parse_option(struct worker_cli *w, int c)
 {
     imgpipe_worker_opts *o = &w->opts;
+    int rc = parse_get_option(&o->get, c);
+    if (rc != -1)
+        return rc == -2 ? -1 : rc;
     switch (c) {
     case 'r':
         o->url = optarg;
@@ -122,7 +165,9 @@ static int parse_option(struct worker_cli *w, int c)
         o->get.cacert = optarg; /* checked after the options: --help goes first */
         return -1;
     case 'q':
-        w->quiet = 1;
+    case 'v':
+    case CLI_OPT_JSON:
+        cli_report_option(&w->report, c);
         return -1;
     case OPT_METRICS_LISTEN:
         w->metrics_listen = optarg;
@@ -137,16 +182,17 @@ static int parse_option(struct worker_cli *w, int c)
 
 static void on_item(const imgpipe_item *item, void *userdata)
 {
-    imgpipe_metrics_observe(userdata, item);
-    if (item->status)
-        fprintf(stderr, "imgpipe: FAILED %s: %s%s\n", item->url, item->error,
-                item->status == IMGPIPE_ETOOBIG ? " (limit: --max-bytes)" : "");
+    struct worker_cli *w = userdata;
+    imgpipe_metrics_observe(w->metrics, item);
+    cli_report_item(item, &w->report);
+    if (item->status == IMGPIPE_ECANCELED) /* abandoned: a job's own failure here */
+        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
 }
 
 static void on_notice(const char *msg, void *userdata)
 {
-    (void)userdata;
-    cli_error("%s", msg);
+    struct worker_cli *w = userdata;
+    cli_report_notice(msg, &w->report);
 }
 
 static void catch_signals(void)
@@ -172,16 +218,19 @@ static int run(struct worker_cli *w, int argc, char **argv)
     catch_signals();
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
-    imgpipe_metrics *metrics = NULL;
-    int status = w->metrics_listen ? imgpipe_metrics_start(&metrics, w->metrics_listen, err) : 0;
+    w->report.opts = &w->opts.get; /* no dir: each job has its own; items show their names */
+    w->report.limits = " (limits: --max-bytes, --max-pixels)";
+    cli_report_start(&w->report);
+    w->report.progress = 0; /* a worker runs until stopped: no ETA to draw */
+    int status = w->metrics_listen ? imgpipe_metrics_start(&w->metrics, w->metrics_listen, err) : 0;
     if (status == IMGPIPE_OK)
-        status = imgpipe_worker_run(&w->opts, on_item, metrics, &sum, err);
-    imgpipe_metrics_free(metrics);
+        status = imgpipe_worker_run(&w->opts, on_item, w, &sum, err);
+    imgpipe_metrics_free(w->metrics);
     if (status) {
         cli_error("%s", err);
         return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
-    if (!w->quiet) {
+    if (!w->report.quiet) {
         char size[32];
         cli_format_bytes(sum.bytes, size, sizeof(size));
         fprintf(stderr, "imgpipe: worker done: %llu jobs done (%s), %llu failed, in %.2f s\n",

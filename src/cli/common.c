@@ -110,3 +110,15 @@ void cli_format_bytes(uint64_t bytes, char *out, size_t cap)
     else
         snprintf(out, cap, "%.1f %s", v, units[u]);
 }
+
+int cli_parse_rate(const char *text, double *rate)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || (*end && strcmp(end, "/s") != 0) || !(v > 0) || v > 1e6) {
+        cli_error("--rate: '%s' is not a number of requests per second (e.g. 5 or 0.5)", text);
+        return -1;
+    }
+    *rate = v;
+    return 0;
+}

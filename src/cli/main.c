@@ -18,8 +18,11 @@ static const char usage[] =
     "                                             add one job per image link\n"
     "  worker  [--redis URL] [--burst] [-j N] [--name NAME] [QUEUE...]\n"
     "                                             run jobs (--burst: until none is left)\n"
-    "  status  [--redis URL] [--json] [QUEUE...]  queues, jobs held, failures, workers\n"
+    "  status  [--redis URL] [--json] [--url URL] [QUEUE...]\n"
+    "                                             queues, jobs held, failures, workers;\n"
+    "                                             or where the job of URL is\n"
     "  requeue-failed [--redis URL] [QUEUE...]    put failed jobs back on their queue\n"
+    "  purge   [--redis URL] QUEUE...             drop a queue's waiting and scheduled jobs\n"
     "  dashboard [--redis URL] [--listen HOST:PORT] [--dir DIR] [QUEUE...]\n"
     "                                             a web page of the queues, and /metrics\n"
     "\n"
@@ -49,6 +52,7 @@ static const struct command commands[] = {
     {&cli_worker_command, cmd_worker},
     {&cli_status_command, cmd_status},
     {&cli_requeue_command, cmd_requeue_failed},
+    {&cli_purge_command, cmd_purge},
     {&cli_dashboard_command, cmd_dashboard},
 };
 

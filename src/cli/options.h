@@ -49,6 +49,6 @@ void cli_print_option_table(const struct cli_command *cmd, FILE *out);
 /* Every command, for `imgpipe help-options` and the dispatcher. */
 extern const struct cli_command cli_links_command, cli_get_command, cli_thumbs_command,
     cli_enqueue_command, cli_worker_command, cli_status_command, cli_requeue_command,
-    cli_dashboard_command;
+    cli_purge_command, cli_dashboard_command;
 
 #endif

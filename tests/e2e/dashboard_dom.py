@@ -85,7 +85,7 @@ def main():
     }
     for row in root.find(lambda n: n.tag == "tr" and "data-queue" in n.attrs):
         q = {"name": first_text(row, "name")}
-        for f in ("waiting", "in_progress", "retried", "done", "failed"):
+        for f in ("waiting", "in_progress", "scheduled", "retried", "done", "failed"):
             q[f] = cell_num(row, f)
         out["queues"].append(q)
     for row in root.find(lambda n: n.tag == "tr" and "data-worker" in n.attrs):

@@ -89,8 +89,8 @@ status_json
 jq -e --slurpfile s "$T/status.json" '
   .banner == null and (.queues | length) == 1 and
   (.queues[0] | .name == "default" and
-    [.waiting, .in_progress, .retried, .done, .failed] ==
-    ($s[0].queues[0] | [.waiting, .in_progress, .retried, .done, .failed]))' "$T/dom.json" >/dev/null ||
+    [.waiting, .in_progress, .scheduled, .retried, .done, .failed] ==
+    ($s[0].queues[0] | [.waiting, .in_progress, .scheduled, .retried, .done, .failed]))' "$T/dom.json" >/dev/null ||
   fail "the page's queue row differs from status --json: $(jq -c .queues "$T/dom.json") vs $(jq -c '.queues[0] | del(.held, .failures)' "$T/status.json")"
 [ "$(jq '.queues[0].done' "$T/dom.json")" -eq 6 ] && [ "$(jq '.queues[0].failed' "$T/dom.json")" -eq 2 ] ||
   fail "6 done and 2 failed expected on the page: $(jq -c .queues "$T/dom.json")"

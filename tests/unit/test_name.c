@@ -360,6 +360,32 @@ static void test_tagged_name_already_taken(void **state)
     imgpipe_nameset_free(set);
 }
 
+/* The queue's registry walks names with imgpipe_name_candidate: the walk must be the
+ * set's, so a URL gets the same name from either (the tagged names above included). */
+static void test_candidate_walk_is_the_sets(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    char out[IMGPIPE_NAME_MAX + 1], c[IMGPIPE_NAME_MAX + 1], url[128], t[16];
+    tag("https://z/a.jpg", t);
+    snprintf(url, sizeof(url), "https://x/a%s.jpg", t);
+    assign(set, "https://x/a.jpg", out);
+    assign(set, url, out);
+    assign(set, "https://z/a.jpg", out); /* the third candidate of https://z/a.jpg */
+    imgpipe_name_candidate("a.jpg", "https://z/a.jpg", 0, c);
+    assert_string_equal(c, "a.jpg");
+    imgpipe_name_candidate("a.jpg", "https://z/a.jpg", 2, c);
+    assert_string_equal(c, out);
+    for (uint64_t n = 1; n < 50; n++) { /* distinct, never a thumbnail's name */
+        char d[IMGPIPE_NAME_MAX + 1];
+        imgpipe_name_candidate("a_thumbnail.jpg", "https://z/a_thumbnail.jpg", n, c);
+        imgpipe_name_candidate("a_thumbnail.jpg", "https://z/a_thumbnail.jpg", n + 1, d);
+        assert_false(imgpipe_is_thumb_name(c));
+        assert_string_not_equal(c, d);
+    }
+    imgpipe_nameset_free(set);
+}
+
 static void test_fallback_and_long_names_dedup(void **state)
 {
     (void)state;
@@ -496,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_thumb_tag_before_long_extension),
         cmocka_unit_test(test_same_url_many_times),
         cmocka_unit_test(test_tagged_name_already_taken),
+        cmocka_unit_test(test_candidate_walk_is_the_sets),
         cmocka_unit_test(test_fallback_and_long_names_dedup),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_many_distinct_names),

@@ -10,7 +10,10 @@
 #define IMGPIPE_Q_WORKER "imgpipe:w:"       /* + worker name: its heartbeat hash (TTL) */
 #define IMGPIPE_Q_WORKERS "imgpipe:workers" /* SET of worker names */
 #define IMGPIPE_Q_QUEUES "imgpipe:queues"   /* SET of queue names */
+#define IMGPIPE_Q_NAMES "imgpipe:names:"    /* + output location: HASH name -> URL */
+#define IMGPIPE_Q_RATE "imgpipe:rate:"      /* + host: its next free start, µs (a rate limit) */
 #define IMGPIPE_Q_KEYLEN 320
+#define IMGPIPE_Q_LIST_MAX 64 /* queues shown when none is named */
 
 /* "imgpipe:q:<queue><suffix>", suffix "" (the stream), ":failed" or ":stats". */
 void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *suffix);
@@ -39,6 +42,20 @@ const char *imgpipe_q_field(const redisReply *kv, const char *name);
 /* The connection of an open queue handle, for layers above that send their own commands
  * (the dashboard) on the connection that imgpipe_queue_status_json also uses. */
 redisContext *imgpipe_q_context(imgpipe_queue *q);
+
+/* Every queue ever used (at most cap), sorted; names point into *keep, which the caller
+ * frees. */
+int imgpipe_q_all_queues(redisContext *c, const char **names, int cap, redisReply **keep);
+
+/* The Redis URL of a handle as messages show it: without its password. */
+const char *imgpipe_q_shown_url(const imgpipe_queue *q);
+
+/* "imgpipe:names:<output>": the name registry of an output location (an absolute DIR, or
+ * a bucket URL), shared by every queue that writes there. */
+void imgpipe_q_names_key(char *out, size_t cap, const char *output);
+
+/* Loads a Lua script for EVALSHA; its SHA1 in sha. */
+int imgpipe_q_script_load(redisContext *c, const char *script, char sha[48], char *err);
 
 /* Redis's own clock in ms, so every host measures ages on one clock; -1 on failure. */
 long long imgpipe_q_time_ms(redisContext *c);

@@ -1,7 +1,6 @@
 /* Queue operations that are not the worker: connect, enqueue, requeue-failed, status.
  * Why Streams, and the keys: docs/queue.md. */
 #include "queue/queue.h"
-#include "store/name.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -10,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PIPELINE 512   /* XADDs in flight at once when enqueuing */
 #define SHOW_HELD 50   /* in-progress jobs listed per queue by status */
 #define SHOW_FAILED 20 /* failures listed per queue by status */
 
@@ -81,6 +79,19 @@ const char *imgpipe_q_field(const redisReply *kv, const char *name)
     return NULL;
 }
 
+int imgpipe_q_script_load(redisContext *c, const char *script, char sha[48], char *err)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", script};
+    redisReply *r = imgpipe_q_cmd(c, err, 3, argv);
+    if (!r)
+        return c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
+    int ok = r->type == REDIS_REPLY_STRING && r->len < 48;
+    if (ok)
+        memcpy(sha, r->str, r->len + 1);
+    freeReplyObject(r);
+    return ok ? IMGPIPE_OK : imgpipe_errf(err, IMGPIPE_EAPI, "Redis answered SCRIPT LOAD oddly");
+}
+
 long long imgpipe_q_time_ms(redisContext *c)
 {
     redisReply *r = redisCommand(c, "TIME");
@@ -142,6 +153,16 @@ redisContext *imgpipe_q_context(imgpipe_queue *q)
     return q->c;
 }
 
+const char *imgpipe_q_shown_url(const imgpipe_queue *q)
+{
+    return q->url;
+}
+
+void imgpipe_q_names_key(char *out, size_t cap, const char *output)
+{
+    snprintf(out, cap, "%s%s", IMGPIPE_Q_NAMES, output);
+}
+
 void imgpipe_queue_free(imgpipe_queue *q)
 {
     if (!q)
@@ -149,119 +170,6 @@ void imgpipe_queue_free(imgpipe_queue *q)
     if (q->c)
         redisFree(q->c);
     free(q);
-}
-
-/* ---- enqueue ------------------------------------------------------------------------ */
-
-struct enqueue {
-    imgpipe_queue *q;
-    char key[IMGPIPE_Q_KEYLEN];
-    char dir[4096], thumbs[IMGPIPE_THUMB_MAX_SIZES * 16], quality[16];
-    char *batch;
-    int sent; /* XADDs whose replies are not read yet */
-};
-
-static int make_absolute(const char *dir, char *out, size_t cap, char *err)
-{
-    char cwd[4096];
-    if (dir[0] == '/') {
-        if ((size_t)snprintf(out, cap, "%s", dir) < cap)
-            return IMGPIPE_OK;
-    } else if (getcwd(cwd, sizeof(cwd)) &&
-               (size_t)snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < cap) {
-        return IMGPIPE_OK;
-    }
-    return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot make the output directory '%s' absolute", dir);
-}
-
-static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
-{
-    size_t n = 0;
-    out[0] = '\0';
-    for (int i = 0; i < o->nthumbs && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%dx%d", i ? "," : "", o->thumbs[i].width,
-                              o->thumbs[i].height);
-}
-
-/* Reads the replies of the XADDs sent so far. */
-static int drain(struct enqueue *e, char *err)
-{
-    int rc = IMGPIPE_OK;
-    for (; e->sent > 0; e->sent--) {
-        redisReply *r = NULL;
-        if (redisGetReply(e->q->c, (void **)&r) != REDIS_OK)
-            return imgpipe_errf(err, IMGPIPE_ENET, "Redis at %s: XADD failed: %s", e->q->url,
-                                e->q->c->errstr);
-        if (r->type == REDIS_REPLY_ERROR && rc == IMGPIPE_OK)
-            rc = imgpipe_errf(err, IMGPIPE_EAPI, "Redis at %s refused XADD: %s", e->q->url, r->str);
-        freeReplyObject(r);
-    }
-    return rc;
-}
-
-static int add_job(struct enqueue *e, const char *url, const char *name, char *err)
-{
-    const char *argv[] = {"XADD",     e->key,    "*",    "url",    url,       "name",
-                          name,       "dir",     e->dir, "thumbs", e->thumbs, "quality",
-                          e->quality, "attempt", "0",    "batch",  e->batch};
-    int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-    if (redisAppendCommandArgv(e->q->c, argc, argv, NULL) != REDIS_OK)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    return ++e->sent >= PIPELINE ? drain(e, err) : IMGPIPE_OK;
-}
-
-static int add_all(struct enqueue *e, imgpipe_source *const *sources, int n, uint64_t *count,
-                   char *err)
-{
-    imgpipe_nameset *names = imgpipe_nameset_new();
-    if (!names)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    int rc = IMGPIPE_OK;
-    for (int i = 0; i < n && rc == IMGPIPE_OK; i++) {
-        const char *url;
-        char name[IMGPIPE_NAME_MAX + 1];
-        while (rc == IMGPIPE_OK && (rc = imgpipe_source_next(sources[i], &url, err)) == 1) {
-            rc = imgpipe_nameset_assign(names, url, name);
-            if (rc)
-                rc = imgpipe_errf(err, rc, "out of memory");
-            if (rc == IMGPIPE_OK && (rc = add_job(e, url, name, err)) == IMGPIPE_OK)
-                (*count)++;
-        }
-    }
-    imgpipe_nameset_free(names);
-    int drc = drain(e, err);
-    return rc ? rc : drc;
-}
-
-int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
-                          imgpipe_source *const *sources, int nsources, uint64_t *count,
-                          char batch[64], char *err)
-{
-    const char *queue = opts->queue ? opts->queue : "default";
-    struct enqueue e = {.q = q, .batch = batch};
-    *count = 0;
-    if (!imgpipe_q_name_ok(queue))
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
-    int rc = make_absolute(opts->dir ? opts->dir : "images", e.dir, sizeof(e.dir), err);
-    if (rc)
-        return rc;
-    imgpipe_q_key(e.key, queue, "");
-    format_thumbs(opts, e.thumbs, sizeof(e.thumbs));
-    snprintf(e.quality, sizeof(e.quality), "%d", opts->quality > 0 ? opts->quality : 85);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(batch, 64, "%llx-%lx", (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-             (long)getpid());
-    if ((rc = imgpipe_q_ensure_group(q->c, queue, err)))
-        return rc;
-    rc = add_all(&e, sources, nsources, count, err);
-    char stats[IMGPIPE_Q_KEYLEN];
-    imgpipe_q_key(stats, queue, ":stats");
-    redisReply *r =
-        redisCommand(q->c, "HINCRBY %s enqueued %llu", stats, (unsigned long long)*count);
-    if (r)
-        freeReplyObject(r);
-    return rc;
 }
 
 /* ---- requeue-failed ----------------------------------------------------------------- */
@@ -278,7 +186,10 @@ static const char requeue_script[] =
     "    elseif k ~= 'error' and k ~= 'status' and k ~= 'worker' then\n"
     "      out[#out + 1] = k; out[#out + 1] = f[i + 1] end\n"
     "  end\n"
-    "  redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "  local id = redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "  for i = 1, #f - 1, 2 do\n"
+    "    if f[i] == 'url' then redis.call('HSET', KEYS[3], f[i + 1], id) end\n"
+    "  end\n"
     "  redis.call('XDEL', KEYS[1], e[1])\n"
     "  n = n + 1\n"
     "end\n"
@@ -286,7 +197,7 @@ static const char requeue_script[] =
 
 int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *count, char *err)
 {
-    char failed[IMGPIPE_Q_KEYLEN], stream[IMGPIPE_Q_KEYLEN];
+    char failed[IMGPIPE_Q_KEYLEN], stream[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
     *count = 0;
     if (!imgpipe_q_name_ok(queue))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
@@ -295,8 +206,9 @@ int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *
         return rc;
     imgpipe_q_key(failed, queue, ":failed");
     imgpipe_q_key(stream, queue, "");
-    const char *argv[] = {"EVAL", requeue_script, "2", failed, stream};
-    redisReply *r = imgpipe_q_cmd(q->c, err, 5, argv);
+    imgpipe_q_key(urls, queue, ":urls");
+    const char *argv[] = {"EVAL", requeue_script, "3", failed, stream, urls};
+    redisReply *r = imgpipe_q_cmd(q->c, err, 6, argv);
     if (!r)
         return q->c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
     *count = r->type == REDIS_REPLY_INTEGER ? (uint64_t)r->integer : 0;
@@ -408,6 +320,10 @@ static json_t *queue_status(imgpipe_queue *q, const char *queue)
                           (json_int_t)pending, "done", hash_int(s, "done"), "failed",
                           (json_int_t)reply_int(cmdf(q, "XLEN %s", failed, NULL)), "retried",
                           hash_int(s, "retried"));
+    char sched[IMGPIPE_Q_KEYLEN];
+    imgpipe_q_key(sched, queue, ":scheduled");
+    json_object_set_new(o, "scheduled", json_integer(reply_int(cmdf(q, "ZCARD %s", sched, NULL))));
+    json_object_set_new(o, "refused", json_integer(hash_int(s, "refused")));
     if (s)
         freeReplyObject(s);
     json_object_set_new(o, "held", held_jobs(q, stream));
@@ -452,15 +368,39 @@ static json_t *workers(imgpipe_queue *q)
     return list;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int imgpipe_q_all_queues(redisContext *c, const char **names, int cap, redisReply **keep)
+{
+    *keep = redisCommand(c, "SMEMBERS %s", IMGPIPE_Q_QUEUES);
+    int n = 0;
+    for (size_t i = 0; *keep && (*keep)->type == REDIS_REPLY_ARRAY && i < (*keep)->elements; i++)
+        if (n < cap && (*keep)->element[i]->type == REDIS_REPLY_STRING &&
+            imgpipe_q_name_ok((*keep)->element[i]->str))
+            names[n++] = (*keep)->element[i]->str;
+    qsort(names, (size_t)n, sizeof(*names), by_name);
+    return n;
+}
+
 int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int nqueues, char **json,
                               char *err)
 {
     static const char *const fallback[] = {"default"};
+    const char *names[IMGPIPE_Q_LIST_MAX];
+    redisReply *keep = NULL;
+    if (nqueues <= 0 &&
+        (nqueues = imgpipe_q_all_queues(q->c, names, IMGPIPE_Q_LIST_MAX, &keep)) > 0)
+        queues = names;
     if (nqueues <= 0)
         queues = fallback, nqueues = 1;
     json_t *doc = json_object(), *list = json_array();
     for (int i = 0; i < nqueues; i++)
         json_array_append_new(list, queue_status(q, queues[i]));
+    if (keep)
+        freeReplyObject(keep);
     json_object_set_new(doc, "queues", list);
     json_object_set_new(doc, "workers", workers(q));
     *json = q->c->err ? NULL : json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -7,6 +7,7 @@
  * heartbeat is gone are claimed after claim_after (docs/queue.md). */
 #include "queue/worker_int.h"
 #include "common/retry.h"
+#include "net/hostrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ void imgpipe_wk_drop(struct worker *w, const char *why)
     w->backoff = w->backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : w->backoff * 2;
 }
 
+/* What a new connection needs: the groups (a Redis restarted empty has none) and the
+ * scripts (nor those). */
 static int ensure_groups(struct worker *w, char *err)
 {
     for (int i = 0; i < w->nqueues; i++) {
@@ -50,6 +53,12 @@ static int ensure_groups(struct worker *w, char *err)
         if (rc)
             return rc;
     }
+    /* A server that will not load them (a proxy, an odd Redis) gets them in full each
+     * time (EVAL): only a lost connection is an error here. */
+    if (imgpipe_wk_record_load(w, err) && w->c->err)
+        return IMGPIPE_ENET;
+    if (imgpipe_wk_rate_load(w, err) && w->c->err)
+        return IMGPIPE_ENET;
     return IMGPIPE_OK;
 }
 
@@ -93,8 +102,10 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     struct worker *w = r->supply_ctx;
     (void)err;
-    imgpipe_wk_flush(w);
-    if ((w->o->stop && *w->o->stop) || w->dir_failed)
+    int ending = (w->o->stop && *w->o->stop) || w->dir_failed;
+    if (ending || imgpipe_wk_may_read(w))
+        imgpipe_wk_flush(w);
+    if (ending)
         return 0;
     for (;;) {
         while (imgpipe_wk_batch_left(w))
@@ -147,7 +158,7 @@ static void on_outcome(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
     *p = j->next;
     check_disk_error(w, r, j, o);
     if (j->verdict != WK_LEFT)
-        imgpipe_wk_finish(w, j, o->status, o->transient, o->error);
+        imgpipe_wk_finish(w, j, o->status, o->transient, o->retry_after_ms, o->error);
     w->reported = j;
 }
 
@@ -210,6 +221,7 @@ static int worker_init(struct worker *w, const imgpipe_worker_opts *o, char *nam
     w->claim_ms = o->claim_after_ms > 0 ? o->claim_after_ms : DEFAULT_CLAIM_MS;
     w->backoff = BACKOFF_MIN_S;
     w->recs_tail = &w->recs;
+    w->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(imgpipe_now() * 1e9);
     if (gethostname(w->host, sizeof(w->host) - 1))
         strcpy(w->host, "unknown");
     snprintf(name, 256, "%s", o->name ? o->name : "");
@@ -285,10 +297,12 @@ static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
                      .supply_ctx = w,
                      .on_outcome = on_outcome};
     pthread_mutex_init(&r.lock, NULL);
+    imgpipe_wk_rate_setup(w, &r);
     double t0 = imgpipe_now();
     int rc = imgpipe_exec_async(&r, err);
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
+    imgpipe_hostrate_free(r.rate);
     sum->failed -= w->uncounted; /* the run counted every attempt */
     final_flush(w);
     if (rc == IMGPIPE_OK && w->dir_failed)

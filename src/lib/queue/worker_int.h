@@ -39,7 +39,7 @@ struct wk_job {
     imgpipe_get_opts opts;
 };
 
-enum wk_rec_kind { WK_ACK, WK_RETRY, WK_FAIL };
+enum wk_rec_kind { WK_ACK, WK_GONE, WK_RETRY, WK_FAIL };
 
 /* An outcome to write to Redis. */
 struct wk_rec {
@@ -47,7 +47,9 @@ struct wk_rec {
     enum wk_rec_kind kind;
     int qi;
     char id[48];
-    imgpipe_strvec fields; /* the XADD for a retry or a failure */
+    char *url;             /* the job's, for the queue's URL states */
+    long delay_ms;         /* a retry's wait */
+    imgpipe_strvec fields; /* the entry's fields for a retry or a failure */
 };
 
 struct worker {
@@ -59,7 +61,9 @@ struct worker {
     long claim_ms;
     char (*streams)[IMGPIPE_Q_KEYLEN];
     redisContext *c;
-    double retry_at, backoff, idle_until, reclaim_at;
+    double retry_at, backoff, idle_until, reclaim_at, due_at;
+    uint64_t rng;                      /* retry jitter */
+    char record_sha[48], rate_sha[48]; /* scripts loaded on each connection */
     int lost;          /* the connection went away: say so once, and when it is back */
     redisReply *batch; /* entries read and not yet handed out (checked by wk_batch_set) */
     size_t batch_pos;
@@ -94,9 +98,14 @@ redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv);
 
 /* worker_read.c */
 size_t imgpipe_wk_batch_left(const struct worker *w);
+/* 1 when a quarter of the slots are free (or all): the worker reads (and records the
+ * outcomes so far) in batches, not one round trip per job. */
+int imgpipe_wk_may_read(const struct worker *w);
 /* Refills the batch: 1 with entries, 0 when Redis had none, -1 when it was not asked. */
 int imgpipe_wk_fill(struct worker *w);
-/* 1 when --burst may end: nothing waiting, nothing held by a dead worker. */
+/* Moves the due scheduled retries of every queue back to their streams. */
+void imgpipe_wk_move_due(struct worker *w);
+/* 1 when --burst may end: nothing waiting or scheduled, nothing held by a dead worker. */
 int imgpipe_wk_burst_done(struct worker *w);
 
 /* worker_take.c */
@@ -111,11 +120,19 @@ int imgpipe_wk_dir_writable(const struct wk_dir *d, char *err);
 /* Queues the job's outcome for Redis: done, another attempt (a transient failure with
  * retries left), or the failed list. Sets j->verdict. */
 void imgpipe_wk_finish(struct worker *w, struct wk_job *j, int status, int transient,
-                       const char *error);
+                       long retry_after_ms, const char *error);
 /* Queues an ack alone (an entry gone from the stream). */
 void imgpipe_wk_ack(struct worker *w, int qi, const char *id);
 void imgpipe_wk_flush(struct worker *w);
+/* Loads the outcome script on a new connection. */
+int imgpipe_wk_record_load(struct worker *w, char *err);
 void imgpipe_wk_recs_free(struct worker *w);
+
+/* worker_rate.c */
+/* With --rate: the run reserves its requests' starts from a schedule per host in Redis. */
+void imgpipe_wk_rate_setup(struct worker *w, imgpipe_run *r);
+/* Loads the rate script on a new connection. */
+int imgpipe_wk_rate_load(struct worker *w, char *err);
 
 /* heartbeat.c */
 /* Takes the worker's name (refused while a live worker has it) and beats once. */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #define IDLE_READ_S 0.05 /* after an empty read, ask Redis again no sooner than this */
+#define DUE_EVERY_S 0.1  /* how often the scheduled retries are looked at */
+#define DUE_BATCH "256"  /* retries moved per queue per look */
 
 /* Entries as XREADGROUP gives them, [id, fields-or-nil], with a delivery count after them
  * when they come from the claim script. */
@@ -126,19 +128,61 @@ static int read_own(struct worker *w, int qi, int want)
     return 1;
 }
 
+/* The due retries back to the stream, atomically (a script): each gets a new entry, and
+ * the URL's state its id. KEYS: scheduled, stream, urls. ARGV: how many at most. */
+static const char due_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))\n"
+    "for _, m in ipairs(due) do\n"
+    "  local nl = string.find(m, '\\n', 1, true)\n"
+    "  local ok, f = pcall(cjson.decode, string.sub(m, (nl or 0) + 1))\n"
+    "  if ok and type(f) == 'table' and #f >= 2 then\n"
+    "    local id = redis.call('XADD', KEYS[2], '*', unpack(f))\n"
+    "    for k = 1, #f - 1, 2 do\n"
+    "      if f[k] == 'url' then redis.call('HSET', KEYS[3], f[k + 1], id) end\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('ZREM', KEYS[1], m)\n"
+    "end\n"
+    "return #due\n";
+
+void imgpipe_wk_move_due(struct worker *w)
+{
+    double now = imgpipe_now();
+    if (now < w->due_at)
+        return;
+    w->due_at = now + DUE_EVERY_S;
+    for (int qi = 0; qi < w->nqueues && w->c; qi++) {
+        char sched[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
+        imgpipe_q_key(sched, w->queues[qi], ":scheduled");
+        imgpipe_q_key(urls, w->queues[qi], ":urls");
+        const char *argv[] = {"EVAL", due_script, "3", sched, w->streams[qi], urls, DUE_BATCH};
+        redisReply *r = imgpipe_wk_command(w, 7, argv);
+        if (r)
+            freeReplyObject(r);
+    }
+}
+
 /* Refills the batch: our own pending entries first (from an earlier life: read them before
  * claiming, or a claimed entry, pending under our name by then, would be read twice), then
  * claimable entries (they are the oldest), then each queue in order. 1 with entries, 0
  * when Redis had none, -1 when it was not asked. */
+int imgpipe_wk_may_read(const struct worker *w)
+{
+    return w->inflight == 0 || w->jobs - w->inflight >= (w->jobs + 3) / 4;
+}
+
 int imgpipe_wk_fill(struct worker *w)
 {
     double now = imgpipe_now();
     int want = w->jobs - w->inflight;
-    if (want <= 0 || now < w->idle_until || !imgpipe_wk_connected(w))
+    if (!imgpipe_wk_may_read(w) || now < w->idle_until || !imgpipe_wk_connected(w))
         return -1;
     for (int qi = 0; qi < w->nqueues && w->c; qi++)
         if (read_own(w, qi, want))
             return 1;
+    imgpipe_wk_move_due(w);
     if (now >= w->reclaim_at) {
         w->reclaim_at = now + (double)w->claim_ms / 4000.0;
         for (int qi = 0; qi < w->nqueues && w->c; qi++)
@@ -160,6 +204,14 @@ int imgpipe_wk_fill(struct worker *w)
  * [count, first id, last id, [[consumer, count], ...] or nil]. */
 static int queue_settled(struct worker *w, int qi)
 {
+    char sched[IMGPIPE_Q_KEYLEN];
+    imgpipe_q_key(sched, w->queues[qi], ":scheduled");
+    redisReply *z = redisCommand(w->c, "ZCARD %s", sched);
+    int waiting = !z || z->type != REDIS_REPLY_INTEGER || z->integer > 0;
+    if (z)
+        freeReplyObject(z);
+    if (waiting) /* retries to come: they are this worker's to run too */
+        return 0;
     redisReply *len = redisCommand(w->c, "XLEN %s", w->streams[qi]);
     redisReply *p = redisCommand(w->c, "XPENDING %s %s", w->streams[qi], IMGPIPE_Q_GROUP);
     redisReply *held = p && p->elements == 4 ? imgpipe_q_elem(p, 0, REDIS_REPLY_INTEGER) : NULL;

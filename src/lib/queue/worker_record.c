@@ -1,6 +1,7 @@
 /* Recording outcomes: each job's outcome becomes a record (ack, retry, fail), and the
  * records go to Redis together in one MULTI/EXEC at the next supply call. */
 #include "queue/worker_int.h"
+#include "common/retry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 static void rec_free(struct wk_rec *r)
 {
     imgpipe_strvec_free(&r->fields);
+    free(r->url);
     free(r);
 }
 
@@ -38,47 +40,104 @@ static struct wk_rec *rec_add(struct worker *w, enum wk_rec_kind kind, int qi, c
 
 void imgpipe_wk_ack(struct worker *w, int qi, const char *id)
 {
-    rec_add(w, WK_ACK, qi, id);
+    rec_add(w, WK_GONE, qi, id);
 }
 
-static int append_argv(struct worker *w, const imgpipe_strvec *argv)
+/* One queue's records, in one script: each entry is settled only while the pending list
+ * still has it under our name. A worker frozen past claim-after whose job was claimed by
+ * another (or already acked by it) is refused, so `done` never counts a job twice and a
+ * retry is never scheduled twice. KEYS: stream, failed, stats, urls, scheduled. ARGV:
+ * group, consumer, then per record: kind (a done, g gone, r retry, f failed), id, url,
+ * delay ms, field count, fields. A retry waits in the scheduled set (score: due time on
+ * Redis's clock; member: "<old id>\n<fields as JSON>"). Returns the refused count. */
+static const char record_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local i, done, retried, refused = 3, 0, 0, 0\n"
+    "while i <= #ARGV do\n"
+    "  local kind, id, url, delay, nf = ARGV[i], ARGV[i + 1], ARGV[i + 2],\n"
+    "    tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])\n"
+    "  local f = {}\n"
+    "  for k = 1, nf do f[k] = ARGV[i + 4 + k] end\n"
+    "  i = i + 5 + nf\n"
+    "  if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2]) == 0 then\n"
+    "    refused = refused + 1\n"
+    "  else\n"
+    "    redis.call('XACK', KEYS[1], ARGV[1], id)\n"
+    "    redis.call('XDEL', KEYS[1], id)\n"
+    "    if kind == 'a' then\n"
+    "      done = done + 1\n"
+    "      redis.call('HSET', KEYS[4], url, 'done')\n"
+    "    elseif kind == 'r' then\n"
+    "      retried = retried + 1\n"
+    "      redis.call('ZADD', KEYS[5], now + delay, id .. '\\n' .. cjson.encode(f))\n"
+    "      redis.call('HSET', KEYS[4], url, 'scheduled')\n"
+    "    elseif kind == 'f' then\n"
+    "      redis.call('XADD', KEYS[2], '*', unpack(f))\n"
+    "      redis.call('HSET', KEYS[4], url, 'failed')\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if done > 0 then redis.call('HINCRBY', KEYS[3], 'done', done) end\n"
+    "if retried > 0 then redis.call('HINCRBY', KEYS[3], 'retried', retried) end\n"
+    "if refused > 0 then redis.call('HINCRBY', KEYS[3], 'refused', refused) end\n"
+    "return refused\n";
+
+int imgpipe_wk_record_load(struct worker *w, char *err)
 {
-    return redisAppendCommandArgv(w->c, (int)argv->n, (const char **)argv->v, NULL) == REDIS_OK;
+    int rc = imgpipe_q_script_load(w->c, record_script, w->record_sha, err);
+    if (rc)
+        w->record_sha[0] = '\0';
+    return rc;
 }
 
-/* XACK + XDEL of every record of queue qi, and the counters: 0 or 1 command each. */
+static int push_rec(imgpipe_strvec *a, const struct wk_rec *r)
+{
+    static const char kinds[] = {
+        [WK_ACK] = 'a', [WK_GONE] = 'g', [WK_RETRY] = 'r', [WK_FAIL] = 'f'};
+    char kind[2] = {kinds[r->kind], 0}, delay[24], nf[24];
+    snprintf(delay, sizeof(delay), "%ld", r->delay_ms);
+    snprintf(nf, sizeof(nf), "%zu", r->fields.n);
+    int bad = imgpipe_strvec_push(a, kind) || imgpipe_strvec_push(a, r->id) ||
+              imgpipe_strvec_push(a, r->url ? r->url : "") || imgpipe_strvec_push(a, delay) ||
+              imgpipe_strvec_push(a, nf);
+    for (size_t i = 0; !bad && i < r->fields.n; i++)
+        bad = imgpipe_strvec_push(a, r->fields.v[i]);
+    return bad;
+}
+
+/* The script call for the records of queue qi: 1 sent (or none to send), 0 out of memory. */
 static int append_queue(struct worker *w, int qi, int *sent)
 {
-    imgpipe_strvec ack = {0}, del = {0};
-    long long done = 0, retried = 0;
-    int ok = !imgpipe_strvec_push(&ack, "XACK") && !imgpipe_strvec_push(&ack, w->streams[qi]) &&
-             !imgpipe_strvec_push(&ack, IMGPIPE_Q_GROUP) && !imgpipe_strvec_push(&del, "XDEL") &&
-             !imgpipe_strvec_push(&del, w->streams[qi]);
-    for (struct wk_rec *r = w->recs; ok && r; r = r->next) {
-        if (r->qi != qi)
-            continue;
-        ok = !imgpipe_strvec_push(&ack, r->id) && !imgpipe_strvec_push(&del, r->id);
-        done += r->kind == WK_ACK;
-        retried += r->kind == WK_RETRY;
-        if (ok && r->fields.n)
-            ok = append_argv(w, &r->fields) && ++*sent;
+    char keys[5][IMGPIPE_Q_KEYLEN];
+    static const char *const suffix[] = {"", ":failed", ":stats", ":urls", ":scheduled"};
+    imgpipe_strvec a = {0};
+    int sha = w->record_sha[0] != '\0';
+    int bad = imgpipe_strvec_push(&a, sha ? "EVALSHA" : "EVAL") ||
+              imgpipe_strvec_push(&a, sha ? w->record_sha : record_script) ||
+              imgpipe_strvec_push(&a, "5");
+    for (int k = 0; k < 5 && !bad; k++) {
+        imgpipe_q_key(keys[k], w->queues[qi], suffix[k]);
+        bad = imgpipe_strvec_push(&a, keys[k]);
     }
-    if (ok && ack.n > 3)
-        ok = append_argv(w, &ack) && append_argv(w, &del) && (*sent += 2);
-    char stats[IMGPIPE_Q_KEYLEN];
-    imgpipe_q_key(stats, w->queues[qi], ":stats");
-    if (ok && done)
-        ok = redisAppendCommand(w->c, "HINCRBY %s done %lld", stats, done) == 0 && ++*sent;
-    if (ok && retried)
-        ok = redisAppendCommand(w->c, "HINCRBY %s retried %lld", stats, retried) == 0 && ++*sent;
-    imgpipe_strvec_free(&ack);
-    imgpipe_strvec_free(&del);
+    bad = bad || imgpipe_strvec_push(&a, IMGPIPE_Q_GROUP) || imgpipe_strvec_push(&a, w->name);
+    size_t head = a.n;
+    for (struct wk_rec *r = w->recs; !bad && r; r = r->next)
+        if (r->qi == qi)
+            bad = push_rec(&a, r);
+    int ok = !bad;
+    if (ok && a.n > head) {
+        ok = redisAppendCommandArgv(w->c, (int)a.n, (const char **)a.v, NULL) == REDIS_OK;
+        *sent += ok;
+    }
+    imgpipe_strvec_free(&a);
     return ok;
 }
 
-/* Sends every queued outcome in one MULTI/EXEC: an entry leaves the pending list in the
- * same transaction that adds its retry or its failure, so none is lost or doubled by a
- * crash between the two. Records stay queued when Redis cannot be reached. */
+/* Sends every queued outcome: one script call per queue, in one MULTI/EXEC. An entry
+ * leaves the pending list in the same script that schedules its retry or adds its failure,
+ * so none is lost or doubled by a crash between the two. Records stay queued when Redis
+ * cannot be reached. */
 void imgpipe_wk_flush(struct worker *w)
 {
     if (!w->recs || !imgpipe_wk_connected(w))
@@ -96,12 +155,27 @@ void imgpipe_wk_flush(struct worker *w)
     }
     /* EXEC ran: an array with one reply per queued command (nil when it was aborted). */
     ok = ok && last->type == REDIS_REPLY_ARRAY && last->elements == (size_t)(sent - 2);
+    long long refused = 0;
+    for (size_t i = 0; ok && i < last->elements; i++) {
+        const redisReply *n = imgpipe_q_elem(last, i, REDIS_REPLY_INTEGER);
+        ok = n != NULL;
+        refused += ok ? n->integer : 0;
+    }
     if (last)
         freeReplyObject(last);
     if (!ok) {
         imgpipe_wk_drop(w, w->c && w->c->err ? w->c->errstr
-                                             : "MULTI/EXEC was refused or answered unexpectedly");
+                                             : "the outcome script was refused or answered "
+                                               "unexpectedly");
         return;
+    }
+    if (refused) {
+        char n[24];
+        snprintf(n, sizeof(n), "%lld", refused);
+        imgpipe_wk_notice(w,
+                          "%s outcomes refused: their jobs were claimed by another worker while "
+                          "this one was silent past claim-after%s",
+                          n, "");
     }
     imgpipe_wk_recs_free(w);
 }
@@ -112,13 +186,10 @@ void imgpipe_wk_flush(struct worker *w)
 static int copy_fields(struct worker *w, const struct wk_job *j, struct wk_rec *r, int retry,
                        int status, const char *error)
 {
-    char attempt[16], failed[IMGPIPE_Q_KEYLEN];
-    imgpipe_q_key(failed, w->queues[j->qi], ":failed");
+    char attempt[16];
     snprintf(attempt, sizeof(attempt), "%d", retry ? j->attempt + 1 : j->attempt);
     imgpipe_strvec *f = &r->fields;
-    int bad = imgpipe_strvec_push(f, "XADD") ||
-              imgpipe_strvec_push(f, retry ? w->streams[j->qi] : failed) ||
-              imgpipe_strvec_push(f, "*");
+    int bad = 0;
     for (size_t i = 0; !bad && i + 1 < j->fields.n; i += 2)
         if (strcmp(j->fields.v[i], "attempt") != 0)
             bad = imgpipe_strvec_push(f, j->fields.v[i]) ||
@@ -133,17 +204,35 @@ static int copy_fields(struct worker *w, const struct wk_job *j, struct wk_rec *
     return bad ? IMGPIPE_ENOMEM : IMGPIPE_OK;
 }
 
-/* --retries N means what it means for `get`: N more attempts after the first. Whether a
- * failure may pass on another attempt is the outcome's own `transient`. */
+static const char *job_url(const struct wk_job *j)
+{
+    for (size_t i = 0; i + 1 < j->fields.n; i += 2)
+        if (strcmp(j->fields.v[i], "url") == 0)
+            return j->fields.v[i + 1];
+    return "";
+}
+
+/* --retries N means what it means for `get`: N more attempts after the first, each after a
+ * wait that grows (jittered, or the server's Retry-After: common/retry.c) spent in the
+ * scheduled set, not in a worker's slot. Whether a failure may pass on another attempt is
+ * the outcome's own `transient`; a Retry-After longer than we wait fails the job. */
 void imgpipe_wk_finish(struct worker *w, struct wk_job *j, int status, int transient,
-                       const char *error)
+                       long retry_after_ms, const char *error)
 {
     int retry = status && transient && j->attempt < w->retries;
+    long delay = retry ? imgpipe_retry_delay_ms(j->attempt + 1, w->o->get.retry_wait_ms,
+                                                retry_after_ms, &w->rng)
+                       : 0;
+    retry = retry && delay >= 0;
     struct wk_rec *r = rec_add(w,
                                status == IMGPIPE_OK ? WK_ACK
                                : retry              ? WK_RETRY
                                                     : WK_FAIL,
                                j->qi, j->id);
+    if (r) {
+        r->delay_ms = delay;
+        r->url = strdup(job_url(j)); /* NULL when out of memory: sent as "" */
+    }
     if (r && status)
         copy_fields(w, j, r, retry, status, error);
     j->verdict = retry ? WK_RETRIED : WK_RECORDED;

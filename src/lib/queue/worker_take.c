@@ -206,7 +206,7 @@ int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
         rc = task_from_job(w, j, t, err);
     if (rc == IMGPIPE_OK)
         return 1;
-    imgpipe_wk_finish(w, j, rc, transient, err);
+    imgpipe_wk_finish(w, j, rc, transient, -1, err);
     imgpipe_wk_job_free(w, j);
     return 0;
 }

@@ -127,7 +127,7 @@ static void launch(struct async *a, struct slot *s)
     s->retry_at = 0;
     if (!s->rate_ok) {
         s->rate_ok = 1;
-        double wait = imgpipe_hostrate_reserve(a->r->rate, s->task.url);
+        double wait = imgpipe_run_reserve(a->r, s->task.url);
         if (wait > 0) {
             s->retry_at = imgpipe_now() + wait; /* waits like a retry, then comes back */
             return;

@@ -451,12 +451,17 @@ int imgpipe_run_wait(const imgpipe_run *r, double seconds)
     return 0;
 }
 
+double imgpipe_run_reserve(imgpipe_run *r, const char *url)
+{
+    return r->reserve ? r->reserve(r, url) : imgpipe_hostrate_reserve(r->rate, url);
+}
+
 /* One attempt; spool is NULL when the body is wanted in memory. */
 static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_spool *spool,
                     imgpipe_outcome *o)
 {
     imgpipe_transfer tr;
-    double wait = imgpipe_hostrate_reserve(r->rate, t->url);
+    double wait = imgpipe_run_reserve(r, t->url);
     if (wait > 0 && !imgpipe_run_wait(r, wait)) {
         o->status = imgpipe_errf(o->error, IMGPIPE_ECANCELED, "interrupted");
         return;

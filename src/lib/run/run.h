@@ -71,6 +71,9 @@ typedef struct imgpipe_run {
     int no_spool;  /* bodies stay in memory: too few file descriptors to spool them */
     struct imgpipe_ledger *ledger; /* NULL: none */
     struct imgpipe_hostrate *rate; /* NULL: no --rate */
+    /* Reserves a start for a request to url, kept elsewhere than in this process (a rate
+     * for a whole fleet): the seconds to wait. NULL: the run's own rate. */
+    double (*reserve)(struct imgpipe_run *r, const char *url);
     size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
     atomic_int fatal;              /* a disk error stops the run: no new task starts; read
                                       by every thread, set under lock after fatal_err */
@@ -118,6 +121,10 @@ int imgpipe_run_stopping(const imgpipe_run *r);
 /* After a failed attempt: the wait before the next one, or -1 when there is none to make
  * (a permanent failure, no retries left, a wait past the deadline, a stop). */
 long imgpipe_run_retry_delay(const imgpipe_run *r, const imgpipe_outcome *o, uint64_t *rng);
+
+/* The seconds to wait before a request to url may start (--rate): r->reserve's answer,
+ * or the run's own. */
+double imgpipe_run_reserve(imgpipe_run *r, const char *url);
 
 /* Sleeps in short steps so that a stop is heard; 0 when it was cut short. */
 int imgpipe_run_wait(const imgpipe_run *r, double seconds);

@@ -332,6 +332,11 @@ static void candidate(const char *base, uint32_t tag, uint64_t n, char *out)
         snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%08" PRIx32 "-%" PRIu64, tag, n);
 }
 
+void imgpipe_name_candidate(const char *base, const char *url, uint64_t n, char *out)
+{
+    candidate(base, (uint32_t)imgpipe_hash64(url, strlen(url)), n, out);
+}
+
 int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *url,
                           imgpipe_name_taken_fn taken, void *ctx, char *out)
 {

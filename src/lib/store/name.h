@@ -44,6 +44,11 @@ int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out);
  * for thumbnails, so an original and a thumbnail never share a name. */
 int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out);
 
+/* Candidate n of url's name walk from base, as the set functions walk it: base (n = 0),
+ * "<stem>-<hex><ext>" (n = 1), "<stem>-<hex>-<n><ext>". For walks kept elsewhere (the
+ * queue's name registry in Redis). Never a thumbnail's name when n > 0. */
+void imgpipe_name_candidate(const char *base, const char *url, uint64_t n, char *out);
+
 /* 1 when name may not be given to the link being named (a file of an earlier run, say). */
 typedef int (*imgpipe_name_taken_fn)(void *ctx, const char *name);
 

@@ -19,6 +19,9 @@ static const struct family queue_families[] = {
     {"imgpipe_queue_failed", "gauge", "failed", "Jobs in the queue's failed list."},
     {"imgpipe_queue_done_total", "counter", "done", "Jobs done since the queue was created."},
     {"imgpipe_queue_retried_total", "counter", "retried", "Transient failures retried."},
+    {"imgpipe_queue_scheduled", "gauge", "scheduled", "Retries waiting for their time."},
+    {"imgpipe_queue_refused_total", "counter", "refused",
+     "Outcomes refused: their worker had lost the job to another."},
 };
 
 static const struct family worker_families[] = {

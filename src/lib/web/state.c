@@ -194,7 +194,10 @@ static const char requeue_one[] =
     "  elseif k ~= 'error' and k ~= 'status' and k ~= 'worker' then\n"
     "    out[#out + 1] = k; out[#out + 1] = f[i + 1] end\n"
     "end\n"
-    "redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "local id = redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "for i = 1, #f - 1, 2 do\n"
+    "  if f[i] == 'url' then redis.call('HSET', KEYS[3], f[i + 1], id) end\n"
+    "end\n"
     "redis.call('XDEL', KEYS[1], e[1])\n"
     "return 1\n";
 
@@ -206,29 +209,33 @@ static const char drop_all[] = "local n = redis.call('XLEN', KEYS[1])\n"
 static int run_action(imgpipe_queue *q, const char *action, const char *queue, const char *id,
                       long long *count, char *err)
 {
-    char failed[IMGPIPE_Q_KEYLEN], stream[IMGPIPE_Q_KEYLEN];
+    char failed[IMGPIPE_Q_KEYLEN], stream[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
     imgpipe_q_key(failed, queue, ":failed");
     imgpipe_q_key(stream, queue, "");
-    if (strcmp(action, "requeue") == 0 && !id) {
-        uint64_t n = 0;
-        int rc = imgpipe_queue_requeue_failed(q, queue, &n, err);
+    imgpipe_q_key(urls, queue, ":urls");
+    uint64_t n = 0;
+    int rc = IMGPIPE_OK;
+    if (strcmp(action, "purge") == 0) {
+        /* Waiting and scheduled jobs go; jobs in hand finish. */
+        rc = imgpipe_queue_purge(q, queue, &n, err);
         *count = (long long)n;
         return rc;
     }
-    const char *argv[6];
+    if (strcmp(action, "requeue") == 0 && !id) {
+        rc = imgpipe_queue_requeue_failed(q, queue, &n, err);
+        *count = (long long)n;
+        return rc;
+    }
+    const char *argv[7];
     int argc;
     if (strcmp(action, "requeue") == 0) {
-        const char *a[] = {"EVAL", requeue_one, "2", failed, stream, id};
-        memcpy(argv, a, sizeof(a)), argc = 6;
+        const char *a[] = {"EVAL", requeue_one, "3", failed, stream, urls, id};
+        memcpy(argv, a, sizeof(a)), argc = 7;
     } else if (strcmp(action, "drop") == 0 && id) {
         const char *a[] = {"XDEL", failed, id};
         memcpy(argv, a, sizeof(a)), argc = 3;
     } else if (strcmp(action, "drop") == 0) {
         const char *a[] = {"EVAL", drop_all, "1", failed};
-        memcpy(argv, a, sizeof(a)), argc = 4;
-    } else if (strcmp(action, "purge") == 0) {
-        /* Waiting and held entries go; jobs in hand finish, and their ack finds nothing. */
-        const char *a[] = {"XTRIM", stream, "MAXLEN", "0"};
         memcpy(argv, a, sizeof(a)), argc = 4;
     } else {
         return imgpipe_errf(err, IMGPIPE_EINVAL, "unknown action '%s'", action);
