@@ -89,9 +89,9 @@ typedef struct imgpipe_source_opts {
     const char *client_id;   /* Imgur Client-ID; required for imgur: specs */
     long connect_timeout_ms; /* 0: library default */
     long timeout_ms;         /* whole API request; 0: library default */
-    int pages; /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
-                  spec's page on, one after another, ending at the first empty page;
-                  0: 1. Other sources have one answer and ignore it. */
+    int pages;          /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
+                           spec's page on, one after another, ending at the first empty page;
+                           0: 1. Other sources have one answer and ignore it. */
     int retries;        /* API requests: more attempts after a transient failure (as for
                            imgpipe_get_opts: 0: 3, < 0: none), honouring Retry-After */
     long retry_wait_ms; /* the first backoff, doubled each attempt; 0: 500 ms */
@@ -222,6 +222,15 @@ typedef struct imgpipe_get_opts {
     int nthumbs;                       /* thumbnail sizes, 0..IMGPIPE_THUMB_MAX_SIZES */
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     imgpipe_thumb_opts thumb;
+    /* Object storage: dir "s3://bucket/prefix" PUTs every image and thumbnail to an
+     * S3-compatible service (SigV4; credentials from AWS_ACCESS_KEY_ID,
+     * AWS_SECRET_ACCESS_KEY, AWS_REGION). The bucket is checked before any download: an
+     * unreachable service, a missing bucket or refused credentials end the call with
+     * IMGPIPE_ENET or IMGPIPE_ECONFIG. */
+    const char *s3_endpoint; /* path-style endpoint "http(s)://host:port"; NULL:
+                                $IMGPIPE_S3_ENDPOINT, $AWS_ENDPOINT_URL, else AWS */
+    const char *state_dir;   /* with a bucket: the local directory of the ledger (the
+                                restart state), required unless no_ledger */
 } imgpipe_get_opts;
 
 /* One link's outcome, handed to the item callback. Pointers are borrowed for the call. */
@@ -248,6 +257,9 @@ typedef struct imgpipe_summary {
     double seconds;
     uint64_t not_tried; /* links left when an error of the whole directory ended the run */
 } imgpipe_summary;
+
+/* 1 when an output is a bucket ("s3://bucket/prefix") rather than a directory. */
+int imgpipe_output_is_bucket(const char *output);
 
 /* Reads every source to its end and downloads each link into opts->dir, with thumbnails.
  * A failed link is reported through cb and counted; it does not stop the others. Returns
@@ -287,8 +299,10 @@ int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err);
 void imgpipe_queue_free(imgpipe_queue *q);
 
 typedef struct imgpipe_enqueue_opts {
-    const char *queue; /* NULL: "default" */
-    const char *dir;   /* where workers write; made absolute here; NULL: "images" */
+    const char *queue;       /* NULL: "default" */
+    const char *dir;         /* where workers write; made absolute here; NULL: "images"; or
+                                "s3://bucket/prefix" (checked here, see imgpipe_get_opts) */
+    const char *s3_endpoint; /* as imgpipe_get_opts's, for that check */
     int nthumbs;
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     int quality; /* 0: 85 */

@@ -18,20 +18,25 @@ static const char usage[] =
     ")\n"
     "  -q, --queue QUEUE         the queue (default: default)\n"
     "  -o, --output DIR          where workers write, made absolute here (default: images);\n"
-    "                            each worker writes into DIR on its own host\n"
+    "                            each worker writes into DIR on its own host; or\n"
+    "                            s3://BUCKET/PREFIX, one bucket for every worker (checked\n"
+    "                            here with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)\n"
+    "      --s3-endpoint URL     the S3-compatible service (default: $IMGPIPE_S3_ENDPOINT,\n"
+    "                            $AWS_ENDPOINT_URL, else AWS)\n"
     "  -t, --thumb WxH           thumbnails to make as well; repeat for several sizes\n"
     "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
     "  -h, --help                this help\n"
     "\n"
     "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
 
-enum { OPT_QUALITY = 256 };
+enum { OPT_QUALITY = 256, OPT_S3_ENDPOINT };
 
 static const struct option longopts[] = {{"redis", required_argument, NULL, 'r'},
                                          {"queue", required_argument, NULL, 'q'},
                                          {"output", required_argument, NULL, 'o'},
                                          {"thumb", required_argument, NULL, 't'},
                                          {"quality", required_argument, NULL, OPT_QUALITY},
+                                         {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
 
@@ -58,6 +63,9 @@ static int parse_option(struct enqueue_cli *e, int c)
         return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->quality) ? CLI_EXIT_USAGE : -1;
+    case OPT_S3_ENDPOINT:
+        o->s3_endpoint = optarg;
+        return -1;
     case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;
@@ -92,9 +100,11 @@ int cmd_enqueue(int argc, char **argv)
     }
     uint64_t count = 0;
     char batch[64];
-    if (imgpipe_queue_enqueue(q, &e.opts, sources, n, &count, batch, err)) {
+    int status = imgpipe_queue_enqueue(q, &e.opts, sources, n, &count, batch, err);
+    if (status) {
         cli_error("%s (%llu jobs were queued before that)", err, (unsigned long long)count);
-        rc = CLI_EXIT_FAILED;
+        rc = status == IMGPIPE_ECONFIG || status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE
+                                                                   : CLI_EXIT_FAILED;
     } else {
         cli_print_skipped(sources, n);
         printf("enqueued %llu jobs on queue '%s' (batch %s)\n", (unsigned long long)count,

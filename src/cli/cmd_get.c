@@ -14,7 +14,12 @@ static const char usage[] =
     "named after the last segment of its URL, written whole or not at all. A rerun skips\n"
     "what DIR/.imgpipe/ledger records as done (and still there) and retries the rest.\n"
     "\n"
-    "  -o, --output DIR          output directory, created if missing (default: images)\n"
+    "  -o, --output DIR          output directory, created if missing (default: images);\n"
+    "                            or s3://BUCKET/PREFIX: PUT to an S3-compatible service\n"
+    "                            (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)\n"
+    "      --s3-endpoint URL     the service for s3:// (path-style; default:\n"
+    "                            $IMGPIPE_S3_ENDPOINT, $AWS_ENDPOINT_URL, else AWS)\n"
+    "      --state DIR           with s3://: the local directory of the ledger\n"
     "  -m, --mode MODE           how links are run (default: async):\n"
     "                              seq      one after another\n"
     "                              threads  a pool of N threads (default N: 8)\n"
@@ -85,7 +90,9 @@ enum {
     OPT_PAGES,
     OPT_MAX_PIXELS,
     OPT_CACERT,
-    OPT_METRICS_LISTEN
+    OPT_METRICS_LISTEN,
+    OPT_S3_ENDPOINT,
+    OPT_STATE
 };
 
 static const struct option longopts[] = {
@@ -108,6 +115,8 @@ static const struct option longopts[] = {
     {"pages", required_argument, NULL, OPT_PAGES},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
+    {"state", required_argument, NULL, OPT_STATE},
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"verbose", no_argument, NULL, 'v'},
@@ -197,6 +206,12 @@ static int parse_option(struct get_cli *g, int c)
     case 'o':
         o->dir = optarg;
         return -1;
+    case OPT_S3_ENDPOINT:
+        o->s3_endpoint = optarg;
+        return -1;
+    case OPT_STATE:
+        o->state_dir = optarg;
+        return -1;
     case 'm':
         if (imgpipe_parse_mode(optarg, &o->mode) == IMGPIPE_OK)
             return -1;
@@ -285,7 +300,8 @@ static int exit_code(int status, const imgpipe_summary *sum)
     if (status == IMGPIPE_ECANCELED)
         return 128 + (stop_signal ? stop_signal : SIGINT);
     if (status)
-        return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        return status == IMGPIPE_EINVAL || status == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE
+                                                                     : CLI_EXIT_FAILED;
     return sum->failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 
@@ -300,6 +316,12 @@ int cmd_get(int argc, char **argv)
     }
     if (g.opts.cacert && cli_check_cacert(g.opts.cacert))
         return CLI_EXIT_USAGE;
+    if (imgpipe_output_is_bucket(g.opts.dir) && !g.opts.state_dir && !g.opts.no_ledger) {
+        cli_error("-o %s: a bucket needs --state DIR, a local directory for the ledger that "
+                  "makes a rerun skip finished links (or --no-ledger)",
+                  g.opts.dir);
+        return CLI_EXIT_USAGE;
+    }
     char err[IMGPIPE_ERRLEN];
     int status = g.metrics_listen ? imgpipe_metrics_start(&g.metrics, g.metrics_listen, err) : 0;
     if (status) {
@@ -310,7 +332,8 @@ int cmd_get(int argc, char **argv)
     int n = 0, rc = 0;
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
-    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
+    if (!g.opts.retry_failed &&
+        (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
         imgpipe_metrics_free(g.metrics);
         return rc;
     }

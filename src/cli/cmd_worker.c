@@ -28,6 +28,9 @@ static const char usage[] =
     "      --max-bytes SIZE      refuse images larger than SIZE (default: 50M)\n"
     "  -k, --insecure            do not verify TLS certificates\n"
     "      --cacert FILE         verify TLS certificates with the CA certificates in FILE\n"
+    "      --s3-endpoint URL     the service of jobs for s3://BUCKET/PREFIX (default:\n"
+    "                            $IMGPIPE_S3_ENDPOINT, $AWS_ENDPOINT_URL, else AWS);\n"
+    "                            credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\n"
     "      --metrics-listen ADDR serve this worker's counters for Prometheus at\n"
     "                            http://ADDR/metrics (ADDR: HOST:PORT)\n"
     "  -q, --quiet               print only failures\n"
@@ -46,7 +49,8 @@ enum {
     OPT_READ_TIMEOUT,
     OPT_MAX_BYTES,
     OPT_CACERT,
-    OPT_METRICS_LISTEN
+    OPT_METRICS_LISTEN,
+    OPT_S3_ENDPOINT
 };
 
 static const struct option longopts[] = {
@@ -62,6 +66,7 @@ static const struct option longopts[] = {
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {0, 0, 0, 0}};
@@ -117,6 +122,9 @@ static int parse_option(struct worker_cli *w, int c)
         return -1;
     case OPT_CACERT:
         o->get.cacert = optarg; /* checked after the options: --help goes first */
+        return -1;
+    case OPT_S3_ENDPOINT:
+        o->get.s3_endpoint = optarg;
         return -1;
     case 'q':
         w->quiet = 1;

@@ -36,7 +36,8 @@ static unsigned char *quadrant_jpeg(int w, int h, size_t *len)
 static int contains(const unsigned char *hay, size_t len, const char *needle, size_t n)
 {
     for (size_t i = 0; i + n <= len; i++)
-        if (memcmp(hay + i, needle, n) == 0) return 1;
+        if (memcmp(hay + i, needle, n) == 0)
+            return 1;
     return 0;
 }
 
@@ -326,8 +327,10 @@ static void test_png_rgba_keeps_alpha(void **state)
         for (int x = 0; x < tw; x++) {
             const unsigned char *p = t + ((size_t)y * tw + x) * 4;
             /* The filter spans 3 output pixels each side of the edge at x = 25. */
-            if (x <= 21) assert_int_equal(p[3], 0);
-            if (x >= 29) assert_int_equal(p[3], 255);
+            if (x <= 21)
+                assert_int_equal(p[3], 0);
+            if (x >= 29)
+                assert_int_equal(p[3], 255);
             if (p[3] > 0) /* every visible pixel is pure red: no green halo */
                 assert_true(p[0] >= 250 && p[1] <= 5 && p[2] <= 5);
         }
@@ -682,15 +685,15 @@ static void test_store_refuses_cut_image(void **state)
     imgpipe_get_opts opts = {0};
     char err[IMGPIPE_ERRLEN] = "";
     int thumbs = -1;
+    imgpipe_output out = {.dirfd = dirfd};
     imgpipe_buf cut = {.data = jpeg, .len = len - 20, .cap = len}; /* inside the scan */
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "cut.jpg", &cut, &thumbs, err),
+    assert_int_equal(imgpipe_job_store(&opts, &out, "cut.jpg", &cut, &thumbs, err),
                      IMGPIPE_ECORRUPT);
     assert_non_null(strstr(err, "truncated JPEG"));
     struct stat st;
     assert_int_not_equal(fstatat(dirfd, "cut.jpg", &st, 0), 0);
     imgpipe_buf whole = {.data = jpeg, .len = len, .cap = len};
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "whole.jpg", &whole, &thumbs, err),
-                     IMGPIPE_OK);
+    assert_int_equal(imgpipe_job_store(&opts, &out, "whole.jpg", &whole, &thumbs, err), IMGPIPE_OK);
     assert_int_equal(fstatat(dirfd, "whole.jpg", &st, 0), 0);
     assert_int_equal(st.st_size, (off_t)len);
     close(dirfd);

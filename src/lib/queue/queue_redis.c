@@ -2,6 +2,7 @@
  * Why Streams, and the keys: docs/queue.md. */
 #include "queue/queue.h"
 #include "store/name.h"
+#include "net/s3.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -164,7 +165,7 @@ struct enqueue {
 static int make_absolute(const char *dir, char *out, size_t cap, char *err)
 {
     char cwd[4096];
-    if (dir[0] == '/') {
+    if (imgpipe_s3_is_url(dir) || dir[0] == '/') {
         if ((size_t)snprintf(out, cap, "%s", dir) < cap)
             return IMGPIPE_OK;
     } else if (getcwd(cwd, sizeof(cwd)) &&
@@ -172,6 +173,19 @@ static int make_absolute(const char *dir, char *out, size_t cap, char *err)
         return IMGPIPE_OK;
     }
     return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot make the output directory '%s' absolute", dir);
+}
+
+/* Jobs for a bucket are queued only when it takes objects with these credentials: a
+ * missing bucket or a wrong secret is said now, not by every worker. */
+static int check_bucket(const char *url, const char *endpoint, char *err)
+{
+    imgpipe_s3 *s3;
+    imgpipe_s3_config cfg = {.endpoint = endpoint, .retries = -1};
+    int rc = imgpipe_s3_open(&s3, url, &cfg, err);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_s3_check(s3, err);
+    imgpipe_s3_free(s3);
+    return rc;
 }
 
 static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
@@ -243,6 +257,8 @@ int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
     if (!imgpipe_q_name_ok(queue))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
     int rc = make_absolute(opts->dir ? opts->dir : "images", e.dir, sizeof(e.dir), err);
+    if (rc == IMGPIPE_OK && imgpipe_s3_is_url(e.dir))
+        rc = check_bucket(e.dir, opts->s3_endpoint, err);
     if (rc)
         return rc;
     imgpipe_q_key(e.key, queue, "");

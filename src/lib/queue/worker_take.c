@@ -16,6 +16,29 @@
 
 /* ---- directories --------------------------------------------------------------------- */
 
+/* A job's directory, or its bucket: checked before the first job there runs, so that a
+ * missing bucket or refused credentials are said once, not as every job's failure. */
+static int open_output(struct worker *w, struct wk_dir *d, char *err)
+{
+    const imgpipe_get_opts *g = &w->o->get;
+    d->fd = -1;
+    if (!imgpipe_s3_is_url(d->path))
+        return imgpipe_store_open_dir(d->path, &d->fd, err);
+    imgpipe_s3_config cfg = {.endpoint = g->s3_endpoint,
+                             .connect_timeout_ms = g->connect_timeout_ms,
+                             .retries = g->retries,
+                             .retry_wait_ms = g->retry_wait_ms,
+                             .insecure = g->insecure,
+                             .cacert = g->cacert,
+                             .stop = w->o->stop};
+    int rc = imgpipe_s3_open(&d->s3, d->path, &cfg, err);
+    if (rc == IMGPIPE_OK && (rc = imgpipe_s3_check(d->s3, err))) {
+        imgpipe_s3_free(d->s3);
+        d->s3 = NULL;
+    }
+    return rc;
+}
+
 static struct wk_dir *dir_get(struct worker *w, const char *path, char *err)
 {
     for (struct wk_dir *d = w->dirs; d; d = d->next)
@@ -29,7 +52,7 @@ static struct wk_dir *dir_get(struct worker *w, const char *path, char *err)
         imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         return NULL;
     }
-    if (imgpipe_store_open_dir(path, &d->fd, err)) {
+    if (open_output(w, d, err)) {
         free(d->path);
         free(d);
         return NULL;
@@ -46,7 +69,9 @@ void imgpipe_wk_dir_close(struct worker *w, struct wk_dir *d)
     while (*p != d)
         p = &(*p)->next;
     *p = d->next;
-    close(d->fd);
+    if (d->fd >= 0)
+        close(d->fd);
+    imgpipe_s3_free(d->s3);
     free(d->path);
     free(d);
 }
@@ -67,6 +92,8 @@ static void dir_put(struct worker *w, struct wk_dir *d)
 int imgpipe_wk_dir_writable(const struct wk_dir *d, char *err)
 {
     static const char zeros[PROBE_BYTES];
+    if (d->s3)
+        return imgpipe_s3_check(d->s3, err) ? IMGPIPE_EDISK : IMGPIPE_OK;
     int fd = openat(d->fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) /* no O_TMPFILE here */
         return faccessat(d->fd, ".", W_OK, AT_EACCESS) == 0
@@ -144,7 +171,7 @@ static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, i
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s lacks url, name or dir", j->id);
     if (!imgpipe_store_name_ok(name) || strlen(name) > IMGPIPE_NAME_MAX)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: unsafe file name '%s'", j->id, name);
-    if (dir[0] != '/')
+    if (dir[0] != '/' && !imgpipe_s3_is_url(dir))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: dir '%s' is not absolute", j->id, dir);
     if (parse_thumbs(imgpipe_q_field(kv, "thumbs"), &j->opts))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: bad thumbnail sizes", j->id);
@@ -167,6 +194,7 @@ static int task_from_job(struct worker *w, struct wk_job *j, imgpipe_task *t, ch
     if (!url || !(t->url = strdup(url)))
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     t->dirfd = j->dir->fd;
+    t->s3 = j->dir->s3;
     t->job_opts = &j->opts;
     t->ctx = j;
     j->next = w->flight;

@@ -1,6 +1,7 @@
 #include "run/job.h"
 #include "image/codec.h"
 #include "store/store.h"
+#include "run/output.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,14 +13,15 @@ static int image_info(const void *data, size_t len, struct imgpipe_image_info *i
     return imgpipe_image_check(data, len, 0, &codec, info, err);
 }
 
-/* 1 when the file tname in dirfd is a thumbnail of a w x h source made for box: it fits
+/* 1 when the file tname in out is a thumbnail of a w x h source made for box: it fits
  * the box and touches it on one side, or it is the source's size (never upscaled). */
-static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *box, int w, int h)
+static int made_for_box(const imgpipe_output *out, const char *tname, const imgpipe_thumb_size *box,
+                        int w, int h)
 {
     imgpipe_buf b = {0};
     struct imgpipe_image_info ti;
     char why[IMGPIPE_ERRLEN];
-    int fits = imgpipe_store_read(dirfd, tname, 1 << 24, &b, why) == IMGPIPE_OK &&
+    int fits = imgpipe_output_read(out, tname, 1 << 24, &b, why) == IMGPIPE_OK &&
                image_info(b.data, b.len, &ti, why) == IMGPIPE_OK && ti.width <= box->width &&
                ti.height <= box->height &&
                (ti.width == box->width || ti.height == box->height ||
@@ -28,20 +30,21 @@ static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *
     return fits;
 }
 
-int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n,
-                           const void *data, size_t len, char *out, size_t cap)
+int imgpipe_job_thumb_name(const imgpipe_output *out, const char *name,
+                           const imgpipe_thumb_size *box, int n, const void *data, size_t len,
+                           char *buf, size_t cap)
 {
     struct imgpipe_image_info info;
     char why[IMGPIPE_ERRLEN];
-    int rc = imgpipe_thumb_name(name, box, n > 1, out, cap);
-    if (rc || n > 1 || !imgpipe_store_exists(dirfd, out))
+    int rc = imgpipe_thumb_name(name, box, n > 1, buf, cap);
+    if (rc || n > 1 || !imgpipe_output_exists(out, buf))
         return rc;
     /* One size, and a thumbnail of that name is there: it is this size's (a rerun
      * rewrites it) or another's, which is kept: this one's name then says its size. */
     if (image_info(data, len, &info, why) == IMGPIPE_OK &&
-        made_for_box(dirfd, out, box, info.width, info.height))
+        made_for_box(out, buf, box, info.width, info.height))
         return IMGPIPE_OK;
-    return imgpipe_thumb_name(name, box, 1, out, cap);
+    return imgpipe_thumb_name(name, box, 1, buf, cap);
 }
 
 /* The thumbnails of one encoded image, made in memory (outs[0..opts->nthumbs)). */
@@ -60,18 +63,19 @@ static int make_thumbs(const imgpipe_get_opts *opts, const void *data, size_t le
     return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
 }
 
-static int write_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
-                        size_t len, imgpipe_thumb_out *outs, int *thumbs, char *err)
+static int write_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
+                        const void *data, size_t len, imgpipe_thumb_out *outs, int *thumbs,
+                        char *err)
 {
     char tname[512];
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
-        rc = imgpipe_job_thumb_name(dirfd, name, &opts->thumbs[i], opts->nthumbs, data, len, tname,
+        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs, data, len, tname,
                                     sizeof(tname));
         if (rc)
             imgpipe_errf(err, rc, "thumbnail name for '%s' is too long", name);
-        else if ((rc = imgpipe_store_write(dirfd, tname, outs[i].data.data, outs[i].data.len,
-                                           err)) == IMGPIPE_OK)
+        else if ((rc = imgpipe_output_write(out, tname, outs[i].data.data, outs[i].data.len,
+                                            err)) == IMGPIPE_OK)
             (*thumbs)++;
     }
     return rc;
@@ -83,8 +87,8 @@ static void free_thumbs(imgpipe_thumb_out *outs)
         imgpipe_buf_free(&outs[i].data);
 }
 
-int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
-                       size_t len, int *thumbs, char *err)
+int imgpipe_job_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
+                       const void *data, size_t len, int *thumbs, char *err)
 {
     imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
     *thumbs = 0;
@@ -92,12 +96,12 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name
         return IMGPIPE_OK;
     int rc = make_thumbs(opts, data, len, outs, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, dirfd, name, data, len, outs, thumbs, err);
+        rc = write_thumbs(opts, out, name, data, len, outs, thumbs, err);
     free_thumbs(outs);
     return rc;
 }
 
-int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
+int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err)
 {
     imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
@@ -113,9 +117,9 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
     else
         memset(outs, 0, sizeof(outs));
     if (rc == IMGPIPE_OK)
-        rc = imgpipe_store_write(dirfd, name, body->data, body->len, err);
+        rc = imgpipe_output_write(out, name, body->data, body->len, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, dirfd, name, body->data, body->len, outs, thumbs, err);
+        rc = write_thumbs(opts, out, name, body->data, body->len, outs, thumbs, err);
     free_thumbs(outs);
     return rc;
 }

@@ -84,14 +84,15 @@ static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, int *made, char *err)
     char tname[512];
     int missing = 0;
     *made = 0;
-    int rc = imgpipe_store_read(r->dirfd, t->name, UINT64_MAX, &b, err);
+    imgpipe_output out = imgpipe_run_output(r, t);
+    int rc = imgpipe_output_read(&out, t->name, UINT64_MAX, &b, err);
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
-        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, b.data, b.len,
-                                    tname, sizeof(tname));
-        missing = rc == IMGPIPE_OK && !imgpipe_store_exists(r->dirfd, tname);
+        rc = imgpipe_job_thumb_name(&out, t->name, &o->thumbs[i], o->nthumbs, b.data, b.len, tname,
+                                    sizeof(tname));
+        missing = rc == IMGPIPE_OK && !imgpipe_output_exists(&out, tname);
     }
     if (rc == IMGPIPE_OK && missing)
-        rc = imgpipe_job_thumbs(o, r->dirfd, t->name, b.data, b.len, made, err);
+        rc = imgpipe_job_thumbs(o, &out, t->name, b.data, b.len, made, err);
     imgpipe_buf_free(&b);
     return rc;
 }
@@ -105,11 +106,11 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     uint64_t bytes;
     const char *name;
     enum imgpipe_ledger_state st = imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name);
-    struct stat sb;
+    uint64_t size = 0;
+    imgpipe_output out = imgpipe_run_output(r, t);
     /* Names by content are known only after download: the ledger's name is the one. */
     int same = st == IMGPIPE_LEDGER_DONE && (r->sha_names || strcmp(name, t->name) == 0);
-    if (!same || fstatat(r->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
-        (uint64_t)sb.st_size != bytes)
+    if (!same || !imgpipe_output_stat(&out, name, t->url, &size) || size != bytes)
         return 0;
     snprintf(t->name, sizeof(t->name), "%s", name);
     imgpipe_outcome o = {.bytes = bytes, .attempts = 0};
@@ -142,7 +143,8 @@ static int name_taken(void *ctx, const char *name)
         imgpipe_name_shard(name, rel);
     else
         snprintf(rel, sizeof(rel), "%s", name);
-    return imgpipe_store_exists(n->r->dirfd, rel);
+    imgpipe_output out = {.dirfd = n->r->dirfd, .s3 = n->r->s3};
+    return imgpipe_output_taken(&out, rel, n->url);
 }
 
 /* The name of a link: from the URL or the template, made distinct from every other URL's
@@ -192,6 +194,7 @@ static int next_link(imgpipe_run *r, const char **url, char *err)
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     t->dirfd = -1;
+    t->s3 = NULL;
     t->job_opts = NULL;
     t->ctx = NULL;
     if (imgpipe_run_stopping(r))
@@ -316,13 +319,23 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
     o->bytes = body->len;
     imgpipe_sha256_hex(body->data, body->len, o->sha256);
     final_name(r, t, o->sha256);
-    o->status =
-        imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, t->dirfd >= 0 ? t->dirfd : r->dirfd,
-                          t->name, body, &o->thumbs, o->error);
+    imgpipe_output out = imgpipe_run_output(r, t);
+    o->status = imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, &out, t->name, body,
+                                  &o->thumbs, o->error);
     if (o->status)
         o->sha256[0] = '\0';
     o->transient = 0;
     o->seconds = imgpipe_now() - o->started;
+}
+
+imgpipe_output imgpipe_run_output(const imgpipe_run *r, const imgpipe_task *t)
+{
+    imgpipe_output o = {.dirfd = r->dirfd, .s3 = r->s3, .url = t->url};
+    if (t->s3 || t->dirfd >= 0) {
+        o.s3 = t->s3;
+        o.dirfd = t->dirfd;
+    }
+    return o;
 }
 
 void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr)

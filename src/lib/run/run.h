@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "net/fetch.h"
+#include "run/output.h"
 #include "store/nametpl.h"
 
 #include <pthread.h>
@@ -16,6 +17,7 @@ typedef struct imgpipe_task {
     char *url; /* owned */
     char name[IMGPIPE_RELNAME_MAX + 1];
     int dirfd;                        /* where it goes; -1: the run's directory */
+    struct imgpipe_s3 *s3;            /* or this bucket; NULL: dirfd */
     const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
     void *ctx;                        /* the supplier's own, e.g. a queue job */
 } imgpipe_task;
@@ -48,7 +50,8 @@ typedef struct imgpipe_run {
     imgpipe_source *const *sources;
     int nsources, cur;
     imgpipe_nameset *names;
-    int dirfd;
+    int dirfd;             /* the output directory; with s3, the state directory (the ledger) */
+    struct imgpipe_s3 *s3; /* the output bucket, or NULL */
     uint64_t next_index;
     imgpipe_item_cb cb;
     void *userdata;
@@ -59,8 +62,8 @@ typedef struct imgpipe_run {
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
     imgpipe_outcome_fn on_outcome; /* NULL: none */
-    int polls; /* the executor handles IMGPIPE_RUN_AGAIN itself */
-    imgpipe_perform_fn perform; /* NULL: a task is its URL's download */
+    int polls;                     /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    imgpipe_perform_fn perform;    /* NULL: a task is its URL's download */
     int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
                      it does not stop the run */
     int retries;
@@ -97,6 +100,9 @@ typedef struct imgpipe_outcome {
     char error[IMGPIPE_ERRLEN];
 } imgpipe_outcome;
 
+/* Where task t's files go: its bucket or directory, else the run's. */
+imgpipe_output imgpipe_run_output(const imgpipe_run *r, const imgpipe_task *t);
+
 /* Milliseconds left before the run's deadline: -1 without one, 0 once it passed. */
 long imgpipe_run_remaining_ms(const imgpipe_run *r);
 
@@ -106,7 +112,6 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r);
 
 /* Fills o for a task the deadline stopped; started says whether its transfer had begun. */
 void imgpipe_run_timed_out(imgpipe_outcome *o, int started);
-
 
 /* 1 once the run should start nothing new: the caller's stop flag or a fatal error. */
 int imgpipe_run_stopping(const imgpipe_run *r);

@@ -31,8 +31,9 @@ static void thumb_file(const imgpipe_get_opts *opts, const char *path, imgpipe_o
             imgpipe_errf(res->error, IMGPIPE_EIO, "cannot open its directory: %s", strerror(errno));
     else if ((res->status = imgpipe_store_read(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2, &b,
                                                res->error)) == 0)
-        res->status = imgpipe_job_thumbs(opts, dirfd, slash ? slash + 1 : path, b.data, b.len,
-                                         &res->thumbs, res->error);
+        res->status =
+            imgpipe_job_thumbs(opts, &(imgpipe_output){.dirfd = dirfd}, slash ? slash + 1 : path,
+                               b.data, b.len, &res->thumbs, res->error);
     res->bytes = b.len;
     imgpipe_buf_free(&b);
     if (dirfd >= 0)
