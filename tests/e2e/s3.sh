@@ -52,6 +52,7 @@ start_s3verify() {
 
 # s3_cli CMD ARGS: the bucket seen directly through botocore, not through imgpipe:
 #   list BUCKET [PREFIX]  -> one "key<TAB>size<TAB>sha256<TAB>meta-url" line per object
+#   put BUCKET KEY FILE URL -> an object of another writer (its x-amz-meta-imgpipe-url)
 s3_cli() {
   python3 - "$S3_UPSTREAM" "$@" <<'PY'
 import hashlib, sys
@@ -63,6 +64,10 @@ c = botocore.session.get_session().create_client(
     "s3", endpoint_url="http://" + up, region_name="us-east-1",
     aws_access_key_id="S3RVER", aws_secret_access_key="S3RVER",
     config=Config(s3={"addressing_style": "path"}))
+if cmd == "put":
+    with open(sys.argv[5], "rb") as f:
+        c.put_object(Bucket=bucket, Key=prefix, Body=f.read(), Metadata={"imgpipe-url": sys.argv[6]})
+    sys.exit(0)
 token = None
 while True:
     kw = {"Bucket": bucket, "Prefix": prefix}
@@ -83,4 +88,14 @@ PY
 # s3_refusals: how many requests the proxy refused (a bad signature or checksum).
 s3_refusals() {
   grep -c '^REFUSED' "$S3_LOG" || true
+}
+
+# s3_put_count: PUTs the proxy passed on so far.
+s3_put_count() {
+  grep -c '^ok PUT' "$S3_LOG" || true
+}
+
+# image_requests: requests galleryd (started with --log) answered for images.
+image_requests() {
+  grep -c ' /[ix]/' "$T/galleryd.log" || true
 }
