@@ -1,0 +1,69 @@
+# The fleet (issue #14 item 3): three workers, each in a private scratch directory of its
+# own (its cwd and TMPDIR) with no output directory shared, one Redis, one bucket behind
+# the signature-checking proxy. One worker is killed with SIGKILL holding jobs; when the
+# queue has drained, every image and thumbnail is in the bucket, byte-identical to the
+# gallery's, each under one key (no extra object), and no request was refused.
+source "$TESTLIB"
+source "$(dirname "${BASH_SOURCE[0]}")/redis.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/s3.sh"
+
+RPORT=$(free_port)
+export IMGPIPE_REDIS_URL="redis://127.0.0.1:$RPORT"
+start_redis
+start_s3 fleet
+start_galleryd --count 12 --latency-ms 1000
+"$IMGPIPE" links -q >"$T/links.txt"
+mapfile -t links <"$T/links.txt"
+N=48
+for i in $(seq 1 $N); do
+  if [ $((i % 3)) -eq 0 ]; then echo "$BASE/x/p$i.png"; else echo "${links[$((i % ${#links[@]}))]}?n=$i"; fi
+done >"$T/jobs.txt"
+
+# A missing bucket is said by enqueue, and nothing is queued.
+run_imgpipe enqueue -o s3://nosuchbucket/p -t 64x64 "$T/jobs.txt"
+expect_rc 2 "enqueue to a missing bucket"
+expect_err "the bucket 'nosuchbucket' does not exist" "enqueue to a missing bucket"
+[ "$(q_field default waiting)" -eq 0 ] || fail "jobs were queued for a missing bucket"
+
+run_imgpipe enqueue -o s3://fleet/p -t 64x64 "$T/jobs.txt"
+expect_rc 0 "enqueue of $N jobs to the bucket"
+pids=()
+for w in 1 2 3; do
+  mkdir -p "$T/host$w/tmp"
+  (cd "$T/host$w" && TMPDIR="$T/host$w/tmp" exec "$IMGPIPE" worker --burst -j 4 --claim-after 2 \
+    --name "host$w" >"$T/host$w.out" 2>"$T/host$w.err") &
+  pids+=($!)
+  BG_PIDS+=($!)
+done
+holds_jobs() { [ "$("$IMGPIPE" status --json | jq '[.queues[0].held[] | select(.worker == "host1")] | length')" -gt 0 ]; }
+wait_until 20 "worker host1 to hold jobs" holds_jobs
+kill -9 "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+[ "$(q_field default done)" -lt "$N" ] || fail "the queue was done before the kill: not mid-run"
+drained() { ! kill -0 "${pids[1]}" 2>/dev/null && ! kill -0 "${pids[2]}" 2>/dev/null; }
+wait_until 120 "the surviving workers to drain the queue" drained
+for p in "${pids[@]:1}"; do wait "$p" || fail "a surviving worker exited $?: $(cat "$T"/host*.err)"; done
+[ "$(q_field default waiting)" -eq 0 ] && [ "$(q_field default in_progress)" -eq 0 ] &&
+  [ "$(q_field default failed)" -eq 0 ] && [ "$(q_field default done)" -ge "$N" ] ||
+  fail "status after the drain: $("$IMGPIPE" status)"
+
+# Every image once, byte-identical to the gallery's file; a thumbnail beside each.
+s3_cli list fleet p/ >"$T/list"
+[ "$(wc -l <"$T/list")" -eq $((2 * N)) ] || fail "expected $((2 * N)) objects, got $(wc -l <"$T/list"): $(cut -f1 "$T/list")"
+[ "$(cut -f1 "$T/list" | sort -u | wc -l)" -eq $((2 * N)) ] || fail "a key listed twice"
+grep -v _thumbnail "$T/list" | cut -f4 | sort >"$T/stored_urls"
+sort "$T/jobs.txt" | diff - "$T/stored_urls" >/dev/null || fail "the stored URLs are not the jobs': $(diff <(sort "$T/jobs.txt") "$T/stored_urls")"
+while IFS=$'\t' read -r key size sha url; do
+  case "$key" in *_thumbnail*)
+    stem=${key%_thumbnail*}
+    grep -q "^$stem\.[a-z]*	" "$T/list" || fail "thumbnail $key has no image"
+    continue ;;
+  esac
+  fetch_reference "$url" "$T/ref"
+  [ "$(sha256sum <"$T/ref" | cut -d' ' -f1)" = "$sha" ] || fail "$key is not the bytes of $url"
+done <"$T/list"
+[ "$(s3_refusals)" -eq 0 ] || fail "signatures refused: $(grep REFUSED "$S3_LOG")"
+for w in 1 2 3; do
+  [ -z "$(find "$T/host$w" -type f)" ] || fail "worker $w wrote files locally: $(find "$T/host$w" -type f)"
+done
+ok "3 workers, one killed with SIGKILL mid-run: $N images and $N thumbnails in the bucket, byte-identical, each once, no refused signature"
