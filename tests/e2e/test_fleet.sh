@@ -1,4 +1,4 @@
-# The fleet (issue #14 item 3): three workers, each in a private scratch directory of its
+# The fleet (issue #14 item 3): a worker with a wrong secret stops and leaves its job; three workers, each in a private scratch directory of its
 # own (its cwd and TMPDIR) with no output directory shared, one Redis, one bucket behind
 # the signature-checking proxy. One worker is killed with SIGKILL holding jobs; when the
 # queue has drained, every image and thumbnail is in the bucket, byte-identical to the
@@ -27,6 +27,20 @@ expect_err "the bucket 'nosuchbucket' does not exist" "enqueue to a missing buck
 
 run_imgpipe enqueue -o s3://fleet/p -t 64x64 "$T/jobs.txt"
 expect_rc 0 "enqueue of $N jobs to the bucket"
+# A worker whose credentials the service refuses stops at its first job, saying why, and
+# leaves the job queued (not failed) for the others.
+RC=0
+AWS_SECRET_ACCESS_KEY=wrong-secret timeout 60 "$IMGPIPE" worker --burst --claim-after 2 --name badkey \
+  >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "a worker with a wrong secret"
+expect_err "refused the credentials for bucket 'fleet'" "a worker with a wrong secret"
+expect_err "the job stays queued" "a worker with a wrong secret"
+! grep -q wrong-secret "$T/err" || fail "the worker printed its secret"
+[ "$(q_field default failed)" -eq 0 ] && [ "$(q_field default done)" -eq 0 ] ||
+  fail "a refused bucket failed or did jobs: $("$IMGPIPE" status)"
+refused=$(s3_refusals)
+[ "$refused" -ge 1 ] || fail "the proxy refused none of the wrong secret's requests"
+
 pids=()
 for w in 1 2 3; do
   mkdir -p "$T/host$w/tmp"
@@ -62,7 +76,7 @@ while IFS=$'\t' read -r key size sha url; do
   fetch_reference "$url" "$T/ref"
   [ "$(sha256sum <"$T/ref" | cut -d' ' -f1)" = "$sha" ] || fail "$key is not the bytes of $url"
 done <"$T/list"
-[ "$(s3_refusals)" -eq 0 ] || fail "signatures refused: $(grep REFUSED "$S3_LOG")"
+[ "$(s3_refusals)" -eq "$refused" ] || fail "signatures refused: $(grep REFUSED "$S3_LOG")"
 for w in 1 2 3; do
   [ -z "$(find "$T/host$w" -type f)" ] || fail "worker $w wrote files locally: $(find "$T/host$w" -type f)"
 done

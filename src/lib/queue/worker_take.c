@@ -39,28 +39,31 @@ static int open_output(struct worker *w, struct wk_dir *d, char *err)
     return rc;
 }
 
-static struct wk_dir *dir_get(struct worker *w, const char *path, char *err)
+static int dir_get(struct worker *w, const char *path, struct wk_dir **out, char *err)
 {
     for (struct wk_dir *d = w->dirs; d; d = d->next)
         if (strcmp(d->path, path) == 0) {
             d->refs++;
-            return d;
+            *out = d;
+            return IMGPIPE_OK;
         }
+    *out = NULL;
     struct wk_dir *d = calloc(1, sizeof(*d));
     if (!d || !(d->path = strdup(path))) {
         free(d);
-        imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-        return NULL;
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
-    if (open_output(w, d, err)) {
+    int rc = open_output(w, d, err);
+    if (rc) {
         free(d->path);
         free(d);
-        return NULL;
+        return rc;
     }
     d->refs = 1;
     d->next = w->dirs;
     w->dirs = d;
-    return d;
+    *out = d;
+    return IMGPIPE_OK;
 }
 
 void imgpipe_wk_dir_close(struct worker *w, struct wk_dir *d)
@@ -175,7 +178,10 @@ static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, i
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: dir '%s' is not absolute", j->id, dir);
     if (parse_thumbs(imgpipe_q_field(kv, "thumbs"), &j->opts))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: bad thumbnail sizes", j->id);
-    if (!(j->dir = dir_get(w, dir, err))) {
+    int rc = dir_get(w, dir, &j->dir, err);
+    if (rc == IMGPIPE_ECONFIG)
+        return rc; /* a bucket that refuses us: see imgpipe_wk_take */
+    if (rc) {
         *transient = 1; /* a mount not there yet, a permission fixed later */
         return IMGPIPE_EIO;
     }
@@ -234,6 +240,15 @@ int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
         rc = task_from_job(w, j, t, err);
     if (rc == IMGPIPE_OK)
         return 1;
+    if (rc == IMGPIPE_ECONFIG) {
+        /* A missing bucket or refused credentials: every job there would fail alike on
+         * this host. The worker stops; the job stays pending for a worker that can. */
+        if (!w->dir_failed)
+            imgpipe_errf(w->dir_err, IMGPIPE_EDISK, "stopped: %s; the job stays queued", err);
+        w->dir_failed = 1;
+        imgpipe_wk_job_free(w, j);
+        return 0;
+    }
     imgpipe_wk_finish(w, j, rc, transient, err);
     imgpipe_wk_job_free(w, j);
     return 0;
