@@ -270,10 +270,14 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
 
 /* ---- thumbs: thumbnails of files on disk ------------------------------------------ */
 
-/* Makes the thumbnails (opts->thumbs; mode and jobs apply, dir does not) of each path: a
+/* Makes the thumbnails (opts->thumbs; mode and jobs apply; dir only when it is
+ * "s3://bucket/prefix", see below) of each path: a
  * file, or a directory whose *.jpg, *.jpeg, *.png, *.webp and *.gif files are taken in name order
  * (not recursively), skipping hidden files and files that are thumbnails already. Each file is one
- * item for cb (url is the path); a missing or unreadable path is a failed item. Returns 0 when the
+ * item for cb (url is the path); a missing or unreadable path is a failed item. With
+ * opts->dir "s3://bucket/prefix" the thumbnails are PUT there as prefix/NAME_thumbnail.EXT
+ * instead (the bucket checked first; two files of one name refused with IMGPIPE_EINVAL; an
+ * object another file wrote is not replaced: that item fails). Returns 0 when the
  * run went through, or a negative code with err. */
 int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int npaths,
                    imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err);

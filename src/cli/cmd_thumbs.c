@@ -24,6 +24,12 @@ static const char usage[] =
     "      --max-pixels N  refuse images over N pixels (width x height, read from the\n"
     "                      header before decoding); N may end in M for millions\n"
     "                      (default: 100M)\n"
+    "  -o, --output URL    s3://BUCKET/PREFIX: PUT the thumbnails there as\n"
+    "                      PREFIX/NAME_thumbnail.EXT instead (AWS_ACCESS_KEY_ID,\n"
+    "                      AWS_SECRET_ACCESS_KEY, AWS_REGION; two files of one name\n"
+    "                      are refused; another file's object is never replaced)\n"
+    "      --s3-endpoint URL  the S3-compatible service (default: $IMGPIPE_S3_ENDPOINT,\n"
+    "                      $AWS_ENDPOINT_URL, else AWS)\n"
     "  -v, --verbose       print a line for every file\n"
     "      --json          one JSON object per file on stdout, then a summary\n"
     "      --stats FILE    write the summary as JSON to FILE\n"
@@ -32,13 +38,15 @@ static const char usage[] =
     "\n"
     "Exit status: 0 all done, 1 some files failed, 2 usage error.\n";
 
-enum { OPT_QUALITY = 256, OPT_MAX_PIXELS };
+enum { OPT_QUALITY = 256, OPT_MAX_PIXELS, OPT_S3_ENDPOINT };
 
 static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
                                          {"jobs", required_argument, NULL, 'j'},
                                          {"size", required_argument, NULL, 's'},
                                          {"quality", required_argument, NULL, OPT_QUALITY},
                                          {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"json", no_argument, NULL, CLI_OPT_JSON},
@@ -62,6 +70,18 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_MAX_PIXELS:
         return cli_parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -1;
+    case 'o':
+        if (imgpipe_output_is_bucket(optarg)) {
+            o->dir = optarg;
+            return -1;
+        }
+        cli_error("--output: thumbnails go beside their files, or to s3://BUCKET/PREFIX, "
+                  "not to '%s'",
+                  optarg);
+        return CLI_EXIT_USAGE;
+    case OPT_S3_ENDPOINT:
+        o->s3_endpoint = optarg;
+        return -1;
     case 'q':
     case 'v':
     case CLI_OPT_JSON:
@@ -82,7 +102,7 @@ int cmd_thumbs(int argc, char **argv)
     imgpipe_get_opts o = {.mode = IMGPIPE_MODE_THREADS};
     struct cli_report report = {.opts = &o};
     int c;
-    while ((c = getopt_long(argc, argv, "m:j:s:vqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:j:s:o:vqh", longopts, NULL)) != -1) {
         int rc = parse_option(&o, &report, c);
         if (rc >= 0)
             return rc;
@@ -97,10 +117,12 @@ int cmd_thumbs(int argc, char **argv)
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
     cli_report_start(&report);
-    if (imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind, cli_report_item,
-                       &report, &sum, err)) {
+    int status = imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind,
+                                cli_report_item, &report, &sum, err);
+    if (status) {
         cli_error("%s", err);
-        return CLI_EXIT_FAILED;
+        return status == IMGPIPE_EINVAL || status == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE
+                                                                     : CLI_EXIT_FAILED;
     }
     if (cli_report_finish(&report, &sum, "images read") != 0)
         return CLI_EXIT_FAILED;

@@ -7,6 +7,10 @@ S3RVER="$S3_TOOLS/node/node_modules/.bin/s3rver"
 [ -x "$S3RVER" ] || fail "s3rver is not installed: run scripts/install-deps.sh (npm install in tests/tools/node)"
 python3 -c 'import botocore' 2>/dev/null || fail "python3-botocore is not installed (scripts/install-deps.sh)"
 
+declare -F free_port >/dev/null || free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # The credentials imgpipe signs with; s3rver wants this key id, the proxy checks the secret.
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=imgpipe-e2e-secret AWS_REGION=us-east-1
 unset AWS_ENDPOINT_URL AWS_DEFAULT_REGION AWS_SESSION_TOKEN AWS_PROFILE

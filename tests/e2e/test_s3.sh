@@ -137,3 +137,33 @@ code=$(curl -s -o "$T/resp" -w '%{http_code}' -X PUT --data-binary @"$T/body" \
   -H "Content-MD5: 1B2M2Y8AsgTpgAmY7PhCfg==" "$IMGPIPE_S3_ENDPOINT/shots/tampered")
 [ "$code" = 400 ] && grep -q BadDigest "$T/resp" || fail "a wrong Content-MD5 was accepted ($code)"
 ok "the verifying proxy refuses a body whose Content-MD5 does not match"
+
+# 8. thumbs -o s3://: thumbnails of files on disk PUT to the bucket; names kept apart.
+start_s3verify
+mkdir -p "$T/pics" "$T/pics2" "$T/pics3"
+head -3 "$T/links.txt" | while read -r u; do fetch_reference "$u" "$T/pics/${u##*/}"; done
+cp "$T/pics/$(ls "$T/pics" | head -1)" "$T/pics2/"
+cp "$T/pics/$(ls "$T/pics" | head -1)" "$T/pics3/"
+run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics"
+expect_rc 0 "thumbs into a bucket"
+s3_cli list shots th/ >"$T/list"
+[ "$(wc -l <"$T/list")" -eq 3 ] || fail "thumbs: 3 objects expected: $(cat "$T/list")"
+for f in "$T"/pics/*; do
+  b=${f##*/}
+  grep -q "^th/${b%.*}_thumbnail\.${b##*.}	[1-9][0-9]*	.*	file://[^	]*$f$" "$T/list" ||
+    fail "thumbs: no thumbnail of $b from $f: $(cat "$T/list")"
+done
+run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics"
+expect_rc 0 "thumbs into the bucket again (its own objects are rewritten)"
+run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics2" "$T/pics3"
+expect_rc 2 "thumbs of two files of one name"
+expect_err "would have the same thumbnail name" "thumbs of two files of one name"
+before=$(s3_cli list shots th/)
+run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics2"
+expect_rc 1 "thumbs of a file whose thumbnail name another file's object has"
+expect_err "is another source's object" "thumbs over another file's object"
+[ "$(s3_cli list shots th/)" = "$before" ] || fail "another file's thumbnail was replaced"
+run_imgpipe thumbs -o "$T/elsewhere" "$T/pics"
+expect_rc 2 "thumbs -o DIR"
+[ "$(s3_refusals)" -eq 0 ] || fail "signatures refused: $(grep REFUSED "$S3_LOG")"
+ok "thumbs -o s3://: thumbnails in the bucket, a name of another file's object refused"

@@ -9,6 +9,9 @@
 int imgpipe_output_write(const imgpipe_output *o, const char *name, const void *data, size_t len,
                          char *err)
 {
+    if (o->s3 && o->guard && o->url && imgpipe_output_taken(o, name, o->url))
+        return imgpipe_errf(err, IMGPIPE_EIO, "'%s' in %s is another source's object", name,
+                            imgpipe_s3_url(o->s3));
     if (o->s3)
         return imgpipe_s3_put(o->s3, name, data, len, o->url, err);
     return imgpipe_store_write(o->dirfd, name, data, len, err);

@@ -11,6 +11,7 @@ typedef struct imgpipe_output {
     int dirfd;       /* the directory, when s3 is NULL */
     imgpipe_s3 *s3;  /* the bucket and prefix, or NULL */
     const char *url; /* the source URL of what is written, for an object's metadata */
+    int guard;       /* refuse to replace an object another source (url) wrote */
 } imgpipe_output;
 
 /* Writes data as name: imgpipe_store_write, or imgpipe_s3_put. */
