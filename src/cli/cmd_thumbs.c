@@ -71,14 +71,8 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
     case OPT_MAX_PIXELS:
         return cli_parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -1;
     case 'o':
-        if (imgpipe_output_is_bucket(optarg)) {
-            o->dir = optarg;
-            return -1;
-        }
-        cli_error("--output: thumbnails go beside their files, or to s3://BUCKET/PREFIX, "
-                  "not to '%s'",
-                  optarg);
-        return CLI_EXIT_USAGE;
+        o->dir = optarg; /* checked after the options: --help goes first */
+        return -1;
     case OPT_S3_ENDPOINT:
         o->s3_endpoint = optarg;
         return -1;
@@ -110,6 +104,12 @@ int cmd_thumbs(int argc, char **argv)
     if (optind == argc) {
         cli_error("thumbs: give at least one file or directory");
         fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.dir && !imgpipe_output_is_bucket(o.dir)) {
+        cli_error("--output: thumbnails go beside their files, or to s3://BUCKET/PREFIX, "
+                  "not to '%s'",
+                  o.dir);
         return CLI_EXIT_USAGE;
     }
     if (o.nthumbs == 0)
