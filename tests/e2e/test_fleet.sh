@@ -81,3 +81,18 @@ for w in 1 2 3; do
   [ -z "$(find "$T/host$w" -type f)" ] || fail "worker $w wrote files locally: $(find "$T/host$w" -type f)"
 done
 ok "3 workers, one killed with SIGKILL mid-run: $N images and $N thumbnails in the bucket, byte-identical, each once, no refused signature"
+
+# A job whose name is held in the bucket by another URL's object fails with that reason;
+# the object is not replaced.
+printf 'not ours' >"$T/theirs"
+s3_cli put fleet p2/clash.png "$T/theirs" "http://elsewhere.example/clash.png"
+run_imgpipe enqueue -q clash -o s3://fleet/p2 "$BASE/x/clash.png"
+expect_rc 0 "enqueue of a job whose name is taken in the bucket"
+run_imgpipe worker --burst --name clash1 clash
+[ "$(q_field clash failed)" -eq 1 ] || fail "the clashing job did not fail: $("$IMGPIPE" status clash)"
+"$IMGPIPE" status --json clash | grep -q "another source's object" ||
+  fail "the failure does not say why: $("$IMGPIPE" status --json clash)"
+s3_cli list fleet p2/ >"$T/list"
+grep -q "^p2/clash.png	8	$(sha256sum <"$T/theirs" | cut -d' ' -f1)	http://elsewhere.example/clash.png$" "$T/list" ||
+  fail "another URL's object was replaced: $(cat "$T/list")"
+ok "a worker does not replace an object another URL wrote under its job's name"

@@ -334,6 +334,9 @@ imgpipe_output imgpipe_run_output(const imgpipe_run *r, const imgpipe_task *t)
     if (t->s3 || t->dirfd >= 0) {
         o.s3 = t->s3;
         o.dirfd = t->dirfd;
+        /* A job was named by its enqueuer, not against the bucket: an object another URL
+         * wrote under that name is refused, not replaced. */
+        o.guard = t->s3 != NULL;
     }
     return o;
 }
