@@ -15,6 +15,7 @@ PORT=${BASE##*:}
   cat "$T/links.txt"
   echo "$BASE/x/a%20b+c%25d.png"
   echo "$BASE/x/%C3%BCn%C3%AF.png"
+  echo "$BASE/x/raw-ü.png"
   echo "http://user:hunter2@127.0.0.1:$PORT/x/secret.png"
 } >"$T/urls.txt"
 N=$(wc -l <"$T/urls.txt")

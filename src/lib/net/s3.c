@@ -394,9 +394,7 @@ static void digest_b64(const EVP_MD *md, const void *data, size_t len, char *b64
         sprintf(hex + 2 * i, "%02x", d[i]);
 }
 
-/* The source URL for the object's metadata: without user:password@, and printable ASCII
- * only (S3 metadata is US-ASCII; other bytes are percent-encoded). */
-static void meta_url(const char *url, char *out, size_t cap)
+void imgpipe_s3_meta_url(const char *url, char *out, size_t cap)
 {
     const char *scheme = strstr(url, "://");
     const char *host = scheme ? scheme + 3 : url;
@@ -448,7 +446,7 @@ static struct curl_slist *put_headers(const void *data, size_t len, const char *
         h = t;
     }
     if (src_url) {
-        meta_url(src_url, url, sizeof(url));
+        imgpipe_s3_meta_url(src_url, url, sizeof(url));
         snprintf(line, sizeof(line), "x-amz-meta-imgpipe-url: %s", url);
         if (!(t = curl_slist_append(h, line)))
             goto fail;

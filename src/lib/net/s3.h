@@ -45,9 +45,10 @@ void imgpipe_s3_free(imgpipe_s3 *s);
 const char *imgpipe_s3_url(const imgpipe_s3 *s);
 
 /* Asks the bucket whether it is there and the credentials are good (a HEAD of the bucket,
- * then a small object written and removed under the prefix): the service unreachable,
- * the bucket missing and refused credentials each fail with a sentence that says which
- * (IMGPIPE_ENET or IMGPIPE_ECONFIG), before any work starts. */
+ * which S3 answers 404 for a missing bucket and 403 for a bad signature or key): the
+ * service unreachable (IMGPIPE_ENET, after retries), the bucket missing and refused
+ * credentials (IMGPIPE_ECONFIG) each fail with a sentence that says which, before any
+ * work starts. Nothing is written: a key allowed to PUT but not to list is refused here. */
 int imgpipe_s3_check(imgpipe_s3 *s, char *err);
 
 /* PUTs data as prefix/name, with Content-MD5 and x-amz-checksum-sha256 (the service
@@ -58,6 +59,10 @@ int imgpipe_s3_check(imgpipe_s3 *s, char *err);
  * alike), IMGPIPE_EHTTP/ENET otherwise. */
 int imgpipe_s3_put(imgpipe_s3 *s, const char *name, const void *data, size_t len,
                    const char *src_url, char *err);
+
+/* The source URL as an object's metadata holds it: without user:password@, printable
+ * ASCII only (S3 metadata is US-ASCII; other bytes percent-encoded), cut to cap. */
+void imgpipe_s3_meta_url(const char *url, char *out, size_t cap);
 
 /* Whether prefix/name is there: 1 (with its size and its x-amz-meta-imgpipe-url, "" when
  * none, into url of ucap bytes), 0 when it is not, negative when the service could not

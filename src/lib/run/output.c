@@ -25,17 +25,12 @@ int imgpipe_output_exists(const imgpipe_output *o, const char *name)
     return imgpipe_store_exists(o->dirfd, name);
 }
 
-/* The URL as an object's metadata holds it: without userinfo (see imgpipe_s3_put). */
+/* 1 when an object's metadata URL is url's (as imgpipe_s3_put records it). */
 static int same_source(const char *meta, const char *url)
 {
-    const char *scheme = strstr(url, "://");
-    const char *host = scheme ? scheme + 3 : url;
-    const char *end = host + strcspn(host, "/?#");
-    const char *at = memchr(host, '@', (size_t)(end - host));
-    size_t head = (size_t)(host - url);
-    if (!at)
-        return strcmp(meta, url) == 0;
-    return strncmp(meta, url, head) == 0 && strcmp(meta + head, at + 1) == 0;
+    char mine[2048];
+    imgpipe_s3_meta_url(url, mine, sizeof(mine));
+    return strcmp(meta, mine) == 0;
 }
 
 int imgpipe_output_stat(const imgpipe_output *o, const char *name, const char *url, uint64_t *size)
