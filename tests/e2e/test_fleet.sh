@@ -96,3 +96,23 @@ s3_cli list fleet p2/ >"$T/list"
 grep -q "^p2/clash.png	8	$(sha256sum <"$T/theirs" | cut -d' ' -f1)	http://elsewhere.example/clash.png$" "$T/list" ||
   fail "another URL's object was replaced: $(cat "$T/list")"
 ok "a worker does not replace an object another URL wrote under its job's name"
+
+# A bucket that throttles every PUT: the job goes back on the queue (retried), then to the
+# failed list with SlowDown; requeued once the service recovers, it is stored: never lost.
+good=$IMGPIPE_S3_ENDPOINT
+start_s3verify --throttle 1
+run_imgpipe enqueue -q slow -o s3://fleet/p3 "$BASE/x/slowdown.png"
+expect_rc 0 "enqueue for the throttling bucket"
+run_imgpipe worker --burst --retries 1 --name thr1 slow
+"$IMGPIPE" status --json slow >"$T/slow.json"
+[ "$(jq '.queues[0].retried' "$T/slow.json")" -ge 1 ] && [ "$(jq '.queues[0].failed' "$T/slow.json")" -eq 1 ] ||
+  fail "a throttled PUT was not retried through the queue: $(cat "$T/slow.json")"
+grep -q SlowDown "$T/slow.json" || fail "the failure does not say SlowDown: $(cat "$T/slow.json")"
+grep -q '^THROTTLED PUT /fleet/p3/slowdown.png' "$S3_LOG" || fail "no PUT was throttled"
+export IMGPIPE_S3_ENDPOINT=$good
+run_imgpipe requeue-failed slow
+expect_rc 0 "requeue-failed"
+run_imgpipe worker --burst --name thr2 slow
+[ "$(q_field slow done)" -eq 1 ] || fail "the requeued job was not done: $("$IMGPIPE" status slow)"
+s3_cli list fleet p3/ | grep -q "^p3/slowdown.png	" || fail "the throttled image is not in the bucket"
+ok "a PUT throttled through its retries goes back on the queue, then fails visibly, and is stored once requeued"

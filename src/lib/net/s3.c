@@ -483,6 +483,8 @@ int imgpipe_s3_put(imgpipe_s3 *s, const char *name, const void *data, size_t len
                           name, s->url, rq.etag[0] ? rq.etag : "(none)", md5hex);
     else if (rc && rq.config)
         rc = IMGPIPE_EDISK; /* every later PUT would be refused alike */
+    else if (rc == IMGPIPE_EHTTP && rq.transient)
+        rc = IMGPIPE_ENET; /* unavailable through every retry: worth another try later */
     curl_slist_free_all(h);
     imgpipe_buf_free(&rq.body);
     return rc;

@@ -56,7 +56,8 @@ int imgpipe_s3_check(imgpipe_s3 *s, char *err);
  * ETag compared with the MD5. src_url goes into x-amz-meta-imgpipe-url without its
  * userinfo. Transient failures (connection, 5xx, SlowDown, 429) are retried with backoff;
  * IMGPIPE_EDISK for refused credentials or a missing bucket (every later PUT would fail
- * alike), IMGPIPE_EHTTP/ENET otherwise. */
+ * alike); IMGPIPE_ENET or IMGPIPE_ETIMEOUT when the service stayed unavailable through
+ * every retry (worth trying again later); IMGPIPE_EHTTP for a refusal of this object. */
 int imgpipe_s3_put(imgpipe_s3 *s, const char *name, const void *data, size_t len,
                    const char *src_url, char *err);
 

@@ -324,7 +324,9 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
                                   &o->thumbs, o->error);
     if (o->status)
         o->sha256[0] = '\0';
-    o->transient = 0;
+    /* A job's bucket that stayed unavailable through the PUT's own retries: the job goes
+     * back on the queue rather than to the failed list. */
+    o->transient = t->s3 && (o->status == IMGPIPE_ENET || o->status == IMGPIPE_ETIMEOUT);
     o->seconds = imgpipe_now() - o->started;
 }
 
