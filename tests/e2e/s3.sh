@@ -15,15 +15,16 @@ declare -F free_port >/dev/null || free_port() {
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=imgpipe-e2e-secret AWS_REGION=us-east-1
 unset AWS_ENDPOINT_URL AWS_DEFAULT_REGION AWS_SESSION_TOKEN AWS_PROFILE
 
-# wait_line FILE PATTERN PID WHAT: waits (15 s) for a line in FILE; echoes its last field.
+# wait_line FILE PATTERN PID WHAT: waits (30 s: node under a loaded sanitizer stage) for
+# a line in FILE; echoes its last field.
 wait_line() {
   local i
-  for i in $(seq 1 150); do
+  for i in $(seq 1 300); do
     if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1" | awk '{print $NF}'; return 0; fi
     kill -0 "$3" 2>/dev/null || fail "$4 exited at start: $(tail -5 "$1")"
     sleep 0.1
   done
-  fail "$4 did not start within 15 s: $(tail -5 "$1")"
+  fail "$4 did not start within 30 s: $(tail -5 "$1")"
 }
 
 # start_s3 BUCKET [s3verify options]: sets S3_UPSTREAM (s3rver), IMGPIPE_S3_ENDPOINT (the
