@@ -223,6 +223,15 @@ typedef struct imgpipe_get_opts {
     int nthumbs;                       /* thumbnail sizes, 0..IMGPIPE_THUMB_MAX_SIZES */
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     imgpipe_thumb_opts thumb;
+    /* Object storage: dir "s3://bucket/prefix" PUTs every image and thumbnail to an
+     * S3-compatible service (SigV4; credentials from AWS_ACCESS_KEY_ID,
+     * AWS_SECRET_ACCESS_KEY, AWS_REGION). The bucket is checked before any download: an
+     * unreachable service, a missing bucket or refused credentials end the call with
+     * IMGPIPE_ENET or IMGPIPE_ECONFIG. */
+    const char *s3_endpoint; /* path-style endpoint "http(s)://host:port"; NULL:
+                                $IMGPIPE_S3_ENDPOINT, $AWS_ENDPOINT_URL, else AWS */
+    const char *state_dir;   /* with a bucket: the local directory of the ledger (the
+                                restart state), required unless no_ledger */
 } imgpipe_get_opts;
 
 /* One link's outcome, handed to the item callback. Pointers are borrowed for the call. */
@@ -254,6 +263,9 @@ typedef struct imgpipe_summary {
     uint64_t not_tried; /* links left when an error of the whole directory ended the run */
 } imgpipe_summary;
 
+/* 1 when an output is a bucket ("s3://bucket/prefix") rather than a directory. */
+int imgpipe_output_is_bucket(const char *output);
+
 /* Reads every source to its end and downloads each link into opts->dir, with thumbnails.
  * A failed link is reported through cb and counted; it does not stop the others. Returns
  * 0 when the run went through (read sum->failed for item failures), or a negative code
@@ -263,10 +275,14 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
 
 /* ---- thumbs: thumbnails of files on disk ------------------------------------------ */
 
-/* Makes the thumbnails (opts->thumbs; mode and jobs apply, dir does not) of each path: a
+/* Makes the thumbnails (opts->thumbs; mode and jobs apply; dir only when it is
+ * "s3://bucket/prefix", see below) of each path: a
  * file, or a directory whose *.jpg, *.jpeg, *.png, *.webp and *.gif files are taken in name order
  * (not recursively), skipping hidden files and files that are thumbnails already. Each file is one
- * item for cb (url is the path); a missing or unreadable path is a failed item. Returns 0 when the
+ * item for cb (url is the path); a missing or unreadable path is a failed item. With
+ * opts->dir "s3://bucket/prefix" the thumbnails are PUT there as prefix/NAME_thumbnail.EXT
+ * instead (the bucket checked first; two files of one name refused with IMGPIPE_EINVAL; an
+ * object another file wrote is not replaced: that item fails). Returns 0 when the
  * run went through, or a negative code with err. */
 int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int npaths,
                    imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err);
@@ -292,8 +308,10 @@ int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err);
 void imgpipe_queue_free(imgpipe_queue *q);
 
 typedef struct imgpipe_enqueue_opts {
-    const char *queue; /* NULL: "default" */
-    const char *dir;   /* where workers write; made absolute here; NULL: "images" */
+    const char *queue;       /* NULL: "default" */
+    const char *dir;         /* where workers write; made absolute here; NULL: "images"; or
+                                "s3://bucket/prefix" (checked here, see imgpipe_get_opts) */
+    const char *s3_endpoint; /* as imgpipe_get_opts's, for that check */
     int nthumbs;
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     int quality; /* 0: 85 */

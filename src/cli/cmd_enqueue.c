@@ -14,7 +14,7 @@ static const char intro[] =
 static const char outro[] =
     "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
 
-enum { OPT_QUALITY = 256, OPT_FORCE };
+enum { OPT_QUALITY = 256, OPT_FORCE, OPT_S3_ENDPOINT };
 
 static const struct cli_option options[] = {
     {"redis", 'r', "URL",
@@ -27,8 +27,15 @@ static const struct cli_option options[] = {
      "-Q/--queue"},
     {"output", 'o', "DIR",
      "where workers write, made absolute here (default: images);\n"
-     "each worker writes into DIR on its own host",
+     "each worker writes into DIR on its own host; or\n"
+     "s3://BUCKET/PREFIX, one bucket for every worker (checked\n"
+     "here with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
      'o', 0, 0},
+    {"s3-endpoint", 0, "URL",
+     "the S3-compatible service (default: $IMGPIPE_S3_ENDPOINT,\n"
+     "$AWS_ENDPOINT_URL, else AWS)",
+     OPT_S3_ENDPOINT, 0, 0},
+
     {"thumb", 't', "WxH", "thumbnails to make as well; repeat for several sizes", 't', 0, 0},
     {"quality", 0, "N", "JPEG thumbnail quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
     {"force", 0, NULL,
@@ -67,6 +74,9 @@ static int parse_option(struct enqueue_cli *e, int c)
     case OPT_FORCE:
         o->force = 1;
         return -1;
+    case OPT_S3_ENDPOINT:
+        o->s3_endpoint = optarg;
+        return -1;
     case 'h':
         cli_print_help(&cli_enqueue_command, stdout);
         return CLI_EXIT_OK;
@@ -100,9 +110,11 @@ int cmd_enqueue(int argc, char **argv)
     }
     uint64_t count = 0, skipped = 0;
     char batch[64];
-    if (imgpipe_queue_enqueue(q, &e.opts, sources, n, &count, &skipped, batch, err)) {
+    int status = imgpipe_queue_enqueue(q, &e.opts, sources, n, &count, &skipped, batch, err);
+    if (status) {
         cli_error("%s (%llu jobs were queued before that)", err, (unsigned long long)count);
-        rc = CLI_EXIT_FAILED;
+        rc = status == IMGPIPE_ECONFIG || status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE
+                                                                   : CLI_EXIT_FAILED;
     } else {
         cli_print_skipped(sources, n);
         printf("enqueued %llu jobs on queue '%s' (batch %s)\n", (unsigned long long)count,

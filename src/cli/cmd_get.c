@@ -35,11 +35,22 @@ enum {
     OPT_PAGES,
     OPT_MAX_PIXELS,
     OPT_CACERT,
-    OPT_METRICS_LISTEN
+    OPT_METRICS_LISTEN,
+    OPT_S3_ENDPOINT,
+    OPT_STATE
 };
 
 static const struct cli_option options[] = {
-    {"output", 'o', "DIR", "output directory, created if missing (default: images)", 'o', 0, 0},
+    {"output", 'o', "DIR",
+     "output directory, created if missing (default: images);\n"
+     "or s3://BUCKET/PREFIX: PUT to an S3-compatible service\n"
+     "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)",
+     'o', 0, 0},
+    {"s3-endpoint", 0, "URL",
+     "the service for s3:// (path-style; default:\n"
+     "$IMGPIPE_S3_ENDPOINT, $AWS_ENDPOINT_URL, else AWS)",
+     OPT_S3_ENDPOINT, 0, 0},
+    {"state", 0, "DIR", "with s3://: the local directory of the ledger", OPT_STATE, 0, 0},
     {"mode", 'm', "MODE",
      "how links are run (default: async):\n"
      "  seq      one after another\n"
@@ -187,6 +198,12 @@ static int parse_option(struct get_cli *g, int c)
     case 'o':
         o->dir = optarg;
         return -1;
+    case OPT_S3_ENDPOINT:
+        o->s3_endpoint = optarg;
+        return -1;
+    case OPT_STATE:
+        o->state_dir = optarg;
+        return -1;
     case 'm':
         if (imgpipe_parse_mode(optarg, &o->mode) == IMGPIPE_OK)
             return -1;
@@ -274,7 +291,8 @@ static int exit_code(int status, const imgpipe_summary *sum)
     if (status == IMGPIPE_ECANCELED)
         return 128 + (stop_signal ? stop_signal : SIGINT);
     if (status)
-        return status == IMGPIPE_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        return status == IMGPIPE_EINVAL || status == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE
+                                                                     : CLI_EXIT_FAILED;
     return sum->failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 
@@ -291,6 +309,12 @@ int cmd_get(int argc, char **argv)
         return CLI_EXIT_USAGE;
     if (g.opts.retry_failed && g.opts.no_ledger) {
         cli_error("--retry-failed reads the failures from the ledger: not with --no-ledger");
+        return CLI_EXIT_USAGE;
+    }
+    if (imgpipe_output_is_bucket(g.opts.dir) && !g.opts.state_dir && !g.opts.no_ledger) {
+        cli_error("-o %s: a bucket needs --state DIR, a local directory for the ledger that "
+                  "makes a rerun skip finished links (or --no-ledger)",
+                  g.opts.dir);
         return CLI_EXIT_USAGE;
     }
     char err[IMGPIPE_ERRLEN];

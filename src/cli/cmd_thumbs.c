@@ -13,7 +13,7 @@ static const char intro[] =
     "thumbnails already are skipped), written beside it as NAME_thumbnail.EXT in the same\n"
     "format; a GIF's (first frame) as NAME_thumbnail.gif.png.\n";
 
-enum { OPT_QUALITY = 256, OPT_MAX_PIXELS };
+enum { OPT_QUALITY = 256, OPT_MAX_PIXELS, OPT_S3_ENDPOINT };
 
 static const struct cli_option options[] = {
     {"mode", 'm', "MODE",
@@ -32,6 +32,16 @@ static const struct cli_option options[] = {
      "header before decoding); N may end in M for millions\n"
      "(default: 100M)",
      OPT_MAX_PIXELS, 0, 0},
+    {"output", 'o', "URL",
+     "s3://BUCKET/PREFIX: PUT the thumbnails there as\n"
+     "PREFIX/NAME_thumbnail.EXT instead (AWS_ACCESS_KEY_ID,\n"
+     "AWS_SECRET_ACCESS_KEY, AWS_REGION; two files of one name\n"
+     "are refused; another file's object is never replaced)",
+     'o', 0, 0},
+    {"s3-endpoint", 0, "URL",
+     "the S3-compatible service (default: $IMGPIPE_S3_ENDPOINT,\n"
+     "$AWS_ENDPOINT_URL, else AWS)",
+     OPT_S3_ENDPOINT, 0, 0},
     {"verbose", 'v', NULL, "print a line for every file", 'v', 0, 0},
     {"json", 0, NULL, "one JSON object per file on stdout, then a summary", CLI_OPT_JSON, 0, 0},
     {"stats", 0, "FILE", "write the summary as JSON to FILE", CLI_OPT_STATS, 0, 0},
@@ -59,6 +69,12 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_MAX_PIXELS:
         return cli_parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -1;
+    case 'o':
+        o->dir = optarg; /* checked after the options: --help goes first */
+        return -1;
+    case OPT_S3_ENDPOINT:
+        o->s3_endpoint = optarg;
+        return -1;
     case 'q':
     case 'v':
     case CLI_OPT_JSON:
@@ -87,15 +103,23 @@ int cmd_thumbs(int argc, char **argv)
         cli_error("thumbs: give at least one file or directory; try 'imgpipe thumbs --help'");
         return CLI_EXIT_USAGE;
     }
+    if (o.dir && !imgpipe_output_is_bucket(o.dir)) {
+        cli_error("--output: thumbnails go beside their files, or to s3://BUCKET/PREFIX, "
+                  "not to '%s'",
+                  o.dir);
+        return CLI_EXIT_USAGE;
+    }
     if (o.nthumbs == 0)
         o.thumbs[o.nthumbs++] = (imgpipe_thumb_size){128, 128};
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
     cli_report_start(&report);
-    if (imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind, cli_report_item,
-                       &report, &sum, err)) {
+    int status = imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind,
+                                cli_report_item, &report, &sum, err);
+    if (status) {
         cli_error("%s", err);
-        return CLI_EXIT_FAILED;
+        return status == IMGPIPE_EINVAL || status == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE
+                                                                     : CLI_EXIT_FAILED;
     }
     if (cli_report_finish(&report, &sum, "images read") != 0)
         return CLI_EXIT_FAILED;

@@ -31,7 +31,8 @@ enum {
     OPT_RETRY_WAIT,
     OPT_MAX_PIXELS,
     OPT_RATE,
-    OPT_PER_HOST
+    OPT_PER_HOST,
+    OPT_S3_ENDPOINT
 };
 
 static const struct cli_option options[] = {
@@ -73,6 +74,11 @@ static const struct cli_option options[] = {
     {"insecure", 'k', NULL, "do not verify TLS certificates", 'k', 0, 0},
     {"cacert", 0, "FILE", "verify TLS certificates with the CA certificates in FILE", OPT_CACERT, 0,
      0},
+    {"s3-endpoint", 0, "URL",
+     "the service of jobs for s3://BUCKET/PREFIX (default:\n"
+     "$IMGPIPE_S3_ENDPOINT, $AWS_ENDPOINT_URL, else AWS);\n"
+     "credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",
+     OPT_S3_ENDPOINT, 0, 0},
     {"metrics-listen", 0, "ADDR",
      "serve this worker's counters for Prometheus at\n"
      "http://ADDR/metrics (ADDR: HOST:PORT)",
@@ -163,6 +169,9 @@ static int parse_option(struct worker_cli *w, int c)
         return -1;
     case OPT_CACERT:
         o->get.cacert = optarg; /* checked after the options: --help goes first */
+        return -1;
+    case OPT_S3_ENDPOINT:
+        o->get.s3_endpoint = optarg;
         return -1;
     case 'q':
     case 'v':

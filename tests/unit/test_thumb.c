@@ -686,14 +686,15 @@ static void test_store_refuses_cut_image(void **state)
     imgpipe_get_opts opts = {0};
     char err[IMGPIPE_ERRLEN] = "";
     int thumbs = -1;
+    imgpipe_output out = {.dirfd = dirfd};
     imgpipe_buf cut = {.data = jpeg, .len = len - 20, .cap = len}; /* inside the scan */
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "cut.jpg", 0, &cut, &thumbs, NULL, err),
+    assert_int_equal(imgpipe_job_store(&opts, &out, "cut.jpg", 0, &cut, &thumbs, NULL, err),
                      IMGPIPE_ECORRUPT);
     assert_non_null(strstr(err, "truncated JPEG"));
     struct stat st;
     assert_int_not_equal(fstatat(dirfd, "cut.jpg", &st, 0), 0);
     imgpipe_buf whole = {.data = jpeg, .len = len, .cap = len};
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "whole.jpg", 0, &whole, &thumbs, NULL, err),
+    assert_int_equal(imgpipe_job_store(&opts, &out, "whole.jpg", 0, &whole, &thumbs, NULL, err),
                      IMGPIPE_OK);
     assert_int_equal(fstatat(dirfd, "whole.jpg", &st, 0), 0);
     assert_int_equal(st.st_size, (off_t)len);
@@ -704,23 +705,23 @@ static void test_store_refuses_cut_image(void **state)
     assert_int_equal(imgpipe_store_write(dirfd, "taken.jpg", part.data, part.len, err), 0);
     opts.nthumbs = 1;
     opts.thumbs[0] = (imgpipe_thumb_size){16, 16};
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "taken.jpg", 0, &whole, &thumbs, names, err),
+    assert_int_equal(imgpipe_job_store(&opts, &out, "taken.jpg", 0, &whole, &thumbs, names, err),
                      IMGPIPE_EIO);
     assert_non_null(strstr(err, "not replaced"));
     assert_int_equal(fstatat(dirfd, "taken.jpg", &st, 0), 0);
     assert_int_equal(st.st_size, (off_t)(len / 2));
     assert_string_equal(names[0], "");
     assert_int_equal(imgpipe_store_write(dirfd, "same.jpg", whole.data, whole.len, err), 0);
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "same.jpg", 0, &whole, &thumbs, names, err),
+    assert_int_equal(imgpipe_job_store(&opts, &out, "same.jpg", 0, &whole, &thumbs, names, err),
                      IMGPIPE_OK); /* the very bytes: another run of the link was first */
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "taken.jpg", 1, &whole, &thumbs, names, err),
+    assert_int_equal(imgpipe_job_store(&opts, &out, "taken.jpg", 1, &whole, &thumbs, names, err),
                      IMGPIPE_OK);
     assert_int_equal(fstatat(dirfd, "taken.jpg", &st, 0), 0);
     assert_int_equal(st.st_size, (off_t)len);
     assert_int_equal(thumbs, 1);
     assert_string_equal(names[0], "taken_thumbnail.jpg");
     opts.thumbs[0] = (imgpipe_thumb_size){8, 8}; /* another size: the 16x16 one is kept */
-    assert_int_equal(imgpipe_job_store(&opts, dirfd, "taken.jpg", 1, &whole, &thumbs, names, err),
+    assert_int_equal(imgpipe_job_store(&opts, &out, "taken.jpg", 1, &whole, &thumbs, names, err),
                      IMGPIPE_OK);
     assert_string_equal(names[0], "taken_thumbnail_8x8.jpg");
     assert_int_equal(fstatat(dirfd, names[0], &st, 0), 0);

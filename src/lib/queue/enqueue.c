@@ -2,6 +2,7 @@
  * name goes to one URL only, across batches and across queues writing to one output; a URL
  * the queue holds or has done is skipped unless forced. Keys: docs/queue.md. */
 #include "queue/queue.h"
+#include "net/s3.h"
 #include "store/name.h"
 
 #include <stdio.h>
@@ -159,7 +160,7 @@ static int make_absolute(const char *dir, char *out, size_t cap, char *err)
 {
     char cwd[4096];
     int ok = 0;
-    if (dir[0] == '/')
+    if (imgpipe_s3_is_url(dir) || dir[0] == '/')
         ok = (size_t)snprintf(out, cap, "%s", dir) < cap;
     else
         ok = getcwd(cwd, sizeof(cwd)) &&
@@ -170,6 +171,19 @@ static int make_absolute(const char *dir, char *out, size_t cap, char *err)
     for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
         out[n - 1] = '\0';
     return IMGPIPE_OK;
+}
+
+/* Jobs for a bucket are queued only when it takes objects with these credentials: a
+ * missing bucket or a wrong secret is said now, not by every worker. */
+static int check_bucket(const char *url, const char *endpoint, char *err)
+{
+    imgpipe_s3 *s3;
+    imgpipe_s3_config cfg = {.endpoint = endpoint, .retries = -1};
+    int rc = imgpipe_s3_open(&s3, url, &cfg, err);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_s3_check(s3, err);
+    imgpipe_s3_free(s3);
+    return rc;
 }
 
 static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
@@ -185,6 +199,8 @@ static int setup(struct enqueue *e, const imgpipe_enqueue_opts *opts, const char
                  char batch[64], char *err)
 {
     int rc = make_absolute(opts->dir ? opts->dir : "images", e->dir, sizeof(e->dir), err);
+    if (rc == IMGPIPE_OK && imgpipe_s3_is_url(e->dir))
+        rc = check_bucket(e->dir, opts->s3_endpoint, err);
     if (rc)
         return rc;
     imgpipe_q_names_key(e->names, sizeof(e->names), e->dir);

@@ -108,11 +108,13 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
     if (ending)
         return 0;
     for (;;) {
-        while (imgpipe_wk_batch_left(w))
+        while (imgpipe_wk_batch_left(w) && !w->dir_failed)
             if (imgpipe_wk_take(w, t)) {
                 t->index = r->next_index++;
                 return 1;
             }
+        if (w->dir_failed)
+            return 0;
         int got = imgpipe_wk_fill(w);
         if (got == 1)
             continue;

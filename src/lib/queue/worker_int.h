@@ -18,6 +18,7 @@ struct wk_dir {
     struct wk_dir *next;
     char *path;
     int fd, refs;
+    struct imgpipe_s3 *s3; /* a bucket ("s3://..."): fd is -1 */
 };
 
 /* What the worker makes of a job's outcome. */

@@ -16,28 +16,54 @@
 
 /* ---- directories --------------------------------------------------------------------- */
 
-static struct wk_dir *dir_get(struct worker *w, const char *path, char *err)
+/* A job's directory, or its bucket: checked before the first job there runs, so that a
+ * missing bucket or refused credentials are said once, not as every job's failure. */
+static int open_output(struct worker *w, struct wk_dir *d, char *err)
+{
+    const imgpipe_get_opts *g = &w->o->get;
+    d->fd = -1;
+    if (!imgpipe_s3_is_url(d->path))
+        return imgpipe_store_open_dir(d->path, &d->fd, err);
+    imgpipe_s3_config cfg = {.endpoint = g->s3_endpoint,
+                             .connect_timeout_ms = g->connect_timeout_ms,
+                             .retries = g->retries,
+                             .retry_wait_ms = g->retry_wait_ms,
+                             .insecure = g->insecure,
+                             .cacert = g->cacert,
+                             .stop = w->o->stop};
+    int rc = imgpipe_s3_open(&d->s3, d->path, &cfg, err);
+    if (rc == IMGPIPE_OK && (rc = imgpipe_s3_check(d->s3, err))) {
+        imgpipe_s3_free(d->s3);
+        d->s3 = NULL;
+    }
+    return rc;
+}
+
+static int dir_get(struct worker *w, const char *path, struct wk_dir **out, char *err)
 {
     for (struct wk_dir *d = w->dirs; d; d = d->next)
         if (strcmp(d->path, path) == 0) {
             d->refs++;
-            return d;
+            *out = d;
+            return IMGPIPE_OK;
         }
+    *out = NULL;
     struct wk_dir *d = calloc(1, sizeof(*d));
     if (!d || !(d->path = strdup(path))) {
         free(d);
-        imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-        return NULL;
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
-    if (imgpipe_store_open_dir(path, &d->fd, err)) {
+    int rc = open_output(w, d, err);
+    if (rc) {
         free(d->path);
         free(d);
-        return NULL;
+        return rc;
     }
     d->refs = 1;
     d->next = w->dirs;
     w->dirs = d;
-    return d;
+    *out = d;
+    return IMGPIPE_OK;
 }
 
 void imgpipe_wk_dir_close(struct worker *w, struct wk_dir *d)
@@ -46,7 +72,9 @@ void imgpipe_wk_dir_close(struct worker *w, struct wk_dir *d)
     while (*p != d)
         p = &(*p)->next;
     *p = d->next;
-    close(d->fd);
+    if (d->fd >= 0)
+        close(d->fd);
+    imgpipe_s3_free(d->s3);
     free(d->path);
     free(d);
 }
@@ -67,6 +95,8 @@ static void dir_put(struct worker *w, struct wk_dir *d)
 int imgpipe_wk_dir_writable(const struct wk_dir *d, char *err)
 {
     static const char zeros[PROBE_BYTES];
+    if (d->s3)
+        return imgpipe_s3_check(d->s3, err) ? IMGPIPE_EDISK : IMGPIPE_OK;
     int fd = openat(d->fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) /* no O_TMPFILE here */
         return faccessat(d->fd, ".", W_OK, AT_EACCESS) == 0
@@ -144,11 +174,14 @@ static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, i
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s lacks url, name or dir", j->id);
     if (!imgpipe_store_name_ok(name) || strlen(name) > IMGPIPE_NAME_MAX)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: unsafe file name '%s'", j->id, name);
-    if (dir[0] != '/')
+    if (dir[0] != '/' && !imgpipe_s3_is_url(dir))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: dir '%s' is not absolute", j->id, dir);
     if (parse_thumbs(imgpipe_q_field(kv, "thumbs"), &j->opts))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: bad thumbnail sizes", j->id);
-    if (!(j->dir = dir_get(w, dir, err))) {
+    int rc = dir_get(w, dir, &j->dir, err);
+    if (rc == IMGPIPE_ECONFIG)
+        return rc; /* a bucket that refuses us: see imgpipe_wk_take */
+    if (rc) {
         *transient = 1; /* a mount not there yet, a permission fixed later */
         return IMGPIPE_EIO;
     }
@@ -167,6 +200,7 @@ static int task_from_job(struct worker *w, struct wk_job *j, imgpipe_task *t, ch
     if (!url || !(t->url = strdup(url)))
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     t->dirfd = j->dir->fd;
+    t->s3 = j->dir->s3;
     t->job_opts = &j->opts;
     t->ctx = j;
     j->next = w->flight;
@@ -206,6 +240,15 @@ int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
         rc = task_from_job(w, j, t, err);
     if (rc == IMGPIPE_OK)
         return 1;
+    if (rc == IMGPIPE_ECONFIG) {
+        /* A missing bucket or refused credentials: every job there would fail alike on
+         * this host. The worker stops; the job stays pending for a worker that can. */
+        if (!w->dir_failed)
+            imgpipe_errf(w->dir_err, IMGPIPE_EDISK, "stopped: %s; the job stays queued", err);
+        w->dir_failed = 1;
+        imgpipe_wk_job_free(w, j);
+        return 0;
+    }
     imgpipe_wk_finish(w, j, rc, transient, -1, err);
     imgpipe_wk_job_free(w, j);
     return 0;

@@ -43,6 +43,51 @@ static int execute(imgpipe_run *r, char *err)
     return imgpipe_errf(err, IMGPIPE_EINVAL, "unknown mode %d", (int)r->opts->mode);
 }
 
+int imgpipe_output_is_bucket(const char *output)
+{
+    return imgpipe_s3_is_url(output);
+}
+
+/* The run's output: a directory, or a bucket (checked before anything is downloaded)
+ * with the ledger in the state directory. */
+static int open_output(imgpipe_run *r, char *err)
+{
+    const imgpipe_get_opts *o = r->opts;
+    const char *dir = o->dir ? o->dir : "images";
+    r->dirfd = -1;
+    if (!imgpipe_s3_is_url(dir))
+        return imgpipe_store_open_dir(dir, &r->dirfd, err);
+    if (!o->state_dir && !o->no_ledger)
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "writing to %s needs a local state directory for the ledger that "
+                            "makes a rerun skip finished links",
+                            dir);
+    imgpipe_s3_config cfg = {.endpoint = o->s3_endpoint,
+                             .connect_timeout_ms = o->connect_timeout_ms,
+                             .retries = o->retries,
+                             .retry_wait_ms = o->retry_wait_ms,
+                             .insecure = o->insecure,
+                             .cacert = o->cacert,
+                             .stop = o->stop};
+    int rc = imgpipe_s3_open(&r->s3, dir, &cfg, err);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_s3_check(r->s3, err);
+    if (rc == IMGPIPE_OK && o->state_dir)
+        rc = imgpipe_store_open_dir(o->state_dir, &r->dirfd, err);
+    if (rc) {
+        imgpipe_s3_free(r->s3);
+        r->s3 = NULL;
+    }
+    return rc;
+}
+
+static void close_output(imgpipe_run *r)
+{
+    if (r->dirfd >= 0)
+        close(r->dirfd);
+    imgpipe_s3_free(r->s3);
+}
+
 int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, int nsources,
                 imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err)
 {
@@ -70,21 +115,22 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
                      .cb = cb,
                      .userdata = userdata,
                      .sum = sum};
-    int rc = imgpipe_store_open_dir(opts->dir ? opts->dir : "images", &r.dirfd, err);
+    int rc = open_output(&r, err);
     if (rc)
         return rc;
     r.names = imgpipe_nameset_new();
     if (!r.names) {
-        close(r.dirfd);
+        close_output(&r);
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
     if (!opts->no_ledger &&
         (rc = imgpipe_ledger_open(r.dirfd, opts->retry_failed, &r.ledger, err))) {
         imgpipe_nameset_free(r.names);
-        close(r.dirfd);
+        close_output(&r);
         return rc;
     }
-    imgpipe_store_sweep(r.dirfd);
+    if (r.dirfd >= 0)
+        imgpipe_store_sweep(r.dirfd);
     r.rate = imgpipe_hostrate_new(opts->rate);
     pthread_mutex_init(&r.lock, NULL);
     double t0 = imgpipe_now();
@@ -102,6 +148,6 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     imgpipe_hostrate_free(r.rate);
     imgpipe_ledger_free(r.ledger);
     imgpipe_nameset_free(r.names);
-    close(r.dirfd);
+    close_output(&r);
     return rc;
 }

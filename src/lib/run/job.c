@@ -1,6 +1,7 @@
 #include "run/job.h"
 #include "image/codec.h"
 #include "store/store.h"
+#include "run/output.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,14 +22,15 @@ int imgpipe_job_image_size(const void *data, size_t len, int *w, int *h, char *e
     return rc;
 }
 
-/* 1 when the file tname in dirfd is a thumbnail of a w x h source made for box: it fits
+/* 1 when the file tname in out is a thumbnail of a w x h source made for box: it fits
  * the box and touches it on one side, or it is the source's size (never upscaled). */
-static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *box, int w, int h)
+static int made_for_box(const imgpipe_output *out, const char *tname, const imgpipe_thumb_size *box,
+                        int w, int h)
 {
     imgpipe_buf b = {0};
     struct imgpipe_image_info ti;
     char why[IMGPIPE_ERRLEN];
-    int fits = imgpipe_store_read(dirfd, tname, 1 << 24, &b, why) == IMGPIPE_OK &&
+    int fits = imgpipe_output_read(out, tname, 1 << 24, &b, why) == IMGPIPE_OK &&
                image_info(b.data, b.len, &ti, why) == IMGPIPE_OK && ti.width <= box->width &&
                ti.height <= box->height &&
                (ti.width == box->width || ti.height == box->height ||
@@ -37,17 +39,18 @@ static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *
     return fits;
 }
 
-int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n, int w,
-                           int h, char *out, size_t cap)
+int imgpipe_job_thumb_name(const imgpipe_output *out, const char *name,
+                           const imgpipe_thumb_size *box, int n, int w, int h, char *buf,
+                           size_t cap)
 {
-    int rc = imgpipe_thumb_name(name, box, n > 1, out, cap);
-    if (rc || n > 1 || !imgpipe_store_exists(dirfd, out))
+    int rc = imgpipe_thumb_name(name, box, n > 1, buf, cap);
+    if (rc || n > 1 || !imgpipe_output_exists(out, buf))
         return rc;
     /* One size, and a thumbnail of that name is there: it is this size's (a rerun
      * rewrites it) or another's, which is kept: this one's name then says its size. */
-    if (w > 0 && made_for_box(dirfd, out, box, w, h))
+    if (w > 0 && made_for_box(out, buf, box, w, h))
         return IMGPIPE_OK;
-    return imgpipe_thumb_name(name, box, 1, out, cap);
+    return imgpipe_thumb_name(name, box, 1, buf, cap);
 }
 
 /* The thumbnails of one checked image (c, info), made in memory (outs[0..opts->nthumbs)). */
@@ -67,23 +70,23 @@ static int make_thumbs(const imgpipe_get_opts *opts, const struct imgpipe_codec 
     return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
 }
 
-static int write_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name,
+static int write_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
                         const struct imgpipe_image_info *info, imgpipe_thumb_out *outs, int *thumbs,
                         char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
 {
     char tname[IMGPIPE_THUMBNAME_LEN]; /* longer could not be stored: the write refuses it */
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
-        rc = imgpipe_job_thumb_name(dirfd, name, &opts->thumbs[i], opts->nthumbs, info->width,
+        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs, info->width,
                                     info->height, tname, sizeof(tname));
         /* A name found free stays another process's if it takes it first; one that is
          * there is a thumbnail's reserved name, of this size (a rerun): rewritten. */
         int flags =
-            rc == IMGPIPE_OK && !imgpipe_store_exists(dirfd, tname) ? IMGPIPE_STORE_NOREPLACE : 0;
+            rc == IMGPIPE_OK && !imgpipe_output_exists(out, tname) ? IMGPIPE_STORE_NOREPLACE : 0;
         if (rc)
             imgpipe_errf(err, rc, "thumbnail name for '%s' is too long", name);
-        else if ((rc = imgpipe_store_put(dirfd, tname, outs[i].data.data, outs[i].data.len, flags,
-                                         err)) == IMGPIPE_OK)
+        else if ((rc = imgpipe_output_write(out, tname, outs[i].data.data, outs[i].data.len, flags,
+                                            err)) == IMGPIPE_OK)
             (*thumbs)++;
         if (rc == IMGPIPE_OK && names) /* what was written, for the caller to report */
             memcpy(names[i], tname, sizeof(tname));
@@ -103,8 +106,9 @@ static void no_names(char (*names)[IMGPIPE_THUMBNAME_LEN])
         names[i][0] = '\0';
 }
 
-int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
-                       size_t len, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
+int imgpipe_job_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
+                       const void *data, size_t len, int *thumbs,
+                       char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
 {
     imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
     const struct imgpipe_codec *codec;
@@ -119,14 +123,14 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name
         return imgpipe_errf(err, rc, "thumbnail: %s", why);
     rc = make_thumbs(opts, codec, &info, data, len, outs, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, dirfd, name, &info, outs, thumbs, names, err);
+        rc = write_thumbs(opts, out, name, &info, outs, thumbs, names, err);
     free_thumbs(outs);
     return rc;
 }
 
-int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name, int replace,
-                      const imgpipe_buf *body, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN],
-                      char *err)
+int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
+                      int replace, const imgpipe_buf *body, int *thumbs,
+                      char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
 {
     imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
     *thumbs = 0;
@@ -142,10 +146,10 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
     else
         memset(outs, 0, sizeof(outs));
     if (rc == IMGPIPE_OK)
-        rc = imgpipe_store_put(dirfd, name, body->data, body->len,
-                               replace ? 0 : IMGPIPE_STORE_NOREPLACE, err);
+        rc = imgpipe_output_write(out, name, body->data, body->len,
+                                  replace ? 0 : IMGPIPE_STORE_NOREPLACE, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, dirfd, name, &info, outs, thumbs, names, err);
+        rc = write_thumbs(opts, out, name, &info, outs, thumbs, names, err);
     free_thumbs(outs);
     return rc;
 }

@@ -4,6 +4,7 @@
 #define IMGPIPE_JOB_H
 
 #include "common/util.h"
+#include "run/output.h"
 #include "store/store.h"
 
 /* The longest thumbnail name a job reports: a shard folder and one file name. */
@@ -11,14 +12,14 @@
 
 /* Checks body with imgpipe_image_check (a known format, complete, within the pixel
  * budget), makes its thumbnails from the bytes in memory (the check is not made twice),
- * and only then writes it as `name` through dirfd, then the thumbnails: an image that does
+ * and only then writes it as `name` to out, then the thumbnails: an image that does
  * not decode is not stored. replace 0: the name was free when it was given, so a file that
  * appeared there since (another process) is not replaced: the item fails. *thumbs counts
  * thumbnails written, names[i] (when not NULL) is size i's file name, "" when not written.
  * An image that was stored but whose thumbnail could not be written still fails. */
-int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name, int replace,
-                      const imgpipe_buf *body, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN],
-                      char *err);
+int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
+                      int replace, const imgpipe_buf *body, int *thumbs,
+                      char (*names)[IMGPIPE_THUMBNAME_LEN], char *err);
 
 /* The same check for a body received into the temporary file tmp and read back into body
  * (empty when no byte came and there is no file); then tmp is renamed to name, or removed
@@ -30,15 +31,17 @@ int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const
  * imgpipe_thumb_name's, sized when n > 1, and also when n is 1 but a file of the unsized
  * name is there that is not a thumbnail of this source for this box, so that thumbnails
  * of different sizes never replace each other. */
-int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n, int w,
-                           int h, char *out, size_t cap);
+int imgpipe_job_thumb_name(const imgpipe_output *out, const char *name,
+                           const imgpipe_thumb_size *box, int n, int w, int h, char *buf,
+                           size_t cap);
 
 /* The size of an encoded image from its header (after the full check); 0 or an error. */
 int imgpipe_job_image_size(const void *data, size_t len, int *w, int *h, char *err);
 
 /* Writes the thumbnails of one encoded image (already in memory) beside it; thumbs and
  * names as for imgpipe_job_store. */
-int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,
-                       size_t len, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN], char *err);
+int imgpipe_job_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
+                       const void *data, size_t len, int *thumbs,
+                       char (*names)[IMGPIPE_THUMBNAME_LEN], char *err);
 
 #endif

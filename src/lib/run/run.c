@@ -98,16 +98,17 @@ static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *made
     char tname[512], why[IMGPIPE_ERRLEN];
     int missing = 0, w = 0, h = 0;
     made->thumbs = 0;
-    int rc = imgpipe_store_read(r->dirfd, t->name, UINT64_MAX, &b, err);
+    imgpipe_output out = imgpipe_run_output(r, t);
+    int rc = imgpipe_output_read(&out, t->name, UINT64_MAX, &b, err);
     if (rc == IMGPIPE_OK) /* 0 x 0 when it does not read: then its thumbnails fail with why */
         imgpipe_job_image_size(b.data, b.len, &w, &h, why);
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
-        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, w, h, tname,
+        rc = imgpipe_job_thumb_name(&out, t->name, &o->thumbs[i], o->nthumbs, w, h, tname,
                                     sizeof(tname));
-        missing = rc == IMGPIPE_OK && !imgpipe_store_exists(r->dirfd, tname);
+        missing = rc == IMGPIPE_OK && !imgpipe_output_exists(&out, tname);
     }
     if (rc == IMGPIPE_OK && missing)
-        rc = imgpipe_job_thumbs(o, r->dirfd, t->name, b.data, b.len, &made->thumbs,
+        rc = imgpipe_job_thumbs(o, &out, t->name, b.data, b.len, &made->thumbs,
                                 made->thumb_names, err);
     imgpipe_buf_free(&b);
     return rc;
@@ -122,11 +123,11 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     uint64_t bytes;
     const char *name;
     enum imgpipe_ledger_state st = imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name);
-    struct stat sb;
+    uint64_t size = 0;
+    imgpipe_output out = imgpipe_run_output(r, t);
     /* Names by content are known only after download: the ledger's name is the one. */
     int same = st == IMGPIPE_LEDGER_DONE && (r->sha_names || strcmp(name, t->name) == 0);
-    if (!same || fstatat(r->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
-        (uint64_t)sb.st_size != bytes)
+    if (!same || !imgpipe_output_stat(&out, name, t->url, &size) || size != bytes)
         return 0;
     snprintf(t->name, sizeof(t->name), "%s", name);
     imgpipe_outcome o = {.bytes = bytes, .attempts = 0};
@@ -159,7 +160,8 @@ static int name_taken(void *ctx, const char *name)
         imgpipe_name_shard(name, rel);
     else
         snprintf(rel, sizeof(rel), "%s", name);
-    return imgpipe_store_exists(n->r->dirfd, rel);
+    imgpipe_output out = {.dirfd = n->r->dirfd, .s3 = n->r->s3};
+    return imgpipe_output_taken(&out, rel, n->url);
 }
 
 /* The name of a link: from the URL or the template, made distinct from every other URL's
@@ -229,6 +231,7 @@ static int password_not_kept(imgpipe_run *r, imgpipe_task *t)
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     t->dirfd = -1;
+    t->s3 = NULL;
     t->job_opts = NULL;
     t->ctx = NULL;
     t->replace = 1; /* a queue job run twice rewrites its file (docs/queue.md) */
@@ -357,7 +360,8 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 
 int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t)
 {
-    return !r->no_spool && (t->job_opts ? t->job_opts : r->opts)->nthumbs <= 0;
+    /* A bucket takes a body whole, from memory: there is no directory to spool it in. */
+    return !r->no_spool && !r->s3 && !t->s3 && (t->job_opts ? t->job_opts : r->opts)->nthumbs <= 0;
 }
 
 #define FDS_SPARE 64 /* the run's own: DIR, the ledger, the URL list, libcurl's, stdio */
@@ -389,9 +393,13 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
     o->bytes = body->len;
     imgpipe_sha256_hex(body->data, body->len, o->sha256);
     final_name(r, t, o->sha256);
-    o->status = imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, imgpipe_run_dirfd(r, t),
-                                  t->name, t->replace, body, &o->thumbs, o->thumb_names, o->error);
+    imgpipe_output out = imgpipe_run_output(r, t);
+    o->status = imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, &out, t->name, t->replace,
+                                  body, &o->thumbs, o->thumb_names, o->error);
     end_outcome(o);
+    /* A job's bucket that stayed unavailable through the PUT's own retries: the job goes
+     * back on the queue rather than to the failed list. */
+    o->transient = t->s3 && (o->status == IMGPIPE_ENET || o->status == IMGPIPE_ETIMEOUT);
 }
 
 /* The digest is taken here, from the bytes read back for the check while they are in the
@@ -417,6 +425,19 @@ void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, img
     }
     imgpipe_buf_free(&own);
     end_outcome(o);
+}
+
+imgpipe_output imgpipe_run_output(const imgpipe_run *r, const imgpipe_task *t)
+{
+    imgpipe_output o = {.dirfd = r->dirfd, .s3 = r->s3, .url = t->url};
+    if (t->s3 || t->dirfd >= 0) {
+        o.s3 = t->s3;
+        o.dirfd = t->dirfd;
+        /* A job was named by its enqueuer, not against the bucket: an object another URL
+         * wrote under that name is refused, not replaced. */
+        o.guard = t->s3 != NULL;
+    }
+    return o;
 }
 
 void imgpipe_run_note_transfer(imgpipe_outcome *o, const imgpipe_transfer *tr)

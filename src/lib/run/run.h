@@ -16,7 +16,8 @@ typedef struct imgpipe_task {
     uint64_t index;
     char *url; /* owned */
     char name[IMGPIPE_RELNAME_MAX + 1];
-    int dirfd;   /* where it goes; -1: the run's directory */
+    int dirfd;             /* where it goes; -1: the run's directory */
+    struct imgpipe_s3 *s3; /* or this bucket; NULL: dirfd */
     int replace; /* a file at name may be replaced (this URL's own, by the ledger; a queue
                     job run again); 0: the name was free, a file that appears is kept */
     const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
@@ -51,7 +52,8 @@ typedef struct imgpipe_run {
     imgpipe_source *const *sources;
     int nsources, cur;
     imgpipe_nameset *names;
-    int dirfd;
+    int dirfd;             /* the output directory; with s3, the state directory (the ledger) */
+    struct imgpipe_s3 *s3; /* the output bucket, or NULL */
     uint64_t next_index;
     imgpipe_item_cb cb;
     void *userdata;
@@ -104,6 +106,9 @@ typedef struct imgpipe_outcome {
     char error[IMGPIPE_ERRLEN];
     char thumb_names[IMGPIPE_THUMB_MAX_SIZES][IMGPIPE_THUMBNAME_LEN]; /* "" when not written */
 } imgpipe_outcome;
+
+/* Where task t's files go: its bucket or directory, else the run's. */
+imgpipe_output imgpipe_run_output(const imgpipe_run *r, const imgpipe_task *t);
 
 /* Milliseconds left before the run's deadline: -1 without one, 0 once it passed. */
 long imgpipe_run_remaining_ms(const imgpipe_run *r);

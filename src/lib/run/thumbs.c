@@ -18,12 +18,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Thumbnails of one file, written beside it through its directory's descriptor. */
-static void thumb_file(const imgpipe_get_opts *opts, const char *path, imgpipe_outcome *res)
+/* file://HOST/ABSOLUTE-PATH: what a thumbnail in a bucket records as its source. */
+static void file_url(const char *path, char *out, size_t cap)
+{
+    char host[256] = "localhost", *abs = realpath(path, NULL);
+    gethostname(host, sizeof(host) - 1);
+    snprintf(out, cap, "file://%s%s", host, abs ? abs : path);
+    free(abs);
+}
+
+/* Thumbnails of one file: read through its directory's descriptor, written beside it, or
+ * to the run's bucket as PREFIX/NAME_thumbnail.EXT, where a name whose object another
+ * file wrote is refused, not replaced. */
+static void thumb_file(const imgpipe_run *r, const char *path, imgpipe_outcome *res)
 {
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
     int dirfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    char url[4200];
+    imgpipe_output out = {.dirfd = dirfd};
+    if (r->s3) {
+        file_url(path, url, sizeof(url));
+        out = (imgpipe_output){.dirfd = -1, .s3 = r->s3, .url = url, .guard = 1};
+    }
     imgpipe_buf b = {0};
     res->thumbs = 0;
     if (dirfd < 0)
@@ -31,7 +48,7 @@ static void thumb_file(const imgpipe_get_opts *opts, const char *path, imgpipe_o
             imgpipe_errf(res->error, IMGPIPE_EIO, "cannot open its directory: %s", strerror(errno));
     else if ((res->status = imgpipe_store_read(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2, &b,
                                                res->error)) == 0)
-        res->status = imgpipe_job_thumbs(opts, dirfd, slash ? slash + 1 : path, b.data, b.len,
+        res->status = imgpipe_job_thumbs(r->opts, &out, slash ? slash + 1 : path, b.data, b.len,
                                          &res->thumbs, res->thumb_names, res->error);
     res->bytes = b.len;
     imgpipe_buf_free(&b);
@@ -103,7 +120,7 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
 
 static void perform(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
-    thumb_file(r->opts, t->url, o);
+    thumb_file(r, t->url, o);
 }
 
 static int execute(imgpipe_run *r, char *err)
@@ -118,6 +135,58 @@ static int execute(imgpipe_run *r, char *err)
         return imgpipe_exec_procs(r, err);
     }
     return imgpipe_errf(err, IMGPIPE_EINVAL, "unknown mode %d", (int)r->opts->mode);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int by_base(const void *a, const void *b)
+{
+    return strcmp(base_name(*(char *const *)a), base_name(*(char *const *)b));
+}
+
+/* IMGPIPE_EINVAL when two of the files have one name (sorted by name: O(n log n)). */
+static int same_names(const imgpipe_strvec *files, const char *dir, char *err)
+{
+    char **v = files->n ? malloc(files->n * sizeof(*v)) : NULL;
+    if (files->n && !v)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (files->n)
+        memcpy(v, files->v, files->n * sizeof(*v));
+    qsort(v, files->n, sizeof(*v), by_base);
+    int rc = IMGPIPE_OK;
+    for (size_t i = 1; i < files->n && rc == IMGPIPE_OK; i++)
+        if (by_base(&v[i - 1], &v[i]) == 0)
+            rc = imgpipe_errf(err, IMGPIPE_EINVAL,
+                              "'%s' and '%s' would have the same thumbnail name in %s", v[i - 1],
+                              v[i], dir);
+    free(v);
+    return rc;
+}
+
+/* Two files of one name would have one thumbnail's name in the bucket: said before any
+ * work, as is a bucket that cannot be written. */
+static int open_bucket(const imgpipe_get_opts *o, const imgpipe_strvec *files, imgpipe_s3 **s3,
+                       char *err)
+{
+    int rc = same_names(files, o->dir, err);
+    if (rc)
+        return rc;
+    imgpipe_s3_config cfg = {.endpoint = o->s3_endpoint,
+                             .retries = o->retries,
+                             .retry_wait_ms = o->retry_wait_ms,
+                             .insecure = o->insecure,
+                             .cacert = o->cacert,
+                             .stop = o->stop};
+    rc = imgpipe_s3_open(s3, o->dir, &cfg, err);
+    if (rc == IMGPIPE_OK && (rc = imgpipe_s3_check(*s3, err))) {
+        imgpipe_s3_free(*s3);
+        *s3 = NULL;
+    }
+    return rc;
 }
 
 int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int npaths,
@@ -138,8 +207,14 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
         imgpipe_strvec_free(&l.files);
         return imgpipe_errf(err, rc, "out of memory listing the files");
     }
+    imgpipe_s3 *s3 = NULL;
+    if (imgpipe_s3_is_url(opts->dir) && (rc = open_bucket(opts, &l.files, &s3, err))) {
+        imgpipe_strvec_free(&l.files);
+        return rc;
+    }
     imgpipe_run r = {.opts = &o,
                      .dirfd = -1,
+                     .s3 = s3,
                      .cb = cb,
                      .userdata = userdata,
                      .sum = sum,
@@ -153,5 +228,6 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
     imgpipe_strvec_free(&l.files);
+    imgpipe_s3_free(s3);
     return rc;
 }
