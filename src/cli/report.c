@@ -78,7 +78,8 @@ static void thumb_paths_json(const struct cli_report *r, const imgpipe_item *ite
     char name[4200], path[4600];
     fputc('[', f);
     for (int i = 0; i < item->thumbs && i < o->nthumbs; i++) {
-        if (imgpipe_thumb_name(item->name, &o->thumbs[i], o->nthumbs > 1, name, sizeof(name)))
+        if (imgpipe_thumb_name_as(item->name, &o->thumbs[i], o->nthumbs > 1, o->thumb.format, name,
+                                  sizeof(name)))
             continue;
         item_path(r, name, path, sizeof(path));
         fputs(i ? "," : "", f);

@@ -344,7 +344,7 @@ static int color_type_for(int channels)
     }
 }
 
-int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err)
+int imgpipe_png_encode(const struct imgpipe_image *img, int level, imgpipe_buf *out, char *err)
 {
     spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
     if (!ctx)
@@ -358,7 +358,7 @@ int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *
     /* Thumbnails are small: a fast zlib level costs little size and most of the time. */
     int e = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     if (!e)
-        e = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 3);
+        e = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, level);
     if (!e)
         e = spng_set_ihdr(ctx, &ihdr);
     if (!e)
@@ -427,12 +427,11 @@ static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t l
                                    err);
 }
 
-static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
-                  imgpipe_buf *out, char *err)
+static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img,
+                  const struct imgpipe_encode_opts *o, imgpipe_buf *out, char *err)
 {
-    (void)eng;
-    (void)quality; /* lossless */
-    return imgpipe_png_encode(img, out, err);
+    (void)eng; /* lossless: no quality */
+    return imgpipe_png_encode(img, o->effort ? o->effort : 3, out, err);
 }
 
 static const char *const exts[] = {"png", NULL};
@@ -445,4 +444,6 @@ const struct imgpipe_codec imgpipe_codec_png = {.name = "png",
                                                 .info = info,
                                                 .decode = decode,
                                                 .encode = encode,
-                                                .thumb = "png"};
+                                                .thumb = "png",
+                                                .channels_ok = 0x1e,
+                                                .default_quality = 85};

@@ -78,8 +78,9 @@ int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, si
                         int min_width, int min_height, struct imgpipe_image *out, char *err);
 /* Appends a 1- or 3-channel image encoded at quality 1..100 (4:2:0, or gray), no
  * metadata, to out. */
-int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
-                        imgpipe_buf *out, char *err);
+struct imgpipe_encode_opts;
+int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img,
+                        const struct imgpipe_encode_opts *o, imgpipe_buf *out, char *err);
 /* Finds the first marker segment before SOS whose payload starts with prefix; sets
  * *payload and *payload_len to the bytes after the prefix. 1 found, 0 not (never fails). */
 int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, const char *prefix,
@@ -121,8 +122,8 @@ struct spng_ctx;
 int imgpipe_png_fast(struct imgpipe_engine *eng, struct spng_ctx *ctx, const unsigned char *src,
                      size_t len, int channels, imgpipe_row_start start, imgpipe_row_fn row,
                      void *arg, char *err);
-/* Encodes a 1..4 channel 8-bit image losslessly. */
-int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err);
+/* Encodes a 1..4 channel 8-bit image losslessly at zlib level 1..9. */
+int imgpipe_png_encode(const struct imgpipe_image *img, int level, imgpipe_buf *out, char *err);
 
 /* ---- WebP (codec_webp.c) ---- */
 
@@ -132,8 +133,9 @@ int imgpipe_webp_info(const unsigned char *src, size_t len, struct imgpipe_image
  * an ICCP chunk goes to eng->icc. */
 int imgpipe_webp_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                         struct imgpipe_image *out, char *err);
-/* Appends a lossy WebP of a 3- or 4-channel image at quality 1..100 to out. */
-int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, imgpipe_buf *out, char *err);
+/* Appends a lossy WebP of a 3- or 4-channel image at quality 1..100, method 0..6, to out. */
+int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, int method, imgpipe_buf *out,
+                        char *err);
 
 /* ---- GIF (codec_gif.c) ---- */
 

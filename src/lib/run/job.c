@@ -13,15 +13,17 @@ static int image_info(const void *data, size_t len, struct imgpipe_image_info *i
 }
 
 /* 1 when the file tname in dirfd is a thumbnail of a w x h source made for box: it fits
- * the box and touches it on one side, or it is the source's size (never upscaled). */
+ * the box and touches it on one side, or it is the source's size (never upscaled). An
+ * unbounded side (0) fits anything. */
 static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *box, int w, int h)
 {
     imgpipe_buf b = {0};
     struct imgpipe_image_info ti;
     char why[IMGPIPE_ERRLEN];
     int fits = imgpipe_store_read(dirfd, tname, 1 << 24, &b, why) == IMGPIPE_OK &&
-               image_info(b.data, b.len, &ti, why) == IMGPIPE_OK && ti.width <= box->width &&
-               ti.height <= box->height &&
+               image_info(b.data, b.len, &ti, why) == IMGPIPE_OK &&
+               (!box->width || ti.width <= box->width) &&
+               (!box->height || ti.height <= box->height) &&
                (ti.width == box->width || ti.height == box->height ||
                 (ti.width == w && ti.height == h) || (ti.width == h && ti.height == w));
     imgpipe_buf_free(&b);
@@ -29,11 +31,11 @@ static int made_for_box(int dirfd, const char *tname, const imgpipe_thumb_size *
 }
 
 int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n,
-                           const void *data, size_t len, char *out, size_t cap)
+                           const char *format, const void *data, size_t len, char *out, size_t cap)
 {
     struct imgpipe_image_info info;
     char why[IMGPIPE_ERRLEN];
-    int rc = imgpipe_thumb_name(name, box, n > 1, out, cap);
+    int rc = imgpipe_thumb_name_as(name, box, n > 1, format, out, cap);
     if (rc || n > 1 || !imgpipe_store_exists(dirfd, out))
         return rc;
     /* One size, and a thumbnail of that name is there: it is this size's (a rerun
@@ -41,7 +43,7 @@ int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size
     if (image_info(data, len, &info, why) == IMGPIPE_OK &&
         made_for_box(dirfd, out, box, info.width, info.height))
         return IMGPIPE_OK;
-    return imgpipe_thumb_name(name, box, 1, out, cap);
+    return imgpipe_thumb_name_as(name, box, 1, format, out, cap);
 }
 
 /* The thumbnails of one encoded image, made in memory (outs[0..opts->nthumbs)). */
@@ -66,8 +68,8 @@ static int write_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *nam
     char tname[512];
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
-        rc = imgpipe_job_thumb_name(dirfd, name, &opts->thumbs[i], opts->nthumbs, data, len, tname,
-                                    sizeof(tname));
+        rc = imgpipe_job_thumb_name(dirfd, name, &opts->thumbs[i], opts->nthumbs,
+                                    opts->thumb.format, data, len, tname, sizeof(tname));
         if (rc)
             imgpipe_errf(err, rc, "thumbnail name for '%s' is too long", name);
         else if ((rc = imgpipe_store_write(dirfd, tname, outs[i].data.data, outs[i].data.len,

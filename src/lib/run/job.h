@@ -13,12 +13,13 @@
 int imgpipe_job_store(const imgpipe_get_opts *opts, int dirfd, const char *name,
                       const imgpipe_buf *body, int *thumbs, char *err);
 
-/* The file name of name's thumbnail for box, one of n sizes: imgpipe_thumb_name's, sized
+/* The file name of name's thumbnail for box, one of n sizes, written in format (NULL: the
+ * source's): imgpipe_thumb_name_as's, sized
  * when n > 1, and also when n is 1 but a file of the unsized name is there that is not a
  * thumbnail of this source (data, len) for this box, so that thumbnails of different
  * sizes never replace each other. */
 int imgpipe_job_thumb_name(int dirfd, const char *name, const imgpipe_thumb_size *box, int n,
-                           const void *data, size_t len, char *out, size_t cap);
+                           const char *format, const void *data, size_t len, char *out, size_t cap);
 
 /* Writes the thumbnails of one encoded image (already in memory) beside it. */
 int imgpipe_job_thumbs(const imgpipe_get_opts *opts, int dirfd, const char *name, const void *data,

@@ -86,8 +86,8 @@ static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, int *made, char *err)
     *made = 0;
     int rc = imgpipe_store_read(r->dirfd, t->name, UINT64_MAX, &b, err);
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
-        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, b.data, b.len,
-                                    tname, sizeof(tname));
+        rc = imgpipe_job_thumb_name(r->dirfd, t->name, &o->thumbs[i], o->nthumbs, o->thumb.format,
+                                    b.data, b.len, tname, sizeof(tname));
         missing = rc == IMGPIPE_OK && !imgpipe_store_exists(r->dirfd, tname);
     }
     if (rc == IMGPIPE_OK && missing)
