@@ -25,9 +25,12 @@ static int complete(const unsigned char *src, size_t len, char *err)
 
 static int heif_fail(char *err, struct heif_error e)
 {
-    return imgpipe_errf(
-        err, e.code == heif_error_Memory_allocation_error ? IMGPIPE_ENOMEM : IMGPIPE_ECORRUPT,
-        "corrupt HEIF: %s", e.message ? e.message : "unreadable");
+    const char *why = e.message ? e.message : "unreadable";
+    if (e.subcode == heif_suberror_Security_limit_exceeded) /* a size past libheif's own */
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "HEIF refused: %s", why);
+    if (e.code == heif_error_Memory_allocation_error)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a HEIF: %s", why);
+    return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt HEIF: %s", why);
 }
 
 /* The primary image's handle, its header read; NULL with *rc set on failure. */
