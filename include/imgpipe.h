@@ -331,6 +331,10 @@ typedef struct imgpipe_enqueue_opts {
     int nthumbs;
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     int quality; /* 0: 85 */
+    /* fit, upscale, pad_colour/pad_set, format and effort for the workers' thumbnails
+     * (thumb.quality and thumb.max_pixels are not used: quality above, the worker's own
+     * --max-pixels) */
+    imgpipe_thumb_opts thumb;
 } imgpipe_enqueue_opts;
 
 /* Reads every source to its end and adds one job per link, named here (so names are the

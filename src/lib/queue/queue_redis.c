@@ -157,6 +157,7 @@ struct enqueue {
     imgpipe_queue *q;
     char key[IMGPIPE_Q_KEYLEN];
     char dir[4096], thumbs[IMGPIPE_THUMB_MAX_SIZES * 16], quality[16];
+    char fit[16], upscale[4], pad[16], format[16], effort[8];
     char *batch;
     int sent; /* XADDs whose replies are not read yet */
 };
@@ -174,13 +175,36 @@ static int make_absolute(const char *dir, char *out, size_t cap, char *err)
     return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot make the output directory '%s' absolute", dir);
 }
 
+/* "128x96,128x,x64": an unbounded side is left out, as imgpipe_parse_size reads it. */
 static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
 {
     size_t n = 0;
     out[0] = '\0';
-    for (int i = 0; i < o->nthumbs && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%dx%d", i ? "," : "", o->thumbs[i].width,
-                              o->thumbs[i].height);
+    for (int i = 0; i < o->nthumbs && n < cap; i++) {
+        char w[16] = "", h[16] = "";
+        if (o->thumbs[i].width)
+            snprintf(w, sizeof(w), "%d", o->thumbs[i].width);
+        if (o->thumbs[i].height)
+            snprintf(h, sizeof(h), "%d", o->thumbs[i].height);
+        n += (size_t)snprintf(out + n, cap - n, "%s%sx%s", i ? "," : "", w, h);
+    }
+}
+
+/* The thumbnail settings as job fields (worker_take.c reads them back). */
+static int format_thumb_opts(const imgpipe_thumb_opts *t, struct enqueue *e, char *err)
+{
+    static const char *const fits[] = {"contain", "cover", "pad"};
+    if (t->fit < IMGPIPE_FIT_CONTAIN || t->fit > IMGPIPE_FIT_PAD ||
+        imgpipe_thumb_format_check(t->format) || t->effort < 0 || t->effort > 9)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad thumbnail settings (fit, format or effort)");
+    snprintf(e->fit, sizeof(e->fit), "%s", fits[t->fit]);
+    snprintf(e->upscale, sizeof(e->upscale), "%d", !!t->upscale);
+    if (t->pad_set)
+        snprintf(e->pad, sizeof(e->pad), "#%02x%02x%02x%02x", t->pad_colour[0], t->pad_colour[1],
+                 t->pad_colour[2], t->pad_colour[3]);
+    snprintf(e->format, sizeof(e->format), "%s", t->format ? t->format : "");
+    snprintf(e->effort, sizeof(e->effort), "%d", t->effort);
+    return IMGPIPE_OK;
 }
 
 /* Reads the replies of the XADDs sent so far. */
@@ -201,9 +225,11 @@ static int drain(struct enqueue *e, char *err)
 
 static int add_job(struct enqueue *e, const char *url, const char *name, char *err)
 {
-    const char *argv[] = {"XADD",     e->key,    "*",    "url",    url,       "name",
-                          name,       "dir",     e->dir, "thumbs", e->thumbs, "quality",
-                          e->quality, "attempt", "0",    "batch",  e->batch};
+    const char *argv[] = {"XADD",     e->key,   "*",       "url",     url,        "name",
+                          name,       "dir",    e->dir,    "thumbs",  e->thumbs,  "quality",
+                          e->quality, "fit",    e->fit,    "upscale", e->upscale, "pad",
+                          e->pad,     "format", e->format, "effort",  e->effort,  "attempt",
+                          "0",        "batch",  e->batch};
     int argc = (int)(sizeof(argv) / sizeof(argv[0]));
     if (redisAppendCommandArgv(e->q->c, argc, argv, NULL) != REDIS_OK)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
@@ -247,7 +273,9 @@ int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
         return rc;
     imgpipe_q_key(e.key, queue, "");
     format_thumbs(opts, e.thumbs, sizeof(e.thumbs));
-    snprintf(e.quality, sizeof(e.quality), "%d", opts->quality > 0 ? opts->quality : 85);
+    snprintf(e.quality, sizeof(e.quality), "%d", opts->quality > 0 ? opts->quality : 0);
+    if ((rc = format_thumb_opts(&opts->thumb, &e, err)))
+        return rc;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(batch, 64, "%llx-%lx", (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
