@@ -28,6 +28,26 @@ int cli_parse_pixels(const char *text, uint64_t *out);
  * prints what is wrong and returns -1. */
 int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char *text);
 
+/* The thumbnail settings get, thumbs and enqueue share: --fit, --upscale, --pad-colour,
+ * --format, --effort. Their getopt entries, case labels and parser. */
+enum { CLI_OPT_FIT = 1100, CLI_OPT_UPSCALE, CLI_OPT_PAD_COLOUR, CLI_OPT_FORMAT, CLI_OPT_EFFORT };
+#define CLI_THUMB_LONGOPTS                                                                         \
+    {"fit", required_argument, NULL, CLI_OPT_FIT},                                                 \
+        {"upscale", no_argument, NULL, CLI_OPT_UPSCALE},                                           \
+        {"pad-colour", required_argument, NULL, CLI_OPT_PAD_COLOUR},                               \
+        {"format", required_argument, NULL, CLI_OPT_FORMAT},                                       \
+    {                                                                                              \
+        "effort", required_argument, NULL, CLI_OPT_EFFORT                                          \
+    }
+#define CLI_THUMB_CASES                                                                            \
+    case CLI_OPT_FIT:                                                                              \
+    case CLI_OPT_UPSCALE:                                                                          \
+    case CLI_OPT_PAD_COLOUR:                                                                       \
+    case CLI_OPT_FORMAT:                                                                           \
+    case CLI_OPT_EFFORT
+/* Takes one of them (arg: its value): -1 to go on, or CLI_EXIT_USAGE (printed). */
+int cli_thumb_option(imgpipe_thumb_opts *t, int c, const char *arg);
+
 /* Opens every source spec (imgur:random when there is none), reading IMGUR_CLIENT_ID and
  * IMGUR_API_URL. On failure prints why and returns the exit code; *out is then NULL. */
 int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n);

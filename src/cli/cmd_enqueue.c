@@ -19,8 +19,15 @@ static const char usage[] =
     "  -q, --queue QUEUE         the queue (default: default)\n"
     "  -o, --output DIR          where workers write, made absolute here (default: images);\n"
     "                            each worker writes into DIR on its own host\n"
-    "  -t, --thumb WxH           thumbnails to make as well; repeat for several sizes\n"
-    "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
+    "  -t, --thumb WxH           thumbnails to make as well (128x128, 128, 128x, x128);\n"
+    "                            repeat for several sizes\n"
+    "      --fit FIT             contain (the default), cover or pad, as in 'imgpipe get'\n"
+    "      --upscale             enlarge images smaller than the size (default: never)\n"
+    "      --pad-colour COLOUR   padding and flattening colour (default: white)\n"
+    "      --format FORMAT       jpeg, png, webp or avif (default: the source's)\n"
+    "      --quality N           JPEG, WebP and AVIF thumbnail quality, 1..100 (default: 85;\n"
+    "                            AVIF: 60)\n"
+    "      --effort N            1..9, slower and smaller when higher (see 'imgpipe get')\n"
     "  -h, --help                this help\n"
     "\n"
     "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
@@ -33,6 +40,7 @@ static const struct option longopts[] = {{"redis", required_argument, NULL, 'r'}
                                          {"thumb", required_argument, NULL, 't'},
                                          {"quality", required_argument, NULL, OPT_QUALITY},
                                          {"help", no_argument, NULL, 'h'},
+                                         CLI_THUMB_LONGOPTS,
                                          {0, 0, 0, 0}};
 
 struct enqueue_cli {
@@ -58,6 +66,8 @@ static int parse_option(struct enqueue_cli *e, int c)
         return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->quality) ? CLI_EXIT_USAGE : -1;
+    CLI_THUMB_CASES:
+        return cli_thumb_option(&o->thumb, c, optarg);
     case 'h':
         fputs(usage, stdout);
         return CLI_EXIT_OK;

@@ -27,9 +27,23 @@ static const char usage[] =
     "                            (default: {name}, the URL's last segment)\n"
     "      --layout LAYOUT       flat (default), or sharded: files in 256 folders 00..ff\n"
     "                            inside DIR, for runs of millions of files\n"
-    "  -t, --thumb WxH           also make a thumbnail fitting WxH, named NAME_thumbnail.EXT;\n"
-    "                            repeat for several sizes (then NAME_thumbnail_WxH.EXT)\n"
-    "      --quality N           JPEG thumbnail quality, 1..100 (default: 85)\n"
+    "  -t, --thumb WxH           also make a thumbnail fitting WxH (128 is 128x128, 128x any\n"
+    "                            height, x128 any width), named NAME_thumbnail.EXT; repeat\n"
+    "                            for several sizes (then NAME_thumbnail_WxH.EXT)\n"
+    "      --fit FIT             contain (fit inside, the default), cover (fill WxH, cropped\n"
+    "                            from the centre) or pad (fit inside, padded to exactly WxH)\n"
+    "      --upscale             enlarge images smaller than the size (default: never)\n"
+    "      --pad-colour COLOUR   the padding of --fit pad, and the background alpha is\n"
+    "                            flattened onto for JPEG: #rrggbb, #rrggbbaa, white, black\n"
+    "                            or transparent (default: white)\n"
+    "      --format FORMAT       thumbnails in jpeg, png, webp or avif (default: the source's;\n"
+    "                            GIF: png, HEIC: jpeg), named NAME_thumbnail.png.webp when\n"
+    "                            the source's extension is not the format's\n"
+    "      --quality N           JPEG, WebP and AVIF thumbnail quality, 1..100 (default: 85;\n"
+    "                            AVIF: 60)\n"
+    "      --effort N            1..9, slower and smaller when higher: PNG zlib level, WebP\n"
+    "                            method, AVIF speed 10-N, JPEG progressive from 7\n"
+    "                            (default: PNG 3, WebP method 4, AVIF speed 8)\n"
     "      --max-bytes SIZE      refuse images larger than SIZE, e.g. 20M (default: 50M)\n"
     "      --max-pixels N        refuse images over N pixels (width x height, read from the\n"
     "                            header before anything is stored or decoded); N may end\n"
@@ -117,6 +131,7 @@ static const struct option longopts[] = {
     {"layout", required_argument, NULL, OPT_LAYOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
+    CLI_THUMB_LONGOPTS,
     {0, 0, 0, 0}};
 
 struct get_cli {
@@ -208,6 +223,8 @@ static int parse_option(struct get_cli *g, int c)
         return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
+    CLI_THUMB_CASES:
+        return cli_thumb_option(&o->thumb, c, optarg);
     case OPT_RETRY_FAILED:
         o->retry_failed = 1;
         return -1;
@@ -310,7 +327,8 @@ int cmd_get(int argc, char **argv)
     int n = 0, rc = 0;
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
-    if (!g.opts.retry_failed && (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
+    if (!g.opts.retry_failed &&
+        (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
         imgpipe_metrics_free(g.metrics);
         return rc;
     }

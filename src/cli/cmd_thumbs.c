@@ -10,17 +10,32 @@
 static const char usage[] =
     "usage: imgpipe thumbs [options] PATH...\n"
     "\n"
-    "Makes a thumbnail of each JPEG, PNG, WebP or GIF file, and of each such file (*.jpg,\n"
-    "*.jpeg, *.png, *.webp, *.gif) in each directory PATH (not recursively; files that are\n"
-    "thumbnails already are skipped), written beside it as NAME_thumbnail.EXT in the same\n"
-    "format; a GIF's (first frame) as NAME_thumbnail.gif.png.\n"
+    "Makes a thumbnail of each JPEG, PNG, WebP, GIF, AVIF or HEIC/HEIF file, and of each\n"
+    "such file (*.jpg, *.jpeg, *.png, *.webp, *.gif, *.avif, *.heic, *.heif, *.hif) in each\n"
+    "directory PATH (not recursively; files that are thumbnails already are skipped),\n"
+    "written beside it as NAME_thumbnail.EXT in the same format; a GIF's (first frame) as\n"
+    "NAME_thumbnail.gif.png, a HEIC's as NAME_thumbnail.heic.jpg.\n"
     "\n"
     "  -m, --mode MODE     seq (one after another), threads or procs (N workers)\n"
     "                      (default: threads)\n"
     "  -j, --jobs N        workers (default: one per core)\n"
-    "  -s, --size WxH      fit thumbnails within WxH (default: 128x128); repeat for several\n"
-    "                      sizes from one decode (then NAME_thumbnail_WxH.EXT)\n"
-    "      --quality N     JPEG and WebP quality, 1..100 (default: 85)\n"
+    "  -s, --size WxH      fit thumbnails to WxH (default: 128x128): 128 is 128x128, 128x\n"
+    "                      any height, x128 any width; repeat for several sizes from one\n"
+    "                      decode (then NAME_thumbnail_WxH.EXT)\n"
+    "      --fit FIT       contain (fit inside, the default), cover (fill WxH, cropped\n"
+    "                      from the centre) or pad (fit inside, padded to exactly WxH)\n"
+    "      --upscale       enlarge images smaller than the size (default: never)\n"
+    "      --pad-colour COLOUR\n"
+    "                      the padding of --fit pad, and the background alpha is\n"
+    "                      flattened onto for JPEG: #rrggbb, #rrggbbaa, white, black or\n"
+    "                      transparent (default: white)\n"
+    "      --format FORMAT\n"
+    "                      jpeg, png, webp or avif (default: the source's; GIF: png,\n"
+    "                      HEIC: jpeg); the name gets its extension: NAME_thumbnail.png.webp\n"
+    "      --quality N     JPEG, WebP and AVIF quality, 1..100 (default: 85; AVIF: 60)\n"
+    "      --effort N      1..9, slower and smaller when higher: PNG zlib level, WebP\n"
+    "                      method, AVIF speed 10-N, JPEG progressive from 7 (default:\n"
+    "                      PNG 3, WebP method 4, AVIF speed 8)\n"
     "      --max-pixels N  refuse images over N pixels (width x height, read from the\n"
     "                      header before decoding); N may end in M for millions\n"
     "                      (default: 100M)\n"
@@ -44,6 +59,7 @@ static const struct option longopts[] = {{"mode", required_argument, NULL, 'm'},
                                          {"json", no_argument, NULL, CLI_OPT_JSON},
                                          {"stats", required_argument, NULL, CLI_OPT_STATS},
                                          {"help", no_argument, NULL, 'h'},
+                                         CLI_THUMB_LONGOPTS,
                                          {0, 0, 0, 0}};
 
 static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
@@ -62,6 +78,8 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
     case OPT_MAX_PIXELS:
         return cli_parse_pixels(optarg, &o->thumb.max_pixels) ? CLI_EXIT_USAGE : -1;
+    CLI_THUMB_CASES:
+        return cli_thumb_option(&o->thumb, c, optarg);
     case 'q':
     case 'v':
     case CLI_OPT_JSON:

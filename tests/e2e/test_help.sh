@@ -70,6 +70,9 @@ value_for() {
   TEMPLATE) echo '{name}' ;;
   QUEUE) echo q ;;
   LAYOUT) echo flat ;;
+  FIT) echo cover ;;
+  FORMAT) echo webp ;;
+  COLOUR) echo '#ff000080' ;;
   *) return 1 ;;
   esac
 }
