@@ -23,9 +23,16 @@ run_imgpipe frobnicate
 expect_rc 2 "unknown command"
 expect_err "unknown command 'frobnicate'" "unknown command"
 
-run_imgpipe get --thumb 12 "http://127.0.0.1:9/x.jpg"
-expect_rc 2 "bad --thumb"
-expect_err "not a size like 128x128" "bad --thumb"
+for bad in 12y x 12x0 0x12 x12x 65536 -5; do
+  run_imgpipe get --thumb "$bad" "http://127.0.0.1:9/x.jpg"
+  expect_rc 2 "bad --thumb $bad"
+  expect_err "not a size like 128x128" "bad --thumb $bad"
+done
+for bad in "--fit fill" "--format gif" "--format heif" "--pad-colour #12" "--effort 0" "--effort 10"; do
+  # shellcheck disable=SC2086 # the option and its value are two words
+  run_imgpipe thumbs $bad "$T"
+  expect_rc 2 "thumbs $bad"
+done
 run_imgpipe get --max-bytes lots "http://127.0.0.1:9/x.jpg"
 expect_rc 2 "bad --max-bytes"
 run_imgpipe get --read-timeout -1 "http://127.0.0.1:9/x.jpg"
