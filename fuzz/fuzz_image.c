@@ -58,7 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (out.data.len == 0 || !fmt)
             abort();
         const char *got = imgpipe_sniff_format(out.data.data, out.data.len);
-        const char *want = strcmp(fmt, "gif") == 0 ? "png" : fmt; /* GIF thumbnails are PNG */
+        /* GIF thumbnails are PNG, HEIF's JPEG */
+        const char *want = strcmp(fmt, "gif") == 0    ? "png"
+                           : strcmp(fmt, "heif") == 0 ? "jpeg"
+                                                      : fmt;
         if (!got || strcmp(got, want) != 0)
             abort();
     } else if (out.data.data || out.data.len) {
