@@ -167,12 +167,15 @@ int imgpipe_parse_size(const char *text, imgpipe_thumb_size *size)
     const char *p = text;
     if (*p != 'x' && *p != 'X' && side(p, &p, &w))
         return IMGPIPE_EINVAL;
-    if (*p == '\0') /* "128": a square */
+    if (*p == '\0') { /* "128": a square */
         h = w;
-    else if ((*p != 'x' && *p != 'X') || (p[1] && side(p + 1, &p, &h)) || (p[1] == '\0' && !w))
-        return IMGPIPE_EINVAL;
-    else if (h && *p)
-        return IMGPIPE_EINVAL;
+    } else {
+        if (*p != 'x' && *p != 'X')
+            return IMGPIPE_EINVAL;
+        p++;
+        if (*p && (side(p, &p, &h) || *p)) /* digits to the end, or nothing ("128x") */
+            return IMGPIPE_EINVAL;
+    }
     if (!w && !h)
         return IMGPIPE_EINVAL;
     size->width = w;
