@@ -468,6 +468,42 @@ static unsigned char *make_avif(int angle, int mirror, int exif_orientation, siz
     return copy;
 }
 
+/* An AVIF sequence (avis) of a red then a blue frame: its thumbnail is the first. */
+static void test_avif_sequence_first_frame(void **state)
+{
+    (void)state;
+    avifEncoder *enc = avifEncoderCreate();
+    enc->speed = 10;
+    for (int f = 0; f < 2; f++) {
+        unsigned char px[32 * 16 * 3];
+        for (size_t i = 0; i < sizeof(px); i += 3)
+            px[i] = f ? 0 : 255, px[i + 1] = 0, px[i + 2] = f ? 255 : 0;
+        avifImage *im = avifImageCreate(32, 16, 8, AVIF_PIXEL_FORMAT_YUV444);
+        avifRGBImage rgb;
+        avifRGBImageSetDefaults(&rgb, im);
+        rgb.format = AVIF_RGB_FORMAT_RGB, rgb.depth = 8, rgb.pixels = px, rgb.rowBytes = 32 * 3;
+        assert_int_equal(avifImageRGBToYUV(im, &rgb), AVIF_RESULT_OK);
+        assert_int_equal(avifEncoderAddImage(enc, im, 1, AVIF_ADD_IMAGE_FLAG_NONE), AVIF_RESULT_OK);
+        avifImageDestroy(im);
+    }
+    avifRWData out = AVIF_DATA_EMPTY;
+    assert_int_equal(avifEncoderFinish(enc, &out), AVIF_RESULT_OK);
+    avifEncoderDestroy(enc);
+    assert_string_equal(imgpipe_sniff_format(out.data, out.size), "avif");
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_thumb_opts o = {.format = "png"};
+    imgpipe_thumb_out t;
+    assert_int_equal(make(out.data, out.size, &o, 16, 16, &t, err), 0);
+    int w, h, ch;
+    unsigned char *px = decode_any(&t.data, &w, &h, &ch);
+    assert_true(w == 16 && h == 8);
+    if (px[0] < 200 || px[2] > 50)
+        fail_msg("the first frame is red, the thumbnail is %d,%d,%d", px[0], px[1], px[2]);
+    free(px);
+    imgpipe_buf_free(&t.data);
+    avifRWDataFree(&out);
+}
+
 static struct heif_error heif_write(struct heif_context *ctx, const void *data, size_t size,
                                     void *user)
 {
@@ -656,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_gray_to_colour_formats),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_avif_orientation),
+        cmocka_unit_test(test_avif_sequence_first_frame),
         cmocka_unit_test(test_heic_in),
         cmocka_unit_test(test_bombs_refused),
         cmocka_unit_test(test_corrupt_avif_heic),

@@ -28,7 +28,6 @@ static avifDecoder *open_decoder(const unsigned char *src, size_t len, uint64_t 
         return NULL;
     }
     d->maxThreads = 1; /* one decode per worker thread already */
-    d->imageCountLimit = 1;
     if (max_pixels && max_pixels < AVIF_DEFAULT_IMAGE_SIZE_LIMIT)
         d->imageSizeLimit = (uint32_t)max_pixels;
     avifResult r = avifDecoderSetIOMemory(d, src, len);
