@@ -152,32 +152,27 @@ int imgpipe_wk_fill(struct worker *w)
     return w->c ? 0 : -1;
 }
 
-/* Burst mode ends when nothing is waiting and every held entry is held by a live worker
- * (so nothing will come back to be claimed); entries of dead workers are waited for.
- * XPENDING's summary is [count, first id, last id, [[consumer, count], ...] or nil]. */
+/* Burst mode ends when the queue is drained: nothing waiting and nothing held by anyone.
+ * Entries another worker holds are waited for even while its heartbeat lives: a worker
+ * killed a moment ago still looks alive for up to claim_after, and leaving then would
+ * strand its entries until some later worker came. Entries we hold ourselves but no
+ * longer have in flight are read again. XPENDING's summary is
+ * [count, first id, last id, [[consumer, count], ...] or nil]. */
 static int queue_settled(struct worker *w, int qi)
 {
     redisReply *len = redisCommand(w->c, "XLEN %s", w->streams[qi]);
     redisReply *p = redisCommand(w->c, "XPENDING %s %s", w->streams[qi], IMGPIPE_Q_GROUP);
     redisReply *held = p && p->elements == 4 ? imgpipe_q_elem(p, 0, REDIS_REPLY_INTEGER) : NULL;
     redisReply *owners = held ? imgpipe_q_elem(p, 3, REDIS_REPLY_ARRAY) : NULL;
-    int settled = len && held && len->type == REDIS_REPLY_INTEGER && len->integer <= held->integer;
-    for (size_t i = 0; settled && owners && i < owners->elements; i++) {
+    int settled = len && held && len->type == REDIS_REPLY_INTEGER &&
+                  len->integer <= held->integer && held->integer == 0;
+    for (size_t i = 0; owners && i < owners->elements; i++) {
         const redisReply *owner = imgpipe_q_elem(owners->element[i], 0, REDIS_REPLY_STRING);
-        if (!owner) {
-            settled = 0;
-            break;
-        }
-        if (strcmp(owner->str, w->name) == 0) { /* ours, not in flight: read them again */
+        if (owner && strcmp(owner->str, w->name) == 0) {
             w->own_done[qi] = 0;
             snprintf(w->own_last[qi], sizeof(w->own_last[qi]), "0");
-            settled = 0;
             break;
         }
-        redisReply *alive = redisCommand(w->c, "EXISTS %s%s", IMGPIPE_Q_WORKER, owner->str);
-        settled = alive && alive->type == REDIS_REPLY_INTEGER && alive->integer == 1;
-        if (alive)
-            freeReplyObject(alive);
     }
     if (len)
         freeReplyObject(len);
