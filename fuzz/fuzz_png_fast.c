@@ -71,9 +71,9 @@ static void rows_row(void *arg, const unsigned char *row)
     memcpy(r->px + (size_t)r->y++ * r->w * r->c, row, (size_t)r->w * r->c);
 }
 
-static const unsigned char layouts[][2] = {{0, 1}, {0, 2}, {0, 4}, {0, 8}, {0, 16}, {2, 8},
-                                           {2, 16}, {3, 1}, {3, 2},  {3, 4},  {3, 8}, {4, 8},
-                                           {4, 16}, {6, 8}, {6, 16}};
+static const unsigned char layouts[][2] = {{0, 1}, {0, 2},  {0, 4},  {0, 8}, {0, 16},
+                                           {2, 8}, {2, 16}, {3, 1},  {3, 2}, {3, 4},
+                                           {3, 8}, {4, 8},  {4, 16}, {6, 8}, {6, 16}};
 
 /* Header bytes: layout, width, height, palette entries, tRNS entries, IDAT pieces, flags
  * (bit 0: interlaced, bit 1: cut the file short, bit 2: no PLTE). */
@@ -96,11 +96,11 @@ static void compare(const struct out *png)
             memcpy(ref + (size_t)y * row_len, b.pixels + (size_t)y * b.stride, row_len);
     }
     struct rows r = {0};
-    int rc = imgpipe_png_fast_decode_rows(eng, png->p, png->len, 1u << 22, rows_start, rows_row,
-                                          &r, err);
+    int rc = imgpipe_png_fast_decode_rows(eng, png->p, png->len, 1u << 22, rows_start, rows_row, &r,
+                                          err);
     if (rc == 0) {
-        if (ref_rc != 0 || r.y != r.h || r.w != b.width || r.h != b.height ||
-            r.c != b.channels || memcmp(ref, r.px, row_len * b.height) != 0)
+        if (ref_rc != 0 || r.y != r.h || r.w != b.width || r.h != b.height || r.c != b.channels ||
+            memcmp(ref, r.px, row_len * b.height) != 0)
             abort();
     } else if (rc == IMGPIPE_PNG_DECLINED && r.px) {
         abort(); /* declined after handing rows over */
@@ -130,12 +130,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
 
     put(&png, "\x89PNG\r\n\x1a\n", 8);
-    unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
-                              (unsigned char)(w >> 8),  (unsigned char)w,
-                              (unsigned char)(h >> 24), (unsigned char)(h >> 16),
-                              (unsigned char)(h >> 8),  (unsigned char)h,
-                              l[1],                     l[0],
-                              0,                        0,
+    unsigned char ihdr[13] = {(unsigned char)(w >> 24),
+                              (unsigned char)(w >> 16),
+                              (unsigned char)(w >> 8),
+                              (unsigned char)w,
+                              (unsigned char)(h >> 24),
+                              (unsigned char)(h >> 16),
+                              (unsigned char)(h >> 8),
+                              (unsigned char)h,
+                              l[1],
+                              l[0],
+                              0,
+                              0,
                               (unsigned char)(flags & 1)};
     chunk(&png, "IHDR", ihdr, 13);
     unsigned char pal[768], alpha[258];
