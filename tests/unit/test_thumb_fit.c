@@ -514,7 +514,7 @@ static struct heif_error heif_write(struct heif_context *ctx, const void *data, 
     return ok;
 }
 
-static unsigned char *make_heic(int orientation, size_t *len)
+static unsigned char *make_heic(int orientation, int exif_orientation, size_t *len)
 {
     const int w = 64, h = 32;
     struct heif_context *ctx = heif_context_alloc();
@@ -535,6 +535,11 @@ static unsigned char *make_heic(int orientation, size_t *len)
     eo->image_orientation = (enum heif_orientation)orientation;
     struct heif_image_handle *hd;
     assert_int_equal(heif_context_encode_image(ctx, img, enc, eo, &hd).code, 0);
+    if (exif_orientation) {
+        unsigned char tiff[26];
+        size_t n = testutil_exif_tiff(tiff, exif_orientation, 1);
+        assert_int_equal(heif_context_add_exif_metadata(ctx, hd, tiff, (int)n).code, 0);
+    }
     imgpipe_buf b = {0};
     struct heif_writer wr = {.writer_api_version = 1, .write = heif_write};
     assert_int_equal(heif_context_write(ctx, &wr, &b).code, 0);
@@ -603,7 +608,7 @@ static void test_heic_in(void **state)
 {
     (void)state;
     size_t len;
-    unsigned char *heic = make_heic(1, &len);
+    unsigned char *heic = make_heic(1, 0, &len);
     assert_string_equal(imgpipe_sniff_format(heic, len), "heif");
     expect_quadrants(heic, len, 32, 16, (const int[]){0, 1, 2, 3}, "HEIC upright");
     /* the default thumbnail format of HEIC is JPEG */
@@ -613,8 +618,19 @@ static void test_heic_in(void **state)
     assert_string_equal(imgpipe_sniff_format(out.data.data, out.data.len), "jpeg");
     imgpipe_buf_free(&out.data);
     free(heic);
-    heic = make_heic(6, &len); /* irot written by libheif */
+    heic = make_heic(6, 0, &len); /* irot written by libheif */
     expect_quadrants(heic, len, 16, 32, (const int[]){2, 0, 3, 1}, "HEIC rotated 90 clockwise");
+    free(heic);
+    /* no irot/imir: the EXIF orientation turns it */
+    heic = make_heic(1, 6, &len);
+    expect_quadrants(heic, len, 16, 32, (const int[]){2, 0, 3, 1}, "HEIC with EXIF orientation 6");
+    free(heic);
+    /* irot and the camera's EXIF orientation beside it, as phones write: turned once */
+    heic = make_heic(6, 6, &len);
+    expect_quadrants(heic, len, 16, 32, (const int[]){2, 0, 3, 1}, "HEIC with irot and EXIF 6");
+    free(heic);
+    heic = make_heic(3, 8, &len); /* irot 180 wins over an EXIF that disagrees */
+    expect_quadrants(heic, len, 32, 16, (const int[]){3, 2, 1, 0}, "HEIC irot 180, EXIF 8");
     free(heic);
 }
 
@@ -639,7 +655,7 @@ static void test_bombs_refused(void **state)
     size_t len;
     unsigned char *files[2] = {make_avif(-1, -1, 0, &len), NULL};
     size_t lens[2] = {len, 0};
-    files[1] = make_heic(1, &lens[1]);
+    files[1] = make_heic(1, 0, &lens[1]);
     char err[IMGPIPE_ERRLEN];
     for (int i = 0; i < 2; i++) {
         patch_ispe(files[i], lens[i], 12000, 12000); /* 144 MP, over the default 100 */
@@ -660,7 +676,7 @@ static void test_corrupt_avif_heic(void **state)
 {
     (void)state;
     size_t lens[2];
-    unsigned char *files[2] = {make_avif(-1, -1, 0, &lens[0]), make_heic(1, &lens[1])};
+    unsigned char *files[2] = {make_avif(-1, -1, 0, &lens[0]), make_heic(1, 0, &lens[1])};
     char err[IMGPIPE_ERRLEN];
     for (int i = 0; i < 2; i++) {
         unsigned char *p = malloc(lens[i]);

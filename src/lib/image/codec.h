@@ -80,6 +80,9 @@ extern const struct imgpipe_codec imgpipe_codec_jpeg, imgpipe_codec_png, imgpipe
 int imgpipe_bmff_has_brand(const unsigned char *src, size_t len, const char *const *brands);
 /* Complete when every top-level box fits in the file and meta and mdat are there. */
 int imgpipe_bmff_complete(const unsigned char *src, size_t len, const char *label, char *err);
+/* 1 when the primary item of a HEIF/AVIF file has an irot or imir property, 0 when it has
+ * none, -1 when the boxes that say so cannot be read. */
+int imgpipe_bmff_primary_transformed(const unsigned char *src, size_t len);
 /* The EXIF orientation equal to irot `angle` (0..3) then imir `mirror` (0, 1; -1: none). */
 int imgpipe_orientation_of(int angle, int mirror);
 /* The orientation in an Exif item or block whose TIFF header starts within 16 bytes. */

@@ -1,10 +1,13 @@
 /* HEIC/HEIF decode through libheif (HEVC through its libde265 plugin); no encoder: their
  * thumbnails are JPEG unless another format is asked for. libheif applies the file's
- * irot/imir itself, so the size and pixels it reports are upright already. */
+ * irot/imir itself, so the size and pixels it reports are upright already; a file without
+ * them is turned by its EXIF orientation, if any (never both: phones write irot and keep
+ * the camera's EXIF orientation beside it). */
 #include "image/codec.h"
 #include "common/util.h"
 
 #include <libheif/heif.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const heif_brands[] = {"heic", "heix", "heim", "heis", "hevc",
@@ -56,6 +59,25 @@ static struct heif_image_handle *open_primary(struct heif_context **ctx, const u
     return h;
 }
 
+/* The orientation in the image's Exif metadata block, 1 when there is none. */
+static int exif_orientation(const struct heif_image_handle *h)
+{
+    heif_item_id id;
+    if (heif_image_handle_get_list_of_metadata_block_IDs(h, "Exif", &id, 1) < 1)
+        return 1;
+    size_t n = heif_image_handle_get_metadata_size(h, id);
+    unsigned char head[64];
+    if (n == 0 || n > 1 << 20)
+        return 1;
+    unsigned char *block = n <= sizeof(head) ? head : malloc(n);
+    int o = 1;
+    if (block && heif_image_handle_get_metadata(h, id, block).code == heif_error_Ok)
+        o = imgpipe_exif_block_orientation(block, n);
+    if (block != head)
+        free(block);
+    return o;
+}
+
 static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                 struct imgpipe_image_info *out, char *err)
 {
@@ -68,7 +90,7 @@ static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len
     out->width = heif_image_handle_get_width(h);
     out->height = heif_image_handle_get_height(h);
     out->channels = heif_image_handle_has_alpha_channel(h) ? 4 : 3;
-    out->orientation = 1; /* irot/imir are applied by libheif */
+    out->orientation = imgpipe_bmff_primary_transformed(src, len) == 0 ? exif_orientation(h) : 1;
     heif_image_handle_release(h);
     heif_context_free(ctx);
     if (out->width < 1 || out->height < 1)
