@@ -42,7 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size >= 12) /* what any sniff needs at least; complete() is called after one */
             c->complete(data, size, err);
     }
-    int o = imgpipe_exif_orientation(data, size);
+    /* The ISO box walks of AVIF and HEIF (ours; libavif and libheif are not fuzzed here) */
+    if (imgpipe_bmff_primary_transformed(data, size) < -1)
+        abort();
+    imgpipe_bmff_complete(data, size, "HEIF", err);
+    int o = imgpipe_exif_block_orientation(data, size);
+    if (o < 1 || o > 8)
+        abort();
+    o = imgpipe_exif_orientation(data, size);
     if (o < 1 || o > 8)
         abort();
     o = imgpipe_jpeg_orientation(data, size);
