@@ -26,7 +26,7 @@ $py -c 'import PIL' 2>/dev/null || { echo "thumbs.sh: needs python3-pil" >&2; ex
 
 # Release build of imgpipe and the decode floor.
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target imgpipe decode_floor >/dev/null
+cmake --build "$build" -j2 --target imgpipe decode_floor png_decode >/dev/null
 
 [ "$(ls "$corpus/i" 2>/dev/null | wc -l)" -ge "$n" ] || bash "$root/bench/make_corpus.sh" "$corpus" "$n" >&2
 mapfile -t files < <(ls "$corpus/i" | grep -E '^img[0-9]+\.(jpg|png)$' | sort | head -n "$n")
@@ -78,6 +78,9 @@ VIPS
 echo "thumbs.sh: $count files ($((${#jpgs[@]})) JPEG, ${#pngs[@]} PNG), $size, best of $reps" >&2
 tool "imgpipe thumbs -m seq" "$build/imgpipe" thumbs -q -m seq -t "$size" "$in"
 tool "imgpipe thumbs -m threads -j 2" "$build/imgpipe" thumbs -q -m threads -j 2 -t "$size" "$in"
+tool "imgpipe thumbs -j 2 --fit cover" "$build/imgpipe" thumbs -q -m threads -j 2 --fit cover -t "$size" "$in"
+tool "imgpipe thumbs -j 2 --format webp" "$build/imgpipe" thumbs -q -m threads -j 2 --format webp -t "$size" "$in"
+tool "imgpipe thumbs -j 2 --format avif" "$build/imgpipe" thumbs -q -m threads -j 2 --format avif -t "$size" "$in"
 tool "decode floor (TurboJPEG scaled + libspng)" "$build/decode_floor" "$size" "${all[@]}"
 tool "Pillow thumbnail, sequential" $py "$here/peers/pil_thumbs.py" seq "$size" "$scratch/out" "${all[@]}"
 tool "Pillow thumbnail, ProcessPoolExecutor(2)" $py "$here/peers/pil_thumbs.py" pool:2 "$size" "$scratch/out" "${all[@]}"
@@ -89,6 +92,22 @@ tool "GraphicsMagick gm mogrify -thumbnail" bash -c "cd '$in' && gm mogrify -out
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 run_all
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# PNG decode alone, libspng + zlib against the libdeflate fast path, on the PNGs: timed
+# inside bench/png_decode.c (the files read first), the second pass of PASSES=2 (the
+# engine's buffers grown, as in a run past its first images). Best CPU of REPS rounds.
+png_best() {
+    local best="" c
+    for ((r = 1; r <= reps; r++)); do
+        c=$(PASSES=2 "$build/png_decode" "$1" "${pngs[@]}" | sed -n 's/.*s, \([0-9.]*\) s CPU.*/\1/p')
+        if [ -z "$best" ] || awk "BEGIN{exit !($c < $best)}"; then best=$c; fi
+    done
+    echo "$best"
+}
+png_spng=$(png_best spng) png_fast=$(png_best fast)
+png_line=$(awk -v s="$png_spng" -v f="$png_fast" -v n="${#pngs[@]}" \
+    'BEGIN{printf "PNG decode alone, %d PNGs (bench/png_decode, CPU s, best of the rounds): libspng + zlib %.3f, fast path (libdeflate) %.3f: %.2fx", n, s, f, s / f}')
+echo "$png_line"
 
 base=${wall["imgpipe thumbs -m seq"]} cbase=${cpu["imgpipe thumbs -m seq"]}
 table=$(
@@ -112,6 +131,8 @@ if [ -n "$results" ]; then
             "${#pngs[@]} PNG)."
         echo
         echo "$table"
+        echo
+        echo "$png_line."
     } >>"$results"
     echo "thumbs.sh: appended to $results" >&2
 fi

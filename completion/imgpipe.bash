@@ -60,6 +60,9 @@ _imgpipe() {
     case $metavar in
     MODE) mapfile -t COMPREPLY < <(compgen -W "seq threads procs async" -- "$cur") ;;
     LAYOUT) mapfile -t COMPREPLY < <(compgen -W "flat sharded" -- "$cur") ;;
+    FIT) mapfile -t COMPREPLY < <(compgen -W "contain cover pad" -- "$cur") ;;
+    FORMAT) mapfile -t COMPREPLY < <(compgen -W "jpeg png webp avif" -- "$cur") ;;
+    COLOUR) mapfile -t COMPREPLY < <(compgen -W "white black transparent" -- "$cur") ;;
     DIR)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")

@@ -42,7 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size >= 12) /* what any sniff needs at least; complete() is called after one */
             c->complete(data, size, err);
     }
-    int o = imgpipe_exif_orientation(data, size);
+    /* The ISO box walks of AVIF and HEIF (ours; libavif and libheif are not fuzzed here) */
+    if (imgpipe_bmff_primary_transformed(data, size) < -1)
+        abort();
+    imgpipe_bmff_complete(data, size, "HEIF", err);
+    int o = imgpipe_exif_block_orientation(data, size);
+    if (o < 1 || o > 8)
+        abort();
+    o = imgpipe_exif_orientation(data, size);
     if (o < 1 || o > 8)
         abort();
     o = imgpipe_jpeg_orientation(data, size);
@@ -58,7 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (out.data.len == 0 || !fmt)
             abort();
         const char *got = imgpipe_sniff_format(out.data.data, out.data.len);
-        const char *want = strcmp(fmt, "gif") == 0 ? "png" : fmt; /* GIF thumbnails are PNG */
+        /* GIF thumbnails are PNG, HEIF's JPEG */
+        const char *want = strcmp(fmt, "gif") == 0    ? "png"
+                           : strcmp(fmt, "heif") == 0 ? "jpeg"
+                                                      : fmt;
         if (!got || strcmp(got, want) != 0)
             abort();
     } else if (out.data.data || out.data.len) {

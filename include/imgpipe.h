@@ -133,24 +133,55 @@ void imgpipe_source_free(imgpipe_source *s);
 
 #define IMGPIPE_THUMB_MAX_SIZES 8
 
+/* How a thumbnail fills its box (W x H). */
+typedef enum imgpipe_fit {
+    IMGPIPE_FIT_CONTAIN = 0, /* fit inside, aspect kept (the default) */
+    IMGPIPE_FIT_COVER,       /* fill W x H, aspect kept, the overflow cropped from the centre */
+    IMGPIPE_FIT_PAD          /* fit inside, then padded to exactly W x H with pad_colour */
+} imgpipe_fit;
+
 typedef struct imgpipe_thumb_opts {
-    int quality;         /* JPEG quality 1..100; 0 means 85 */
+    int quality;         /* 1..100 for JPEG, WebP and AVIF; 0 means 85 (AVIF: 60) */
     uint64_t max_pixels; /* refuse sources above this many pixels; 0 means 100 MP */
+    imgpipe_fit fit;
+    int upscale; /* 1: a source smaller than the box is enlarged (off: never enlarged) */
+    /* RGBA, straight alpha: the padding of IMGPIPE_FIT_PAD, and (composited on white) the
+     * background alpha is flattened onto for a format without alpha (JPEG). All zero
+     * (with pad_set 0) means white. */
+    unsigned char pad_colour[4];
+    int pad_set;
+    /* Output format: NULL keeps the source's (GIF: PNG; HEIC/HEIF: JPEG), or "jpeg",
+     * "png", "webp", "avif". */
+    const char *format;
+    /* 1..9, more is slower and smaller; 0: the format's default. PNG: zlib level (default
+     * 3); WebP: method 0..6 (effort * 2 / 3, default 4); AVIF: speed 10 - effort (default
+     * speed 8); JPEG: 7 and more write progressive JPEG (smaller). */
+    int effort;
 } imgpipe_thumb_opts;
 
 typedef struct imgpipe_thumb_out {
-    int width, height; /* the fit box in; the thumbnail's size out */
-    imgpipe_buf data;  /* encoded thumbnail, same format as the source (GIF: PNG) */
+    int width, height; /* the box in (0: that side unbounded); the thumbnail's size out */
+    imgpipe_buf data;  /* encoded thumbnail, in opts->format (see there) */
 } imgpipe_thumb_out;
 
-/* Decodes an encoded JPEG, PNG, WebP or GIF image once (an animation: its first frame)
- * and makes n thumbnails from it, each fitting within outs[i].width x outs[i].height,
- * aspect kept, never upscaled, EXIF orientation applied, alpha kept, an embedded ICC
- * profile converted to sRGB. The size is checked against max_pixels from the header,
- * before decoding. Thread-safe: each thread reuses its own codec handles and buffers,
- * freed when it exits. On failure no out holds data. The caller frees outs[i].data. */
+/* Decodes an encoded JPEG, PNG, WebP, GIF, AVIF or HEIC/HEIF image once (an animation:
+ * its first frame) and makes n thumbnails from it, each fitted to outs[i].width x
+ * outs[i].height by opts->fit, aspect kept, never upscaled unless opts->upscale, EXIF
+ * (or HEIF irot/imir) orientation applied, alpha kept where the output format has it, an
+ * embedded ICC profile converted to sRGB. The size is checked against max_pixels from
+ * the header, before decoding. Thread-safe: each thread reuses its own codec handles and
+ * buffers, freed when it exits. On failure no out holds data. The caller frees
+ * outs[i].data. */
 int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,
                        imgpipe_thumb_out *outs, int n, char *err);
+
+/* Checks a thumbnail format name ("jpeg", "png", "webp", "avif"; NULL is fine: keep
+ * the source's). 0 or IMGPIPE_EINVAL. */
+int imgpipe_thumb_format_check(const char *format);
+
+/* Parses a colour: "#rgb", "#rrggbb", "#rrggbbaa" (the '#' optional), "white", "black"
+ * or "transparent", into RGBA. 0 or IMGPIPE_EINVAL. */
+int imgpipe_parse_colour(const char *text, unsigned char rgba[4]);
 
 /* The format of an encoded image by its magic bytes: "jpeg", "png", "gif", "webp" or NULL. */
 const char *imgpipe_sniff_format(const void *data, size_t len);
@@ -163,15 +194,23 @@ typedef struct imgpipe_thumb_size {
 
 /* The file name of the thumbnail of `name`: "<stem>_thumbnail<ext>" as in the tutorial, or
  * "<stem>_thumbnail_<W>x<H><ext>" when `sized` (several sizes in one run, or a size other
- * than the one an existing unsized thumbnail has); a GIF's ends in "<ext>.png" (it is a
- * PNG), e.g. "a_thumbnail.gif.png", so that no two sources share a thumbnail's name. */
+ * than the one an existing unsized thumbnail has; an unbounded side is left out: "_128x",
+ * "_x128"). Thumbnails are named for their format: when the source's extension is not
+ * one of the thumbnail format's, the format's is added after it, e.g. "a_thumbnail.gif.png"
+ * (a GIF's thumbnail is a PNG) or with format "webp" "a_thumbnail.png.webp", so that no
+ * two sources share a thumbnail's name; a name without extension gets none. */
 int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int sized, char *out,
                        size_t cap);
+/* The same for thumbnails written in `format` (NULL: the source's, as above). */
+int imgpipe_thumb_name_as(const char *name, const imgpipe_thumb_size *size, int sized,
+                          const char *format, char *out, size_t cap);
 
 /* 1 when name is a thumbnail's name by the rule above, so directory scans skip it. */
 int imgpipe_is_thumb_name(const char *name);
 
-/* Parses "WxH" (e.g. "128x128"; 1..65535 each). */
+/* Parses a thumbnail box as vipsthumbnail takes it: "128" (128x128), "128x128", "128x"
+ * (width 128, any height) or "x128" (height 128, any width); 1..65535 each, an unbounded
+ * side is 0. */
 int imgpipe_parse_size(const char *text, imgpipe_thumb_size *size);
 
 /* ---- get: download links into a directory, with thumbnails -------------------------- */
@@ -316,6 +355,10 @@ typedef struct imgpipe_enqueue_opts {
     imgpipe_thumb_size thumbs[IMGPIPE_THUMB_MAX_SIZES];
     int quality; /* 0: 85 */
     int force;   /* queue a link even when the queue holds it or has done it */
+    /* fit, upscale, pad_colour/pad_set, format and effort for the workers' thumbnails
+     * (thumb.quality and thumb.max_pixels are not used: quality above, the worker's own
+     * --max-pixels) */
+    imgpipe_thumb_opts thumb;
 } imgpipe_enqueue_opts;
 
 /* Reads every source to its end and adds one job per link, named here (so names are the

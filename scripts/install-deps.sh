@@ -5,8 +5,8 @@ set -euo pipefail
 pkgs=(
   pkg-config curl python3 valgrind
   libcurl4-openssl-dev libssl-dev libjansson-dev
-  libturbojpeg0-dev libspng-dev zlib1g-dev
-  libwebp-dev liblcms2-dev libgif-dev
+  libturbojpeg0-dev libspng-dev zlib1g-dev libdeflate-dev
+  libwebp-dev liblcms2-dev libgif-dev libavif-dev libheif-dev libvips-tools
   libmicrohttpd-dev libcmocka-dev
   libhiredis-dev redis-server
   clang libclang-rt-14-dev

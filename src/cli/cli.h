@@ -33,6 +33,43 @@ int cli_parse_rate(const char *text, double *rate);
  * prints what is wrong and returns -1. */
 int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char *text);
 
+/* The thumbnail settings get, thumbs and enqueue share: --fit, --upscale, --pad-colour,
+ * --format, --effort. Their getopt entries, case labels and parser. */
+enum { CLI_OPT_FIT = 1100, CLI_OPT_UPSCALE, CLI_OPT_PAD_COLOUR, CLI_OPT_FORMAT, CLI_OPT_EFFORT };
+/* Their entries in a command's option table (options.h). */
+#define CLI_THUMB_OPTIONS                                                                          \
+    {"fit", 0, "FIT",                                                                              \
+     "contain (fit inside, the default), cover (fill WxH, cropped\n"                               \
+     "from the centre) or pad (fit inside, padded to exactly WxH)",                                \
+     CLI_OPT_FIT, 0, 0},                                                                           \
+        {"upscale", 0, NULL, "enlarge images smaller than the size (default: never)",             \
+         CLI_OPT_UPSCALE, 0, 0},                                                                   \
+        {"pad-colour", 0, "COLOUR",                                                                \
+         "the padding of --fit pad, and the background alpha is\n"                                \
+         "flattened onto for JPEG: #rrggbb, #rrggbbaa, white, black\n"                            \
+         "or transparent (default: white)",                                                        \
+         CLI_OPT_PAD_COLOUR, 0, 0},                                                                \
+        {"format", 0, "FORMAT",                                                                    \
+         "thumbnails in jpeg, png, webp or avif (default: the source's;\n"                        \
+         "GIF: png, HEIC: jpeg), named NAME_thumbnail.png.webp when\n"                            \
+         "the source's extension is not the format's",                                             \
+         CLI_OPT_FORMAT, 0, 0},                                                                    \
+    {                                                                                              \
+        "effort", 0, "N",                                                                          \
+            "1..9, slower and smaller when higher: PNG zlib level, WebP\n"                        \
+            "method, AVIF speed 10-N, JPEG progressive from 7\n"                                  \
+            "(default: PNG 3, WebP method 4, AVIF speed 8)",                                       \
+            CLI_OPT_EFFORT, 0, 0                                                                   \
+    }
+#define CLI_THUMB_CASES                                                                            \
+    case CLI_OPT_FIT:                                                                              \
+    case CLI_OPT_UPSCALE:                                                                          \
+    case CLI_OPT_PAD_COLOUR:                                                                       \
+    case CLI_OPT_FORMAT:                                                                           \
+    case CLI_OPT_EFFORT
+/* Takes one of them (arg: its value): -1 to go on, or CLI_EXIT_USAGE (printed). */
+int cli_thumb_option(imgpipe_thumb_opts *t, int c, const char *arg);
+
 /* Opens every source spec (imgur:random when there is none), reading IMGUR_CLIENT_ID and
  * IMGUR_API_URL. On failure prints why and returns the exit code; *out is then NULL. */
 int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n);

@@ -35,9 +35,15 @@ static const struct cli_option options[] = {
      "the S3-compatible service (default: $IMGPIPE_S3_ENDPOINT,\n"
      "$AWS_ENDPOINT_URL, else AWS)",
      OPT_S3_ENDPOINT, 0, 0},
-
-    {"thumb", 't', "WxH", "thumbnails to make as well; repeat for several sizes", 't', 0, 0},
-    {"quality", 0, "N", "JPEG thumbnail quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
+    {"thumb", 't', "WxH",
+     "thumbnails to make as well (128x128, 128, 128x, x128);\n"
+     "repeat for several sizes",
+     't', 0, 0},
+    CLI_THUMB_OPTIONS,
+    {"quality", 0, "N",
+     "JPEG, WebP and AVIF thumbnail quality, 1..100 (default: 85;\n"
+     "AVIF: 60)",
+     OPT_QUALITY, 0, 0},
     {"force", 0, NULL,
      "queue links the queue holds or has done already (they\n"
      "are skipped, and counted, without it)",
@@ -77,6 +83,8 @@ static int parse_option(struct enqueue_cli *e, int c)
     case OPT_S3_ENDPOINT:
         o->s3_endpoint = optarg;
         return -1;
+    CLI_THUMB_CASES:
+        return cli_thumb_option(&o->thumb, c, optarg);
     case 'h':
         cli_print_help(&cli_enqueue_command, stdout);
         return CLI_EXIT_OK;

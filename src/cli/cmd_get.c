@@ -70,10 +70,15 @@ static const struct cli_option options[] = {
      "inside DIR, for runs of millions of files",
      OPT_LAYOUT, 0, 0},
     {"thumb", 't', "WxH",
-     "also make a thumbnail fitting WxH, named NAME_thumbnail.EXT;\n"
-     "repeat for several sizes (then NAME_thumbnail_WxH.EXT)",
+     "also make a thumbnail fitting WxH (128 is 128x128, 128x any\n"
+     "height, x128 any width), named NAME_thumbnail.EXT; repeat\n"
+     "for several sizes (then NAME_thumbnail_WxH.EXT)",
      't', 0, 0},
-    {"quality", 0, "N", "JPEG thumbnail quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
+    CLI_THUMB_OPTIONS,
+    {"quality", 0, "N",
+     "JPEG, WebP and AVIF thumbnail quality, 1..100 (default: 85;\n"
+     "AVIF: 60)",
+     OPT_QUALITY, 0, 0},
     {"max-bytes", 0, "SIZE", "refuse images larger than SIZE, e.g. 20M (default: 50M)",
      OPT_MAX_BYTES, 0, 0},
     {"max-pixels", 0, "N",
@@ -215,6 +220,8 @@ static int parse_option(struct get_cli *g, int c)
         return cli_add_size("--thumb", o->thumbs, &o->nthumbs, optarg) ? CLI_EXIT_USAGE : -1;
     case OPT_QUALITY:
         return cli_parse_int("--quality", optarg, 1, 100, &o->thumb.quality) ? CLI_EXIT_USAGE : -1;
+    CLI_THUMB_CASES:
+        return cli_thumb_option(&o->thumb, c, optarg);
     case OPT_RETRY_FAILED:
         o->retry_failed = 1;
         return -1;

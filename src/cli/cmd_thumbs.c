@@ -8,10 +8,11 @@
 #include <stdlib.h>
 
 static const char intro[] =
-    "Makes a thumbnail of each JPEG, PNG, WebP or GIF file, and of each such file (*.jpg,\n"
-    "*.jpeg, *.png, *.webp, *.gif) in each directory PATH (not recursively; files that are\n"
-    "thumbnails already are skipped), written beside it as NAME_thumbnail.EXT in the same\n"
-    "format; a GIF's (first frame) as NAME_thumbnail.gif.png.\n";
+    "Makes a thumbnail of each JPEG, PNG, WebP, GIF, AVIF or HEIC/HEIF file, and of each\n"
+    "such file (*.jpg, *.jpeg, *.png, *.webp, *.gif, *.avif, *.heic, *.heif, *.hif) in each\n"
+    "directory PATH (not recursively; files that are thumbnails already are skipped),\n"
+    "written beside it as NAME_thumbnail.EXT in the same format; a GIF's (first frame) as\n"
+    "NAME_thumbnail.gif.png, a HEIC's as NAME_thumbnail.heic.jpg.\n";
 
 enum { OPT_QUALITY = 256, OPT_MAX_PIXELS, OPT_S3_ENDPOINT };
 
@@ -22,11 +23,16 @@ static const struct cli_option options[] = {
      'm', 0, 0},
     {"jobs", 'j', "N", "workers (default: one per core)", 'j', 0, 0},
     {"thumb", 't', "WxH",
-     "fit thumbnails within WxH (default: 128x128); repeat for several\n"
-     "sizes from one decode (then NAME_thumbnail_WxH.EXT)",
+     "fit thumbnails to WxH (default: 128x128): 128 is 128x128,\n"
+     "128x any height, x128 any width; repeat for several sizes\n"
+     "from one decode (then NAME_thumbnail_WxH.EXT)",
      't', 0, 0},
     {"size", 's', "WxH", "the same as -t/--thumb (its older spelling)", 't', CLI_OPT_ALIAS, 0},
-    {"quality", 0, "N", "JPEG and WebP quality, 1..100 (default: 85)", OPT_QUALITY, 0, 0},
+    CLI_THUMB_OPTIONS,
+    {"quality", 0, "N",
+     "JPEG, WebP and AVIF thumbnail quality, 1..100 (default: 85;\n"
+     "AVIF: 60)",
+     OPT_QUALITY, 0, 0},
     {"max-pixels", 0, "N",
      "refuse images over N pixels (width x height, read from the\n"
      "header before decoding); N may end in M for millions\n"
@@ -75,6 +81,8 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
     case OPT_S3_ENDPOINT:
         o->s3_endpoint = optarg;
         return -1;
+    CLI_THUMB_CASES:
+        return cli_thumb_option(&o->thumb, c, optarg);
     case 'q':
     case 'v':
     case CLI_OPT_JSON:

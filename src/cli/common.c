@@ -71,11 +71,49 @@ int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char 
         return -1;
     }
     if (imgpipe_parse_size(text, &sizes[*n]) != IMGPIPE_OK) {
-        cli_error("%s: '%s' is not a size like 128x128", opt, text);
+        cli_error("%s: '%s' is not a size like 128x128, 128, 128x or x128", opt, text);
         return -1;
     }
     (*n)++;
     return 0;
+}
+
+int cli_thumb_option(imgpipe_thumb_opts *t, int c, const char *arg)
+{
+    static const char *const fits[] = {"contain", "cover", "pad"};
+    static const char *const formats[] = {"jpeg", "png", "webp", "avif"};
+    switch (c) {
+    case CLI_OPT_FIT:
+        for (int i = 0; i < 3; i++)
+            if (strcmp(arg, fits[i]) == 0) {
+                t->fit = (imgpipe_fit)i;
+                return -1;
+            }
+        cli_error("--fit: '%s' is not one of contain, cover, pad", arg);
+        return CLI_EXIT_USAGE;
+    case CLI_OPT_UPSCALE:
+        t->upscale = 1;
+        return -1;
+    case CLI_OPT_PAD_COLOUR:
+        if (imgpipe_parse_colour(arg, t->pad_colour) == IMGPIPE_OK) {
+            t->pad_set = 1;
+            return -1;
+        }
+        cli_error("--pad-colour: '%s' is not a colour like '#ffffff', '#00000080', white, black "
+                  "or transparent",
+                  arg);
+        return CLI_EXIT_USAGE;
+    case CLI_OPT_FORMAT:
+        for (int i = 0; i < 4; i++)
+            if (strcmp(arg, formats[i]) == 0) {
+                t->format = formats[i];
+                return -1;
+            }
+        cli_error("--format: '%s' is not one of jpeg, png, webp, avif", arg);
+        return CLI_EXIT_USAGE;
+    default:
+        return cli_parse_int("--effort", arg, 1, 9, &t->effort) ? CLI_EXIT_USAGE : -1;
+    }
 }
 
 /* "N" or "NM" (millions of pixels), 1 .. 2^40. */

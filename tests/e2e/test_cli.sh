@@ -23,9 +23,16 @@ run_imgpipe frobnicate
 expect_rc 2 "unknown command"
 expect_err "unknown command 'frobnicate'" "unknown command"
 
-run_imgpipe get --thumb 12 "http://127.0.0.1:9/x.jpg"
-expect_rc 2 "bad --thumb"
-expect_err "not a size like 128x128" "bad --thumb"
+for bad in 12y x 12x0 0x12 x12x 65536 -5; do
+  run_imgpipe get --thumb "$bad" "http://127.0.0.1:9/x.jpg"
+  expect_rc 2 "bad --thumb $bad"
+  expect_err "not a size like 128x128" "bad --thumb $bad"
+done
+for bad in "--fit fill" "--format gif" "--format heif" "--pad-colour #12" "--effort 0" "--effort 10"; do
+  # shellcheck disable=SC2086 # the option and its value are two words
+  run_imgpipe thumbs $bad "$T"
+  expect_rc 2 "thumbs $bad"
+done
 run_imgpipe get --max-bytes lots "http://127.0.0.1:9/x.jpg"
 expect_rc 2 "bad --max-bytes"
 run_imgpipe get --read-timeout -1 "http://127.0.0.1:9/x.jpg"
@@ -80,9 +87,9 @@ for spelling in -t --thumb -s --size; do
     case "$c:$spelling" in get:-s | get:--size | enqueue:-s | enqueue:--size) continue ;; esac
     run_imgpipe "$c" "$spelling" 32x32 --help
     expect_rc 0 "$c $spelling 32x32"
-    run_imgpipe "$c" "$spelling" 32 --help
-    expect_rc 2 "$c $spelling 32 (not WxH)"
-    expect_err "not a size like 128x128" "$c $spelling 32"
+    run_imgpipe "$c" "$spelling" 32y --help
+    expect_rc 2 "$c $spelling 32y (not a size)"
+    expect_err "not a size like 128x128" "$c $spelling 32y"
   done
 done
 run_imgpipe enqueue -q legacy --redis "unix:$T/no-such.sock" "http://127.0.0.1:9/x.jpg"

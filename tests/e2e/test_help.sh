@@ -85,6 +85,9 @@ value_for() {
   NAME | QUEUE | ADDR | HOST:PORT | USER:PASSWORD) echo x ;;
   TEMPLATE) echo '{name}' ;;
   LAYOUT) echo flat ;;
+  FIT) echo cover ;;
+  FORMAT) echo webp ;;
+  COLOUR) echo '#ff000080' ;;
   *) return 1 ;;
   esac
 }

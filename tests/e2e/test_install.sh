@@ -103,6 +103,7 @@ int main(void)
     int rc = imgpipe_parse_size("640x480", &size);
     printf("parse_size: %d %dx%d\n", rc, size.width, size.height);
     printf("parse_size 12: %s\n", imgpipe_parse_size("12", &size) == IMGPIPE_OK ? "ok" : "rejected");
+    printf("parse_size 12x0: %s\n", imgpipe_parse_size("12x0", &size) == IMGPIPE_OK ? "ok" : "rejected");
     const char *format = imgpipe_sniff_format(png, sizeof(png));
     printf("sniff: %s\n", format ? format : "(none)");
     imgpipe_global_cleanup();
@@ -112,7 +113,8 @@ EOF
 cat >"$T/expected" <<'EOF'
 strerror: out of memory
 parse_size: 0 640x480
-parse_size 12: rejected
+parse_size 12: ok
+parse_size 12x0: rejected
 sniff: png
 EOF
 

@@ -12,6 +12,10 @@ curl -sf -o "$T/g1/a.jpg" "$SRC/i/img0001.jpg"
 curl -sf -o "$T/g1/a.png" "$SRC/i/img0003.png"
 curl -sf -o "$T/g1/A.jpg" "$SRC/i/img0002.jpg"
 curl -sf -o "$T/g1/b.jpg" "$SRC/i/img0004.jpg"
+# a WebP named like a.png's WebP thumbnail (issue #13's names)
+"$IMGPIPE" thumbs -q -s 40 --format webp "$T/g1/a.png" || fail "a WebP to serve"
+mv "$T/g1/a_thumbnail.png.webp" "$T/g1/a.webp"
+cp "$T/g1/a.webp" "$T/g1/a_thumbnail.png.webp"
 printf 'GIF89a\x02\x00\x02\x00\x80\x00\x00\xff\x00\x00\x00\x00\xff,\x00\x00\x00\x00\x02\x00\x02\x00\x00\x02\x02\x84\x51\x00;' >"$T/g1/a.gif"
 curl -sf -o "$T/g2/a.jpg" "$SRC/i/img0005.jpg"
 start_galleryd --dir "$T/g1"
@@ -50,6 +54,25 @@ run_imgpipe thumbs -s 32x32 "$T/t1c"
 expect_rc 0 "thumbs of a.gif and a.png"
 [ "$(ls "$T/t1c" | wc -l)" -eq 4 ] || fail "thumbs: a.gif and a.png have two thumbnails: $(ls "$T/t1c")"
 ok "a.gif's and a.png's thumbnails have different names (get and thumbs)"
+
+# With --format webp: a.gif, a.png and a.webp have three thumbnails, and a link named like
+# one of them (a_thumbnail.png.webp) keeps its bytes under another name.
+printf '%s\n' "$G1/i/a_thumbnail.png.webp" "$G1/i/a.gif" "$G1/i/a.png" "$G1/i/a.webp" >"$T/l1d.txt"
+for m in seq async; do
+  run_imgpipe get -m "$m" --thumb 32x32 --format webp -o "$T/t1d-$m" "$T/l1d.txt"
+  expect_rc 0 "four links, thumbnails as WebP ($m)"
+  [ "$(files_in "$T/t1d-$m" | wc -l)" -eq 8 ] || fail "four originals, four thumbnails ($m): $(files_in "$T/t1d-$m")"
+  has_bytes "$T/t1d-$m" "$T/g1/a_thumbnail.png.webp" "the link named like a thumbnail ($m)"
+  for n in a_thumbnail.gif.webp a_thumbnail.png.webp a_thumbnail.webp; do
+    read -r fmt w h _ <<<"$("$IMGINFO" "$T/t1d-$m/$n")"
+    [ "$fmt" = webp ] && [ "$w" -le 32 ] && [ "$h" -le 32 ] || fail "$n is a 32x32 WebP thumbnail ($m): $fmt ${w}x$h"
+  done
+done
+mkdir "$T/t1e" && cp "$T/g1/a.gif" "$T/g1/a.png" "$T/g1/a.webp" "$T/t1e/"
+run_imgpipe thumbs -s 32x32 --format webp "$T/t1e"
+expect_rc 0 "thumbs of a.gif, a.png, a.webp as WebP"
+[ "$(ls "$T/t1e" | wc -l)" -eq 6 ] || fail "thumbs: three thumbnails: $(ls "$T/t1e")"
+ok "with --format webp, a.gif's, a.png's and a.webp's thumbnails have different names, and a link named like one keeps its bytes"
 
 # 2. Names are distinct across runs: a later run never replaces another URL's file.
 echo "$G1/i/a.jpg" >"$T/l2a.txt"

@@ -1,8 +1,11 @@
 /* imginfo FILE...: prints "FORMAT WIDTH HEIGHT CHANNELS" per file, read with the codecs
  * directly (not through libimgpipe), so the end-to-end tests check imgpipe's output with an
- * independent reader. With --alpha-range it also prints the min and max alpha of a PNG. */
+ * independent reader. With --alpha-range it also prints the min and max alpha of a PNG.
+ * WebP and AVIF: from their headers (libwebp, libavif), channels 4 when they have alpha. */
+#include <avif/avif.h>
 #include <spng.h>
 #include <turbojpeg.h>
+#include <webp/decode.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +72,27 @@ static int png_info(const unsigned char *b, size_t len, int alpha_range)
     return 0;
 }
 
+static int webp_info(const unsigned char *b, size_t len)
+{
+    WebPBitstreamFeatures f;
+    if (WebPGetFeatures(b, len, &f) != VP8_STATUS_OK)
+        return -1;
+    printf("webp %d %d %d\n", f.width, f.height, f.has_alpha ? 4 : 3);
+    return 0;
+}
+
+static int avif_info(const unsigned char *b, size_t len)
+{
+    avifDecoder *d = avifDecoderCreate();
+    int rc = !d || avifDecoderSetIOMemory(d, b, len) != AVIF_RESULT_OK ||
+             avifDecoderParse(d) != AVIF_RESULT_OK;
+    if (!rc)
+        printf("avif %u %u %d\n", d->image->width, d->image->height, d->alphaPresent ? 4 : 3);
+    if (d)
+        avifDecoderDestroy(d);
+    return rc ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     int alpha = argc > 1 && strcmp(argv[1], "--alpha-range") == 0;
@@ -81,6 +105,10 @@ int main(int argc, char **argv)
             rc = jpeg_info(b, len);
         else if (b && len > 8 && memcmp(b, "\x89PNG", 4) == 0)
             rc = png_info(b, len, alpha);
+        else if (b && len > 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0)
+            rc = webp_info(b, len);
+        else if (b && len > 12 && memcmp(b + 4, "ftypavif", 8) == 0)
+            rc = avif_info(b, len);
         if (rc) {
             printf("unknown 0 0 0\n");
             status = 1;

@@ -502,9 +502,84 @@ static void test_shard(void **state)
     assert_string_equal(out + 3, "img0001.jpg");
 }
 
+/* Sizes as vipsthumbnail takes them; everything else refused. */
+static void test_parse_size(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int w, h;
+    } good[] = {{"128", 128, 128}, {"128x96", 128, 96}, {"128x", 128, 0},
+                {"x96", 0, 96},    {"1X1", 1, 1},       {"65535", 65535, 65535}};
+    static const char *const bad[] = {"",      "x",    "0",    "0x5",  "5x0",
+                                      "65536", "12y",  "x12x", "12xx", "-5",
+                                      "+5",    " 5",   "5 ",   "5x-1", "99999999999999999999",
+                                      "xx",    "1x2x3"};
+    imgpipe_thumb_size s;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(imgpipe_parse_size(good[i].text, &s), 0);
+        if (s.width != good[i].w || s.height != good[i].h)
+            fail_msg("'%s' gave %dx%d", good[i].text, s.width, s.height);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (imgpipe_parse_size(bad[i], &s) == 0)
+            fail_msg("'%s' was taken as a size", bad[i]);
+}
+
+/* Names for an output format: the format's extension after the source's unless the
+ * source's is one of the format's; every name is a thumbnail's, no two sources share. */
+static void test_thumb_name_formats(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *src, *format;
+        int w, h, sized;
+        const char *want;
+    } cases[] = {
+        {"a.png", "webp", 1, 1, 0, "a_thumbnail.png.webp"},
+        {"a.gif", "webp", 1, 1, 0, "a_thumbnail.gif.webp"},
+        {"a.webp", "webp", 1, 1, 0, "a_thumbnail.webp"},
+        {"a.JPEG", "jpeg", 1, 1, 0, "a_thumbnail.JPEG"},
+        {"a.jpg", "avif", 64, 0, 1, "a_thumbnail_64x.jpg.avif"},
+        {"a.jpg", NULL, 0, 48, 1, "a_thumbnail_x48.jpg"},
+        {"a.gif", NULL, 1, 1, 0, "a_thumbnail.gif.png"},
+        {"a.heic", NULL, 1, 1, 0, "a_thumbnail.heic.jpg"},
+        {"a.HEIF", "png", 1, 1, 0, "a_thumbnail.HEIF.png"},
+        {"noext", "webp", 1, 1, 0, "noext_thumbnail"},
+        {"a.tar", "png", 1, 1, 0, "a_thumbnail.tar.png"},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        imgpipe_thumb_size sz = {cases[i].w, cases[i].h};
+        assert_int_equal(imgpipe_thumb_name_as(cases[i].src, &sz, cases[i].sized, cases[i].format,
+                                               out, sizeof(out)),
+                         0);
+        assert_string_equal(out, cases[i].want);
+        assert_true(imgpipe_is_thumb_name(out));
+    }
+    imgpipe_thumb_size sz = {1, 1};
+    assert_int_equal(imgpipe_thumb_name_as("a.png", &sz, 0, "gif", out, sizeof(out)),
+                     IMGPIPE_EINVAL);
+    /* sources are not thumbnails, even with two extensions */
+    assert_false(imgpipe_is_thumb_name("a.png.webp"));
+    assert_false(imgpipe_is_thumb_name("a_thumbnail-1b2c3d4e.png.webp"));
+    assert_false(imgpipe_is_thumb_name("a_thumbnail.png.txt"));
+    assert_true(imgpipe_is_thumb_name("a_thumbnail_x64.png"));
+    assert_true(imgpipe_is_thumb_name("a_thumbnail_64x.gif.avif"));
+    assert_false(imgpipe_is_thumb_name("a_thumbnail_x.png"));
+    /* the suffixed candidate of a link named like a format's thumbnail leaves that shape */
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    char a[IMGPIPE_NAME_MAX + 1];
+    assert_int_equal(imgpipe_nameset_assign(set, "https://h/a_thumbnail.png.webp", a), 0);
+    assert_false(imgpipe_is_thumb_name(a));
+    imgpipe_nameset_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_thumb_name_formats),
         cmocka_unit_test(test_template_fields),
         cmocka_unit_test(test_template_check),
         cmocka_unit_test(test_shard),

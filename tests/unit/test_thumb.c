@@ -168,7 +168,9 @@ static void test_bad_arguments(void **state)
     size_t len;
     unsigned char *jpeg = quadrant_jpeg(16, 16, &len);
     char err[IMGPIPE_ERRLEN] = "";
-    imgpipe_thumb_out out = {.width = 0, .height = 10};
+    imgpipe_thumb_out out = {.width = -1, .height = 10};
+    assert_int_equal(thumb(jpeg, len, &out, 1, err), IMGPIPE_EINVAL);
+    out = (imgpipe_thumb_out){.width = 0, .height = 0}; /* one side may be unbounded, not both */
     assert_int_equal(thumb(jpeg, len, &out, 1, err), IMGPIPE_EINVAL);
     out.width = 10;
     assert_int_equal(thumb(jpeg, len, &out, 0, err), IMGPIPE_EINVAL);
@@ -745,10 +747,10 @@ static void test_unsupported_formats(void **state)
     assert_non_null(strstr(err, "corrupt WebP"));
     assert_int_equal(thumb((const unsigned char *)"<html>", 6, &out, 1, err), IMGPIPE_EFORMAT);
     assert_string_equal(
-        err, "not an image: 6 bytes starting with \"<html>\" (not JPEG, PNG, WebP or GIF)");
+        err, "not an image: 6 bytes starting with \"<html>\" (not JPEG, PNG, WebP, GIF, AVIF or HEIF)");
     assert_int_equal(thumb((const unsigned char *)"\x01z", 2, &out, 1, err), IMGPIPE_EFORMAT);
     assert_string_equal(
-        err, "not an image: 2 bytes starting with \"\\x01z\" (not JPEG, PNG, WebP or GIF)");
+        err, "not an image: 2 bytes starting with \"\\x01z\" (not JPEG, PNG, WebP, GIF, AVIF or HEIF)");
     assert_int_equal(thumb((const unsigned char *)"", 0, &out, 1, err), IMGPIPE_EFORMAT);
     assert_null(out.data.data);
 }

@@ -8,7 +8,8 @@
 
 /* Sniffing order: every magic is distinct, so the order only decides lookup cost. */
 static const struct imgpipe_codec *const codecs[] = {&imgpipe_codec_jpeg, &imgpipe_codec_png,
-                                                     &imgpipe_codec_webp, &imgpipe_codec_gif};
+                                                     &imgpipe_codec_webp, &imgpipe_codec_gif,
+                                                     &imgpipe_codec_avif, &imgpipe_codec_heif};
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 
 const struct imgpipe_codec *imgpipe_codec_find(const void *src, size_t len)

@@ -22,6 +22,12 @@ struct imgpipe_decode_req {
     void *arg;
 };
 
+/* How an encoder is asked to work: quality 1..100, effort 0 (the format's default) or
+ * 1..9 (see imgpipe_thumb_opts). */
+struct imgpipe_encode_opts {
+    int quality, effort;
+};
+
 struct imgpipe_codec {
     const char *name;        /* as imgpipe_sniff_format names it: "jpeg" */
     const char *label;       /* for messages: "JPEG" */
@@ -36,11 +42,14 @@ struct imgpipe_codec {
     /* Decodes through the engine and hands the rows to req. */
     int (*decode)(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                   const struct imgpipe_decode_req *req, char *err);
-    /* Appends img encoded at quality 1..100 to out; NULL when the format has no encoder. */
-    int (*encode)(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
-                  imgpipe_buf *out, char *err);
+    /* Appends img encoded to out; NULL when the format has no encoder. */
+    int (*encode)(struct imgpipe_engine *eng, const struct imgpipe_image *img,
+                  const struct imgpipe_encode_opts *o, imgpipe_buf *out, char *err);
     /* The codec its thumbnails are written in: its own name unless it has no encoder. */
     const char *thumb;
+    /* The channel counts encode takes: bit n set for n channels. */
+    unsigned channels_ok;
+    int default_quality; /* when the caller gives none */
 };
 
 /* The codec whose magic bytes start src, NULL when none. */
@@ -69,6 +78,32 @@ int imgpipe_decode_feed(const struct imgpipe_image *img, const struct imgpipe_de
 
 /* Each codec's entry (codec_*.c). */
 extern const struct imgpipe_codec imgpipe_codec_jpeg, imgpipe_codec_png, imgpipe_codec_webp,
-    imgpipe_codec_gif;
+    imgpipe_codec_gif, imgpipe_codec_avif, imgpipe_codec_heif;
+
+/* ---- bmff.c: the ISO box structure AVIF and HEIF share ---- */
+
+/* 1 when src starts with an ftyp box naming one of brands (NULL-terminated, 4 chars). */
+int imgpipe_bmff_has_brand(const unsigned char *src, size_t len, const char *const *brands);
+/* Complete when every top-level box fits in the file and meta and mdat are there. */
+int imgpipe_bmff_complete(const unsigned char *src, size_t len, const char *label, char *err);
+/* 1 when the primary item of a HEIF/AVIF file has an irot or imir property, 0 when it has
+ * none, -1 when the boxes that say so cannot be read. */
+int imgpipe_bmff_primary_transformed(const unsigned char *src, size_t len);
+/* The EXIF orientation equal to irot `angle` (0..3) then imir `mirror` (0, 1; -1: none). */
+int imgpipe_orientation_of(int angle, int mirror);
+/* The orientation in an Exif item or block whose TIFF header starts within 16 bytes. */
+int imgpipe_exif_block_orientation(const unsigned char *p, size_t len);
+
+/* ---- canvas.c ---- */
+
+/* Keeps the w x h rectangle at (x, y) of img. */
+int imgpipe_canvas_crop(struct imgpipe_image *img, int x, int y, int w, int h);
+/* Replaces img with a w x h image of `channels` channels, img centred on it: the border
+ * is bg (RGBA); without alpha in `channels`, img's alpha and bg are flattened onto bg
+ * composited on white. Gray `channels` only for gray img and a gray bg. */
+int imgpipe_canvas_place(struct imgpipe_image *img, int w, int h, const unsigned char bg[4],
+                         int channels);
+/* bg composited on white: the opaque colour alpha is flattened onto. */
+void imgpipe_canvas_flat(const unsigned char bg[4], unsigned char flat[4]);
 
 #endif

@@ -236,4 +236,6 @@ const struct imgpipe_codec imgpipe_codec_gif = {.name = "gif",
                                                 .info = info,
                                                 .decode = decode,
                                                 .encode = NULL,
+                                                .channels_ok = 0,
+                                                .default_quality = 85,
                                                 .thumb = "png"};

@@ -204,9 +204,10 @@ int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, si
     return rc;
 }
 
-int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
-                        imgpipe_buf *out, char *err)
+int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img,
+                        const struct imgpipe_encode_opts *o, imgpipe_buf *out, char *err)
 {
+    int quality = o->quality, flags = TJFLAG_NOREALLOC | (o->effort >= 7 ? TJFLAG_PROGRESSIVE : 0);
     if (img->channels != 1 && img->channels != 3)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot encode %d channels as JPEG",
                             img->channels);
@@ -224,8 +225,7 @@ int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *
     unsigned char *jpeg = out->data + out->len;
     unsigned long jpeg_len = cap;
     if (tjCompress2(tj, img->pixels, img->width, (int)img->stride, img->height,
-                    gray ? TJPF_GRAY : TJPF_RGB, &jpeg, &jpeg_len, samp, quality,
-                    TJFLAG_NOREALLOC) != 0) {
+                    gray ? TJPF_GRAY : TJPF_RGB, &jpeg, &jpeg_len, samp, quality, flags) != 0) {
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot encode a %dx%d JPEG: %s", img->width,
                           img->height, tjGetErrorStr2(tj));
         renew(eng, 1);
@@ -397,4 +397,6 @@ const struct imgpipe_codec imgpipe_codec_jpeg = {.name = "jpeg",
                                                  .info = info,
                                                  .decode = decode,
                                                  .encode = imgpipe_jpeg_encode,
+                                                 .channels_ok = 1u << 1 | 1u << 3,
+                                                 .default_quality = 85,
                                                  .thumb = "jpeg"};

@@ -270,9 +270,12 @@ static int stream_rows(struct imgpipe_engine *eng, spng_ctx *ctx, const struct s
     return 0;
 }
 
-int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
-                            uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
-                            void *arg, char *err)
+/* How a row decode goes: libspng's, or the fast path first, or the fast path only. */
+enum path { PATH_FAST_FIRST, PATH_FAST_ONLY };
+
+static int decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                       uint64_t max_pixels, const struct imgpipe_decode_req *req, enum path path,
+                       char *err)
 {
     int rc;
     spng_ctx *ctx = open_decoder(src, len, err, &rc);
@@ -284,13 +287,22 @@ int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src
     if (!rc && (uint64_t)ihdr.width * ihdr.height > max_pixels)
         rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "PNG is %ux%u, over the %llu pixel limit",
                           ihdr.width, ihdr.height, (unsigned long long)max_pixels);
-    if (!rc && ihdr.interlace_method != SPNG_INTERLACE_NONE) {
-        spng_ctx_free(ctx);
-        return feed_whole(eng, src, len, max_pixels, start, row, arg, err);
-    }
     if (!rc && read_icc(eng, ctx, channels) != 0)
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a PNG's ICC profile");
-    int e = rc ? 0 : stream_rows(eng, ctx, &ihdr, fmt, channels, start, row, arg, &rc);
+    if (!rc) {
+        rc = imgpipe_png_fast(eng, ctx, src, len, channels, req->start, req->row, req->arg, err);
+        if (rc != IMGPIPE_PNG_DECLINED || path == PATH_FAST_ONLY) {
+            spng_ctx_free(ctx);
+            return rc;
+        }
+        rc = IMGPIPE_OK;
+    }
+    if (!rc && ihdr.interlace_method != SPNG_INTERLACE_NONE) {
+        spng_ctx_free(ctx);
+        return feed_whole(eng, src, len, max_pixels, req->start, req->row, req->arg, err);
+    }
+    int e =
+        rc ? 0 : stream_rows(eng, ctx, &ihdr, fmt, channels, req->start, req->row, req->arg, &rc);
     if (e == SPNG_EMEM)
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
                           ihdr.height);
@@ -300,6 +312,22 @@ int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src
         rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
     spng_ctx_free(ctx);
     return rc;
+}
+
+int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                            uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
+                            void *arg, char *err)
+{
+    struct imgpipe_decode_req req = {.start = start, .row = row, .arg = arg};
+    return decode_rows(eng, src, len, max_pixels, &req, PATH_FAST_FIRST, err);
+}
+
+int imgpipe_png_fast_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                                 uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
+                                 void *arg, char *err)
+{
+    struct imgpipe_decode_req req = {.start = start, .row = row, .arg = arg};
+    return decode_rows(eng, src, len, max_pixels, &req, PATH_FAST_ONLY, err);
 }
 
 static int color_type_for(int channels)
@@ -316,7 +344,7 @@ static int color_type_for(int channels)
     }
 }
 
-int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err)
+int imgpipe_png_encode(const struct imgpipe_image *img, int level, imgpipe_buf *out, char *err)
 {
     spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
     if (!ctx)
@@ -330,7 +358,7 @@ int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *
     /* Thumbnails are small: a fast zlib level costs little size and most of the time. */
     int e = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     if (!e)
-        e = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 3);
+        e = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, level);
     if (!e)
         e = spng_set_ihdr(ctx, &ihdr);
     if (!e)
@@ -399,12 +427,11 @@ static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t l
                                    err);
 }
 
-static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
-                  imgpipe_buf *out, char *err)
+static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img,
+                  const struct imgpipe_encode_opts *o, imgpipe_buf *out, char *err)
 {
-    (void)eng;
-    (void)quality; /* lossless */
-    return imgpipe_png_encode(img, out, err);
+    (void)eng; /* lossless: no quality */
+    return imgpipe_png_encode(img, o->effort ? o->effort : 3, out, err);
 }
 
 static const char *const exts[] = {"png", NULL};
@@ -417,4 +444,6 @@ const struct imgpipe_codec imgpipe_codec_png = {.name = "png",
                                                 .info = info,
                                                 .decode = decode,
                                                 .encode = encode,
-                                                .thumb = "png"};
+                                                .thumb = "png",
+                                                .channels_ok = 0x1e,
+                                                .default_quality = 85};

@@ -100,24 +100,34 @@ int imgpipe_webp_decode(struct imgpipe_engine *eng, const unsigned char *src, si
     return rc;
 }
 
-int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, imgpipe_buf *out, char *err)
+/* WebPEncodeRGB(A) with a method: the advanced API, written to out. */
+static int webp_write(const uint8_t *data, size_t size, const WebPPicture *pic)
+{
+    return imgpipe_buf_append(pic->custom_ptr, data, size) == 0;
+}
+
+int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, int method, imgpipe_buf *out,
+                        char *err)
 {
     if (img->channels != 3 && img->channels != 4)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot encode %d channels as WebP",
                             img->channels);
-    uint8_t *webp = NULL;
-    size_t n = img->channels == 4 ? WebPEncodeRGBA(img->pixels, img->width, img->height,
-                                                   (int)img->stride, (float)quality, &webp)
-                                  : WebPEncodeRGB(img->pixels, img->width, img->height,
-                                                  (int)img->stride, (float)quality, &webp);
-    int rc = IMGPIPE_OK;
-    if (n == 0)
-        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot encode a %dx%d WebP", img->width,
-                          img->height);
-    else if (imgpipe_buf_append(out, webp, n) != 0)
-        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory storing a WebP thumbnail");
-    WebPFree(webp);
-    return rc;
+    WebPConfig cfg;
+    WebPPicture pic;
+    if (!WebPConfigPreset(&cfg, WEBP_PRESET_DEFAULT, (float)quality) || !WebPPictureInit(&pic))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "libwebp version mismatch");
+    cfg.method = method;
+    pic.width = img->width, pic.height = img->height;
+    pic.writer = webp_write, pic.custom_ptr = out;
+    int ok = img->channels == 4 ? WebPPictureImportRGBA(&pic, img->pixels, (int)img->stride)
+                                : WebPPictureImportRGB(&pic, img->pixels, (int)img->stride);
+    size_t before = out->len;
+    ok = ok && WebPEncode(&cfg, &pic);
+    WebPPictureFree(&pic);
+    if (ok)
+        return IMGPIPE_OK;
+    out->len = before;
+    return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot encode a %dx%d WebP", img->width, img->height);
 }
 
 /* ---- the codec table's entry ---- */
@@ -158,11 +168,11 @@ static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t l
     return rc;
 }
 
-static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
-                  imgpipe_buf *out, char *err)
+static int encode(struct imgpipe_engine *eng, const struct imgpipe_image *img,
+                  const struct imgpipe_encode_opts *o, imgpipe_buf *out, char *err)
 {
     (void)eng;
-    return imgpipe_webp_encode(img, quality, out, err);
+    return imgpipe_webp_encode(img, o->quality, o->effort ? o->effort * 2 / 3 : 4, out, err);
 }
 
 static const char *const exts[] = {"webp", NULL};
@@ -175,4 +185,6 @@ const struct imgpipe_codec imgpipe_codec_webp = {.name = "webp",
                                                  .info = info,
                                                  .decode = decode,
                                                  .encode = encode,
-                                                 .thumb = "webp"};
+                                                 .thumb = "webp",
+                                                 .channels_ok = 1u << 3 | 1u << 4,
+                                                 .default_quality = 85};

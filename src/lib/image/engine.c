@@ -4,6 +4,7 @@
 #include "image/image.h"
 
 #include <lcms2.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,9 @@ static void engine_free(void *arg)
         cmsDeleteContext(e->lcms);
     scratch_free(&e->pixels);
     scratch_free(&e->aux);
+    scratch_free(&e->zdata);
+    if (e->inflater)
+        libdeflate_free_decompressor(e->inflater);
     imgpipe_buf_free(&e->icc);
     free(e);
 }
@@ -81,7 +85,8 @@ struct imgpipe_engine *imgpipe_engine_get(void)
     e->tjd = tjInitDecompress();
     e->tje = tjInitCompress();
     e->lcms = cmsCreateContext(NULL, NULL);
-    if (!e->tjd || !e->tje || !e->lcms || pthread_setspecific(engine_key, e) != 0) {
+    e->inflater = libdeflate_alloc_decompressor();
+    if (!e->tjd || !e->tje || !e->lcms || !e->inflater || pthread_setspecific(engine_key, e) != 0) {
         engine_free(e);
         return NULL;
     }
@@ -103,6 +108,8 @@ void imgpipe_engine_trim(struct imgpipe_engine *e)
         scratch_free(&e->pixels);
     if (e->aux.cap > SCRATCH_KEEP)
         scratch_free(&e->aux);
+    if (e->zdata.cap > SCRATCH_KEEP)
+        scratch_free(&e->zdata);
     e->icc.len = 0;
     if (e->icc.cap > SCRATCH_KEEP)
         imgpipe_buf_free(&e->icc);

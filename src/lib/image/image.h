@@ -40,6 +40,8 @@ void *imgpipe_scratch_get(struct imgpipe_scratch *s, size_t need);
 struct imgpipe_engine {
     void *tjd, *tje;                    /* TurboJPEG decompressor and compressor */
     struct imgpipe_scratch pixels, aux; /* the decoded source; CMYK or 16-bit samples */
+    struct imgpipe_scratch zdata;       /* a PNG's IDAT chunks joined (png_fast.c) */
+    void *inflater;                     /* libdeflate decompressor of this thread */
     imgpipe_buf icc;                    /* the current source's ICC profile, len 0: none */
     void *lcms;                         /* lcms2 context of this thread */
     void *xform;                        /* the last profile's transform to sRGB */
@@ -76,8 +78,9 @@ int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, si
                         int min_width, int min_height, struct imgpipe_image *out, char *err);
 /* Appends a 1- or 3-channel image encoded at quality 1..100 (4:2:0, or gray), no
  * metadata, to out. */
-int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img, int quality,
-                        imgpipe_buf *out, char *err);
+struct imgpipe_encode_opts;
+int imgpipe_jpeg_encode(struct imgpipe_engine *eng, const struct imgpipe_image *img,
+                        const struct imgpipe_encode_opts *o, imgpipe_buf *out, char *err);
 /* Finds the first marker segment before SOS whose payload starts with prefix; sets
  * *payload and *payload_len to the bytes after the prefix. 1 found, 0 not (never fails). */
 int imgpipe_jpeg_find_segment(const unsigned char *src, size_t len, int marker, const char *prefix,
@@ -106,8 +109,21 @@ typedef void (*imgpipe_row_fn)(void *arg, const unsigned char *row);
 int imgpipe_png_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                             uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
                             void *arg, char *err);
-/* Encodes a 1..4 channel 8-bit image losslessly. */
-int imgpipe_png_encode(const struct imgpipe_image *img, imgpipe_buf *out, char *err);
+/* The same, through the fast path only (png_fast.c): IMGPIPE_PNG_DECLINED, before any
+ * row is handed over, when the fast path does not cover the image (tests, fuzzing). */
+int imgpipe_png_fast_decode_rows(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                                 uint64_t max_pixels, imgpipe_row_start start, imgpipe_row_fn row,
+                                 void *arg, char *err);
+#define IMGPIPE_PNG_DECLINED 1
+struct spng_ctx;
+/* The fast path's core, for an image whose header ctx has read and that decodes to
+ * `channels` channels: IMGPIPE_OK, an error after start() failed, or IMGPIPE_PNG_DECLINED
+ * with nothing handed over. */
+int imgpipe_png_fast(struct imgpipe_engine *eng, struct spng_ctx *ctx, const unsigned char *src,
+                     size_t len, int channels, imgpipe_row_start start, imgpipe_row_fn row,
+                     void *arg, char *err);
+/* Encodes a 1..4 channel 8-bit image losslessly at zlib level 1..9. */
+int imgpipe_png_encode(const struct imgpipe_image *img, int level, imgpipe_buf *out, char *err);
 
 /* ---- WebP (codec_webp.c) ---- */
 
@@ -117,8 +133,9 @@ int imgpipe_webp_info(const unsigned char *src, size_t len, struct imgpipe_image
  * an ICCP chunk goes to eng->icc. */
 int imgpipe_webp_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                         struct imgpipe_image *out, char *err);
-/* Appends a lossy WebP of a 3- or 4-channel image at quality 1..100 to out. */
-int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, imgpipe_buf *out, char *err);
+/* Appends a lossy WebP of a 3- or 4-channel image at quality 1..100, method 0..6, to out. */
+int imgpipe_webp_encode(const struct imgpipe_image *img, int quality, int method, imgpipe_buf *out,
+                        char *err);
 
 /* ---- GIF (codec_gif.c) ---- */
 

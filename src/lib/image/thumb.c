@@ -9,30 +9,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_QUALITY 85
 /* Decode at least this many times the largest thumbnail so DCT scaling cannot alias. */
 #define DECODE_HEADROOM 2
+/* An unbounded side of a box ("128x"): larger than any image side times any box side
+ * keeps the products below in 64 bits. */
+#define UNBOUNDED (1 << 30)
 
-/* Fits a w x h image in a bw x bh box: aspect kept, rounded to nearest, at least 1 px,
- * never enlarged. */
-static void fit(int w, int h, int bw, int bh, int *ow, int *oh)
+/* What one thumbnail becomes, in displayed (upright) axes: resized to rw x rh, then a
+ * cw x ch canvas: cropped from (cx, cy) when smaller (cover), padded when larger (pad). */
+struct shape {
+    int rw, rh, cw, ch, cx, cy;
+};
+
+/* Scales w x h so that it fits bw x bh (contain) or covers it (cover) with one side
+ * exactly on the box, rounded to nearest, at least 1 px; never enlarged unless upscale. */
+static void scale_to(int w, int h, int bw, int bh, int cover, int upscale, int *ow, int *oh)
 {
-    if (w <= bw && h <= bh) {
+    uint64_t W = (uint64_t)w, H = (uint64_t)h, BW = (uint64_t)bw, BH = (uint64_t)bh;
+    int width_rules = (BW * H <= BH * W) != cover; /* the width is the side on the box */
+    uint64_t side = width_rules ? BW : BH;
+    if (!upscale && side >= (width_rules ? W : H)) {
         *ow = w, *oh = h;
         return;
     }
-    uint64_t W = (uint64_t)w, H = (uint64_t)h;
-    if ((uint64_t)bw * H <= (uint64_t)bh * W) { /* the width is the tighter limit */
+    if (width_rules) {
         *ow = bw;
-        *oh = (int)((2 * H * (uint64_t)bw + W) / (2 * W));
+        *oh = (int)((2 * H * BW + W) / (2 * W));
     } else {
         *oh = bh;
-        *ow = (int)((2 * W * (uint64_t)bh + H) / (2 * H));
+        *ow = (int)((2 * W * BH + H) / (2 * H));
     }
-    if (*ow < 1)
-        *ow = 1;
-    if (*oh < 1)
-        *oh = 1;
+    *ow = *ow < 1 ? 1 : *ow;
+    *oh = *oh < 1 ? 1 : *oh;
+}
+
+static struct shape shape_for(int dw, int dh, int bw, int bh, imgpipe_fit fit, int upscale)
+{
+    struct shape s;
+    int unbounded = !bw || !bh; /* one side free: nothing to crop or pad on it */
+    int cover = fit == IMGPIPE_FIT_COVER && !unbounded;
+    scale_to(dw, dh, bw ? bw : UNBOUNDED, bh ? bh : UNBOUNDED, cover, upscale, &s.rw, &s.rh);
+    s.cw = s.rw, s.ch = s.rh, s.cx = s.cy = 0;
+    if (cover) {
+        s.cw = s.rw < bw ? s.rw : bw;
+        s.ch = s.rh < bh ? s.rh : bh;
+        s.cx = (s.rw - s.cw) / 2, s.cy = (s.rh - s.ch) / 2;
+    } else if (fit == IMGPIPE_FIT_PAD) {
+        s.cw = bw ? bw : s.rw;
+        s.ch = bh ? bh : s.rh;
+    }
+    return s;
 }
 
 static int check_args(const void *src, const imgpipe_thumb_out *outs, int n, char *err)
@@ -43,31 +69,68 @@ static int check_args(const void *src, const imgpipe_thumb_out *outs, int n, cha
                             "sizes",
                             IMGPIPE_THUMB_MAX_SIZES);
     for (int i = 0; i < n; i++)
-        if (outs[i].width < 1 || outs[i].height < 1)
-            return imgpipe_errf(err, IMGPIPE_EINVAL, "thumbnail size %d is %dx%d, not positive", i,
-                                outs[i].width, outs[i].height);
+        if (outs[i].width < 0 || outs[i].height < 0 || (!outs[i].width && !outs[i].height))
+            return imgpipe_errf(err, IMGPIPE_EINVAL,
+                                "thumbnail size %d is %dx%d: a side is negative or both are "
+                                "unbounded",
+                                i, outs[i].width, outs[i].height);
     return IMGPIPE_OK;
 }
 
+/* What the thumbnails of one source are made with. */
+struct job {
+    const struct imgpipe_codec *enc;
+    struct imgpipe_encode_opts eo;
+    imgpipe_fit fit;
+    int upscale;
+    unsigned char bg[4];
+};
+
+static int gray_colour(const unsigned char c[4])
+{
+    return c[0] == c[1] && c[1] == c[2];
+}
+
+/* The channels the thumbnail is encoded with: gray stays gray unless the padding is in
+ * colour, alpha is kept where the format has it (and added for a see-through padding). */
+static int channels_for(const struct job *j, const struct imgpipe_image *img, int padded)
+{
+    int alpha = img->channels == 2 || img->channels == 4 || (padded && j->bg[3] < 255);
+    int gray = img->channels < 3 && (!padded || gray_colour(j->bg));
+    for (int a = alpha; a >= 0; a--)
+        for (int g = gray; g >= 0; g--) {
+            int c = (g ? 1 : 3) + a;
+            if (j->enc->channels_ok & 1u << c)
+                return c;
+        }
+    return 3;
+}
+
 /* One thumbnail from its resized image: make it upright, convert an embedded profile to
- * sRGB (on the thumbnail: a few thousand pixels, not the source's millions), encode. */
-static int finish_one(struct imgpipe_engine *eng, struct imgpipe_image *small,
-                      const struct imgpipe_codec *enc, int orientation, int quality,
-                      imgpipe_buf *out, char *err)
+ * sRGB (on the thumbnail: a few thousand pixels, not the source's millions), crop or pad
+ * it, give it the channels its format takes, encode. */
+static int finish_one(struct imgpipe_engine *eng, struct imgpipe_image *small, const struct job *j,
+                      const struct shape *s, int orientation, imgpipe_buf *out, char *err)
 {
     int rc = imgpipe_orient(small, orientation);
+    if (!rc) {
+        imgpipe_icc_to_srgb(eng, small);
+        rc = imgpipe_canvas_crop(small, s->cx, s->cy, s->cw < s->rw ? s->cw : s->rw,
+                                 s->ch < s->rh ? s->ch : s->rh);
+    }
+    int padded = s->cw > small->width || s->ch > small->height;
+    if (!rc)
+        rc = imgpipe_canvas_place(small, s->cw, s->ch, j->bg, channels_for(j, small, padded));
     if (rc)
-        return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", small->width,
-                            small->height);
-    imgpipe_icc_to_srgb(eng, small);
-    return enc->encode(eng, small, quality, out, err);
+        return imgpipe_errf(err, rc, "out of memory making a %dx%d thumbnail", s->cw, s->ch);
+    return j->enc->encode(eng, small, &j->eo, out, err);
 }
 
 /* The resizers of one source, one per size (in stored orientation), fed the decoded
  * rows. */
 struct sink {
     int n, orientation;
-    const int *tw, *th;
+    const struct shape *sh;
     struct imgpipe_resizer *rs[IMGPIPE_THUMB_MAX_SIZES];
 };
 
@@ -76,8 +139,9 @@ static int sink_start(void *arg, int width, int height, int channels)
     struct sink *k = arg;
     int swap = k->orientation >= 5;
     for (int i = 0; i < k->n; i++) {
-        int rc = imgpipe_resizer_new(&k->rs[i], width, height, channels, swap ? k->th[i] : k->tw[i],
-                                     swap ? k->tw[i] : k->th[i]);
+        int rw = k->sh[i].rw, rh = k->sh[i].rh;
+        int rc =
+            imgpipe_resizer_new(&k->rs[i], width, height, channels, swap ? rh : rw, swap ? rw : rh);
         if (rc)
             return rc;
     }
@@ -97,57 +161,99 @@ static int headroom(int side)
     return side > INT_MAX / DECODE_HEADROOM ? INT_MAX : side * DECODE_HEADROOM;
 }
 
-/* Fits each box to the displayed (upright) image; the decode minimum, DECODE_HEADROOM
- * times the largest thumbnail, is in stored axes. */
-static void plan_sizes(const struct imgpipe_image_info *info, const imgpipe_thumb_out *outs, int n,
-                       int *tw, int *th, int *need_w, int *need_h)
+/* Shapes each box for the displayed (upright) image; the decode minimum, DECODE_HEADROOM
+ * times the largest resize, is in stored axes. A thumbnail over the pixel budget (a huge
+ * enlargement) is refused. */
+static int plan_sizes(const struct imgpipe_image_info *info, const imgpipe_thumb_out *outs, int n,
+                      const struct job *j, uint64_t max_pixels, struct shape *sh, int *need_w,
+                      int *need_h, char *err)
 {
     int swap = info->orientation >= 5;
     int dw = swap ? info->height : info->width, dh = swap ? info->width : info->height;
     *need_w = *need_h = 0;
     for (int i = 0; i < n; i++) {
-        fit(dw, dh, outs[i].width, outs[i].height, &tw[i], &th[i]);
-        int sw = headroom(swap ? th[i] : tw[i]), sh = headroom(swap ? tw[i] : th[i]);
-        if (sw > *need_w)
-            *need_w = sw;
-        if (sh > *need_h)
-            *need_h = sh;
+        sh[i] = shape_for(dw, dh, outs[i].width, outs[i].height, j->fit, j->upscale);
+        uint64_t rpx = (uint64_t)sh[i].rw * (uint64_t)sh[i].rh;
+        uint64_t cpx = (uint64_t)sh[i].cw * (uint64_t)sh[i].ch;
+        if (rpx > max_pixels || cpx > max_pixels)
+            return imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                                "a %dx%d thumbnail is over the %llu pixel limit", sh[i].rw,
+                                sh[i].rh, (unsigned long long)max_pixels);
+        int sw = headroom(swap ? sh[i].rh : sh[i].rw), shh = headroom(swap ? sh[i].rw : sh[i].rh);
+        *need_w = sw > *need_w ? sw : *need_w;
+        *need_h = shh > *need_h ? shh : *need_h;
     }
+    return IMGPIPE_OK;
 }
 
 /* Decodes once into one resizer per size, then makes the n thumbnails into bufs with the
- * calling thread's engine. The thumbnails' format is the source's, except for a format
- * without an encoder (GIF: PNG). */
+ * calling thread's engine. */
 static int make_all(const struct imgpipe_codec *c, const struct imgpipe_image_info *info,
-                    const unsigned char *p, size_t len, uint64_t max_pixels, int quality,
-                    const imgpipe_thumb_out *outs, int n, int *tw, int *th, imgpipe_buf *bufs,
+                    const unsigned char *p, size_t len, uint64_t max_pixels, const struct job *j,
+                    const imgpipe_thumb_out *outs, int n, struct shape *sh, imgpipe_buf *bufs,
                     char *err)
 {
     struct imgpipe_engine *eng = imgpipe_engine_get();
-    const struct imgpipe_codec *enc = imgpipe_codec_by_name(c->thumb);
     if (!eng)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a thumbnail engine");
     int need_w, need_h;
-    plan_sizes(info, outs, n, tw, th, &need_w, &need_h);
-    struct sink k = {.n = n, .orientation = info->orientation, .tw = tw, .th = th};
+    int rc = plan_sizes(info, outs, n, j, max_pixels, sh, &need_w, &need_h, err);
+    if (rc)
+        return rc;
+    struct sink k = {.n = n, .orientation = info->orientation, .sh = sh};
     struct imgpipe_decode_req req = {.min_width = need_w,
                                      .min_height = need_h,
                                      .max_pixels = max_pixels,
                                      .start = sink_start,
                                      .row = sink_row,
                                      .arg = &k};
-    int rc = c->decode(eng, p, len, &req, err);
+    rc = c->decode(eng, p, len, &req, err);
     for (int i = 0; i < n; i++) {
         struct imgpipe_image small = {0};
         if (!rc && (rc = imgpipe_resizer_finish(k.rs[i], &small)) != 0)
             rc = imgpipe_errf(err, rc, "thumbnail %d: the image ended early", i);
         if (!rc)
-            rc = finish_one(eng, &small, enc, info->orientation, quality, &bufs[i], err);
+            rc = finish_one(eng, &small, j, &sh[i], info->orientation, &bufs[i], err);
         imgpipe_image_free(&small);
         imgpipe_resizer_free(k.rs[i]);
     }
     imgpipe_engine_trim(eng);
     return rc;
+}
+
+int imgpipe_thumb_format_check(const char *format)
+{
+    const struct imgpipe_codec *c = format ? imgpipe_codec_by_name(format) : NULL;
+    return !format || (c && c->encode) ? IMGPIPE_OK : IMGPIPE_EINVAL;
+}
+
+/* The encoder and settings from opts; the encoder is the source's own (or the one its
+ * format's thumbnails use) unless opts names one. */
+static int job_for(const imgpipe_thumb_opts *opts, const struct imgpipe_codec *src, struct job *j,
+                   char *err)
+{
+    static const imgpipe_thumb_opts none = {0};
+    const imgpipe_thumb_opts *o = opts ? opts : &none;
+    const char *fmt = o->format ? o->format : src->thumb;
+    j->enc = imgpipe_codec_by_name(fmt);
+    if (!j->enc || !j->enc->encode)
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "thumbnail format '%s' is not one of jpeg, png, webp, avif", fmt);
+    j->eo.quality = o->quality ? o->quality : j->enc->default_quality;
+    j->eo.effort = o->effort;
+    if (j->eo.quality < 1 || j->eo.quality > 100)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "thumbnail quality %d is not in 1..100",
+                            j->eo.quality);
+    if (j->eo.effort < 0 || j->eo.effort > 9)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "thumbnail effort %d is not in 1..9",
+                            j->eo.effort);
+    if (o->fit < IMGPIPE_FIT_CONTAIN || o->fit > IMGPIPE_FIT_PAD)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "unknown fit mode %d", (int)o->fit);
+    j->fit = o->fit;
+    j->upscale = o->upscale;
+    static const unsigned char white[4] = {255, 255, 255, 255};
+    memcpy(j->bg, o->pad_set ? o->pad_colour : white, 4);
+    return IMGPIPE_OK;
 }
 
 int imgpipe_thumb_make_checked(const struct imgpipe_codec *c, const struct imgpipe_image_info *info,
@@ -158,21 +264,25 @@ int imgpipe_thumb_make_checked(const struct imgpipe_codec *c, const struct imgpi
     if (rc)
         return rc;
     uint64_t max_pixels = opts && opts->max_pixels ? opts->max_pixels : IMGPIPE_DEFAULT_MAX_PIXELS;
-    int quality = opts && opts->quality ? opts->quality : DEFAULT_QUALITY;
-    if (quality < 1 || quality > 100)
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "JPEG quality %d is not in 1..100", quality);
-    int tw[IMGPIPE_THUMB_MAX_SIZES], th[IMGPIPE_THUMB_MAX_SIZES];
+    if (opts && imgpipe_thumb_format_check(opts->format))
+        return imgpipe_errf(err, IMGPIPE_EINVAL,
+                            "thumbnail format '%s' is not one of jpeg, png, webp, avif",
+                            opts->format);
+    struct job j;
+    if ((rc = job_for(opts, c, &j, err)))
+        return rc;
+    struct shape sh[IMGPIPE_THUMB_MAX_SIZES];
     imgpipe_buf bufs[IMGPIPE_THUMB_MAX_SIZES];
     memset(bufs, 0, sizeof(bufs));
-    rc = make_all(c, info, src, len, max_pixels, quality, outs, n, tw, th, bufs, err);
+    rc = make_all(c, info, src, len, max_pixels, &j, outs, n, sh, bufs, err);
     for (int i = 0; i < n; i++) {
         if (rc) {
             imgpipe_buf_free(&bufs[i]);
             continue;
         }
         outs[i].data = bufs[i];
-        outs[i].width = tw[i];
-        outs[i].height = th[i];
+        outs[i].width = sh[i].cw;
+        outs[i].height = sh[i].ch;
     }
     return rc;
 }

@@ -14,16 +14,17 @@
 #define PIPELINE 512       /* links in flight at once */
 #define FIRST_CANDIDATES 4 /* names sent with each link: almost every link takes the first */
 #define MORE_CANDIDATES 32 /* a further round, for a link whose first ones are all taken */
+#define HEAD_ARGS 17       /* EVALSHA's words before the candidates */
 
-/* KEYS: names registry, stream, urls. ARGV: url, force, dir, thumbs, quality, batch, then
- * candidate names in walk order. The first candidate that is free or already this URL's
+/* KEYS: names registry, stream, urls. ARGV: url, force, dir, thumbs, quality, batch, fit,
+ * upscale, pad, format, effort, then candidate names in walk order. The first candidate that is free or already this URL's
  * is its name (registered under its case-folded form: A.jpg and a.jpg are one file on
  * some file systems). Returns {1, name} queued, {0, state} skipped, {2} none free. */
 static const char enqueue_script[] =
     "local st = redis.call('HGET', KEYS[3], ARGV[1])\n"
     "if st and ARGV[2] == '0' and st ~= 'failed' then return {0, st} end\n"
     "local name\n"
-    "for i = 7, #ARGV do\n"
+    "for i = 12, #ARGV do\n"
     "  local k = string.lower(ARGV[i])\n"
     "  local owner = redis.call('HGET', KEYS[1], k)\n"
     "  if not owner then redis.call('HSET', KEYS[1], k, ARGV[1]) end\n"
@@ -31,7 +32,8 @@ static const char enqueue_script[] =
     "end\n"
     "if not name then return {2} end\n"
     "local id = redis.call('XADD', KEYS[2], '*', 'url', ARGV[1], 'name', name, 'dir', ARGV[3],\n"
-    "  'thumbs', ARGV[4], 'quality', ARGV[5], 'attempt', '0', 'batch', ARGV[6])\n"
+    "  'thumbs', ARGV[4], 'quality', ARGV[5], 'fit', ARGV[7], 'upscale', ARGV[8],\n"
+    "  'pad', ARGV[9], 'format', ARGV[10], 'effort', ARGV[11], 'attempt', '0', 'batch', ARGV[6])\n"
     "redis.call('HSET', KEYS[3], ARGV[1], id)\n"
     "return {1, name}\n";
 
@@ -41,6 +43,7 @@ struct enqueue {
     char sha[48];
     char names[IMGPIPE_Q_KEYLEN + 4096], stream[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
     char dir[4096], thumbs[IMGPIPE_THUMB_MAX_SIZES * 16], quality[16];
+    char fit[16], upscale[4], pad[16], format[16], effort[8];
     const char *force, *batch;
     char *sent[PIPELINE]; /* the links whose replies are not read yet */
     int nsent;
@@ -64,8 +67,10 @@ static int candidates(struct enqueue *e, const char *url, uint64_t *n, int want)
 
 static int build_argv(struct enqueue *e, const char *url, uint64_t *n, int want, const char **argv)
 {
-    const char *head[] = {"EVALSHA", e->sha,   "3",    e->names,  e->stream,  e->urls,
-                          url,       e->force, e->dir, e->thumbs, e->quality, e->batch};
+    const char *head[HEAD_ARGS] = {"EVALSHA", e->sha,     "3",        e->names,   e->stream,
+                                   e->urls,   url,        e->force,   e->dir,     e->thumbs,
+                                   e->quality, e->batch,  e->fit,     e->upscale, e->pad,
+                                   e->format, e->effort};
     int argc = (int)(sizeof(head) / sizeof(head[0]));
     memcpy(argv, head, sizeof(head));
     int k = candidates(e, url, n, want);
@@ -93,7 +98,7 @@ static int verdict(struct enqueue *e, redisReply *r, char *err)
 static int walk_on(struct enqueue *e, const char *url, char *err)
 {
     uint64_t n = FIRST_CANDIDATES;
-    const char *argv[12 + MORE_CANDIDATES];
+    const char *argv[HEAD_ARGS + MORE_CANDIDATES];
     for (;;) {
         int argc = build_argv(e, url, &n, MORE_CANDIDATES, argv);
         redisReply *r = redisCommandArgv(e->c, argc, argv, NULL);
@@ -131,7 +136,7 @@ static int drain(struct enqueue *e, char *err)
 
 static int add_job(struct enqueue *e, const char *url, char *err)
 {
-    const char *argv[12 + FIRST_CANDIDATES];
+    const char *argv[HEAD_ARGS + FIRST_CANDIDATES];
     uint64_t n = 0;
     int argc = build_argv(e, url, &n, FIRST_CANDIDATES, argv);
     char *copy = strdup(url);
@@ -186,13 +191,36 @@ static int check_bucket(const char *url, const char *endpoint, char *err)
     return rc;
 }
 
+/* "128x96,128x,x64": an unbounded side is left out, as imgpipe_parse_size reads it. */
 static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
 {
     size_t n = 0;
     out[0] = '\0';
-    for (int i = 0; i < o->nthumbs && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%dx%d", i ? "," : "", o->thumbs[i].width,
-                              o->thumbs[i].height);
+    for (int i = 0; i < o->nthumbs && n < cap; i++) {
+        char w[16] = "", h[16] = "";
+        if (o->thumbs[i].width)
+            snprintf(w, sizeof(w), "%d", o->thumbs[i].width);
+        if (o->thumbs[i].height)
+            snprintf(h, sizeof(h), "%d", o->thumbs[i].height);
+        n += (size_t)snprintf(out + n, cap - n, "%s%sx%s", i ? "," : "", w, h);
+    }
+}
+
+/* The thumbnail settings as job fields (worker_take.c reads them back). */
+static int format_thumb_opts(const imgpipe_thumb_opts *t, struct enqueue *e, char *err)
+{
+    static const char *const fits[] = {"contain", "cover", "pad"};
+    if (t->fit < IMGPIPE_FIT_CONTAIN || t->fit > IMGPIPE_FIT_PAD ||
+        imgpipe_thumb_format_check(t->format) || t->effort < 0 || t->effort > 9)
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad thumbnail settings (fit, format or effort)");
+    snprintf(e->fit, sizeof(e->fit), "%s", fits[t->fit]);
+    snprintf(e->upscale, sizeof(e->upscale), "%d", !!t->upscale);
+    if (t->pad_set)
+        snprintf(e->pad, sizeof(e->pad), "#%02x%02x%02x%02x", t->pad_colour[0], t->pad_colour[1],
+                 t->pad_colour[2], t->pad_colour[3]);
+    snprintf(e->format, sizeof(e->format), "%s", t->format ? t->format : "");
+    snprintf(e->effort, sizeof(e->effort), "%d", t->effort);
+    return IMGPIPE_OK;
 }
 
 static int setup(struct enqueue *e, const imgpipe_enqueue_opts *opts, const char *queue,
@@ -207,7 +235,9 @@ static int setup(struct enqueue *e, const imgpipe_enqueue_opts *opts, const char
     imgpipe_q_key(e->stream, queue, "");
     imgpipe_q_key(e->urls, queue, ":urls");
     format_thumbs(opts, e->thumbs, sizeof(e->thumbs));
-    snprintf(e->quality, sizeof(e->quality), "%d", opts->quality > 0 ? opts->quality : 85);
+    snprintf(e->quality, sizeof(e->quality), "%d", opts->quality > 0 ? opts->quality : 0);
+    if ((rc = format_thumb_opts(&opts->thumb, e, err)))
+        return rc;
     e->force = opts->force ? "1" : "0";
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

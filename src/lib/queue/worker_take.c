@@ -153,6 +153,32 @@ static int field_int(const char *text, int lo, int hi, int fallback)
     return *end || errno || v < lo || v > hi ? fallback : (int)v;
 }
 
+/* The thumbnail settings of an entry (queue_redis.c writes them); missing fields, as
+ * from an older enqueue, are the defaults. The format points at a literal, not into the
+ * entry. */
+static int parse_thumb_opts(const redisReply *kv, imgpipe_thumb_opts *t)
+{
+    static const char *const fits[] = {"contain", "cover", "pad"};
+    static const char *const formats[] = {"jpeg", "png", "webp", "avif"};
+    const char *fit = imgpipe_q_field(kv, "fit"), *fmt = imgpipe_q_field(kv, "format");
+    const char *pad = imgpipe_q_field(kv, "pad");
+    int known = !fit || !*fit;
+    for (int i = 0; i < 3 && !known; i++)
+        if (strcmp(fit, fits[i]) == 0)
+            t->fit = (imgpipe_fit)i, known = 1;
+    t->format = NULL;
+    for (int i = 0; i < 4 && fmt && *fmt; i++)
+        if (strcmp(fmt, formats[i]) == 0)
+            t->format = formats[i];
+    t->upscale = field_int(imgpipe_q_field(kv, "upscale"), 0, 1, 0);
+    t->effort = field_int(imgpipe_q_field(kv, "effort"), 0, 9, 0);
+    t->pad_set = pad && *pad;
+    if (!known || (fmt && *fmt && !t->format) ||
+        (t->pad_set && imgpipe_parse_colour(pad, t->pad_colour)))
+        return IMGPIPE_EINVAL;
+    return IMGPIPE_OK;
+}
+
 /* Fills the job from its entry's fields; a sentence in err for an entry we cannot run.
  * *transient says whether another attempt may do better (a directory not there yet). */
 static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, int *transient,
@@ -178,6 +204,9 @@ static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, i
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: dir '%s' is not absolute", j->id, dir);
     if (parse_thumbs(imgpipe_q_field(kv, "thumbs"), &j->opts))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: bad thumbnail sizes", j->id);
+    if (parse_thumb_opts(kv, &j->opts.thumb))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: bad thumbnail fit, format or pad colour",
+                            j->id);
     int rc = dir_get(w, dir, &j->dir, err);
     if (rc == IMGPIPE_ECONFIG)
         return rc; /* a bucket that refuses us: see imgpipe_wk_take */

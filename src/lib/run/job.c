@@ -23,7 +23,8 @@ int imgpipe_job_image_size(const void *data, size_t len, int *w, int *h, char *e
 }
 
 /* 1 when the file tname in out is a thumbnail of a w x h source made for box: it fits
- * the box and touches it on one side, or it is the source's size (never upscaled). */
+ * the box and touches it on one side, or it is the source's size (never upscaled). An
+ * unbounded side (0) fits anything. */
 static int made_for_box(const imgpipe_output *out, const char *tname, const imgpipe_thumb_size *box,
                         int w, int h)
 {
@@ -31,8 +32,9 @@ static int made_for_box(const imgpipe_output *out, const char *tname, const imgp
     struct imgpipe_image_info ti;
     char why[IMGPIPE_ERRLEN];
     int fits = imgpipe_output_read(out, tname, 1 << 24, &b, why) == IMGPIPE_OK &&
-               image_info(b.data, b.len, &ti, why) == IMGPIPE_OK && ti.width <= box->width &&
-               ti.height <= box->height &&
+               image_info(b.data, b.len, &ti, why) == IMGPIPE_OK &&
+               (!box->width || ti.width <= box->width) &&
+               (!box->height || ti.height <= box->height) &&
                (ti.width == box->width || ti.height == box->height ||
                 (ti.width == w && ti.height == h) || (ti.width == h && ti.height == w));
     imgpipe_buf_free(&b);
@@ -40,17 +42,17 @@ static int made_for_box(const imgpipe_output *out, const char *tname, const imgp
 }
 
 int imgpipe_job_thumb_name(const imgpipe_output *out, const char *name,
-                           const imgpipe_thumb_size *box, int n, int w, int h, char *buf,
-                           size_t cap)
+                           const imgpipe_thumb_size *box, int n, const char *format, int w, int h,
+                           char *buf, size_t cap)
 {
-    int rc = imgpipe_thumb_name(name, box, n > 1, buf, cap);
+    int rc = imgpipe_thumb_name_as(name, box, n > 1, format, buf, cap);
     if (rc || n > 1 || !imgpipe_output_exists(out, buf))
         return rc;
     /* One size, and a thumbnail of that name is there: it is this size's (a rerun
      * rewrites it) or another's, which is kept: this one's name then says its size. */
     if (w > 0 && made_for_box(out, buf, box, w, h))
         return IMGPIPE_OK;
-    return imgpipe_thumb_name(name, box, 1, buf, cap);
+    return imgpipe_thumb_name_as(name, box, 1, format, buf, cap);
 }
 
 /* The thumbnails of one checked image (c, info), made in memory (outs[0..opts->nthumbs)). */
@@ -77,8 +79,9 @@ static int write_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out,
     char tname[IMGPIPE_THUMBNAME_LEN]; /* longer could not be stored: the write refuses it */
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
-        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs, info->width,
-                                    info->height, tname, sizeof(tname));
+        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs,
+                                    opts->thumb.format, info->width, info->height, tname,
+                                    sizeof(tname));
         /* A name found free stays another process's if it takes it first; one that is
          * there is a thumbnail's reserved name, of this size (a rerun): rewritten. */
         int flags =

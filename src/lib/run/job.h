@@ -27,13 +27,13 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, c
 int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const imgpipe_buf *body,
                      const char *name, int replace, char *err);
 
-/* The file name of name's thumbnail for box, one of n sizes, of a w x h source:
- * imgpipe_thumb_name's, sized when n > 1, and also when n is 1 but a file of the unsized
- * name is there that is not a thumbnail of this source for this box, so that thumbnails
- * of different sizes never replace each other. */
+/* The file name of name's thumbnail for box, one of n sizes, written in format (NULL: the
+ * source's), of a w x h source: imgpipe_thumb_name_as's, sized when n > 1, and also when n
+ * is 1 but a file of the unsized name is there that is not a thumbnail of this source for
+ * this box, so that thumbnails of different sizes never replace each other. */
 int imgpipe_job_thumb_name(const imgpipe_output *out, const char *name,
-                           const imgpipe_thumb_size *box, int n, int w, int h, char *buf,
-                           size_t cap);
+                           const imgpipe_thumb_size *box, int n, const char *format, int w, int h,
+                           char *buf, size_t cap);
 
 /* The size of an encoded image from its header (after the full check); 0 or an error. */
 int imgpipe_job_image_size(const void *data, size_t len, int *w, int *h, char *err);

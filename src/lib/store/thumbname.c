@@ -16,54 +16,100 @@ static const char *ext_of(const char *name)
     return dot && dot != name ? dot : name + strlen(name);
 }
 
-int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int sized, char *out,
-                       size_t cap)
+/* Thumbnail formats and their file name extensions, the first one written. Names only:
+ * the codecs live in image/, which this layer does not know. */
+static const char *const format_exts[][4] = {{"jpeg", ".jpg", ".jpeg", ".jpe"},
+                                             {"png", ".png", NULL, NULL},
+                                             {"webp", ".webp", NULL, NULL},
+                                             {"avif", ".avif", NULL, NULL}};
+#define NFORMATS (sizeof(format_exts) / sizeof(format_exts[0]))
+
+static int format_index(const char *format)
 {
+    for (size_t i = 0; format && i < NFORMATS; i++)
+        if (strcmp(format_exts[i][0], format) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The format a source's thumbnails are written in when none is asked: its own, except
+ * GIF (no encoder: PNG) and HEIC/HEIF (no encoder: JPEG). By extension, as names are
+ * decided before the bytes are known. */
+static const char *default_format(const char *ext)
+{
+    if (strcasecmp(ext, ".gif") == 0)
+        return "png";
+    if (strcasecmp(ext, ".heic") == 0 || strcasecmp(ext, ".heif") == 0 ||
+        strcasecmp(ext, ".hif") == 0)
+        return "jpeg";
+    return NULL;
+}
+
+/* What follows the source's extension: nothing when it is one of the format's, else the
+ * format's own, so a.gif and a.png (or a.webp) never share a thumbnail's name. */
+static const char *added_ext(const char *ext, const char *format)
+{
+    int f = format_index(format ? format : default_format(ext));
+    if (f < 0 || !*ext)
+        return "";
+    for (int i = 1; i < 4 && format_exts[f][i]; i++)
+        if (strcasecmp(ext, format_exts[f][i]) == 0)
+            return "";
+    return format_exts[f][1];
+}
+
+static void size_text(const imgpipe_thumb_size *size, char *out, size_t cap)
+{
+    char w[16] = "", h[16] = "";
+    if (size->width)
+        snprintf(w, sizeof(w), "%d", size->width);
+    if (size->height)
+        snprintf(h, sizeof(h), "%d", size->height);
+    snprintf(out, cap, "_%sx%s", w, h);
+}
+
+int imgpipe_thumb_name_as(const char *name, const imgpipe_thumb_size *size, int sized,
+                          const char *format, char *out, size_t cap)
+{
+    if (format && format_index(format) < 0)
+        return IMGPIPE_EINVAL;
     const char *ext = ext_of(name);
-    /* GIF thumbnails are PNG (see thumb.c). The name keeps ".gif" before ".png", so that
-     * the thumbnails of a.gif and a.png (or a.GIF) never share a name. */
-    const char *png = strcasecmp(ext, ".gif") == 0 ? ".png" : "";
-    int n;
+    char dims[40] = "";
     if (sized)
-        n = snprintf(out, cap, "%.*s" THUMB_TAG "_%dx%d%s%s", (int)(ext - name), name, size->width,
-                     size->height, ext, png);
-    else
-        n = snprintf(out, cap, "%.*s" THUMB_TAG "%s%s", (int)(ext - name), name, ext, png);
+        size_text(size, dims, sizeof(dims));
+    int n = snprintf(out, cap, "%.*s" THUMB_TAG "%s%s%s", (int)(ext - name), name, dims, ext,
+                     added_ext(ext, format));
     return n < 0 || (size_t)n >= cap ? IMGPIPE_EINVAL : IMGPIPE_OK;
 }
 
-/* After the tag: nothing, or "_<digits>x<digits>". */
+int imgpipe_thumb_name(const char *name, const imgpipe_thumb_size *size, int sized, char *out,
+                       size_t cap)
+{
+    return imgpipe_thumb_name_as(name, size, sized, NULL, out, cap);
+}
+
+/* After the tag: nothing, or "_<digits>x<digits>" with either number left out. */
 static int is_size_suffix(const char *s, const char *end)
 {
     if (s == end)
         return 1;
     if (*s++ != '_')
         return 0;
-    int digits = 0, x = 0;
+    int before = 0, after = 0, x = 0;
     for (; s < end; s++) {
         if (isdigit((unsigned char)*s))
-            digits++;
-        else if (*s == 'x' && digits && !x)
-            x = 1, digits = 0;
+            x ? after++ : before++;
+        else if (*s == 'x' && !x)
+            x = 1;
         else
             return 0;
     }
-    return x && digits;
+    return x && (before || after);
 }
 
-/* Where the source's extension starts in a thumbnail's name: before ".gif.png" for a
- * GIF's, else at the last '.'. */
-static const char *thumb_ext_of(const char *name)
+/* 1 when name, up to end, is "<stem>_thumbnail[_WxH]" for some stem. */
+static int tagged(const char *name, const char *end)
 {
-    const char *end = ext_of(name);
-    if (strcmp(end, ".png") != 0 || end - name < 5 || strncasecmp(end - 4, ".gif", 4) != 0)
-        return end;
-    return end - 4 == name ? end : end - 4;
-}
-
-int imgpipe_is_thumb_name(const char *name)
-{
-    const char *end = thumb_ext_of(name);
     size_t tag = strlen(THUMB_TAG);
     for (const char *p = name; p + tag <= end; p++) {
         const char *found = strstr(p, THUMB_TAG);
@@ -76,17 +122,63 @@ int imgpipe_is_thumb_name(const char *name)
     return 0;
 }
 
+/* 1 when ext (".png") is a thumbnail format's. */
+static int format_ext(const char *ext)
+{
+    for (size_t i = 0; i < NFORMATS; i++)
+        for (int j = 1; j < 4 && format_exts[i][j]; j++)
+            if (strcasecmp(ext, format_exts[i][j]) == 0)
+                return 1;
+    return 0;
+}
+
+/* A thumbnail's name ends in the source's extension, or in it and a format's added
+ * (".gif.png"): both places where the source's extension may start are tried. */
+int imgpipe_is_thumb_name(const char *name)
+{
+    const char *end = ext_of(name);
+    if (tagged(name, end))
+        return 1;
+    if (*end == '\0' || !format_ext(end))
+        return 0;
+    const char *prev = end;
+    while (prev > name && prev[-1] != '.')
+        prev--;
+    return prev > name + 1 && tagged(name, prev - 1);
+}
+
+/* A side of a box: 1..65535 digits-only; *end after it. */
+static int side(const char *text, const char **end, int *out)
+{
+    long v = 0;
+    const char *p = text;
+    while (isdigit((unsigned char)*p) && v <= 65535)
+        v = v * 10 + (*p++ - '0');
+    *end = p;
+    if (p == text || v < 1 || v > 65535)
+        return IMGPIPE_EINVAL;
+    *out = (int)v;
+    return IMGPIPE_OK;
+}
+
 int imgpipe_parse_size(const char *text, imgpipe_thumb_size *size)
 {
-    char *end;
-    long w = strtol(text, &end, 10);
-    if (end == text || (*end != 'x' && *end != 'X') || !isdigit((unsigned char)end[1]))
+    int w = 0, h = 0;
+    const char *p = text;
+    if (*p != 'x' && *p != 'X' && side(p, &p, &w))
         return IMGPIPE_EINVAL;
-    const char *h_text = end + 1;
-    long h = strtol(h_text, &end, 10);
-    if (*end || w < 1 || h < 1 || w > 65535 || h > 65535 || !isdigit((unsigned char)text[0]))
+    if (*p == '\0') { /* "128": a square */
+        h = w;
+    } else {
+        if (*p != 'x' && *p != 'X')
+            return IMGPIPE_EINVAL;
+        p++;
+        if (*p && (side(p, &p, &h) || *p)) /* digits to the end, or nothing ("128x") */
+            return IMGPIPE_EINVAL;
+    }
+    if (!w && !h)
         return IMGPIPE_EINVAL;
-    size->width = (int)w;
-    size->height = (int)h;
+    size->width = w;
+    size->height = h;
     return IMGPIPE_OK;
 }

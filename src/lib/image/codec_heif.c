@@ -1,0 +1,175 @@
+/* HEIC/HEIF decode through libheif (HEVC through its libde265 plugin); no encoder: their
+ * thumbnails are JPEG unless another format is asked for. libheif applies the file's
+ * irot/imir itself, so the size and pixels it reports are upright already; a file without
+ * them is turned by its EXIF orientation, if any (never both: phones write irot and keep
+ * the camera's EXIF orientation beside it). */
+#include "image/codec.h"
+#include "common/util.h"
+
+#include <libheif/heif.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const heif_brands[] = {"heic", "heix", "heim", "heis", "hevc",
+                                          "hevx", "mif1", "msf1", NULL};
+static const char *const avif_brands[] = {"avif", "avis", NULL};
+
+static int sniff(const unsigned char *src, size_t len)
+{
+    /* mif1 is any HEIF, AVIF too: an AVIF brand makes it AVIF's */
+    return imgpipe_bmff_has_brand(src, len, heif_brands) &&
+           !imgpipe_bmff_has_brand(src, len, avif_brands);
+}
+
+static int complete(const unsigned char *src, size_t len, char *err)
+{
+    return imgpipe_bmff_complete(src, len, "HEIF", err);
+}
+
+static int heif_fail(char *err, struct heif_error e)
+{
+    const char *why = e.message ? e.message : "unreadable";
+    if (e.subcode == heif_suberror_Security_limit_exceeded) /* a size past libheif's own */
+        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "HEIF refused: %s", why);
+    if (e.code == heif_error_Memory_allocation_error)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a HEIF: %s", why);
+    return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt HEIF: %s", why);
+}
+
+/* The primary image's handle, its header read; NULL with *rc set on failure. */
+static struct heif_image_handle *open_primary(struct heif_context **ctx, const unsigned char *src,
+                                              size_t len, char *err, int *rc)
+{
+    struct heif_image_handle *h = NULL;
+    *ctx = heif_context_alloc();
+    if (!*ctx) {
+        *rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a HEIF decoder");
+        return NULL;
+    }
+    struct heif_error e = heif_context_read_from_memory_without_copy(*ctx, src, len, NULL);
+    if (e.code == heif_error_Ok)
+        e = heif_context_get_primary_image_handle(*ctx, &h);
+    if (e.code != heif_error_Ok) {
+        *rc = heif_fail(err, e);
+        heif_context_free(*ctx);
+        *ctx = NULL;
+        return NULL;
+    }
+    *rc = IMGPIPE_OK;
+    return h;
+}
+
+/* The orientation in the image's Exif metadata block, 1 when there is none. */
+static int exif_orientation(const struct heif_image_handle *h)
+{
+    heif_item_id id;
+    if (heif_image_handle_get_list_of_metadata_block_IDs(h, "Exif", &id, 1) < 1)
+        return 1;
+    size_t n = heif_image_handle_get_metadata_size(h, id);
+    unsigned char head[64];
+    if (n == 0 || n > 1 << 20)
+        return 1;
+    unsigned char *block = n <= sizeof(head) ? head : malloc(n);
+    int o = 1;
+    if (block && heif_image_handle_get_metadata(h, id, block).code == heif_error_Ok)
+        o = imgpipe_exif_block_orientation(block, n);
+    if (block != head)
+        free(block);
+    return o;
+}
+
+static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                struct imgpipe_image_info *out, char *err)
+{
+    (void)eng;
+    struct heif_context *ctx;
+    int rc;
+    struct heif_image_handle *h = open_primary(&ctx, src, len, err, &rc);
+    if (!h)
+        return rc;
+    out->width = heif_image_handle_get_width(h);
+    out->height = heif_image_handle_get_height(h);
+    out->channels = heif_image_handle_has_alpha_channel(h) ? 4 : 3;
+    out->orientation = imgpipe_bmff_primary_transformed(src, len) == 0 ? exif_orientation(h) : 1;
+    heif_image_handle_release(h);
+    heif_context_free(ctx);
+    if (out->width < 1 || out->height < 1)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt HEIF: no image size");
+    return IMGPIPE_OK;
+}
+
+/* The handle's ICC profile (prof or rICC) to eng->icc. */
+static int read_icc(struct imgpipe_engine *eng, const struct heif_image_handle *h)
+{
+    enum heif_color_profile_type t = heif_image_handle_get_color_profile_type(h);
+    size_t n = heif_image_handle_get_raw_color_profile_size(h);
+    eng->icc.len = 0;
+    if ((t != heif_color_profile_type_prof && t != heif_color_profile_type_rICC) || n == 0)
+        return IMGPIPE_OK;
+    if (imgpipe_buf_reserve(&eng->icc, n) != 0)
+        return IMGPIPE_ENOMEM;
+    if (heif_image_handle_get_raw_color_profile(h, eng->icc.data).code == heif_error_Ok)
+        eng->icc.len = n;
+    return IMGPIPE_OK;
+}
+
+static int feed(const struct heif_image *img, int ch, const struct imgpipe_decode_req *req,
+                char *err)
+{
+    int stride = 0;
+    const uint8_t *p = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
+    if (!p || stride < 1)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt HEIF: no decoded pixels");
+    struct imgpipe_image view = {.width = heif_image_get_width(img, heif_channel_interleaved),
+                                 .height = heif_image_get_height(img, heif_channel_interleaved),
+                                 .channels = ch,
+                                 .stride = (size_t)stride,
+                                 .pixels = (unsigned char *)p,
+                                 .borrowed = 1};
+    return imgpipe_decode_feed(&view, req, "HEIF", err);
+}
+
+static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
+                  const struct imgpipe_decode_req *req, char *err)
+{
+    struct heif_context *ctx;
+    int rc;
+    struct heif_image_handle *h = open_primary(&ctx, src, len, err, &rc);
+    if (!h)
+        return rc;
+    uint64_t px = (uint64_t)heif_image_handle_get_width(h) * heif_image_handle_get_height(h);
+    int ch = heif_image_handle_has_alpha_channel(h) ? 4 : 3;
+    struct heif_image *img = NULL;
+    if (px > req->max_pixels) {
+        rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "HEIF is %llu pixels, over the %llu pixel limit",
+                          (unsigned long long)px, (unsigned long long)req->max_pixels);
+    } else {
+        struct heif_error e = heif_decode_image(
+            h, &img, heif_colorspace_RGB,
+            ch == 4 ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, NULL);
+        rc = e.code != heif_error_Ok ? heif_fail(err, e)
+             : read_icc(eng, h)      ? imgpipe_errf(err, IMGPIPE_ENOMEM,
+                                                    "out of memory reading "
+                                                         "a HEIF's ICC profile")
+                                     : feed(img, ch, req, err);
+    }
+    if (img)
+        heif_image_release(img);
+    heif_image_handle_release(h);
+    heif_context_free(ctx);
+    return rc;
+}
+
+static const char *const exts[] = {"heic", "heif", "hif", NULL};
+
+const struct imgpipe_codec imgpipe_codec_heif = {.name = "heif",
+                                                 .label = "HEIF",
+                                                 .exts = exts,
+                                                 .sniff = sniff,
+                                                 .complete = complete,
+                                                 .info = info,
+                                                 .decode = decode,
+                                                 .encode = NULL,
+                                                 .thumb = "jpeg",
+                                                 .channels_ok = 0,
+                                                 .default_quality = 85};
