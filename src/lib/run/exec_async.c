@@ -17,14 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 16 in flight: chosen from bench/get.sh's -j sweeps (parts jobs, h2, h1; bench/RESULTS.md,
- * 2026-12-02) on this 2-core machine, busy with other builds: 16 was the fastest or within
- * a few percent of it over plain HTTP at 100 ms and at 0 ms per response, HTTPS + HTTP/2
- * and HTTPS/1.1; 64 was 15-30% slower and 128 slower still. Where the CPU is the limit,
- * more bodies in flight cost CPU and memory (2N bodies) without adding throughput. On an
- * idle machine with 100 ms per response more in flight would cut round trips (160 images
- * in 10 rounds at 16): raise -j there. */
-#define DEFAULT_IN_FLIGHT 16
+/* In flight by default, from bench/get.sh's -j sweeps on this 2-core machine (bench/RESULTS.md,
+ * 2026-12-03, "The default -j after streaming"). A body written to its file as it arrives
+ * holds no memory, so more transfers only cut round trips: 32 was within 10% of the best -j
+ * in every case (plain HTTP, HTTPS/1.1 and HTTPS + HTTP/2 at 100 ms per response, 2000
+ * images at 0 ms), where 16 was 17-40% behind over TLS and 64 10-16% behind in the big case.
+ * A body kept in memory (thumbnails, a bucket) costs 2N bodies: there 16, the fastest or
+ * within a few percent of it in the sweeps of 2026-12-02, when every body was in memory. */
+#define DEFAULT_IN_FLIGHT 32
+#define DEFAULT_IN_FLIGHT_IN_MEMORY 16
 #define POLL_MS 200
 #define SPARE_MAX 16   /* at most one buffer per pool thread is in use at a time */
 #define PAGE_POLL_MS 5 /* waiting for a page fetched ahead: it lands within a round trip */
@@ -334,7 +335,10 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
 {
     a->r = r;
     r->polls = 1;
-    a->max_transfers = r->opts->jobs > 0 ? r->opts->jobs : DEFAULT_IN_FLIGHT;
+    int spooled = !r->no_spool && !r->s3 && r->opts->nthumbs <= 0;
+    a->max_transfers = r->opts->jobs > 0 ? r->opts->jobs
+                       : spooled         ? DEFAULT_IN_FLIGHT
+                                         : DEFAULT_IN_FLIGHT_IN_MEMORY;
     a->nslots = 2 * a->max_transfers;
     pthread_mutex_init(&a->done_lock, NULL);
     a->multi = curl_multi_init();
