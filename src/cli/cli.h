@@ -5,6 +5,7 @@
 
 #include "imgpipe.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 enum cli_exit {
@@ -18,6 +19,12 @@ enum cli_exit {
 
 /* Prints "imgpipe: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* SIGINT and SIGTERM set cli_stop_signal (to the signal's number), the flag a command points
+ * its run's stop at; cli_stopped_by() reads it (0: not stopped). */
+extern volatile sig_atomic_t cli_stop_signal;
+void cli_catch_stop_signals(void);
+int cli_stopped_by(void);
 
 /* Option values. Each returns 0, or prints what is wrong with which option and returns -1. */
 int cli_parse_seconds(const char *opt, const char *text, long *ms);
@@ -38,26 +45,38 @@ int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char 
 enum { CLI_OPT_FIT = 1100, CLI_OPT_UPSCALE, CLI_OPT_PAD_COLOUR, CLI_OPT_FORMAT, CLI_OPT_EFFORT };
 /* Their entries in a command's option table (options.h). */
 #define CLI_THUMB_OPTIONS                                                                          \
-    {"fit", 0, "FIT",                                                                              \
+    {"fit",                                                                                        \
+     0,                                                                                            \
+     "FIT",                                                                                        \
      "contain (fit inside, the default), cover (fill WxH, cropped\n"                               \
      "from the centre) or pad (fit inside, padded to exactly WxH)",                                \
-     CLI_OPT_FIT, 0, 0},                                                                           \
-        {"upscale", 0, NULL, "enlarge images smaller than the size (default: never)",             \
+     CLI_OPT_FIT,                                                                                  \
+     0,                                                                                            \
+     0},                                                                                           \
+        {"upscale",       0, NULL, "enlarge images smaller than the size (default: never)",        \
          CLI_OPT_UPSCALE, 0, 0},                                                                   \
-        {"pad-colour", 0, "COLOUR",                                                                \
-         "the padding of --fit pad, and the background alpha is\n"                                \
-         "flattened onto for JPEG: #rrggbb, #rrggbbaa, white, black\n"                            \
+        {"pad-colour",                                                                             \
+         0,                                                                                        \
+         "COLOUR",                                                                                 \
+         "the padding of --fit pad, and the background alpha is\n"                                 \
+         "flattened onto for JPEG: #rrggbb, #rrggbbaa, white, black\n"                             \
          "or transparent (default: white)",                                                        \
-         CLI_OPT_PAD_COLOUR, 0, 0},                                                                \
-        {"format", 0, "FORMAT",                                                                    \
-         "thumbnails in jpeg, png, webp or avif (default: the source's;\n"                        \
-         "GIF: png, HEIC: jpeg), named NAME_thumbnail.png.webp when\n"                            \
+         CLI_OPT_PAD_COLOUR,                                                                       \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"format",                                                                                 \
+         0,                                                                                        \
+         "FORMAT",                                                                                 \
+         "thumbnails in jpeg, png, webp or avif (default: the source's;\n"                         \
+         "GIF: png, HEIC: jpeg), named NAME_thumbnail.png.webp when\n"                             \
          "the source's extension is not the format's",                                             \
-         CLI_OPT_FORMAT, 0, 0},                                                                    \
+         CLI_OPT_FORMAT,                                                                           \
+         0,                                                                                        \
+         0},                                                                                       \
     {                                                                                              \
         "effort", 0, "N",                                                                          \
-            "1..9, slower and smaller when higher: PNG zlib level, WebP\n"                        \
-            "method, AVIF speed 10-N, JPEG progressive from 7\n"                                  \
+            "1..9, slower and smaller when higher: PNG zlib level, WebP\n"                         \
+            "method, AVIF speed 10-N, JPEG progressive from 7\n"                                   \
             "(default: PNG 3, WebP method 4, AVIF speed 8)",                                       \
             CLI_OPT_EFFORT, 0, 0                                                                   \
     }

@@ -28,14 +28,6 @@ const struct cli_command cli_dashboard_command = {
     "metrics at /metrics. SIGTERM or SIGINT stops it.\n",
     "Exit status: 0 stopped, 1 cannot listen, 2 usage error.\n", CLI_OPTIONS(options)};
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 static void on_ready(const char *url, int loopback, void *userdata)
 {
     (void)userdata;
@@ -68,13 +60,9 @@ int cmd_dashboard(int argc, char **argv)
     }
     o.queues = (const char *const *)(argv + optind);
     o.nqueues = argc - optind;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    cli_catch_stop_signals();
     char err[IMGPIPE_ERRLEN];
-    int rc = imgpipe_dashboard_run(&o, &stop_requested, err);
+    int rc = imgpipe_dashboard_run(&o, &cli_stop_signal, err);
     if (rc == IMGPIPE_EINVAL)
         cli_error("dashboard: %s (see --listen and --auth USER:PASSWORD)", err);
     else if (rc)

@@ -145,13 +145,6 @@ struct get_cli {
     imgpipe_metrics *metrics;
 };
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
 /* The options of each transfer. Returns -1 when c is not one of them, else 0 or the
  * exit code of a bad value. */
 static int parse_transfer_option(imgpipe_get_opts *o, int c)
@@ -287,17 +280,14 @@ static uint64_t expected_links(char **specs, int nspecs, imgpipe_source **source
 
 static void catch_signals(void)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop_signals();
     signal(SIGXFSZ, SIG_IGN); /* over a file size limit, write() fails with EFBIG instead */
 }
 
 static int exit_code(int status, const imgpipe_summary *sum)
 {
     if (status == IMGPIPE_ECANCELED)
-        return 128 + (stop_signal ? stop_signal : SIGINT);
+        return 128 + (cli_stopped_by() ? cli_stopped_by() : SIGINT);
     if (status)
         return status == IMGPIPE_EINVAL || status == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE
                                                                      : CLI_EXIT_FAILED;
@@ -341,7 +331,7 @@ int cmd_get(int argc, char **argv)
         return rc;
     }
     catch_signals();
-    g.opts.stop = &stop_signal;
+    g.opts.stop = &cli_stop_signal;
     g.report.opts = &g.opts;
     g.report.limits = " (limits: --max-bytes, --max-pixels)";
     g.opts.notice = cli_report_notice;

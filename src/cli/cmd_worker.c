@@ -92,14 +92,6 @@ static const struct cli_option options[] = {
 const struct cli_command cli_worker_command = {"worker", "[options] [QUEUE...]", intro, outro,
                                                CLI_OPTIONS(options)};
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 struct worker_cli {
     imgpipe_worker_opts opts;
     const char **queues; /* -Q's, then the QUEUE arguments */
@@ -206,12 +198,7 @@ static void on_notice(const char *msg, void *userdata)
 
 static void catch_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    cli_catch_stop_signals();
     /* hiredis writes with write(): a Redis that closes the socket must be an error, not a
      * SIGPIPE that kills us. Over a file size limit, write() fails with EFBIG instead. */
     signal(SIGPIPE, SIG_IGN);
@@ -250,7 +237,7 @@ static int run(struct worker_cli *w, int argc, char **argv)
 
 int cmd_worker(int argc, char **argv)
 {
-    struct worker_cli w = {.opts = {.stop = &stop_requested, .notice = on_notice}};
+    struct worker_cli w = {.opts = {.stop = &cli_stop_signal, .notice = on_notice}};
     int c, rc = -1;
     w.queues = calloc((size_t)argc + 1, sizeof(*w.queues)); /* -Q's and QUEUEs: argv's words */
     if (!w.queues) {

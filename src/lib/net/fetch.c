@@ -1,4 +1,5 @@
 #include "net/fetch.h"
+#include "common/stop.h"
 #include "common/retry.h"
 
 #include <errno.h>
@@ -125,7 +126,7 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     const imgpipe_transfer *t = userp;
-    return t->stop && *t->stop ? 1 : 0; /* non-zero aborts the transfer */
+    return imgpipe_stop_set(t->stop); /* non-zero aborts the transfer */
 }
 
 int imgpipe_url_is_http(const char *url)
@@ -345,12 +346,12 @@ static int fetch_once(CURL *easy, const char *url, const imgpipe_fetch_opts *opt
 static int nap(long ms, const volatile sig_atomic_t *stop)
 {
     for (long left = ms; left > 0; left -= 50) {
-        if (stop && *stop)
+        if (imgpipe_stop_set(stop))
             return 0;
         long step = left < 50 ? left : 50;
         nanosleep(&(struct timespec){.tv_nsec = step * 1000000L}, NULL);
     }
-    return !(stop && *stop);
+    return !imgpipe_stop_set(stop);
 }
 
 int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,

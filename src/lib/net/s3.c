@@ -1,6 +1,7 @@
 /* The S3 client: requests signed by libcurl (SigV4), their answers classified as data
  * (transient, a configuration error, or the object's own failure), retried with backoff. */
 #include "net/s3.h"
+#include "common/stop.h"
 #include "common/clock.h"
 #include "common/retry.h"
 #include "net/fetch.h"
@@ -335,7 +336,7 @@ static int wait_ms(const imgpipe_s3 *s, long ms)
 {
     double until = imgpipe_now() + (double)ms / 1000.0;
     while (imgpipe_now() < until) {
-        if (s->cfg.stop && *s->cfg.stop)
+        if (imgpipe_stop_set(s->cfg.stop))
             return 0;
         nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
     }

@@ -17,9 +17,10 @@
 #define HEAD_ARGS 17       /* EVALSHA's words before the candidates */
 
 /* KEYS: names registry, stream, urls. ARGV: url, force, dir, thumbs, quality, batch, fit,
- * upscale, pad, format, effort, then candidate names in walk order. The first candidate that is free or already this URL's
- * is its name (registered under its case-folded form: A.jpg and a.jpg are one file on
- * some file systems). Returns {1, name} queued, {0, state} skipped, {2} none free. */
+ * upscale, pad, format, effort, then candidate names in walk order. The first candidate
+ * that is free or already this URL's is its name (registered under its case-folded form:
+ * A.jpg and a.jpg are one file on some file systems). Returns {1, name} queued,
+ * {0, state} skipped, {2} none free. */
 static const char enqueue_script[] =
     "local st = redis.call('HGET', KEYS[3], ARGV[1])\n"
     "if st and ARGV[2] == '0' and st ~= 'failed' then return {0, st} end\n"
@@ -67,10 +68,9 @@ static int candidates(struct enqueue *e, const char *url, uint64_t *n, int want)
 
 static int build_argv(struct enqueue *e, const char *url, uint64_t *n, int want, const char **argv)
 {
-    const char *head[HEAD_ARGS] = {"EVALSHA", e->sha,     "3",        e->names,   e->stream,
-                                   e->urls,   url,        e->force,   e->dir,     e->thumbs,
-                                   e->quality, e->batch,  e->fit,     e->upscale, e->pad,
-                                   e->format, e->effort};
+    const char *head[HEAD_ARGS] = {"EVALSHA", e->sha,     "3",    e->names,  e->stream,  e->urls,
+                                   url,       e->force,   e->dir, e->thumbs, e->quality, e->batch,
+                                   e->fit,    e->upscale, e->pad, e->format, e->effort};
     int argc = (int)(sizeof(head) / sizeof(head[0]));
     memcpy(argv, head, sizeof(head));
     int k = candidates(e, url, n, want);

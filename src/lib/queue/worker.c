@@ -6,6 +6,7 @@
  * thread (heartbeat.c) keeps imgpipe:w:<name> alive; entries held by a consumer whose
  * heartbeat is gone are claimed after claim_after (docs/queue.md). */
 #include "queue/worker_int.h"
+#include "common/stop.h"
 #include "common/retry.h"
 #include "net/hostrate.h"
 
@@ -102,7 +103,7 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     struct worker *w = r->supply_ctx;
     (void)err;
-    int ending = (w->o->stop && *w->o->stop) || w->dir_failed;
+    int ending = imgpipe_stop_set(w->o->stop) || w->dir_failed;
     if (ending || imgpipe_wk_may_read(w))
         imgpipe_wk_flush(w);
     if (ending)

@@ -10,6 +10,7 @@
  * (run/spool.h) and is in memory only while a pool thread checks it: memory is N libcurl
  * receive buffers plus one body per CPU. With thumbnails, up to 2N bodies are in memory. */
 #include "net/hostrate.h"
+#include "common/stop.h"
 #include "run/run.h"
 #include "run/spool.h"
 #include "common/workpool.h"
@@ -288,7 +289,7 @@ static int loop(struct async *a, char *err)
         drain_transfers(a);
         drain_done(a);
         long left = imgpipe_run_remaining_ms(a->r);
-        int stop = a->r->opts->stop && *a->r->opts->stop;
+        int stop = imgpipe_stop_set(a->r->opts->stop);
         if (left == 0 || stop)
             cancel_transfers(a, !stop);
         long retry = retry_due(a);

@@ -1,6 +1,7 @@
 /* imgpipe_get: sets up a run (output directory, names, fetch options) and hands it to the
  * executor of the chosen mode. */
 #include "run/run.h"
+#include "common/stop.h"
 #include "net/hostrate.h"
 #include "store/ledger.h"
 #include "common/retry.h"
@@ -141,7 +142,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
         sum->not_tried = imgpipe_run_count_rest(&r);
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s; %llu links not tried", r.fatal_err,
                           (unsigned long long)sum->not_tried);
-    } else if (rc == IMGPIPE_OK && opts->stop && *opts->stop)
+    } else if (rc == IMGPIPE_OK && imgpipe_stop_set(opts->stop))
         rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);

@@ -79,9 +79,8 @@ static int write_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out,
     char tname[IMGPIPE_THUMBNAME_LEN]; /* longer could not be stored: the write refuses it */
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
-        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs,
-                                    opts->thumb.format, info->width, info->height, tname,
-                                    sizeof(tname));
+        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs, opts->thumb.format,
+                                    info->width, info->height, tname, sizeof(tname));
         /* A name found free stays another process's if it takes it first; one that is
          * there is a thumbnail's reserved name, of this size (a rerun): rewritten. */
         int flags =

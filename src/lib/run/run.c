@@ -1,4 +1,5 @@
 #include "run/run.h"
+#include "common/stop.h"
 #include "run/job.h"
 #include "run/spool.h"
 #include "net/hostrate.h"
@@ -103,13 +104,13 @@ static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *made
     if (rc == IMGPIPE_OK) /* 0 x 0 when it does not read: then its thumbnails fail with why */
         imgpipe_job_image_size(b.data, b.len, &w, &h, why);
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
-        rc = imgpipe_job_thumb_name(&out, t->name, &o->thumbs[i], o->nthumbs, o->thumb.format,
-                                    w, h, tname, sizeof(tname));
+        rc = imgpipe_job_thumb_name(&out, t->name, &o->thumbs[i], o->nthumbs, o->thumb.format, w, h,
+                                    tname, sizeof(tname));
         missing = rc == IMGPIPE_OK && !imgpipe_output_exists(&out, tname);
     }
     if (rc == IMGPIPE_OK && missing)
-        rc = imgpipe_job_thumbs(o, &out, t->name, b.data, b.len, &made->thumbs,
-                                made->thumb_names, err);
+        rc = imgpipe_job_thumbs(o, &out, t->name, b.data, b.len, &made->thumbs, made->thumb_names,
+                                err);
     imgpipe_buf_free(&b);
     return rc;
 }
@@ -282,7 +283,7 @@ uint64_t imgpipe_run_count_rest(imgpipe_run *r)
 
 int imgpipe_run_stopping(const imgpipe_run *r)
 {
-    return atomic_load(&r->fatal) || (r->opts->stop && *r->opts->stop);
+    return atomic_load(&r->fatal) || imgpipe_stop_set(r->opts->stop);
 }
 
 /* A disk error is the run's, not the item's: every later item would fail alike. */

@@ -309,8 +309,8 @@ static int commit_in(imgpipe_store_tmp *t, int to_dir, const char *leaf, const c
 {
     int rc = close(t->fd), saved = errno;
     t->fd = -1;
-    if (rc == 0 && (rc = put_in_place(t->dirfd, t->path, to_dir, leaf, flags, data, len, err,
-                                      name)) > 0)
+    if (rc == 0 &&
+        (rc = put_in_place(t->dirfd, t->path, to_dir, leaf, flags, data, len, err, name)) > 0)
         return IMGPIPE_EIO; /* err says who was there first */
     if (rc != 0) {
         saved = errno;

@@ -3,6 +3,7 @@
  * token of the page in X-Imgpipe-Token (a cross-site form cannot set a header); anything
  * else is refused with 403. Off loopback, HTTP basic auth is required. */
 #include "web/assets.h"
+#include "common/stop.h"
 #include "web/web.h"
 
 #include <fcntl.h>
@@ -233,7 +234,7 @@ int imgpipe_dashboard_run(const imgpipe_dashboard_opts *o, volatile sig_atomic_t
     if (mhd) {
         if (o->ready)
             o->ready(url, loopback, o->userdata);
-        while (!*stop)
+        while (!imgpipe_stop_set(stop))
             usleep(100 * 1000);
     }
     if (mhd)
