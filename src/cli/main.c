@@ -35,6 +35,10 @@ static const char usage[] =
     "  IMGUR_CLIENT_ID   Client-ID of an Imgur application, for imgur: sources\n"
     "  IMGUR_API_URL     Imgur API base URL (default https://api.imgur.com)\n"
     "  IMGPIPE_REDIS_URL Redis for distributed mode (default redis://127.0.0.1:6379)\n"
+    "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION\n"
+    "                    credentials and region for -o s3://BUCKET/PREFIX\n"
+    "  IMGPIPE_S3_ENDPOINT, AWS_ENDPOINT_URL\n"
+    "                    an S3-compatible service instead of AWS (or --s3-endpoint)\n"
     "\n"
     "Exit status: 0 all done, 1 some items failed, 2 usage or configuration error.\n"
     "Run 'imgpipe <command> --help' for a command's options.\n";
