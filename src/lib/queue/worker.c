@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_JOBS 16 /* the async engine's default: see DEFAULT_IN_FLIGHT in exec_async.c */
+#define DEFAULT_JOBS 16 /* jobs in flight; bench/queue.sh measured the worker at 16 */
 #define DEFAULT_CLAIM_MS 60000
 #define BACKOFF_MIN_S 0.1 /* reconnecting to Redis: first wait, doubled up to the max */
 #define BACKOFF_MAX_S 2.0

@@ -14,18 +14,20 @@
 #include "run/run.h"
 #include "run/spool.h"
 #include "common/workpool.h"
+#include "run/limiter.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* In flight by default, from bench/get.sh's -j sweeps on this 2-core machine (bench/RESULTS.md,
- * 2026-12-03, "The default -j after streaming"). A body written to its file as it arrives
- * holds no memory, so more transfers only cut round trips: 32 was within 10% of the best -j
- * in every case (plain HTTP, HTTPS/1.1 and HTTPS + HTTP/2 at 100 ms per response, 2000
- * images at 0 ms), where 16 was 17-40% behind over TLS and 64 10-16% behind in the big case.
- * A body kept in memory (thumbnails, a bucket) costs 2N bodies: there 16, the fastest or
- * within a few percent of it in the sweeps of 2026-12-02, when every body was in memory. */
-#define DEFAULT_IN_FLIGHT 32
+/* In flight by default. A body written to its file as it arrives holds no memory, so the
+ * count adapts (run/limiter.c): from 32 up to 64 while a doubling pays. A fixed
+ * count was no answer: in bench/get.sh on this 2-core machine (bench/RESULTS.md, 2026-12-03)
+ * -j 64 beat -j 32 by 16-24% at 100 ms per response (plain HTTP, HTTPS/1.1, HTTP/2) and
+ * lost by 21% at 0 ms, where 16 and 32 were best. A body kept in memory (thumbnails, a
+ * bucket) costs 2N bodies: there a fixed 16, the fastest or within a few percent of it in
+ * the sweeps of 2026-12-02, when every body was in memory. */
+#define ADAPTIVE_START 32
+#define ADAPTIVE_MAX 64
 #define DEFAULT_IN_FLIGHT_IN_MEMORY 16
 #define POLL_MS 200
 #define SPARE_MAX 16   /* at most one buffer per pool thread is in use at a time */
@@ -61,6 +63,9 @@ struct async {
     int busy;         /* slots taken: in transfer, in the pool, or done */
     int transferring; /* slots in a transfer or waiting to retry one */
     int max_transfers;
+    int cap;      /* the most max_transfers may become: slots are 2 x cap */
+    int adaptive; /* no -j given and bodies streamed: lim sets max_transfers */
+    imgpipe_limiter lim;
     pthread_mutex_t done_lock;    /* guards done and spare */
     struct slot *done;            /* finished by the pool, to report */
     imgpipe_buf spare[SPARE_MAX]; /* read-back buffers between two checks */
@@ -212,6 +217,8 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
             finish_slot(a, s);
         return;
     }
+    if (a->adaptive)
+        a->max_transfers = imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now());
     end_transfer(a, s);
     s->work.fn = cpu_work;
     imgpipe_workpool_submit(a->pool, &s->work);
@@ -312,8 +319,8 @@ static void set_multiplexing(struct async *a, int per_host)
 {
     curl_multi_setopt(a->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(a->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
-                      (long)(a->max_transfers > 100 ? a->max_transfers : 100));
-    curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->max_transfers);
+                      (long)(a->cap > 100 ? a->cap : 100));
+    curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)a->cap);
     if (per_host > 0)
         curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)per_host);
 }
@@ -332,15 +339,28 @@ static CURLSH *share_new(void)
     return sh;
 }
 
+/* The most transfers in flight, and whether their number adapts. A socket per transfer and
+ * a temporary file per slot (transferring, or waiting for the pool): 3N descriptors at
+ * most; too few of them, and bodies stay in memory. */
+static void choose_limits(struct async *a, imgpipe_run *r)
+{
+    int jobs = r->opts->jobs;
+    a->cap = jobs > 0 ? jobs : ADAPTIVE_MAX;
+    imgpipe_run_plan_fds(r, 3L * a->cap);
+    int spooled = !r->no_spool && !r->s3 && r->opts->nthumbs <= 0;
+    a->adaptive = jobs <= 0 && spooled;
+    if (jobs <= 0 && !spooled)
+        a->cap = DEFAULT_IN_FLIGHT_IN_MEMORY;
+    imgpipe_limiter_init(&a->lim, ADAPTIVE_START, a->cap);
+    a->max_transfers = a->adaptive ? a->lim.limit : a->cap;
+    a->nslots = 2 * a->cap;
+}
+
 static int setup(struct async *a, imgpipe_run *r, char *err)
 {
     a->r = r;
     r->polls = 1;
-    int spooled = !r->no_spool && !r->s3 && r->opts->nthumbs <= 0;
-    a->max_transfers = r->opts->jobs > 0 ? r->opts->jobs
-                       : spooled         ? DEFAULT_IN_FLIGHT
-                                         : DEFAULT_IN_FLIGHT_IN_MEMORY;
-    a->nslots = 2 * a->max_transfers;
+    choose_limits(a, r);
     pthread_mutex_init(&a->done_lock, NULL);
     a->multi = curl_multi_init();
     a->slots = calloc((size_t)a->nslots, sizeof(*a->slots));
@@ -354,9 +374,6 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
     r->fetch.share = a->share;
     r->fetch.pipewait = 1;
-    /* A socket per transfer, a temporary file per slot (transferring, or waiting for the
-     * pool): 3N at most. */
-    imgpipe_run_plan_fds(r, 3L * a->max_transfers);
     for (int i = a->nslots - 1; i >= 0; i--) {
         struct slot *s = &a->slots[i];
         s->a = a;

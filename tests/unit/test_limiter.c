@@ -1,0 +1,107 @@
+#include "testutil.h"
+#include "run/limiter.h"
+
+/* A server that answers rate_at(limit) times a second with limit transfers in flight, each
+ * after latency seconds: feeds answers until the limit settles; returns where it did. */
+static int settle(imgpipe_limiter *l, double (*rate_at)(int limit), double latency)
+{
+    double t = 1.0;
+    for (int i = 0; i < 100000 && !l->settled; i++) {
+        int limit = l->limit;
+        t += 1.0 / rate_at(limit);
+        imgpipe_limiter_sample(l, t - latency, t);
+        if (l->limit != limit)
+            t += latency; /* what starts now answers a latency later */
+    }
+    return l->limit;
+}
+
+/* 100 ms per answer however many ask: latency to hide, all the way up. */
+static double latency_bound(int limit)
+{
+    return limit / 0.100;
+}
+
+/* A busy CPU or link: 5000 answers a second, however many are in flight. */
+static double cpu_bound(int limit)
+{
+    (void)limit;
+    return 5000;
+}
+
+/* Latency bound up to 64 in flight, then the server's own limit. */
+static double knee_at_64(int limit)
+{
+    return limit <= 64 ? limit / 0.100 : 640;
+}
+
+static void test_grows_while_doubling_pays(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 32, 64);
+    assert_int_equal(l.limit, 32);
+    assert_int_equal(settle(&l, latency_bound, 0.1), 64);
+    assert_true(l.settled);
+    imgpipe_limiter_init(&l, 16, 1024);
+    assert_int_equal(settle(&l, latency_bound, 0.1), 1024);
+}
+
+static void test_steps_back_when_doubling_does_not_pay(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 32, 64);
+    assert_int_equal(settle(&l, cpu_bound, 0.001), 32); /* probed 64: no gain, back */
+    imgpipe_limiter_init(&l, 16, 1024);
+    assert_int_equal(settle(&l, knee_at_64, 0.1), 64);
+    /* settled: later answers, however fast or slow, change nothing */
+    for (int i = 0; i < 1000; i++)
+        imgpipe_limiter_sample(&l, 100.0 + i, 100.0 + i + (i % 2 ? 5.0 : 0.0001));
+    assert_int_equal(l.limit, 64);
+}
+
+/* Right after a doubling, answers still come from transfers started before it, at the old
+ * rate: counted, they would make every doubling look useless. */
+static void test_answers_from_before_a_change_do_not_count(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 8, 64);
+    double t = 1.0;
+    for (int i = 0; i < 8; i++, t += 0.0125)
+        imgpipe_limiter_sample(&l, t - 0.1, t); /* 80 answers/s at 8 */
+    assert_int_equal(l.limit, 16);
+    for (int i = 0; i < 100; i++, t += 0.0125) /* the old transfers, still at 80/s */
+        assert_int_equal(imgpipe_limiter_sample(&l, 0.5, t), 16);
+    assert_false(l.settled);
+    double since = t;
+    for (int i = 0; i < 8; i++, t += 0.00625) /* new ones, at 160/s: the doubling paid */
+        imgpipe_limiter_sample(&l, since, t);
+    assert_int_equal(l.limit, 32);
+}
+
+static void test_window_and_bounds(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 200, 64); /* the start never exceeds the cap */
+    assert_int_equal(l.limit, 64);
+    imgpipe_limiter_init(&l, 2, 64);
+    /* a window is at least 8 answers, even when fewer may be in flight */
+    double t = 1.0;
+    for (int i = 0; i < 7; i++, t += 0.1)
+        assert_int_equal(imgpipe_limiter_sample(&l, 0.0, t), 2);
+    assert_int_equal(imgpipe_limiter_sample(&l, 0.0, t), 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grows_while_doubling_pays),
+        cmocka_unit_test(test_steps_back_when_doubling_does_not_pay),
+        cmocka_unit_test(test_answers_from_before_a_change_do_not_count),
+        cmocka_unit_test(test_window_and_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
