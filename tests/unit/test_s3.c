@@ -51,6 +51,19 @@ static void test_parse_url(void **state)
 }
 
 /* No credentials: refused at open with a sentence naming the variables, nothing sent. */
+/* An object records its source URL without the password a link may carry, and in ASCII. */
+static void test_meta_url_keeps_no_secret(void **state)
+{
+    (void)state;
+    char out[256];
+    imgpipe_s3_meta_url("https://user:s3cret@img.example/a b.jpg?x=1", out, sizeof(out));
+    assert_string_equal(out, "https://img.example/a%20b.jpg?x=1");
+    imgpipe_s3_meta_url("https://tok3n@img.example/p/a.jpg", out, sizeof(out));
+    assert_string_equal(out, "https://img.example/p/a.jpg");
+    imgpipe_s3_meta_url("http://img.example/q@at.jpg", out, sizeof(out)); /* '@' in the path */
+    assert_string_equal(out, "http://img.example/q@at.jpg");
+}
+
 static void test_open_needs_credentials(void **state)
 {
     (void)state;
@@ -80,6 +93,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_key),
         cmocka_unit_test(test_parse_url),
+        cmocka_unit_test(test_meta_url_keeps_no_secret),
         cmocka_unit_test(test_open_needs_credentials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
