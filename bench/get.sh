@@ -413,7 +413,7 @@ header() {
   {
     echo; echo "## $(date -u '+%Y-%m-%d %H:%M UTC')"; echo
     echo "- machine: \`$(uname -srm)\`, nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-    echo "- imgpipe: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') ($IMGPIPE; build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$ROOT/build/CMakeCache.txt" 2>/dev/null))"
+    echo "- imgpipe: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (${IMGPIPE#"$ROOT"/}; build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$ROOT/build/CMakeCache.txt" 2>/dev/null))"
     echo "- load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start"
     echo "- command: \`$CMDLINE\`"
     echo "- shared, noisy 2-core machine: compare the ratios within one table, not absolute seconds across runs."
