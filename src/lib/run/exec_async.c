@@ -347,7 +347,7 @@ static void choose_limits(struct async *a, imgpipe_run *r)
     int jobs = r->opts->jobs;
     a->cap = jobs > 0 ? jobs : ADAPTIVE_MAX;
     imgpipe_run_plan_fds(r, 3L * a->cap);
-    int spooled = !r->no_spool && !r->s3 && r->opts->nthumbs <= 0;
+    int spooled = imgpipe_run_spools(r, NULL);
     a->adaptive = jobs <= 0 && spooled;
     if (jobs <= 0 && !spooled)
         a->cap = DEFAULT_IN_FLIGHT_IN_MEMORY;

@@ -362,7 +362,8 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t)
 {
     /* A bucket takes a body whole, from memory: there is no directory to spool it in. */
-    return !r->no_spool && !r->s3 && !t->s3 && (t->job_opts ? t->job_opts : r->opts)->nthumbs <= 0;
+    const imgpipe_get_opts *o = t && t->job_opts ? t->job_opts : r->opts;
+    return !r->no_spool && !r->s3 && !(t && t->s3) && o->nthumbs <= 0;
 }
 
 #define FDS_SPARE 64 /* the run's own: DIR, the ledger, the URL list, libcurl's, stdio */

@@ -153,7 +153,8 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
 
 struct imgpipe_spool;
 /* 1 when t's body goes to a spool (run/spool.h) as it arrives: it has no thumbnails to
- * make, which need the body in memory. */
+ * make, which need the body in memory, and no bucket to go to. t NULL: the run's own
+ * tasks (those of a source, not a queue's jobs). */
 int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t);
 
 /* An executor that keeps tasks_fds descriptors open per task at most (a socket, and a
