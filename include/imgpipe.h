@@ -179,6 +179,12 @@ int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *op
  * the source's). 0 or IMGPIPE_EINVAL. */
 int imgpipe_thumb_format_check(const char *format);
 
+/* Parses a fit mode, "contain", "cover" or "pad". 0 or IMGPIPE_EINVAL. */
+int imgpipe_parse_fit(const char *text, imgpipe_fit *fit);
+
+/* The name imgpipe_parse_fit reads for fit; NULL for a value that is none of them. */
+const char *imgpipe_fit_name(imgpipe_fit fit);
+
 /* Parses a colour: "#rgb", "#rrggbb", "#rrggbbaa" (the '#' optional), "white", "black"
  * or "transparent", into RGBA. 0 or IMGPIPE_EINVAL. */
 int imgpipe_parse_colour(const char *text, unsigned char rgba[4]);

@@ -80,15 +80,11 @@ int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char 
 
 int cli_thumb_option(imgpipe_thumb_opts *t, int c, const char *arg)
 {
-    static const char *const fits[] = {"contain", "cover", "pad"};
     static const char *const formats[] = {"jpeg", "png", "webp", "avif"};
     switch (c) {
     case CLI_OPT_FIT:
-        for (int i = 0; i < 3; i++)
-            if (strcmp(arg, fits[i]) == 0) {
-                t->fit = (imgpipe_fit)i;
-                return -1;
-            }
+        if (imgpipe_parse_fit(arg, &t->fit) == IMGPIPE_OK)
+            return -1;
         cli_error("--fit: '%s' is not one of contain, cover, pad", arg);
         return CLI_EXIT_USAGE;
     case CLI_OPT_UPSCALE:

@@ -410,6 +410,15 @@ static void test_bad_options(void **state)
     assert_int_equal(make(png, len, &o, 8, 8, &out, err), IMGPIPE_EINVAL);
     assert_int_equal(imgpipe_thumb_format_check("avif"), 0);
     assert_int_equal(imgpipe_thumb_format_check("bmp"), IMGPIPE_EINVAL);
+    imgpipe_fit fit = IMGPIPE_FIT_CONTAIN;
+    for (int i = IMGPIPE_FIT_CONTAIN; i <= IMGPIPE_FIT_PAD; i++) { /* names read back */
+        assert_int_equal(imgpipe_parse_fit(imgpipe_fit_name((imgpipe_fit)i), &fit), 0);
+        assert_int_equal(fit, i);
+    }
+    assert_string_equal(imgpipe_fit_name(IMGPIPE_FIT_COVER), "cover");
+    assert_null(imgpipe_fit_name((imgpipe_fit)7));
+    assert_int_equal(imgpipe_parse_fit("Cover", &fit), IMGPIPE_EINVAL);
+    assert_int_equal(imgpipe_parse_fit(NULL, &fit), IMGPIPE_EINVAL);
     unsigned char c[4];
     assert_int_equal(imgpipe_parse_colour("#102030", c), 0);
     assert_true(c[0] == 0x10 && c[1] == 0x20 && c[2] == 0x30 && c[3] == 255);

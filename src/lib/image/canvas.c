@@ -106,6 +106,23 @@ static int hex(int c)
     return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
 }
 
+static const char *const fit_names[] = {"contain", "cover", "pad"};
+
+int imgpipe_parse_fit(const char *text, imgpipe_fit *fit)
+{
+    for (int i = IMGPIPE_FIT_CONTAIN; text && i <= IMGPIPE_FIT_PAD; i++)
+        if (strcmp(text, fit_names[i]) == 0) {
+            *fit = (imgpipe_fit)i;
+            return IMGPIPE_OK;
+        }
+    return IMGPIPE_EINVAL;
+}
+
+const char *imgpipe_fit_name(imgpipe_fit fit)
+{
+    return fit >= IMGPIPE_FIT_CONTAIN && fit <= IMGPIPE_FIT_PAD ? fit_names[fit] : NULL;
+}
+
 int imgpipe_parse_colour(const char *text, unsigned char rgba[4])
 {
     static const struct {

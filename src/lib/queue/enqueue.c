@@ -209,11 +209,10 @@ static void format_thumbs(const imgpipe_enqueue_opts *o, char *out, size_t cap)
 /* The thumbnail settings as job fields (worker_take.c reads them back). */
 static int format_thumb_opts(const imgpipe_thumb_opts *t, struct enqueue *e, char *err)
 {
-    static const char *const fits[] = {"contain", "cover", "pad"};
-    if (t->fit < IMGPIPE_FIT_CONTAIN || t->fit > IMGPIPE_FIT_PAD ||
-        imgpipe_thumb_format_check(t->format) || t->effort < 0 || t->effort > 9)
+    const char *fit = imgpipe_fit_name(t->fit);
+    if (!fit || imgpipe_thumb_format_check(t->format) || t->effort < 0 || t->effort > 9)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "bad thumbnail settings (fit, format or effort)");
-    snprintf(e->fit, sizeof(e->fit), "%s", fits[t->fit]);
+    snprintf(e->fit, sizeof(e->fit), "%s", fit);
     snprintf(e->upscale, sizeof(e->upscale), "%d", !!t->upscale);
     if (t->pad_set)
         snprintf(e->pad, sizeof(e->pad), "#%02x%02x%02x%02x", t->pad_colour[0], t->pad_colour[1],

@@ -158,14 +158,10 @@ static int field_int(const char *text, int lo, int hi, int fallback)
  * entry. */
 static int parse_thumb_opts(const redisReply *kv, imgpipe_thumb_opts *t)
 {
-    static const char *const fits[] = {"contain", "cover", "pad"};
     static const char *const formats[] = {"jpeg", "png", "webp", "avif"};
     const char *fit = imgpipe_q_field(kv, "fit"), *fmt = imgpipe_q_field(kv, "format");
     const char *pad = imgpipe_q_field(kv, "pad");
-    int known = !fit || !*fit;
-    for (int i = 0; i < 3 && !known; i++)
-        if (strcmp(fit, fits[i]) == 0)
-            t->fit = (imgpipe_fit)i, known = 1;
+    int known = !fit || !*fit || imgpipe_parse_fit(fit, &t->fit) == IMGPIPE_OK;
     t->format = NULL;
     for (int i = 0; i < 4 && fmt && *fmt; i++)
         if (strcmp(fmt, formats[i]) == 0)
