@@ -84,7 +84,7 @@ rq_s=$(echo "$t1 - $t0" | bc -l)
 rqver=$(/usr/bin/python3 -c 'import rq; print(rq.__version__)')
 table=$(
   printf '| system | workers | jobs | seconds | jobs/s |\n|---|---|---|---|---|\n'
-  printf '| imgpipe worker (async, -j 16) | 2 | %d | %.2f | %.0f |\n' "$jobs" "$imgpipe_s" "$(echo "$jobs / $imgpipe_s" | bc -l)"
+  printf '| imgpipe worker (async, defaults) | 2 | %d | %.2f | %.0f |\n' "$jobs" "$imgpipe_s" "$(echo "$jobs / $imgpipe_s" | bc -l)"
   printf '| RQ %s `rq worker` (fork per job) | 2 | %d | %.2f | %.0f |\n' "$rqver" "$jobs" "$rq_s" "$(echo "$jobs / $rq_s" | bc -l)"
   printf '\nimgpipe / RQ: **%.1fx**\n' "$(echo "$rq_s / $imgpipe_s" | bc -l)"
 )

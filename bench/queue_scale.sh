@@ -100,7 +100,7 @@ for fs in disk tmpfs; do
   rows+=$(printf '| %s | `imgpipe get` (async, defaults) | 1 | %.2f | %.0f |' "$fs" "$g" "$(echo "$jobs / $g" | bc -l)")$'\n'
   for w in 2 4 8; do
     s=$(run_workers "$w" "$root/w$w")
-    rows+=$(printf '| %s | `imgpipe worker --burst` (-j 16 each) | %d | %.2f | %.0f |' "$fs" "$w" "$s" "$(echo "$jobs / $s" | bc -l)")$'\n'
+    rows+=$(printf '| %s | `imgpipe worker --burst` (defaults) | %d | %.2f | %.0f |' "$fs" "$w" "$s" "$(echo "$jobs / $s" | bc -l)")$'\n'
   done
 done
 

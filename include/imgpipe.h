@@ -407,7 +407,8 @@ typedef struct imgpipe_worker_opts {
     int nqueues;
     const char *name;            /* the consumer name; NULL: "<host>:<pid>" (must be unique) */
     int burst;                   /* exit once nothing is waiting nor can be claimed */
-    int jobs;                    /* jobs in flight; 0: 64 */
+    int jobs;                    /* jobs in flight; 0: adaptive, 32 to 64 (16 while their
+                                    bodies are in memory: thumbnails, a bucket) */
     long claim_after_ms;         /* take over jobs of a worker silent this long; 0: 60 s */
     int retries;                 /* as get's: more attempts after a transient failure;
                                     0: 3, < 0: none */

@@ -179,3 +179,29 @@ jq -se 'map(select(.url | endswith("img0002.jpg")))[0].status == "failed"' "$T/o
 jq -se 'map(select(.url | endswith("tiny.png")))[0].status == "ok"' "$T/out" >/dev/null ||
   fail "the 40x30 PNG is within --max-pixels: $(cat "$T/out")"
 ok "the worker takes get's --json, -v, --max-pixels, --rate, --per-host, --retry-wait"
+
+# ---- how many jobs a worker keeps in flight by default --------------------------------------
+# galleryd answers after 300 ms and counts the requests it answers at once. Streamed jobs
+# go past the 16 of before (the run adapts, from 32); jobs held in memory (thumbnails) stay
+# at 16; -j N is N for both.
+KEEP=$BASE
+start_galleryd --count 2 --latency-ms 300
+SLOW=$BASE
+BASE=$KEEP
+peak_after() { # peak_after ARGS...: the most requests at once while a burst worker runs
+  curl -fsS "$SLOW/stats/reset" >/dev/null
+  burst "$@"
+  curl -fsS "$SLOW/stats/peak"
+}
+for i in $(seq 1 96); do echo "$SLOW/x/s$i.png"; done | enqueue -q inflight -o "$T/inflight"
+p=$(peak_after inflight)
+[ "$p" -gt 16 ] && [ "$p" -le 64 ] || fail "streamed jobs at the defaults: $p at once (17..64 expected)"
+[ "$(ls "$T/inflight" | wc -l)" -eq 96 ] || fail "96 files: $(ls "$T/inflight" | wc -l)"
+for i in $(seq 1 64); do echo "$SLOW/x/t$i.png"; done | enqueue -q inflight -t 16 -o "$T/inflight-t"
+p=$(peak_after inflight)
+[ "$p" -ge 8 ] && [ "$p" -le 16 ] || fail "jobs with thumbnails at the defaults: $p at once (8..16 expected)"
+[ "$(ls "$T/inflight-t" | grep -c _thumbnail)" -eq 64 ] || fail "64 thumbnails: $(ls "$T/inflight-t" | head)"
+for i in $(seq 1 24); do echo "$SLOW/x/j$i.png"; done | enqueue -q inflight -o "$T/inflight-j"
+p=$(peak_after -j 5 inflight)
+[ "$p" -ge 3 ] && [ "$p" -le 5 ] || fail "-j 5: $p at once"
+ok "a worker keeps 32-64 streamed jobs in flight by default, 16 with thumbnails, N with -j N"

@@ -44,6 +44,7 @@ static void usage(FILE *f)
           "\n"
           "Routes (GET/HEAD):\n"
           "  /i/NAME                       an image, from memory; 404 if unknown\n"
+          "  /stats/peak, /stats/reset     the most requests answered at once; zero it\n"
           "  /x/ANYTHING                   always a 40x30 PNG, whatever follows /x/ (for tests\n"
           "                                of hostile link names: .., %2F, very long names)\n"
           "  /3/gallery[/SECTION[/SORT[/WINDOW[/PAGE]]]]  items (no PAGE: page 0); without\n"
@@ -300,6 +301,7 @@ static int load(struct gd_server *s, const struct options *o)
 {
     if (gd_fixed_png(&s->x_png, &s->x_png_size) != 0) return -1;
     if (!(s->faults = gd_faults_new())) return -1;
+    if (!(s->load = calloc(1, sizeof(*s->load)))) return -1;
     if (o->dir) return gd_gallery_load_dir(&s->gallery, o->dir);
     return gd_gallery_generate(&s->gallery, (size_t)o->count);
 }
@@ -320,5 +322,6 @@ int main(int argc, char **argv)
     gd_gallery_free(&s.gallery);
     free(s.x_png);
     gd_faults_free(s.faults);
+    free(s.load);
     return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef GALLERYD_H
 #define GALLERYD_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <microhttpd.h>
 
@@ -66,6 +67,13 @@ struct gd_server {
     unsigned char *x_png;
     size_t x_png_size;
     struct gd_faults *faults; /* counters and canned bodies; mutable even via a const server */
+    struct gd_load *load;     /* requests being answered, and their peak (/stats/) */
+};
+
+/* How many requests are being answered at once: tests read the peak (GET /stats/peak)
+ * to see how many a client keeps in flight, and zero it (GET /stats/reset). */
+struct gd_load {
+    atomic_int in_flight, peak;
 };
 
 enum MHD_Result gd_queue(struct MHD_Connection *conn, unsigned status, const char *type, void *data,

@@ -407,6 +407,25 @@ static void sleep_ms(unsigned ms)
     }
 }
 
+static void load_begin(struct gd_load *l)
+{
+    int now = atomic_fetch_add(&l->in_flight, 1) + 1;
+    int peak = atomic_load(&l->peak);
+    while (now > peak && !atomic_compare_exchange_weak(&l->peak, &peak, now)) {
+    }
+}
+
+static enum MHD_Result stats(const struct gd_server *s, struct MHD_Connection *conn,
+                             const char *what)
+{
+    char text[32];
+    if (strcmp(what, "reset") == 0) atomic_store(&s->load->peak, 0);
+    else if (strcmp(what, "peak") != 0) return gd_queue_text(conn, 404, "galleryd: not found\n");
+    snprintf(text, sizeof(text), "%d\n", atomic_load(&s->load->peak));
+    return gd_queue(conn, 200, "text/plain; charset=utf-8", text, strlen(text),
+                    MHD_RESPMEM_MUST_COPY);
+}
+
 enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *url,
                           const char *method, const char *version, const char *upload_data,
                           size_t *upload_data_size, void **con_cls)
@@ -425,9 +444,13 @@ enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *ur
         return MHD_YES;
     }
     const struct gd_server *s = cls;
+    if (strncmp(url, "/stats/", 7) == 0) return stats(s, conn, url + 7);
     if (s->log) fprintf(stderr, "galleryd: %s %s\n", method, url); /* tests count requests */
+    load_begin(s->load);
     if (s->latency_ms) sleep_ms(s->latency_ms); /* thread per connection: sleeping is fine */
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return gd_queue_text(conn, 405, "galleryd: only GET and HEAD\n");
-    return route(s, conn, url, method);
+    enum MHD_Result r = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0
+                            ? gd_queue_text(conn, 405, "galleryd: only GET and HEAD\n")
+                            : route(s, conn, url, method);
+    atomic_fetch_sub(&s->load->in_flight, 1);
+    return r;
 }

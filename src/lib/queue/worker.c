@@ -16,7 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_JOBS 16 /* jobs in flight; bench/queue.sh measured the worker at 16 */
+/* Without -j the run adapts its transfers in flight as get's does (exec_async.c: 32, then
+ * 64 if that pays); entries are read that many at a time. Jobs whose bodies stay in memory
+ * (thumbnails, a bucket) are held to 16, get's figure for bodies in memory. bench/queue.sh
+ * and bench/queue_scale.sh measured the worker at 16: 0.75-0.84x get on disk, 64: 0.90x
+ * (2026-12-03, 10000 jobs, median of 6). */
+#define DEFAULT_READ_AHEAD 64
+#define DEFAULT_IN_MEMORY 16
 #define DEFAULT_CLAIM_MS 60000
 #define BACKOFF_MIN_S 0.1 /* reconnecting to Redis: first wait, doubled up to the max */
 #define BACKOFF_MAX_S 2.0
@@ -99,29 +105,49 @@ redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv)
 
 /* ---- the run's callbacks --------------------------------------------------------------- */
 
+/* When to ask Redis again with nothing in flight to wake the run: at the end of the idle
+ * wait or of the reconnect backoff, not after the executor's longer poll (a burst worker
+ * would idle that long after its last job). */
+static long again_ms(const struct worker *w)
+{
+    double until = w->idle_until > w->retry_at ? w->idle_until : w->retry_at;
+    double left = until - imgpipe_now();
+    return left > 0 ? (long)(left * 1000.0) + 1 : 1;
+}
+
 static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     struct worker *w = r->supply_ctx;
     (void)err;
     int ending = imgpipe_stop_set(w->o->stop) || w->dir_failed;
-    if (ending || imgpipe_wk_may_read(w))
+    if (ending || imgpipe_wk_flush_due(w))
         imgpipe_wk_flush(w);
     if (ending)
         return 0;
     for (;;) {
-        while (imgpipe_wk_batch_left(w) && !w->dir_failed)
-            if (imgpipe_wk_take(w, t)) {
+        while (imgpipe_wk_batch_left(w) && !w->dir_failed) {
+            int took = imgpipe_wk_take(w, t);
+            if (took == IMGPIPE_WK_HELD) {
+                r->supply_again_ms = 0; /* a job's end frees a slot and asks again */
+                return IMGPIPE_RUN_AGAIN;
+            }
+            if (took) {
                 t->index = r->next_index++;
                 return 1;
             }
+        }
         if (w->dir_failed)
             return 0;
+        imgpipe_wk_flush(w); /* what is done goes with the read, not after it */
         int got = imgpipe_wk_fill(w);
         if (got == 1)
             continue;
         imgpipe_wk_flush(w); /* settled entries */
-        if (got == 0 && w->o->burst && imgpipe_wk_burst_done(w))
+        /* After an empty read (got 0, or -1 while its idle wait lasts), a burst ends as
+         * soon as the last job is recorded, not an idle wait later. */
+        if (got != 1 && w->o->burst && imgpipe_wk_burst_done(w))
             return 0;
+        r->supply_again_ms = again_ms(w);
         return IMGPIPE_RUN_AGAIN;
     }
 }
@@ -172,6 +198,7 @@ static void on_item(const imgpipe_item *item, void *userdata)
     w->reported = NULL;
     if (!j)
         return;
+    w->in_memory -= j->in_memory;
     pthread_mutex_lock(&w->lock);
     w->inflight--;
     pthread_mutex_unlock(&w->lock);
@@ -219,7 +246,8 @@ static int worker_init(struct worker *w, const imgpipe_worker_opts *o, char *nam
     imgpipe_redis_url_redact(w->url, w->shown_url, sizeof(w->shown_url));
     w->queues = o->nqueues > 0 ? o->queues : fallback;
     w->nqueues = o->nqueues > 0 ? o->nqueues : 1;
-    w->jobs = o->jobs > 0 ? o->jobs : DEFAULT_JOBS;
+    w->jobs = o->jobs > 0 ? o->jobs : DEFAULT_READ_AHEAD;
+    w->in_memory_max = o->jobs > 0 ? o->jobs : DEFAULT_IN_MEMORY;
     w->retries = imgpipe_retry_count(o->retries);
     w->claim_ms = o->claim_after_ms > 0 ? o->claim_after_ms : DEFAULT_CLAIM_MS;
     w->backoff = BACKOFF_MIN_S;
@@ -285,7 +313,7 @@ static void final_flush(struct worker *w)
 static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
 {
     imgpipe_get_opts opts = w->o->get;
-    opts.jobs = w->jobs;
+    opts.jobs = w->o->jobs; /* 0: adaptive */
     opts.mode = IMGPIPE_MODE_ASYNC;
     /* No retries inside the run: a retry goes back to the queue, for any worker. */
     imgpipe_run r = {.opts = &opts,

@@ -36,6 +36,7 @@ struct wk_job {
     imgpipe_strvec fields; /* the entry's k, v, k, v ...: copied on retry or failure */
     int attempt;           /* retries already made (the entry's attempt field) */
     enum wk_verdict verdict;
+    int in_memory; /* its body is held in memory (thumbnails, a bucket) */
     struct wk_dir *dir;
     imgpipe_get_opts opts;
 };
@@ -74,10 +75,13 @@ struct worker {
     struct wk_job *flight;
     struct wk_job *reported; /* between the outcome hook and the item callback */
     int inflight;
-    uint64_t uncounted; /* attempts the run counted as failures that were not outcomes */
+    int in_memory, in_memory_max; /* jobs in flight whose bodies are held in memory */
+    uint64_t uncounted;           /* attempts the run counted as failures that were not outcomes */
     struct wk_dir *dirs;
     struct wk_rec *recs, **recs_tail;
-    int dir_failed; /* a directory cannot be written: stop, and say why (dir_err) */
+    int nrecs;         /* records not yet sent */
+    double recs_since; /* when the oldest of them was made */
+    int dir_failed;    /* a directory cannot be written: stop, and say why (dir_err) */
     char dir_err[IMGPIPE_ERRLEN];
     imgpipe_item_cb cb;
     void *userdata;
@@ -99,10 +103,9 @@ redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv);
 
 /* worker_read.c */
 size_t imgpipe_wk_batch_left(const struct worker *w);
-/* 1 when a quarter of the slots are free (or all): the worker reads (and records the
- * outcomes so far) in batches, not one round trip per job. */
-int imgpipe_wk_may_read(const struct worker *w);
-/* Refills the batch: 1 with entries, 0 when Redis had none, -1 when it was not asked. */
+/* Refills the batch with up to `jobs` entries, read ahead of the free slots, so a slot
+ * that frees takes its next job without a round trip to Redis: 1 with entries, 0 when
+ * Redis had none, -1 when it was not asked (idle wait, reconnect backoff). */
 int imgpipe_wk_fill(struct worker *w);
 /* Moves the due scheduled retries of every queue back to their streams. */
 void imgpipe_wk_move_due(struct worker *w);
@@ -110,7 +113,9 @@ void imgpipe_wk_move_due(struct worker *w);
 int imgpipe_wk_burst_done(struct worker *w);
 
 /* worker_take.c */
-/* The next entry of the batch as a task: 1, or 0 when it was settled without one. */
+/* The next entry of the batch as a task: 1; 0 when it was settled without one;
+ * IMGPIPE_WK_HELD when it waits for a job held in memory to end (it stays next). */
+#define IMGPIPE_WK_HELD 2
 int imgpipe_wk_take(struct worker *w, imgpipe_task *t);
 void imgpipe_wk_job_free(struct worker *w, struct wk_job *j);
 void imgpipe_wk_dir_close(struct worker *w, struct wk_dir *d);
@@ -125,6 +130,9 @@ void imgpipe_wk_finish(struct worker *w, struct wk_job *j, int status, int trans
 /* Queues an ack alone (an entry gone from the stream). */
 void imgpipe_wk_ack(struct worker *w, int qi, const char *id);
 void imgpipe_wk_flush(struct worker *w);
+/* 1 when the records should go now: a quarter of `jobs` of them, nothing left in flight,
+ * or the oldest waiting past a short while. Fewer, larger MULTIs; acks still prompt. */
+int imgpipe_wk_flush_due(const struct worker *w);
 /* Loads the outcome script on a new connection. */
 int imgpipe_wk_record_load(struct worker *w, char *err);
 void imgpipe_wk_recs_free(struct worker *w);

@@ -166,18 +166,12 @@ void imgpipe_wk_move_due(struct worker *w)
 
 /* Refills the batch: our own pending entries first (from an earlier life: read them before
  * claiming, or a claimed entry, pending under our name by then, would be read twice), then
- * claimable entries (they are the oldest), then each queue in order. 1 with entries, 0
- * when Redis had none, -1 when it was not asked. */
-int imgpipe_wk_may_read(const struct worker *w)
-{
-    return w->inflight == 0 || w->jobs - w->inflight >= (w->jobs + 3) / 4;
-}
-
+ * claimable entries (they are the oldest), then each queue in order. */
 int imgpipe_wk_fill(struct worker *w)
 {
     double now = imgpipe_now();
-    int want = w->jobs - w->inflight;
-    if (!imgpipe_wk_may_read(w) || now < w->idle_until || !imgpipe_wk_connected(w))
+    int want = w->jobs;
+    if (now < w->idle_until || !imgpipe_wk_connected(w))
         return -1;
     for (int qi = 0; qi < w->nqueues && w->c; qi++)
         if (read_own(w, qi, want))

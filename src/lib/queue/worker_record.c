@@ -22,6 +22,7 @@ void imgpipe_wk_recs_free(struct worker *w)
         rec_free(r);
     }
     w->recs_tail = &w->recs;
+    w->nrecs = 0;
 }
 
 /* Queues an outcome; on out of memory the entry stays pending and is claimed later. */
@@ -35,7 +36,17 @@ static struct wk_rec *rec_add(struct worker *w, enum wk_rec_kind kind, int qi, c
     snprintf(r->id, sizeof(r->id), "%s", id);
     *w->recs_tail = r;
     w->recs_tail = &r->next;
+    if (w->nrecs++ == 0)
+        w->recs_since = imgpipe_now();
     return r;
+}
+
+#define FLUSH_AFTER_S 0.1 /* a record waits no longer than this for others to join it */
+
+int imgpipe_wk_flush_due(const struct worker *w)
+{
+    return w->nrecs > 0 && (w->inflight == 0 || w->nrecs >= (w->jobs + 3) / 4 ||
+                            imgpipe_now() - w->recs_since >= FLUSH_AFTER_S);
 }
 
 void imgpipe_wk_ack(struct worker *w, int qi, const char *id)

@@ -230,6 +230,7 @@ static int task_from_job(struct worker *w, struct wk_job *j, imgpipe_task *t, ch
     t->ctx = j;
     j->next = w->flight;
     w->flight = j;
+    w->in_memory += j->in_memory;
     pthread_mutex_lock(&w->lock);
     w->inflight++;
     pthread_mutex_unlock(&w->lock);
@@ -238,19 +239,33 @@ static int task_from_job(struct worker *w, struct wk_job *j, imgpipe_task *t, ch
 
 /* The next entry of the batch as a task: 1, or 0 when the entry was settled without one
  * (gone from the stream, abandoned too often, unusable). The batch's shape was checked. */
+/* A job whose body is held in memory: thumbnails are made from it, or a bucket takes it
+ * whole. Its body is not streamed to a file. */
+static int held_in_memory(const redisReply *kv)
+{
+    const char *thumbs = imgpipe_q_field(kv, "thumbs"), *dir = imgpipe_q_field(kv, "dir");
+    return (thumbs && *thumbs) || (dir && imgpipe_s3_is_url(dir));
+}
+
 int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
 {
-    redisReply *e = w->batch->element[w->batch_pos++];
+    redisReply *e = w->batch->element[w->batch_pos];
     const char *id = e->element[0]->str;
     long long deliveries = e->elements > 2 ? e->element[2]->integer : 1;
     char err[IMGPIPE_ERRLEN];
     if (e->element[1]->type != REDIS_REPLY_ARRAY) { /* deleted while pending */
+        w->batch_pos++;
         imgpipe_wk_ack(w, w->batch_qi, id);
         return 0;
     }
+    int in_memory = held_in_memory(e->element[1]);
+    if (in_memory && w->in_memory >= w->in_memory_max)
+        return IMGPIPE_WK_HELD; /* taken when one of those ends */
+    w->batch_pos++;
     struct wk_job *j = calloc(1, sizeof(*j));
     if (!j)
         return 0; /* stays pending: claimed again later */
+    j->in_memory = in_memory;
     j->qi = w->batch_qi;
     snprintf(j->id, sizeof(j->id), "%s", id);
     int transient;

@@ -72,6 +72,7 @@ struct async {
     int nspare;
     int eof;
     int again; /* the last top_up found no task yet */
+    int freed; /* slots freed since the last top_up: ask for tasks before waiting */
 };
 
 /* A spooled body is read back for its check into a buffer that pool threads pass on: its
@@ -125,6 +126,7 @@ static void finish_slot(struct async *a, struct slot *s)
     s->next = a->free;
     a->free = s;
     a->busy--;
+    a->freed = 1;
 }
 
 /* Starts (or restarts, for a retry) the slot's transfer. */
@@ -171,6 +173,7 @@ static void start(struct async *a, struct slot *s)
 static int top_up(struct async *a, char *err)
 {
     a->again = 0;
+    a->freed = 0;
     while (!a->eof && a->free && a->transferring < a->max_transfers) {
         struct slot *s = a->free;
         int rc = imgpipe_run_next(a->r, &s->task, err);
@@ -305,6 +308,10 @@ static int loop(struct async *a, char *err)
             wait = (int)retry;
         if (a->again && !a->r->supply && wait > PAGE_POLL_MS)
             wait = PAGE_POLL_MS;
+        if (a->again && a->r->supply_again_ms > 0 && wait > a->r->supply_again_ms)
+            wait = (int)a->r->supply_again_ms;
+        if (a->freed && !a->eof && rc == IMGPIPE_OK) /* the last reports made room */
+            wait = 0;
         if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
             curl_multi_poll(a->multi, NULL, 0, wait, NULL);
     }

@@ -63,6 +63,9 @@ typedef struct imgpipe_run {
     double deadline;          /* CLOCK_MONOTONIC seconds; 0: none */
     imgpipe_supply_fn supply; /* NULL: tasks come from sources */
     void *supply_ctx;
+    /* Set by a supply returning IMGPIPE_RUN_AGAIN: ask again within this many ms (0: when
+     * a transfer wakes the loop, or after the executor's own poll interval). */
+    long supply_again_ms;
     imgpipe_outcome_fn on_outcome; /* NULL: none */
     int polls;                     /* the executor handles IMGPIPE_RUN_AGAIN itself */
     imgpipe_perform_fn perform;    /* NULL: a task is its URL's download */
