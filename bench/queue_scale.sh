@@ -6,12 +6,16 @@
 # Prints a table and appends it, with the date, machine, load and command, to
 # bench/RESULTS.md. RQ's figures come from bench/queue.sh.
 #   bench/queue_scale.sh [BUILD_DIR] [JOBS] [ENQUEUE_URLS]   (defaults: build 3000 1000000)
+#   REPEAT (default 3): rounds of get and every worker count, medians shown
+#   WORKERS (default "1 2 4 8"): the worker counts
 #   DISK_DIR (default: the repository's bench/ folder's file system, via mktemp in $PWD)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 jobs=${2:-3000}
 many=${3:-1000000}
+repeat=${REPEAT:-3}
+workers_list=${WORKERS:-1 2 4 8}
 imgpipe=$build/imgpipe
 galleryd=$build/tools/galleryd/galleryd
 [ -x "$imgpipe" ] && [ -x "$galleryd" ] || { echo "build first: $imgpipe, $galleryd" >&2; exit 2; }
@@ -56,17 +60,17 @@ few=$((many < 100000 ? many : 100000))
 head -n "$few" "$T/many.txt" >"$T/100k.txt"
 rcli flushall >/dev/null
 m0=$(used)
-"$imgpipe" enqueue -q mem -o "$T/mem" "$T/100k.txt" >/dev/null
+"$imgpipe" enqueue -Q mem -o "$T/mem" "$T/100k.txt" >/dev/null
 m1=$(used)
 per_job=$(( (m1 - m0) / few ))
 rcli flushall >/dev/null
 t0=$(now)
-"$imgpipe" enqueue -q many -o "$T/many" "$T/many.txt" >"$T/many.out"
+"$imgpipe" enqueue -Q many -o "$T/many" "$T/many.txt" >"$T/many.out"
 t1=$(now)
 enq_s=$(echo "$t1 - $t0" | bc -l)
 m2=$(used)
 again0=$(now)
-"$imgpipe" enqueue -q many -o "$T/many" "$T/many.txt" >"$T/again.out"
+"$imgpipe" enqueue -Q many -o "$T/many" "$T/many.txt" >"$T/again.out"
 again_s=$(echo "$(now) - $again0" | bc -l)
 grep -q "skipped $many" "$T/again.out" || { echo "the second enqueue did not skip all: $(cat "$T/again.out")" >&2; exit 1; }
 rcli flushall >/dev/null
@@ -75,7 +79,7 @@ rcli flushall >/dev/null
 seq 1 "$jobs" | sed "s|.*|$base/x/&.png|" >"$T/urls.txt"
 run_workers() { # run_workers W DIR: seconds for W burst workers to do every job
   rcli flushall >/dev/null
-  "$imgpipe" enqueue -q w -o "$2" "$T/urls.txt" >/dev/null
+  "$imgpipe" enqueue -Q w -o "$2" "$T/urls.txt" >/dev/null
   local t0 p ws=()
   t0=$(now)
   for p in $(seq 1 "$1"); do
@@ -92,15 +96,24 @@ run_get() { # run_get DIR
   "$imgpipe" get -q -o "$1" "$T/urls.txt"
   echo "$(now) - $t0" | bc -l
 }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# Each round runs get and every worker count once, get first in odd rounds and last in even
+# ones, each into a directory of its own: nothing is deleted until the end, as ext4 creates
+# files slowly for a while after many were deleted (it skips recently freed inodes).
 rows=""
 for fs in disk tmpfs; do
   root=$DISK
   [ "$fs" = tmpfs ] && root=$SHM
-  g=$(run_get "$root/get")
-  rows+=$(printf '| %s | `imgpipe get` (async, defaults) | 1 | %.2f | %.0f |' "$fs" "$g" "$(echo "$jobs / $g" | bc -l)")$'\n'
-  for w in 2 4 8; do
-    s=$(run_workers "$w" "$root/w$w")
-    rows+=$(printf '| %s | `imgpipe worker --burst` (defaults) | %d | %.2f | %.0f |' "$fs" "$w" "$s" "$(echo "$jobs / $s" | bc -l)")$'\n'
+  for r in $(seq 1 "$repeat"); do
+    [ $((r % 2)) -eq 1 ] && run_get "$root/get$r" >>"$T/get.$fs"
+    for w in $workers_list; do run_workers "$w" "$root/w$w.$r" >>"$T/w$w.$fs"; done
+    [ $((r % 2)) -eq 0 ] && run_get "$root/get$r" >>"$T/get.$fs"
+  done
+  g=$(median <"$T/get.$fs")
+  rows+=$(printf '| %s | `imgpipe get` (async, defaults) | 1 | %.2f | %.0f | 1 |' "$fs" "$g" "$(echo "$jobs / $g" | bc -l)")$'\n'
+  for w in $workers_list; do
+    s=$(median <"$T/w$w.$fs")
+    rows+=$(printf '| %s | `imgpipe worker --burst` (defaults) | %d | %.2f | %.0f | %.2f |' "$fs" "$w" "$s" "$(echo "$jobs / $s" | bc -l)" "$(echo "$g / $s" | bc -l)")$'\n'
   done
 done
 
@@ -109,7 +122,7 @@ table=$(
   printf 'Enqueue %d URLs (one process, pipelined scripts): **%.1f s** (%.0f URLs/s); Redis then uses %d MB;\n' \
     "$many" "$enq_s" "$(echo "$many / $enq_s" | bc -l)" "$((m2 / 1048576))"
   printf 'the same %d again (every one skipped as already queued): %.1f s\n\n' "$many" "$again_s"
-  printf '| file system | what | workers | seconds | jobs/s |\n|---|---|---|---|---|\n'
+  printf '| file system | what | workers | seconds (median of %d) | jobs/s | vs get |\n|---|---|---|---|---|---|\n' "$repeat"
   printf '%s' "$rows"
 )
 echo "$table"
@@ -118,6 +131,6 @@ echo "$table"
   printf 'Machine: %s, %s cores, %s, shared with other work (load average before: %s; read the ratios, not the seconds). Redis %s on loopback, no persistence; %d jobs of galleryd /x/ (a 748-byte PNG), no latency. Disk: %s.\n' \
     "$(uname -srm)" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$load" \
     "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "$jobs" "$(df -T "$DISK" | awk 'NR==2 {print $2}')"
-  printf 'Command: `bench/queue_scale.sh %s %s %s`\n\n' "${1:-build}" "$jobs" "$many"
+  printf 'Command: `REPEAT=%s WORKERS="%s" bench/queue_scale.sh %s %s %s`\n\n' "$repeat" "$workers_list" "${1:-build}" "$jobs" "$many"
   echo "$table"
 } >>"$here/RESULTS.md"

@@ -31,6 +31,10 @@ redisReply *imgpipe_q_cmd(redisContext *c, char *err, int argc, const char **arg
 /* As imgpipe_q_cmd; *nogroup is set when Redis's error code is NOGROUP (the stream or its
  * group is gone). */
 redisReply *imgpipe_q_cmd_ex(redisContext *c, char *err, int argc, const char **argv, int *nogroup);
+/* The checks of imgpipe_q_cmd_ex on a reply r (NULL: the connection failed) read for the
+ * command named what; r is freed when it is an error. */
+redisReply *imgpipe_q_reply_ex(redisContext *c, redisReply *r, char *err, const char *what,
+                               int *nogroup);
 
 /* Element i of array reply r when it has the given type, else NULL: every reply is checked
  * this way before it is indexed (a proxy or another server may answer in other shapes). */

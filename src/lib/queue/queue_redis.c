@@ -35,18 +35,23 @@ int imgpipe_q_name_ok(const char *queue)
 
 redisReply *imgpipe_q_cmd_ex(redisContext *c, char *err, int argc, const char **argv, int *nogroup)
 {
+    return imgpipe_q_reply_ex(c, redisCommandArgv(c, argc, argv, NULL), err, argv[0], nogroup);
+}
+
+redisReply *imgpipe_q_reply_ex(redisContext *c, redisReply *r, char *err, const char *what,
+                               int *nogroup)
+{
     if (nogroup)
         *nogroup = 0;
-    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
     if (!r) {
-        imgpipe_errf(err, IMGPIPE_ENET, "Redis %s failed: %s", argv[0], c->errstr);
+        imgpipe_errf(err, IMGPIPE_ENET, "Redis %s failed: %s", what, c->errstr);
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         /* An error reply starts with its code (RESP): the code, not the text, says what. */
         if (nogroup)
             *nogroup = r->str && strncmp(r->str, "NOGROUP ", 8) == 0;
-        imgpipe_errf(err, IMGPIPE_EAPI, "Redis %s failed: %s", argv[0], r->str ? r->str : "");
+        imgpipe_errf(err, IMGPIPE_EAPI, "Redis %s failed: %s", what, r->str ? r->str : "");
         freeReplyObject(r);
         return NULL;
     }

@@ -89,18 +89,53 @@ int imgpipe_wk_connected(struct worker *w)
     return 1;
 }
 
-/* A reply, or NULL after dropping a dead connection (an error reply is freed, NULL too).
- * A queue deleted under us (NOGROUP: FLUSHALL, DEL) gets its group back for next time. */
-redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv)
+/* The reply raw (NULL: the connection failed) to the command named what, checked: NULL
+ * after dropping a dead connection (an error reply is freed, NULL too). A queue deleted
+ * under us (NOGROUP: FLUSHALL, DEL) gets its group back for next time. A reply read before
+ * the connection was dropped is still the server's answer, and is kept. */
+static redisReply *checked(struct worker *w, redisReply *raw, const char *what)
 {
     char err[IMGPIPE_ERRLEN];
     int nogroup = 0;
-    redisReply *r = imgpipe_q_cmd_ex(w->c, err, argc, argv, &nogroup);
+    if (!w->c) {
+        if (raw && raw->type != REDIS_REPLY_ERROR)
+            return raw;
+        if (raw)
+            freeReplyObject(raw);
+        return NULL;
+    }
+    redisReply *r = imgpipe_q_reply_ex(w->c, raw, err, what, &nogroup);
     if (!r && w->c->err)
         imgpipe_wk_drop(w, err);
     else if (!r && nogroup && ensure_groups(w, err) && w->c->err)
         imgpipe_wk_drop(w, err);
     return r;
+}
+
+redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv)
+{
+    return checked(w, redisCommandArgv(w->c, argc, argv, NULL), argv[0]);
+}
+
+redisReply *imgpipe_wk_command_flushing(struct worker *w, int argc, const char **argv)
+{
+    if (!w->recs)
+        return imgpipe_wk_command(w, argc, argv);
+    /* The command first: its reply is read before the outcomes', so an outcome refused
+     * (which drops the connection) never loses entries the command took. */
+    if (redisAppendCommandArgv(w->c, argc, argv, NULL) != REDIS_OK) {
+        imgpipe_wk_drop(w, "out of memory");
+        return NULL;
+    }
+    int sent = imgpipe_wk_flush_append(w);
+    if (!w->c)
+        return NULL; /* nothing was sent */
+    redisReply *raw = NULL;
+    if (redisGetReply(w->c, (void **)&raw) != REDIS_OK)
+        raw = NULL;
+    if (raw) /* the outcomes' replies before anything else is asked (ensure_groups) */
+        imgpipe_wk_flush_collect(w, sent);
+    return checked(w, raw, argv[0]);
 }
 
 /* ---- the run's callbacks --------------------------------------------------------------- */
@@ -138,8 +173,7 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
         }
         if (w->dir_failed)
             return 0;
-        imgpipe_wk_flush(w); /* what is done goes with the read, not after it */
-        int got = imgpipe_wk_fill(w);
+        int got = imgpipe_wk_fill(w); /* what is done goes with its read */
         if (got == 1)
             continue;
         imgpipe_wk_flush(w); /* settled entries */

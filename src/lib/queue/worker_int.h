@@ -100,12 +100,15 @@ void imgpipe_wk_notice(struct worker *w, const char *fmt, const char *a, const c
 void imgpipe_wk_drop(struct worker *w, const char *why);
 int imgpipe_wk_connected(struct worker *w);
 redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv);
+/* The same, with the outcomes not yet recorded sent in the same round trip. */
+redisReply *imgpipe_wk_command_flushing(struct worker *w, int argc, const char **argv);
 
 /* worker_read.c */
 size_t imgpipe_wk_batch_left(const struct worker *w);
-/* Refills the batch with up to `jobs` entries, read ahead of the free slots, so a slot
- * that frees takes its next job without a round trip to Redis: 1 with entries, 0 when
- * Redis had none, -1 when it was not asked (idle wait, reconnect backoff). */
+/* Refills the batch with up to 2 x `jobs` entries, read ahead of the free slots, so a slot
+ * that frees takes its next job without a round trip to Redis; the outcomes recorded so
+ * far go in the same round trip. 1 with entries, 0 when Redis had none, -1 when it was
+ * not asked (idle wait, reconnect backoff). */
 int imgpipe_wk_fill(struct worker *w);
 /* Moves the due scheduled retries of every queue back to their streams. */
 void imgpipe_wk_move_due(struct worker *w);
@@ -130,8 +133,12 @@ void imgpipe_wk_finish(struct worker *w, struct wk_job *j, int status, int trans
 /* Queues an ack alone (an entry gone from the stream). */
 void imgpipe_wk_ack(struct worker *w, int qi, const char *id);
 void imgpipe_wk_flush(struct worker *w);
-/* 1 when the records should go now: a quarter of `jobs` of them, nothing left in flight,
- * or the oldest waiting past a short while. Fewer, larger MULTIs; acks still prompt. */
+/* The two halves of a flush, for a command sent with it: appends the MULTI (0: nothing to
+ * send, or the connection was dropped), then reads its replies. */
+int imgpipe_wk_flush_append(struct worker *w);
+void imgpipe_wk_flush_collect(struct worker *w, int sent);
+/* 1 when the records should go on their own, not with the next read: `jobs` of them,
+ * nothing left in flight, or the oldest waiting past a short while. */
 int imgpipe_wk_flush_due(const struct worker *w);
 /* Loads the outcome script on a new connection. */
 int imgpipe_wk_record_load(struct worker *w, char *err);

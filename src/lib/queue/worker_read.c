@@ -94,7 +94,7 @@ static int read_group(struct worker *w, int qi, int want, const char *from)
     snprintf(count, sizeof(count), "%d", want);
     const char *argv[] = {"XREADGROUP", "GROUP",   IMGPIPE_Q_GROUP, w->name, "COUNT",
                           count,        "STREAMS", w->streams[qi],  from};
-    redisReply *r = imgpipe_wk_command(w, 9, argv);
+    redisReply *r = imgpipe_wk_command_flushing(w, 9, argv);
     if (!r || r->type == REDIS_REPLY_NIL) {
         if (r)
             freeReplyObject(r);
@@ -170,7 +170,7 @@ void imgpipe_wk_move_due(struct worker *w)
 int imgpipe_wk_fill(struct worker *w)
 {
     double now = imgpipe_now();
-    int want = w->jobs;
+    int want = 2 * w->jobs;
     if (now < w->idle_until || !imgpipe_wk_connected(w))
         return -1;
     for (int qi = 0; qi < w->nqueues && w->c; qi++)

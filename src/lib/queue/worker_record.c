@@ -45,7 +45,7 @@ static struct wk_rec *rec_add(struct worker *w, enum wk_rec_kind kind, int qi, c
 
 int imgpipe_wk_flush_due(const struct worker *w)
 {
-    return w->nrecs > 0 && (w->inflight == 0 || w->nrecs >= (w->jobs + 3) / 4 ||
+    return w->nrecs > 0 && (w->inflight == 0 || w->nrecs >= w->jobs ||
                             imgpipe_now() - w->recs_since >= FLUSH_AFTER_S);
 }
 
@@ -149,14 +149,29 @@ static int append_queue(struct worker *w, int qi, int *sent)
  * leaves the pending list in the same script that schedules its retry or adds its failure,
  * so none is lost or doubled by a crash between the two. Records stay queued when Redis
  * cannot be reached. */
-void imgpipe_wk_flush(struct worker *w)
+int imgpipe_wk_flush_append(struct worker *w)
 {
     if (!w->recs || !imgpipe_wk_connected(w))
-        return;
+        return 0;
     int sent = 1, ok = redisAppendCommand(w->c, "MULTI") == REDIS_OK;
     for (int qi = 0; ok && qi < w->nqueues; qi++)
         ok = append_queue(w, qi, &sent);
     ok = ok && redisAppendCommand(w->c, "EXEC") == REDIS_OK && ++sent;
+    if (!ok) /* what was appended goes with the connection */
+        imgpipe_wk_drop(w, w->c->err ? w->c->errstr : "out of memory");
+    return ok ? sent : 0;
+}
+
+void imgpipe_wk_flush(struct worker *w)
+{
+    imgpipe_wk_flush_collect(w, imgpipe_wk_flush_append(w));
+}
+
+void imgpipe_wk_flush_collect(struct worker *w, int sent)
+{
+    int ok = sent > 0;
+    if (!ok)
+        return;
     redisReply *last = NULL;
     for (int i = 0; i < sent && ok; i++) {
         if (last)
