@@ -205,3 +205,24 @@ for i in $(seq 1 24); do echo "$SLOW/x/j$i.png"; done | enqueue -q inflight -o "
 p=$(peak_after -j 5 inflight)
 [ "$p" -ge 3 ] && [ "$p" -le 5 ] || fail "-j 5: $p at once"
 ok "a worker keeps 32-64 streamed jobs in flight by default, 16 with thumbnails, N with -j N"
+
+# ---- a clean stop gives back what the worker read ahead -------------------------------------
+# Entries read ahead of the free slots and not started are not left pending under the
+# stopped worker's name (for a claim after --claim-after): they go back to the stream.
+for i in $(seq 1 200); do echo "$SLOW/x/b$i.png"; done | enqueue -q giveback -o "$T/giveback"
+"$IMGPIPE" worker -j 8 giveback >"$T/gb.out" 2>"$T/gb.err" &
+GB=$!
+BG_PIDS+=("$GB")
+started() { [ "$(q_json giveback done)" -gt 0 ]; }
+wait_until 30 "the worker to finish its first jobs" started
+kill -TERM "$GB"
+wait "$GB" || fail "the worker stopped with $?: $(cat "$T/gb.err")"
+"$IMGPIPE" status --json giveback >"$T/gb.json"
+[ "$(jq '.queues[0].in_progress' "$T/gb.json")" -eq 0 ] && [ "$(jq '.queues[0].held | length' "$T/gb.json")" -eq 0 ] ||
+  fail "after a clean stop, nothing is held: $(jq -c '.queues[0]' "$T/gb.json")"
+[ "$(jq '.queues[0].waiting + .queues[0].done' "$T/gb.json")" -eq 200 ] ||
+  fail "every job is waiting or done: $(jq -c '.queues[0]' "$T/gb.json")"
+burst giveback
+[ "$(ls "$T/giveback" | wc -l)" -eq 200 ] && [ "$(q_json giveback done)" -eq 200 ] ||
+  fail "200 done after the stop: $(ls "$T/giveback" | wc -l) files, $("$IMGPIPE" status giveback)"
+ok "a worker stopped cleanly holds nothing: the jobs it read ahead wait for the next worker"

@@ -47,6 +47,8 @@ void imgpipe_wk_drop(struct worker *w, const char *why)
     if (w->c)
         redisFree(w->c);
     w->c = NULL;
+    w->ahead = 0; /* its reply went with the connection */
+    imgpipe_wk_recs_unsend(w);
     w->retry_at = imgpipe_now() + w->backoff;
     w->backoff = w->backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : w->backoff * 2;
 }
@@ -93,7 +95,7 @@ int imgpipe_wk_connected(struct worker *w)
  * after dropping a dead connection (an error reply is freed, NULL too). A queue deleted
  * under us (NOGROUP: FLUSHALL, DEL) gets its group back for next time. A reply read before
  * the connection was dropped is still the server's answer, and is kept. */
-static redisReply *checked(struct worker *w, redisReply *raw, const char *what)
+redisReply *imgpipe_wk_checked(struct worker *w, redisReply *raw, const char *what)
 {
     char err[IMGPIPE_ERRLEN];
     int nogroup = 0;
@@ -114,12 +116,16 @@ static redisReply *checked(struct worker *w, redisReply *raw, const char *what)
 
 redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv)
 {
-    return checked(w, redisCommandArgv(w->c, argc, argv, NULL), argv[0]);
+    imgpipe_wk_settle(w);
+    if (!w->c)
+        return NULL;
+    return imgpipe_wk_checked(w, redisCommandArgv(w->c, argc, argv, NULL), argv[0]);
 }
 
 redisReply *imgpipe_wk_command_flushing(struct worker *w, int argc, const char **argv)
 {
-    if (!w->recs)
+    imgpipe_wk_settle(w);
+    if (!w->recs || !w->c)
         return imgpipe_wk_command(w, argc, argv);
     /* The command first: its reply is read before the outcomes', so an outcome refused
      * (which drops the connection) never loses entries the command took. */
@@ -135,7 +141,7 @@ redisReply *imgpipe_wk_command_flushing(struct worker *w, int argc, const char *
         raw = NULL;
     if (raw) /* the outcomes' replies before anything else is asked (ensure_groups) */
         imgpipe_wk_flush_collect(w, sent);
-    return checked(w, raw, argv[0]);
+    return imgpipe_wk_checked(w, raw, argv[0]);
 }
 
 /* ---- the run's callbacks --------------------------------------------------------------- */
@@ -155,11 +161,13 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
     struct worker *w = r->supply_ctx;
     (void)err;
     int ending = imgpipe_stop_set(w->o->stop) || w->dir_failed;
-    if (ending || imgpipe_wk_flush_due(w))
+    imgpipe_wk_ahead_collect(w, 0);
+    if (ending || (imgpipe_wk_flush_due(w) && !w->ahead)) /* else they go with the next read */
         imgpipe_wk_flush(w);
     if (ending)
         return 0;
     for (;;) {
+        imgpipe_wk_batch_next(w);
         while (imgpipe_wk_batch_left(w) && !w->dir_failed) {
             int took = imgpipe_wk_take(w, t);
             if (took == IMGPIPE_WK_HELD) {
@@ -167,12 +175,19 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
                 return IMGPIPE_RUN_AGAIN;
             }
             if (took) {
+                imgpipe_wk_read_ahead(w);
                 t->index = r->next_index++;
                 return 1;
             }
         }
         if (w->dir_failed)
             return 0;
+        if (w->ahead) { /* the batch ran out before the next one came: wait for it */
+            imgpipe_wk_ahead_collect(w, 1);
+            imgpipe_wk_batch_next(w);
+            if (imgpipe_wk_batch_left(w))
+                continue;
+        }
         int got = imgpipe_wk_fill(w); /* what is done goes with its read */
         if (got == 1)
             continue;
@@ -318,6 +333,8 @@ static void worker_cleanup(struct worker *w)
         imgpipe_wk_dir_close(w, w->dirs);
     if (w->batch)
         freeReplyObject(w->batch);
+    if (w->next_batch) /* pending under our name: read again by our name, or claimed */
+        freeReplyObject(w->next_batch);
     if (w->c)
         redisFree(w->c);
     if (w->beat_c)
@@ -334,6 +351,7 @@ static void worker_cleanup(struct worker *w)
 static void final_flush(struct worker *w)
 {
     double until = imgpipe_now() + FINAL_FLUSH_S;
+    imgpipe_wk_settle(w);
     while (w->recs && imgpipe_now() < until) {
         imgpipe_wk_flush(w);
         if (w->recs)
@@ -369,6 +387,10 @@ static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
     pthread_mutex_destroy(&r.lock);
     imgpipe_hostrate_free(r.rate);
     sum->failed -= w->uncounted; /* the run counted every attempt */
+    imgpipe_wk_settle(w);
+    if (w->batch)
+        imgpipe_wk_give_back(w, w->batch, w->batch_pos, w->batch_qi);
+    imgpipe_wk_give_back(w, w->next_batch, 0, 0);
     final_flush(w);
     if (rc == IMGPIPE_OK && w->dir_failed)
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s", w->dir_err);

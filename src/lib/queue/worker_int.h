@@ -1,6 +1,7 @@
 /* The worker's state, shared by its parts and private to them:
  *   worker.c         the run: options, the connection, the supply and outcome callbacks
  *   worker_read.c    reading entries: claims, our own pending ones, new ones
+ *   worker_ahead.c   reading the next batch while the current one is handed out
  *   worker_take.c    an entry as a task: its directory, its options
  *   worker_record.c  what becomes of a job (done, retried, failed) and its MULTI/EXEC
  *   heartbeat.c      the worker's name and its heartbeat key
@@ -41,7 +42,7 @@ struct wk_job {
     imgpipe_get_opts opts;
 };
 
-enum wk_rec_kind { WK_ACK, WK_GONE, WK_RETRY, WK_FAIL };
+enum wk_rec_kind { WK_ACK, WK_GONE, WK_RETRY, WK_FAIL, WK_BACK };
 
 /* An outcome to write to Redis. */
 struct wk_rec {
@@ -70,7 +71,10 @@ struct worker {
     redisReply *batch; /* entries read and not yet handed out (checked by wk_batch_set) */
     size_t batch_pos;
     int batch_qi;
-    int *own_done; /* our own pending entries (from an earlier life) re-read, per queue */
+    redisReply *next_batch; /* entries read ahead (queue 0), handed out after the batch */
+    int ahead;              /* a read ahead was sent and its reply not yet read */
+    int ahead_flush;        /* the replies of the outcomes sent with it, read after it */
+    int *own_done;          /* our own pending entries (from an earlier life) re-read, per queue */
     char (*own_last)[48];
     struct wk_job *flight;
     struct wk_job *reported; /* between the outcome hook and the item callback */
@@ -79,9 +83,10 @@ struct worker {
     uint64_t uncounted;           /* attempts the run counted as failures that were not outcomes */
     struct wk_dir *dirs;
     struct wk_rec *recs, **recs_tail;
-    int nrecs;         /* records not yet sent */
-    double recs_since; /* when the oldest of them was made */
-    int dir_failed;    /* a directory cannot be written: stop, and say why (dir_err) */
+    struct wk_rec *sending; /* sent, their replies not yet read: back to recs if lost */
+    int nrecs;              /* records not yet sent */
+    double recs_since;      /* when the oldest of them was made */
+    int dir_failed;         /* a directory cannot be written: stop, and say why (dir_err) */
     char dir_err[IMGPIPE_ERRLEN];
     imgpipe_item_cb cb;
     void *userdata;
@@ -102,6 +107,8 @@ int imgpipe_wk_connected(struct worker *w);
 redisReply *imgpipe_wk_command(struct worker *w, int argc, const char **argv);
 /* The same, with the outcomes not yet recorded sent in the same round trip. */
 redisReply *imgpipe_wk_command_flushing(struct worker *w, int argc, const char **argv);
+/* A reply read for the command named what, checked as imgpipe_wk_command's. */
+redisReply *imgpipe_wk_checked(struct worker *w, redisReply *raw, const char *what);
 
 /* worker_read.c */
 size_t imgpipe_wk_batch_left(const struct worker *w);
@@ -110,10 +117,24 @@ size_t imgpipe_wk_batch_left(const struct worker *w);
  * far go in the same round trip. 1 with entries, 0 when Redis had none, -1 when it was
  * not asked (idle wait, reconnect backoff). */
 int imgpipe_wk_fill(struct worker *w);
+/* The entries of an XREADGROUP reply r (freed): NULL when there are none, or when the
+ * reply is not shaped as entries (the connection is dropped, with a notice). */
+redisReply *imgpipe_wk_group_entries(struct worker *w, redisReply *r);
 /* Moves the due scheduled retries of every queue back to their streams. */
 void imgpipe_wk_move_due(struct worker *w);
 /* 1 when --burst may end: nothing waiting or scheduled, nothing held by a dead worker. */
 int imgpipe_wk_burst_done(struct worker *w);
+
+/* worker_ahead.c */
+/* Sends the read of the next batch when the batch is half handed out (the plain case: one
+ * queue, no claim or due retries to look at; imgpipe_wk_fill does the rest). */
+void imgpipe_wk_read_ahead(struct worker *w);
+/* Reads its reply into next_batch: waiting for it when block, else only once it came. */
+void imgpipe_wk_ahead_collect(struct worker *w, int block);
+/* Before any other command on the connection: the read ahead's reply is read first. */
+void imgpipe_wk_settle(struct worker *w);
+/* An exhausted batch gives way to the one read ahead. */
+void imgpipe_wk_batch_next(struct worker *w);
 
 /* worker_take.c */
 /* The next entry of the batch as a task: 1; 0 when it was settled without one;
@@ -143,6 +164,11 @@ int imgpipe_wk_flush_due(const struct worker *w);
 /* Loads the outcome script on a new connection. */
 int imgpipe_wk_record_load(struct worker *w, char *err);
 void imgpipe_wk_recs_free(struct worker *w);
+/* Entries read and not started (from index from on) go back to the stream when the worker
+ * stops, for another worker now rather than by a claim after claim_after. */
+void imgpipe_wk_give_back(struct worker *w, const redisReply *entries, size_t from, int qi);
+/* Records sent whose replies were lost go back to be sent again. */
+void imgpipe_wk_recs_unsend(struct worker *w);
 
 /* worker_rate.c */
 /* With --rate: the run reserves its requests' starts from a schedule per host in Redis. */

@@ -94,11 +94,16 @@ static int read_group(struct worker *w, int qi, int want, const char *from)
     snprintf(count, sizeof(count), "%d", want);
     const char *argv[] = {"XREADGROUP", "GROUP",   IMGPIPE_Q_GROUP, w->name, "COUNT",
                           count,        "STREAMS", w->streams[qi],  from};
-    redisReply *r = imgpipe_wk_command_flushing(w, 9, argv);
+    redisReply *entries = imgpipe_wk_group_entries(w, imgpipe_wk_command_flushing(w, 9, argv));
+    return entries && batch_set(w, entries, 0, qi, "XREADGROUP");
+}
+
+redisReply *imgpipe_wk_group_entries(struct worker *w, redisReply *r)
+{
     if (!r || r->type == REDIS_REPLY_NIL) {
         if (r)
             freeReplyObject(r);
-        return 0;
+        return NULL;
     }
     redisReply *stream = imgpipe_q_elem(r, 0, REDIS_REPLY_ARRAY);
     redisReply *entries = stream && stream->elements == 2 && r->elements == 1
@@ -107,11 +112,13 @@ static int read_group(struct worker *w, int qi, int want, const char *from)
     if (entries) /* keep the entries, free the rest */
         stream->element[1] = NULL;
     freeReplyObject(r);
-    if (!entries) {
-        imgpipe_wk_drop(w, "Redis answered XREADGROUP with a reply of an unexpected shape");
-        return 0;
+    if (entries && !entries_ok(entries, 0)) {
+        freeReplyObject(entries);
+        entries = NULL;
     }
-    return batch_set(w, entries, 0, qi, "XREADGROUP");
+    if (!entries)
+        imgpipe_wk_drop(w, "Redis answered XREADGROUP with a reply of an unexpected shape");
+    return entries;
 }
 
 /* Our own pending entries, left by an earlier run under the same name: read them again. */
@@ -231,7 +238,8 @@ static int queue_settled(struct worker *w, int qi)
 
 int imgpipe_wk_burst_done(struct worker *w)
 {
-    if (w->inflight || imgpipe_wk_batch_left(w) || w->recs || !w->c)
+    imgpipe_wk_settle(w);
+    if (w->inflight || imgpipe_wk_batch_left(w) || w->next_batch || w->recs || w->sending || !w->c)
         return 0;
     for (int qi = 0; qi < w->nqueues; qi++)
         if (!w->c || !queue_settled(w, qi))

@@ -14,15 +14,39 @@ static void rec_free(struct wk_rec *r)
     free(r);
 }
 
+static void recs_free(struct wk_rec *r)
+{
+    while (r) {
+        struct wk_rec *next = r->next;
+        rec_free(r);
+        r = next;
+    }
+}
+
 void imgpipe_wk_recs_free(struct worker *w)
 {
-    while (w->recs) {
-        struct wk_rec *r = w->recs;
-        w->recs = r->next;
-        rec_free(r);
-    }
+    recs_free(w->recs);
+    recs_free(w->sending);
+    w->recs = w->sending = NULL;
     w->recs_tail = &w->recs;
     w->nrecs = 0;
+}
+
+void imgpipe_wk_recs_unsend(struct worker *w)
+{
+    if (!w->sending)
+        return;
+    struct wk_rec *last = w->sending;
+    while (last->next)
+        last = last->next;
+    last->next = w->recs;
+    if (!w->recs)
+        w->recs_tail = &last->next;
+    w->recs = w->sending;
+    w->sending = NULL;
+    w->nrecs = 0;
+    for (struct wk_rec *r = w->recs; r; r = r->next)
+        w->nrecs++;
 }
 
 /* Queues an outcome; on out of memory the entry stays pending and is claimed later. */
@@ -58,7 +82,8 @@ void imgpipe_wk_ack(struct worker *w, int qi, const char *id)
  * still has it under our name. A worker frozen past claim-after whose job was claimed by
  * another (or already acked by it) is refused, so `done` never counts a job twice and a
  * retry is never scheduled twice. KEYS: stream, failed, stats, urls, scheduled. ARGV:
- * group, consumer, then per record: kind (a done, g gone, r retry, f failed), id, url,
+ * group, consumer, then per record: kind (a done, g gone, r retry, f failed, b given back
+ * unstarted: a new entry at the stream's end, the URL's state its id), id, url,
  * delay ms, field count, fields. A retry waits in the scheduled set (score: due time on
  * Redis's clock; member: "<old id>\n<fields as JSON>"). Returns the refused count. */
 static const char record_script[] =
@@ -86,6 +111,8 @@ static const char record_script[] =
     "    elseif kind == 'f' then\n"
     "      redis.call('XADD', KEYS[2], '*', unpack(f))\n"
     "      redis.call('HSET', KEYS[4], url, 'failed')\n"
+    "    elseif kind == 'b' and nf > 0 then\n"
+    "      redis.call('HSET', KEYS[4], url, redis.call('XADD', KEYS[1], '*', unpack(f)))\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -105,7 +132,7 @@ int imgpipe_wk_record_load(struct worker *w, char *err)
 static int push_rec(imgpipe_strvec *a, const struct wk_rec *r)
 {
     static const char kinds[] = {
-        [WK_ACK] = 'a', [WK_GONE] = 'g', [WK_RETRY] = 'r', [WK_FAIL] = 'f'};
+        [WK_ACK] = 'a', [WK_GONE] = 'g', [WK_RETRY] = 'r', [WK_FAIL] = 'f', [WK_BACK] = 'b'};
     char kind[2] = {kinds[r->kind], 0}, delay[24], nf[24];
     snprintf(delay, sizeof(delay), "%ld", r->delay_ms);
     snprintf(nf, sizeof(nf), "%zu", r->fields.n);
@@ -157,13 +184,21 @@ int imgpipe_wk_flush_append(struct worker *w)
     for (int qi = 0; ok && qi < w->nqueues; qi++)
         ok = append_queue(w, qi, &sent);
     ok = ok && redisAppendCommand(w->c, "EXEC") == REDIS_OK && ++sent;
-    if (!ok) /* what was appended goes with the connection */
+    if (!ok) { /* what was appended goes with the connection */
         imgpipe_wk_drop(w, w->c->err ? w->c->errstr : "out of memory");
-    return ok ? sent : 0;
+        return 0;
+    }
+    /* Outcomes made while the replies are awaited (a read ahead) join the next MULTI. */
+    w->sending = w->recs;
+    w->recs = NULL;
+    w->recs_tail = &w->recs;
+    w->nrecs = 0;
+    return sent;
 }
 
 void imgpipe_wk_flush(struct worker *w)
 {
+    imgpipe_wk_settle(w);
     imgpipe_wk_flush_collect(w, imgpipe_wk_flush_append(w));
 }
 
@@ -195,6 +230,8 @@ void imgpipe_wk_flush_collect(struct worker *w, int sent)
                                                "unexpectedly");
         return;
     }
+    recs_free(w->sending);
+    w->sending = NULL;
     if (refused) {
         char n[24];
         snprintf(n, sizeof(n), "%lld", refused);
@@ -203,7 +240,6 @@ void imgpipe_wk_flush_collect(struct worker *w, int sent)
                           "this one was silent past claim-after%s",
                           n, "");
     }
-    imgpipe_wk_recs_free(w);
 }
 
 /* The entry's fields for a retry (attempt + 1) or a failure (with why). The attempt field
@@ -268,4 +304,27 @@ void imgpipe_wk_finish(struct worker *w, struct wk_job *j, int status, int trans
     else if (!retry)
         w->failed++;
     pthread_mutex_unlock(&w->lock);
+}
+
+void imgpipe_wk_give_back(struct worker *w, const redisReply *entries, size_t from, int qi)
+{
+    for (size_t i = from; entries && i < entries->elements; i++) {
+        const redisReply *e = entries->element[i], *kv = e->element[1];
+        if (kv->type != REDIS_REPLY_ARRAY) {
+            rec_add(w, WK_GONE, qi, e->element[0]->str);
+            continue;
+        }
+        imgpipe_strvec f = {0};
+        int bad = 0;
+        for (size_t k = 0; !bad && k < kv->elements; k++)
+            bad = imgpipe_strvec_push(&f, kv->element[k]->str);
+        struct wk_rec *r = bad ? NULL : rec_add(w, WK_BACK, qi, e->element[0]->str);
+        if (!r) { /* out of memory: it stays pending, for a claim */
+            imgpipe_strvec_free(&f);
+            continue;
+        }
+        const char *url = imgpipe_q_field(kv, "url");
+        r->url = strdup(url ? url : "");
+        r->fields = f;
+    }
 }
