@@ -49,6 +49,13 @@ void imgpipe_wk_drop(struct worker *w, const char *why)
     w->c = NULL;
     w->ahead = 0; /* its reply went with the connection */
     imgpipe_wk_recs_unsend(w);
+    /* A read whose reply was lost left its entries pending under our name, where no claim
+     * reaches them while we beat: read our own pending entries again once back (a take
+     * skips those we hold). */
+    for (int i = 0; i < w->nqueues; i++) {
+        w->own_done[i] = 0;
+        snprintf(w->own_last[i], sizeof(w->own_last[i]), "0");
+    }
     w->retry_at = imgpipe_now() + w->backoff;
     w->backoff = w->backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : w->backoff * 2;
 }
@@ -166,6 +173,8 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
         imgpipe_wk_flush(w);
     if (ending)
         return 0;
+    if (!w->ahead && w->c) /* due retries back in their stream, however long a batch lasts */
+        imgpipe_wk_move_due(w);
     for (;;) {
         imgpipe_wk_batch_next(w);
         while (imgpipe_wk_batch_left(w) && !w->dir_failed) {

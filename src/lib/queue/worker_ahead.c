@@ -77,10 +77,14 @@ void imgpipe_wk_ahead_collect(struct worker *w, int block)
     if (raw) /* the outcomes' replies before anything else is asked */
         imgpipe_wk_flush_collect(w, w->ahead_flush);
     redisReply *entries = imgpipe_wk_group_entries(w, imgpipe_wk_checked(w, raw, "XREADGROUP"));
-    if (entries && entries->elements > 0)
+    if (entries && entries->elements > 0) {
         w->next_batch = entries;
-    else if (entries)
+        return;
+    }
+    if (entries)
         freeReplyObject(entries);
+    if (w->c) /* none waiting: not asked again before the idle wait, read ahead or not */
+        w->idle_until = imgpipe_now() + IMGPIPE_WK_IDLE_READ_S;
 }
 
 void imgpipe_wk_settle(struct worker *w)
@@ -97,5 +101,6 @@ void imgpipe_wk_batch_next(struct worker *w)
     w->batch = w->next_batch;
     w->batch_pos = 0;
     w->batch_qi = 0;
+    w->batch_own = 0;
     w->next_batch = NULL;
 }

@@ -71,6 +71,7 @@ struct worker {
     redisReply *batch; /* entries read and not yet handed out (checked by wk_batch_set) */
     size_t batch_pos;
     int batch_qi;
+    int batch_own;          /* the batch is our own pending entries, read again */
     redisReply *next_batch; /* entries read ahead (queue 0), handed out after the batch */
     int ahead;              /* a read ahead was sent and its reply not yet read */
     int ahead_flush;        /* the replies of the outcomes sent with it, read after it */
@@ -99,6 +100,8 @@ struct worker {
     pthread_t beater;
     redisContext *beat_c; /* the heartbeat's own connection */
 };
+
+#define IMGPIPE_WK_IDLE_READ_S 0.05 /* after an empty read, ask Redis again no sooner */
 
 /* worker.c */
 void imgpipe_wk_notice(struct worker *w, const char *fmt, const char *a, const char *b);

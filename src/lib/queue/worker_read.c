@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IDLE_READ_S 0.05 /* after an empty read, ask Redis again no sooner than this */
-#define DUE_EVERY_S 0.1  /* how often the scheduled retries are looked at */
-#define DUE_BATCH "256"  /* retries moved per queue per look */
+#define DUE_EVERY_S 0.1 /* how often the scheduled retries are looked at */
+#define DUE_BATCH "256" /* retries moved per queue per look */
 
 /* Entries as XREADGROUP gives them, [id, fields-or-nil], with a delivery count after them
  * when they come from the claim script. */
@@ -48,6 +47,7 @@ static int batch_set(struct worker *w, redisReply *entries, int counted, int qi,
     w->batch = entries;
     w->batch_pos = 0;
     w->batch_qi = qi;
+    w->batch_own = 0;
     return entries->elements > 0;
 }
 
@@ -130,6 +130,7 @@ static int read_own(struct worker *w, int qi, int want)
         w->own_done[qi] = w->c != NULL;
         return 0;
     }
+    w->batch_own = 1;
     snprintf(w->own_last[qi], sizeof(w->own_last[qi]), "%s",
              w->batch->element[w->batch->elements - 1]->element[0]->str);
     return 1;
@@ -193,7 +194,7 @@ int imgpipe_wk_fill(struct worker *w)
     for (int qi = 0; qi < w->nqueues && w->c; qi++)
         if (read_group(w, qi, want, ">"))
             return 1;
-    w->idle_until = now + IDLE_READ_S;
+    w->idle_until = now + IMGPIPE_WK_IDLE_READ_S;
     return w->c ? 0 : -1;
 }
 

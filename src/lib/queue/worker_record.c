@@ -314,6 +314,10 @@ void imgpipe_wk_give_back(struct worker *w, const redisReply *entries, size_t fr
             rec_add(w, WK_GONE, qi, e->element[0]->str);
             continue;
         }
+        /* A claimed entry keeps its delivery count (poison-pill protection) and an entry
+         * without fields is not one to add again: both stay pending, for a claim. */
+        if ((e->elements > 2 && e->element[2]->integer > 1) || kv->elements == 0)
+            continue;
         imgpipe_strvec f = {0};
         int bad = 0;
         for (size_t k = 0; !bad && k < kv->elements; k++)

@@ -247,6 +247,21 @@ static int held_in_memory(const redisReply *kv)
     return (thumbs && *thumbs) || (dir && imgpipe_s3_is_url(dir));
 }
 
+/* One of our own pending entries read again that we still hold: in flight, or its outcome
+ * not yet recorded in Redis. */
+static int held_here(const struct worker *w, int qi, const char *id)
+{
+    for (const struct wk_job *j = w->flight; j; j = j->next)
+        if (j->qi == qi && strcmp(j->id, id) == 0)
+            return 1;
+    const struct wk_rec *lists[] = {w->recs, w->sending};
+    for (int l = 0; l < 2; l++)
+        for (const struct wk_rec *r = lists[l]; r; r = r->next)
+            if (r->qi == qi && strcmp(r->id, id) == 0)
+                return 1;
+    return 0;
+}
+
 int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
 {
     redisReply *e = w->batch->element[w->batch_pos];
@@ -256,6 +271,10 @@ int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
     if (e->element[1]->type != REDIS_REPLY_ARRAY) { /* deleted while pending */
         w->batch_pos++;
         imgpipe_wk_ack(w, w->batch_qi, id);
+        return 0;
+    }
+    if (w->batch_own && held_here(w, w->batch_qi, id)) {
+        w->batch_pos++;
         return 0;
     }
     int in_memory = held_in_memory(e->element[1]);
