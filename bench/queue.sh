@@ -16,27 +16,11 @@ galleryd=$build/tools/galleryd/galleryd
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 T=$(mktemp -d "${TMPDIR:-/tmp}/imgpipe-qbench.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$T/redis.log" 2>&1 &
-pids+=($!)
-"$galleryd" --port 0 --port-file "$T/gport" --count 4 2>"$T/galleryd.log" &
-pids+=($!)
-for i in $(seq 1 100); do
-  [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && [ -s "$T/gport" ] && break
-  sleep 0.1
-done
-url=redis://127.0.0.1:$port
-base=http://127.0.0.1:$(cat "$T/gport")
+source "$here/queue_env.sh"
+cleanup_dirs+=("$T")
+queue_env_start "$T"
+url=$IMGPIPE_REDIS_URL
 seq 1 "$jobs" | sed "s|.*|$base/x/&.png|" >"$T/urls.txt"
-now() { date +%s.%N; }
 
 # imgpipe: enqueue, then 2 burst workers.
 "$imgpipe" enqueue --redis "$url" -Q bench -o "$T/imgpipe" "$T/urls.txt" >/dev/null

@@ -24,26 +24,9 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 T=$(mktemp -d "${TMPDIR:-/tmp}/imgpipe-qscale.XXXXXX")
 DISK=$(mktemp -d "${DISK_DIR:-$PWD}/.imgpipe-qscale-disk.XXXXXX")
 SHM=$(mktemp -d /dev/shm/imgpipe-qscale.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$T" "$DISK" "$SHM"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$T/redis.log" 2>&1 &
-pids+=($!)
-"$galleryd" --port 0 --port-file "$T/gport" --count 4 2>"$T/galleryd.log" &
-pids+=($!)
-for i in $(seq 1 100); do
-  [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && [ -s "$T/gport" ] && break
-  sleep 0.1
-done
-export IMGPIPE_REDIS_URL=redis://127.0.0.1:$port
-base=http://127.0.0.1:$(cat "$T/gport")
-now() { date +%s.%N; }
+source "$here/queue_env.sh"
+cleanup_dirs+=("$T" "$DISK" "$SHM")
+queue_env_start "$T"
 rcli() { redis-cli -p "$port" "$@"; }
 used() { rcli info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 
@@ -96,7 +79,6 @@ run_get() { # run_get DIR
   "$imgpipe" get -q -o "$1" "$T/urls.txt"
   echo "$(now) - $t0" | bc -l
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Each round runs get and every worker count once, get first in odd rounds and last in even
 # ones, each into a directory of its own: nothing is deleted until the end, as ext4 creates
 # files slowly for a while after many were deleted (it skips recently freed inodes).

@@ -18,25 +18,10 @@ galleryd=$build/tools/galleryd/galleryd
 [ -x "$imgpipe" ] && [ -x "$galleryd" ] || { echo "build first: $imgpipe, $galleryd" >&2; exit 2; }
 
 T=$(mktemp -d /dev/shm/imgpipe-wjobs.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$T/redis.log" 2>&1 &
-pids+=($!)
-"$galleryd" --port 0 --port-file "$T/gport" --count 4 --latency-ms "$latency" 2>"$T/galleryd.log" &
-pids+=($!)
-for i in $(seq 1 100); do
-  [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && [ -s "$T/gport" ] && break
-  sleep 0.1
-done
-export IMGPIPE_REDIS_URL=redis://127.0.0.1:$port
-seq 1 "$jobs" | sed "s|.*|http://127.0.0.1:$(cat "$T/gport")/x/&.png|" >"$T/urls.txt"
-now() { date +%s.%N; }
+source "$here/queue_env.sh"
+cleanup_dirs+=("$T")
+queue_env_start "$T" --latency-ms "$latency"
+seq 1 "$jobs" | sed "s|.*|$base/x/&.png|" >"$T/urls.txt"
 run() { # run ROW ROUND [-j N]: seconds for one burst worker to do every job
   local row=$1 r=$2 t0
   shift 2
@@ -48,7 +33,6 @@ run() { # run ROW ROUND [-j N]: seconds for one burst worker to do every job
   [ "$(ls "$T/$row.$r" | wc -l)" -eq "$jobs" ] || { echo "$row: $(ls "$T/$row.$r" | wc -l) of $jobs files" >&2; exit 1; }
   rm -rf "${T:?}/$row.$r"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for r in $(seq 1 "$repeat"); do
   run defaults "$r"
   for j in $jobs_list; do run "j$j" "$r" -j "$j"; done
