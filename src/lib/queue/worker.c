@@ -360,7 +360,6 @@ static void worker_cleanup(struct worker *w)
 static void final_flush(struct worker *w)
 {
     double until = imgpipe_now() + FINAL_FLUSH_S;
-    imgpipe_wk_settle(w);
     while (w->recs && imgpipe_now() < until) {
         imgpipe_wk_flush(w);
         if (w->recs)
@@ -396,9 +395,8 @@ static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
     pthread_mutex_destroy(&r.lock);
     imgpipe_hostrate_free(r.rate);
     sum->failed -= w->uncounted; /* the run counted every attempt */
-    imgpipe_wk_settle(w);
-    if (w->batch)
-        imgpipe_wk_give_back(w, w->batch, w->batch_pos, w->batch_qi);
+    imgpipe_wk_settle(w);        /* the read ahead's entries too */
+    imgpipe_wk_give_back(w, w->batch, w->batch_pos, w->batch_qi);
     imgpipe_wk_give_back(w, w->next_batch, 0, 0);
     final_flush(w);
     if (rc == IMGPIPE_OK && w->dir_failed)

@@ -3,9 +3,9 @@
  * has come. The transfer loop then waits on Redis only when a batch runs out first.
  *
  * Only the plain case reads ahead: one queue, none of our own entries left to read again,
- * no claim or due retries to look at. Those wait for the batch to run out, when
- * imgpipe_wk_fill looks at each in turn (due retries every 0.1 s, claims every quarter of
- * claim_after). Every other command first reads the reply owed (imgpipe_wk_settle): one
+ * no claim or due retries to look at. Claims and our own entries wait for the batch to run
+ * out, when imgpipe_wk_fill looks at each in turn; the supply moves due retries every
+ * 0.1 s. Every other command first reads the reply owed (imgpipe_wk_settle): one
  * connection, replies in order. */
 #include "queue/worker_int.h"
 

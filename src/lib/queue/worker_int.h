@@ -167,8 +167,9 @@ int imgpipe_wk_flush_due(const struct worker *w);
 /* Loads the outcome script on a new connection. */
 int imgpipe_wk_record_load(struct worker *w, char *err);
 void imgpipe_wk_recs_free(struct worker *w);
-/* Entries read and not started (from index from on) go back to the stream when the worker
- * stops, for another worker now rather than by a claim after claim_after. */
+/* Entries read and not started (from index from on; entries NULL: none) go back to the
+ * stream when the worker stops, for another worker now rather than by a claim after
+ * claim_after. */
 void imgpipe_wk_give_back(struct worker *w, const redisReply *entries, size_t from, int qi);
 /* Records sent whose replies were lost go back to be sent again. */
 void imgpipe_wk_recs_unsend(struct worker *w);

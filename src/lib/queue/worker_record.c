@@ -310,8 +310,8 @@ void imgpipe_wk_give_back(struct worker *w, const redisReply *entries, size_t fr
 {
     for (size_t i = from; entries && i < entries->elements; i++) {
         const redisReply *e = entries->element[i], *kv = e->element[1];
-        if (kv->type != REDIS_REPLY_ARRAY) {
-            rec_add(w, WK_GONE, qi, e->element[0]->str);
+        if (kv->type != REDIS_REPLY_ARRAY) { /* deleted while pending */
+            imgpipe_wk_ack(w, qi, e->element[0]->str);
             continue;
         }
         /* A claimed entry keeps its delivery count (poison-pill protection) and an entry

@@ -237,8 +237,6 @@ static int task_from_job(struct worker *w, struct wk_job *j, imgpipe_task *t, ch
     return IMGPIPE_OK;
 }
 
-/* The next entry of the batch as a task: 1, or 0 when the entry was settled without one
- * (gone from the stream, abandoned too often, unusable). The batch's shape was checked. */
 /* A job whose body is held in memory: thumbnails are made from it, or a bucket takes it
  * whole. Its body is not streamed to a file. */
 static int held_in_memory(const redisReply *kv)
@@ -262,6 +260,9 @@ static int held_here(const struct worker *w, int qi, const char *id)
     return 0;
 }
 
+/* The next entry of the batch as a task: 1, or 0 when the entry was settled without one
+ * (gone from the stream, abandoned too often, unusable, ours already). The batch's shape
+ * was checked. */
 int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
 {
     redisReply *e = w->batch->element[w->batch_pos];
