@@ -16,7 +16,7 @@ static int may_read_ahead(const struct worker *w)
 {
     double now = imgpipe_now();
     return w->c && !w->ahead && !w->next_batch && w->nqueues == 1 && w->own_done[0] &&
-           imgpipe_wk_batch_left(w) <= (size_t)w->jobs && now >= w->idle_until &&
+           imgpipe_wk_batch_left(w) <= (size_t)imgpipe_wk_reserve(w) / 2 && now >= w->idle_until &&
            now < w->reclaim_at && now < w->due_at;
 }
 
@@ -25,7 +25,7 @@ void imgpipe_wk_read_ahead(struct worker *w)
     if (!may_read_ahead(w))
         return;
     char count[16];
-    snprintf(count, sizeof(count), "%d", 2 * w->jobs);
+    snprintf(count, sizeof(count), "%d", imgpipe_wk_reserve(w));
     const char *argv[] = {"XREADGROUP", "GROUP",   IMGPIPE_Q_GROUP, w->name, "COUNT",
                           count,        "STREAMS", w->streams[0],   ">"};
     if (redisAppendCommandArgv(w->c, 9, argv, NULL) != REDIS_OK) {

@@ -103,6 +103,14 @@ struct worker {
 
 #define IMGPIPE_WK_IDLE_READ_S 0.05 /* after an empty read, ask Redis again no sooner */
 
+/* Entries a worker holds unstarted beyond its free slots: enough that a slot that frees
+ * rarely waits on Redis, few enough that a short queue is shared among the workers, not
+ * hoarded by the first to read. */
+static inline int imgpipe_wk_reserve(const struct worker *w)
+{
+    return w->jobs / 2 > 0 ? w->jobs / 2 : 1;
+}
+
 /* worker.c */
 void imgpipe_wk_notice(struct worker *w, const char *fmt, const char *a, const char *b);
 void imgpipe_wk_drop(struct worker *w, const char *why);
@@ -115,9 +123,9 @@ redisReply *imgpipe_wk_checked(struct worker *w, redisReply *raw, const char *wh
 
 /* worker_read.c */
 size_t imgpipe_wk_batch_left(const struct worker *w);
-/* Refills the batch with up to 2 x `jobs` entries, read ahead of the free slots, so a slot
- * that frees takes its next job without a round trip to Redis; the outcomes recorded so
- * far go in the same round trip. 1 with entries, 0 when Redis had none, -1 when it was
+/* Refills the batch: the free slots and a reserve (imgpipe_wk_reserve), so a slot that
+ * frees takes its next job without a round trip to Redis; the outcomes recorded so far go
+ * in the same round trip. 1 with entries, 0 when Redis had none, -1 when it was
  * not asked (idle wait, reconnect backoff). */
 int imgpipe_wk_fill(struct worker *w);
 /* The entries of an XREADGROUP reply r (freed): NULL when there are none, or when the
@@ -129,8 +137,9 @@ void imgpipe_wk_move_due(struct worker *w);
 int imgpipe_wk_burst_done(struct worker *w);
 
 /* worker_ahead.c */
-/* Sends the read of the next batch when the batch is half handed out (the plain case: one
- * queue, no claim or due retries to look at; imgpipe_wk_fill does the rest). */
+/* Sends the read of a reserve's worth more when the batch is down to half a reserve (the
+ * plain case: one queue, no claim or due retries to look at; imgpipe_wk_fill does the
+ * rest). */
 void imgpipe_wk_read_ahead(struct worker *w);
 /* Reads its reply into next_batch: waiting for it when block, else only once it came. */
 void imgpipe_wk_ahead_collect(struct worker *w, int block);

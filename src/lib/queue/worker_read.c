@@ -178,7 +178,7 @@ void imgpipe_wk_move_due(struct worker *w)
 int imgpipe_wk_fill(struct worker *w)
 {
     double now = imgpipe_now();
-    int want = 2 * w->jobs;
+    int want = w->jobs - w->inflight + imgpipe_wk_reserve(w); /* free slots, and a reserve */
     if (now < w->idle_until || !imgpipe_wk_connected(w))
         return -1;
     for (int qi = 0; qi < w->nqueues && w->c; qi++)
