@@ -84,12 +84,16 @@ RANDOM=4242
 for m in seq threads procs async; do
   for k in 1 2; do
     d="$T/kill-$m-$k"
-    "$IMGPIPE" get -m "$m" -j 4 -q -o "$d" "$T/links.txt" >/dev/null 2>&1 &
+    # A process group of its own: SIGKILL reaches procs' workers with the parent, even one
+    # forked a moment before (killing the children by parent, then the parent, missed it),
+    # and the rerun starts once none is left, not even as a zombie its sweep takes for alive.
+    setsid "$IMGPIPE" get -m "$m" -j 4 -q -o "$d" "$T/links.txt" >/dev/null 2>&1 &
     pid=$!
     sleep "0.$((RANDOM % 9 + 1))"
-    pkill -9 -P "$pid" 2>/dev/null || true   # procs' workers first, then the parent
-    kill -9 "$pid" 2>/dev/null || true
+    kill -9 -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do pgrep -g "$pid" >/dev/null || break; sleep 0.05; done
+    pgrep -g "$pid" >/dev/null && fail "the killed run's processes did not go within 5 s"
     printf 'done\t123' >>"$d/.imgpipe/ledger" 2>/dev/null || true  # and a torn last line
     run_imgpipe get -m "$m" -o "$d" "$T/links.txt"
     expect_rc 0 "rerun after SIGKILL ($m, $k)"
