@@ -57,9 +57,10 @@ static const struct cli_option options[] = {
      "  threads  a pool of N threads (default N: 8)\n"
      "  procs    N worker processes (default N: cores)\n"
      "  async    one event loop, N transfers in flight\n"
-     "           (default N: from 32, doubled to 64 when that\n"
-     "           doubles the answers per second; 16 with --thumb\n"
-     "           or a bucket), CPU work on every core",
+     "           (default N: from 32, doubled to 64, and past\n"
+     "           64 to 256 in a long run, while that doubles\n"
+     "           the answers per second; 16 with --thumb or a\n"
+     "           bucket), CPU work on every core",
      'm', 0, 0},
     {"jobs", 'j', "N", "the N of the mode", 'j', 0, 0},
     {"name", 0, "TEMPLATE",

@@ -69,3 +69,24 @@ ok "size limit, unreachable servers"
 (cd "$T" && RC=0 && timeout 60 "$IMGPIPE" get -q "$BASE/i/img0003.png") || fail "get into ./images"
 [ -f "$T/images/img0003.png" ] || fail "the default output directory is images/"
 ok "default directory"
+
+# How many transfers get keeps in flight without -j (run/limiter.c): galleryd answers after
+# 500 ms and counts the requests it answers at once. 160 links: from 32 to 64 (latency to
+# hide), not past 64, where a short run cannot pay for a probe; 480 links: past 64 once
+# 4 x 64 answers have come, at most 256.
+start_galleryd --count 2 --latency-ms 500
+peak_of() { # peak_of N: the most requests at once while get fetches N links at the defaults
+  curl -fsS "$BASE/stats/reset" >/dev/null
+  for i in $(seq 1 "$1"); do echo "$BASE/x/p$1-$i.png"; done >"$T/peak.txt"
+  run_imgpipe get -q -o "$T/peak$1" "$T/peak.txt"
+  expect_rc 0 "get of $1 slow links"
+  [ "$(files_in "$T/peak$1" | wc -l)" -eq "$1" ] || fail "$1 files: $(files_in "$T/peak$1" | wc -l)"
+  P=$(curl -fsS "$BASE/stats/peak")
+}
+peak_of 160
+p=$P
+[ "$p" -gt 32 ] && [ "$p" -le 64 ] || fail "160 slow links at the defaults: $p at once (33..64 expected)"
+peak_of 480
+p=$P
+[ "$p" -gt 64 ] && [ "$p" -le 256 ] || fail "480 slow links at the defaults: $p at once (65..256 expected)"
+ok "in flight at the defaults: 33..64 for 160 slow links, past 64 for 480"

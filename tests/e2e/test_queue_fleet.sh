@@ -182,8 +182,8 @@ ok "the worker takes get's --json, -v, --max-pixels, --rate, --per-host, --retry
 
 # ---- how many jobs a worker keeps in flight by default --------------------------------------
 # galleryd answers after 300 ms and counts the requests it answers at once. Streamed jobs
-# go past the 16 of before (the run adapts, from 32); jobs held in memory (thumbnails) stay
-# at 16; -j N is N for both.
+# go past the 16 of before (the run adapts, from 32, and past 64 in a long queue); jobs held
+# in memory (thumbnails) stay at 16; -j N is N for both.
 KEEP=$BASE
 start_galleryd --count 2 --latency-ms 300
 SLOW=$BASE
@@ -204,7 +204,12 @@ p=$(peak_after inflight)
 for i in $(seq 1 24); do echo "$SLOW/x/j$i.png"; done | enqueue -q inflight -o "$T/inflight-j"
 p=$(peak_after -j 5 inflight)
 [ "$p" -ge 3 ] && [ "$p" -le 5 ] || fail "-j 5: $p at once"
-ok "a worker keeps 32-64 streamed jobs in flight by default, 16 with thumbnails, N with -j N"
+# A long queue: past 64 once 4 x 64 answers have come (run/limiter.c), and the reads follow.
+for i in $(seq 1 480); do echo "$SLOW/x/l$i.png"; done | enqueue -q inflight -o "$T/inflight-l"
+p=$(peak_after inflight)
+[ "$p" -gt 64 ] && [ "$p" -le 256 ] || fail "480 streamed jobs at the defaults: $p at once (65..256 expected)"
+[ "$(ls "$T/inflight-l" | wc -l)" -eq 480 ] || fail "480 files: $(ls "$T/inflight-l" | wc -l)"
+ok "a worker keeps 32-64 streamed jobs in flight by default (past 64 in a long queue), 16 with thumbnails, N with -j N"
 
 # ---- a clean stop gives back what the worker read ahead -------------------------------------
 # Entries read ahead of the free slots and not started are not left pending under the

@@ -39,11 +39,11 @@ static void test_grows_while_doubling_pays(void **state)
 {
     (void)state;
     imgpipe_limiter l;
-    imgpipe_limiter_init(&l, 32, 64);
+    imgpipe_limiter_init(&l, 32, 64, 64);
     assert_int_equal(l.limit, 32);
     assert_int_equal(settle(&l, latency_bound, 0.1), 64);
     assert_true(l.settled);
-    imgpipe_limiter_init(&l, 16, 1024);
+    imgpipe_limiter_init(&l, 16, 1024, 1024);
     assert_int_equal(settle(&l, latency_bound, 0.1), 1024);
 }
 
@@ -51,9 +51,9 @@ static void test_steps_back_when_doubling_does_not_pay(void **state)
 {
     (void)state;
     imgpipe_limiter l;
-    imgpipe_limiter_init(&l, 32, 64);
+    imgpipe_limiter_init(&l, 32, 64, 64);
     assert_int_equal(settle(&l, cpu_bound, 0.001), 32); /* probed 64: no gain, back */
-    imgpipe_limiter_init(&l, 16, 1024);
+    imgpipe_limiter_init(&l, 16, 1024, 1024);
     assert_int_equal(settle(&l, knee_at_64, 0.1), 64);
     /* settled: later answers, however fast or slow, change nothing */
     for (int i = 0; i < 1000; i++)
@@ -67,32 +67,99 @@ static void test_answers_from_before_a_change_do_not_count(void **state)
 {
     (void)state;
     imgpipe_limiter l;
-    imgpipe_limiter_init(&l, 8, 64);
+    imgpipe_limiter_init(&l, 8, 64, 64);
     double t = 1.0;
-    for (int i = 0; i < 8; i++, t += 0.0125)
-        imgpipe_limiter_sample(&l, t - 0.1, t); /* 80 answers/s at 8 */
+    for (int i = 0; i < 10; i++, t += 0.0125) /* 80 answers/s at 8, over a round trip */
+        imgpipe_limiter_sample(&l, t - 0.1, t);
     assert_int_equal(l.limit, 16);
     for (int i = 0; i < 100; i++, t += 0.0125) /* the old transfers, still at 80/s */
         assert_int_equal(imgpipe_limiter_sample(&l, 0.5, t), 16);
     assert_false(l.settled);
     double since = t;
-    for (int i = 0; i < 8; i++, t += 0.00625) /* new ones, at 160/s: the doubling paid */
-        imgpipe_limiter_sample(&l, since, t);
+    t += 0.1; /* new ones, a latency later, at 160/s: the doubling paid */
+    for (int i = 0; i < 17; i++, t += 0.00625)
+        imgpipe_limiter_sample(&l, t - 0.1 > since ? t - 0.1 : since, t);
     assert_int_equal(l.limit, 32);
+}
+
+/* Small bodies answer in waves, a level's worth at once each round trip: read from the
+ * first answer of a wave, every level looks as fast as the CPU, and a doubling that
+ * doubles the answers per round trip looks like no gain. */
+static void test_waves_read_over_the_round_trip(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 32, 64, 64);
+    double t = 1.0;
+    for (int round = 0; round < 4 && !l.settled; round++) {
+        int level = l.limit;
+        double start = t;
+        t += 0.1; /* the wave: every transfer of the level answers 100 ms later, 1 ms apart */
+        for (int i = 0; i < level; i++, t += 0.001)
+            imgpipe_limiter_sample(&l, start, t);
+    }
+    assert_int_equal(l.limit, 64);
 }
 
 static void test_window_and_bounds(void **state)
 {
     (void)state;
     imgpipe_limiter l;
-    imgpipe_limiter_init(&l, 200, 64); /* the start never exceeds the cap */
+    imgpipe_limiter_init(&l, 200, 64, 256); /* the start never exceeds the soft cap */
     assert_int_equal(l.limit, 64);
-    imgpipe_limiter_init(&l, 2, 64);
+    imgpipe_limiter_init(&l, 2, 64, 64);
     /* a window is at least 8 answers, even when fewer may be in flight */
     double t = 1.0;
     for (int i = 0; i < 7; i++, t += 0.1)
-        assert_int_equal(imgpipe_limiter_sample(&l, 0.0, t), 2);
-    assert_int_equal(imgpipe_limiter_sample(&l, 0.0, t), 4);
+        assert_int_equal(imgpipe_limiter_sample(&l, t - 0.05, t), 2);
+    assert_int_equal(imgpipe_limiter_sample(&l, t - 0.05, t), 4);
+}
+
+/* Feeds n answers of a latency-bound server (100 ms each, limit/0.1 a second). */
+static void feed(imgpipe_limiter *l, int n, double *t)
+{
+    for (int i = 0; i < n; i++) {
+        int limit = l->limit;
+        *t += 0.100 / limit;
+        imgpipe_limiter_sample(l, *t - 0.1, *t);
+        if (l->limit != limit)
+            *t += 0.1;
+    }
+}
+
+/* A short run (bench/get.sh's 160 images) never pays for a probe above the soft ceiling,
+ * however latency-bound: it stays at soft. A long one goes on to the cap. */
+static void test_above_soft_only_in_a_long_run(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    double t = 1.0;
+    imgpipe_limiter_init(&l, 32, 64, 256);
+    feed(&l, 160, &t);
+    assert_int_equal(l.limit, 64);
+    assert_false(l.settled);
+    feed(&l, 4 * 64 - 160 - 1, &t); /* one answer short of a long run */
+    assert_int_equal(l.limit, 64);
+    imgpipe_limiter_init(&l, 32, 64, 256);
+    assert_int_equal(settle(&l, latency_bound, 0.1), 256);
+    assert_true(l.answers >= 4 * 64);
+    /* the cap is a soft ceiling's own: a max below it is the ceiling */
+    imgpipe_limiter_init(&l, 32, 128, 64);
+    assert_int_equal(settle(&l, latency_bound, 0.1), 64);
+}
+
+/* In a long run, a probe above soft that does not pay goes back, as below soft; a run
+ * that never paid to reach soft never waits there. */
+static void test_long_run_probe_that_does_not_pay(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 32, 64, 256);
+    assert_int_equal(settle(&l, knee_at_64, 0.1), 64);
+    assert_true(l.answers >= 4 * 64); /* it did probe 128, after the wait */
+    imgpipe_limiter_init(&l, 32, 64, 256);
+    assert_int_equal(settle(&l, cpu_bound, 0.001), 32);
+    assert_true(l.answers < 4 * 64);
 }
 
 int main(void)
@@ -101,7 +168,10 @@ int main(void)
         cmocka_unit_test(test_grows_while_doubling_pays),
         cmocka_unit_test(test_steps_back_when_doubling_does_not_pay),
         cmocka_unit_test(test_answers_from_before_a_change_do_not_count),
+        cmocka_unit_test(test_waves_read_over_the_round_trip),
         cmocka_unit_test(test_window_and_bounds),
+        cmocka_unit_test(test_above_soft_only_in_a_long_run),
+        cmocka_unit_test(test_long_run_probe_that_does_not_pay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

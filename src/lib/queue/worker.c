@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 /* Without -j the run adapts its transfers in flight as get's does (exec_async.c: 32, then
- * 64 if that pays); reads and the reserve are sized from 64 (imgpipe_wk_reserve). Jobs whose bodies stay in memory
+ * 64 if that pays, on to 256 in a long run); reads and the reserve are sized from 64 or
+ * the run's count when higher (imgpipe_wk_reserve). Jobs whose bodies stay in memory
  * (thumbnails, a bucket) are held to 16, get's figure for bodies in memory. bench/queue.sh
  * and bench/queue_scale.sh measured the worker at 16: 0.75-0.84x get on disk, 64: 0.90x
  * (2026-12-03, 10000 jobs, median of 6). */
@@ -167,6 +168,8 @@ static int supply(imgpipe_run *r, imgpipe_task *t, char *err)
 {
     struct worker *w = r->supply_ctx;
     (void)err;
+    if (w->o->jobs <= 0) /* the run's count may have climbed: so do the reads */
+        w->jobs = r->in_flight > DEFAULT_READ_AHEAD ? r->in_flight : DEFAULT_READ_AHEAD;
     int ending = imgpipe_stop_set(w->o->stop) || w->dir_failed;
     imgpipe_wk_ahead_collect(w, 0);
     if (ending || (imgpipe_wk_flush_due(w) && !w->ahead)) /* else they go with the next read */

@@ -20,14 +20,18 @@
 #include <string.h>
 
 /* In flight by default. A body written to its file as it arrives holds no memory, so the
- * count adapts (run/limiter.c): from 32 up to 64 while a doubling pays. A fixed
- * count was no answer: in bench/get.sh on this 2-core machine (bench/RESULTS.md, 2026-12-03)
- * -j 64 beat -j 32 by 16-24% at 100 ms per response (plain HTTP, HTTPS/1.1, HTTP/2) and
- * lost by 21% at 0 ms, where 16 and 32 were best. A body kept in memory (thumbnails, a
- * bucket) costs 2N bodies: there a fixed 16, the fastest or within a few percent of it in
- * the sweeps of 2026-12-02, when every body was in memory. */
+ * count adapts (run/limiter.c): from 32 up to 64 while a doubling pays, and on to 256 in a
+ * run long enough to pay for the probe. A fixed count was no answer: in bench/get.sh on
+ * this 2-core machine (bench/RESULTS.md, 2026-12-03) -j 64 beat -j 32 by 16-24% at 100 ms
+ * per response (plain HTTP, HTTPS/1.1, HTTP/2) and lost by 21% at 0 ms, where 16 and 32
+ * were best; with 160 images, 128 and 160 did not beat 64, and probing 128 cost 18% on
+ * HTTP/2; with 2000 jobs at 100 ms, -j 256 was 2.5x faster than 64 (bench/worker_jobs.sh).
+ * A body kept in memory (thumbnails, a bucket) costs 2N bodies: there a fixed 16, the
+ * fastest or within a few percent of it in the sweeps of 2026-12-02, when every body was in
+ * memory. */
 #define ADAPTIVE_START 32
-#define ADAPTIVE_MAX 64
+#define ADAPTIVE_SOFT 64
+#define ADAPTIVE_MAX 256
 #define DEFAULT_IN_FLIGHT_IN_MEMORY 16
 #define POLL_MS 200
 #define SPARE_MAX 16   /* at most one buffer per pool thread is in use at a time */
@@ -168,14 +172,17 @@ static void start(struct async *a, struct slot *s)
     launch(a, s);
 }
 
-/* Starts tasks while slots are free; 0, or a source read error. Past the deadline, tasks
- * are still taken from the sources, to be reported as not started. */
+/* Starts tasks while slots are free; 0, a source read error, or no memory for a handle.
+ * Past the deadline, tasks are still taken from the sources, to be reported as not
+ * started. */
 static int top_up(struct async *a, char *err)
 {
     a->again = 0;
     a->freed = 0;
     while (!a->eof && a->free && a->transferring < a->max_transfers) {
         struct slot *s = a->free;
+        if (!s->easy && !(s->easy = curl_easy_init()))
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create a libcurl handle");
         int rc = imgpipe_run_next(a->r, &s->task, err);
         if (rc < 0)
             return rc;
@@ -220,8 +227,10 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
             finish_slot(a, s);
         return;
     }
-    if (a->adaptive)
+    if (a->adaptive) {
         a->max_transfers = imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now());
+        a->r->in_flight = a->max_transfers;
+    }
     end_transfer(a, s);
     s->work.fn = cpu_work;
     imgpipe_workpool_submit(a->pool, &s->work);
@@ -346,20 +355,31 @@ static CURLSH *share_new(void)
     return sh;
 }
 
+/* The most the adaptive count may reach: 256, or less where the descriptors (3 per
+ * transfer) are too few for it, rather than no spooling at all. */
+static int adaptive_cap(void)
+{
+    int cap = ADAPTIVE_MAX;
+    while (cap > ADAPTIVE_SOFT && !imgpipe_run_fds_fit(3L * cap))
+        cap /= 2;
+    return cap;
+}
+
 /* The most transfers in flight, and whether their number adapts. A socket per transfer and
  * a temporary file per slot (transferring, or waiting for the pool): 3N descriptors at
  * most; too few of them, and bodies stay in memory. */
 static void choose_limits(struct async *a, imgpipe_run *r)
 {
     int jobs = r->opts->jobs;
-    a->cap = jobs > 0 ? jobs : ADAPTIVE_MAX;
+    a->cap = jobs > 0 ? jobs : adaptive_cap();
     imgpipe_run_plan_fds(r, 3L * a->cap);
     int spooled = imgpipe_run_spools(r, NULL);
     a->adaptive = jobs <= 0 && spooled;
     if (jobs <= 0 && !spooled)
         a->cap = DEFAULT_IN_FLIGHT_IN_MEMORY;
-    imgpipe_limiter_init(&a->lim, ADAPTIVE_START, a->cap);
+    imgpipe_limiter_init(&a->lim, ADAPTIVE_START, ADAPTIVE_SOFT, a->cap);
     a->max_transfers = a->adaptive ? a->lim.limit : a->cap;
+    r->in_flight = a->max_transfers;
     a->nslots = 2 * a->cap;
 }
 
@@ -381,11 +401,9 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
     r->fetch.share = a->share;
     r->fetch.pipewait = 1;
-    for (int i = a->nslots - 1; i >= 0; i--) {
+    for (int i = a->nslots - 1; i >= 0; i--) { /* handles are made as slots are first used */
         struct slot *s = &a->slots[i];
         s->a = a;
-        if (!(s->easy = curl_easy_init()))
-            return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create libcurl handles");
         s->next = a->free;
         a->free = s;
     }

@@ -5,9 +5,11 @@
 #define GAIN 1.3
 #define MIN_WINDOW 8 /* answers before a window's rate is read */
 
-void imgpipe_limiter_init(imgpipe_limiter *l, int start, int max)
+void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max)
 {
-    *l = (imgpipe_limiter){.limit = start < max ? start : max, .max = max};
+    if (soft > max)
+        soft = max;
+    *l = (imgpipe_limiter){.limit = start < soft ? start : soft, .soft = soft, .max = max};
 }
 
 static int window(const imgpipe_limiter *l)
@@ -17,13 +19,35 @@ static int window(const imgpipe_limiter *l)
     return l->limit / 2 > MIN_WINDOW ? l->limit / 2 : MIN_WINDOW;
 }
 
+/* At the soft ceiling, the last doubling paid: once the run is long, the next one. */
+static void long_enough(imgpipe_limiter *l, double now)
+{
+    if (l->answers < (long)IMGPIPE_LIMITER_LONG_RUN * l->soft)
+        return;
+    l->waiting = 0;
+    l->limit = l->limit * 2 < l->max ? l->limit * 2 : l->max;
+    l->since = now;
+    l->n = 0;
+}
+
 int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now)
 {
-    if (l->settled || started < l->since)
+    if (l->settled)
+        return l->limit;
+    l->answers++;
+    if (l->waiting) {
+        long_enough(l, now);
+        return l->limit;
+    }
+    if (started < l->since)
         return l->limit;
     if (l->n++ == 0)
         l->first = now;
-    if (l->n < window(l))
+    /* A window spans a round trip at least: it ends with an answer to a transfer started
+     * after its first answer came. Small bodies answer in waves, a level's worth at once
+     * each round trip; a rate read inside one wave measured the CPU, not the server (a
+     * worker with 2000 jobs at 100 ms stepped back from 64 to 32 so). */
+    if (l->n < window(l) || started < l->first)
         return l->limit;
     double rate = now > l->first ? (l->n - 1) / (now - l->first) : 1e12;
     l->n = 0;
@@ -35,6 +59,10 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now)
     l->last_rate = rate;
     if (l->limit >= l->max) {
         l->settled = 1;
+        return l->limit;
+    }
+    if (l->limit >= l->soft && l->answers < (long)IMGPIPE_LIMITER_LONG_RUN * l->soft) {
+        l->waiting = 1;
         return l->limit;
     }
     l->limit = l->limit * 2 < l->max ? l->limit * 2 : l->max;

@@ -3,21 +3,31 @@
  * doubles while a doubling nearly doubles the answers per second (latency to hide: the
  * server answers each after a wait, however many ask); once one does not, it goes back to
  * the level before and stays (the CPU, the link or the server is the limit, and more in
- * flight only costs). Once per run: a host's latency does not change within one. */
+ * flight only costs). Once per run: a host's latency does not change within one.
+ *
+ * Above a soft ceiling it climbs only in a long run: a probe that does not pay costs a
+ * window of answers at twice the level, which a short run cannot pay back. */
 #ifndef IMGPIPE_LIMITER_H
 #define IMGPIPE_LIMITER_H
 
 typedef struct imgpipe_limiter {
     int limit;        /* transfers allowed in flight now */
+    int soft;         /* above it only once the run is long (IMGPIPE_LIMITER_LONG_RUN) */
     int max;          /* never above */
     int settled;      /* 1 once the limit stays */
+    int waiting;      /* at soft, the last doubling paid: waiting for the run to be long */
+    long answers;     /* answers counted so far */
     double since;     /* when the limit last changed */
     double first;     /* this window's first answer */
     int n;            /* answers in this window */
     double last_rate; /* answers per second at the level before, 0: none yet */
 } imgpipe_limiter;
 
-void imgpipe_limiter_init(imgpipe_limiter *l, int start, int max);
+/* Answers, per soft level in flight, before the limit may go above soft: four rounds at
+ * soft, where one probe window is about a round at twice the level. */
+#define IMGPIPE_LIMITER_LONG_RUN 4
+
+void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max);
 
 /* One answer, now, to a transfer started at started (imgpipe_now's clock). Answers to
  * transfers started before the last change had other company and are not counted.

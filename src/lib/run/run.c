@@ -368,11 +368,16 @@ int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t)
 
 #define FDS_SPARE 64 /* the run's own: DIR, the ledger, the URL list, libcurl's, stdio */
 
-void imgpipe_run_plan_fds(imgpipe_run *r, long fds)
+int imgpipe_run_fds_fit(long fds)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (rlim_t)(fds + FDS_SPARE) > rl.rlim_cur)
+    return getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+           (rlim_t)(fds + FDS_SPARE) <= rl.rlim_cur;
+}
+
+void imgpipe_run_plan_fds(imgpipe_run *r, long fds)
+{
+    if (!imgpipe_run_fds_fit(fds))
         r->no_spool = 1;
 }
 

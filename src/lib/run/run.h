@@ -68,6 +68,7 @@ typedef struct imgpipe_run {
     long supply_again_ms;
     imgpipe_outcome_fn on_outcome; /* NULL: none */
     int polls;                     /* the executor handles IMGPIPE_RUN_AGAIN itself */
+    int in_flight;                 /* the async executor's limit on transfers, now */
     imgpipe_perform_fn perform;    /* NULL: a task is its URL's download */
     int own_dirs; /* tasks write to directories of their own: a disk error fails one task,
                      it does not stop the run */
@@ -165,6 +166,8 @@ int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t);
  * soft RLIMIT_NOFILE leaves too few for that, bodies stay in memory rather than fail
  * with "too many open files". */
 void imgpipe_run_plan_fds(imgpipe_run *r, long fds);
+/* Whether the soft RLIMIT_NOFILE leaves fds descriptors for tasks (and the run's own). */
+int imgpipe_run_fds_fit(long fds);
 
 /* The task's directory: its own, or the run's. */
 int imgpipe_run_dirfd(const imgpipe_run *r, const imgpipe_task *t);
