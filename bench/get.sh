@@ -435,4 +435,5 @@ main() {
   echo; echo "appended to $RESULTS; logs in $WORK/logs"
 }
 
-main "$@"
+# bench/floor.sh sources this file for its servers and helpers, without running a part.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
