@@ -3,8 +3,9 @@
 # measurements on this machine rather than from a model alone.
 #
 # For each protocol in PROTOS (h2: nginx ssl http2; h1: nginx ssl; plain: galleryd), with
-# LATENCY_MS per response and the N-image corpus, rounds interleave three rows:
-#   curl -Z --parallel-max N   over the URL list (no API request);
+# LATENCY_MS per response and the N-image corpus, rounds interleave four rows:
+#   curl -Z --parallel-max CURL_PARALLEL (default N)   over the URL list (no API request);
+#   wget2 --max-threads=64     over the URL list;
 #   imgpipe get (list)         the same URL list, at imgpipe's defaults;
 #   imgpipe get (API)          imgur:random: the gallery API request is in the time.
 # Each row records the wall time, the client's CPU (user+sys) and the server's CPU
@@ -17,17 +18,21 @@
 # curl spends, plus the verification) and the server's, on CORES shared cores:
 #   floor = latency x (1 for the URL list, 2 with the API) + (curl's CPU + verification
 #           CPU + server CPU) / cores
-# The issue's target (1.2x curl's speed: curl's wall / 1.2) is compared with it.
+# The issue's targets (1.2x curl's speed: curl's wall / 1.2; 1.2x and 1.5x wget2's) are
+# compared with it.
 #
-# usage: bench/floor.sh      env: CORPUS N LATENCY_MS REPEAT PROTOS RESULTS (as bench/get.sh)
+# usage: bench/floor.sh      env: CORPUS N LATENCY_MS REPEAT PROTOS RESULTS (as bench/get.sh),
+#   CURL_PARALLEL. The bandwidth-bound case of bench/get.sh's part big:
+#   PROTOS=plain CORPUS=/tmp/imgpipe-bench-corpus-2000 N=2000 LATENCY_MS=0 CURL_PARALLEL=64
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/get.sh
 source "$here/get.sh"
 PROTOS=${PROTOS:-h2 h1}
+CURL_PARALLEL=${CURL_PARALLEL:-$N}
 VERIFY=$ROOT/build/verify_floor
 CORES=$(nproc)
-CMDLINE="CORPUS=$CORPUS N=$N LATENCY_MS=$LATENCY_MS REPEAT=$REPEAT PROTOS=\"$PROTOS\" bench/floor.sh"
+CMDLINE="CORPUS=$CORPUS N=$N LATENCY_MS=$LATENCY_MS REPEAT=$REPEAT PROTOS=\"$PROTOS\" CURL_PARALLEL=$CURL_PARALLEL bench/floor.sh"
 
 # server_cpu: CPU seconds the server has used so far (galleryd, or nginx's workers)
 server_cpu() {
@@ -54,22 +59,23 @@ median_col() { sort -g -k"$2" "$1" | awk -v c="$2" '{v[NR] = $c} END {print v[in
 
 # one_proto PROTO: the three rows, interleaved, and the floor for that protocol
 one_proto() {
-  local proto=$1 k list curlcfg tls=() ipk=() r
+  local proto=$1 k list curlcfg tls=() wca=() ipk=() r
   if [ "$proto" = plain ]; then
     start_galleryd "$CORPUS" "$LATENCY_MS"; make_list "$WORK/list.txt"; list=$WORK/list.txt
   else
     start_nginx "$CORPUS" "$proto" "$LATENCY_MS"; list=$NGX_DIR/list.txt
-    tls=(--cacert "$NGX_DIR/cert.pem"); ipk=(-k)
+    tls=(--cacert "$NGX_DIR/cert.pem"); wca=(--ca-certificate="$NGX_DIR/cert.pem"); ipk=(-k)
   fi
   curlcfg=$list.curl
   rm -f "$WORK"/*.runs
   for ((r = 0; r < REPEAT; r++)); do
-    for k in 0 1 2; do
-      case $(( (k + r) % 3 )) in
-        0) measure curl curl --parallel --parallel-max "$N" --fail --silent --show-error "${tls[@]}" \
+    for k in 0 1 2 3; do
+      case $(( (k + r) % 4 )) in
+        0) measure curl curl --parallel --parallel-max "$CURL_PARALLEL" --fail --silent --show-error "${tls[@]}" \
              --remote-name-all --output-dir @OUT -K "$curlcfg" ;;
-        1) measure list "$IMGPIPE" get -q "${ipk[@]}" -o @OUT "$list" ;;
-        2) measure api "$IMGPIPE" get -q "${ipk[@]}" -o @OUT imgur:random ;;
+        1) measure wget2 wget2 --max-threads=64 "${wca[@]}" -i "$list" -P @OUT -q ;;
+        2) measure list "$IMGPIPE" get -q "${ipk[@]}" -o @OUT "$list" ;;
+        3) measure api "$IMGPIPE" get -q "${ipk[@]}" -o @OUT imgur:random ;;
       esac
     done
   done
@@ -79,11 +85,11 @@ one_proto() {
 
 # report PROTO: the table and the floor, printed and appended to RESULTS
 report() {
-  local row w c s cw cc lw lc aw v t lat f
+  local row w c s cw cc lw lc aw v lat f ww
   {
     echo; echo "### $1, $EXPECT images, $LATENCY_MS ms per response (medians of $REPEAT)"; echo
     echo "| row | wall s | client CPU s | server CPU s | busy |"; echo "|---|---:|---:|---:|---:|"
-    for row in curl list api; do
+    for row in curl wget2 list api; do
       w=$(median_col "$WORK/$row.runs" 1); c=$(median_col "$WORK/$row.runs" 2); s=$(median_col "$WORK/$row.runs" 3)
       printf '| %s | %.2f | %.2f | %.2f | %.2f |\n' "$(row_name "$row")" "$w" "$c" "$s" \
         "$(echo "($c + $s) / ($CORES * $w)" | bc -l)"
@@ -91,7 +97,7 @@ report() {
     cw=$(median_col "$WORK/curl.runs" 1); cc=$(median_col "$WORK/curl.runs" 2)
     lw=$(median_col "$WORK/list.runs" 1); lc=$(median_col "$WORK/list.runs" 2)
     aw=$(median_col "$WORK/api.runs" 1); v=$VERIFY_CPU; lat=$(echo "$LATENCY_MS / 1000" | bc -l)
-    t=$(echo "$cw / 1.2" | bc -l)
+    ww=$(median_col "$WORK/wget2.runs" 1)
     echo
     printf -- '- CPU: imgpipe (list) %.2f s = verification %.2f s (bench/verify_floor) + the transfers themselves (TLS, HTTP, writing) %.2f s; curl, which verifies nothing: %.2f s.\n' \
       "$lc" "$v" "$(echo "$lc - $v" | bc -l)" "$cc"
@@ -100,16 +106,25 @@ report() {
     for row in list api; do
       w=$(median_col "$WORK/$row.runs" 1); s=$(median_col "$WORK/$row.runs" 3)
       f=$(echo "$lat * $([ "$row" = api ] && echo 2 || echo 1) + ($cc + $v + $s) / $CORES" | bc -l)
-      printf -- '- floor of %s: %.2f s; measured %.2f s (%.2fx the floor); the target, 1.2x curl, is %.2f s: %s.\n' \
-        "$(row_name "$row")" "$f" "$w" "$(echo "$w / $f" | bc -l)" "$t" \
-        "$(if (( $(echo "$t < $f" | bc -l) )); then echo "**below the floor**"; else echo "within reach"; fi)"
+      printf -- '- floor of %s: %.2f s; measured %.2f s (%.2fx the floor). Targets: %s; %s; %s.\n' \
+        "$(row_name "$row")" "$f" "$w" "$(echo "$w / $f" | bc -l)" \
+        "$(target "1.2x curl" "$cw" 1.2 "$f")" "$(target "1.2x wget2" "$ww" 1.2 "$f")" \
+        "$(target "1.5x wget2" "$ww" 1.5 "$f")"
     done
   } | tee -a "$RESULTS"
 }
 
+# target NAME PEER_WALL FACTOR FLOOR: "NAME = S s, below the floor" (or "within reach")
+target() {
+  local t; t=$(echo "$2 / $3" | bc -l)
+  printf '%s = %.2f s, %s' "$1" "$t" \
+    "$(if (( $(echo "$t < $4" | bc -l) )); then echo "**below the floor**"; else echo "within reach"; fi)"
+}
+
 row_name() {
   case $1 in
-    curl) echo "curl -Z --parallel-max $N (URL list)" ;;
+    curl) echo "curl -Z --parallel-max $CURL_PARALLEL (URL list)" ;;
+    wget2) echo "wget2 --max-threads=64 (URL list)" ;;
     list) echo "imgpipe get, defaults (URL list)" ;;
     api) echo "imgpipe get, defaults (API request in the time)" ;;
   esac

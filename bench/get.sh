@@ -20,6 +20,9 @@
 #   "conns" column counts the TLS connections (handshakes) nginx logged during the last
 #   round of that row, "resumed" how many of them resumed a TLS session.
 # Part jobs (HTTP, both latencies): imgpipe get at several -j, to choose the defaults.
+# Part long (HTTP, LATENCY_MS, the BIG_N-image corpus, the same URL list for every row): a
+#   run long enough for the default to climb past 64; imgpipe get at its defaults and at
+#   LONG_JOBS_LIST (default "64 128 256"), curl -Z 64, wget2; RSS is the memory figure.
 #
 # Reading the table: seconds = median wall time of the whole command over REPEAT runs
 # (min-max beside it), img/s and MB/s = images and corpus bytes / seconds,
@@ -31,7 +34,7 @@
 #
 # usage: bench/get.sh            (as root on Debian; env knobs below)
 #   CORPUS=/tmp/imgpipe-bench-corpus N=160 LATENCY_MS=100 BIG_N=2000 REPEAT=3
-#   PARTS="main thumb big h2 h1 jobs"  JOBS_LIST="16 32 64 128 160"  WORK=/tmp/imgpipe-bench-run  RESULTS=bench/RESULTS.md
+#   PARTS="main thumb big h2 h1 jobs long"  JOBS_LIST="16 32 64 128 160"  WORK=/tmp/imgpipe-bench-run  RESULTS=bench/RESULTS.md
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -407,6 +410,21 @@ part_jobs() {
     run_interleaved
     print_table "Part jobs: $EXPECT images, plain HTTP (galleryd), ${lat} ms per response" "imgpipe get (defaults)"
   done
+}
+
+part_long() {
+  local big=${CORPUS}-$BIG_N j
+  make_big_corpus "$big" "$BIG_N"
+  start_galleryd "$big" "$LATENCY_MS"; set_expected "$big"; make_list "$WORK/list-big.txt"
+  add_row "imgpipe get (defaults)" yes "$IMGPIPE" get -q -o @OUT "$WORK/list-big.txt"
+  for j in ${LONG_JOBS_LIST:-64 128 256}; do
+    add_row "imgpipe get -j $j" yes "$IMGPIPE" get -q -j "$j" -o @OUT "$WORK/list-big.txt"
+  done
+  add_row "curl --parallel-max 64" no curl --parallel --parallel-max 64 --fail --silent --show-error \
+    --remote-name-all --output-dir @OUT -K "$WORK/list-big.txt.curl"
+  add_row "wget2 --max-threads=64" no wget2 --max-threads=64 -i "$WORK/list-big.txt" -P @OUT -q
+  run_interleaved
+  print_table "Part long: $EXPECT images, plain HTTP (galleryd), ${LATENCY_MS} ms per response, one URL list" "imgpipe get (defaults)"
 }
 
 header() {

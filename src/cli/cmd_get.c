@@ -57,10 +57,10 @@ static const struct cli_option options[] = {
      "  threads  a pool of N threads (default N: 8)\n"
      "  procs    N worker processes (default N: cores)\n"
      "  async    one event loop, N transfers in flight\n"
-     "           (default N: from 32, doubled to 64, and past\n"
-     "           64 to 256 in a long run, while that doubles\n"
-     "           the answers per second; 16 with --thumb or a\n"
-     "           bucket), CPU work on every core",
+     "           (default N: 64, doubled to 128 and 256 in a\n"
+     "           long run while that doubles the answers per\n"
+     "           second; 16 with --thumb or a bucket), CPU work\n"
+     "           on every core",
      'm', 0, 0},
     {"jobs", 'j', "N", "the N of the mode", 'j', 0, 0},
     {"name", 0, "TEMPLATE",

@@ -71,9 +71,9 @@ ok "size limit, unreachable servers"
 ok "default directory"
 
 # How many transfers get keeps in flight without -j (run/limiter.c): galleryd answers after
-# 500 ms and counts the requests it answers at once. 160 links: from 32 to 64 (latency to
-# hide), not past 64, where a short run cannot pay for a probe; 480 links: past 64 once
-# 4 x 64 answers have come, at most 256.
+# 500 ms and counts the requests it answers at once. 160 links: 64 at most, not past it,
+# where a short run cannot pay for a probe; 480 links: past 64 once 4 x 64 answers have
+# come, at most 256.
 start_galleryd --count 2 --latency-ms 500
 peak_of() { # peak_of N: the most requests at once while get fetches N links at the defaults
   curl -fsS "$BASE/stats/reset" >/dev/null

@@ -182,7 +182,7 @@ ok "the worker takes get's --json, -v, --max-pixels, --rate, --per-host, --retry
 
 # ---- how many jobs a worker keeps in flight by default --------------------------------------
 # galleryd answers after 300 ms and counts the requests it answers at once. Streamed jobs
-# go past the 16 of before (the run adapts, from 32, and past 64 in a long queue); jobs held
+# go past the 16 of before (the run adapts: 64, and past 64 in a long queue); jobs held
 # in memory (thumbnails) stay at 16; -j N is N for both.
 KEEP=$BASE
 start_galleryd --count 2 --latency-ms 300
@@ -209,7 +209,7 @@ for i in $(seq 1 480); do echo "$SLOW/x/l$i.png"; done | enqueue -q inflight -o 
 p=$(peak_after inflight)
 [ "$p" -gt 64 ] && [ "$p" -le 256 ] || fail "480 streamed jobs at the defaults: $p at once (65..256 expected)"
 [ "$(ls "$T/inflight-l" | wc -l)" -eq 480 ] || fail "480 files: $(ls "$T/inflight-l" | wc -l)"
-ok "a worker keeps 32-64 streamed jobs in flight by default (past 64 in a long queue), 16 with thumbnails, N with -j N"
+ok "a worker keeps up to 64 streamed jobs in flight by default (past 64 in a long queue), 16 with thumbnails, N with -j N"
 
 # ---- a clean stop gives back what the worker read ahead -------------------------------------
 # Entries read ahead of the free slots and not started are not left pending under the

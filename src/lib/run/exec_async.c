@@ -20,16 +20,16 @@
 #include <string.h>
 
 /* In flight by default. A body written to its file as it arrives holds no memory, so the
- * count adapts (run/limiter.c): from 32 up to 64 while a doubling pays, and on to 256 in a
- * run long enough to pay for the probe. A fixed count was no answer: in bench/get.sh on
- * this 2-core machine (bench/RESULTS.md, 2026-12-03) -j 64 beat -j 32 by 16-24% at 100 ms
- * per response (plain HTTP, HTTPS/1.1, HTTP/2) and lost by 21% at 0 ms, where 16 and 32
- * were best; with 160 images, 128 and 160 did not beat 64, and probing 128 cost 18% on
- * HTTP/2; with 2000 jobs at 100 ms, -j 256 was 2.5x faster than 64 (bench/worker_jobs.sh).
- * A body kept in memory (thumbnails, a bucket) costs 2N bodies: there a fixed 16, the
- * fastest or within a few percent of it in the sweeps of 2026-12-02, when every body was in
- * memory. */
-#define ADAPTIVE_START 32
+ * count adapts (run/limiter.c): 64, and in a run long enough to pay for a probe (256
+ * answers) 128 and 256 while a doubling pays. Measured (bench/RESULTS.md, 2026-12-03) on
+ * this 2-core machine, 160 images: at 100 ms per response -j 64 beat -j 32 by 12-24%
+ * (plain HTTP, HTTPS/1.1, HTTP/2), and starting at 32 to double later cost a round trip
+ * (12%); at 0 ms, 64 lost 10-17% to 32, and 2000 images at 0 ms 7%. 128 and 160 did not
+ * beat 64 in 160-image runs, where a probe cannot pay back; 2000 jobs at 100 ms were
+ * 2.5x faster at 256 (bench/worker_jobs.sh). A body kept in memory (thumbnails, a
+ * bucket) costs 2N bodies: there a fixed 16, the fastest or within a few percent of it in
+ * the sweeps of 2026-12-02, when every body was in memory. */
+#define ADAPTIVE_START 64
 #define ADAPTIVE_SOFT 64
 #define ADAPTIVE_MAX 256
 #define DEFAULT_IN_FLIGHT_IN_MEMORY 16
