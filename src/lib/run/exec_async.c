@@ -228,7 +228,8 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
         return;
     }
     if (a->adaptive) {
-        a->max_transfers = imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now());
+        a->max_transfers =
+            imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(), (double)s->spool.bytes);
         a->r->in_flight = a->max_transfers;
     }
     end_transfer(a, s);

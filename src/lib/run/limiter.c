@@ -31,7 +31,7 @@ static void double_limit(imgpipe_limiter *l, double now)
     l->n = 0;
 }
 
-int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now)
+int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, double bytes)
 {
     if (l->settled)
         return l->limit;
@@ -45,22 +45,28 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now)
     }
     if (started < l->since)
         return l->limit;
-    if (l->n++ == 0)
+    if (l->n++ == 0) {
         l->first = now;
+        l->bytes = 0;
+    } else {
+        l->bytes += bytes;
+    }
     /* A window spans a round trip at least: it ends with an answer to a transfer started
      * after its first answer came. Small bodies answer in waves, a level's worth at once
      * each round trip; a rate read inside one wave measured the CPU, not the server (a
      * worker with 2000 small jobs at 100 ms saw no gain in a doubling that brought 2x). */
     if (l->n < window(l) || started < l->first)
         return l->limit;
-    double rate = now > l->first ? (l->n - 1) / (now - l->first) : 1e12;
+    double span = now > l->first ? now - l->first : 1e-12;
+    double rate = (l->n - 1) / span, bps = l->bytes / span;
     l->n = 0;
-    if (l->last_rate > 0 && rate < l->last_rate * GAIN) {
+    if (l->last_rate > 0 && (rate < l->last_rate * GAIN || bps < l->last_bps * GAIN)) {
         l->limit /= 2; /* the last doubling did not pay: back to the level before */
         l->settled = 1;
         return l->limit;
     }
     l->last_rate = rate;
+    l->last_bps = bps;
     if (l->limit >= l->max) {
         l->settled = 1;
         return l->limit;

@@ -1,7 +1,9 @@
 /* How many transfers the async executor keeps in flight when the user did not say (-j):
  * the fewest that keep the server busy. It starts at a level that suits a fast server and
- * doubles while a doubling nearly doubles the answers per second (latency to hide: the
- * server answers each after a wait, however many ask); once one does not, it goes back to
+ * doubles while a doubling nearly doubles the answers per second and the bytes per second
+ * (latency to hide: the server answers each after a wait, however many ask; bytes as well,
+ * since with bodies of mixed sizes the answers per second of a busy link swing with the
+ * sizes in a window, and a doubling can look like a gain); once one does not, it goes back to
  * the level before and stays (the CPU, the link or the server is the limit, and more in
  * flight only costs). Once per run: a host's latency does not change within one.
  *
@@ -20,7 +22,9 @@ typedef struct imgpipe_limiter {
     double since;     /* when the limit last changed */
     double first;     /* this window's first answer */
     int n;            /* answers in this window */
+    double bytes;     /* their bytes, the first answer's left out as its time is */
     double last_rate; /* answers per second at the level before, 0: none yet */
+    double last_bps;  /* bytes per second at the level before */
 } imgpipe_limiter;
 
 /* Answers, per soft level in flight, before the limit may go above soft: four rounds at
@@ -29,9 +33,9 @@ typedef struct imgpipe_limiter {
 
 void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max);
 
-/* One answer, now, to a transfer started at started (imgpipe_now's clock). Answers to
- * transfers started before the last change had other company and are not counted.
- * Returns the limit from now on. */
-int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now);
+/* One answer of bytes bytes, now, to a transfer started at started (imgpipe_now's clock).
+ * Answers to transfers started before the last change had other company and are not
+ * counted. Returns the limit from now on. */
+int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, double bytes);
 
 #endif
