@@ -58,9 +58,9 @@ static const struct cli_option options[] = {
      "  procs    N worker processes (default N: cores)\n"
      "  async    one event loop, N transfers in flight\n"
      "           (default N: 64, doubled to 128 and 256 in a\n"
-     "           long run while that doubles the answers per\n"
-     "           second; 16 with --thumb or a bucket), CPU work\n"
-     "           on every core",
+     "           long run while that doubles the answers and\n"
+     "           bytes per second; 16 with --thumb or a\n"
+     "           bucket), CPU work on every core",
      'm', 0, 0},
     {"jobs", 'j', "N", "the N of the mode", 'j', 0, 0},
     {"name", 0, "TEMPLATE",

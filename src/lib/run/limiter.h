@@ -3,8 +3,8 @@
  * doubles while a doubling nearly doubles the answers per second and the bytes per second
  * (latency to hide: the server answers each after a wait, however many ask; bytes as well,
  * since with bodies of mixed sizes the answers per second of a busy link swing with the
- * sizes in a window, and a doubling can look like a gain); once one does not, it goes back to
- * the level before and stays (the CPU, the link or the server is the limit, and more in
+ * sizes in a window, and a doubling can look like a gain); once one does not, it goes back
+ * to the level before and stays (the CPU, the link or the server is the limit, and more in
  * flight only costs). Once per run: a host's latency does not change within one.
  *
  * Above a soft ceiling it climbs only in a long run: a probe that does not pay costs a
