@@ -231,3 +231,28 @@ burst giveback
 [ "$(ls "$T/giveback" | wc -l)" -eq 200 ] && [ "$(q_json giveback done)" -eq 200 ] ||
   fail "200 done after the stop: $(ls "$T/giveback" | wc -l) files, $("$IMGPIPE" status giveback)"
 ok "a worker stopped cleanly holds nothing: the jobs it read ahead wait for the next worker"
+
+# ---- a worker behind on its CPU work does not take the whole queue ----------------------
+# Jobs waiting for the CPU pool hold no transfer slot, so a worker can have more in hand
+# than -j and its reserve; then it reads one entry per free slot, not a negative COUNT
+# (no limit to Redis: the whole stream, pending under one name). A slow disk (every rename
+# 40 ms late, tests/tools/plant_shim.c) puts the pool behind; two queues: no read-ahead,
+# every read counts what it wants.
+: "${BUILD_DIR:?set BUILD_DIR to the build directory}"
+SHIM="$BUILD_DIR/tests/libplant_shim.so"
+[ -f "$SHIM" ] || fail "no $SHIM (built by tests/CMakeLists.txt)"
+for i in $(seq 1 120); do echo "$BASE/x/w$i.png"; done | enqueue -q wide -o "$T/wide"
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" LD_PRELOAD="$SHIM" PLANT_DELAY_MS=40 \
+  timeout 120 "$IMGPIPE" worker --burst -j 4 wide wide2 >"$T/wide.out" 2>"$T/wide.err" &
+WP=$!
+most=0
+while kill -0 "$WP" 2>/dev/null; do
+  n=$(redis-cli -p "$RPORT" XPENDING imgpipe:q:wide imgpipe 2>/dev/null | head -1)
+  [ "${n:-0}" -gt "$most" ] 2>/dev/null && most=$n
+  sleep 0.05
+done
+wait "$WP" || fail "the worker with a slow disk exited with $?: $(cat "$T/wide.err")"
+[ "$(ls "$T/wide" | wc -l)" -eq 120 ] || fail "120 files: $(ls "$T/wide" | wc -l)"
+[ "$most" -gt 6 ] || fail "the test needs the pool behind (more than 4 + 2 held at once): $most"
+[ "$most" -le 11 ] || fail "a worker at -j 4 held $most of 120 jobs at once (2 x 4 slots, 2 in reserve, 1 read)"
+ok "a worker whose CPU work is behind holds its slots and its reserve, not the queue"

@@ -3,7 +3,9 @@
  * process would between imgpipe's name check and its rename. Test-only.
  *   PLANT_NAME   the file name (last component) to plant at; PLANT_TEXT its content
  *   PLANT_NO_RENAMEAT2=1  renameat2 fails with EINVAL (a file system without it)
- *   PLANT_NO_LINK=1       linkat fails with EPERM (a file system without hard links) */
+ *   PLANT_NO_LINK=1       linkat fails with EPERM (a file system without hard links)
+ *   PLANT_DELAY_MS=N      each of those calls is N ms late (a slow disk: the CPU pool,
+ *                         which puts bodies in place, falls behind the transfers) */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -15,6 +17,9 @@
 
 static void plant(int dirfd, const char *path)
 {
+    const char *delay = getenv("PLANT_DELAY_MS");
+    if (delay)
+        usleep((useconds_t)atoi(delay) * 1000);
     const char *want = getenv("PLANT_NAME"), *text = getenv("PLANT_TEXT");
     const char *leaf = strrchr(path, '/');
     leaf = leaf ? leaf + 1 : path;

@@ -179,6 +179,11 @@ int imgpipe_wk_fill(struct worker *w)
 {
     double now = imgpipe_now();
     int want = w->jobs - w->inflight + imgpipe_wk_reserve(w); /* free slots, and a reserve */
+    /* Jobs waiting for the CPU hold no transfer slot, so inflight can pass jobs plus the
+     * reserve; we are asked because a slot is free. COUNT 0 or less would be no limit to
+     * Redis: the whole stream, hoarded. */
+    if (want < 1)
+        want = 1;
     if (now < w->idle_until || !imgpipe_wk_connected(w))
         return -1;
     for (int qi = 0; qi < w->nqueues && w->c; qi++)
