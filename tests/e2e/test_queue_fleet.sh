@@ -209,7 +209,45 @@ for i in $(seq 1 480); do echo "$SLOW/x/l$i.png"; done | enqueue -q inflight -o 
 p=$(peak_after inflight)
 [ "$p" -gt 64 ] && [ "$p" -le 256 ] || fail "480 streamed jobs at the defaults: $p at once (65..256 expected)"
 [ "$(ls "$T/inflight-l" | wc -l)" -eq 480 ] || fail "480 files: $(ls "$T/inflight-l" | wc -l)"
-ok "a worker keeps up to 64 streamed jobs in flight by default (past 64 in a long queue), 16 with thumbnails, N with -j N"
+# A worker that stays: the level a long queue climbed to ends when the queues run empty
+# (the next jobs may be for other hosts); a short queue after it starts at 64 again.
+"$IMGPIPE" worker idle >"$T/idle.out" 2>"$T/idle.err" &
+IW=$!
+BG_PIDS+=("$IW")
+done_is() { [ "$(q_json idle done)" -eq "$1" ]; }
+curl -fsS "$SLOW/stats/reset" >/dev/null
+for i in $(seq 1 480); do echo "$SLOW/x/m$i.png"; done | enqueue -q idle -o "$T/idle"
+wait_until 60 "480 jobs done by the staying worker" done_is 480
+p=$(curl -fsS "$SLOW/stats/peak")
+[ "$p" -gt 64 ] || fail "the staying worker's long queue: $p at once (over 64 expected)"
+curl -fsS "$SLOW/stats/reset" >/dev/null
+for i in $(seq 1 96); do echo "$SLOW/x/n$i.png"; done | enqueue -q idle -o "$T/idle"
+wait_until 60 "96 more jobs done by the staying worker" done_is 576
+p=$(curl -fsS "$SLOW/stats/peak")
+[ "$p" -gt 16 ] && [ "$p" -le 64 ] || fail "a short queue after the queues ran empty: $p at once (17..64 expected)"
+kill -TERM "$IW"
+wait "$IW" || fail "the staying worker stopped with $?: $(cat "$T/idle.err")"
+# What a worker holds unstarted beyond its slots is half -j, 32 at most: at -j 256 (or
+# climbed there) 256 and 32 more, one read ahead 32 more, not 128 and 128 (a queue of a few
+# hundred would go to the first worker that reads). Sampled for 200 ms from its first read,
+# before any answer (300 ms each) frees a slot.
+for i in $(seq 1 600); do echo "$SLOW/x/r$i.png"; done | enqueue -q reserve -o "$T/reserve"
+"$IMGPIPE" worker --burst -j 256 reserve >"$T/reserve.out" 2>"$T/reserve.err" &
+RW=$!
+most=0 first=""
+while kill -0 "$RW" 2>/dev/null; do
+  n=$(redis-cli -p "$RPORT" XPENDING imgpipe:q:reserve imgpipe 2>/dev/null | head -1)
+  [ "${n:-0}" -gt 0 ] 2>/dev/null || continue
+  [ -n "$first" ] || first=$(date +%s%N)
+  [ $(($(date +%s%N) - first)) -lt 200000000 ] || break
+  [ "$n" -gt "$most" ] && most=$n
+  sleep 0.01
+done
+wait "$RW" || fail "the worker at -j 256 exited with $?: $(cat "$T/reserve.err")"
+[ "$(ls "$T/reserve" | wc -l)" -eq 600 ] || fail "600 files: $(ls "$T/reserve" | wc -l)"
+[ "$most" -ge 256 ] || fail "the test needs the first reads sampled: $most held at most"
+[ "$most" -le 320 ] || fail "a worker at -j 256 held $most before its first job was done (256 + 32 + 32 at most)"
+ok "a worker keeps up to 64 streamed jobs in flight by default (past 64 in a long queue, until the queues run empty), 16 with thumbnails, N with -j N"
 
 # ---- a clean stop gives back what the worker read ahead -------------------------------------
 # Entries read ahead of the free slots and not started are not left pending under the

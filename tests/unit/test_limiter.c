@@ -180,6 +180,45 @@ static void test_more_answers_for_the_same_bytes_is_no_gain(void **state)
     assert_int_equal(l.limit, 32);
 }
 
+/* The long run comes much later than the window that paid at soft (a worker's queue, a
+ * host that slowed down): the probe above soft is read against a fresh window at soft.
+ * Against the old one (640 answers/s, now 64/s at 1 s), 128's 128/s would look like a loss. */
+static void test_long_run_measures_soft_again(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 32, 64, 256);
+    double t = 1.0;
+    feed(&l, 100, &t); /* 100 ms: at 64 and waiting, 640/s the level's rate */
+    assert_int_equal(l.limit, 64);
+    assert_true(l.waiting);
+    t += 0.5;
+    for (int i = 0; !l.settled && i < 10000; i++) { /* now 1 s per answer */
+        int limit = l.limit;
+        t += 1.0 / limit;
+        imgpipe_limiter_sample(&l, t - 1.0, t, 1000);
+        if (l.answers == 4 * 64)
+            assert_int_equal(l.limit, 64); /* a window at soft before the probe */
+        if (l.limit != limit)
+            t += 1.0;
+    }
+    assert_int_equal(l.limit, 256);
+}
+
+/* A reset is a new run: the start, nothing settled, no answers counted. */
+static void test_reset_starts_again(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 32, 64, 256);
+    assert_int_equal(settle(&l, latency_bound, 0.1), 256);
+    imgpipe_limiter_reset(&l);
+    assert_int_equal(l.limit, 32);
+    assert_false(l.settled);
+    assert_int_equal(l.answers, 0);
+    assert_int_equal(settle(&l, cpu_bound, 0.001), 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +230,8 @@ int main(void)
         cmocka_unit_test(test_more_answers_for_the_same_bytes_is_no_gain),
         cmocka_unit_test(test_above_soft_only_in_a_long_run),
         cmocka_unit_test(test_long_run_probe_that_does_not_pay),
+        cmocka_unit_test(test_long_run_measures_soft_again),
+        cmocka_unit_test(test_reset_starts_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,13 +102,17 @@ struct worker {
 };
 
 #define IMGPIPE_WK_IDLE_READ_S 0.05 /* after an empty read, ask Redis again no sooner */
+/* The most held in reserve, whatever -j: at 256 in flight and 100 ms per answer a slot
+ * frees every 0.4 ms, so 32 cover 12 ms, many Redis round trips. */
+#define IMGPIPE_WK_RESERVE_MAX 32
 
 /* Entries a worker holds unstarted beyond its free slots: enough that a slot that frees
  * rarely waits on Redis, few enough that a short queue is shared among the workers, not
  * hoarded by the first to read. */
 static inline int imgpipe_wk_reserve(const struct worker *w)
 {
-    return w->jobs / 2 > 0 ? w->jobs / 2 : 1;
+    int half = w->jobs / 2;
+    return half < 1 ? 1 : half > IMGPIPE_WK_RESERVE_MAX ? IMGPIPE_WK_RESERVE_MAX : half;
 }
 
 /* worker.c */

@@ -172,6 +172,17 @@ static void start(struct async *a, struct slot *s)
     launch(a, s);
 }
 
+/* A worker with nothing in hand and nothing to take: what it takes next may be for other
+ * hosts, at another latency, so the count starts again. */
+static void idle(struct async *a)
+{
+    if (!a->adaptive || !a->r->supply || a->lim.answers == 0)
+        return;
+    imgpipe_limiter_reset(&a->lim);
+    a->max_transfers = a->lim.limit;
+    a->r->in_flight = a->max_transfers;
+}
+
 /* Starts tasks while slots are free; 0, a source read error, or no memory for a handle.
  * Past the deadline, tasks are still taken from the sources, to be reported as not
  * started. */
@@ -188,6 +199,8 @@ static int top_up(struct async *a, char *err)
             return rc;
         if (rc == IMGPIPE_RUN_AGAIN) {
             a->again = 1; /* a supply or a page with none yet: the loop asks again */
+            if (a->busy == 0)
+                idle(a);
             break;
         }
         if (rc == 0) {
@@ -227,9 +240,10 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
             finish_slot(a, s);
         return;
     }
-    if (a->adaptive) {
+    if (a->adaptive) { /* a worker's job with thumbnails is not spooled in an adaptive run */
+        size_t bytes = s->spooling ? (size_t)s->spool.bytes : s->tr.body.len;
         a->max_transfers =
-            imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(), (double)s->spool.bytes);
+            imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(), (double)bytes);
         a->r->in_flight = a->max_transfers;
     }
     end_transfer(a, s);

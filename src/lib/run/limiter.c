@@ -10,6 +10,12 @@ void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max)
     if (soft > max)
         soft = max;
     *l = (imgpipe_limiter){.limit = start < soft ? start : soft, .soft = soft, .max = max};
+    l->start = l->limit;
+}
+
+void imgpipe_limiter_reset(imgpipe_limiter *l)
+{
+    imgpipe_limiter_init(l, l->start, l->soft, l->max);
 }
 
 static int window(const imgpipe_limiter *l)
@@ -36,10 +42,12 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, doubl
     if (l->settled)
         return l->limit;
     l->answers++;
-    if (l->waiting) { /* at soft, the last doubling paid: the next once the run is long */
-        if (long_run(l)) {
+    if (l->waiting) {      /* at soft, the last doubling paid: the next once the run is long */
+        if (long_run(l)) { /* a window at soft first: the one that paid may be old news */
             l->waiting = 0;
-            double_limit(l, now);
+            l->last_rate = 0;
+            l->since = now;
+            l->n = 0;
         }
         return l->limit;
     }

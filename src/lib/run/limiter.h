@@ -8,12 +8,15 @@
  * flight only costs). Once per run: a host's latency does not change within one.
  *
  * Above a soft ceiling it climbs only in a long run: a probe that does not pay costs a
- * window of answers at twice the level, which a short run cannot pay back. */
+ * window of answers at twice the level, which a short run cannot pay back. Once the run is
+ * long, a window at soft is read again first: the one that paid may be long past (a
+ * worker's earlier queue, a host that slowed down). */
 #ifndef IMGPIPE_LIMITER_H
 #define IMGPIPE_LIMITER_H
 
 typedef struct imgpipe_limiter {
     int limit;        /* transfers allowed in flight now */
+    int start;        /* where it starts, and starts again after imgpipe_limiter_reset */
     int soft;         /* above it only once the run is long (IMGPIPE_LIMITER_LONG_RUN) */
     int max;          /* never above */
     int settled;      /* 1 once the limit stays */
@@ -32,6 +35,10 @@ typedef struct imgpipe_limiter {
 #define IMGPIPE_LIMITER_LONG_RUN 4
 
 void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max);
+
+/* Back to the start, as in a new run: a worker whose queues went empty (what comes next
+ * may be for other hosts, at another latency). */
+void imgpipe_limiter_reset(imgpipe_limiter *l);
 
 /* One answer of bytes bytes, now, to a transfer started at started (imgpipe_now's clock).
  * Answers to transfers started before the last change had other company and are not
