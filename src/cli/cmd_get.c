@@ -57,10 +57,11 @@ static const struct cli_option options[] = {
      "  threads  a pool of N threads (default N: 8)\n"
      "  procs    N worker processes (default N: cores)\n"
      "  async    one event loop, N transfers in flight\n"
-     "           (default N: 64, doubled to 128 and 256 in a\n"
-     "           long run while that doubles the answers and\n"
-     "           bytes per second; 16 with --thumb or a\n"
-     "           bucket), CPU work on every core",
+     "           (default N: 64; 256 when the first answers\n"
+     "           wait 40 ms or more, else doubled to 128 and\n"
+     "           256 in a long run while that doubles the\n"
+     "           answers and bytes per second; 16 with --thumb\n"
+     "           or a bucket), CPU work on every core",
      'm', 0, 0},
     {"jobs", 'j', "N", "the N of the mode", 'j', 0, 0},
     {"name", 0, "TEMPLATE",

@@ -9,7 +9,7 @@ static int settle(imgpipe_limiter *l, double (*rate_at)(int limit), double laten
     for (int i = 0; i < 100000 && !l->settled; i++) {
         int limit = l->limit;
         t += 1.0 / rate_at(limit);
-        imgpipe_limiter_sample(l, t - latency, t, 1000);
+        imgpipe_limiter_sample(l, t - latency, t, 1000, 0);
         if (l->limit != limit)
             t += latency; /* what starts now answers a latency later */
     }
@@ -57,7 +57,7 @@ static void test_steps_back_when_doubling_does_not_pay(void **state)
     assert_int_equal(settle(&l, knee_at_64, 0.1), 64);
     /* settled: later answers, however fast or slow, change nothing */
     for (int i = 0; i < 1000; i++)
-        imgpipe_limiter_sample(&l, 100.0 + i, 100.0 + i + (i % 2 ? 5.0 : 0.0001), 1000);
+        imgpipe_limiter_sample(&l, 100.0 + i, 100.0 + i + (i % 2 ? 5.0 : 0.0001), 1000, 0);
     assert_int_equal(l.limit, 64);
 }
 
@@ -70,15 +70,15 @@ static void test_answers_from_before_a_change_do_not_count(void **state)
     imgpipe_limiter_init(&l, 8, 64, 64);
     double t = 1.0;
     for (int i = 0; i < 10; i++, t += 0.0125) /* 80 answers/s at 8, over a round trip */
-        imgpipe_limiter_sample(&l, t - 0.1, t, 1000);
+        imgpipe_limiter_sample(&l, t - 0.1, t, 1000, 0);
     assert_int_equal(l.limit, 16);
     for (int i = 0; i < 100; i++, t += 0.0125) /* the old transfers, still at 80/s */
-        assert_int_equal(imgpipe_limiter_sample(&l, 0.5, t, 1000), 16);
+        assert_int_equal(imgpipe_limiter_sample(&l, 0.5, t, 1000, 0), 16);
     assert_false(l.settled);
     double since = t;
     t += 0.1; /* new ones, a latency later, at 160/s: the doubling paid */
     for (int i = 0; i < 17; i++, t += 0.00625)
-        imgpipe_limiter_sample(&l, t - 0.1 > since ? t - 0.1 : since, t, 1000);
+        imgpipe_limiter_sample(&l, t - 0.1 > since ? t - 0.1 : since, t, 1000, 0);
     assert_int_equal(l.limit, 32);
 }
 
@@ -96,7 +96,7 @@ static void test_waves_read_over_the_round_trip(void **state)
         double start = t;
         t += 0.1; /* the wave: every transfer of the level answers 100 ms later, 1 ms apart */
         for (int i = 0; i < level; i++, t += 0.001)
-            imgpipe_limiter_sample(&l, start, t, 1000);
+            imgpipe_limiter_sample(&l, start, t, 1000, 0);
     }
     assert_int_equal(l.limit, 64);
 }
@@ -111,8 +111,8 @@ static void test_window_and_bounds(void **state)
     /* a window is at least 8 answers, even when fewer may be in flight */
     double t = 1.0;
     for (int i = 0; i < 7; i++, t += 0.1)
-        assert_int_equal(imgpipe_limiter_sample(&l, t - 0.05, t, 1000), 2);
-    assert_int_equal(imgpipe_limiter_sample(&l, t - 0.05, t, 1000), 4);
+        assert_int_equal(imgpipe_limiter_sample(&l, t - 0.05, t, 1000, 0), 2);
+    assert_int_equal(imgpipe_limiter_sample(&l, t - 0.05, t, 1000, 0), 4);
 }
 
 /* Feeds n answers of a latency-bound server (100 ms each, limit/0.1 a second). */
@@ -121,7 +121,7 @@ static void feed(imgpipe_limiter *l, int n, double *t)
     for (int i = 0; i < n; i++) {
         int limit = l->limit;
         *t += 0.100 / limit;
-        imgpipe_limiter_sample(l, *t - 0.1, *t, 1000);
+        imgpipe_limiter_sample(l, *t - 0.1, *t, 1000, 0);
         if (l->limit != limit)
             *t += 0.1;
     }
@@ -171,11 +171,11 @@ static void test_more_answers_for_the_same_bytes_is_no_gain(void **state)
     imgpipe_limiter_init(&l, 32, 64, 64);
     double t = 1.0;
     for (int i = 0; i < 32; i++, t += 0.01) /* 100 answers/s of 1 MB at 32 */
-        imgpipe_limiter_sample(&l, t - 0.02, t, 1e6);
+        imgpipe_limiter_sample(&l, t - 0.02, t, 1e6, 0);
     assert_int_equal(l.limit, 64);
     double since = t;
     for (int i = 0; i < 64 && !l.settled; i++, t += 0.005) /* 200/s of 0.5 MB at 64 */
-        imgpipe_limiter_sample(&l, t - 0.02 > since ? t - 0.02 : since, t, 0.5e6);
+        imgpipe_limiter_sample(&l, t - 0.02 > since ? t - 0.02 : since, t, 0.5e6, 0);
     assert_true(l.settled);
     assert_int_equal(l.limit, 32);
 }
@@ -196,7 +196,7 @@ static void test_long_run_measures_soft_again(void **state)
     for (int i = 0; !l.settled && i < 10000; i++) { /* now 1 s per answer */
         int limit = l.limit;
         t += 1.0 / limit;
-        imgpipe_limiter_sample(&l, t - 1.0, t, 1000);
+        imgpipe_limiter_sample(&l, t - 1.0, t, 1000, 0);
         if (l.answers == 4 * 64)
             assert_int_equal(l.limit, 64); /* a window at soft before the probe */
         if (l.limit != limit)
@@ -219,6 +219,74 @@ static void test_reset_starts_again(void **state)
     assert_int_equal(settle(&l, cpu_bound, 0.001), 32);
 }
 
+/* n answers, each started a latency before now and waiting wait for its first byte. */
+static void answers(imgpipe_limiter *l, int n, double *t, double latency, double wait)
+{
+    for (int i = 0; i < n; i++, *t += 0.001)
+        imgpipe_limiter_sample(l, *t - latency, *t, 1000, wait);
+}
+
+/* Every one of the first answers waited 100 ms for its first byte: latency, whatever the
+ * run's length. Straight to max, without a probe per level. */
+static void test_latency_jumps_to_max(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    double t = 1.0;
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    answers(&l, IMGPIPE_LIMITER_FIRST - 1, &t, 0.1, 0.1);
+    assert_int_equal(l.limit, 64);
+    answers(&l, 1, &t, 0.1, 0.1);
+    assert_int_equal(l.limit, 256);
+    /* the waits stay: the jump holds, settled once a window has been read at max */
+    t += 0.1;
+    double since = t;
+    for (int i = 0; i < 300 && !l.settled; i++, t += 0.0005)
+        imgpipe_limiter_sample(&l, t - 0.1 > since ? t - 0.1 : since, t, 1000, 0.1);
+    assert_true(l.settled);
+    assert_int_equal(l.limit, 256);
+}
+
+/* A busy server answers its first requests at once, the rest later: one short wait among
+ * the first answers, and there is no jump. Nor below the threshold, nor with no room. */
+static void test_no_jump_without_latency(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    double t = 1.0;
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    answers(&l, 1, &t, 0.1, 0.001);
+    answers(&l, 30, &t, 0.1, 0.2);
+    assert_int_equal(l.limit, 64);
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    answers(&l, 30, &t, 0.1, IMGPIPE_LIMITER_LATENCY * 0.9);
+    assert_int_equal(l.limit, 64);
+    imgpipe_limiter_init(&l, 64, 64, 64);
+    answers(&l, 30, &t, 0.1, 0.2);
+    assert_int_equal(l.limit, 64);
+}
+
+/* After the jump the waits grow past twice the first ones: the server was queueing the
+ * requests (a few workers, 100 ms of work each), not far. Back to the level before. */
+static void test_jump_back_when_waits_grow(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    double t = 1.0;
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.1, 0.1);
+    assert_int_equal(l.limit, 256);
+    double since = t;
+    t += 0.5;
+    for (int i = 0; i < 300 && !l.settled; i++, t += 0.002)
+        imgpipe_limiter_sample(&l, t - 0.5 > since ? t - 0.5 : since, t, 1000, 0.5);
+    assert_true(l.settled);
+    assert_int_equal(l.limit, 64);
+    imgpipe_limiter_reset(&l); /* a new run may jump again */
+    answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.1, 0.1);
+    assert_int_equal(l.limit, 256);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +300,9 @@ int main(void)
         cmocka_unit_test(test_long_run_probe_that_does_not_pay),
         cmocka_unit_test(test_long_run_measures_soft_again),
         cmocka_unit_test(test_reset_starts_again),
+        cmocka_unit_test(test_latency_jumps_to_max),
+        cmocka_unit_test(test_no_jump_without_latency),
+        cmocka_unit_test(test_jump_back_when_waits_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

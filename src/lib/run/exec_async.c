@@ -20,13 +20,14 @@
 #include <string.h>
 
 /* In flight by default. A body written to its file as it arrives holds no memory, so the
- * count adapts (run/limiter.c): 64, and in a run long enough to pay for a probe (256
- * answers) 128 and 256 while a doubling pays. Measured (bench/RESULTS.md, 2026-12-03) on
- * this 2-core machine, 160 images: at 100 ms per response -j 64 beat -j 32 by 12-24%
- * (plain HTTP, HTTPS/1.1, HTTP/2), and starting at 32 to double later cost a round trip
- * (12%); at 0 ms, 64 lost 10-17% to 32, and 2000 images at 0 ms 7%. 128 and 160 did not
- * beat 64 in 160-image runs, where a probe cannot pay back; 2000 jobs at 100 ms were
- * 2.5x faster at 256 (bench/worker_jobs.sh). A body kept in memory (thumbnails, a
+ * count adapts (run/limiter.c): 64; 256 as soon as the first answers show latency; else,
+ * in a run long enough to pay for a probe (256 answers), 128 and 256 while a doubling
+ * pays. Measured (bench/RESULTS.md, 2026-12-03) on 2-core machines, 160 images: at 100 ms
+ * per response -j 64 beat -j 32 by 12-24% (plain HTTP, HTTPS/1.1, HTTP/2), and starting
+ * at 32 to double later cost a round trip (12%); at 0 ms, 64 lost 10-17% to 32, and 2000
+ * images at 0 ms 7%. At 100 ms -j 160 beat 64 by 5-14% over HTTP/2 (one round, not
+ * three), which the jump on latency gets; 2000 jobs at 100 ms were 2.5x faster at 256
+ * (bench/worker_jobs.sh). A body kept in memory (thumbnails, a
  * bucket) costs 2N bodies: there a fixed 16, the fastest or within a few percent of it in
  * the sweeps of 2026-12-02, when every body was in memory. */
 #define ADAPTIVE_START 64
@@ -219,6 +220,17 @@ static int top_up(struct async *a, char *err)
     return IMGPIPE_OK;
 }
 
+/* Seconds from the request sent to the first byte of the answer: the server's and the
+ * path's latency, without the connection's set-up or a wait for one. */
+static double first_byte_wait(CURL *easy)
+{
+    curl_off_t sent = 0, first = 0;
+    if (curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &sent) != CURLE_OK ||
+        curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first) != CURLE_OK || first < sent)
+        return 0;
+    return (double)(first - sent) / 1e6;
+}
+
 /* A finished transfer: its body goes to the pool, a failure is reported at once. */
 static void transfer_done(struct async *a, CURL *easy, CURLcode code)
 {
@@ -242,8 +254,8 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
     }
     if (a->adaptive) { /* a worker's job with thumbnails is not spooled in an adaptive run */
         size_t bytes = s->spooling ? (size_t)s->spool.bytes : s->tr.body.len;
-        a->max_transfers =
-            imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(), (double)bytes);
+        a->max_transfers = imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(),
+                                                  (double)bytes, first_byte_wait(easy));
         a->r->in_flight = a->max_transfers;
     }
     end_transfer(a, s);

@@ -30,24 +30,58 @@ static int long_run(const imgpipe_limiter *l)
     return l->answers >= (long)IMGPIPE_LIMITER_LONG_RUN * l->soft;
 }
 
-static void double_limit(imgpipe_limiter *l, double now)
+static void set_limit(imgpipe_limiter *l, int limit, double now)
 {
-    l->limit = l->limit * 2 < l->max ? l->limit * 2 : l->max;
+    l->limit = limit;
     l->since = now;
     l->n = 0;
 }
 
-int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, double bytes)
+static void double_limit(imgpipe_limiter *l, double now)
+{
+    set_limit(l, l->limit * 2 < l->max ? l->limit * 2 : l->max, now);
+}
+
+/* The first answers all waited long for their first byte: latency, to hide at once. */
+static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
+{
+    if (l->answers > IMGPIPE_LIMITER_FIRST || l->before)
+        return 0;
+    if (l->answers == 1 || wait < l->wait_min)
+        l->wait_min = wait;
+    if (l->answers < IMGPIPE_LIMITER_FIRST || l->wait_min < IMGPIPE_LIMITER_LATENCY ||
+        l->limit >= l->max)
+        return 0;
+    l->before = l->limit;
+    l->jump_wait = l->wait_min;
+    l->waiting = 0;
+    set_limit(l, l->max, now);
+    return 1;
+}
+
+/* A window after the jump: waits twice as long as before it mean the server queues. */
+static int jump_paid(imgpipe_limiter *l)
+{
+    if (l->wait_min <= 2 * l->jump_wait)
+        return 1;
+    l->limit = l->before;
+    l->settled = 1;
+    return 0;
+}
+
+int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, double bytes,
+                           double wait)
 {
     if (l->settled)
         return l->limit;
     l->answers++;
+    if (jump_on_latency(l, now, wait))
+        return l->limit;
     if (l->waiting) {      /* at soft, the last doubling paid: the next once the run is long */
         if (long_run(l)) { /* a window at soft first: the one that paid may be old news */
             l->waiting = 0;
             l->last_rate = 0;
-            l->since = now;
-            l->n = 0;
+            set_limit(l, l->limit, now);
         }
         return l->limit;
     }
@@ -56,9 +90,13 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, doubl
     if (l->n++ == 0) {
         l->first = now;
         l->bytes = 0;
+        if (l->before)
+            l->wait_min = wait;
     } else {
         l->bytes += bytes;
     }
+    if (l->before && wait < l->wait_min)
+        l->wait_min = wait;
     /* A window spans a round trip at least: it ends with an answer to a transfer started
      * after its first answer came. Small bodies answer in waves, a level's worth at once
      * each round trip; a rate read inside one wave measured the CPU, not the server (a
@@ -68,6 +106,8 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, doubl
     double span = now > l->first ? now - l->first : 1e-12;
     double rate = (l->n - 1) / span, bps = l->bytes / span;
     l->n = 0;
+    if (l->before && !jump_paid(l))
+        return l->limit;
     if (l->last_rate > 0 && (rate < l->last_rate * GAIN || bps < l->last_bps * GAIN)) {
         l->limit /= 2; /* the last doubling did not pay: back to the level before */
         l->settled = 1;

@@ -10,7 +10,14 @@
  * Above a soft ceiling it climbs only in a long run: a probe that does not pay costs a
  * window of answers at twice the level, which a short run cannot pay back. Once the run is
  * long, a window at soft is read again first: the one that paid may be long past (a
- * worker's earlier queue, a host that slowed down). */
+ * worker's earlier queue, a host that slowed down).
+ *
+ * Latency shows in the first answers: when each of them waited IMGPIPE_LIMITER_LATENCY or
+ * more for its first byte, the server (or the path to it) answers late however few ask,
+ * and the limit goes straight to max, short run or long, without probing on the way. If
+ * the waits then grow to twice what they were, the server was queueing, not far: back to
+ * the level before, and it stays. A busy server answers its first requests at once and
+ * the rest later, so its first waits are short. */
 #ifndef IMGPIPE_LIMITER_H
 #define IMGPIPE_LIMITER_H
 
@@ -28,11 +35,21 @@ typedef struct imgpipe_limiter {
     double bytes;     /* their bytes, the first answer's left out as its time is */
     double last_rate; /* answers per second at the level before, 0: none yet */
     double last_bps;  /* bytes per second at the level before */
+    double wait_min;  /* the shortest wait for a first byte: among the first answers, then
+                         in this window */
+    int before;       /* after a jump to max on latency: the level it came from; 0: none */
+    double jump_wait; /* the first answers' shortest wait, that the jump was made on */
 } imgpipe_limiter;
 
 /* Answers, per soft level in flight, before the limit may go above soft: four rounds at
  * soft, where one probe window is about a round at twice the level. */
 #define IMGPIPE_LIMITER_LONG_RUN 4
+
+/* Seconds every one of the first answers waited for its first byte before the limit jumps
+ * to max: a round trip to another continent, a server's deliberate delay; not a loopback
+ * server under load, whose first answers come at once. */
+#define IMGPIPE_LIMITER_LATENCY 0.040
+#define IMGPIPE_LIMITER_FIRST 8 /* the first answers, that show the latency */
 
 void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max);
 
@@ -40,9 +57,11 @@ void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max);
  * may be for other hosts, at another latency). */
 void imgpipe_limiter_reset(imgpipe_limiter *l);
 
-/* One answer of bytes bytes, now, to a transfer started at started (imgpipe_now's clock).
- * Answers to transfers started before the last change had other company and are not
- * counted. Returns the limit from now on. */
-int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, double bytes);
+/* One answer of bytes bytes, now, to a transfer started at started (imgpipe_now's clock),
+ * whose first byte came wait seconds after its request was sent. Answers to transfers
+ * started before the last change had other company and are not counted. Returns the limit
+ * from now on. */
+int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, double bytes,
+                           double wait);
 
 #endif
