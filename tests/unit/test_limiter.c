@@ -234,6 +234,7 @@ static void test_latency_jumps_to_max(void **state)
     imgpipe_limiter l;
     double t = 1.0;
     imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, 0.09); /* the loop waited for the first bytes */
     answers(&l, IMGPIPE_LIMITER_FIRST - 1, &t, 0.1, 0.1);
     assert_int_equal(l.limit, 64);
     answers(&l, 1, &t, 0.1, 0.1);
@@ -248,20 +249,38 @@ static void test_latency_jumps_to_max(void **state)
 }
 
 /* A busy server answers its first requests at once, the rest later: one short wait among
- * the first answers, and there is no jump. Nor below the threshold, nor with no room. */
+ * the first answers, and there is no jump. Nor below the threshold, nor with no room, nor
+ * when the caller was not idle while it waited. */
 static void test_no_jump_without_latency(void **state)
 {
     (void)state;
     imgpipe_limiter l;
     double t = 1.0;
     imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, 0.5);
     answers(&l, 1, &t, 0.1, 0.001);
     answers(&l, 30, &t, 0.1, 0.2);
     assert_int_equal(l.limit, 64);
     imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, 0.5);
     answers(&l, 30, &t, 0.1, IMGPIPE_LIMITER_LATENCY * 0.9);
     assert_int_equal(l.limit, 64);
     imgpipe_limiter_init(&l, 64, 64, 64);
+    imgpipe_limiter_idle(&l, 0.5);
+    answers(&l, 30, &t, 0.1, 0.2);
+    assert_int_equal(l.limit, 64);
+    /* long waits while the caller was busy (a loaded machine, other transfers' bytes to
+     * read): the waits may be its own */
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 0.5);
+    answers(&l, 30, &t, 0.1, 0.2);
+    assert_int_equal(l.limit, 64);
+    /* idle time after the first answers does not count */
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    answers(&l, IMGPIPE_LIMITER_FIRST - 1, &t, 0.1, 0.2);
+    imgpipe_limiter_idle(&l, 0.01);
+    answers(&l, 1, &t, 0.1, 0.2);
+    imgpipe_limiter_idle(&l, 0.5);
     answers(&l, 30, &t, 0.1, 0.2);
     assert_int_equal(l.limit, 64);
 }
@@ -274,6 +293,7 @@ static void test_jump_back_when_waits_grow(void **state)
     imgpipe_limiter l;
     double t = 1.0;
     imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, 0.09);
     answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.1, 0.1);
     assert_int_equal(l.limit, 256);
     double since = t;
@@ -283,6 +303,7 @@ static void test_jump_back_when_waits_grow(void **state)
     assert_true(l.settled);
     assert_int_equal(l.limit, 64);
     imgpipe_limiter_reset(&l); /* a new run may jump again */
+    imgpipe_limiter_idle(&l, 0.09);
     answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.1, 0.1);
     assert_int_equal(l.limit, 256);
 }

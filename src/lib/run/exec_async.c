@@ -323,6 +323,16 @@ static long retry_due(struct async *a)
     return next == 0 ? -1 : (long)((next - now) * 1000.0) + 1;
 }
 
+/* Waits for a socket, the pool or the clock; the time it took is time the loop had
+ * nothing to do, which tells the limiter whether waits for first bytes were the server's. */
+static void poll_idle(struct async *a, int wait_ms)
+{
+    double t0 = imgpipe_now();
+    curl_multi_poll(a->multi, NULL, 0, wait_ms, NULL);
+    if (a->adaptive)
+        imgpipe_limiter_idle(&a->lim, imgpipe_now() - t0);
+}
+
 static int loop(struct async *a, char *err)
 {
     int rc = IMGPIPE_OK, running = 0;
@@ -349,7 +359,7 @@ static int loop(struct async *a, char *err)
         if (a->freed && !a->eof && rc == IMGPIPE_OK) /* the last reports made room */
             wait = 0;
         if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
-            curl_multi_poll(a->multi, NULL, 0, wait, NULL);
+            poll_idle(a, wait);
     }
 }
 

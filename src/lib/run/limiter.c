@@ -42,7 +42,14 @@ static void double_limit(imgpipe_limiter *l, double now)
     set_limit(l, l->limit * 2 < l->max ? l->limit * 2 : l->max, now);
 }
 
-/* The first answers all waited long for their first byte: latency, to hide at once. */
+void imgpipe_limiter_idle(imgpipe_limiter *l, double seconds)
+{
+    if (l->answers < IMGPIPE_LIMITER_FIRST)
+        l->idle += seconds;
+}
+
+/* The first answers all waited long for their first byte, while the caller had nothing
+ * to do: latency, to hide at once. */
 static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
 {
     if (l->answers > IMGPIPE_LIMITER_FIRST || l->before)
@@ -50,7 +57,7 @@ static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
     if (l->answers == 1 || wait < l->wait_min)
         l->wait_min = wait;
     if (l->answers < IMGPIPE_LIMITER_FIRST || l->wait_min < IMGPIPE_LIMITER_LATENCY ||
-        l->limit >= l->max)
+        l->idle < IMGPIPE_LIMITER_LATENCY || l->limit >= l->max)
         return 0;
     l->before = l->limit;
     l->jump_wait = l->wait_min;

@@ -17,7 +17,8 @@
  * and the limit goes straight to max, short run or long, without probing on the way. If
  * the waits then grow to twice what they were, the server was queueing, not far: back to
  * the level before, and it stays. A busy server answers its first requests at once and
- * the rest later, so its first waits are short. */
+ * the rest later, so its first waits are short; and a wait counts only when the caller
+ * itself was idle as long (imgpipe_limiter_idle), not busy with other transfers' bytes. */
 #ifndef IMGPIPE_LIMITER_H
 #define IMGPIPE_LIMITER_H
 
@@ -39,6 +40,7 @@ typedef struct imgpipe_limiter {
                          in this window */
     int before;       /* after a jump to max on latency: the level it came from; 0: none */
     double jump_wait; /* the first answers' shortest wait, that the jump was made on */
+    double idle;      /* seconds the caller had nothing to do, until the first answers */
 } imgpipe_limiter;
 
 /* Answers, per soft level in flight, before the limit may go above soft: four rounds at
@@ -56,6 +58,11 @@ void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max);
 /* Back to the start, as in a new run: a worker whose queues went empty (what comes next
  * may be for other hosts, at another latency). */
 void imgpipe_limiter_reset(imgpipe_limiter *l);
+
+/* The caller had nothing to do for seconds (waiting for sockets). A wait for a first byte
+ * while the caller was busy may be its own: on a loaded machine, a fast server's answers
+ * wait for the loop to read them. The jump needs the caller to have idled that long too. */
+void imgpipe_limiter_idle(imgpipe_limiter *l, double seconds);
 
 /* One answer of bytes bytes, now, to a transfer started at started (imgpipe_now's clock),
  * whose first byte came wait seconds after its request was sent. Answers to transfers
