@@ -180,6 +180,22 @@ jq -se 'map(select(.url | endswith("tiny.png")))[0].status == "ok"' "$T/out" >/d
   fail "the 40x30 PNG is within --max-pixels: $(cat "$T/out")"
 ok "the worker takes get's --json, -v, --max-pixels, --rate, --per-host, --retry-wait"
 
+# most_held QUEUE PID [MS]: the most entries of QUEUE pending at once while PID runs,
+# sampled every 10 ms; with MS, only for MS ms from the first sample with any.
+most_held() {
+  local most=0 first="" n
+  while kill -0 "$2" 2>/dev/null; do
+    n=$(redis-cli -p "$RPORT" XPENDING "imgpipe:q:$1" imgpipe 2>/dev/null | head -1)
+    if [ -n "${3:-}" ] && [ "${n:-0}" -gt 0 ] 2>/dev/null; then
+      [ -n "$first" ] || first=$(date +%s%N)
+      [ $(($(date +%s%N) - first)) -lt $(($3 * 1000000)) ] || break
+    fi
+    [ "${n:-0}" -gt "$most" ] 2>/dev/null && most=$n
+    sleep 0.01
+  done
+  echo "$most"
+}
+
 # ---- how many jobs a worker keeps in flight by default --------------------------------------
 # galleryd answers after 300 ms and counts the requests it answers at once. Streamed jobs
 # go past the 16 of before (the run adapts: 64, and past 64 in a long queue); jobs held
@@ -234,15 +250,7 @@ wait "$IW" || fail "the staying worker stopped with $?: $(cat "$T/idle.err")"
 for i in $(seq 1 600); do echo "$SLOW/x/r$i.png"; done | enqueue -q reserve -o "$T/reserve"
 "$IMGPIPE" worker --burst -j 256 reserve >"$T/reserve.out" 2>"$T/reserve.err" &
 RW=$!
-most=0 first=""
-while kill -0 "$RW" 2>/dev/null; do
-  n=$(redis-cli -p "$RPORT" XPENDING imgpipe:q:reserve imgpipe 2>/dev/null | head -1)
-  [ "${n:-0}" -gt 0 ] 2>/dev/null || continue
-  [ -n "$first" ] || first=$(date +%s%N)
-  [ $(($(date +%s%N) - first)) -lt 200000000 ] || break
-  [ "$n" -gt "$most" ] && most=$n
-  sleep 0.01
-done
+most=$(most_held reserve "$RW" 200)
 wait "$RW" || fail "the worker at -j 256 exited with $?: $(cat "$T/reserve.err")"
 [ "$(ls "$T/reserve" | wc -l)" -eq 600 ] || fail "600 files: $(ls "$T/reserve" | wc -l)"
 [ "$most" -ge 256 ] || fail "the test needs the first reads sampled: $most held at most"
@@ -283,12 +291,7 @@ for i in $(seq 1 120); do echo "$BASE/x/w$i.png"; done | enqueue -q wide -o "$T/
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" LD_PRELOAD="$SHIM" PLANT_DELAY_MS=40 \
   timeout 120 "$IMGPIPE" worker --burst -j 4 wide wide2 >"$T/wide.out" 2>"$T/wide.err" &
 WP=$!
-most=0
-while kill -0 "$WP" 2>/dev/null; do
-  n=$(redis-cli -p "$RPORT" XPENDING imgpipe:q:wide imgpipe 2>/dev/null | head -1)
-  [ "${n:-0}" -gt "$most" ] 2>/dev/null && most=$n
-  sleep 0.05
-done
+most=$(most_held wide "$WP")
 wait "$WP" || fail "the worker with a slow disk exited with $?: $(cat "$T/wide.err")"
 [ "$(ls "$T/wide" | wc -l)" -eq 120 ] || fail "120 files: $(ls "$T/wide" | wc -l)"
 [ "$most" -gt 6 ] || fail "the test needs the pool behind (more than 4 + 2 held at once): $most"
