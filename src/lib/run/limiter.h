@@ -7,7 +7,7 @@
  * to the level before and stays (the CPU, the link or the server is the limit, and more in
  * flight only costs). Once per run: a host's latency does not change within one.
  *
- * Above a soft ceiling it climbs only in a long run: a probe that does not pay costs a
+ * Above a soft ceiling it probes only in a long run: a probe that does not pay costs a
  * window of answers at twice the level, which a short run cannot pay back. Once the run is
  * long, a window at soft is read again first: the one that paid may be long past (a
  * worker's earlier queue, a host that slowed down).
