@@ -323,13 +323,15 @@ static long retry_due(struct async *a)
     return next == 0 ? -1 : (long)((next - now) * 1000.0) + 1;
 }
 
-/* Waits for a socket, the pool or the clock; the time it took is time the loop had
- * nothing to do, which tells the limiter whether waits for first bytes were the server's. */
+/* Waits for a socket, the pool or the clock; with transfers out, the time it took is
+ * time the loop had nothing to do, which tells the limiter whether waits for first bytes
+ * were the server's. (Waiting for a page of the API or a read from Redis is not.) */
 static void poll_idle(struct async *a, int wait_ms)
 {
     double t0 = imgpipe_now();
+    int out = a->transferring > 0;
     curl_multi_poll(a->multi, NULL, 0, wait_ms, NULL);
-    if (a->adaptive)
+    if (a->adaptive && out)
         imgpipe_limiter_idle(&a->lim, imgpipe_now() - t0);
 }
 
