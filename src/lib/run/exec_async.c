@@ -323,15 +323,15 @@ static long retry_due(struct async *a)
     return next == 0 ? -1 : (long)((next - now) * 1000.0) + 1;
 }
 
-/* Waits for a socket, the pool or the clock; with transfers out, the time it took is
- * time the loop had nothing to do, which tells the limiter whether waits for first bytes
- * were the server's. (Waiting for a page of the API or a read from Redis is not.) */
-static void poll_idle(struct async *a, int wait_ms)
+/* Waits for a socket, the pool or the clock; with requests out (running: libcurl's
+ * handles in progress), the time it took is time the loop had nothing to do, which tells
+ * the limiter whether waits for first bytes were the server's. Waiting for a page of the
+ * API, a read from Redis, a retry's or --rate's turn is not. */
+static void poll_idle(struct async *a, int wait_ms, int running)
 {
     double t0 = imgpipe_now();
-    int out = a->transferring > 0;
     curl_multi_poll(a->multi, NULL, 0, wait_ms, NULL);
-    if (a->adaptive && out)
+    if (a->adaptive && running > 0)
         imgpipe_limiter_idle(&a->lim, imgpipe_now() - t0);
 }
 
@@ -361,7 +361,7 @@ static int loop(struct async *a, char *err)
         if (a->freed && !a->eof && rc == IMGPIPE_OK) /* the last reports made room */
             wait = 0;
         if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */
-            poll_idle(a, wait);
+            poll_idle(a, wait, running);
     }
 }
 

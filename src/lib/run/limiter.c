@@ -66,11 +66,15 @@ static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
     return 1;
 }
 
-/* A window after the jump: waits twice as long as before it mean the server queues. */
+/* The first answers to transfers started after the jump: waits twice as long as before
+ * it mean the server queues. Read as soon as there are a few, not a rate window later,
+ * which a short run never reaches. */
 static int jump_paid(imgpipe_limiter *l)
 {
-    if (l->wait_min <= 2 * l->jump_wait)
+    if (l->wait_min <= 2 * l->jump_wait) {
+        l->before = 0; /* checked: the jump stays */
         return 1;
+    }
     l->limit = l->before;
     l->settled = 1;
     return 0;
@@ -104,6 +108,8 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, doubl
     }
     if (l->before && wait < l->wait_min)
         l->wait_min = wait;
+    if (l->before && l->n >= MIN_WINDOW && !jump_paid(l))
+        return l->limit;
     /* A window spans a round trip at least: it ends with an answer to a transfer started
      * after its first answer came. Small bodies answer in waves, a level's worth at once
      * each round trip; a rate read inside one wave measured the CPU, not the server (a
@@ -113,8 +119,6 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, doubl
     double span = now > l->first ? now - l->first : 1e-12;
     double rate = (l->n - 1) / span, bps = l->bytes / span;
     l->n = 0;
-    if (l->before && !jump_paid(l))
-        return l->limit;
     if (l->last_rate > 0 && (rate < l->last_rate * GAIN || bps < l->last_bps * GAIN)) {
         l->limit /= 2; /* the last doubling did not pay: back to the level before */
         l->settled = 1;

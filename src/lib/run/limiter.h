@@ -38,7 +38,8 @@ typedef struct imgpipe_limiter {
     double last_bps;  /* bytes per second at the level before */
     double wait_min;  /* the shortest wait for a first byte: among the first answers, then
                          in this window */
-    int before;       /* after a jump to max on latency: the level it came from; 0: none */
+    int before;       /* after a jump to max on latency, until it is checked: the level it
+                         came from; 0: none */
     double jump_wait; /* the first answers' shortest wait, that the jump was made on */
     double idle;      /* seconds the caller had nothing to do, until the first answers */
 } imgpipe_limiter;
