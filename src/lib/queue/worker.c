@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 /* Without -j the run adapts its transfers in flight as get's does (exec_async.c: 64, on
- * to 256 in a long run); reads and the reserve are sized from 64 or the run's count when
- * higher (imgpipe_wk_reserve). Jobs whose bodies stay in memory
+ * to 256 when the first answers show latency or in a long run, 64 again when the queues
+ * run empty); reads are sized from 64 or the run's count when higher, the reserve from
+ * half that, 32 at most (imgpipe_wk_reserve). Jobs whose bodies stay in memory
  * (thumbnails, a bucket) are held to 16, get's figure for bodies in memory. bench/queue.sh
  * and bench/queue_scale.sh measured the worker at 16: 0.75-0.84x get on disk, 64: 0.90x
  * (2026-12-03, 10000 jobs, median of 6). */

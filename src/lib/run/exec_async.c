@@ -173,6 +173,13 @@ static void start(struct async *a, struct slot *s)
     launch(a, s);
 }
 
+/* The limit on transfers, told to the run too (a worker sizes its reads by it). */
+static void set_in_flight(struct async *a, int n)
+{
+    a->max_transfers = n;
+    a->r->in_flight = n;
+}
+
 /* A worker with nothing in hand and nothing to take: what it takes next may be for other
  * hosts, at another latency, so the count starts again. */
 static void idle(struct async *a)
@@ -180,8 +187,7 @@ static void idle(struct async *a)
     if (!a->adaptive || !a->r->supply || a->lim.answers == 0)
         return;
     imgpipe_limiter_reset(&a->lim);
-    a->max_transfers = a->lim.limit;
-    a->r->in_flight = a->max_transfers;
+    set_in_flight(a, a->lim.limit);
 }
 
 /* Starts tasks while slots are free; 0, a source read error, or no memory for a handle.
@@ -254,9 +260,8 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
     }
     if (a->adaptive) { /* a worker's job with thumbnails is not spooled in an adaptive run */
         size_t bytes = s->spooling ? (size_t)s->spool.bytes : s->tr.body.len;
-        a->max_transfers = imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(),
-                                                  (double)bytes, first_byte_wait(easy));
-        a->r->in_flight = a->max_transfers;
+        set_in_flight(a, imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(),
+                                                (double)bytes, first_byte_wait(easy)));
     }
     end_transfer(a, s);
     s->work.fn = cpu_work;
@@ -417,8 +422,7 @@ static void choose_limits(struct async *a, imgpipe_run *r)
     if (jobs <= 0 && !spooled)
         a->cap = DEFAULT_IN_FLIGHT_IN_MEMORY;
     imgpipe_limiter_init(&a->lim, ADAPTIVE_START, ADAPTIVE_SOFT, a->cap);
-    a->max_transfers = a->adaptive ? a->lim.limit : a->cap;
-    r->in_flight = a->max_transfers;
+    set_in_flight(a, a->adaptive ? a->lim.limit : a->cap);
     a->nslots = 2 * a->cap;
 }
 

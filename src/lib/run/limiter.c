@@ -61,7 +61,6 @@ static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
         return 0;
     l->before = l->limit;
     l->jump_wait = l->wait_min;
-    l->waiting = 0;
     set_limit(l, l->max, now);
     return 1;
 }
