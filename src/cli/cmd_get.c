@@ -57,8 +57,8 @@ static const struct cli_option options[] = {
      "  threads  a pool of N threads (default N: 8)\n"
      "  procs    N worker processes (default N: cores)\n"
      "  async    one event loop, N transfers in flight\n"
-     "           (default N: 64; 256 when the first answers\n"
-     "           wait 40 ms or more, else doubled to 128 and\n"
+     "           (default N: 64; 256 when 8 requests have had\n"
+     "           no answer for 40 ms, else doubled to 128 and\n"
      "           256 in a long run while that doubles the\n"
      "           answers and bytes per second; 16 with --thumb\n"
      "           or a bucket), CPU work on every core",

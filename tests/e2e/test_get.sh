@@ -71,9 +71,10 @@ ok "size limit, unreachable servers"
 ok "default directory"
 
 # How many transfers get keeps in flight without -j (run/limiter.c): galleryd counts the
-# requests it answers at once. When each of the first answers waited 500 ms, straight
-# past 64, to 256 at most: 160 links need two rounds, not three; 480 go out nearly at
-# once. (No jump when the first answers come at once: tests/unit/test_limiter.c.)
+# requests it answers at once. When the first requests had no answer for 40 ms, straight
+# past 64, to 256 at most, before any answer came (galleryd's /stats/first: the peak
+# before its first answer left): 160 links need one round, not three; 480 go out nearly
+# at once. (No jump when the first answers come at once: tests/unit/test_limiter.c.)
 peak_of() { # peak_of N: the most requests at once while get fetches N links at the defaults
   curl -fsS "$BASE/stats/reset" >/dev/null
   for i in $(seq 1 "$1"); do echo "$BASE/x/p$1-$i.png"; done >"$T/peak.txt"
@@ -81,10 +82,13 @@ peak_of() { # peak_of N: the most requests at once while get fetches N links at 
   expect_rc 0 "get of $1 links"
   [ "$(files_in "$T/peak$1-$2" | wc -l)" -eq "$1" ] || fail "$1 files: $(files_in "$T/peak$1-$2" | wc -l)"
   P=$(curl -fsS "$BASE/stats/peak")
+  F=$(curl -fsS "$BASE/stats/first")
 }
 start_galleryd --count 2 --latency-ms 500
 peak_of 160 slow
 [ "$P" -gt 64 ] && [ "$P" -le 160 ] || fail "160 slow links at the defaults: $P at once (65..160 expected)"
+[ "$F" -gt 64 ] || fail "160 slow links at the defaults: $F at once before the first answer (65.. expected)"
 peak_of 480 slow
 [ "$P" -gt 128 ] && [ "$P" -le 256 ] || fail "480 slow links at the defaults: $P at once (129..256 expected)"
-ok "in flight at the defaults: past 64 at once when the first answers wait 500 ms"
+[ "$F" -gt 128 ] || fail "480 slow links at the defaults: $F at once before the first answer (129.. expected)"
+ok "in flight at the defaults: past 64 before the first answer when the server waits 500 ms"

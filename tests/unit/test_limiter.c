@@ -309,6 +309,60 @@ static void test_jump_back_when_waits_grow(void **state)
     assert_int_equal(l.limit, 256);
 }
 
+/* Eight requests with no answer after 40 ms, the loop idle as long: the jump, before any
+ * answer; the first answers (to transfers started before it) are what the check after it
+ * compares with. */
+static void test_silence_jumps_before_the_first_answers(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    double t = 1.0;
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, 0.045);
+    assert_true(imgpipe_limiter_deciding(&l));
+    assert_int_equal(imgpipe_limiter_silent(&l, IMGPIPE_LIMITER_FIRST, t), 256);
+    assert_false(imgpipe_limiter_deciding(&l));
+    double since = t;
+    t += 0.06;
+    for (int i = 0; i < 64; i++, t += 0.001) /* the first round: 100 ms waits */
+        imgpipe_limiter_sample(&l, since - 0.01, t, 1000, 0.1);
+    for (int i = 0; i < 12; i++, t += 0.001) /* after the jump: as long, not twice */
+        imgpipe_limiter_sample(&l, since + 0.001, t, 1000, 0.1);
+    assert_int_equal(l.limit, 256);
+    assert_int_equal(l.before, 0); /* checked: it stays */
+
+    imgpipe_limiter_init(&l, 64, 64, 256); /* a server that queues: waits grow, back */
+    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_silent(&l, 40, t);
+    since = t;
+    for (int i = 0; i < 8; i++, t += 0.01)
+        imgpipe_limiter_sample(&l, since - 0.01, t, 1000, 0.05);
+    for (int i = 0; i < 10 && !l.settled; i++, t += 0.01)
+        imgpipe_limiter_sample(&l, since + 0.001, t, 1000, 0.4);
+    assert_true(l.settled);
+    assert_int_equal(l.limit, 64);
+}
+
+static void test_no_jump_on_too_little_silence(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    double t = 1.0;
+    imgpipe_limiter_init(&l, 64, 64, 256); /* fewer than the first answers' count */
+    imgpipe_limiter_idle(&l, 0.045);
+    assert_int_equal(imgpipe_limiter_silent(&l, IMGPIPE_LIMITER_FIRST - 1, t), 64);
+    imgpipe_limiter_init(&l, 64, 64, 256); /* the loop was busy: the silence may be its own */
+    imgpipe_limiter_idle(&l, 0.02);
+    assert_int_equal(imgpipe_limiter_silent(&l, 64, t), 64);
+    imgpipe_limiter_init(&l, 64, 64, 256); /* an answer came at once: not far, queueing */
+    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_sample(&l, t - 0.002, t, 1000, 0.001);
+    assert_int_equal(imgpipe_limiter_silent(&l, 63, t), 64);
+    answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.001, 0.001); /* the first answers are in */
+    assert_false(imgpipe_limiter_deciding(&l));
+    assert_int_equal(imgpipe_limiter_silent(&l, 63, t), 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +379,8 @@ int main(void)
         cmocka_unit_test(test_latency_jumps_to_max),
         cmocka_unit_test(test_no_jump_without_latency),
         cmocka_unit_test(test_jump_back_when_waits_grow),
+        cmocka_unit_test(test_silence_jumps_before_the_first_answers),
+        cmocka_unit_test(test_no_jump_on_too_little_silence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

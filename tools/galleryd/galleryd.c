@@ -45,6 +45,7 @@ static void usage(FILE *f)
           "Routes (GET/HEAD):\n"
           "  /i/NAME                       an image, from memory; 404 if unknown\n"
           "  /stats/peak, /stats/reset     the most requests answered at once; zero it\n"
+          "  /stats/first                  the most at once before the first answer left\n"
           "  /x/ANYTHING                   always a 40x30 PNG, whatever follows /x/ (for tests\n"
           "                                of hostile link names: .., %2F, very long names)\n"
           "  /3/gallery[/SECTION[/SORT[/WINDOW[/PAGE]]]]  items (no PAGE: page 0); without\n"

@@ -71,9 +71,11 @@ struct gd_server {
 };
 
 /* How many requests are being answered at once: tests read the peak (GET /stats/peak)
- * to see how many a client keeps in flight, and zero it (GET /stats/reset). */
+ * to see how many a client keeps in flight, the peak before the first answer left (GET
+ * /stats/first: what a client sent on no answer at all), and zero them (GET /stats/reset). */
 struct gd_load {
     atomic_int in_flight, peak;
+    atomic_int answered, first; /* answers since the reset; the peak while none */
 };
 
 enum MHD_Result gd_queue(struct MHD_Connection *conn, unsigned status, const char *type, void *data,

@@ -407,21 +407,40 @@ static void sleep_ms(unsigned ms)
     }
 }
 
+static void raise_to(atomic_int *peak, int now)
+{
+    int seen = atomic_load(peak);
+    while (now > seen && !atomic_compare_exchange_weak(peak, &seen, now)) {
+    }
+}
+
 static void load_begin(struct gd_load *l)
 {
     int now = atomic_fetch_add(&l->in_flight, 1) + 1;
-    int peak = atomic_load(&l->peak);
-    while (now > peak && !atomic_compare_exchange_weak(&l->peak, &peak, now)) {
-    }
+    raise_to(&l->peak, now);
+    if (atomic_load(&l->answered) == 0) raise_to(&l->first, now);
+}
+
+static void load_end(struct gd_load *l)
+{
+    atomic_fetch_add(&l->answered, 1);
+    atomic_fetch_sub(&l->in_flight, 1);
 }
 
 static enum MHD_Result stats(const struct gd_server *s, struct MHD_Connection *conn,
                              const char *what)
 {
     char text[32];
-    if (strcmp(what, "reset") == 0) atomic_store(&s->load->peak, 0);
-    else if (strcmp(what, "peak") != 0) return gd_queue_text(conn, 404, "galleryd: not found\n");
-    snprintf(text, sizeof(text), "%d\n", atomic_load(&s->load->peak));
+    struct gd_load *l = s->load;
+    if (strcmp(what, "reset") == 0) {
+        atomic_store(&l->peak, 0);
+        atomic_store(&l->first, 0);
+        atomic_store(&l->answered, 0);
+    } else if (strcmp(what, "peak") != 0 && strcmp(what, "first") != 0) {
+        return gd_queue_text(conn, 404, "galleryd: not found\n");
+    }
+    int n = strcmp(what, "first") == 0 ? atomic_load(&l->first) : atomic_load(&l->peak);
+    snprintf(text, sizeof(text), "%d\n", n);
     return gd_queue(conn, 200, "text/plain; charset=utf-8", text, strlen(text),
                     MHD_RESPMEM_MUST_COPY);
 }
@@ -451,6 +470,6 @@ enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *ur
     enum MHD_Result r = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0
                             ? gd_queue_text(conn, 405, "galleryd: only GET and HEAD\n")
                             : route(s, conn, url, method);
-    atomic_fetch_sub(&s->load->in_flight, 1);
+    load_end(s->load);
     return r;
 }

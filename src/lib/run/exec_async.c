@@ -20,23 +20,26 @@
 #include <string.h>
 
 /* In flight by default. A body written to its file as it arrives holds no memory, so the
- * count adapts (run/limiter.c): 64; 256 as soon as the first answers show latency; else,
- * in a run long enough to pay for a probe (256 answers), 128 and 256 while a doubling
- * pays. Measured (bench/RESULTS.md, 2026-12-03) on 2-core machines, 160 images: at 100 ms
- * per response -j 64 beat -j 32 by 12-24% (plain HTTP, HTTPS/1.1, HTTP/2), and starting
- * at 32 to double later cost a round trip (12%); at 0 ms, 64 lost 10-17% to 32, and 2000
- * images at 0 ms 7%. At 100 ms -j 160 beat 64 by 5-14% over HTTP/2 (one round, not
- * three), which the jump on latency gets; 2000 jobs at 100 ms were 2.5x faster at 256
- * (bench/worker_jobs.sh). A body kept in memory (thumbnails, a
- * bucket) costs 2N bodies: there a fixed 16, the fastest or within a few percent of it in
- * the sweeps of 2026-12-02, when every body was in memory. */
+ * count adapts (run/limiter.c): 64; 256 as soon as the first requests show latency (8 of
+ * them with no answer after 40 ms); else, in a run long enough to pay for a probe (256
+ * answers), 128 and 256 while a doubling pays. Measured (bench/RESULTS.md, 2026-12-03) on
+ * 2-core machines, 160 images: at 100 ms per response -j 64 beat -j 32 by 12-24% (plain
+ * HTTP, HTTPS/1.1, HTTP/2), and starting at 32 to double later cost a round trip (12%); at
+ * 0 ms, 64 lost 10-17% to 32, and 2000 images at 0 ms 7%. At 100 ms -j 160 beat 64 by
+ * 5-14% over HTTP/2 (one round, not three), which the jump on latency gets; jumping on the
+ * first answers, a round trip later, left plain HTTP 21% behind -j 160; on the silence
+ * before them, level with it. 2000 jobs at 100 ms were 2.5x faster at 256
+ * (bench/worker_jobs.sh). A body kept in memory (thumbnails, a bucket) costs 2N bodies:
+ * there a fixed 16, the fastest or within a few percent of it in the sweeps of 2026-12-02,
+ * when every body was in memory. */
 #define ADAPTIVE_START 64
 #define ADAPTIVE_SOFT 64
 #define ADAPTIVE_MAX 256
 #define DEFAULT_IN_FLIGHT_IN_MEMORY 16
 #define POLL_MS 200
-#define SPARE_MAX 16   /* at most one buffer per pool thread is in use at a time */
-#define PAGE_POLL_MS 5 /* waiting for a page fetched ahead: it lands within a round trip */
+#define SPARE_MAX 16      /* at most one buffer per pool thread is in use at a time */
+#define PAGE_POLL_MS 5    /* waiting for a page fetched ahead: it lands within a round trip */
+#define SILENCE_POLL_MS 5 /* while the first answers may make the limit jump: to see it */
 
 struct async;
 
@@ -52,6 +55,7 @@ struct slot {
     int in_multi;
     int in_transfer; /* counted in a->transferring */
     double retry_at; /* waiting for its next attempt until then; 0: not waiting */
+    double sent_at;  /* when this attempt's request went out; 0: not yet */
     int rate_ok;     /* this attempt's start is reserved with --rate */
     uint64_t rng;
     struct slot *next; /* on the free list, or the done list */
@@ -134,6 +138,18 @@ static void finish_slot(struct async *a, struct slot *s)
     a->freed = 1;
 }
 
+/* libcurl is about to send the request, on a connection set up or reused: the wait for an
+ * answer starts now (run/limiter.h reads the silence that follows). */
+static int request_sent(void *p, char *ip, char *local_ip, int port, int local_port)
+{
+    (void)ip;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    ((struct slot *)p)->sent_at = imgpipe_now();
+    return CURL_PREREQFUNC_OK;
+}
+
 /* Starts (or restarts, for a retry) the slot's transfer. */
 static void launch(struct async *a, struct slot *s)
 {
@@ -153,6 +169,11 @@ static void launch(struct async *a, struct slot *s)
     if (s->out.status == IMGPIPE_OK && s->spooling)
         imgpipe_spool_begin(&s->spool, imgpipe_run_dirfd(a->r, &s->task), &s->tr);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    s->sent_at = 0;
+    if (a->adaptive) {
+        curl_easy_setopt(s->easy, CURLOPT_PREREQFUNCTION, request_sent);
+        curl_easy_setopt(s->easy, CURLOPT_PREREQDATA, s);
+    }
     if (s->out.status == IMGPIPE_OK && curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
         s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ENOMEM, "cannot add a transfer");
     s->in_multi = s->out.status == IMGPIPE_OK;
@@ -235,6 +256,37 @@ static double first_byte_wait(CURL *easy)
         curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first) != CURLE_OK || first < sent)
         return 0;
     return (double)(first - sent) / 1e6;
+}
+
+static int no_answer_yet(CURL *easy)
+{
+    curl_off_t first = 0;
+    return curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first) == CURLE_OK && first == 0;
+}
+
+/* Tells the limiter how many requests were sent IMGPIPE_LIMITER_LATENCY or more ago with no
+ * byte of an answer yet (up to the IMGPIPE_LIMITER_FIRST it needs). Returns how soon to look
+ * again in ms: 0 when the limit just rose; SILENCE_POLL_MS while a younger request may
+ * still come of age, or the loop was too busy to tell; -1 when nothing can change before
+ * the next answer. */
+static int read_silence(struct async *a)
+{
+    double now = imgpipe_now();
+    int silent = 0, younger = 0;
+    for (int i = 0; i < a->nslots && silent < IMGPIPE_LIMITER_FIRST; i++) {
+        struct slot *s = &a->slots[i];
+        if (!s->in_multi || s->sent_at == 0 || !no_answer_yet(s->easy))
+            continue;
+        if (now - s->sent_at >= IMGPIPE_LIMITER_LATENCY)
+            silent++;
+        else
+            younger = 1;
+    }
+    int was = a->max_transfers;
+    set_in_flight(a, imgpipe_limiter_silent(&a->lim, silent, now));
+    if (a->max_transfers > was)
+        return 0;
+    return younger || silent >= IMGPIPE_LIMITER_FIRST ? SILENCE_POLL_MS : -1;
 }
 
 /* A finished transfer: its body goes to the pool, a failure is reported at once. */
@@ -363,6 +415,11 @@ static int loop(struct async *a, char *err)
             wait = PAGE_POLL_MS;
         if (a->again && a->r->supply_again_ms > 0 && wait > a->r->supply_again_ms)
             wait = (int)a->r->supply_again_ms;
+        if (a->adaptive && imgpipe_limiter_deciding(&a->lim)) {
+            int look = read_silence(a);
+            if (look >= 0 && look < wait)
+                wait = look;
+        }
         if (a->freed && !a->eof && rc == IMGPIPE_OK) /* the last reports made room */
             wait = 0;
         if (a->busy || !a->eof) /* idle with no task yet: wait before asking again */

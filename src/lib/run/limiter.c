@@ -48,29 +48,53 @@ void imgpipe_limiter_idle(imgpipe_limiter *l, double seconds)
         l->idle += seconds;
 }
 
+static int may_jump(const imgpipe_limiter *l)
+{
+    return !l->settled && !l->before && l->limit < l->max && l->idle >= IMGPIPE_LIMITER_LATENCY;
+}
+
+static void jump(imgpipe_limiter *l, double now)
+{
+    l->before = l->limit;
+    set_limit(l, l->max, now);
+}
+
+int imgpipe_limiter_deciding(const imgpipe_limiter *l)
+{
+    return !l->settled && !l->before && l->limit < l->max && l->answers < IMGPIPE_LIMITER_FIRST;
+}
+
+/* Requests that had no answer for that long will each give one that waited as long: the
+ * first answers' evidence, a round trip early. An answer that came sooner says otherwise. */
+int imgpipe_limiter_silent(imgpipe_limiter *l, int silent, double now)
+{
+    if (silent >= IMGPIPE_LIMITER_FIRST && imgpipe_limiter_deciding(l) &&
+        (l->answers == 0 || l->first_wait >= IMGPIPE_LIMITER_LATENCY) && may_jump(l))
+        jump(l, now);
+    return l->limit;
+}
+
 /* The first answers all waited long for their first byte, while the caller had nothing
  * to do: latency, to hide at once. */
 static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
 {
-    if (l->answers > IMGPIPE_LIMITER_FIRST || l->before)
+    if (l->answers > IMGPIPE_LIMITER_FIRST)
         return 0;
-    if (l->answers == 1 || wait < l->wait_min)
-        l->wait_min = wait;
-    if (l->answers < IMGPIPE_LIMITER_FIRST || l->wait_min < IMGPIPE_LIMITER_LATENCY ||
-        l->idle < IMGPIPE_LIMITER_LATENCY || l->limit >= l->max)
+    if (l->answers == 1 || wait < l->first_wait)
+        l->first_wait = wait;
+    if (l->answers < IMGPIPE_LIMITER_FIRST || l->first_wait < IMGPIPE_LIMITER_LATENCY ||
+        !may_jump(l))
         return 0;
-    l->before = l->limit;
-    l->jump_wait = l->wait_min;
-    set_limit(l, l->max, now);
+    jump(l, now);
     return 1;
 }
 
-/* The first answers to transfers started after the jump: waits twice as long as before
- * it mean the server queues. Read as soon as there are a few, not a rate window later,
- * which a short run never reaches. */
+/* The first answers to transfers started after the jump: waits twice as long as the first
+ * answers' mean the server queues. Read as soon as there are a few, not a rate window
+ * later, which a short run never reaches. */
 static int jump_paid(imgpipe_limiter *l)
 {
-    if (l->wait_min <= 2 * l->jump_wait) {
+    if (l->wait_min <= 2 * l->first_wait) {
         l->before = 0; /* checked: the jump stays */
         return 1;
     }

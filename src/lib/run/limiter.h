@@ -14,34 +14,36 @@
  *
  * Latency shows in the first answers: when each of them waited IMGPIPE_LIMITER_LATENCY or
  * more for its first byte, the server (or the path to it) answers late however few ask,
- * and the limit goes straight to max, short run or long, without probing on the way. If
- * the waits then grow to twice what they were, the server was queueing, not far: back to
- * the level before, and it stays. A busy server answers its first requests at once and
- * the rest later, so its first waits are short; and a wait counts only when the caller
- * itself was idle as long (imgpipe_limiter_idle), not busy with other transfers' bytes. */
+ * and the limit goes straight to max, short run or long, without probing on the way. The
+ * silence shows it sooner: when IMGPIPE_LIMITER_FIRST requests have waited that long with
+ * no byte back (imgpipe_limiter_silent), each of the first answers will have too, and the
+ * jump need not wait a round trip for them. If the waits after the jump grow to twice the
+ * first answers', the server was queueing, not far: back to the level before, and it
+ * stays. A busy server answers its first requests at once and the rest later, so its
+ * first waits are short; and a wait counts only when the caller itself was idle as long
+ * (imgpipe_limiter_idle), not busy with other transfers' bytes. */
 #ifndef IMGPIPE_LIMITER_H
 #define IMGPIPE_LIMITER_H
 
 typedef struct imgpipe_limiter {
-    int limit;        /* transfers allowed in flight now */
-    int start;        /* where it starts, and starts again after imgpipe_limiter_reset */
-    int soft;         /* above it only once the run is long (IMGPIPE_LIMITER_LONG_RUN) */
-    int max;          /* never above */
-    int settled;      /* 1 once the limit stays */
-    int waiting;      /* at soft, the last doubling paid: waiting for the run to be long */
-    long answers;     /* answers counted so far */
-    double since;     /* when the limit last changed */
-    double first;     /* this window's first answer */
-    int n;            /* answers in this window */
-    double bytes;     /* their bytes, the first answer's left out as its time is */
-    double last_rate; /* answers per second at the level before, 0: none yet */
-    double last_bps;  /* bytes per second at the level before */
-    double wait_min;  /* the shortest wait for a first byte: among the first answers, then
-                         in this window */
-    int before;       /* after a jump to max on latency, until it is checked: the level it
-                         came from; 0: none */
-    double jump_wait; /* the first answers' shortest wait, that the jump was made on */
-    double idle;      /* seconds the caller had nothing to do, until the first answers */
+    int limit;         /* transfers allowed in flight now */
+    int start;         /* where it starts, and starts again after imgpipe_limiter_reset */
+    int soft;          /* above it only once the run is long (IMGPIPE_LIMITER_LONG_RUN) */
+    int max;           /* never above */
+    int settled;       /* 1 once the limit stays */
+    int waiting;       /* at soft, the last doubling paid: waiting for the run to be long */
+    long answers;      /* answers counted so far */
+    double since;      /* when the limit last changed */
+    double first;      /* this window's first answer */
+    int n;             /* answers in this window */
+    double bytes;      /* their bytes, the first answer's left out as its time is */
+    double last_rate;  /* answers per second at the level before, 0: none yet */
+    double last_bps;   /* bytes per second at the level before */
+    double first_wait; /* the shortest wait for a first byte among the first answers */
+    double wait_min;   /* the shortest in this window, after a jump */
+    int before;        /* after a jump to max on latency, until it is checked: the level it
+                          came from; 0: none */
+    double idle;       /* seconds the caller had nothing to do, until the first answers */
 } imgpipe_limiter;
 
 /* Answers, per soft level in flight, before the limit may go above soft: four rounds at
@@ -64,6 +66,14 @@ void imgpipe_limiter_reset(imgpipe_limiter *l);
  * while the caller was busy may be its own: on a loaded machine, a fast server's answers
  * wait for the loop to read them. The jump needs the caller to have idled that long too. */
 void imgpipe_limiter_idle(imgpipe_limiter *l, double seconds);
+
+/* Whether the first answers may still make the limit jump: while so, the caller counts the
+ * requests still without an answer and tells imgpipe_limiter_silent. */
+int imgpipe_limiter_deciding(const imgpipe_limiter *l);
+
+/* silent requests, sent IMGPIPE_LIMITER_LATENCY or more ago, have had no byte back yet.
+ * Returns the limit from now on. */
+int imgpipe_limiter_silent(imgpipe_limiter *l, int silent, double now);
 
 /* One answer of bytes bytes, now, to a transfer started at started (imgpipe_now's clock),
  * whose first byte came wait seconds after its request was sent. Answers to transfers
