@@ -358,9 +358,33 @@ static void test_no_jump_on_too_little_silence(void **state)
     imgpipe_limiter_idle(&l, 0.045);
     imgpipe_limiter_sample(&l, t - 0.002, t, 1000, 0.001);
     assert_int_equal(imgpipe_limiter_silent(&l, 63, t), 64);
+    assert_false(imgpipe_limiter_deciding(&l));           /* the caller need not look any more */
     answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.001, 0.001); /* the first answers are in */
     assert_false(imgpipe_limiter_deciding(&l));
     assert_int_equal(imgpipe_limiter_silent(&l, 63, t), 64);
+}
+
+/* A server that answers some requests at once with an error status is fast, not far; a
+ * failure with no byte at all (refused, reset) tells nothing of the server's waits. */
+static void test_failures_among_the_first(void **state)
+{
+    (void)state;
+    imgpipe_limiter l;
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_failed(&l, 0.002); /* a 503 in 2 ms */
+    assert_false(imgpipe_limiter_deciding(&l));
+    assert_int_equal(imgpipe_limiter_silent(&l, 63, 1.0), 64);
+    imgpipe_limiter_init(&l, 64, 64, 256);
+    imgpipe_limiter_idle(&l, 0.045);
+    for (int i = 0; i < 2 * IMGPIPE_LIMITER_FIRST; i++)
+        imgpipe_limiter_failed(&l, -1); /* connections refused */
+    assert_true(imgpipe_limiter_deciding(&l));
+    assert_int_equal(imgpipe_limiter_silent(&l, IMGPIPE_LIMITER_FIRST, 1.0), 256);
+    imgpipe_limiter_init(&l, 64, 64, 256); /* errors, as many as the first answers */
+    for (int i = 0; i < IMGPIPE_LIMITER_FIRST; i++)
+        imgpipe_limiter_failed(&l, 0.2);
+    assert_false(imgpipe_limiter_deciding(&l)); /* decided: waits are counted no more */
 }
 
 int main(void)
@@ -381,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_jump_back_when_waits_grow),
         cmocka_unit_test(test_silence_jumps_before_the_first_answers),
         cmocka_unit_test(test_no_jump_on_too_little_silence),
+        cmocka_unit_test(test_failures_among_the_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,7 +205,7 @@ static void set_in_flight(struct async *a, int n)
  * hosts, at another latency, so the count starts again. */
 static void idle(struct async *a)
 {
-    if (!a->adaptive || !a->r->supply || a->lim.answers == 0)
+    if (!a->adaptive || !a->r->supply)
         return;
     imgpipe_limiter_reset(&a->lim);
     set_in_flight(a, a->lim.limit);
@@ -248,14 +248,14 @@ static int top_up(struct async *a, char *err)
 }
 
 /* Seconds from the request sent to the first byte of the answer: the server's and the
- * path's latency, without the connection's set-up or a wait for one. */
+ * path's latency, without the connection's set-up or a wait for one; -1 with no byte. */
 static double first_byte_wait(CURL *easy)
 {
     curl_off_t sent = 0, first = 0;
     if (curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &sent) != CURLE_OK ||
-        curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first) != CURLE_OK || first < sent)
-        return 0;
-    return (double)(first - sent) / 1e6;
+        curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first) != CURLE_OK || first == 0)
+        return -1;
+    return first > sent ? (double)(first - sent) / 1e6 : 0;
 }
 
 static int no_answer_yet(CURL *easy)
@@ -303,6 +303,8 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
     if (s->out.status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(a->r) == 0)
         imgpipe_run_timed_out(&s->out, 1);
     if (s->out.status) {
+        if (a->adaptive)
+            imgpipe_limiter_failed(&a->lim, first_byte_wait(easy));
         long delay = imgpipe_run_retry_delay(a->r, &s->out, &s->rng);
         if (delay >= 0)
             s->retry_at = imgpipe_now() + (double)delay / 1000.0; /* the slot waits */

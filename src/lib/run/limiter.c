@@ -44,8 +44,25 @@ static void double_limit(imgpipe_limiter *l, double now)
 
 void imgpipe_limiter_idle(imgpipe_limiter *l, double seconds)
 {
-    if (l->answers < IMGPIPE_LIMITER_FIRST)
+    if (l->ended < IMGPIPE_LIMITER_FIRST)
         l->idle += seconds;
+}
+
+/* One of the first transfers to end, answered or failed with a status: its wait for a first
+ * byte. Returns whether it was among the first. */
+static int note_first(imgpipe_limiter *l, double wait)
+{
+    if (l->ended >= IMGPIPE_LIMITER_FIRST)
+        return 0;
+    if (l->ended++ == 0 || wait < l->first_wait)
+        l->first_wait = wait;
+    return 1;
+}
+
+void imgpipe_limiter_failed(imgpipe_limiter *l, double wait)
+{
+    if (!l->settled && wait >= 0)
+        note_first(l, wait);
 }
 
 static int may_jump(const imgpipe_limiter *l)
@@ -61,15 +78,15 @@ static void jump(imgpipe_limiter *l, double now)
 
 int imgpipe_limiter_deciding(const imgpipe_limiter *l)
 {
-    return !l->settled && !l->before && l->limit < l->max && l->answers < IMGPIPE_LIMITER_FIRST;
+    return !l->settled && !l->before && l->limit < l->max && l->ended < IMGPIPE_LIMITER_FIRST &&
+           (l->ended == 0 || l->first_wait >= IMGPIPE_LIMITER_LATENCY);
 }
 
 /* Requests that had no answer for that long will each give one that waited as long: the
  * first answers' evidence, a round trip early. An answer that came sooner says otherwise. */
 int imgpipe_limiter_silent(imgpipe_limiter *l, int silent, double now)
 {
-    if (silent >= IMGPIPE_LIMITER_FIRST && imgpipe_limiter_deciding(l) &&
-        (l->answers == 0 || l->first_wait >= IMGPIPE_LIMITER_LATENCY) && may_jump(l))
+    if (silent >= IMGPIPE_LIMITER_FIRST && imgpipe_limiter_deciding(l) && may_jump(l))
         jump(l, now);
     return l->limit;
 }
@@ -78,12 +95,8 @@ int imgpipe_limiter_silent(imgpipe_limiter *l, int silent, double now)
  * to do: latency, to hide at once. */
 static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
 {
-    if (l->answers > IMGPIPE_LIMITER_FIRST)
-        return 0;
-    if (l->answers == 1 || wait < l->first_wait)
-        l->first_wait = wait;
-    if (l->answers < IMGPIPE_LIMITER_FIRST || l->first_wait < IMGPIPE_LIMITER_LATENCY ||
-        !may_jump(l))
+    if (!note_first(l, wait) || l->ended < IMGPIPE_LIMITER_FIRST ||
+        l->first_wait < IMGPIPE_LIMITER_LATENCY || !may_jump(l))
         return 0;
     jump(l, now);
     return 1;

@@ -39,7 +39,8 @@ typedef struct imgpipe_limiter {
     double bytes;      /* their bytes, the first answer's left out as its time is */
     double last_rate;  /* answers per second at the level before, 0: none yet */
     double last_bps;   /* bytes per second at the level before */
-    double first_wait; /* the shortest wait for a first byte among the first answers */
+    int ended;         /* transfers ended, up to IMGPIPE_LIMITER_FIRST: answers and failures */
+    double first_wait; /* the shortest wait for a first byte among them */
     double wait_min;   /* the shortest in this window, after a jump */
     int before;        /* after a jump to max on latency, until it is checked: the level it
                           came from; 0: none */
@@ -70,6 +71,11 @@ void imgpipe_limiter_idle(imgpipe_limiter *l, double seconds);
 /* Whether the first answers may still make the limit jump: while so, the caller counts the
  * requests still without an answer and tells imgpipe_limiter_silent. */
 int imgpipe_limiter_deciding(const imgpipe_limiter *l);
+
+/* A transfer failed after a first byte wait seconds after its request was sent (an error
+ * status: the server answers that fast), or with none (wait < 0: not counted). Failures
+ * count among the first answers, not in the rates. */
+void imgpipe_limiter_failed(imgpipe_limiter *l, double wait);
 
 /* silent requests, sent IMGPIPE_LIMITER_LATENCY or more ago, have had no byte back yet.
  * Returns the limit from now on. */
