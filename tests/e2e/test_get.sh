@@ -84,6 +84,9 @@ peak_of() { # peak_of N: the most requests at once while get fetches N links at 
   P=$(curl -fsS "$BASE/stats/peak")
   F=$(curl -fsS "$BASE/stats/first")
 }
+start_galleryd --count 2 --latency-ms 20
+peak_of 160 fast # answers within 40 ms: no reason to go past 64
+[ "$P" -gt 8 ] && [ "$P" -le 64 ] || fail "160 links answered in 20 ms at the defaults: $P at once (9..64 expected)"
 start_galleryd --count 2 --latency-ms 500
 peak_of 160 slow
 [ "$P" -gt 64 ] && [ "$P" -le 160 ] || fail "160 slow links at the defaults: $P at once (65..160 expected)"
