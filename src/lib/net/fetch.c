@@ -117,6 +117,7 @@ static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
+    ((imgpipe_transfer *)userp)->header_lines++;
     parse_header(userp, data, size * nmemb);
     return size * nmemb;
 }

@@ -45,11 +45,12 @@ typedef struct imgpipe_transfer {
     uint64_t max_bytes;
     struct curl_slist *headers;
     const volatile sig_atomic_t *stop;
-    long retry_after_ms;  /* the server's Retry-After, or -1 */
-    long quota_remaining; /* the lowest X-RateLimit-*Remaining seen, or -1 */
-    long quota_reset_s;   /* X-RateLimit-UserReset (epoch seconds), or -1 */
-    int transient;        /* after finish: worth retrying */
-    int in_headers;       /* a status line came, the blank line after the headers not yet */
+    long retry_after_ms;        /* the server's Retry-After, or -1 */
+    long quota_remaining;       /* the lowest X-RateLimit-*Remaining seen, or -1 */
+    long quota_reset_s;         /* X-RateLimit-UserReset (epoch seconds), or -1 */
+    int transient;              /* after finish: worth retrying */
+    int in_headers;             /* a status line came, the blank line after the headers not yet */
+    unsigned long header_lines; /* every hop's, as they come: the server said something */
     char curl_err[CURL_ERROR_SIZE];
 } imgpipe_transfer;
 

@@ -53,10 +53,11 @@ struct slot {
     imgpipe_outcome out;
     CURL *easy;
     int in_multi;
-    int in_transfer; /* counted in a->transferring */
-    double retry_at; /* waiting for its next attempt until then; 0: not waiting */
-    double sent_at;  /* when this attempt's request went out; 0: not yet */
-    int rate_ok;     /* this attempt's start is reserved with --rate */
+    int in_transfer;             /* counted in a->transferring */
+    double retry_at;             /* waiting for its next attempt until then; 0: not waiting */
+    double sent_at;              /* when this attempt's request went out; 0: not yet */
+    unsigned long lines_at_send; /* the transfer's header lines then: none since, no answer */
+    int rate_ok;                 /* this attempt's start is reserved with --rate */
     uint64_t rng;
     struct slot *next; /* on the free list, or the done list */
 };
@@ -139,14 +140,18 @@ static void finish_slot(struct async *a, struct slot *s)
 }
 
 /* libcurl is about to send the request, on a connection set up or reused: the wait for an
- * answer starts now (run/limiter.h reads the silence that follows). */
+ * answer starts now (run/limiter.h reads the silence that follows). Per request: a
+ * redirect's next one, or the same one again on a fresh connection after a kept-alive one
+ * turned out closed, whose first try libcurl's own timings count as answered. */
 static int request_sent(void *p, char *ip, char *local_ip, int port, int local_port)
 {
     (void)ip;
     (void)local_ip;
     (void)port;
     (void)local_port;
-    ((struct slot *)p)->sent_at = imgpipe_now();
+    struct slot *s = p;
+    s->sent_at = imgpipe_now();
+    s->lines_at_send = s->tr.header_lines;
     return CURL_PREREQFUNC_OK;
 }
 
@@ -258,12 +263,6 @@ static double first_byte_wait(CURL *easy)
     return first > sent ? (double)(first - sent) / 1e6 : 0;
 }
 
-static int no_answer_yet(CURL *easy)
-{
-    curl_off_t first = 0;
-    return curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first) == CURLE_OK && first == 0;
-}
-
 /* Tells the limiter how many requests were sent IMGPIPE_LIMITER_LATENCY or more ago with no
  * byte of an answer yet (up to the IMGPIPE_LIMITER_FIRST it needs). Returns how soon to look
  * again in ms: 0 when the limit just rose; SILENCE_POLL_MS while a younger request may
@@ -275,7 +274,7 @@ static int read_silence(struct async *a)
     int silent = 0, younger = 0;
     for (int i = 0; i < a->nslots && silent < IMGPIPE_LIMITER_FIRST; i++) {
         struct slot *s = &a->slots[i];
-        if (!s->in_multi || s->sent_at == 0 || !no_answer_yet(s->easy))
+        if (!s->in_multi || s->sent_at == 0 || s->tr.header_lines != s->lines_at_send)
             continue;
         if (now - s->sent_at >= IMGPIPE_LIMITER_LATENCY)
             silent++;
