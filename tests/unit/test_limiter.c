@@ -248,6 +248,18 @@ static void test_latency_jumps_to_max(void **state)
     assert_int_equal(l.limit, 256);
 }
 
+/* The limit after 30 answers that each waited wait, the caller idle for idle seconds
+ * before them: a run from 64, with max above it. */
+static int after_answers(int max, double idle, double wait)
+{
+    imgpipe_limiter l;
+    double t = 1.0;
+    imgpipe_limiter_init(&l, 64, 64, max);
+    imgpipe_limiter_idle(&l, idle);
+    answers(&l, 30, &t, 0.1, wait);
+    return l.limit;
+}
+
 /* A busy server answers its first requests at once, the rest later: one short wait among
  * the first answers, and there is no jump. Nor below the threshold, nor with no room, nor
  * when the caller was not idle while it waited. */
@@ -261,20 +273,12 @@ static void test_no_jump_without_latency(void **state)
     answers(&l, 1, &t, 0.1, 0.001);
     answers(&l, 30, &t, 0.1, 0.2);
     assert_int_equal(l.limit, 64);
-    imgpipe_limiter_init(&l, 64, 64, 256);
-    imgpipe_limiter_idle(&l, 0.5);
-    answers(&l, 30, &t, 0.1, IMGPIPE_LIMITER_LATENCY * 0.9);
-    assert_int_equal(l.limit, 64);
-    imgpipe_limiter_init(&l, 64, 64, 64);
-    imgpipe_limiter_idle(&l, 0.5);
-    answers(&l, 30, &t, 0.1, 0.2);
-    assert_int_equal(l.limit, 64);
+    assert_int_equal(after_answers(256, 0.5, IMGPIPE_LIMITER_LATENCY * 0.9), 64);
+    assert_int_equal(after_answers(64, 0.5, 0.2), 64);
     /* long waits while the caller was busy (a loaded machine, other transfers' bytes to
      * read): the waits may be its own */
-    imgpipe_limiter_init(&l, 64, 64, 256);
-    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 0.5);
-    answers(&l, 30, &t, 0.1, 0.2);
-    assert_int_equal(l.limit, 64);
+    assert_int_equal(after_answers(256, IMGPIPE_LIMITER_LATENCY * 0.5, 0.2), 64);
+    assert_int_equal(after_answers(256, 0.5, 0.2), 256); /* and with both, it does */
     /* idle time after the first answers does not count */
     imgpipe_limiter_init(&l, 64, 64, 256);
     answers(&l, IMGPIPE_LIMITER_FIRST - 1, &t, 0.1, 0.2);

@@ -65,9 +65,15 @@ void imgpipe_limiter_failed(imgpipe_limiter *l, double wait)
         note_first(l, wait);
 }
 
+/* Not settled, not jumped, with room above: a jump is still to be decided. */
+static int open_to_jump(const imgpipe_limiter *l)
+{
+    return !l->settled && !l->before && l->limit < l->max;
+}
+
 static int may_jump(const imgpipe_limiter *l)
 {
-    return !l->settled && !l->before && l->limit < l->max && l->idle >= IMGPIPE_LIMITER_LATENCY;
+    return open_to_jump(l) && l->idle >= IMGPIPE_LIMITER_LATENCY;
 }
 
 static void jump(imgpipe_limiter *l, double now)
@@ -78,7 +84,7 @@ static void jump(imgpipe_limiter *l, double now)
 
 int imgpipe_limiter_deciding(const imgpipe_limiter *l)
 {
-    return !l->settled && !l->before && l->limit < l->max && l->ended < IMGPIPE_LIMITER_FIRST &&
+    return open_to_jump(l) && l->ended < IMGPIPE_LIMITER_FIRST &&
            (l->ended == 0 || l->first_wait >= IMGPIPE_LIMITER_LATENCY);
 }
 

@@ -51,9 +51,10 @@ typedef struct imgpipe_limiter {
  * soft, where one probe window is about a round at twice the level. */
 #define IMGPIPE_LIMITER_LONG_RUN 4
 
-/* Seconds every one of the first answers waited for its first byte before the limit jumps
- * to max: a round trip to another continent, a server's deliberate delay; not a loopback
- * server under load, whose first answers come at once. */
+/* Seconds every one of the first answers waited for its first byte, or that
+ * IMGPIPE_LIMITER_FIRST requests went without one, before the limit jumps to max: a round
+ * trip to another continent, a server's deliberate delay; not a loopback server under
+ * load, whose first answers come at once. */
 #define IMGPIPE_LIMITER_LATENCY 0.040
 #define IMGPIPE_LIMITER_FIRST 8 /* the first answers, that show the latency */
 
