@@ -7,4 +7,20 @@
 /* Writes the 64 lowercase hex digits of SHA-256(data) and a NUL into hex. */
 void imgpipe_sha256_hex(const void *data, size_t len, char hex[65]);
 
+/* A digest taken piece by piece, as a body arrives. Zeroed: not started. */
+typedef struct imgpipe_sha256 {
+    void *md; /* libcrypto's context, made on the first update */
+    int failed;
+} imgpipe_sha256;
+
+/* Adds len bytes; a failure (no memory) shows in the final digest, left empty. */
+void imgpipe_sha256_update(imgpipe_sha256 *h, const void *data, size_t len);
+
+/* The digest of every byte added since the last final (or ever) into hex ("" on a
+ * failure); h can then take a new body. */
+void imgpipe_sha256_final(imgpipe_sha256 *h, char hex[65]);
+
+/* Frees the context. */
+void imgpipe_sha256_free(imgpipe_sha256 *h);
+
 #endif

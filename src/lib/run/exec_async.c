@@ -6,13 +6,14 @@
  * A slot holds one task from its start until it is reported; N slots may be transferring
  * and up to N more waiting for or in the CPU pool, so a transfer that ends starts the next
  * one at once instead of waiting for its CPU work (measured: 0.55 s -> 0.4x s for 160
- * images at 100 ms latency). Without thumbnails a body goes to a file in DIR as it arrives
- * (run/spool.h) and is in memory only while a pool thread checks it: memory is N libcurl
- * receive buffers plus one body per CPU. With thumbnails, up to 2N bodies are in memory. */
+ * images at 100 ms latency). Without thumbnails a body goes to a file in DIR as it arrives,
+ * written and hashed by the pool (run/stream.h) and checked there through a mapping:
+ * memory is N libcurl receive buffers and N blocks. With thumbnails, up to 2N bodies are
+ * in memory. */
 #include "net/hostrate.h"
 #include "common/stop.h"
 #include "run/run.h"
-#include "run/spool.h"
+#include "run/stream.h"
 #include "common/workpool.h"
 #include "run/limiter.h"
 
@@ -37,7 +38,7 @@
 #define ADAPTIVE_MAX 256
 #define DEFAULT_IN_FLIGHT_IN_MEMORY 16
 #define POLL_MS 200
-#define SPARE_MAX 16      /* at most one buffer per pool thread is in use at a time */
+#define QUEUED_MAX 64     /* blocks waiting for the pool: 8 MB, milliseconds of its work */
 #define PAGE_POLL_MS 5    /* waiting for a page fetched ahead: it lands within a round trip */
 #define SILENCE_POLL_MS 5 /* while the first answers may make the limit jump: to see it */
 
@@ -48,8 +49,8 @@ struct slot {
     struct async *a;
     imgpipe_task task;
     imgpipe_transfer tr;
-    imgpipe_spool spool; /* where the body goes when spooling */
-    int spooling;        /* no thumbnails: the body goes to a file as it arrives */
+    imgpipe_stream stream; /* where the body goes when spooling */
+    int spooling;          /* no thumbnails: the body goes to a file as it arrives */
     imgpipe_outcome out;
     CURL *easy;
     int in_multi;
@@ -67,6 +68,7 @@ struct async {
     CURLM *multi;
     CURLSH *share; /* TLS sessions and DNS answers, for every slot's handle */
     imgpipe_workpool *pool;
+    imgpipe_stream_hub *hub; /* the streams' blocks */
     struct slot *slots;
     int nslots;
     struct slot *free;
@@ -76,47 +78,37 @@ struct async {
     int cap;      /* the most max_transfers may become: slots are 2 x cap */
     int adaptive; /* no -j given and bodies streamed: lim sets max_transfers */
     imgpipe_limiter lim;
-    pthread_mutex_t done_lock;    /* guards done and spare */
-    struct slot *done;            /* finished by the pool, to report */
-    imgpipe_buf spare[SPARE_MAX]; /* read-back buffers between two checks */
-    int nspare;
+    pthread_mutex_t done_lock; /* guards done */
+    struct slot *done;         /* finished by the pool, to report */
     int eof;
     int again; /* the last top_up found no task yet */
     int freed; /* slots freed since the last top_up: ask for tasks before waiting */
 };
 
-/* A spooled body is read back for its check into a buffer that pool threads pass on: its
- * pages stay mapped, where a fresh buffer per body was faulted in page by page (90% of the
- * page faults of an HTTP/2 run). */
-static void land(struct async *a, struct slot *s)
+/* On a pool thread, the slot's last act there: the loop reports it. */
+static void post_done(struct slot *s)
 {
-    imgpipe_buf b = {0};
-    pthread_mutex_lock(&a->done_lock);
-    if (a->nspare > 0)
-        b = a->spare[--a->nspare];
-    pthread_mutex_unlock(&a->done_lock);
-    imgpipe_run_land(a->r, &s->task, &s->spool, &b, &s->out);
-    pthread_mutex_lock(&a->done_lock);
-    if (a->nspare < SPARE_MAX)
-        a->spare[a->nspare++] = b;
-    else
-        imgpipe_buf_free(&b);
-    pthread_mutex_unlock(&a->done_lock);
-}
-
-static void cpu_work(imgpipe_work *w)
-{
-    struct slot *s = (struct slot *)w;
-    if (s->spooling)
-        land(s->a, s);
-    else
-        imgpipe_run_complete(s->a->r, &s->task, &s->tr.body, &s->out);
     imgpipe_transfer_cleanup(&s->tr); /* the body is the bulk of a slot's memory */
     pthread_mutex_lock(&s->a->done_lock);
     s->next = s->a->done;
     s->a->done = s;
     pthread_mutex_unlock(&s->a->done_lock);
     curl_multi_wakeup(s->a->multi);
+}
+
+static void cpu_work(imgpipe_work *w)
+{
+    struct slot *s = (struct slot *)w;
+    imgpipe_run_complete(s->a->r, &s->task, &s->tr.body, &s->out);
+    post_done(s);
+}
+
+/* Every block of a spooled body is written: it is checked and put in place. */
+static void landed(imgpipe_stream *st, void *arg)
+{
+    struct slot *s = arg;
+    imgpipe_run_land(s->a->r, &s->task, &st->spool, &s->out);
+    post_done(s);
 }
 
 static void end_transfer(struct async *a, struct slot *s)
@@ -132,7 +124,7 @@ static void finish_slot(struct async *a, struct slot *s)
     end_transfer(a, s);
     imgpipe_run_report(a->r, &s->task, &s->out);
     imgpipe_transfer_cleanup(&s->tr);
-    imgpipe_spool_discard(&s->spool); /* what a failed or cancelled transfer received */
+    imgpipe_stream_discard(&s->stream); /* what a failed or cancelled transfer received */
     s->next = a->free;
     a->free = s;
     a->busy--;
@@ -172,7 +164,7 @@ static void launch(struct async *a, struct slot *s)
     imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(a->r);
     s->out.status = imgpipe_transfer_init(&s->tr, s->easy, s->task.url, &fo, s->out.error);
     if (s->out.status == IMGPIPE_OK && s->spooling)
-        imgpipe_spool_begin(&s->spool, imgpipe_run_dirfd(a->r, &s->task), &s->tr);
+        imgpipe_stream_begin(&s->stream, imgpipe_run_dirfd(a->r, &s->task), &s->tr);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     s->sent_at = 0;
     if (a->adaptive) {
@@ -297,8 +289,11 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
     s->in_multi = 0;
     s->out.status = imgpipe_transfer_finish(&s->tr, code, s->out.error);
     imgpipe_run_note_transfer(&s->out, &s->tr);
-    if (s->out.status && s->spooling && s->spool.write_errno)
-        s->out.status = imgpipe_spool_error(&s->spool, s->task.name, s->out.error);
+    if (s->out.status && s->spooling) {
+        imgpipe_stream_stop(&s->stream); /* the pool is done with it: its error can be read */
+        int why = imgpipe_stream_error(&s->stream, s->task.name, s->out.error);
+        s->out.status = why ? why : s->out.status;
+    }
     if (s->out.status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(a->r) == 0)
         imgpipe_run_timed_out(&s->out, 1);
     if (s->out.status) {
@@ -311,12 +306,14 @@ static void transfer_done(struct async *a, CURL *easy, CURLcode code)
             finish_slot(a, s);
         return;
     }
-    if (a->adaptive) { /* a worker's job with thumbnails is not spooled in an adaptive run */
-        size_t bytes = s->spooling ? (size_t)s->spool.bytes : s->tr.body.len;
+    if (a->adaptive)
         set_in_flight(a, imgpipe_limiter_sample(&a->lim, s->out.started, imgpipe_now(),
-                                                (double)bytes, first_byte_wait(easy)));
-    }
+                                                (double)s->tr.received, first_byte_wait(easy)));
     end_transfer(a, s);
+    if (s->spooling) {
+        imgpipe_stream_end(&s->stream, landed, s);
+        return;
+    }
     s->work.fn = cpu_work;
     imgpipe_workpool_submit(a->pool, &s->work);
 }
@@ -492,10 +489,11 @@ static int setup(struct async *a, imgpipe_run *r, char *err)
     pthread_mutex_init(&a->done_lock, NULL);
     a->multi = curl_multi_init();
     a->slots = calloc((size_t)a->nslots, sizeof(*a->slots));
-    for (int i = 0; a->slots && i < a->nslots; i++)
-        imgpipe_spool_init(&a->slots[i].spool); /* no file: teardown may free any slot's */
     a->pool = imgpipe_workpool_new(0);
-    if (!a->multi || !a->slots || !a->pool)
+    a->hub = a->pool ? imgpipe_stream_hub_new(a->pool, QUEUED_MAX) : NULL;
+    for (int i = 0; a->slots && i < a->nslots; i++) /* no file: teardown may free any slot's */
+        imgpipe_stream_init(&a->slots[i].stream, a->hub);
+    if (!a->multi || !a->slots || !a->pool || !a->hub)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot set up the async executor");
     set_multiplexing(a, r->opts->per_host);
     if (!(a->share = share_new()))
@@ -518,11 +516,10 @@ static void teardown(struct async *a)
         if (a->slots[i].in_multi)
             curl_multi_remove_handle(a->multi, a->slots[i].easy);
         curl_easy_cleanup(a->slots[i].easy);
-        imgpipe_spool_free(&a->slots[i].spool);
+        imgpipe_stream_free(&a->slots[i].stream);
     }
     free(a->slots);
-    for (int i = 0; i < a->nspare; i++)
-        imgpipe_buf_free(&a->spare[i]);
+    imgpipe_stream_hub_free(a->hub);
     curl_multi_cleanup(a->multi);
     if (a->share) {
         a->r->fetch.share = NULL;

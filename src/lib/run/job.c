@@ -156,18 +156,18 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, c
     return rc;
 }
 
-int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const imgpipe_buf *body,
-                     const char *name, int replace, char *err)
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const void *data,
+                     size_t len, const char *name, int replace, char *err)
 {
     const struct imgpipe_codec *codec;
     struct imgpipe_image_info info;
-    int rc = imgpipe_image_check(body->data, body->len, opts->thumb.max_pixels, &codec, &info, err);
+    int rc = imgpipe_image_check(data, len, opts->thumb.max_pixels, &codec, &info, err);
     /* No file: no byte came, and the check says so. */
     if (rc == IMGPIPE_OK && tmp->fd < 0)
         rc = imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data");
     if (rc == IMGPIPE_OK)
-        return imgpipe_store_tmp_commit(tmp, name, replace ? 0 : IMGPIPE_STORE_NOREPLACE,
-                                        body->data, body->len, err);
+        return imgpipe_store_tmp_commit(tmp, name, replace ? 0 : IMGPIPE_STORE_NOREPLACE, data, len,
+                                        err);
     imgpipe_store_tmp_discard(tmp);
     return rc;
 }

@@ -21,11 +21,11 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, c
                       int replace, const imgpipe_buf *body, int *thumbs,
                       char (*names)[IMGPIPE_THUMBNAME_LEN], char *err);
 
-/* The same check for a body received into the temporary file tmp and read back into body
- * (empty when no byte came and there is no file); then tmp is renamed to name, or removed
- * when the check fails; replace as imgpipe_job_store's. */
-int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const imgpipe_buf *body,
-                     const char *name, int replace, char *err);
+/* The same check for a body received into the temporary file tmp, whose len bytes are
+ * at data (a mapping of it; len 0 when no byte came and there is no file); then tmp is
+ * renamed to name, or removed when the check fails; replace as imgpipe_job_store's. */
+int imgpipe_job_land(const imgpipe_get_opts *opts, imgpipe_store_tmp *tmp, const void *data,
+                     size_t len, const char *name, int replace, char *err);
 
 /* The file name of name's thumbnail for box, one of n sizes, written in format (NULL: the
  * source's), of a w x h source: imgpipe_thumb_name_as's, sized when n > 1, and also when n

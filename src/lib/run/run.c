@@ -409,28 +409,45 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
     o->transient = t->s3 && (o->status == IMGPIPE_ENET || o->status == IMGPIPE_ETIMEOUT);
 }
 
-/* The digest is taken here, from the bytes read back for the check while they are in the
- * cache, not as they arrive: on the transfer loop's thread it delayed every transfer
- * (bench/RESULTS.md, 2026-12-03: 2000 images 1.1-1.65x faster so). */
-void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, imgpipe_buf *scratch,
-                      imgpipe_outcome *o)
+/* The body, mapped for its check (land_checked): a file that cannot be mapped is read
+ * back into memory instead. */
+static int land_mapped(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, imgpipe_outcome *o)
 {
-    imgpipe_buf own = {0}, *b = scratch ? scratch : &own;
-    b->len = 0;
+    size_t len = (size_t)spool->bytes;
+    const void *view = NULL;
+    imgpipe_buf copy = {0};
+    int rc = len && spool->tmp.fd >= 0 ? imgpipe_store_tmp_map(&spool->tmp, len, &view, o->error)
+                                       : IMGPIPE_OK;
+    if (rc == IMGPIPE_ENOMEM &&
+        (rc = imgpipe_store_tmp_read(&spool->tmp, len, &copy, o->error)) == IMGPIPE_OK)
+        view = copy.data;
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_job_land(t->job_opts ? t->job_opts : r->opts, &spool->tmp, view, len, t->name,
+                              t->replace, o->error);
+    else
+        imgpipe_spool_discard(spool);
+    if (view != copy.data)
+        imgpipe_store_tmp_unmap(view, len);
+    imgpipe_buf_free(&copy);
+    return rc;
+}
+
+/* The digest was taken as the pieces went to the file (run/spool.h): the body is not
+ * read again for it, and its check reads only what the format's walk needs. */
+void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, imgpipe_outcome *o)
+{
     o->bytes = spool->bytes;
+    imgpipe_spool_digest(spool, o->sha256);
     o->status =
         spool->bytes > SIZE_MAX ? imgpipe_errf(o->error, IMGPIPE_ETOOBIG, "too large") : IMGPIPE_OK;
-    if (o->status == IMGPIPE_OK && spool->tmp.fd >= 0)
-        o->status = imgpipe_store_tmp_read(&spool->tmp, (size_t)spool->bytes, b, o->error);
+    if (o->status == IMGPIPE_OK && spool->write_errno)
+        o->status = imgpipe_spool_error(spool, t->name, o->error);
     if (o->status == IMGPIPE_OK) {
-        imgpipe_sha256_hex(b->data, b->len, o->sha256);
         final_name(r, t, o->sha256);
-        o->status = imgpipe_job_land(t->job_opts ? t->job_opts : r->opts, &spool->tmp, b, t->name,
-                                     t->replace, o->error);
+        o->status = land_mapped(r, t, spool, o);
     } else {
         imgpipe_spool_discard(spool);
     }
-    imgpipe_buf_free(&own);
     end_outcome(o);
 }
 
@@ -507,7 +524,7 @@ static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_spool *
     if (o->status == IMGPIPE_ETIMEOUT && imgpipe_run_remaining_ms(r) == 0)
         imgpipe_run_timed_out(o, 1);
     if (o->status == IMGPIPE_OK && spool)
-        imgpipe_run_land(r, t, spool, NULL, o);
+        imgpipe_run_land(r, t, spool, o);
     else if (o->status == IMGPIPE_OK)
         imgpipe_run_complete(r, t, &tr.body, o);
     imgpipe_transfer_cleanup(&tr);

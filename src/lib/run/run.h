@@ -172,10 +172,10 @@ int imgpipe_run_fds_fit(long fds);
 /* The task's directory: its own, or the run's. */
 int imgpipe_run_dirfd(const imgpipe_run *r, const imgpipe_task *t);
 
-/* After a transfer into spool: checks the file and puts it in place under t's name;
- * scratch as imgpipe_job_land's. */
+/* After a transfer into spool: checks the file and puts it in place under t's name (a
+ * write that failed on the way, in spool, fails the outcome). */
 void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, struct imgpipe_spool *spool,
-                      imgpipe_buf *scratch, imgpipe_outcome *o);
+                      imgpipe_outcome *o);
 
 /* Executors. Each returns 0 or a negative code with err (a source read error). */
 int imgpipe_exec_seq(imgpipe_run *r, char *err);

@@ -1,12 +1,13 @@
-/* A download written to a temporary file in its output directory as it arrives, then read
- * back from the page cache for its digest and the codec table's check (run_land) and
- * renamed to its name only when whole and valid. A body is in
- * memory only while a CPU thread checks it, not while it downloads or waits, and no
- * buffer grows by copies or faults in fresh pages per body. For tasks without thumbnails;
- * those decode the image from memory anyway. */
+/* A download written to a temporary file in its output directory as it arrives, its
+ * SHA-256 taken from the same pieces on their way to the file, then checked through a
+ * mapping of the file (the codec table's walk reads the headers and the end, not every
+ * byte: run_land) and renamed to its name only when whole and valid. No byte is read
+ * twice and no body is held in memory, neither while it downloads nor while it is
+ * checked. For tasks without thumbnails; those decode the image from memory anyway. */
 #ifndef IMGPIPE_SPOOL_H
 #define IMGPIPE_SPOOL_H
 
+#include "common/sha256.h"
 #include "net/fetch.h"
 #include "store/store.h"
 
@@ -14,15 +15,28 @@ typedef struct imgpipe_spool {
     imgpipe_store_tmp tmp; /* fd -1: no file yet (none made before the first byte) */
     uint64_t bytes;
     int dirfd;
-    int write_errno; /* a failed create or write: why, for the outcome; 0: none */
+    int write_errno;    /* a failed create or write: why, for the outcome; 0: none */
+    imgpipe_sha256 sha; /* of every byte written */
 } imgpipe_spool;
 
 /* An empty spool: no file. */
 void imgpipe_spool_init(imgpipe_spool *s);
 
-/* Before each attempt: t's 2xx body goes to s, into a temporary file of dirfd made when
- * the first byte comes; the file of an earlier attempt is emptied. */
+/* Before each attempt: the file and digest of an earlier attempt are emptied; what
+ * imgpipe_spool_take gets next goes into a temporary file of dirfd, made with its first
+ * byte. */
+void imgpipe_spool_reset(imgpipe_spool *s, int dirfd);
+
+/* Writes a piece of the body to the file and adds it to the digest: 0, or -1 with
+ * write_errno set (later pieces are refused too). */
+int imgpipe_spool_take(imgpipe_spool *s, const void *data, size_t len);
+
+/* imgpipe_spool_reset, then t's 2xx body goes to imgpipe_spool_take on the thread that
+ * receives it. */
 void imgpipe_spool_begin(imgpipe_spool *s, int dirfd, imgpipe_transfer *t);
+
+/* After the last piece: the digest of the body (64 hex digits; "" when libcrypto failed). */
+void imgpipe_spool_digest(imgpipe_spool *s, char hex[65]);
 
 /* After a transfer that failed because s could not write: the disk's error (coded by
  * imgpipe_store_errno_code) with a sentence naming name; 0 when s had none. */

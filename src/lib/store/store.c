@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,7 +163,7 @@ void imgpipe_store_sweep(int dirfd)
 
 static int open_tmp(int dirfd, char *path, size_t cap)
 {
-    /* Read and write: a spooled body is read back for its check before it is put in place. */
+    /* Read and write: a spooled body is mapped for its check before it is put in place. */
     for (unsigned attempt = 0; attempt < 100; attempt++) {
         tmp_name(path, cap, attempt);
         int fd = openat(dirfd, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -273,9 +274,8 @@ int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t)
     return 0;
 }
 
-/* Read back rather than mapped: faulting a mapping in page by page, and the TLB
- * shootdown its unmapping costs a threaded process, took more CPU than this copy from the
- * page cache (bench/RESULTS.md, 2026-12-03). */
+/* For a check when the file cannot be mapped (imgpipe_store_tmp_map): a copy of every
+ * byte, where a mapping pages in only what the check reads. */
 int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *b, char *err)
 {
     if (imgpipe_buf_reserve(b, len) != IMGPIPE_OK)
@@ -291,6 +291,27 @@ int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *
         b->len += (size_t)n;
     }
     return IMGPIPE_OK;
+}
+
+int imgpipe_store_tmp_map(const imgpipe_store_tmp *t, size_t len, const void **data, char *err)
+{
+    struct stat st;
+    *data = NULL;
+    if (fstat(t->fd, &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size < len)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot read back the body received: %s",
+                            "the temporary file shrank");
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0);
+    if (p == MAP_FAILED)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot map the %zu bytes received: %s", len,
+                            strerror(errno));
+    *data = p;
+    return IMGPIPE_OK;
+}
+
+void imgpipe_store_tmp_unmap(const void *data, size_t len)
+{
+    if (data)
+        munmap((void *)data, len);
 }
 
 void imgpipe_store_tmp_discard(imgpipe_store_tmp *t)

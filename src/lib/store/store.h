@@ -74,6 +74,14 @@ int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t);
  * check: from the page cache, where they were just written. */
 int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *b, char *err);
 
+/* The file's len bytes (as written, len > 0) mapped read-only into *data, for a check
+ * that reads a part of them: only the pages it touches are looked up. IMGPIPE_EIO when
+ * the file is shorter than len, ENOMEM when it cannot be mapped. */
+int imgpipe_store_tmp_map(const imgpipe_store_tmp *t, size_t len, const void **data, char *err);
+
+/* Unmaps what imgpipe_store_tmp_map mapped. */
+void imgpipe_store_tmp_unmap(const void *data, size_t len);
+
 /* Puts the file in place as name (a single component, or "ab/" and one: the shard folder
  * is opened without following a link, created when missing) in the same directory, then
  * closes it; on failure the temporary file is removed. flags as imgpipe_store_put's, data
