@@ -12,7 +12,7 @@
 # (galleryd's or nginx's worker, from /proc) over the run; "busy" is both CPUs over
 # (cores x wall): near 1, the machine has no core to spare and wall time follows CPU time.
 # bench/verify_floor then times, with no network, what imgpipe does per body beyond what
-# curl does (read back, SHA-256, the check). The floor: every request waits LATENCY_MS
+# curl does (a copy into blocks, SHA-256, the check). The floor: every request waits LATENCY_MS
 # before its first byte, with nothing for the CPU to do (twice with the API request, whose
 # answer names the images); after that, each byte costs the client's CPU (at least what
 # curl spends, plus the verification) and the server's, on CORES shared cores:
@@ -147,7 +147,7 @@ floor_main() {
     echo "- imgpipe: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
     echo "- command: \`$CMDLINE\`"
     echo "- verification with no network (bench/verify_floor, $EXPECT files, $((EXPECT_BYTES / 1000000)) MB, CPU s):" \
-      "$(echo "$vout" | awk '$1 ~ /^(read_back|sha256|check|total|ms_per_image)$/ {printf "%s %s; ", $1, $2}')"
+      "$(echo "$vout" | awk '$1 ~ /^(copy|sha256|check|total|ms_per_image)$/ {printf "%s %s; ", $1, $2}')"
   } | tee -a "$RESULTS"
   local p
   for p in $PROTOS; do one_proto "$p"; done
