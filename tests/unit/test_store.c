@@ -53,6 +53,13 @@ static void test_tmp_appears_only_at_commit(void **state)
     assert_memory_equal(b.data, "whole body", 10);
     b.len = 0; /* reused, as the pool's buffers are */
     assert_int_equal(imgpipe_store_tmp_read(&t, 11, &b, err), IMGPIPE_EIO); /* shorter */
+    const void *view;
+    int mapped;
+    assert_int_equal(imgpipe_store_tmp_view(&t, 10, &b, &view, &mapped, err), IMGPIPE_OK);
+    assert_memory_equal(view, "whole body", 10); /* mapped, or read into b */
+    imgpipe_store_tmp_unview(view, 10, mapped);
+    assert_int_equal(imgpipe_store_tmp_view(&t, 11, &b, &view, &mapped, err), IMGPIPE_EIO);
+    assert_non_null(strstr(err, "shrank"));
     imgpipe_buf_free(&b);
     snprintf(path, sizeof(path), "%s/a.jpg", dir);
     assert_int_not_equal(access(path, F_OK), 0); /* nothing under the name before commit */

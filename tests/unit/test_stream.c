@@ -1,8 +1,9 @@
 /* A body handed from the transfer loop to the CPU pool (run/stream.h): the file holds the
- * pieces in the order they came, the digest is the whole body's, a slow body is on disk
- * before it ends, a write the disk refuses is reported, and a stop drops what was queued
+ * pieces in the order they came, the digest is the whole body's, a slow or paused body
+ * is on disk before it ends, a write the disk refuses is reported, and a stop drops what was queued
  * and leaves no file behind. */
 #include "testutil.h"
+#include "common/clock.h"
 #include "common/sha256.h"
 #include "run/stream.h"
 
@@ -151,6 +152,50 @@ static void test_order_and_digest(void **state)
     teardown(&f);
 }
 
+/* Two bodies at once, one ending while its blocks still wait for the pool and the other
+ * goes on: each file holds its own bytes (a block is never reused while queued). */
+static void test_two_bodies_keep_their_bytes(void **state)
+{
+    (void)state;
+    struct fixture f;
+    setup(&f, 64);
+    imgpipe_stream st2;
+    imgpipe_transfer tr2 = {0};
+    struct ended end2 = {.done = 0};
+    pthread_mutex_init(&end2.lock, NULL);
+    pthread_cond_init(&end2.cond, NULL);
+    imgpipe_stream_init(&st2, f.hub);
+    imgpipe_stream_begin(&st2, f.dirfd, &tr2);
+    size_t len = (1u << 20) + 4321, piece = 50000;
+    unsigned char *a = random_body(len, 21), *b = random_body(2 * len, 22);
+    for (size_t off = 0; off < len; off += piece) {
+        size_t n = len - off < piece ? len - off : piece;
+        assert_int_equal(f.tr.sink(f.tr.sink_arg, a + off, n), 0);
+        assert_int_equal(tr2.sink(tr2.sink_arg, b + off, n), 0);
+    }
+    imgpipe_stream_end(&f.st, on_end, &f.end);
+    for (size_t off = len; off < 2 * len; off += piece) {
+        size_t n = 2 * len - off < piece ? 2 * len - off : piece;
+        assert_int_equal(tr2.sink(tr2.sink_arg, b + off, n), 0);
+    }
+    imgpipe_stream_end(&st2, on_end, &end2);
+    wait_end(&f.end);
+    wait_end(&end2);
+    assert_int_equal(f.end.file_len, len);
+    assert_memory_equal(f.end.file, a, len);
+    assert_int_equal(end2.file_len, 2 * len);
+    assert_memory_equal(end2.file, b, 2 * len);
+    imgpipe_workpool_free(f.pool);
+    f.pool = NULL;
+    imgpipe_stream_free(&st2);
+    free(end2.file);
+    pthread_cond_destroy(&end2.cond);
+    pthread_mutex_destroy(&end2.lock);
+    free(a);
+    free(b);
+    teardown(&f);
+}
+
 /* A body of no byte: end still runs, with no file and the empty digest. */
 static void test_empty_body_ends(void **state)
 {
@@ -187,6 +232,30 @@ static void test_slow_body_on_disk(void **state)
     assert_int_equal(size, 4);
     imgpipe_stream_discard(&f.st);
     assert_int_equal(tmp_files(f.dir, &size), 0);
+    teardown(&f);
+}
+
+/* Bytes followed by a pause with no next piece: the loop's flush puts them on disk. */
+static void test_paused_body_flushed(void **state)
+{
+    (void)state;
+    struct fixture f;
+    setup(&f, 4);
+    assert_int_equal(f.tr.sink(f.tr.sink_arg, "\xff\xd8\xff", 3), 0);
+    imgpipe_stream_flush(&f.st, imgpipe_now()); /* too young: stays in the block */
+    struct timespec pause = {0, 150 * 1000000L};
+    nanosleep(&pause, NULL);
+    off_t size = 0;
+    tmp_files(f.dir, &size);
+    assert_int_equal(size, 0);
+    imgpipe_stream_flush(&f.st, imgpipe_now());
+    for (int i = 0; i < 200 && size < 3; i++) { /* up to 2 s for the pool */
+        tmp_files(f.dir, &size);
+        struct timespec tick = {0, 10 * 1000000L};
+        nanosleep(&tick, NULL);
+    }
+    assert_int_equal(size, 3);
+    imgpipe_stream_discard(&f.st);
     teardown(&f);
 }
 
@@ -252,9 +321,21 @@ static void test_stop_drops_queued(void **state)
 
 int main(void)
 {
+    /* A defect that loops a block forever must fail the test, not fill the disk. */
+    struct rlimit cap;
+    if (getrlimit(RLIMIT_FSIZE, &cap) == 0 &&
+        (cap.rlim_max == RLIM_INFINITY || cap.rlim_max > (rlim_t)64 << 20)) {
+        cap.rlim_cur = (rlim_t)64 << 20;
+        signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &cap);
+    }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order_and_digest),  cmocka_unit_test(test_empty_body_ends),
-        cmocka_unit_test(test_slow_body_on_disk), cmocka_unit_test(test_refused_write_is_reported),
+        cmocka_unit_test(test_order_and_digest),
+        cmocka_unit_test(test_two_bodies_keep_their_bytes),
+        cmocka_unit_test(test_empty_body_ends),
+        cmocka_unit_test(test_slow_body_on_disk),
+        cmocka_unit_test(test_paused_body_flushed),
+        cmocka_unit_test(test_refused_write_is_reported),
         cmocka_unit_test(test_stop_drops_queued),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -409,25 +409,22 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
     o->transient = t->s3 && (o->status == IMGPIPE_ENET || o->status == IMGPIPE_ETIMEOUT);
 }
 
-/* The body, mapped for its check (land_checked): a file that cannot be mapped is read
- * back into memory instead. */
-static int land_mapped(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, imgpipe_outcome *o)
+/* The body's check, through a view of its file (mapped where that is safe), then the
+ * rename. */
+static int land_checked(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, imgpipe_outcome *o)
 {
-    size_t len = (size_t)spool->bytes;
+    size_t len = spool->tmp.fd >= 0 ? (size_t)spool->bytes : 0;
     const void *view = NULL;
     imgpipe_buf copy = {0};
-    int rc = len && spool->tmp.fd >= 0 ? imgpipe_store_tmp_map(&spool->tmp, len, &view, o->error)
-                                       : IMGPIPE_OK;
-    if (rc == IMGPIPE_ENOMEM &&
-        (rc = imgpipe_store_tmp_read(&spool->tmp, len, &copy, o->error)) == IMGPIPE_OK)
-        view = copy.data;
+    int mapped = 0;
+    int rc = len ? imgpipe_store_tmp_view(&spool->tmp, len, &copy, &view, &mapped, o->error)
+                 : IMGPIPE_OK;
     if (rc == IMGPIPE_OK)
         rc = imgpipe_job_land(t->job_opts ? t->job_opts : r->opts, &spool->tmp, view, len, t->name,
                               t->replace, o->error);
     else
         imgpipe_spool_discard(spool);
-    if (view != copy.data)
-        imgpipe_store_tmp_unmap(view, len);
+    imgpipe_store_tmp_unview(view, len, mapped);
     imgpipe_buf_free(&copy);
     return rc;
 }
@@ -444,7 +441,7 @@ void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, img
         o->status = imgpipe_spool_error(spool, t->name, o->error);
     if (o->status == IMGPIPE_OK) {
         final_name(r, t, o->sha256);
-        o->status = land_mapped(r, t, spool, o);
+        o->status = land_checked(r, t, spool, o);
     } else {
         imgpipe_spool_discard(spool);
     }

@@ -1,9 +1,9 @@
 /* A download written to a temporary file in its output directory as it arrives, its
- * SHA-256 taken from the same pieces on their way to the file, then checked through a
- * mapping of the file (the codec table's walk reads the headers and the end, not every
- * byte: run_land) and renamed to its name only when whole and valid. No byte is read
- * twice and no body is held in memory, neither while it downloads nor while it is
- * checked. For tasks without thumbnails; those decode the image from memory anyway. */
+ * SHA-256 taken from the same pieces on their way to the file (not read back for it),
+ * then checked through a view of the file (store_tmp_view: mapped where that is safe, so
+ * the codec table's walk pages in only what it reads) and renamed to its name only when
+ * whole and valid. For tasks without thumbnails; those decode the image from memory
+ * anyway. */
 #ifndef IMGPIPE_SPOOL_H
 #define IMGPIPE_SPOOL_H
 

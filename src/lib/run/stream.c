@@ -9,9 +9,10 @@
  * flight plus the queue's bound: half libcurl's receive buffer (net/fetch.c) keeps that
  * within what the buffers themselves take, and the writes still few. */
 #define BLOCK_SIZE (128u * 1024)
-/* A block not yet full goes to the file once its first byte is this old: a slow body is
- * on disk as it comes (seconds apart), not held until a block fills. */
-#define FLUSH_AFTER_S 0.1
+/* A block not yet full goes to the file once its first byte is this old (on the next
+ * piece, or imgpipe_stream_flush): a slow body is on disk as it comes, not held until a
+ * block fills. */
+#define FLUSH_AFTER_S IMGPIPE_STREAM_FLUSH_S
 
 struct imgpipe_block {
     struct imgpipe_block *next;
@@ -121,16 +122,17 @@ static void drain(imgpipe_work *w)
         fn(st, arg);
 }
 
-/* Queues the block being filled, waiting while the pool has max_queued blocks to
- * write: -1 when the spool has refused a write (the transfer ends). */
-static int queue_fill(imgpipe_stream *st)
+/* Queues the block being filled, waiting while the pool has max_queued blocks to write
+ * (or, unless wait, leaving it to fill on when the queue is full): -1 when the spool has
+ * refused a write (the transfer ends). */
+static int queue_fill(imgpipe_stream *st, int wait)
 {
     imgpipe_stream_hub *h = st->hub;
     pthread_mutex_lock(&h->lock);
-    while (h->queued >= h->max_queued && !st->failed)
+    while (wait && h->queued >= h->max_queued && !st->failed)
         pthread_cond_wait(&h->changed, &h->lock);
     int failed = st->failed, submit = 0;
-    if (!failed) {
+    if (!failed && h->queued < h->max_queued) {
         submit = enqueue(st, st->fill);
         st->fill = NULL;
     }
@@ -138,6 +140,15 @@ static int queue_fill(imgpipe_stream *st)
     if (submit)
         imgpipe_workpool_submit(h->pool, &st->work);
     return failed ? -1 : 0;
+}
+
+/* A partly filled block whose first byte is old enough goes to the file, unless the
+ * queue is full. */
+static int flush_old(imgpipe_stream *st, double now)
+{
+    if (!st->fill || !st->fill->len || now - st->fill_at < FLUSH_AFTER_S)
+        return 0;
+    return queue_fill(st, 0);
 }
 
 /* libcurl's piece of the body, on the loop's thread. */
@@ -159,12 +170,15 @@ static int put(void *arg, const void *data, size_t len)
         st->fill->len += n;
         p += n;
         len -= n;
-        if (st->fill->len == BLOCK_SIZE && queue_fill(st) != 0)
+        if (st->fill->len == BLOCK_SIZE && queue_fill(st, 1) != 0)
             return -1;
     }
-    if (st->fill && imgpipe_now() - st->fill_at >= FLUSH_AFTER_S)
-        return queue_fill(st);
-    return 0;
+    return flush_old(st, imgpipe_now());
+}
+
+void imgpipe_stream_flush(imgpipe_stream *st, double now)
+{
+    flush_old(st, now); /* a refused write shows on the next piece, or at the end */
 }
 
 void imgpipe_stream_init(imgpipe_stream *st, imgpipe_stream_hub *hub)
@@ -189,9 +203,13 @@ void imgpipe_stream_end(imgpipe_stream *st, imgpipe_stream_end_fn end, void *arg
 {
     imgpipe_stream_hub *h = st->hub;
     pthread_mutex_lock(&h->lock);
-    /* The last block goes past max_queued rather than wait: one per stream at most. */
-    int submit = st->fill && st->fill->len ? enqueue(st, st->fill) : 0;
-    if (st->fill && !st->fill->len)
+    /* The last block waits for room as any other, so the queue's bound holds; after a
+     * refused write it is dropped (end reads the spool's error). */
+    while (st->fill && st->fill->len && h->queued >= h->max_queued && !st->failed)
+        pthread_cond_wait(&h->changed, &h->lock);
+    int queued = st->fill && st->fill->len && !st->failed;
+    int submit = queued ? enqueue(st, st->fill) : 0;
+    if (st->fill && !queued)
         put_block(h, st->fill);
     st->fill = NULL;
     st->ending = 1;

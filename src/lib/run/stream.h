@@ -36,6 +36,10 @@ struct imgpipe_stream {
     void *end_arg;
 };
 
+/* How old (s) the first byte of a block not yet full may be before the block goes to the
+ * file anyway. */
+#define IMGPIPE_STREAM_FLUSH_S 0.1
+
 /* The shared part, over pool; at most max_queued blocks wait for it. NULL: no memory. */
 imgpipe_stream_hub *imgpipe_stream_hub_new(imgpipe_workpool *pool, int max_queued);
 
@@ -48,13 +52,19 @@ void imgpipe_stream_init(imgpipe_stream *st, imgpipe_stream_hub *hub);
  * comes to the stream. */
 void imgpipe_stream_begin(imgpipe_stream *st, int dirfd, imgpipe_transfer *t);
 
+/* On the loop's thread, every IMGPIPE_STREAM_FLUSH_S or so while the transfer is under
+ * way (now: imgpipe_now()): a partly filled block that old goes to the file, so bytes
+ * followed by a pause are on disk, not held for the next piece. */
+void imgpipe_stream_flush(imgpipe_stream *st, double now);
+
 /* After the transfer's last byte: the partly filled block is queued, and end(st, arg) runs
  * on a pool thread after the last block is written (or failed to be: spool.write_errno
  * says so). Until it runs, the stream is the pool's. */
 void imgpipe_stream_end(imgpipe_stream *st, imgpipe_stream_end_fn end, void *arg);
 
 /* After a transfer that failed, or on a cancel: waits for the stream's turn in the pool
- * to end, dropping what it has not written; the stream is then idle. */
+ * to end, dropping what it has not written; the stream is then idle. Never between
+ * imgpipe_stream_end and its callback: the stream is the pool's then. */
 void imgpipe_stream_stop(imgpipe_stream *st);
 
 /* On an idle stream: why the body could not be taken (the disk's error, or no memory for

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,8 +275,8 @@ int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t)
     return 0;
 }
 
-/* For a check when the file cannot be mapped (imgpipe_store_tmp_map): a copy of every
- * byte, where a mapping pages in only what the check reads. */
+/* For a check where the file is not mapped (imgpipe_store_tmp_view): a copy of every byte,
+ * where a mapping pages in only what the check reads. */
 int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *b, char *err)
 {
     if (imgpipe_buf_reserve(b, len) != IMGPIPE_OK)
@@ -293,24 +294,60 @@ int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *
     return IMGPIPE_OK;
 }
 
-int imgpipe_store_tmp_map(const imgpipe_store_tmp *t, size_t len, const void **data, char *err)
+/* File systems whose pages fail only with the machine's own disk: a mapping of a file
+ * there is as safe as a read (Linux magic numbers, linux/magic.h). */
+static int local_fs(int fd)
+{
+    /* clang-format off */
+    static const unsigned long local[] = {
+        0x01021994, /* tmpfs */
+        0x858458f6, /* ramfs */
+        0xEF53,     /* ext2, ext3, ext4 */
+        0x58465342, /* xfs */
+        0x9123683E, /* btrfs */
+        0xF2F52010, /* f2fs */
+        0x2FC12FC1, /* zfs */
+        0x794c7630, /* overlayfs (containers) */
+    };
+    /* clang-format on */
+    struct statfs sf;
+    if (fstatfs(fd, &sf) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        if ((unsigned long)sf.f_type == local[i])
+            return 1;
+    return 0;
+}
+
+int imgpipe_store_tmp_view(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *scratch,
+                           const void **data, int *mapped, char *err)
 {
     struct stat st;
     *data = NULL;
-    if (fstat(t->fd, &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size < len)
+    *mapped = 0;
+    if (len == 0)
+        return IMGPIPE_OK;
+    if (fstat(t->fd, &st) != 0)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot read back the body received: %s",
+                            strerror(errno));
+    if (st.st_size < 0 || (uint64_t)st.st_size < len)
         return imgpipe_errf(err, IMGPIPE_EIO, "cannot read back the body received: %s",
                             "the temporary file shrank");
-    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0);
-    if (p == MAP_FAILED)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot map the %zu bytes received: %s", len,
-                            strerror(errno));
-    *data = p;
-    return IMGPIPE_OK;
+    void *p = local_fs(t->fd) ? mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, 0) : MAP_FAILED;
+    if (p != MAP_FAILED) {
+        *data = p;
+        *mapped = 1;
+        return IMGPIPE_OK;
+    }
+    scratch->len = 0;
+    int rc = imgpipe_store_tmp_read(t, len, scratch, err);
+    *data = rc == IMGPIPE_OK ? scratch->data : NULL;
+    return rc;
 }
 
-void imgpipe_store_tmp_unmap(const void *data, size_t len)
+void imgpipe_store_tmp_unview(const void *data, size_t len, int mapped)
 {
-    if (data)
+    if (mapped && data)
         munmap((void *)data, len);
 }
 

@@ -74,13 +74,16 @@ int imgpipe_store_tmp_rewind(imgpipe_store_tmp *t);
  * check: from the page cache, where they were just written. */
 int imgpipe_store_tmp_read(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *b, char *err);
 
-/* The file's len bytes (as written, len > 0) mapped read-only into *data, for a check
- * that reads a part of them: only the pages it touches are looked up. IMGPIPE_EIO when
- * the file is shorter than len, ENOMEM when it cannot be mapped. */
-int imgpipe_store_tmp_map(const imgpipe_store_tmp *t, size_t len, const void **data, char *err);
+/* The file's len bytes (as written) at *data for a check that reads a part of them. On a
+ * local file system they are mapped read-only (*mapped set): only the pages the check
+ * touches are looked up, no copy made. Elsewhere (NFS, FUSE, ...) a page that cannot be
+ * read back would kill the process with SIGBUS instead of failing a call, so they are
+ * read into scratch. IMGPIPE_EIO when the file is shorter than len. */
+int imgpipe_store_tmp_view(const imgpipe_store_tmp *t, size_t len, imgpipe_buf *scratch,
+                           const void **data, int *mapped, char *err);
 
-/* Unmaps what imgpipe_store_tmp_map mapped. */
-void imgpipe_store_tmp_unmap(const void *data, size_t len);
+/* Ends what imgpipe_store_tmp_view gave (scratch is the caller's). */
+void imgpipe_store_tmp_unview(const void *data, size_t len, int mapped);
 
 /* Puts the file in place as name (a single component, or "ab/" and one: the shard folder
  * is opened without following a link, created when missing) in the same directory, then
