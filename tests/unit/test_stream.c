@@ -49,6 +49,20 @@ static void on_end(imgpipe_stream *st, void *arg)
     pthread_mutex_unlock(&e->lock);
 }
 
+static void ended_init(struct ended *e)
+{
+    memset(e, 0, sizeof(*e));
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->cond, NULL);
+}
+
+static void ended_free(struct ended *e)
+{
+    free(e->file);
+    pthread_cond_destroy(&e->cond);
+    pthread_mutex_destroy(&e->lock);
+}
+
 static void wait_end(struct ended *e)
 {
     pthread_mutex_lock(&e->lock);
@@ -76,8 +90,7 @@ static void setup(struct fixture *f, int max_queued)
     assert_non_null(f->pool = imgpipe_workpool_new(2));
     assert_non_null(f->hub = imgpipe_stream_hub_new(f->pool, max_queued));
     imgpipe_stream_init(&f->st, f->hub);
-    pthread_mutex_init(&f->end.lock, NULL);
-    pthread_cond_init(&f->end.cond, NULL);
+    ended_init(&f->end);
     imgpipe_stream_begin(&f->st, f->dirfd, &f->tr);
 }
 
@@ -86,9 +99,7 @@ static void teardown(struct fixture *f)
     imgpipe_workpool_free(f->pool);
     imgpipe_stream_free(&f->st);
     imgpipe_stream_hub_free(f->hub);
-    free(f->end.file);
-    pthread_cond_destroy(&f->end.cond);
-    pthread_mutex_destroy(&f->end.lock);
+    ended_free(&f->end);
     close(f->dirfd);
     testutil_rmtree(f->dir);
     free(f->dir);
@@ -112,6 +123,23 @@ static int tmp_files(const char *dir, off_t *size)
     }
     closedir(d);
     return n;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* The largest temporary file in dir once it reaches want bytes, or after 2 s for the pool. */
+static off_t wait_tmp_size(const char *dir, off_t want)
+{
+    off_t size = 0;
+    for (int i = 0; i < 200 && size < want; i++) {
+        tmp_files(dir, &size);
+        sleep_ms(10);
+    }
+    return size;
 }
 
 static unsigned char *random_body(size_t len, unsigned seed)
@@ -161,9 +189,8 @@ static void test_two_bodies_keep_their_bytes(void **state)
     setup(&f, 64);
     imgpipe_stream st2;
     imgpipe_transfer tr2 = {0};
-    struct ended end2 = {.done = 0};
-    pthread_mutex_init(&end2.lock, NULL);
-    pthread_cond_init(&end2.cond, NULL);
+    struct ended end2;
+    ended_init(&end2);
     imgpipe_stream_init(&st2, f.hub);
     imgpipe_stream_begin(&st2, f.dirfd, &tr2);
     size_t len = (1u << 20) + 4321, piece = 50000;
@@ -188,9 +215,7 @@ static void test_two_bodies_keep_their_bytes(void **state)
     imgpipe_workpool_free(f.pool);
     f.pool = NULL;
     imgpipe_stream_free(&st2);
-    free(end2.file);
-    pthread_cond_destroy(&end2.cond);
-    pthread_mutex_destroy(&end2.lock);
+    ended_free(&end2);
     free(a);
     free(b);
     teardown(&f);
@@ -220,17 +245,11 @@ static void test_slow_body_on_disk(void **state)
     struct fixture f;
     setup(&f, 4);
     assert_int_equal(f.tr.sink(f.tr.sink_arg, "\xff\xd8\xff", 3), 0);
-    struct timespec pause = {0, 150 * 1000000L};
-    nanosleep(&pause, NULL);
+    sleep_ms(150);
     assert_int_equal(f.tr.sink(f.tr.sink_arg, "\xe0", 1), 0);
-    off_t size = 0;
-    for (int i = 0; i < 200 && size < 4; i++) { /* up to 2 s for the pool */
-        tmp_files(f.dir, &size);
-        struct timespec tick = {0, 10 * 1000000L};
-        nanosleep(&tick, NULL);
-    }
-    assert_int_equal(size, 4);
+    assert_int_equal(wait_tmp_size(f.dir, 4), 4);
     imgpipe_stream_discard(&f.st);
+    off_t size;
     assert_int_equal(tmp_files(f.dir, &size), 0);
     teardown(&f);
 }
@@ -243,18 +262,12 @@ static void test_paused_body_flushed(void **state)
     setup(&f, 4);
     assert_int_equal(f.tr.sink(f.tr.sink_arg, "\xff\xd8\xff", 3), 0);
     imgpipe_stream_flush(&f.st, imgpipe_now()); /* too young: stays in the block */
-    struct timespec pause = {0, 150 * 1000000L};
-    nanosleep(&pause, NULL);
+    sleep_ms(150);
     off_t size = 0;
     tmp_files(f.dir, &size);
     assert_int_equal(size, 0);
     imgpipe_stream_flush(&f.st, imgpipe_now());
-    for (int i = 0; i < 200 && size < 3; i++) { /* up to 2 s for the pool */
-        tmp_files(f.dir, &size);
-        struct timespec tick = {0, 10 * 1000000L};
-        nanosleep(&tick, NULL);
-    }
-    assert_int_equal(size, 3);
+    assert_int_equal(wait_tmp_size(f.dir, 3), 3);
     imgpipe_stream_discard(&f.st);
     teardown(&f);
 }

@@ -50,13 +50,9 @@ void imgpipe_sha256_final(imgpipe_sha256 *h, char hex[65])
         to_hex(out, hex);
     else
         hex[0] = '\0';
-    /* Ready for the next body: the context is kept, set up again. */
-    h->failed = md ? EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 : h->failed;
-    if (!md) {
-        EVP_MD_CTX_free(h->md);
-        h->md = NULL;
-        h->failed = 0;
-    }
+    /* Ready for the next body: the context kept and set up again, or made afresh. */
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        imgpipe_sha256_free(h);
 }
 
 void imgpipe_sha256_free(imgpipe_sha256 *h)

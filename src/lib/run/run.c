@@ -417,8 +417,7 @@ static int land_checked(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, i
     const void *view = NULL;
     imgpipe_buf copy = {0};
     int mapped = 0;
-    int rc = len ? imgpipe_store_tmp_view(&spool->tmp, len, &copy, &view, &mapped, o->error)
-                 : IMGPIPE_OK;
+    int rc = imgpipe_store_tmp_view(&spool->tmp, len, &copy, &view, &mapped, o->error);
     if (rc == IMGPIPE_OK)
         rc = imgpipe_job_land(t->job_opts ? t->job_opts : r->opts, &spool->tmp, view, len, t->name,
                               t->replace, o->error);
