@@ -57,11 +57,11 @@ static const struct cli_option options[] = {
      "  threads  a pool of N threads (default N: 8)\n"
      "  procs    N worker processes (default N: cores)\n"
      "  async    one event loop, N transfers in flight\n"
-     "           (default N: 64; 256 when 8 requests have had\n"
-     "           no answer for 40 ms, else doubled to 128 and\n"
-     "           256 in a long run while that doubles the\n"
-     "           answers and bytes per second; 16 with --thumb\n"
-     "           or a bucket), CPU work on every core",
+     "           (default N: 16, doubled up to 64 while that\n"
+     "           doubles the answers and bytes per second;\n"
+     "           256 when 8 requests have had no answer for\n"
+     "           10 ms, else up to 256 in a long run; 16 with\n"
+     "           --thumb or a bucket), CPU work on every core",
      'm', 0, 0},
     {"jobs", 'j', "N", "the N of the mode", 'j', 0, 0},
     {"name", 0, "TEMPLATE",

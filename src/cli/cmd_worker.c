@@ -42,7 +42,7 @@ static const struct cli_option options[] = {
     {"queue", 'Q', "QUEUE", "a queue to take jobs from, as a QUEUE argument; repeat for more", 'Q',
      0, 0},
     {"burst", 'b', NULL, "exit once the queues are empty", 'b', 0, 0},
-    {"jobs", 'j', "N", "jobs in flight (default: 64-256, adapting; 16 with thumbnails or a bucket)",
+    {"jobs", 'j', "N", "jobs in flight (default: 16-256, adapting; 16 with thumbnails or a bucket)",
      'j', 0, 0},
     {"name", 'n', "NAME", "this worker's name, unique (default: HOST:PID)", 'n', 0, 0},
     {"claim-after", 0, "S", "take over jobs of workers silent for S seconds (default: 60)",

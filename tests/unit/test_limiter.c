@@ -282,7 +282,7 @@ static void test_no_jump_without_latency(void **state)
     /* idle time after the first answers does not count */
     imgpipe_limiter_init(&l, 64, 64, 256);
     answers(&l, IMGPIPE_LIMITER_FIRST - 1, &t, 0.1, 0.2);
-    imgpipe_limiter_idle(&l, 0.01);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 0.5);
     answers(&l, 1, &t, 0.1, 0.2);
     imgpipe_limiter_idle(&l, 0.5);
     answers(&l, 30, &t, 0.1, 0.2);
@@ -313,8 +313,8 @@ static void test_jump_back_when_waits_grow(void **state)
     assert_int_equal(l.limit, 256);
 }
 
-/* Eight requests with no answer after 40 ms, the loop idle as long: the jump, before any
- * answer; the first answers (to transfers started before it) are what the check after it
+/* Eight requests with no answer after IMGPIPE_LIMITER_LATENCY, the loop idle as long: the jump,
+ * before any answer; the first answers (to transfers started before it) are what the check after it
  * compares with. */
 static void test_silence_jumps_before_the_first_answers(void **state)
 {
@@ -322,7 +322,7 @@ static void test_silence_jumps_before_the_first_answers(void **state)
     imgpipe_limiter l;
     double t = 1.0;
     imgpipe_limiter_init(&l, 64, 64, 256);
-    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 1.1);
     assert_true(imgpipe_limiter_deciding(&l));
     assert_int_equal(imgpipe_limiter_silent(&l, IMGPIPE_LIMITER_FIRST, t), 256);
     assert_false(imgpipe_limiter_deciding(&l));
@@ -336,7 +336,7 @@ static void test_silence_jumps_before_the_first_answers(void **state)
     assert_int_equal(l.before, 0); /* checked: it stays */
 
     imgpipe_limiter_init(&l, 64, 64, 256); /* a server that queues: waits grow, back */
-    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 1.1);
     imgpipe_limiter_silent(&l, 40, t);
     since = t;
     for (int i = 0; i < 8; i++, t += 0.01)
@@ -353,13 +353,13 @@ static void test_no_jump_on_too_little_silence(void **state)
     imgpipe_limiter l;
     double t = 1.0;
     imgpipe_limiter_init(&l, 64, 64, 256); /* fewer than the first answers' count */
-    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 1.1);
     assert_int_equal(imgpipe_limiter_silent(&l, IMGPIPE_LIMITER_FIRST - 1, t), 64);
     imgpipe_limiter_init(&l, 64, 64, 256); /* the loop was busy: the silence may be its own */
-    imgpipe_limiter_idle(&l, 0.02);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 0.5);
     assert_int_equal(imgpipe_limiter_silent(&l, 64, t), 64);
     imgpipe_limiter_init(&l, 64, 64, 256); /* an answer came at once: not far, queueing */
-    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 1.1);
     imgpipe_limiter_sample(&l, t - 0.002, t, 1000, 0.001);
     assert_int_equal(imgpipe_limiter_silent(&l, 63, t), 64);
     assert_false(imgpipe_limiter_deciding(&l));           /* the caller need not look any more */
@@ -375,12 +375,12 @@ static void test_failures_among_the_first(void **state)
     (void)state;
     imgpipe_limiter l;
     imgpipe_limiter_init(&l, 64, 64, 256);
-    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 1.1);
     imgpipe_limiter_failed(&l, 0.002); /* a 503 in 2 ms */
     assert_false(imgpipe_limiter_deciding(&l));
     assert_int_equal(imgpipe_limiter_silent(&l, 63, 1.0), 64);
     imgpipe_limiter_init(&l, 64, 64, 256);
-    imgpipe_limiter_idle(&l, 0.045);
+    imgpipe_limiter_idle(&l, IMGPIPE_LIMITER_LATENCY * 1.1);
     for (int i = 0; i < 2 * IMGPIPE_LIMITER_FIRST; i++)
         imgpipe_limiter_failed(&l, -1); /* connections refused */
     assert_true(imgpipe_limiter_deciding(&l));

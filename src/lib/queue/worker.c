@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Without -j the run adapts its transfers in flight as get's does (exec_async.c: 64, on
- * to 256 when the first answers show latency or in a long run, 64 again when the queues
+/* Without -j the run adapts its transfers in flight as get's does (exec_async.c: 16, on
+ * to 256 when the first answers show latency or in a long run, 16 again when the queues
  * run empty); reads are sized from 64 or the run's count when higher, the reserve from
  * half that, 32 at most (imgpipe_wk_reserve). Jobs whose bodies stay in memory
  * (thumbnails, a bucket) are held to 16, get's figure for bodies in memory. bench/queue.sh

@@ -21,19 +21,19 @@
 #include <string.h>
 
 /* In flight by default. A body written to its file as it arrives holds no memory, so the
- * count adapts (run/limiter.c): 64; 256 as soon as the first requests show latency (8 of
- * them with no answer after 40 ms); else, in a run long enough to pay for a probe (256
- * answers), 128 and 256 while a doubling pays. Measured (bench/RESULTS.md, 2026-12-03) on
- * 2-core machines, 160 images: at 100 ms per response -j 64 beat -j 32 by 12-24% (plain
- * HTTP, HTTPS/1.1, HTTP/2), and starting at 32 to double later cost a round trip (12%); at
- * 0 ms, 64 lost 10-17% to 32, and 2000 images at 0 ms 7%. At 100 ms -j 160 beat 64 by
- * 5-14% over HTTP/2 (one round, not three), which the jump on latency gets; jumping on the
- * first answers, a round trip later, left plain HTTP 21% behind -j 160; on the silence
- * before them, level with it. 2000 jobs at 100 ms were 2.5x faster at 256
- * (bench/worker_jobs.sh). A body kept in memory (thumbnails, a bucket) costs 2N bodies:
+ * count adapts (run/limiter.c): 16, doubled to 32 and 64 while a doubling pays; 256 as
+ * soon as the first requests show latency (8 of them with no answer after 10 ms); else, in
+ * a run long enough to pay for a probe (256 answers), 128 and 256 while a doubling pays.
+ * Measured (bench/RESULTS.md, 2026-12-03) on 2-core machines, 160 images, interleaved:
+ * with no added latency -j 16 beat -j 64 by 7-10% (plain HTTP, HTTPS/1.1; 2000 images:
+ * within 3%), and starting at 16 instead of 64 got all of it. At 100 ms -j 160 beat 64 by
+ * 22-45%: a start at 16 jumps on the silence 10 ms after the first requests, and ends
+ * 1-3% behind a start at 64, whose first 64 requests go out sooner. At 5-20 ms, below or
+ * near the threshold, within 5% of the best -j. 2000 jobs at 100 ms were 2.5x faster at
+ * 256 (bench/worker_jobs.sh). A body kept in memory (thumbnails, a bucket) costs 2N bodies:
  * there a fixed 16, the fastest or within a few percent of it in the sweeps of 2026-12-02,
  * when every body was in memory. */
-#define ADAPTIVE_START 64
+#define ADAPTIVE_START 16
 #define ADAPTIVE_SOFT 64
 #define ADAPTIVE_MAX 256
 #define DEFAULT_IN_FLIGHT_IN_MEMORY 16

@@ -52,10 +52,11 @@ typedef struct imgpipe_limiter {
 #define IMGPIPE_LIMITER_LONG_RUN 4
 
 /* Seconds every one of the first answers waited for its first byte, or that
- * IMGPIPE_LIMITER_FIRST requests went without one, before the limit jumps to max: a round
- * trip to another continent, a server's deliberate delay; not a loopback server under
- * load, whose first answers come at once. */
-#define IMGPIPE_LIMITER_LATENCY 0.040
+ * IMGPIPE_LIMITER_FIRST requests went without one, before the limit jumps to max: a host
+ * a few hundred kilometres away or more, a server's deliberate delay; not a loopback
+ * server under load, whose first answers come within a millisecond or two. Where 10 ms is
+ * the machine's own delay (the caller busy), imgpipe_limiter_idle keeps it from counting. */
+#define IMGPIPE_LIMITER_LATENCY 0.010
 #define IMGPIPE_LIMITER_FIRST 8 /* the first answers, that show the latency */
 
 void imgpipe_limiter_init(imgpipe_limiter *l, int start, int soft, int max);
