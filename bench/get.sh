@@ -15,7 +15,7 @@
 #   loopback port with a self-signed certificate made here, LATENCY_MS per response
 #   (echo_sleep), serving the corpus and the gallery API answer; h2 listens `ssl http2`,
 #   h1 `ssl` only.  imgpipe get (-k; the API request is in the time) at its defaults and
-#   at other -j, curl -Z, wget2, aria2c, aio.py (trusting the certificate through
+#   at other -j, imgpipe get at its defaults on the peers' URL list (no API request), curl -Z, wget2, aria2c, aio.py (trusting the certificate through
 #   SSL_CERT_FILE) over the same server.  Rows run interleaved, round by round; the
 #   "conns" column counts the TLS connections (handshakes) nginx logged during the last
 #   round of that row, "resumed" how many of them resumed a TLS session.
@@ -380,6 +380,8 @@ https_rows() {
   local ca=$NGX_DIR/cert.pem list=$NGX_DIR/list.txt j
   add_row "imgpipe get (defaults)" yes "$IMGPIPE" get -q -k -o @OUT imgur:random
   for j in $JOBS_LIST; do add_row "imgpipe get -j $j" yes "$IMGPIPE" get -q -k -j "$j" -o @OUT imgur:random; done
+  # the peers' work: the same URL list, no API request, the certificate verified
+  add_row "imgpipe get (URL list)" yes "$IMGPIPE" get -q --cacert "$ca" -o @OUT "$list"
   add_row "curl -Z --parallel-max $N" no curl --parallel --parallel-max "$N" --fail --silent --show-error \
     --cacert "$ca" --remote-name-all --output-dir @OUT -K "$list.curl"
   add_row "wget2 --max-threads=64" no wget2 --max-threads=64 --ca-certificate="$ca" -i "$list" -P @OUT -q
