@@ -289,24 +289,48 @@ static void test_no_jump_without_latency(void **state)
     assert_int_equal(l.limit, 64);
 }
 
+/* Where the threshold lies, in figures: 15 ms per answer (a host a few hundred kilometres
+ * away) is latency to hide, 5 ms (a loopback server under load) is not. */
+static void test_threshold_between_5_and_15_ms(void **state)
+{
+    (void)state;
+    assert_int_equal(after_answers(256, 0.5, 0.015), 256);
+    assert_int_equal(after_answers(256, 0.5, 0.005), 64);
+}
+
 /* After the jump the waits grow past twice the first ones: the server was queueing the
- * requests (a few workers, 100 ms of work each), not far. Back to the level before. */
+ * requests (a few workers, 100 ms of work each), not far. Back to the level before, from
+ * where it doubles while a doubling pays, without a second jump. */
+static void jump_then_waits_grow(imgpipe_limiter *l, double *t)
+{
+    imgpipe_limiter_init(l, 16, 64, 256);
+    imgpipe_limiter_idle(l, 0.09);
+    answers(l, IMGPIPE_LIMITER_FIRST, t, 0.1, 0.1);
+    assert_int_equal(l->limit, 256);
+    double since = *t;
+    *t += 0.5;
+    /* read from the first few answers after the jump: a short run has no more */
+    for (int i = 0; i < 10 && l->limit == 256; i++, *t += 0.002)
+        imgpipe_limiter_sample(l, since, *t, 1000, 0.5);
+}
+
 static void test_jump_back_when_waits_grow(void **state)
 {
     (void)state;
     imgpipe_limiter l;
     double t = 1.0;
-    imgpipe_limiter_init(&l, 64, 64, 256);
-    imgpipe_limiter_idle(&l, 0.09);
-    answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.1, 0.1);
-    assert_int_equal(l.limit, 256);
-    double since = t;
-    t += 0.5;
-    /* read from the first few answers after the jump: a short run has no more */
-    for (int i = 0; i < 10 && !l.settled; i++, t += 0.002)
-        imgpipe_limiter_sample(&l, since, t, 1000, 0.5);
-    assert_true(l.settled);
-    assert_int_equal(l.limit, 64);
+    jump_then_waits_grow(&l, &t);
+    assert_int_equal(l.limit, 16);
+    assert_false(l.settled);
+    /* the silence and the long waits said their piece: no second jump */
+    assert_false(imgpipe_limiter_deciding(&l));
+    assert_int_equal(imgpipe_limiter_silent(&l, 64, t), 16);
+    /* a queueing server: the doubling from there does not pay, and 16 stays */
+    assert_int_equal(settle(&l, cpu_bound, 0.001), 16);
+    /* a far server whose waits doubled with the loop's own work: the doublings pay, up to
+     * max once the run is long */
+    jump_then_waits_grow(&l, &t);
+    assert_int_equal(settle(&l, latency_bound, 0.1), 256);
     imgpipe_limiter_reset(&l); /* a new run may jump again */
     imgpipe_limiter_idle(&l, 0.09);
     answers(&l, IMGPIPE_LIMITER_FIRST, &t, 0.1, 0.1);
@@ -341,10 +365,10 @@ static void test_silence_jumps_before_the_first_answers(void **state)
     since = t;
     for (int i = 0; i < 8; i++, t += 0.01)
         imgpipe_limiter_sample(&l, since - 0.01, t, 1000, 0.05);
-    for (int i = 0; i < 10 && !l.settled; i++, t += 0.01)
+    for (int i = 0; i < 10 && l.limit == 256; i++, t += 0.01)
         imgpipe_limiter_sample(&l, since + 0.001, t, 1000, 0.4);
-    assert_true(l.settled);
     assert_int_equal(l.limit, 64);
+    assert_true(l.jumped);
 }
 
 static void test_no_jump_on_too_little_silence(void **state)
@@ -406,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_reset_starts_again),
         cmocka_unit_test(test_latency_jumps_to_max),
         cmocka_unit_test(test_no_jump_without_latency),
+        cmocka_unit_test(test_threshold_between_5_and_15_ms),
         cmocka_unit_test(test_jump_back_when_waits_grow),
         cmocka_unit_test(test_silence_jumps_before_the_first_answers),
         cmocka_unit_test(test_no_jump_on_too_little_silence),

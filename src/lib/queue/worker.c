@@ -18,12 +18,14 @@
 
 /* Without -j the run adapts its transfers in flight as get's does (exec_async.c: 16, on
  * to 256 when the first answers show latency or in a long run, 16 again when the queues
- * run empty); reads are sized from 64 or the run's count when higher, the reserve from
- * half that, 32 at most (imgpipe_wk_reserve). Jobs whose bodies stay in memory
- * (thumbnails, a bucket) are held to 16, get's figure for bodies in memory. bench/queue.sh
- * and bench/queue_scale.sh measured the worker at 16: 0.75-0.84x get on disk, 64: 0.90x
- * (2026-12-03, 10000 jobs, median of 6). */
-#define DEFAULT_READ_AHEAD 64
+ * run empty); reads follow the run's count, the reserve is half of it, 32 at most
+ * (imgpipe_wk_reserve), so a worker that runs 16 holds 24 jobs, not the 96 a read sized
+ * for 64 would take from the others (2000 jobs, bench/worker_jobs.sh, 2026-12-03: the
+ * same time either way, 0.14 s at 0 ms and 0.95-0.96 s at 100 ms). Jobs whose bodies stay in
+ * memory (thumbnails, a bucket) are held to 16, get's figure for bodies in memory.
+ * bench/queue.sh and bench/queue_scale.sh measured the worker at 16: 0.75-0.84x get on
+ * disk, 64: 0.90x (2026-12-03, 10000 jobs, median of 6). */
+#define DEFAULT_READ_AHEAD 16 /* the adaptive count's start (exec_async.c) */
 #define DEFAULT_IN_MEMORY 16
 #define DEFAULT_CLAIM_MS 60000
 #define BACKOFF_MIN_S 0.1 /* reconnecting to Redis: first wait, doubled up to the max */

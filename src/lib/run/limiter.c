@@ -68,7 +68,7 @@ void imgpipe_limiter_failed(imgpipe_limiter *l, double wait)
 /* Not settled, not jumped, with room above: a jump is still to be decided. */
 static int open_to_jump(const imgpipe_limiter *l)
 {
-    return !l->settled && !l->before && l->limit < l->max;
+    return !l->settled && !l->jumped && l->limit < l->max;
 }
 
 static int may_jump(const imgpipe_limiter *l)
@@ -79,6 +79,7 @@ static int may_jump(const imgpipe_limiter *l)
 static void jump(imgpipe_limiter *l, double now)
 {
     l->before = l->limit;
+    l->jumped = 1;
     set_limit(l, l->max, now);
 }
 
@@ -110,15 +111,18 @@ static int jump_on_latency(imgpipe_limiter *l, double now, double wait)
 
 /* The first answers to transfers started after the jump: waits twice as long as the first
  * answers' mean the server queues. Read as soon as there are a few, not a rate window
- * later, which a short run never reaches. */
-static int jump_paid(imgpipe_limiter *l)
+ * later, which a short run never reaches. When they do, back to the level before, from
+ * where the doublings go on while they pay: waits of a few milliseconds can double with
+ * the loop's own work of opening the jump's connections, and a far server that looked
+ * like a queueing one must not be held at the start for the whole run. */
+static int jump_paid(imgpipe_limiter *l, double now)
 {
-    if (l->wait_min <= 2 * l->first_wait) {
-        l->before = 0; /* checked: the jump stays */
-        return 1;
-    }
-    l->limit = l->before;
-    l->settled = 1;
+    int before = l->before;
+    l->before = 0; /* checked */
+    if (l->wait_min <= 2 * l->first_wait)
+        return 1;     /* the jump stays */
+    l->last_rate = 0; /* the rates before the jump had other company: read them again */
+    set_limit(l, before, now);
     return 0;
 }
 
@@ -150,7 +154,7 @@ int imgpipe_limiter_sample(imgpipe_limiter *l, double started, double now, doubl
     }
     if (l->before && wait < l->wait_min)
         l->wait_min = wait;
-    if (l->before && l->n >= MIN_WINDOW && !jump_paid(l))
+    if (l->before && l->n >= MIN_WINDOW && !jump_paid(l, now))
         return l->limit;
     /* A window spans a round trip at least: it ends with an answer to a transfer started
      * after its first answer came. Small bodies answer in waves, a level's worth at once

@@ -18,10 +18,11 @@
  * silence shows it sooner: when IMGPIPE_LIMITER_FIRST requests have waited that long with
  * no byte back (imgpipe_limiter_silent), each of the first answers will have too, and the
  * jump need not wait a round trip for them. If the waits after the jump grow to twice the
- * first answers', the server was queueing, not far: back to the level before, and it
- * stays. A busy server answers its first requests at once and the rest later, so its
- * first waits are short; and a wait counts only when the caller itself was idle as long
- * (imgpipe_limiter_idle), not busy with other transfers' bytes. */
+ * first answers', the server was queueing, not far: back to the level before, from where
+ * it doubles only while a doubling pays, and never jumps again in the run. A busy server answers
+ * its first requests at once and the rest later, so its first waits are short; and a wait counts
+ * only when the caller itself was idle as long (imgpipe_limiter_idle), not busy with other
+ * transfers' bytes. */
 #ifndef IMGPIPE_LIMITER_H
 #define IMGPIPE_LIMITER_H
 
@@ -44,6 +45,7 @@ typedef struct imgpipe_limiter {
     double wait_min;   /* the shortest in this window, after a jump */
     int before;        /* after a jump to max on latency, until it is checked: the level it
                           came from; 0: none */
+    int jumped;        /* 1 once it jumped in this run: no second jump */
     double idle;       /* seconds the caller had nothing to do, until the first answers */
 } imgpipe_limiter;
 
