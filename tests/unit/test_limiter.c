@@ -337,9 +337,9 @@ static void test_jump_back_when_waits_grow(void **state)
     assert_int_equal(l.limit, 256);
 }
 
-/* Eight requests with no answer after IMGPIPE_LIMITER_LATENCY, the loop idle as long: the jump,
- * before any answer; the first answers (to transfers started before it) are what the check after it
- * compares with. */
+/* Eight requests with no answer after IMGPIPE_LIMITER_LATENCY, the loop idle as long: the
+ * jump, before any answer; the first answers (to transfers started before it) are what the
+ * check after it compares with. */
 static void test_silence_jumps_before_the_first_answers(void **state)
 {
     (void)state;

@@ -40,8 +40,8 @@
 #define POLL_MS 200
 #define QUEUED_MAX 64  /* blocks waiting for the pool: 8 MB, milliseconds of its work */
 #define PAGE_POLL_MS 5 /* waiting for a page fetched ahead: it lands within a round trip */
-#define SILENCE_POLL_MS                                                                            \
-    2 /* while the first answers may make the limit jump: a fifth of its 10 ms */
+/* While the first answers may make the limit jump: a fifth of its 10 ms. */
+#define SILENCE_POLL_MS 2
 
 struct async;
 

@@ -19,10 +19,10 @@
  * no byte back (imgpipe_limiter_silent), each of the first answers will have too, and the
  * jump need not wait a round trip for them. If the waits after the jump grow to twice the
  * first answers', the server was queueing, not far: back to the level before, from where
- * it doubles only while a doubling pays, and never jumps again in the run. A busy server answers
- * its first requests at once and the rest later, so its first waits are short; and a wait counts
- * only when the caller itself was idle as long (imgpipe_limiter_idle), not busy with other
- * transfers' bytes. */
+ * it doubles only while a doubling pays, and never jumps again in the run. A busy server
+ * answers its first requests at once and the rest later, so its first waits are short; and
+ * a wait counts only when the caller itself was idle as long (imgpipe_limiter_idle), not
+ * busy with other transfers' bytes. */
 #ifndef IMGPIPE_LIMITER_H
 #define IMGPIPE_LIMITER_H
 

@@ -9,10 +9,6 @@
  * flight plus the queue's bound: half libcurl's receive buffer (net/fetch.c) keeps that
  * within what the buffers themselves take, and the writes still few. */
 #define BLOCK_SIZE (128u * 1024)
-/* A block not yet full goes to the file once its first byte is this old (on the next
- * piece, or imgpipe_stream_flush): a slow body is on disk as it comes, not held until a
- * block fills. */
-#define FLUSH_AFTER_S IMGPIPE_STREAM_FLUSH_S
 
 struct imgpipe_block {
     struct imgpipe_block *next;
@@ -142,11 +138,12 @@ static int queue_fill(imgpipe_stream *st, int wait)
     return failed ? -1 : 0;
 }
 
-/* A partly filled block whose first byte is old enough goes to the file, unless the
- * queue is full. */
+/* A partly filled block whose first byte is IMGPIPE_STREAM_FLUSH_S old goes to the file
+ * (on the next piece, or imgpipe_stream_flush), unless the queue is full: a slow body is
+ * on disk as it comes, not held until a block fills. */
 static int flush_old(imgpipe_stream *st, double now)
 {
-    if (!st->fill || !st->fill->len || now - st->fill_at < FLUSH_AFTER_S)
+    if (!st->fill || !st->fill->len || now - st->fill_at < IMGPIPE_STREAM_FLUSH_S)
         return 0;
     return queue_fill(st, 0);
 }
