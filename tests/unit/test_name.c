@@ -567,6 +567,12 @@ static void test_thumb_name_formats(void **state)
     assert_true(imgpipe_is_thumb_name("a_thumbnail_x64.png"));
     assert_true(imgpipe_is_thumb_name("a_thumbnail_64x.gif.avif"));
     assert_false(imgpipe_is_thumb_name("a_thumbnail_x.png"));
+    /* one file with a thumbnail's name on a case-insensitive file system */
+    assert_true(imgpipe_is_thumb_name("C_THUMBNAIL.PNG"));
+    assert_true(imgpipe_is_thumb_name("x_Thumbnail.jpg"));
+    assert_true(imgpipe_is_thumb_name("x_thumbNAIL_64X64.jpg"));
+    assert_true(imgpipe_is_thumb_name("a_THUMBNAIL.GIF.PNG"));
+    assert_false(imgpipe_is_thumb_name("A_THUMBNAILS.PNG"));
     /* the suffixed candidate of a link named like a format's thumbnail leaves that shape */
     imgpipe_nameset *set = imgpipe_nameset_new();
     char a[IMGPIPE_NAME_MAX + 1];

@@ -99,7 +99,7 @@ static int is_size_suffix(const char *s, const char *end)
     for (; s < end; s++) {
         if (isdigit((unsigned char)*s))
             x ? after++ : before++;
-        else if (*s == 'x' && !x)
+        else if ((*s == 'x' || *s == 'X') && !x)
             x = 1;
         else
             return 0;
@@ -107,18 +107,14 @@ static int is_size_suffix(const char *s, const char *end)
     return x && (before || after);
 }
 
-/* 1 when name, up to end, is "<stem>_thumbnail[_WxH]" for some stem. */
+/* 1 when name, up to end, is "<stem>_thumbnail[_WxH]" for some stem, in any case: on a
+ * case-insensitive file system "A_THUMBNAIL.JPG" is the file "a_thumbnail.jpg". */
 static int tagged(const char *name, const char *end)
 {
     size_t tag = strlen(THUMB_TAG);
-    for (const char *p = name; p + tag <= end; p++) {
-        const char *found = strstr(p, THUMB_TAG);
-        if (!found || found + tag > end)
-            return 0;
-        if (is_size_suffix(found + tag, end))
+    for (const char *p = name; p + tag <= end; p++)
+        if (strncasecmp(p, THUMB_TAG, tag) == 0 && is_size_suffix(p + tag, end))
             return 1;
-        p = found;
-    }
     return 0;
 }
 
