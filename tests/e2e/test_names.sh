@@ -78,6 +78,39 @@ for m in threads procs; do
 done
 ok "--name '{sha256}{ext}' --layout sharded, in every mode, and reruns"
 
+# A name by content is known only after the download, but it is taken like any other: a
+# file of yours there with other bytes, or a planted link, is left as it is and the image
+# gets its -<hash> name; a file there with the same bytes is the image, kept as it is.
+for i in 0 1 2; do
+  curl -sf "$BASE/i/img000$i.jpg" -o "$T/ref$i.jpg" || fail "reference download of img000$i.jpg"
+  sha[$i]=$(sha256sum <"$T/ref$i.jpg" | cut -c1-64)
+done
+printf '%s\n' "$BASE/i/img0000.jpg" "$BASE/i/img0001.jpg" "$BASE/i/img0002.jpg" >"$T/three.txt"
+for m in seq threads procs async; do
+  d="$T/taken-$m"
+  mkdir -p "$d"
+  echo "MY OWN FILE" >"$d/${sha[0]}.jpg"
+  echo "victim" >"$T/victim-$m"
+  ln -s "$T/victim-$m" "$d/${sha[1]}.jpg"
+  cp "$T/ref2.jpg" "$d/${sha[2]}.jpg"
+  run_imgpipe get -m "$m" --json --name '{sha256}{ext}' -o "$d" "$T/three.txt"
+  expect_rc 0 "$m: {sha256} names with the names taken"
+  [ "$(cat "$d/${sha[0]}.jpg")" = "MY OWN FILE" ] || fail "$m: a file of yours at a name by content was replaced"
+  [ -L "$d/${sha[1]}.jpg" ] && [ "$(cat "$T/victim-$m")" = victim ] ||
+    fail "$m: a link planted at a name by content was replaced or followed"
+  for i in 0 1; do
+    got=$(ls "$d" | grep "^${sha[$i]}-[0-9a-f]\{8\}\.jpg\$") || fail "$m: img000$i has no -<hash> name: $(ls "$d")"
+    cmp -s "$d/$got" "$T/ref$i.jpg" || fail "$m: $got is not img000$i"
+    grep -q "\"path\":\"$d/$got\"" "$T/out" || fail "$m: --json does not give $got"
+  done
+  cmp -s "$d/${sha[2]}.jpg" "$T/ref2.jpg" || fail "$m: the same bytes at a name by content were changed"
+  [ "$(ls "$d" | grep -c "^${sha[2]}")" -eq 1 ] || fail "$m: the same bytes were stored twice: $(ls "$d")"
+  grep -q "\"path\":\"$d/${sha[2]}.jpg\"" "$T/out" || fail "$m: --json does not give ${sha[2]}.jpg"
+  run_imgpipe get -m "$m" --name '{sha256}{ext}' -o "$d" "$T/three.txt"
+  expect_err "3 already done" "$m: a rerun skips what the first run named"
+done
+ok "{sha256} names: a file of yours or a planted link is never replaced, in every mode"
+
 for bad in 'x/{name}' '.{name}' 'plain' '{nope}' ; do
   run_imgpipe get --name "$bad" -o "$T/never" "$BASE/i/img0000.jpg"
   expect_rc 2 "--name '$bad'"

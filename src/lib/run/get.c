@@ -89,6 +89,20 @@ static void close_output(imgpipe_run *r)
     imgpipe_s3_free(r->s3);
 }
 
+/* A directory that cannot hold the ledger stops the run before its first link, as a disk
+ * error after it would: the message names the directory, and the links count as not
+ * tried. */
+static int not_started(imgpipe_run *r, char *err)
+{
+    char why[IMGPIPE_ERRLEN];
+    const imgpipe_get_opts *o = r->opts;
+    const char *dir = r->s3 ? o->state_dir : o->dir ? o->dir : "images";
+    snprintf(why, sizeof(why), "%s", err);
+    r->sum->not_tried = imgpipe_run_count_rest(r);
+    return imgpipe_errf(err, IMGPIPE_EDISK, "stopped: in %s: %s; %llu links not tried", dir, why,
+                        (unsigned long long)r->sum->not_tried);
+}
+
 int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, int nsources,
                 imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err)
 {
@@ -126,6 +140,8 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     }
     if (!opts->no_ledger &&
         (rc = imgpipe_ledger_open(r.dirfd, opts->retry_failed, &r.ledger, err))) {
+        if (rc == IMGPIPE_EDISK)
+            rc = not_started(&r, err);
         imgpipe_nameset_free(r.names);
         close_output(&r);
         return rc;

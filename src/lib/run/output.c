@@ -63,3 +63,15 @@ int imgpipe_output_read(const imgpipe_output *o, const char *name, uint64_t max,
         return imgpipe_s3_get(o->s3, name, max, b, err);
     return imgpipe_store_read(o->dirfd, name, max, b, err);
 }
+
+int imgpipe_output_holds(const imgpipe_output *o, const char *name, const char *sha256,
+                         uint64_t len)
+{
+    return o->s3 ? 0 : imgpipe_store_holds(o->dirfd, name, sha256, len);
+}
+
+void imgpipe_output_remove(const imgpipe_output *o, const char *name)
+{
+    if (!o->s3)
+        imgpipe_store_remove(o->dirfd, name);
+}

@@ -30,6 +30,15 @@ int imgpipe_output_stat(const imgpipe_output *o, const char *name, const char *u
  * source URL; a directory's files do not: anything there is taken). */
 int imgpipe_output_taken(const imgpipe_output *o, const char *name, const char *url);
 
+/* Whether name holds the bytes of digest sha256 (hex), len long (imgpipe_store_holds): 1
+ * yes, 0 nothing there, -1 something else. A bucket says 0: its PUT replaces, and guard
+ * is what keeps another source's object. */
+int imgpipe_output_holds(const imgpipe_output *o, const char *name, const char *sha256,
+                         uint64_t len);
+
+/* Takes back a file this run put at name (a bucket's object stays). */
+void imgpipe_output_remove(const imgpipe_output *o, const char *name);
+
 /* Reads name (at most max bytes) into b. */
 int imgpipe_output_read(const imgpipe_output *o, const char *name, uint64_t max, imgpipe_buf *b,
                         char *err);

@@ -46,17 +46,34 @@ void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
                  started ? "stopped" : "not started");
 }
 
-/* A name by content ({sha256}) once the content is known; the same from any process. */
-static void final_name(const imgpipe_run *r, imgpipe_task *t, const char *sha256)
+/* A name by content ({sha256}), once the content is known: the same bytes get the same
+ * name in any run or process, and a file already there with these bytes stays as it is
+ * (NOREPLACE finds it the same). A name holding anything else (a file of yours, a planted
+ * link, a folder) is taken, as a name from the URL would be: the link gets its -<hash>
+ * name. Only the name the ledger gave this URL before (t->replace) is its own to rewrite. */
+static void final_name(const imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
-    char base[IMGPIPE_NAME_MAX + 1];
-    if (!r->sha_names || !sha256[0])
+    char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1], rel[IMGPIPE_RELNAME_MAX + 1];
+    if (!r->sha_names || !o->sha256[0])
         return;
-    imgpipe_name_expand(r->opts->name_template, t->url, t->index, sha256, base);
-    if (r->opts->sharded)
-        imgpipe_name_shard(base, t->name);
-    else
-        snprintf(t->name, sizeof(t->name), "%s", base);
+    imgpipe_name_expand(r->opts->name_template, t->url, t->index, o->sha256, base);
+    imgpipe_output out = imgpipe_run_output(r, t);
+    for (uint64_t n = 0;; n++) {
+        imgpipe_name_candidate(base, t->url, n, name);
+        if (r->opts->sharded)
+            imgpipe_name_shard(name, rel);
+        else
+            snprintf(rel, sizeof(rel), "%s", name);
+        if (t->replace && strcmp(rel, t->name) == 0)
+            break;
+        if (!imgpipe_is_thumb_name(name) &&
+            imgpipe_output_holds(&out, rel, o->sha256, o->bytes) >= 0) {
+            t->replace = 0;
+            break;
+        }
+    }
+    snprintf(t->name, sizeof(t->name), "%s", rel);
+    snprintf(o->name, sizeof(o->name), "%s", rel);
 }
 
 /* The item's view of the thumbnails written: a name per size, NULL where none. */
@@ -128,8 +145,13 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     imgpipe_output out = imgpipe_run_output(r, t);
     /* Names by content are known only after download: the ledger's name is the one. */
     int same = st == IMGPIPE_LEDGER_DONE && (r->sha_names || strcmp(name, t->name) == 0);
-    if (!same || !imgpipe_output_stat(&out, name, t->url, &size) || size != bytes)
+    if (!same || !imgpipe_output_stat(&out, name, t->url, &size) || size != bytes) {
+        if (same && r->sha_names) { /* the name it had is its own to rewrite (final_name) */
+            snprintf(t->name, sizeof(t->name), "%s", name);
+            t->replace = 1;
+        }
         return 0;
+    }
     snprintf(t->name, sizeof(t->name), "%s", name);
     imgpipe_outcome o = {.bytes = bytes, .attempts = 0};
     o.status = r->opts->nthumbs > 0 ? thumbs_of_done(r, t, &o, o.error) : IMGPIPE_OK;
@@ -187,11 +209,11 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         imgpipe_name_shard(name, t->name);
     else
         snprintf(t->name, sizeof(t->name), "%s", name);
-    /* A file there now is this URL's own to rewrite (the ledger says so; a name by
-     * content holds the same bytes); else the name was free, and stays so for others. */
-    t->replace =
-        r->sha_names || (r->ledger && imgpipe_ledger_name_owner(r->ledger, name, t->url) == 1 &&
-                         imgpipe_store_exists(r->dirfd, t->name));
+    /* A file there now is this URL's own to rewrite (the ledger says so); else the name
+     * was free, and stays so for others. Names by content are settled by final_name. */
+    t->replace = !r->sha_names && r->ledger &&
+                 imgpipe_ledger_name_owner(r->ledger, name, t->url) == 1 &&
+                 imgpipe_store_exists(r->dirfd, t->name);
     return rc;
 }
 
@@ -316,12 +338,42 @@ static void check_quota(imgpipe_run *r, const imgpipe_task *t, const imgpipe_out
     r->opts->notice(msg, r->userdata);
 }
 
+/* The outcome's line in the ledger. A ledger that cannot be written stops the run; a done
+ * item's files are then taken back, so that what is in DIR is what the ledger says is done:
+ * left there unrecorded, the next run would take them for files of yours and fetch the link
+ * again under another name. */
+static void record_outcome(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
+{
+    imgpipe_outcome lo = *o;
+    if (imgpipe_ledger_record(r->ledger, t->url, t->name, o->status, o->bytes, o->sha256, o->error,
+                              lo.error) == IMGPIPE_OK)
+        return;
+    lo.status = IMGPIPE_EDISK;
+    if (o->status != IMGPIPE_OK) { /* the item keeps its own reason; the run stops */
+        note_fatal(r, &lo);
+        return;
+    }
+    imgpipe_output out = imgpipe_run_output(r, t);
+    imgpipe_output_remove(&out, t->name);
+    for (int i = 0; i < IMGPIPE_THUMB_MAX_SIZES; i++)
+        if (o->thumb_names[i][0])
+            imgpipe_output_remove(&out, o->thumb_names[i]);
+    memset(o->thumb_names, 0, sizeof(o->thumb_names));
+    o->thumbs = 0;
+    o->sha256[0] = '\0';
+    o->status = lo.status;
+    memcpy(o->error, lo.error, sizeof(o->error));
+}
+
 void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
     if (r->on_outcome)
         r->on_outcome(r, t, o);
     check_quota(r, t, o);
-    final_name(r, t, o->sha256); /* procs: the worker named it; the parent learns it here */
+    if (o->name[0]) /* procs: the worker named it; the parent learns it here */
+        snprintf(t->name, sizeof(t->name), "%s", o->name);
+    if (r->ledger && o->status != IMGPIPE_ECANCELED)
+        record_outcome(r, t, o);
     char *shown = imgpipe_redact_dup(t->url); /* what the caller prints: no password */
     imgpipe_item item = {.index = t->index,
                          .url = shown ? shown : "(out of memory)",
@@ -343,14 +395,6 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
         r->sum->failed++;
     }
     r->sum->thumbs += (uint64_t)o->thumbs;
-    if (r->ledger && o->status != IMGPIPE_ECANCELED) {
-        imgpipe_outcome lo = *o;
-        if (imgpipe_ledger_record(r->ledger, t->url, t->name, o->status, o->bytes, o->sha256,
-                                  o->error, lo.error) != IMGPIPE_OK) {
-            lo.status = IMGPIPE_EDISK; /* a ledger that cannot be written stops the run */
-            note_fatal(r, &lo);
-        }
-    }
     note_fatal(r, o);
     if (r->cb)
         r->cb(&item, r->userdata);
@@ -399,7 +443,7 @@ void imgpipe_run_complete(imgpipe_run *r, imgpipe_task *t, const imgpipe_buf *bo
 {
     o->bytes = body->len;
     imgpipe_sha256_hex(body->data, body->len, o->sha256);
-    final_name(r, t, o->sha256);
+    final_name(r, t, o);
     imgpipe_output out = imgpipe_run_output(r, t);
     o->status = imgpipe_job_store(t->job_opts ? t->job_opts : r->opts, &out, t->name, t->replace,
                                   body, &o->thumbs, o->thumb_names, o->error);
@@ -439,7 +483,7 @@ void imgpipe_run_land(imgpipe_run *r, imgpipe_task *t, imgpipe_spool *spool, img
     if (o->status == IMGPIPE_OK && spool->write_errno)
         o->status = imgpipe_spool_error(spool, t->name, o->error);
     if (o->status == IMGPIPE_OK) {
-        final_name(r, t, o->sha256);
+        final_name(r, t, o);
         o->status = land_checked(r, t, spool, o);
     } else {
         imgpipe_spool_discard(spool);

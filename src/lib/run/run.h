@@ -18,8 +18,8 @@ typedef struct imgpipe_task {
     char name[IMGPIPE_RELNAME_MAX + 1];
     int dirfd;             /* where it goes; -1: the run's directory */
     struct imgpipe_s3 *s3; /* or this bucket; NULL: dirfd */
-    int replace; /* a file at name may be replaced (this URL's own, by the ledger; a queue
-                    job run again); 0: the name was free, a file that appears is kept */
+    int replace;           /* a file at name may be replaced (this URL's own, by the ledger; a queue
+                              job run again); 0: the name was free, a file that appears is kept */
     const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
     void *ctx;                        /* the supplier's own, e.g. a queue job */
 } imgpipe_task;
@@ -80,9 +80,9 @@ typedef struct imgpipe_run {
     /* Reserves a start for a request to url, kept elsewhere than in this process (a rate
      * for a whole fleet): the seconds to wait. NULL: the run's own rate. */
     double (*reserve)(struct imgpipe_run *r, const char *url);
-    size_t failed_pos;             /* --retry-failed: the next of the ledger's failures */
-    atomic_int fatal;              /* a disk error stops the run: no new task starts; read
-                                      by every thread, set under lock after fatal_err */
+    size_t failed_pos; /* --retry-failed: the next of the ledger's failures */
+    atomic_int fatal;  /* a disk error stops the run: no new task starts; read
+                          by every thread, set under lock after fatal_err */
     char fatal_err[IMGPIPE_ERRLEN];
 } imgpipe_run;
 
@@ -107,6 +107,8 @@ typedef struct imgpipe_outcome {
     double started;      /* imgpipe_now() at the first attempt */
     double seconds;
     char sha256[65];
+    char name[IMGPIPE_RELNAME_MAX + 1]; /* a name by content, given once the bytes were
+                                           known (procs: the parent learns it so); else "" */
     char error[IMGPIPE_ERRLEN];
     char thumb_names[IMGPIPE_THUMB_MAX_SIZES][IMGPIPE_THUMBNAME_LEN]; /* "" when not written */
 } imgpipe_outcome;

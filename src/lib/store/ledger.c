@@ -300,6 +300,38 @@ enum imgpipe_ledger_state imgpipe_ledger_lookup(const imgpipe_ledger *l, const c
     return e->url_hash ? e->state : IMGPIPE_LEDGER_NONE;
 }
 
+/* Takes back the part of a line a full disk cut, unless another writer appended after
+ * it: a torn line in the middle would hide the lines after it from the next run. */
+static void cut_back(int fd, off_t start, size_t written)
+{
+    struct stat st;
+    if (start < 0 || fstat(fd, &st) != 0 || st.st_size != start + (off_t)written)
+        return;
+    if (ftruncate(fd, start) != 0)
+        return; /* the torn line stays, and the next run drops it as the last */
+}
+
+/* Writes a whole line: 0, or the errno of the write that stopped it. A short write leaves
+ * errno as it was, so the one after it is what says why (ENOSPC, EDQUOT, EIO). */
+static int append_line(int fd, const unsigned char *line, size_t len)
+{
+    off_t start = lseek(fd, 0, SEEK_END);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, line + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            if (done)
+                cut_back(fd, start, done);
+            return e;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
 static int record(imgpipe_ledger *l, const char *url, const char *name, int status, uint64_t bytes,
                   const char *sha256, const char *error, char *err)
 {
@@ -315,10 +347,9 @@ static int record(imgpipe_ledger *l, const char *url, const char *name, int stat
     escape_into(&b, url);
     imgpipe_buf_append(&b, "\t", 1);
     escape_into(&b, status ? error : "");
-    int rc = imgpipe_buf_append(&b, "\n", 1);
-    if (rc == IMGPIPE_OK && write(l->fd, b.data, b.len) != (ssize_t)b.len)
-        rc = imgpipe_errf(err, IMGPIPE_EDISK, "cannot append to %s: %s", LEDGER_FILE,
-                          strerror(errno));
+    int rc = imgpipe_buf_append(&b, "\n", 1), e;
+    if (rc == IMGPIPE_OK && (e = append_line(l->fd, b.data, b.len)) != 0)
+        rc = imgpipe_errf(err, IMGPIPE_EDISK, "cannot append to %s: %s", LEDGER_FILE, strerror(e));
     else if (rc)
         imgpipe_errf(err, rc, "out of memory");
     imgpipe_buf_free(&b);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* renameat2 and RENAME_NOREPLACE (glibc 2.28) */
 #include "store/store.h"
+#include "common/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -488,6 +489,61 @@ static int read_fd(int fd, uint64_t max, imgpipe_buf *b, char *err)
         if (b->len == b->cap && imgpipe_buf_reserve(b, 65536) != IMGPIPE_OK)
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
     }
+}
+
+/* The digest of what fd holds from where it is to its end: 0, or -1 on a read error. */
+static int digest_fd(int fd, char hex[65])
+{
+    imgpipe_sha256 h = {0};
+    unsigned char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        imgpipe_sha256_update(&h, buf, (size_t)n);
+    }
+    imgpipe_sha256_final(&h, hex);
+    imgpipe_sha256_free(&h);
+    return n == 0 && hex[0] ? 0 : -1;
+}
+
+int imgpipe_store_holds(int dirfd, const char *name, const char *sha256, uint64_t len)
+{
+    int sub;
+    const char *leaf;
+    int at = folder_of(dirfd, name, &sub, &leaf);
+    struct stat st;
+    /* No shard folder, or nothing in it: free. A folder that is a link: something else. */
+    if (at < 0 || (fstatat(at, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)) {
+        int absent = errno == ENOENT;
+        if (sub >= 0)
+            close(sub);
+        return absent ? 0 : -1;
+    }
+    int fd = openat(at, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (sub >= 0)
+        close(sub);
+    char hex[65];
+    int same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+               (uint64_t)st.st_size == len && digest_fd(fd, hex) == 0 && strcmp(hex, sha256) == 0;
+    if (fd >= 0)
+        close(fd);
+    return same ? 1 : -1;
+}
+
+int imgpipe_store_remove(int dirfd, const char *name)
+{
+    int sub;
+    const char *leaf;
+    int at = folder_of(dirfd, name, &sub, &leaf);
+    int rc = at < 0 ? -1 : unlinkat(at, leaf, 0);
+    int saved = errno;
+    if (sub >= 0)
+        close(sub);
+    errno = saved;
+    return rc;
 }
 
 int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err)

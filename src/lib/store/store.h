@@ -47,6 +47,14 @@ void imgpipe_store_sweep(int dirfd);
 /* 1 when something (a file, a folder, a link) is at name in dirfd; links not followed. */
 int imgpipe_store_exists(int dirfd, const char *name);
 
+/* Whether name holds these bytes: 1 when it is a regular file (a link not followed) of
+ * len bytes whose SHA-256 is sha256 (hex), 0 when nothing is there, -1 when something
+ * else is (other bytes, a link, a folder) or it cannot be read. */
+int imgpipe_store_holds(int dirfd, const char *name, const char *sha256, uint64_t len);
+
+/* Removes the file at name (a link itself, not what it points to): 0, or -1 with errno. */
+int imgpipe_store_remove(int dirfd, const char *name);
+
 /* Reads the regular file name (no symbolic link followed, a FIFO or device refused without
  * blocking) of at most max bytes into b (appended; the caller frees it). */
 int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err);
