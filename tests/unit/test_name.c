@@ -105,6 +105,13 @@ static void test_percent_decoding(void **state)
     assert_name("https://x/100%.jpg", "100%.jpg");
     /* Decoded once only. */
     assert_name("https://x/a%252F.jpg", "a%2F.jpg");
+    /* The C1 controls (NEL, CSI) are control characters too, encoded or raw; the letters
+     * next to them (U+00A0 and up, 0xC2 then the first byte of another) are kept. */
+    assert_name("https://x/a%C2%85b%C2%9B.jpg", "ab.jpg");
+    assert_name("https://x/a\xC2\x9F.jpg", "a.jpg");
+    assert_name("https://x/%C2%A0%C2%BF.jpg", "\xC2\xA0\xC2\xBF.jpg");
+    assert_name("https://x/a%C2", "a\xC2");
+    assert_name("https://x/%C2%C3%A9.jpg", "\xC2\xC3\xA9.jpg");
 }
 
 static void test_traversal_made_safe(void **state)

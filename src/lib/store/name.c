@@ -65,8 +65,8 @@ static const char *last_segment(const char *url, const char **start)
 }
 
 /* Walks a segment and yields the bytes of the safe name: %XX decoded (an invalid escape
- * stays as it is), '/' and '\\' as '_', control bytes and DEL dropped, leading dots
- * dropped. Decoding comes first so that an encoded "%2F" or "%2E" gets the same rules. */
+ * stays as it is), '/' and '\\' as '_', control bytes, DEL and the C1 controls dropped, leading
+ * dots dropped. Decoding comes first so that an encoded "%2F" or "%2E" gets the same rules. */
 struct seg_iter {
     const char *p, *end;
     int started; /* a byte was yielded: dots are no longer leading */
@@ -87,12 +87,26 @@ static int decode_one(struct seg_iter *it)
     return (unsigned char)p[0];
 }
 
+/* After a 0xC2: 1 when it begins U+0080..U+009F, the C1 controls (NEL, CSI: a terminal
+ * acts on them as on ESC), whose second byte is then taken too; else 0, nothing taken. */
+static int c1_control(struct seg_iter *it)
+{
+    const char *at = it->p;
+    int next = it->p < it->end ? decode_one(it) : -1;
+    if (next >= 0x80 && next <= 0x9F)
+        return 1;
+    it->p = at;
+    return 0;
+}
+
 /* The next byte of the name, or -1 at its end. */
 static int seg_next(struct seg_iter *it)
 {
     while (it->p < it->end) {
         int c = decode_one(it);
         if (c < 0x20 || c == 0x7f)
+            continue;
+        if (c == 0xC2 && c1_control(it))
             continue;
         if (c == '.' && !it->started)
             continue;
