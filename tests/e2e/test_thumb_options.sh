@@ -137,3 +137,31 @@ run_imgpipe worker --burst
 [ "$(q_field default failed)" -ge 1 ] || fail "a job with fit 'squash' fails: $(cat "$T/err")"
 [ ! -e "$T/wk/odd.jpg" ] || fail "and stores nothing"
 ok "enqueue --thumb 50x --thumb x40 --fit pad --format avif: the worker makes them"
+
+# A name that lies about the format: the thumbnail is written in the format the bytes are
+# (the source's own), and named for it, in thumbs and in get, on a rerun too.
+mkdir -p "$T/lie"
+cp "$T/up/small.png" "$T/lie/photo.jpg"
+cp "$T/pics/img0000.jpg" "$T/lie/pic.gif"
+cp "$T/pics/img0000.jpg" "$T/lie/real.jpg"
+run_imgpipe thumbs -s 32 "$T/lie"
+expect_rc 0 "thumbs of mislabelled images"
+for want in "photo_thumbnail.jpg.png png" "pic_thumbnail.gif.jpg jpeg" "real_thumbnail.jpg jpeg"; do
+  read -r n fmt <<<"$want"
+  [ "$("$IMGINFO" "$T/lie/$n" 2>/dev/null | cut -d' ' -f1)" = "$fmt" ] ||
+    fail "thumbs: $n should be a $fmt thumbnail: $(ls "$T/lie")"
+done
+[ "$(ls "$T/lie" | wc -l)" -eq 6 ] || fail "3 sources, 3 thumbnails: $(ls "$T/lie")"
+start_galleryd --dir "$T/lie"  # the last test: BASE and the API move here
+run_imgpipe get -o "$T/lie-get" --thumb 32 "$BASE/i/photo.jpg" "$BASE/i/pic.gif"
+expect_rc 0 "get --thumb of mislabelled images"
+[ "$("$IMGINFO" "$T/lie-get/photo_thumbnail.jpg.png" 2>/dev/null | cut -d' ' -f1)" = png ] ||
+  fail "get: photo.jpg's thumbnail: $(ls "$T/lie-get")"
+[ "$("$IMGINFO" "$T/lie-get/pic_thumbnail.gif.jpg" 2>/dev/null | cut -d' ' -f1)" = jpeg ] ||
+  fail "get: pic.gif's thumbnail: $(ls "$T/lie-get")"
+rm "$T/lie-get/photo_thumbnail.jpg.png"
+run_imgpipe get -o "$T/lie-get" --thumb 32 "$BASE/i/photo.jpg" "$BASE/i/pic.gif"
+expect_rc 0 "get --thumb rerun"
+[ -f "$T/lie-get/photo_thumbnail.jpg.png" ] || fail "a rerun makes the missing thumbnail: $(ls "$T/lie-get")"
+[ "$(ls "$T/lie-get" | wc -l)" -eq 4 ] || fail "the rerun makes no other thumbnail: $(ls "$T/lie-get")"
+ok "a mislabelled image's thumbnail is in its real format, named for it"

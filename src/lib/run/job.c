@@ -72,15 +72,25 @@ static int make_thumbs(const imgpipe_get_opts *opts, const struct imgpipe_codec 
     return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
 }
 
+const char *imgpipe_job_thumb_format(const imgpipe_get_opts *opts, const void *data, size_t len)
+{
+    const struct imgpipe_codec *c = opts->thumb.format ? NULL : imgpipe_codec_find(data, len);
+    return opts->thumb.format ? opts->thumb.format : c ? c->thumb : NULL;
+}
+
 static int write_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
-                        const struct imgpipe_image_info *info, imgpipe_thumb_out *outs, int *thumbs,
-                        char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
+                        const struct imgpipe_codec *c, const struct imgpipe_image_info *info,
+                        imgpipe_thumb_out *outs, int *thumbs, char (*names)[IMGPIPE_THUMBNAME_LEN],
+                        char *err)
 {
     char tname[IMGPIPE_THUMBNAME_LEN]; /* longer could not be stored: the write refuses it */
+    /* The format the bytes are, not the one the name says: a PNG served as photo.jpg gets
+     * photo_thumbnail.jpg.png, never PNG bytes under a .jpg name. */
+    const char *format = opts->thumb.format ? opts->thumb.format : c->thumb;
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
-        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs, opts->thumb.format,
-                                    info->width, info->height, tname, sizeof(tname));
+        rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs, format, info->width,
+                                    info->height, tname, sizeof(tname));
         /* A name found free stays another process's if it takes it first; one that is
          * there is a thumbnail's reserved name, of this size (a rerun): rewritten. */
         int flags =
@@ -125,7 +135,7 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, 
         return imgpipe_errf(err, rc, "thumbnail: %s", why);
     rc = make_thumbs(opts, codec, &info, data, len, outs, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, out, name, &info, outs, thumbs, names, err);
+        rc = write_thumbs(opts, out, name, codec, &info, outs, thumbs, names, err);
     free_thumbs(outs);
     return rc;
 }
@@ -151,7 +161,7 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, c
         rc = imgpipe_output_write(out, name, body->data, body->len,
                                   replace ? 0 : IMGPIPE_STORE_NOREPLACE, err);
     if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, out, name, &info, outs, thumbs, names, err);
+        rc = write_thumbs(opts, out, name, codec, &info, outs, thumbs, names, err);
     free_thumbs(outs);
     return rc;
 }

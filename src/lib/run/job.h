@@ -35,6 +35,11 @@ int imgpipe_job_thumb_name(const imgpipe_output *out, const char *name,
                            const imgpipe_thumb_size *box, int n, const char *format, int w, int h,
                            char *buf, size_t cap);
 
+/* The format data's thumbnails are written in: --format's, else the one its bytes' codec
+ * writes (its own; GIF: png, HEIC: jpeg), whatever its name's extension says; NULL when
+ * the bytes are no format known (a name then goes by its extension). */
+const char *imgpipe_job_thumb_format(const imgpipe_get_opts *opts, const void *data, size_t len);
+
 /* The size of an encoded image from its header (after the full check); 0 or an error. */
 int imgpipe_job_image_size(const void *data, size_t len, int *w, int *h, char *err);
 

@@ -118,11 +118,12 @@ static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *made
     made->thumbs = 0;
     imgpipe_output out = imgpipe_run_output(r, t);
     int rc = imgpipe_output_read(&out, t->name, UINT64_MAX, &b, err);
+    const char *format = rc == IMGPIPE_OK ? imgpipe_job_thumb_format(o, b.data, b.len) : NULL;
     if (rc == IMGPIPE_OK) /* 0 x 0 when it does not read: then its thumbnails fail with why */
         imgpipe_job_image_size(b.data, b.len, &w, &h, why);
     for (int i = 0; rc == IMGPIPE_OK && i < o->nthumbs && !missing; i++) {
-        rc = imgpipe_job_thumb_name(&out, t->name, &o->thumbs[i], o->nthumbs, o->thumb.format, w, h,
-                                    tname, sizeof(tname));
+        rc = imgpipe_job_thumb_name(&out, t->name, &o->thumbs[i], o->nthumbs, format, w, h, tname,
+                                    sizeof(tname));
         missing = rc == IMGPIPE_OK && !imgpipe_output_exists(&out, tname);
     }
     if (rc == IMGPIPE_OK && missing)
