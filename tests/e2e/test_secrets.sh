@@ -12,7 +12,8 @@ G=${BASE#http://}
 PW='S3cr3t-pw'
 TOKEN='T0ken-zz9'
 ALSO='p%40ss-Enc0ded' # percent-encoded, and its decoded form p@ss-Enc0ded
-secrets="$PW|$TOKEN|Enc0ded"
+ODD='Odd9' # in every password below that holds a byte a sentence may end a URL at
+secrets="$PW|$TOKEN|Enc0ded|$ODD"
 no_secret() { # no_secret WHAT FILE...: no password, token or encoded password in any FILE
   local f
   for f in "${@:2}"; do
@@ -34,6 +35,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
     def do_GET(self):
         auth = self.headers.get("Authorization", "")
+        with open(port_file + ".seen", "a", encoding="latin-1") as f: # what libcurl sent
+            f.write(base64.b64decode(auth[6:]).decode("latin-1") + "\n" if auth.startswith("Basic ") else "")
         if not auth.startswith("Basic ") or auth[6:] not in ok:
             self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers(); return
         name = self.path.split("?")[0].lstrip("/")
@@ -90,6 +93,27 @@ expect_err "FAILED http://alice:\*\*\*@$A/flaky.jpg: the ledger keeps links with
 expect_err "0 downloaded.* 4 failed" "--retry-failed fetches none of them"
 no_secret "a rerun and --retry-failed" "$T/out" "$T/err" "$T/d/.imgpipe/ledger"
 ok "a rerun skips the done links; --retry-failed fails the ledger's links with a hidden password at once"
+
+# ---- passwords that hold quotes, '<', '>', '`', '\' or '@', or follow extra slashes --------
+# libcurl takes all of these as the password and sends it (the server records what it got),
+# so they are hidden whole, though a sentence might have ended the URL at such a byte; a
+# link with no path is not named after its userinfo.
+odd=("$ODD\"q" "$ODD<l" "$ODD>g" "$ODD'a" "$ODD\\b" "$ODD\`t")
+: >"$T/odd.txt"
+for i in "${!odd[@]}"; do printf 'http://alice:%s@%s/odd%d.jpg\n' "${odd[$i]}" "$A" "$i" >>"$T/odd.txt"; done
+printf '%s\n' "http:///alice:$ODD-slashes@$A" "http://alice:$ODD\"404@$G/i/missing.jpg" \
+  "http://alice:$ODD'refused@$GONE/gone.jpg" "http://alice:$ODD@at@$A/odd7.jpg" >>"$T/odd.txt"
+run_imgpipe get -v --json --retries 0 -o "$T/odd" "$T/odd.txt"
+expect_rc 1 "get with passwords libcurl sends but a sentence would cut"
+for p in "${odd[@]}" "$ODD-slashes"; do
+  grep -qxF "alice:$p" "$T/auth.port.seen" || fail "libcurl did not send alice:$p: $(cat "$T/auth.port.seen")"
+done
+[ "$(grep -c "FAILED http:///*alice:\*\*\*@" "$T/err")" -eq 10 ] || fail "10 failures shown as alice:***: $(cat "$T/err")"
+[ "$(jq -r 'select(.url) | .url' "$T/out" | grep -c '^http:///*alice:\*\*\*@')" -eq 10 ] ||
+  fail "--json's urls: $(cat "$T/out")"
+[ "$(grep -c 'alice:\*\*\*@' "$T/odd/.imgpipe/ledger")" -eq 10 ] || fail "the ledger's urls: $(cat "$T/odd/.imgpipe/ledger")"
+no_secret "get's output for odd passwords" "$T/out" "$T/err" "$T/odd/.imgpipe/ledger"
+ok "passwords with quotes, '<', '>', '\`', '\\', '@' or after http:/// are sent, and shown as *** only"
 
 # ---- links: its output is the list as given; its errors show *** ----------------------------
 run_imgpipe links "http://alice:$PW@$A/one.jpg"

@@ -140,6 +140,9 @@ static void test_dots_and_empty(void **state)
     assert_fallback("https://x/...");
     assert_fallback("http://host/");
     assert_fallback("http://host");
+    assert_fallback("http:///user:pw@host"); /* libcurl reads "http://user:pw@host/" */
+    assert_fallback("http:/user:pw@host");
+    assert_name("http:///user:pw@host/a.jpg", "a.jpg");
     assert_fallback("http://host?x=/a.jpg");
     assert_fallback("http://host#/a.jpg");
     assert_fallback("https://x/dir/");

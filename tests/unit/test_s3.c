@@ -62,6 +62,11 @@ static void test_meta_url_keeps_no_secret(void **state)
     assert_string_equal(out, "https://img.example/p/a.jpg");
     imgpipe_s3_meta_url("http://img.example/q@at.jpg", out, sizeof(out)); /* '@' in the path */
     assert_string_equal(out, "http://img.example/q@at.jpg");
+    /* libcurl sends these passwords (extra slashes, quotes, '@', '\\'): none is kept. */
+    imgpipe_s3_meta_url("http:///user:s3\"c<r\\t@img.example/a.jpg", out, sizeof(out));
+    assert_string_equal(out, "http:///img.example/a.jpg");
+    imgpipe_s3_meta_url("https://user:p@ss@img.example:8/a.jpg", out, sizeof(out));
+    assert_string_equal(out, "https://img.example:8/a.jpg");
 }
 
 static void test_open_needs_credentials(void **state)

@@ -123,6 +123,75 @@ static void test_redact_hides_url_passwords(void **state)
     assert_string_equal(err, "https://a:***@h/x: HTTP 401");
 }
 
+/* What libcurl 7.88 sends as the password is what is hidden: quotes, '<', '>', '`' and '\'
+ * belong to the password, not to a sentence around the URL; "http:///u:pw@h" and
+ * "http:/u:pw@h" are sent as "http://u:pw@h"; the user ends at the first ':', the
+ * password at the last '@'. Only '/', '?', '#', a space or a control byte end the part. */
+static void test_redact_hides_what_libcurl_sends(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"http://alice:Sec\"ret1@h/a.jpg", "http://alice:***@h/a.jpg"},
+        {"http://alice:Sec<ret2@h/b.jpg", "http://alice:***@h/b.jpg"},
+        {"http://alice:Sec'ret3@h/c.jpg", "http://alice:***@h/c.jpg"},
+        {"http://alice:Sec\\ret4@h/d.jpg", "http://alice:***@h/d.jpg"},
+        {"http://alice:Sec>r`t@h/d.jpg", "http://alice:***@h/d.jpg"},
+        {"http:///alice:Secret5@h/e.jpg", "http:///alice:***@h/e.jpg"},
+        {"HTTPS:////t0k@h", "HTTPS:////***@h"},
+        {"http:/alice:pw@h/x", "http:/alice:***@h/x"},
+        {"http://\\alice:pw@h/x", "http://\\alice:***@h/x"},
+        {"http://al:ice:pw@h/x", "http://al:***@h/x"},
+        {"http://alice:p@ss@h/x", "http://alice:***@h/x"},
+        {"http://alice:p%40ss@h/x", "http://alice:***@h/x"},
+        {"http://alice:S\xc3\xa9{|}^[];,=@h:80/x", "http://alice:***@h:80/x"},
+        {"FAILED \"http://u:a\"b@h/x\": HTTP 404", "FAILED \"http://u:***@h/x\": HTTP 404"},
+        {"<http://u:a>b@h/x>", "<http://u:***@h/x>"},
+        {"'http://u:a'b@h/x' and 'https://t:o\\k@h2'", "'http://u:***@h/x' and 'https://t:***@h2'"},
+        {"see http://h\tand a@b", "see http://h\tand a@b"},
+        {"http://h:8/x@y and https://h/?u=a@b#c@d", "http://h:8/x@y and https://h/?u=a@b#c@d"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = imgpipe_redact(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+        assert_int_equal(n, strlen(cases[i][1]));
+        assert_int_equal(imgpipe_has_userinfo(cases[i][0]), strcmp(cases[i][0], cases[i][1]) != 0);
+    }
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_errf(err, IMGPIPE_EHTTP, "'%s': HTTP 401", "http:///a:S\"E'C<R>E\\T@h/x");
+    assert_string_equal(err, "'http:///a:***@h/x': HTTP 401");
+}
+
+/* The host is split from its userinfo as libcurl splits it, whatever the password holds. */
+static void test_url_host_and_authority(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"https://h:8/x", "h:8"},
+        {"http://u:pw@h/x", "h"},
+        {"http://u:p@ss@h:8?q", "h:8"},
+        {"http:///u:p\"w@h/x", "h"},
+        {"http:/u:p\\w@h#f", "h"},
+        {"HTTP://[::1]:8/x", "[::1]:8"},
+        {"h/x", "h"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n;
+        const char *h = imgpipe_url_host(cases[i][0], &n);
+        assert_int_equal(n, strlen(cases[i][1]));
+        assert_memory_equal(h, cases[i][1], n);
+    }
+    size_t len, info;
+    const char *a = imgpipe_url_authority("http:///al:p'w@h:8/x", &len, &info);
+    assert_non_null(a);
+    assert_int_equal(len, strlen("al:p'w@h:8"));
+    assert_int_equal(info, strlen("al:p'w@"));
+    assert_memory_equal(a, "al:p'w@h:8", len);
+    assert_null(imgpipe_url_authority("h/x", &len, &info));
+    assert_null(imgpipe_url_authority("1http://u:p@h", &len, &info));
+    assert_null(imgpipe_url_authority("mailto:u@h", &len, &info));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +202,8 @@ int main(void)
         cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_retry_delay_backs_off_with_jitter),
         cmocka_unit_test(test_redact_hides_url_passwords),
+        cmocka_unit_test(test_redact_hides_what_libcurl_sends),
+        cmocka_unit_test(test_url_host_and_authority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

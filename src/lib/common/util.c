@@ -47,18 +47,78 @@ void imgpipe_strvec_free(imgpipe_strvec *sv)
     sv->n = sv->cap = 0;
 }
 
+/* The length of the authority at p, as libcurl (7.88) ends it: at '/', '?' or '#', or at
+ * a byte it refuses in any URL (space, control bytes), which also ends one in a sentence.
+ * Quotes, '<', '>', '`' and '\\' do not end it: libcurl takes them as part of a password
+ * and sends it, so a password holding one must be hidden whole. */
+static size_t authority_len(const char *p)
+{
+    size_t n = 0;
+    while ((unsigned char)p[n] > ' ' && p[n] != 0x7f && !strchr("/?#", p[n]))
+        n++;
+    return n;
+}
+
+/* The userinfo of the authority [p, p + n): up to and including its last '@' (libcurl
+ * refuses a second '@', but a password it would have held is hidden all the same), else 0. */
+static size_t userinfo_len(const char *p, size_t n)
+{
+    size_t at = 0;
+    for (size_t k = 0; k < n; k++)
+        if (p[k] == '@')
+            at = k + 1;
+    return at;
+}
+
+static int is_scheme_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '-' || c == '.';
+}
+
+/* The authority after the ':' at colon, when one or more '/' follow it. libcurl 7.88 reads
+ * "http:/h", "http://h" and "http:///h" alike, sending the userinfo of h, and refuses four
+ * slashes or more: skipping them all hides at least what it sends. NULL when no '/'. */
+static const char *authority_after(const char *colon, size_t *len, size_t *info)
+{
+    if (colon[1] != '/')
+        return NULL;
+    const char *p = colon + 1 + strspn(colon + 1, "/");
+    *len = authority_len(p);
+    *info = userinfo_len(p, *len);
+    return p;
+}
+
+/* The authority of the next URL in text: after the first ":/", NULL when there is none.
+ * Whatever stands before it may be a scheme (text around a URL may touch it), and hiding
+ * a '@' that was not userinfo costs less than showing a password. */
+static const char *next_authority(const char *text, size_t *len, size_t *info)
+{
+    const char *c = strstr(text, ":/");
+    return c ? authority_after(c, len, info) : NULL;
+}
+
+const char *imgpipe_url_authority(const char *url, size_t *len, size_t *userinfo)
+{
+    const char *c = url;
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+        return NULL;
+    while (is_scheme_char(*c))
+        c++;
+    return *c == ':' ? authority_after(c, len, userinfo) : NULL;
+}
+
 const char *imgpipe_url_host(const char *url, size_t *len)
 {
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t n = strcspn(p, "/?#");
-    const char *at = memchr(p, '@', n);
-    if (at) {
-        n -= (size_t)(at + 1 - p);
-        p = at + 1;
+    size_t n, info;
+    const char *p = imgpipe_url_authority(url, &n, &info);
+    if (!p) {
+        p = url;
+        n = strcspn(p, "/?#");
+        info = userinfo_len(p, n);
     }
-    *len = n;
-    return p;
+    *len = n - info;
+    return p + info;
 }
 
 uint64_t imgpipe_hash64(const void *data, size_t len)
@@ -72,28 +132,11 @@ uint64_t imgpipe_hash64(const void *data, size_t len)
     return h;
 }
 
-/* Where the authority of the URL whose "://" is at p ends: the first byte that cannot be
- * in it, in a URL or in the sentence around it. */
-static size_t authority_len(const char *p)
-{
-    return strcspn(p, "/?#\\ \t\r\n'\"<>`");
-}
-
-/* The URL at text + i (just past "://") has userinfo: its length (up to and including the
- * last '@' of the authority), else 0. */
-static size_t userinfo_len(const char *p)
-{
-    size_t n = authority_len(p), at = 0;
-    for (size_t k = 0; k < n; k++)
-        if (p[k] == '@')
-            at = k + 1;
-    return at;
-}
-
 int imgpipe_has_userinfo(const char *text)
 {
-    for (const char *p = strstr(text, "://"); p; p = strstr(p + 3, "://"))
-        if (userinfo_len(p + 3))
+    size_t n, info;
+    for (const char *p = next_authority(text, &n, &info); p; p = next_authority(p, &n, &info))
+        if (info)
             return 1;
     return 0;
 }
@@ -110,11 +153,9 @@ static void put(char *out, size_t cap, size_t *len, const char *s, size_t n)
 
 size_t imgpipe_redact(const char *text, char *out, size_t cap)
 {
-    size_t len = 0;
+    size_t len = 0, n, info;
     const char *p = text, *u;
-    while ((u = strstr(p, "://"))) {
-        u += 3;
-        size_t info = userinfo_len(u);
+    while ((u = next_authority(p, &n, &info))) {
         put(out, cap, &len, p, (size_t)(u - p));
         p = u;
         if (!info)

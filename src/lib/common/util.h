@@ -22,14 +22,25 @@ typedef struct imgpipe_strvec {
 int imgpipe_strvec_push(imgpipe_strvec *sv, const char *s);
 void imgpipe_strvec_free(imgpipe_strvec *sv);
 
+/* The authority of url, which starts with "scheme:" and one or more '/', as libcurl reads
+ * it: past all of those slashes ("http:///u:pw@h/x" is sent as "http://u:pw@h/x"), up to
+ * '/', '?', '#', a space or a control byte. Returns its start, its length in *len and in
+ * *userinfo the length of its userinfo (up to and including the last '@'; 0 when none);
+ * NULL when url does not start so. Every part of imgpipe that splits a URL's userinfo
+ * from its host asks here (or imgpipe_redact, which finds URLs in text the same way). */
+const char *imgpipe_url_authority(const char *url, size_t *len, size_t *userinfo);
+
 /* The server part of a URL, scheme://[userinfo@]HOST[:PORT]/...: a pointer into url and
  * its length in *len (the whole string up to '/', '?' or '#' when there is no scheme). */
 const char *imgpipe_url_host(const char *url, size_t *len);
 
 /* Secrets in URLs (scheme://user:password@host/...) are never shown nor stored: each URL in
  * text has the password of its userinfo replaced by "***" (the whole userinfo when it has
- * no ':', a token), so "https://u:pw@h/x" reads "https://u:***@h/x". Works like snprintf:
- * writes at most cap bytes (cut, never inside the secret) and returns the full length. */
+ * no ':', a token), so "https://u:pw@h/x" reads "https://u:***@h/x". A URL is whatever
+ * follows a ":/" (with imgpipe_url_authority's slashes and authority): a password holding
+ * quotes, '<', '>' or '\\' is hidden whole, as libcurl sends it whole, even when a
+ * sentence quotes the URL. Works like snprintf: writes at most cap bytes (cut, never
+ * inside the secret) and returns the full length. */
 size_t imgpipe_redact(const char *text, char *out, size_t cap);
 
 /* text redacted as above in a malloc'd string; NULL when out of memory. */

@@ -397,15 +397,13 @@ static void digest_b64(const EVP_MD *md, const void *data, size_t len, char *b64
 
 void imgpipe_s3_meta_url(const char *url, char *out, size_t cap)
 {
-    const char *scheme = strstr(url, "://");
-    const char *host = scheme ? scheme + 3 : url;
-    const char *end = host + strcspn(host, "/?#");
-    const char *at = memchr(host, '@', (size_t)(end - host));
+    size_t n, info = 0;
+    const char *authority = imgpipe_url_authority(url, &n, &info);
     const char *p = url;
     size_t o = 0;
     while (*p && o + 4 < cap) {
-        if (at && p == host) {
-            p = at + 1; /* drop the userinfo */
+        if (info && p == authority) {
+            p += info; /* drop the userinfo */
             continue;
         }
         unsigned char c = (unsigned char)*p++;

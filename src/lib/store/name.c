@@ -11,16 +11,6 @@
 
 /* ---- the last path segment, decoded and made safe, one byte at a time -------------- */
 
-static int is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_scheme_char(char c)
-{
-    return is_alpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
-}
-
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')
@@ -32,18 +22,16 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Past "scheme://authority" when the URL starts with one, so a bare host never becomes a
- * name; otherwise p itself (a relative path). */
+/* Past "scheme://authority" when the URL starts with one (imgpipe_url_authority, so that
+ * "http:///user:pw@host" is skipped as libcurl reads it), so a bare host or its userinfo
+ * never becomes a name; otherwise p itself (a relative path). The path starts at the next
+ * '/' even when a byte libcurl refuses ended the authority before it. */
 static const char *skip_authority(const char *p, const char *end)
 {
-    const char *q = p;
-    if (q == end || !is_alpha(*q))
+    size_t n, info;
+    const char *q = imgpipe_url_authority(p, &n, &info);
+    if (!q || q > end)
         return p;
-    while (q < end && is_scheme_char(*q))
-        q++;
-    if (end - q < 3 || memcmp(q, "://", 3) != 0)
-        return p;
-    q += 3;
     while (q < end && *q != '/')
         q++;
     return q;
