@@ -15,6 +15,20 @@ static void test_errf_formats_and_returns_status(void **state)
     assert_int_equal(imgpipe_errf(NULL, IMGPIPE_ENOMEM, "ignored"), IMGPIPE_ENOMEM);
 }
 
+/* A message is one line with nothing a terminal acts on, whatever a library or a server
+ * put in the text it quotes (libheif ends its messages with a newline). */
+static void test_errf_is_one_line(void **state)
+{
+    (void)state;
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt HEIF: %s (limit: --max-pixels)", "too big\n");
+    assert_string_equal(err, "corrupt HEIF: too big (limit: --max-pixels)");
+    imgpipe_errf(err, IMGPIPE_EAPI, "API says: %s", "\x1b[2Jgone\r\n\tfor good\x7f\n");
+    assert_string_equal(err, "API says: [2Jgone for good");
+    imgpipe_errf(err, IMGPIPE_EIO, "%s", "\n\n");
+    assert_string_equal(err, "");
+}
+
 static void test_strerror_names_every_code(void **state)
 {
     (void)state;
@@ -196,6 +210,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errf_formats_and_returns_status),
+        cmocka_unit_test(test_errf_is_one_line),
         cmocka_unit_test(test_strerror_names_every_code),
         cmocka_unit_test(test_buf_grows),
         cmocka_unit_test(test_strvec_copies),

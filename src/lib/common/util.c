@@ -4,6 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Control bytes (and the spaces next to them) become one space, none at the end: a message is one
+ * line, and nothing in it moves a terminal, whatever a library (libheif ends its own with "\n") or
+ * a server (an API's error text) put in what it quotes. */
+static void one_line(char *s)
+{
+    char *w = s;
+    int gap = 0; /* a control byte's space was just written: the spaces after it are too */
+    for (const char *r = s; *r; r++) {
+        unsigned char c = (unsigned char)*r;
+        if (c < 0x20 || c == 0x7f) {
+            if (w > s && w[-1] != ' ')
+                *w++ = ' ';
+            gap = 1;
+        } else if (c != ' ' || !gap) {
+            *w++ = *r;
+            gap = 0;
+        }
+    }
+    while (w > s && w[-1] == ' ')
+        w--;
+    *w = '\0';
+}
+
 int imgpipe_errf(char *err, int status, const char *fmt, ...)
 {
     if (err) {
@@ -11,6 +34,7 @@ int imgpipe_errf(char *err, int status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, IMGPIPE_ERRLEN, fmt, ap);
         va_end(ap);
+        one_line(err);
         /* Every error of the library is made here: none shows a URL's password. */
         if (imgpipe_has_userinfo(err)) {
             char shown[IMGPIPE_ERRLEN];
