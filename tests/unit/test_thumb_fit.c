@@ -220,7 +220,16 @@ static void test_upscale_budget(void **state)
     imgpipe_thumb_out out;
     assert_int_equal(make(png, len, &o, 1000, 1000, &out, err), IMGPIPE_ETOOBIG);
     assert_null(out.data.data);
-    assert_non_null(strstr(err, "pixel limit"));
+    assert_string_equal(err, "a 1000x1000 thumbnail is over the 1000 pixel limit");
+    /* a pad's canvas is the thumbnail, whatever the image in it */
+    o = (imgpipe_thumb_opts){.fit = IMGPIPE_FIT_PAD, .max_pixels = 1000};
+    assert_int_equal(make(png, len, &o, 100, 100, &out, err), IMGPIPE_ETOOBIG);
+    assert_string_equal(err, "a 100x100 thumbnail is over the 1000 pixel limit");
+    /* a cover's image is scaled whole before the crop: that size is named too */
+    o = (imgpipe_thumb_opts){.fit = IMGPIPE_FIT_COVER, .upscale = 1, .max_pixels = 1000};
+    assert_int_equal(make(png, len, &o, 1, 500, &out, err), IMGPIPE_ETOOBIG);
+    assert_string_equal(err, "a 1x500 thumbnail needs the image scaled to 500x500 first, over the "
+                             "1000 pixel limit");
     free(png);
 }
 

@@ -175,10 +175,16 @@ static int plan_sizes(const struct imgpipe_image_info *info, const imgpipe_thumb
         sh[i] = shape_for(dw, dh, outs[i].width, outs[i].height, j->fit, j->upscale);
         uint64_t rpx = (uint64_t)sh[i].rw * (uint64_t)sh[i].rh;
         uint64_t cpx = (uint64_t)sh[i].cw * (uint64_t)sh[i].ch;
-        if (rpx > max_pixels || cpx > max_pixels)
+        if (cpx > max_pixels) /* the box a pad fills, or an enlargement */
             return imgpipe_errf(err, IMGPIPE_ETOOBIG,
-                                "a %dx%d thumbnail is over the %llu pixel limit", sh[i].rw,
-                                sh[i].rh, (unsigned long long)max_pixels);
+                                "a %dx%d thumbnail is over the %llu pixel limit", sh[i].cw,
+                                sh[i].ch, (unsigned long long)max_pixels);
+        if (rpx > max_pixels) /* a cover's whole image is resized before the crop */
+            return imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                                "a %dx%d thumbnail needs the image scaled to %dx%d first, over "
+                                "the %llu pixel limit",
+                                sh[i].cw, sh[i].ch, sh[i].rw, sh[i].rh,
+                                (unsigned long long)max_pixels);
         int sw = headroom(swap ? sh[i].rh : sh[i].rw), shh = headroom(swap ? sh[i].rw : sh[i].rh);
         *need_w = sw > *need_w ? sw : *need_w;
         *need_h = shh > *need_h ? shh : *need_h;
