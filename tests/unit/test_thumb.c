@@ -584,6 +584,12 @@ static void test_corrupt_png(void **state)
     unsigned char *png = testutil_png(px, (size_t)w * h * 3, w, h, 2, 8, NULL, 0, NULL, 0, &len);
     expect_corrupt(png, len - 30, "truncated PNG: ");
     expect_corrupt(png, 20, "corrupt PNG: ");
+    /* A chunk libspng refuses: its own reason, not the "non-recoverable state" that every
+     * call after the first failure gives. */
+    size_t blen;
+    unsigned char *bad = testutil_png_add_chunk(png, len, "ABCD", "x", 1, &blen);
+    expect_corrupt(bad, blen, "corrupt PNG: unknown critical chunk");
+    free(bad);
     png[len - 20] ^= 0xFF; /* inside IDAT: fails the CRC */
     expect_corrupt(png, len, "corrupt PNG: ");
     free(png);
@@ -747,10 +753,12 @@ static void test_unsupported_formats(void **state)
     assert_non_null(strstr(err, "corrupt WebP"));
     assert_int_equal(thumb((const unsigned char *)"<html>", 6, &out, 1, err), IMGPIPE_EFORMAT);
     assert_string_equal(
-        err, "not an image: 6 bytes starting with \"<html>\" (not JPEG, PNG, WebP, GIF, AVIF or HEIF)");
+        err,
+        "not an image: 6 bytes starting with \"<html>\" (not JPEG, PNG, WebP, GIF, AVIF or HEIF)");
     assert_int_equal(thumb((const unsigned char *)"\x01z", 2, &out, 1, err), IMGPIPE_EFORMAT);
     assert_string_equal(
-        err, "not an image: 2 bytes starting with \"\\x01z\" (not JPEG, PNG, WebP, GIF, AVIF or HEIF)");
+        err,
+        "not an image: 2 bytes starting with \"\\x01z\" (not JPEG, PNG, WebP, GIF, AVIF or HEIF)");
     assert_int_equal(thumb((const unsigned char *)"", 0, &out, 1, err), IMGPIPE_EFORMAT);
     assert_null(out.data.data);
 }

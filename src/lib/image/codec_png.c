@@ -43,15 +43,21 @@ static spng_ctx *open_decoder(const unsigned char *src, size_t len, char *err, i
  * converts palette, tRNS and 16 bits); 8-bit-or-less gray decodes to G8 directly. Other
  * gray images are decoded to RGB(A)8 and compacted to 1 or 2 channels after (libspng
  * 0.7 has no GA8 for them), so gray thumbnails stay gray. */
-static int read_header(spng_ctx *ctx, struct spng_ihdr *ihdr, int *fmt, int *channels, char *err)
+static int read_header(spng_ctx *ctx, struct spng_ihdr *ihdr, int *fmt, int *channels,
+                       int *chunk_err, char *err)
 {
     int e = spng_get_ihdr(ctx, ihdr);
     if (e)
         return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
+    /* The chunks after IHDR are read here. An error there is not the header's (the size
+     * is known, and a cut file is still refused by it first), but it is the cause that a
+     * decode then reports only as "non-recoverable state" (first_error). */
     struct spng_trns trns;
+    e = spng_get_trns(ctx, &trns);
+    *chunk_err = e == SPNG_ECHUNKAVAIL ? 0 : e;
     int ct = ihdr->color_type;
-    int alpha = ct == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA || ct == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
-                spng_get_trns(ctx, &trns) == 0;
+    int alpha =
+        ct == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA || ct == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA || !e;
     int gray = ct == SPNG_COLOR_TYPE_GRAYSCALE || ct == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
     if (gray && !alpha && ihdr->bit_depth <= 8)
         *fmt = SPNG_FMT_G8;
@@ -59,6 +65,13 @@ static int read_header(spng_ctx *ctx, struct spng_ihdr *ihdr, int *fmt, int *cha
         *fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
     *channels = (gray ? 1 : 3) + alpha;
     return IMGPIPE_OK;
+}
+
+/* After a chunk failed to read, libspng says only "non-recoverable state": the chunk's
+ * own error is the cause. */
+static int first_error(int e, int chunk_err)
+{
+    return e == SPNG_EBADSTATE && chunk_err ? chunk_err : e;
 }
 
 static int format_channels(int fmt)
@@ -88,8 +101,8 @@ int imgpipe_png_info(const unsigned char *src, size_t len, struct imgpipe_image_
     if (!ctx)
         return rc;
     struct spng_ihdr ihdr;
-    int fmt;
-    rc = read_header(ctx, &ihdr, &fmt, &info->channels, err);
+    int fmt, chunk_err;
+    rc = read_header(ctx, &ihdr, &fmt, &info->channels, &chunk_err, err);
     if (!rc) {
         info->width = (int)ihdr.width;
         info->height = (int)ihdr.height;
@@ -170,8 +183,8 @@ int imgpipe_png_decode(struct imgpipe_engine *eng, const unsigned char *src, siz
     if (!ctx)
         return rc;
     struct spng_ihdr ihdr;
-    int fmt = 0, channels = 0;
-    rc = read_header(ctx, &ihdr, &fmt, &channels, err);
+    int fmt = 0, channels = 0, chunk_err = 0;
+    rc = read_header(ctx, &ihdr, &fmt, &channels, &chunk_err, err);
     if (rc)
         goto done;
     if ((uint64_t)ihdr.width * ihdr.height > max_pixels) {
@@ -179,7 +192,7 @@ int imgpipe_png_decode(struct imgpipe_engine *eng, const unsigned char *src, siz
                           ihdr.width, ihdr.height, (unsigned long long)max_pixels);
         goto done;
     }
-    int e = decode_pixels(eng, ctx, &ihdr, fmt, out);
+    int e = first_error(decode_pixels(eng, ctx, &ihdr, fmt, out), chunk_err);
     if (e == SPNG_EMEM) {
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
                           ihdr.height);
@@ -282,8 +295,8 @@ static int decode_rows(struct imgpipe_engine *eng, const unsigned char *src, siz
     if (!ctx)
         return rc;
     struct spng_ihdr ihdr;
-    int fmt = 0, channels = 0;
-    rc = read_header(ctx, &ihdr, &fmt, &channels, err);
+    int fmt = 0, channels = 0, chunk_err = 0;
+    rc = read_header(ctx, &ihdr, &fmt, &channels, &chunk_err, err);
     if (!rc && (uint64_t)ihdr.width * ihdr.height > max_pixels)
         rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "PNG is %ux%u, over the %llu pixel limit",
                           ihdr.width, ihdr.height, (unsigned long long)max_pixels);
@@ -309,7 +322,8 @@ static int decode_rows(struct imgpipe_engine *eng, const unsigned char *src, siz
     else if (e == START_FAILED)
         rc = imgpipe_errf(err, rc, "out of memory resizing a %ux%u PNG", ihdr.width, ihdr.height);
     else if (e)
-        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s", spng_strerror(e));
+        rc = imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt PNG: %s",
+                          spng_strerror(first_error(e, chunk_err)));
     spng_ctx_free(ctx);
     return rc;
 }
