@@ -6,29 +6,65 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS: stream, scheduled, urls. The waiting and scheduled jobs go, with their URL states
- * (so they may be queued again); jobs in hand finish, and their outcome is recorded. */
+/* One step of a purge. KEYS: stream, scheduled, urls; ARGV: the last entry id seen ('' at
+ * the first step), the last id to look at (the stream's last at the first step, so jobs
+ * enqueued meanwhile stay), how many entries a step looks at. A step is one script, so no
+ * worker can read an entry between the pending check and its deletion: an entry read
+ * before the step is left to finish, one not read by then is gone before a worker sees it.
+ * A state in :urls is forgotten only when it is the dropped job's, never another's.
+ * Returns {dropped, the id to go on after ('' when done), the last id}. */
 static const char purge_script[] =
-    "local n = 0\n"
-    "for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do\n"
-    "  local f = e[2]\n"
-    "  for i = 1, #f - 1, 2 do\n"
-    "    if f[i] == 'url' and redis.call('HGET', KEYS[3], f[i + 1]) == e[1] then\n"
-    "      redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "local n, from, last = 0, '-', ARGV[2]\n"
+    "if ARGV[1] == '' then\n"
+    "  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+    "    local nl = string.find(m, '\\n', 1, true)\n"
+    "    local ok, f = pcall(cjson.decode, string.sub(m, (nl or 0) + 1))\n"
+    "    for i = 1, (ok and type(f) == 'table') and #f - 1 or 0, 2 do\n"
+    "      if f[i] == 'url' and redis.call('HGET', KEYS[3], f[i + 1]) == 'scheduled' then\n"
+    "        redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "    end\n"
+    "    n = n + 1\n"
     "  end\n"
-    "  n = n + 1\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]\n"
+    "  if not top then return {n, '', ''} end\n"
+    "  last = top[1]\n"
+    "else\n"
+    "  from = '(' .. ARGV[1]\n"
     "end\n"
-    "for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
-    "  local nl = string.find(m, '\\n', 1, true)\n"
-    "  local ok, f = pcall(cjson.decode, string.sub(m, (nl or 0) + 1))\n"
-    "  for i = 1, (ok and type(f) == 'table') and #f - 1 or 0, 2 do\n"
-    "    if f[i] == 'url' then redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "local es = redis.call('XRANGE', KEYS[1], from, last, 'COUNT', tonumber(ARGV[3]))\n"
+    "for _, e in ipairs(es) do\n"
+    "  local p = redis.pcall('XPENDING', KEYS[1], '" IMGPIPE_Q_GROUP "', e[1], e[1], 1)\n"
+    "  if p.err or #p == 0 then\n"
+    "    local f = e[2]\n"
+    "    for i = 1, #f - 1, 2 do\n"
+    "      if f[i] == 'url' and redis.call('HGET', KEYS[3], f[i + 1]) == e[1] then\n"
+    "        redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "    end\n"
+    "    redis.call('XDEL', KEYS[1], e[1])\n"
+    "    n = n + 1\n"
     "  end\n"
-    "  n = n + 1\n"
     "end\n"
-    "redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "return n\n";
+    "local go = #es == tonumber(ARGV[3]) and es[#es][1] or ''\n"
+    "return {n, go, last}\n";
+
+#define PURGE_STEP "500" /* entries a step looks at: Redis serves others between steps */
+#define PURGE_ID 64      /* an entry id, "<ms>-<seq>", is at most 41 bytes */
+
+/* Reads a step's reply into *count, after and last; 0 when it has the script's shape. */
+static int purge_reply(const redisReply *r, uint64_t *count, char after[PURGE_ID],
+                       char last[PURGE_ID])
+{
+    const redisReply *n = imgpipe_q_elem(r, 0, REDIS_REPLY_INTEGER);
+    const redisReply *a = imgpipe_q_elem(r, 1, REDIS_REPLY_STRING);
+    const redisReply *l = imgpipe_q_elem(r, 2, REDIS_REPLY_STRING);
+    if (!n || !a || !l || a->len >= PURGE_ID || l->len >= PURGE_ID || n->integer < 0)
+        return -1;
+    *count += (uint64_t)n->integer;
+    memcpy(after, a->str, a->len + 1);
+    memcpy(last, l->str, l->len + 1);
+    return 0;
+}
 
 int imgpipe_queue_purge(imgpipe_queue *q, const char *queue, uint64_t *count, char *err)
 {
@@ -40,12 +76,18 @@ int imgpipe_queue_purge(imgpipe_queue *q, const char *queue, uint64_t *count, ch
     imgpipe_q_key(sched, queue, ":scheduled");
     imgpipe_q_key(urls, queue, ":urls");
     redisContext *c = imgpipe_q_context(q);
-    const char *argv[] = {"EVAL", purge_script, "3", stream, sched, urls};
-    redisReply *r = imgpipe_q_cmd(c, err, 6, argv);
-    if (!r)
-        return c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
-    *count = r->type == REDIS_REPLY_INTEGER ? (uint64_t)r->integer : 0;
-    freeReplyObject(r);
+    char after[PURGE_ID] = "", last[PURGE_ID] = "";
+    do {
+        const char *argv[] = {"EVAL", purge_script, "3",  stream,    sched,
+                              urls,   after,        last, PURGE_STEP};
+        redisReply *r = imgpipe_q_cmd(c, err, 9, argv);
+        if (!r)
+            return c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
+        int bad = purge_reply(r, count, after, last);
+        freeReplyObject(r);
+        if (bad)
+            return imgpipe_errf(err, IMGPIPE_EAPI, "Redis answered the purge oddly");
+    } while (*after);
     return IMGPIPE_OK;
 }
 
