@@ -70,7 +70,8 @@ int imgpipe_queue_purge(imgpipe_queue *q, const char *queue, uint64_t *count, ch
 {
     *count = 0;
     if (!imgpipe_q_name_ok(queue))
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s' (" IMGPIPE_Q_NAME_RULE ")",
+                            queue);
     char stream[IMGPIPE_Q_KEYLEN], sched[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
     imgpipe_q_key(stream, queue, "");
     imgpipe_q_key(sched, queue, ":scheduled");
@@ -100,7 +101,7 @@ static void describe_entry(redisContext *c, const char *stream, const char *id, 
     const char *name = imgpipe_q_field(kv, "name"), *attempt = imgpipe_q_field(kv, "attempt");
     json_object_set_new(o, "id", json_string(id));
     if (name)
-        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "name", imgpipe_q_json_text(name));
     if (attempt)
         json_object_set_new(o, "attempt", json_integer(atoi(attempt)));
     if (e)
@@ -111,7 +112,7 @@ static void describe_entry(redisContext *c, const char *stream, const char *id, 
     const redisReply *idle = imgpipe_q_elem(h, 2, REDIS_REPLY_INTEGER);
     json_object_set_new(o, "state", json_string(owner && idle ? "in_progress" : "waiting"));
     if (owner && idle) {
-        json_object_set_new(o, "worker", json_string(owner->str));
+        json_object_set_new(o, "worker", imgpipe_q_json_text(owner->str));
         json_object_set_new(o, "age_ms", json_integer(idle->integer));
     }
     if (p)
@@ -127,7 +128,7 @@ static void describe_failure(redisContext *c, const char *failed, const char *ur
         const redisReply *kv = imgpipe_q_elem(r->element[i], 1, REDIS_REPLY_ARRAY);
         const char *u = imgpipe_q_field(kv, "url"), *why = imgpipe_q_field(kv, "error");
         if (u && strcmp(u, url) == 0) {
-            json_object_set_new(o, "error", json_string(why ? why : ""));
+            json_object_set_new(o, "error", imgpipe_q_json_shown(why));
             break;
         }
     }
@@ -144,7 +145,8 @@ static json_t *lookup_one(redisContext *c, const char *queue, const char *url)
     redisReply *st = redisCommand(c, "HGET %s %s", urls, url);
     json_t *o = NULL;
     if (st && st->type == REDIS_REPLY_STRING) {
-        o = json_pack("{s:s,s:s}", "queue", queue, "url", url);
+        o = json_pack("{s:o,s:o}", "queue", imgpipe_q_json_text(queue), "url",
+                      imgpipe_q_json_text(url));
         if (strcmp(st->str, "done") == 0 || strcmp(st->str, "scheduled") == 0 ||
             strcmp(st->str, "failed") == 0)
             json_object_set_new(o, "state", json_string(st->str));
