@@ -22,7 +22,10 @@ static const struct cli_option options[] = {
      "%-encode '@', ':' or '/' in the password as %40, %3A, %2F\n"
      "(default: $IMGPIPE_REDIS_URL, else " IMGPIPE_REDIS_DEFAULT_URL ")",
      'r', 0, 0},
-    {"queue", 'Q', "QUEUE", "the queue (default: default; -q, its old spelling, warns)", 'Q', 0, 0},
+    {"queue", 'Q', "QUEUE",
+     "the queue (default: default): UTF-8 text, no control\n"
+     "characters; -q, its old spelling, warns",
+     'Q', 0, 0},
     {NULL, 'q', "QUEUE", "old spelling of -Q", 'Q', CLI_OPT_HIDDEN | CLI_OPT_DEPRECATED,
      "-Q/--queue"},
     {"output", 'o', "DIR",

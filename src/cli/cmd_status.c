@@ -29,7 +29,7 @@ const struct cli_command cli_status_command = {
     "status", "[options] [QUEUE...]",
     "Shows, per QUEUE (default: every queue), the jobs waiting, in progress (by worker,\n"
     "with age), retries scheduled, done and failed (with the last errors), and the live\n"
-    "workers.\n",
+    "workers. Bytes that are not UTF-8 show as U+FFFD; control characters as \\xHH.\n",
     "Exit status: 0 shown, 1 Redis unreachable (or --url unknown), 2 usage error.\n",
     CLI_OPTIONS(status_options)};
 
@@ -89,17 +89,43 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, const cha
     return -1;
 }
 
+/* Text from Redis (URLs, errors, names) may hold any character: control characters (C0,
+ * DEL, C1) are written as \xHH or \uHHHH, so an entry stays on its line and cannot move
+ * the cursor or send the terminal a command. The text is JSON's, hence valid UTF-8. */
+static void put_text(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            printf("\\u%04x", *++p);
+        else
+            putchar(*p);
+    }
+}
+
+static void put_field(json_t *o, const char *key)
+{
+    put_text(json_string_value(json_object_get(o, key)));
+}
+
+static long long num(json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
 static void print_held(json_t *held)
 {
     size_t i;
     json_t *h;
     json_array_foreach(held, i, h)
     {
-        printf("    held by %s for %.1f s (delivery %lld): %s\n",
-               json_string_value(json_object_get(h, "worker")),
-               (double)json_integer_value(json_object_get(h, "age_ms")) / 1000.0,
-               (long long)json_integer_value(json_object_get(h, "deliveries")),
-               json_string_value(json_object_get(h, "url")));
+        fputs("    held by ", stdout);
+        put_field(h, "worker");
+        printf(" for %.1f s (delivery %lld): ", (double)num(h, "age_ms") / 1000.0,
+               num(h, "deliveries"));
+        put_field(h, "url");
+        putchar('\n');
     }
 }
 
@@ -109,59 +135,73 @@ static void print_failures(json_t *failures)
     json_t *f;
     json_array_foreach(failures, i, f)
     {
-        printf("    failed %s: %s\n", json_string_value(json_object_get(f, "url")),
-               json_string_value(json_object_get(f, "error")));
+        fputs("    failed ", stdout);
+        put_field(f, "url");
+        fputs(": ", stdout);
+        put_field(f, "error");
+        putchar('\n');
     }
 }
 
-static long long num(json_t *o, const char *key)
+static void print_queue(json_t *q)
 {
-    return (long long)json_integer_value(json_object_get(o, key));
+    fputs("queue ", stdout);
+    put_field(q, "name");
+    printf(": %lld waiting, %lld in progress, %lld scheduled, %lld done, %lld failed, "
+           "%lld retried\n",
+           num(q, "waiting"), num(q, "in_progress"), num(q, "scheduled"), num(q, "done"),
+           num(q, "failed"), num(q, "retried"));
+    if (num(q, "refused"))
+        printf("    %lld outcomes refused (their workers had lost the job to another)\n",
+               num(q, "refused"));
+    print_held(json_object_get(q, "held"));
+    print_failures(json_object_get(q, "failures"));
+}
+
+static void print_worker(json_t *w)
+{
+    fputs("  ", stdout);
+    put_field(w, "name");
+    fputs(" (host ", stdout);
+    put_field(w, "host");
+    printf(", pid %lld, queues ", num(w, "pid"));
+    put_field(w, "queues");
+    printf("): %lld done, %lld failed, %lld in flight, heartbeat %.1f s ago\n", num(w, "done"),
+           num(w, "failed"), num(w, "in_flight"), (double)num(w, "heartbeat_age_ms") / 1000.0);
 }
 
 static void print_text(json_t *doc)
 {
     size_t i;
     json_t *q, *w;
-    json_array_foreach(json_object_get(doc, "queues"), i, q)
-    {
-        printf("queue %s: %lld waiting, %lld in progress, %lld scheduled, %lld done, %lld failed, "
-               "%lld retried\n",
-               json_string_value(json_object_get(q, "name")), num(q, "waiting"),
-               num(q, "in_progress"), num(q, "scheduled"), num(q, "done"), num(q, "failed"),
-               num(q, "retried"));
-        if (num(q, "refused"))
-            printf("    %lld outcomes refused (their workers had lost the job to another)\n",
-                   num(q, "refused"));
-        print_held(json_object_get(q, "held"));
-        print_failures(json_object_get(q, "failures"));
-    }
+    json_array_foreach(json_object_get(doc, "queues"), i, q) print_queue(q);
     json_t *workers = json_object_get(doc, "workers");
     printf("%zu live workers\n", json_array_size(workers));
-    json_array_foreach(workers, i, w)
-    {
-        printf("  %s (host %s, pid %lld, queues %s): %lld done, %lld failed, %lld in flight, "
-               "heartbeat %.1f s ago\n",
-               json_string_value(json_object_get(w, "name")),
-               json_string_value(json_object_get(w, "host")), num(w, "pid"),
-               json_string_value(json_object_get(w, "queues")), num(w, "done"), num(w, "failed"),
-               num(w, "in_flight"), (double)num(w, "heartbeat_age_ms") / 1000.0);
-    }
+    json_array_foreach(workers, i, w) print_worker(w);
 }
 
 static void print_job(json_t *j)
 {
-    printf("queue %s: %s is %s", json_string_value(json_object_get(j, "queue")),
-           json_string_value(json_object_get(j, "url")),
-           json_string_value(json_object_get(j, "state")));
-    if (json_object_get(j, "worker"))
-        printf(" (held by %s for %.1f s)", json_string_value(json_object_get(j, "worker")),
-               (double)num(j, "age_ms") / 1000.0);
-    if (json_object_get(j, "name"))
-        printf(", as %s, attempt %lld", json_string_value(json_object_get(j, "name")),
-               num(j, "attempt") + 1);
-    if (json_object_get(j, "error"))
-        printf(": %s", json_string_value(json_object_get(j, "error")));
+    fputs("queue ", stdout);
+    put_field(j, "queue");
+    fputs(": ", stdout);
+    put_field(j, "url");
+    fputs(" is ", stdout);
+    put_field(j, "state");
+    if (json_object_get(j, "worker")) {
+        fputs(" (held by ", stdout);
+        put_field(j, "worker");
+        printf(" for %.1f s)", (double)num(j, "age_ms") / 1000.0);
+    }
+    if (json_object_get(j, "name")) {
+        fputs(", as ", stdout);
+        put_field(j, "name");
+        printf(", attempt %lld", num(j, "attempt") + 1);
+    }
+    if (json_object_get(j, "error")) {
+        fputs(": ", stdout);
+        put_field(j, "error");
+    }
     putchar('\n');
 }
 
@@ -174,8 +214,11 @@ static int show_job(const char *text, int json, const char *job)
         printf("%s\n", text);
     else
         json_array_foreach(json_object_get(doc, "jobs"), i, j) print_job(j);
-    if (!n && !json)
-        printf("no queue knows %s\n", job);
+    if (!n && !json) {
+        fputs("no queue knows ", stdout);
+        put_text(job);
+        putchar('\n');
+    }
     json_decref(doc);
     return n ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }

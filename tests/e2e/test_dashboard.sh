@@ -143,12 +143,15 @@ dom /
 jq -e --arg id "$ID2" '.queues[0].waiting == 1 and .queues[0].failed == 1 and [.failures[].id] == [$id]' \
   "$T/dom.json" >/dev/null || fail "the page after requeue: $(jq -c '.queues, .failures' "$T/dom.json")"
 [ "$(post "/api/drop?queue=default&id=$ID2" "$TOKEN")" = 200 ] || fail "drop one: $(cat "$T/post.json")"
+# The requeued job is taken by a consumer that has no heartbeat: purge leaves it pending.
+redis-cli -p "$RPORT" XREADGROUP GROUP imgpipe ghost COUNT 1 STREAMS imgpipe:q:default '>' >/dev/null
 [ "$(post "/api/purge?queue=default" "$TOKEN")" = 200 ] || fail "purge: $(cat "$T/post.json")"
+jq -e '.count == 0' "$T/post.json" >/dev/null || fail "purge counted the job in hand: $(cat "$T/post.json")"
 status_json
-jq -e '.queues[0] | .waiting == 0 and .failed == 0' "$T/status.json" >/dev/null ||
+jq -e '.queues[0] | .waiting == 0 and .in_progress == 1 and .failed == 0' "$T/status.json" >/dev/null ||
   fail "after drop and purge: $(jq -c '.queues[0] | del(.held)' "$T/status.json")"
 [ "$(post "/api/explode?queue=default" "$TOKEN")" = 400 ] || fail "an unknown action is not a 400"
-ok "requeue, drop and purge with the token do what they say"
+ok "requeue, drop and purge with the token do what they say; purge leaves the job in hand"
 
 # Paging: 250 failures come 50 at a time, each page older than the last, none twice.
 for i in $(seq 1 250); do
@@ -167,6 +170,39 @@ done
 curl -sf "${DASH}api/state" | jq -e '.queues[0].failed == 250 and .queues[0].reasons_sampled == 250' >/dev/null ||
   fail "state with 250 failures"
 ok "250 failures page 50 at a time"
+
+# Text that is not UTF-8: a Latin-1 link's failure and a worker named in Latin-1 are listed
+# by the API (the bad byte as U+FFFD), and the buttons act on the failure by its id.
+printf '%s/i/caf\xe9.jpg\n%s/i/gone.jpg\n' "$BASE" "$BASE" >"$T/latin1.txt" # both 404
+run_imgpipe enqueue -Q enc -o "$T/enc" "$T/latin1.txt"
+expect_rc 0 "enqueue of a Latin-1 link"
+"$IMGPIPE" worker --retries 0 --name $'w\xe9' enc >"$T/wl.out" 2>"$T/wl.err" &
+WL=$!
+BG_PIDS+=("$WL")
+enc_failed() { [ "$("$IMGPIPE" status --json enc | jq '.queues[0].failed')" -eq "$1" ]; }
+wait_until 20 "the two failures of enc" enc_failed 2
+latin1_id() { # the id of the Latin-1 failure in /api/failures
+  curl -sf "${DASH}api/failures?queue=enc" |
+    jq -r --arg u "$BASE/i/caf"$'\xef\xbf\xbd'".jpg" '.failures[] | select(.url == $u) | .id'
+}
+ID=$(latin1_id)
+[ -n "$ID" ] || fail "the Latin-1 failure in /api/failures: $(curl -s "${DASH}api/failures?queue=enc")"
+curl -sf "${DASH}api/state" >"$T/enc-state.json" || fail "/api/state with text not in UTF-8"
+jq -e 'any(.workers[]; .name == "w\ufffd") and
+  (.queues[] | select(.name == "enc") | .reasons[0].count == 2)' "$T/enc-state.json" >/dev/null ||
+  fail "the Latin-1 worker and failures in /api/state: $(jq -c '.workers, .queues' "$T/enc-state.json")"
+[ "$(post "/api/requeue?queue=enc&id=$ID" "$TOKEN")" = 200 ] && jq -e '.count == 1' "$T/post.json" >/dev/null ||
+  fail "requeue of the Latin-1 failure: $(cat "$T/post.json")"
+wait_until 20 "the requeued Latin-1 link to fail again" enc_failed 2
+ID=$(latin1_id)
+[ "$(post "/api/drop?queue=enc&id=$ID" "$TOKEN")" = 200 ] && jq -e '.count == 1' "$T/post.json" >/dev/null ||
+  fail "drop of the Latin-1 failure: $(cat "$T/post.json")"
+curl -sf "${DASH}api/failures?queue=enc" | jq -e --arg u "$BASE/i/gone.jpg" '[.failures[].url] == [$u]' >/dev/null ||
+  fail "after the drop: $(curl -s "${DASH}api/failures?queue=enc")"
+[ "$(LC_ALL=C grep -a -c "caf"$'\xe9'".jpg" "$T/wl.err")" -eq 2 ] || fail "the requeued job is not the Latin-1 link: $(cat "$T/wl.err")"
+kill -TERM "$WL"
+wait "$WL" || fail "the worker named w\\xe9 after SIGTERM"
+ok "a Latin-1 link's failure and worker name are listed; requeue and drop work on it by id"
 
 # /metrics: valid by a strict parser (and promtool when installed), the numbers of status.
 curl -sf "${DASH}metrics" >"$T/metrics.txt" || fail "GET /metrics"

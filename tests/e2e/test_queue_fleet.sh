@@ -86,6 +86,25 @@ run_imgpipe purge
 expect_rc 2 "purge without a queue"
 ok "status shows every queue; purge empties one, and its jobs may come again"
 
+# Jobs in hand are not purged: a consumer without a heartbeat (a worker that just died)
+# holds 3 of 8. Purge drops the 5 waiting; enqueue skips the 3 held; a worker claims them
+# and each of the 8 links is done once.
+for i in 1 2 3 4 5 6 7 8; do echo "$BASE/x/h$i.png"; done >"$T/held.txt"
+enqueue -q held -o "$T/held" <"$T/held.txt"
+redis-cli -p "$RPORT" XREADGROUP GROUP imgpipe ghost COUNT 3 STREAMS imgpipe:q:held '>' >/dev/null
+run_imgpipe purge held
+expect_rc 0 "purge with jobs in hand"
+grep -q "purged 5 jobs from queue 'held'" "$T/out" || fail "purge counts only the waiting: $(cat "$T/out")"
+[ "$(q_json held waiting)" -eq 0 ] && [ "$(q_json held in_progress)" -eq 3 ] &&
+  [ "$(redis-cli -p "$RPORT" XLEN imgpipe:q:held)" -eq 3 ] || fail "after purge: $("$IMGPIPE" status held)"
+enqueue -q held -o "$T/held" <"$T/held.txt"
+grep -q "enqueued 5 jobs" "$T/out" && grep -q "skipped 3 links" "$T/out" ||
+  fail "the 3 in hand are still the queue's: $(cat "$T/out")"
+burst --claim-after 0.2 held
+[ "$(q_json held done)" -eq 8 ] && [ "$(ls "$T/held" | wc -l)" -eq 8 ] ||
+  fail "each link done once: $("$IMGPIPE" status held); $(ls "$T/held")"
+ok "purge leaves the jobs in hand: they finish once, and enqueue still skips them"
+
 # ---- retries wait in the scheduled set, without a worker's slot --------------------------
 # One job answered 429 with Retry-After: 3 once, then five good ones, one worker with one
 # slot: the good ones are done while the first waits its 3 s in the scheduled set.

@@ -97,6 +97,41 @@ run_imgpipe worker --burst --name twin twinq
 expect_rc 0 "the name is free once its worker stopped"
 ok "a live worker's name is refused with who holds it; free again once it stops"
 
+# ---- text that is not UTF-8, or holds control characters, is shown, one entry a line --------
+# A Latin-1 link that fails, a worker named in Latin-1, a failure with a newline and an
+# escape sequence in it: each is listed (bad bytes as U+FFFD in JSON), and text output
+# writes control characters as \xHH. A queue name that is not UTF-8 is refused.
+printf '%s/i/caf\xe9.jpg\n' "$BASE" >"$T/latin1.txt" # galleryd answers 404
+run_imgpipe enqueue -Q enc -o "$T/enc" "$T/latin1.txt"
+expect_rc 0 "enqueue of a Latin-1 link"
+run_imgpipe worker --burst --name encw enc
+expect_rc 0 "the burst worker of the Latin-1 link"
+redis-cli -p "$RPORT" XADD imgpipe:q:enc:failed '*' url $'http://h/a\nb\e[31m.png' \
+  error $'bad\r\nthing' status x >/dev/null
+"$IMGPIPE" worker --name $'w\xe9' enc >"$T/wl.out" 2>"$T/wl.err" &
+WL=$!
+BG_PIDS+=("$WL")
+beating() { [ "$(redis-cli -p "$RPORT" EXISTS "imgpipe:w:$1")" = 1 ]; }
+wait_until 10 "the worker named w\\xe9 to beat" beating $'w\xe9'
+"$IMGPIPE" status --json enc >"$T/enc.json" || fail "status --json of non-UTF-8 text"
+jq -e --arg u "$BASE/i/caf"$'\xef\xbf\xbd'".jpg" '.queues[0] | .failed == 2 and (.failures | length) == 2 and
+  any(.failures[]; .url == $u and (.error | test("404")))' "$T/enc.json" >/dev/null ||
+  fail "the Latin-1 failure in status --json: $(jq -c '.queues[0].failures' "$T/enc.json")"
+jq -e '[.workers[].name] == ["w\ufffd"]' "$T/enc.json" >/dev/null ||
+  fail "the worker named w\\xe9 in status --json: $(jq -c '.workers' "$T/enc.json")"
+"$IMGPIPE" status enc >"$T/enc.txt" || fail "status of non-UTF-8 text"
+grep -q "^    failed $BASE/i/caf"$'\xef\xbf\xbd'".jpg: .*404" "$T/enc.txt" &&
+  grep -q -F '    failed http://h/a\x0ab\x1b[31m.png: bad\x0d\x0athing' "$T/enc.txt" &&
+  grep -q "^  w"$'\xef\xbf\xbd'" (host " "$T/enc.txt" || fail "status: $(cat -A "$T/enc.txt")"
+[ "$(wc -l <"$T/enc.txt")" -eq 5 ] && ! grep -q $'[\e\r]' "$T/enc.txt" ||
+  fail "an entry spans lines or holds an escape: $(cat -A "$T/enc.txt")"
+kill -TERM "$WL"
+wait "$WL" || fail "the worker named w\\xe9 after SIGTERM: $(cat "$T/wl.err")"
+run_imgpipe enqueue -Q $'q\xff' -o "$T/enc" "$T/latin1.txt"
+expect_rc 2 "enqueue on a queue name that is not UTF-8"
+expect_err "(1 to 128 bytes of UTF-8 text without control characters)" "the reason"
+ok "links and worker names not in UTF-8 are listed; control characters escaped; such queue names refused"
+
 # ---- passwords: never shown, ACL users, percent-encoding -----------------------------------
 stop_redis
 start_redis --requirepass 'Def4ult-pw' --user alice on '>p@ss:w/rd%x' '~*' '&*' '+@all'

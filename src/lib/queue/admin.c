@@ -6,46 +6,89 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS: stream, scheduled, urls. The waiting and scheduled jobs go, with their URL states
- * (so they may be queued again); jobs in hand finish, and their outcome is recorded. */
+/* One step of a purge. KEYS: stream, scheduled, urls; ARGV: the last entry id seen ('' at
+ * the first step), the last id to look at (the stream's last at the first step, so jobs
+ * enqueued meanwhile stay), how many entries a step looks at. A step is one script, so no
+ * worker can read an entry between the pending check and its deletion: an entry read
+ * before the step is left to finish, one not read by then is gone before a worker sees it.
+ * A state in :urls is forgotten only when it is the dropped job's, never another's.
+ * Returns {dropped, the id to go on after ('' when done), the last id}. */
 static const char purge_script[] =
-    "local n = 0\n"
-    "for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do\n"
-    "  local f = e[2]\n"
-    "  for i = 1, #f - 1, 2 do\n"
-    "    if f[i] == 'url' and redis.call('HGET', KEYS[3], f[i + 1]) == e[1] then\n"
-    "      redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "local n, from, last = 0, '-', ARGV[2]\n"
+    "if ARGV[1] == '' then\n"
+    "  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+    "    local nl = string.find(m, '\\n', 1, true)\n"
+    "    local ok, f = pcall(cjson.decode, string.sub(m, (nl or 0) + 1))\n"
+    "    for i = 1, (ok and type(f) == 'table') and #f - 1 or 0, 2 do\n"
+    "      if f[i] == 'url' and redis.call('HGET', KEYS[3], f[i + 1]) == 'scheduled' then\n"
+    "        redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "    end\n"
+    "    n = n + 1\n"
     "  end\n"
-    "  n = n + 1\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]\n"
+    "  if not top then return {n, '', ''} end\n"
+    "  last = top[1]\n"
+    "else\n"
+    "  from = '(' .. ARGV[1]\n"
     "end\n"
-    "for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
-    "  local nl = string.find(m, '\\n', 1, true)\n"
-    "  local ok, f = pcall(cjson.decode, string.sub(m, (nl or 0) + 1))\n"
-    "  for i = 1, (ok and type(f) == 'table') and #f - 1 or 0, 2 do\n"
-    "    if f[i] == 'url' then redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "local es = redis.call('XRANGE', KEYS[1], from, last, 'COUNT', tonumber(ARGV[3]))\n"
+    "for _, e in ipairs(es) do\n"
+    "  local p = redis.pcall('XPENDING', KEYS[1], '" IMGPIPE_Q_GROUP "', e[1], e[1], 1)\n"
+    "  if p.err or #p == 0 then\n"
+    "    local f = e[2]\n"
+    "    for i = 1, #f - 1, 2 do\n"
+    "      if f[i] == 'url' and redis.call('HGET', KEYS[3], f[i + 1]) == e[1] then\n"
+    "        redis.call('HDEL', KEYS[3], f[i + 1]) end\n"
+    "    end\n"
+    "    redis.call('XDEL', KEYS[1], e[1])\n"
+    "    n = n + 1\n"
     "  end\n"
-    "  n = n + 1\n"
     "end\n"
-    "redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "return n\n";
+    "local go = #es == tonumber(ARGV[3]) and es[#es][1] or ''\n"
+    "return {n, go, last}\n";
+
+#define PURGE_STEP "500" /* entries a step looks at: Redis serves others between steps */
+#define PURGE_ID 64      /* an entry id, "<ms>-<seq>", is at most 41 bytes */
+
+/* Reads a step's reply into *count, after and last; 0 when it has the script's shape. */
+static int purge_reply(const redisReply *r, uint64_t *count, char after[PURGE_ID],
+                       char last[PURGE_ID])
+{
+    const redisReply *n = imgpipe_q_elem(r, 0, REDIS_REPLY_INTEGER);
+    const redisReply *a = imgpipe_q_elem(r, 1, REDIS_REPLY_STRING);
+    const redisReply *l = imgpipe_q_elem(r, 2, REDIS_REPLY_STRING);
+    if (!n || !a || !l || a->len >= PURGE_ID || l->len >= PURGE_ID || n->integer < 0)
+        return -1;
+    *count += (uint64_t)n->integer;
+    memcpy(after, a->str, a->len + 1);
+    memcpy(last, l->str, l->len + 1);
+    return 0;
+}
 
 int imgpipe_queue_purge(imgpipe_queue *q, const char *queue, uint64_t *count, char *err)
 {
     *count = 0;
     if (!imgpipe_q_name_ok(queue))
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s' (" IMGPIPE_Q_NAME_RULE ")",
+                            queue);
     char stream[IMGPIPE_Q_KEYLEN], sched[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
     imgpipe_q_key(stream, queue, "");
     imgpipe_q_key(sched, queue, ":scheduled");
     imgpipe_q_key(urls, queue, ":urls");
     redisContext *c = imgpipe_q_context(q);
-    const char *argv[] = {"EVAL", purge_script, "3", stream, sched, urls};
-    redisReply *r = imgpipe_q_cmd(c, err, 6, argv);
-    if (!r)
-        return c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
-    *count = r->type == REDIS_REPLY_INTEGER ? (uint64_t)r->integer : 0;
-    freeReplyObject(r);
+    char after[PURGE_ID] = "", last[PURGE_ID] = "";
+    do {
+        const char *argv[] = {"EVAL", purge_script, "3",  stream,    sched,
+                              urls,   after,        last, PURGE_STEP};
+        redisReply *r = imgpipe_q_cmd(c, err, 9, argv);
+        if (!r)
+            return c->err ? IMGPIPE_ENET : IMGPIPE_EAPI;
+        int bad = purge_reply(r, count, after, last);
+        freeReplyObject(r);
+        if (bad)
+            return imgpipe_errf(err, IMGPIPE_EAPI, "Redis answered the purge oddly");
+    } while (*after);
     return IMGPIPE_OK;
 }
 
@@ -58,7 +101,7 @@ static void describe_entry(redisContext *c, const char *stream, const char *id, 
     const char *name = imgpipe_q_field(kv, "name"), *attempt = imgpipe_q_field(kv, "attempt");
     json_object_set_new(o, "id", json_string(id));
     if (name)
-        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "name", imgpipe_q_json_text(name));
     if (attempt)
         json_object_set_new(o, "attempt", json_integer(atoi(attempt)));
     if (e)
@@ -69,7 +112,7 @@ static void describe_entry(redisContext *c, const char *stream, const char *id, 
     const redisReply *idle = imgpipe_q_elem(h, 2, REDIS_REPLY_INTEGER);
     json_object_set_new(o, "state", json_string(owner && idle ? "in_progress" : "waiting"));
     if (owner && idle) {
-        json_object_set_new(o, "worker", json_string(owner->str));
+        json_object_set_new(o, "worker", imgpipe_q_json_text(owner->str));
         json_object_set_new(o, "age_ms", json_integer(idle->integer));
     }
     if (p)
@@ -85,7 +128,7 @@ static void describe_failure(redisContext *c, const char *failed, const char *ur
         const redisReply *kv = imgpipe_q_elem(r->element[i], 1, REDIS_REPLY_ARRAY);
         const char *u = imgpipe_q_field(kv, "url"), *why = imgpipe_q_field(kv, "error");
         if (u && strcmp(u, url) == 0) {
-            json_object_set_new(o, "error", json_string(why ? why : ""));
+            json_object_set_new(o, "error", imgpipe_q_json_shown(why));
             break;
         }
     }
@@ -102,7 +145,8 @@ static json_t *lookup_one(redisContext *c, const char *queue, const char *url)
     redisReply *st = redisCommand(c, "HGET %s %s", urls, url);
     json_t *o = NULL;
     if (st && st->type == REDIS_REPLY_STRING) {
-        o = json_pack("{s:s,s:s}", "queue", queue, "url", url);
+        o = json_pack("{s:o,s:o}", "queue", imgpipe_q_json_text(queue), "url",
+                      imgpipe_q_json_text(url));
         if (strcmp(st->str, "done") == 0 || strcmp(st->str, "scheduled") == 0 ||
             strcmp(st->str, "failed") == 0)
             json_object_set_new(o, "state", json_string(st->str));

@@ -256,7 +256,8 @@ int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
         *skipped = 0;
     batch[0] = '\0';
     if (!imgpipe_q_name_ok(queue))
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s' (" IMGPIPE_Q_NAME_RULE ")",
+                            queue);
     struct enqueue *e = calloc(1, sizeof(*e));
     if (!e)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");

@@ -5,6 +5,8 @@
 
 #include "queue/redis_url.h"
 
+#include <jansson.h>
+
 #define IMGPIPE_Q_GROUP "imgpipe"           /* the one consumer group of every queue */
 #define IMGPIPE_Q_PREFIX "imgpipe:q:"       /* + queue: the stream of jobs */
 #define IMGPIPE_Q_WORKER "imgpipe:w:"       /* + worker name: its heartbeat hash (TTL) */
@@ -18,8 +20,21 @@
 /* "imgpipe:q:<queue><suffix>", suffix "" (the stream), ":failed" or ":stats". */
 void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *suffix);
 
-/* 1 when a queue name is usable: 1..128 bytes, no control bytes. */
+/* 1 when a queue name is usable: 1..128 bytes of UTF-8, no control characters. UTF-8
+ * because the name is shown and sent back by the dashboard as JSON text, which has no
+ * other bytes. */
 int imgpipe_q_name_ok(const char *queue);
+#define IMGPIPE_Q_NAME_RULE "1 to 128 bytes of UTF-8 text without control characters"
+
+/* Text read from Redis (a URL, an error, a worker's or a queue's name) as a JSON string:
+ * any byte that is not part of valid UTF-8 becomes U+FFFD, because jansson refuses such a
+ * string and the entry that holds it would not be shown at all. Entries are acted on by
+ * their id, so the replacement loses nothing that is needed. NULL: out of memory. */
+json_t *imgpipe_q_json_text(const char *text);
+
+/* As imgpipe_q_json_text, of text with the passwords of its URLs hidden (imgpipe_redact):
+ * a job keeps its URL's password, for its worker; what is shown of it does not. */
+json_t *imgpipe_q_json_shown(const char *text);
 
 /* Creates the stream and its group when missing (entries added before are delivered). */
 int imgpipe_q_ensure_group(redisContext *c, const char *queue, char *err);

@@ -22,15 +22,66 @@ void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *su
     snprintf(out, IMGPIPE_Q_KEYLEN, "%s%s%s", IMGPIPE_Q_PREFIX, queue, suffix);
 }
 
+/* The length of the valid UTF-8 sequence at s (n bytes left), or 0 when there is none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c < 0x80                 ? 1
+                 : c >= 0xC2 && c <= 0xDF ? 2
+                 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                          : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    /* overlong forms, encoded surrogates and code points past U+10FFFF */
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return len;
+}
+
 int imgpipe_q_name_ok(const char *queue)
 {
-    size_t n = strlen(queue);
+    const unsigned char *s = (const unsigned char *)queue;
+    size_t n = strlen(queue), len;
     if (n == 0 || n > 128)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)queue[i] < 0x20 || queue[i] == 0x7f)
+    for (size_t i = 0; i < n; i += len) {
+        len = utf8_len(s + i, n - i);
+        /* C0, DEL and C1 (U+0080..U+009F): none belongs in a name shown on a terminal */
+        if (!len || s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xC2 && s[i + 1] < 0xA0))
             return 0;
+    }
     return 1;
+}
+
+json_t *imgpipe_q_json_text(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    json_t *j = json_string((const char *)s);
+    if (j)
+        return j;
+    size_t n = strlen((const char *)s), len;
+    char *out = malloc(n * 3 + 1), *o = out;
+    for (size_t i = 0; out && i < n; i += len ? len : 1) {
+        len = utf8_len(s + i, n - i);
+        memcpy(o, len ? (const char *)s + i : "\xEF\xBF\xBD", len ? len : 3);
+        o += len ? len : 3;
+    }
+    j = out ? json_stringn(out, (size_t)(o - out)) : NULL;
+    free(out);
+    return j;
+}
+
+json_t *imgpipe_q_json_shown(const char *text)
+{
+    char *shown = imgpipe_redact_dup(text ? text : "");
+    json_t *s = shown ? imgpipe_q_json_text(shown) : NULL;
+    free(shown);
+    return s;
 }
 
 redisReply *imgpipe_q_cmd_ex(redisContext *c, char *err, int argc, const char **argv, int *nogroup)
@@ -205,7 +256,8 @@ int imgpipe_queue_requeue_failed(imgpipe_queue *q, const char *queue, uint64_t *
     char failed[IMGPIPE_Q_KEYLEN], stream[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
     *count = 0;
     if (!imgpipe_q_name_ok(queue))
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", queue);
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s' (" IMGPIPE_Q_NAME_RULE ")",
+                            queue);
     int rc = imgpipe_q_ensure_group(q->c, queue, err);
     if (rc)
         return rc;
@@ -234,16 +286,6 @@ static redisReply *cmdf(imgpipe_queue *q, const char *fmt, const char *a, const 
     return redisCommand(q->c, fmt, a, b);
 }
 
-/* A URL or an error from Redis as it may be shown: a job keeps its URL's password (its
- * worker needs it), what is shown of it does not (imgpipe_redact). */
-static json_t *shown_string(const char *text)
-{
-    char *shown = imgpipe_redact_dup(text ? text : "");
-    json_t *s = json_string(shown ? shown : "");
-    free(shown);
-    return s;
-}
-
 /* The entry's url, for a held job: one XRANGE per job, the list is short. */
 static const char *entry_url(imgpipe_queue *q, const char *stream, const char *id,
                              redisReply **keep)
@@ -268,8 +310,9 @@ static json_t *held_jobs(imgpipe_queue *q, const char *stream)
             continue;
         redisReply *u;
         const char *url = entry_url(q, stream, id->str, &u);
-        json_array_append_new(held, json_pack("{s:s,s:s,s:o,s:I,s:I}", "id", id->str, "worker",
-                                              owner->str, "url", shown_string(url), "age_ms",
+        json_array_append_new(held, json_pack("{s:s,s:o,s:o,s:I,s:I}", "id", id->str, "worker",
+                                              imgpipe_q_json_text(owner->str), "url",
+                                              imgpipe_q_json_shown(url), "age_ms",
                                               (json_int_t)idle->integer, "deliveries",
                                               (json_int_t)n->integer));
         if (u)
@@ -291,7 +334,8 @@ static json_t *failures(imgpipe_queue *q, const char *failed)
             continue;
         const char *url = imgpipe_q_field(kv, "url"), *why = imgpipe_q_field(kv, "error");
         json_array_append_new(list, json_pack("{s:s,s:o,s:o}", "id", id->str, "url",
-                                              shown_string(url), "error", shown_string(why)));
+                                              imgpipe_q_json_shown(url), "error",
+                                              imgpipe_q_json_shown(why)));
     }
     if (r)
         freeReplyObject(r);
@@ -320,8 +364,8 @@ static json_t *queue_status(imgpipe_queue *q, const char *queue)
     if (p)
         freeReplyObject(p);
     redisReply *s = cmdf(q, "HGETALL %s", stats, NULL);
-    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "name", queue, "waiting",
-                          (json_int_t)(len > pending ? len - pending : 0), "in_progress",
+    json_t *o = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I}", "name", imgpipe_q_json_text(queue),
+                          "waiting", (json_int_t)(len > pending ? len - pending : 0), "in_progress",
                           (json_int_t)pending, "done", hash_int(s, "done"), "failed",
                           (json_int_t)reply_int(cmdf(q, "XLEN %s", failed, NULL)), "retried",
                           hash_int(s, "retried"));
@@ -344,11 +388,11 @@ static json_t *worker_status(imgpipe_queue *q, const char *name, long long now)
     json_t *o = NULL;
     if (h && h->type == REDIS_REPLY_ARRAY && h->elements) {
         const char *host = imgpipe_q_field(h, "host"), *queues = imgpipe_q_field(h, "queues");
-        o = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I}", "name", name, "host", host ? host : "",
-                      "pid", hash_int(h, "pid"), "queues", queues ? queues : "", "done",
-                      hash_int(h, "done"), "failed", hash_int(h, "failed"), "in_flight",
-                      hash_int(h, "in_flight"), "heartbeat_age_ms",
-                      (json_int_t)(now - hash_int(h, "beat")));
+        o = json_pack("{s:o,s:o,s:I,s:o,s:I,s:I,s:I,s:I}", "name", imgpipe_q_json_text(name),
+                      "host", imgpipe_q_json_text(host), "pid", hash_int(h, "pid"), "queues",
+                      imgpipe_q_json_text(queues), "done", hash_int(h, "done"), "failed",
+                      hash_int(h, "failed"), "in_flight", hash_int(h, "in_flight"),
+                      "heartbeat_age_ms", (json_int_t)(now - hash_int(h, "beat")));
     } else { /* its heartbeat expired: it is gone */
         reply_int(cmdf(q, "SREM %s %s", IMGPIPE_Q_WORKERS, name));
     }

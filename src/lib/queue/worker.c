@@ -286,7 +286,8 @@ static int check_opts(const imgpipe_worker_opts *o, char *err)
 {
     for (int i = 0; i < o->nqueues; i++)
         if (!imgpipe_q_name_ok(o->queues[i]))
-            return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s'", o->queues[i]);
+            return imgpipe_errf(err, IMGPIPE_EINVAL,
+                                "bad queue name '%s' (" IMGPIPE_Q_NAME_RULE ")", o->queues[i]);
     if (o->jobs < 0 || o->jobs > 4096)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "jobs must be 1..4096, not %d", o->jobs);
     if (o->claim_after_ms < 0)

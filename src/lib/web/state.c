@@ -39,37 +39,12 @@ void imgpipe_web_redis_put(imgpipe_web_redis *r)
     pthread_mutex_unlock(&r->lock);
 }
 
-static int by_str(const void *a, const void *b)
+/* The failure's reason as a JSON string: the worker wrote imgpipe_strerror's, but an entry
+ * added by hand may hold any bytes, and the reason is also a key of the grouping. */
+static json_t *reason_of(const redisReply *fields)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Every queue ever used, sorted; the caller frees the reply (names point into it). */
-static int all_queues(redisContext *c, const char **names, redisReply **keep)
-{
-    *keep = redisCommand(c, "SMEMBERS %s", IMGPIPE_Q_QUEUES);
-    int n = 0;
-    for (size_t i = 0; *keep && (*keep)->type == REDIS_REPLY_ARRAY && i < (*keep)->elements; i++)
-        if (n < MAX_QUEUES && (*keep)->element[i]->type == REDIS_REPLY_STRING)
-            names[n++] = (*keep)->element[i]->str;
-    qsort(names, (size_t)n, sizeof(*names), by_str);
-    return n;
-}
-
-/* A URL or an error from Redis as it may be shown: a job keeps its URL's password (its
- * worker needs it), what is shown of it does not (imgpipe_redact). */
-static json_t *shown_string(const char *text)
-{
-    char *shown = imgpipe_redact_dup(text ? text : "");
-    json_t *s = json_string(shown ? shown : "");
-    free(shown);
-    return s;
-}
-
-static const char *reason_of(const redisReply *fields)
-{
-    const char *st = imgpipe_q_field(fields, "status"); /* the worker wrote imgpipe_strerror's */
-    return st && *st ? st : "unknown";
+    const char *st = imgpipe_q_field(fields, "status");
+    return imgpipe_q_json_text(st && *st ? st : "unknown");
 }
 
 /* {"reason","count","urls":[...]} for the latest REASON_SAMPLE failures, most common first. */
@@ -82,16 +57,20 @@ static json_t *reasons(redisContext *c, const char *queue, json_int_t *sampled)
     *sampled = 0;
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         redisReply *fields = r->element[i]->element[1];
-        const char *why = reason_of(fields), *url = imgpipe_q_field(fields, "url");
-        json_t *g = json_object_get(by, why);
-        if (!g) {
-            g = json_pack("{s:s,s:I,s:[]}", "reason", why, "count", (json_int_t)0, "urls");
+        json_t *reason = reason_of(fields);
+        const char *why = json_string_value(reason), *url = imgpipe_q_field(fields, "url");
+        json_t *g = why ? json_object_get(by, why) : NULL;
+        if (why && !g) {
+            g = json_pack("{s:O,s:I,s:[]}", "reason", reason, "count", (json_int_t)0, "urls");
             json_object_set_new(by, why, g);
         }
+        json_decref(reason);
+        if (!g)
+            continue;
         json_object_set_new(g, "count",
                             json_integer(json_integer_value(json_object_get(g, "count")) + 1));
         if (json_array_size(json_object_get(g, "urls")) < REASON_URLS)
-            json_array_append_new(json_object_get(g, "urls"), shown_string(url));
+            json_array_append_new(json_object_get(g, "urls"), imgpipe_q_json_shown(url));
         (*sampled)++;
     }
     if (r)
@@ -110,7 +89,7 @@ json_t *imgpipe_web_state(imgpipe_web_redis *r, const char *const *queues, int n
     redisReply *keep = NULL;
     const char *names[MAX_QUEUES];
     char *text = NULL;
-    if (c && nqueues <= 0 && (nqueues = all_queues(c, names, &keep)) > 0)
+    if (c && nqueues <= 0 && (nqueues = imgpipe_q_all_queues(c, names, MAX_QUEUES, &keep)) > 0)
         queues = names;
     if (c && imgpipe_queue_status_json(r->q, queues, nqueues, &text, err) == IMGPIPE_OK)
         doc = json_loads(text, 0, NULL);
@@ -142,8 +121,9 @@ static json_t *failure_json(const redisReply *e)
     const redisReply *f = e->element[1];
     const char *url = imgpipe_q_field(f, "url"), *why = imgpipe_q_field(f, "error"),
                *w = imgpipe_q_field(f, "worker");
-    return json_pack("{s:s,s:o,s:o,s:s,s:s}", "id", e->element[0]->str, "url", shown_string(url),
-                     "error", shown_string(why), "reason", reason_of(f), "worker", w ? w : "");
+    return json_pack("{s:s,s:o,s:o,s:o,s:o}", "id", e->element[0]->str, "url",
+                     imgpipe_q_json_shown(url), "error", imgpipe_q_json_shown(why), "reason",
+                     reason_of(f), "worker", imgpipe_q_json_text(w));
 }
 
 json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
