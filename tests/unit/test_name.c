@@ -588,6 +588,13 @@ static void test_thumb_name_formats(void **state)
     char a[IMGPIPE_NAME_MAX + 1];
     assert_int_equal(imgpipe_nameset_assign(set, "https://h/a_thumbnail.png.webp", a), 0);
     assert_false(imgpipe_is_thumb_name(a));
+    /* ... and keeps both extensions: a_thumbnail-<8 hex>.png.webp */
+    assert_int_equal(strncmp(a, "a_thumbnail-", 12), 0);
+    assert_int_equal(strlen(a), strlen("a_thumbnail-12345678.png.webp"));
+    assert_string_equal(a + 20, ".png.webp");
+    assert_int_equal(imgpipe_nameset_assign(set, "https://h/X_THUMBNAIL.GIF.PNG", a), 0);
+    assert_false(imgpipe_is_thumb_name(a));
+    assert_string_equal(a + 20, ".GIF.PNG");
     imgpipe_nameset_free(set);
 }
 

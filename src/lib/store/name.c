@@ -312,6 +312,19 @@ static size_t ext_len_of(const char *name, size_t len)
     return len - (size_t)(dot - name);
 }
 
+/* base + suffix with the suffix before the last two extensions, when there are two that
+ * fit; out is left as it is otherwise. */
+static void before_both_exts(const char *base, size_t len, size_t ext_len, const char *suffix,
+                             char *out)
+{
+    const char *last = base + len - ext_len, *prev = last;
+    while (prev > base && prev[-1] != '.')
+        prev--;
+    size_t exts = len - (size_t)(prev - 1 - base);
+    if (ext_len && prev > base + 1 && exts <= 2 * EXT_MAX)
+        compose(base, (size_t)(prev - 1 - base), suffix, prev - 1, exts, out);
+}
+
 /* Candidate n of a base name: the base itself (n = 0), then "<stem>-<hex><ext>" (n = 1),
  * then "<stem>-<hex>-<n><ext>". Every n gives a distinct name, so a walk ends. */
 static void candidate(const char *base, uint32_t tag, uint64_t n, char *out)
@@ -328,6 +341,10 @@ static void candidate(const char *base, uint32_t tag, uint64_t n, char *out)
     else
         snprintf(suffix, sizeof(suffix), "-%08" PRIx32 "-%" PRIu64, tag, n);
     compose(base, len - ext_len, suffix, base + len - ext_len, ext_len, out);
+    /* A thumbnail's two extensions ("x_thumbnail.gif.png"): the suffix before both ends
+     * the tag ("x_thumbnail-1b2c3d4e.gif.png"), where before the last it does not. */
+    if (imgpipe_is_thumb_name(out))
+        before_both_exts(base, len, ext_len, suffix, out);
     /* An extension too long to keep apart puts the suffix after it, where a thumbnail's
      * tag before the last '.' stays a tag: every candidate would be refused, forever. */
     if (imgpipe_is_thumb_name(out))
