@@ -30,6 +30,8 @@ static const struct cli_option options[] = {
      "-Q/--queue"},
     {"output", 'o', "DIR",
      "where workers write, made absolute here (default: images);\n"
+     "one spelling per directory: '.', '//' and a trailing '/'\n"
+     "dropped, a '..' only after a directory here, not a link;\n"
      "each worker writes into DIR on its own host; or\n"
      "s3://BUCKET/PREFIX, one bucket for every worker (checked\n"
      "here with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",

@@ -132,6 +132,50 @@ expect_rc 2 "enqueue on a queue name that is not UTF-8"
 expect_err "(1 to 128 bytes of UTF-8 text without control characters)" "the reason"
 ok "links and worker names not in UTF-8 are listed; control characters escaped; such queue names refused"
 
+# ---- one output directory, however DIR is spelled, has one name registry ------------------
+# "-o ." from inside it, repeated slashes, "." segments and a trailing "/", ".." through a
+# real directory: each spelling was a registry of its own, so a later URL got a name an
+# earlier one had there, and the worker replaced the earlier URL's file. Five URLs ending
+# in one name, each enqueued under another spelling of one directory.
+SP=$(realpath "$T")/spell # "-o ." is the working directory as getcwd has it: no links
+mkdir -p "$SP/sub"
+spelled=("$SP" . "/$(dirname "$SP")//spell" "$SP/./" ..)
+from=("$T" "$SP" "$T" "$T" "$SP/sub")
+for i in 0 1 2 3 4; do
+  url="$BASE/x/s$i/img0002.jpg"
+  [ "$i" -eq 0 ] && url="$BASE/i/img0002.jpg"
+  fetch_reference "$url" "$T/spell-ref$i"
+  RC=0
+  (cd "${from[$i]}" && echo "$url" | timeout 60 "$IMGPIPE" enqueue -q spell -o "${spelled[$i]}" -) \
+    >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 0 "enqueue -o ${spelled[$i]} from ${from[$i]}"
+done
+keys=$(redis-cli -p "$RPORT" --scan --pattern 'imgpipe:names:*spell*')
+[ "$keys" = "imgpipe:names:$SP" ] || fail "one registry for $SP, got: $keys"
+dirs=$(redis-cli -p "$RPORT" --raw XRANGE imgpipe:q:spell - + | grep -x -A1 dir | grep -vx -e dir -e -- | sort -u)
+[ "$dirs" = "$SP" ] || fail "every job's dir is $SP, got: $dirs"
+names=()
+for i in 1 2 3 4; do # a waiting job's name (a done one's entry is gone)
+  names[i]=$("$IMGPIPE" status --json --url "$BASE/x/s$i/img0002.jpg" spell | jq -r '.jobs[0].name')
+  [[ "${names[i]}" =~ ^img0002-[0-9a-f]+\.jpg$ ]] ||
+    fail "URL $i, spelled ${spelled[$i]}: named ${names[i]}, not img0002-<hash>.jpg"
+done
+run_imgpipe worker --burst spell
+expect_rc 0 "the worker of the five spellings"
+cmp -s "$SP/img0002.jpg" "$T/spell-ref0" || fail "img0002.jpg was replaced by another URL's"
+for i in 1 2 3 4; do cmp -s "$SP/${names[i]}" "$T/spell-ref$i" || fail "${names[i]} is not URL $i's"; done
+[ "$(ls "$SP" | grep -c '^img0002')" -eq 5 ] || fail "five files, one per URL: $(ls "$SP")"
+# A ".." that cannot be checked here (a symbolic link, a path missing on this host) would
+# give a registry of its own, right or wrong: refused.
+ln -s "$SP/sub" "$T/spell-link"
+for dir in "$T/spell-link/../spell" "$T/nowhere/../spell"; do
+  RC=0
+  echo "$BASE/x/s9/img0002.jpg" | timeout 60 "$IMGPIPE" enqueue -q spell -o "$dir" - >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 2 "enqueue -o $dir"
+  expect_err "give DIR without '..'" "enqueue -o $dir says why"
+done
+ok "one output directory under five spellings: one registry, one dir, img0002-<hash> names, no file replaced"
+
 # ---- passwords: never shown, ACL users, percent-encoding -----------------------------------
 stop_redis
 start_redis --requirepass 'Def4ult-pw' --user alice on '>p@ss:w/rd%x' '~*' '&*' '+@all'

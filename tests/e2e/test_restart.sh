@@ -13,6 +13,11 @@ while read -r l; do fetch_reference "$l" "$T/ref/${l##*/}"; done <"$T/links.txt"
 check_dir() {
   for f in "$T"/ref/*; do cmp -s "$f" "$1/${f##*/}" || fail "$1: ${f##*/} is missing or differs"; done
   [ -z "$(find "$1" -name '.imgpipe-*')" ] || fail "$1: temporary files left: $(find "$1" -name '.imgpipe-*')"
+  check_dir_ledger "$1"
+}
+# check_dir_ledger DIR: the ledger's last line is whole; each "done" line names a file of
+# the recorded size and SHA-256.
+check_dir_ledger() {
   [ -z "$(tail -c 1 "$1/.imgpipe/ledger")" ] || fail "$1: the ledger ends in a torn line"
   while IFS=$'\t' read -r state bytes sha name _; do
     [ "$state" = done ] || continue
@@ -78,6 +83,52 @@ for sig in INT TERM; do
   check_dir "$T/sig-$sig"
 done
 ok "SIGINT and SIGTERM stop cleanly; the rerun completes"
+
+# -m procs, the signal to the parent alone (kill PID, timeout, docker stop; a terminal's ^C
+# reaches the whole group): its workers must be stopped too. A link that drips 1 byte/s
+# keeps a worker busy for minutes unless it is, so the run must end within 10 s, and no
+# worker may outlive the parent, even one killed with SIGKILL.
+# stop_procs_run SIG DIR: a run with a done file and a dripping one, then SIG to its
+# parent; sets RC and PID (its own process group, so pgrep -g finds its workers).
+stop_procs_run() {
+  RC=0
+  setsid "$IMGPIPE" get -m procs -j 2 -o "$2" "$(head -1 "$T/slow.txt")" \
+    "$SLOW/f/drip/procs-$1/drip.jpg" >"$T/out" 2>"$T/err" &
+  PID=$!
+  for i in $(seq 1 300); do
+    [ -n "$(files_in "$2" 2>/dev/null | grep -v '/\.imgpipe-')" ] &&
+      [ -n "$(find "$2" -name '.imgpipe-*.part' 2>/dev/null)" ] && break
+    sleep 0.05
+  done
+  [ -n "$(find "$2" -name '.imgpipe-*.part')" ] || fail "procs SIG$1: the drip never started"
+  kill -s "$1" "$PID"
+  for i in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$PID" 2>/dev/null; then
+    kill -9 -- "-$PID"
+    fail "procs SIG$1 to the parent alone: still running 10 s later"
+  fi
+  wait "$PID" || RC=$?
+  for i in $(seq 1 50); do pgrep -g "$PID" >/dev/null || break; sleep 0.1; done
+  if pgrep -g "$PID" >/dev/null; then
+    kill -9 -- "-$PID"
+    fail "procs SIG$1 to the parent alone: a worker outlived it"
+  fi
+}
+for sig in INT TERM; do
+  d="$T/procs-$sig"
+  stop_procs_run "$sig" "$d"
+  expect_rc "$([ $sig = INT ] && echo 130 || echo 143)" "procs SIG$sig to the parent alone"
+  expect_err "interrupted" "procs SIG$sig says the run was interrupted"
+  [ -z "$(find "$d" -name '.imgpipe-*')" ] || fail "procs SIG$sig left temporary files"
+  [ ! -e "$d/drip.jpg" ] || fail "procs SIG$sig: the interrupted drip left a file"
+  [ "$(cut -f1,4 "$d/.imgpipe/ledger")" = "$(printf 'done\t%s' "$(head -1 "$T/links.txt" | sed 's|.*/||')")" ] ||
+    fail "procs SIG$sig: the ledger should hold the done file only: $(cat "$d/.imgpipe/ledger")"
+  check_dir_ledger "$d"
+done
+stop_procs_run KILL "$T/procs-KILL"
+[ -z "$(find "$T/procs-KILL" -name '.imgpipe-*')" ] ||
+  fail "a worker whose parent was killed left its temporary file"
+ok "-m procs: SIGINT, SIGTERM or SIGKILL to the parent alone stops its workers"
 
 # SIGKILL at seeded random points, in every mode: the next run recovers.
 RANDOM=4242

@@ -160,24 +160,6 @@ static int add_all(struct enqueue *e, imgpipe_source *const *sources, int n, cha
     return rc ? rc : drc;
 }
 
-/* Absolute, without trailing slashes: "dl" and "dl/" are one output with one registry. */
-static int make_absolute(const char *dir, char *out, size_t cap, char *err)
-{
-    char cwd[4096];
-    int ok = 0;
-    if (imgpipe_s3_is_url(dir) || dir[0] == '/')
-        ok = (size_t)snprintf(out, cap, "%s", dir) < cap;
-    else
-        ok = getcwd(cwd, sizeof(cwd)) &&
-             (size_t)snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < cap;
-    if (!ok)
-        return imgpipe_errf(err, IMGPIPE_EINVAL, "cannot make the output directory '%s' absolute",
-                            dir);
-    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
-        out[n - 1] = '\0';
-    return IMGPIPE_OK;
-}
-
 /* Jobs for a bucket are queued only when it takes objects with these credentials: a
  * missing bucket or a wrong secret is said now, not by every worker. */
 static int check_bucket(const char *url, const char *endpoint, char *err)
@@ -225,7 +207,7 @@ static int format_thumb_opts(const imgpipe_thumb_opts *t, struct enqueue *e, cha
 static int setup(struct enqueue *e, const imgpipe_enqueue_opts *opts, const char *queue,
                  char batch[64], char *err)
 {
-    int rc = make_absolute(opts->dir ? opts->dir : "images", e->dir, sizeof(e->dir), err);
+    int rc = imgpipe_q_output(opts->dir ? opts->dir : "images", e->dir, sizeof(e->dir), err);
     if (rc == IMGPIPE_OK && imgpipe_s3_is_url(e->dir))
         rc = check_bucket(e->dir, opts->s3_endpoint, err);
     if (rc)

@@ -69,6 +69,12 @@ int imgpipe_q_all_queues(redisContext *c, const char **names, int cap, redisRepl
 /* The Redis URL of a handle as messages show it: without its password. */
 const char *imgpipe_q_shown_url(const imgpipe_queue *q);
 
+/* The spelling of output DIR that names it in Redis (registry key, jobs' dir field): an
+ * s3:// URL without trailing slashes, else the absolute path (from the working directory)
+ * without empty or "." segments nor a trailing slash; a ".." drops the segment before it
+ * when that is a directory here and not a symbolic link, and is refused otherwise. */
+int imgpipe_q_output(const char *dir, char *out, size_t cap, char *err);
+
 /* "imgpipe:names:<output>": the name registry of an output location (an absolute DIR, or
  * a bucket URL), shared by every queue that writes there. */
 void imgpipe_q_names_key(char *out, size_t cap, const char *output);

@@ -136,6 +136,7 @@ static void sweep(int dirfd, int depth)
             close(fd);
         return;
     }
+    rewinddir(d); /* the duplicate shares its offset: an earlier sweep left it at the end */
     unsigned me = host_tag();
     struct dirent *e;
     while ((e = readdir(d))) {
