@@ -1,13 +1,14 @@
 /* Writes the seed images of fuzz_image into the directory given, with the unit tests'
  * generators (tests/unit/testutil.c). Not part of the build; the bytes are committed:
  *   cc -std=c11 -D_DEFAULT_SOURCE -Itests/unit fuzz/make_image_seeds.c tests/unit/testutil.c \
- *      $(pkg-config --cflags --libs libturbojpeg spng cmocka) -o /tmp/make_image_seeds
+ *      $(pkg-config --cflags --libs libturbojpeg spng libwebp cmocka) -o /tmp/make_image_seeds
  *   /tmp/make_image_seeds fuzz/corpus/fuzz_image */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <webp/encode.h>
 
 static void save(const char *dir, const char *name, const unsigned char *p, size_t len)
 {
@@ -84,6 +85,26 @@ int main(int argc, char **argv)
     save(dir, "rgb-40x24.jpg", jpeg, len);
     free(jpeg);
     free(wide);
+
+    /* An extended WebP with an EXIF chunk (orientation 6 after "Exif\0\0"), so the fuzzer
+     * starts from a file whose RIFF chunks are walked for it. */
+    uint8_t *webp;
+    len = WebPEncodeLosslessRGB(rgb, 12, 8, 12 * 3, &webp);
+    if (len < 12)
+        exit(1);
+    size_t clen = len - 12;
+    unsigned char *chunks = malloc(clen), payload[32];
+    if (!chunks)
+        exit(1);
+    memcpy(chunks, webp + 12, clen); /* the VP8L chunk */
+    memcpy(payload, "Exif\0\0", 6);
+    size_t n = 6 + testutil_exif_tiff(payload + 6, 6, 0);
+    testutil_riff_chunk(&chunks, &clen, "EXIF", (uint32_t)n, payload, n);
+    exif = testutil_webp_vp8x(0x08, 12, 8, chunks, clen, &xlen);
+    save(dir, "rgb-12x8-exif6.webp", exif, xlen);
+    free(exif);
+    free(chunks);
+    WebPFree(webp);
 
     unsigned char exif_tiff[26];
     save(dir, "exif-tiff-orient8.bin", exif_tiff, testutil_exif_tiff(exif_tiff, 8, 1));

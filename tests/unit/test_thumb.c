@@ -3,6 +3,7 @@
 #include "imgpipe.h"
 #include "run/job.h"
 #include "store/store.h"
+#include "image/image.h"
 
 #include <math.h>
 #include <fcntl.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <webp/decode.h>
+#include <webp/encode.h>
 
 static const unsigned char RED[3] = {255, 0, 0}, WHITE[3] = {255, 255, 255};
 
@@ -521,6 +524,262 @@ static void test_png_exif_orientation(void **state)
     free(px);
 }
 
+/* ---- EXIF orientation in WebP: the EXIF chunk of an extended (VP8X) file ---- */
+
+#define VP8X_ANIMATION 0x02
+#define VP8X_EXIF 0x08
+
+/* The VP8 (lossy) or VP8L chunk of a 160x120 image with a red top-left quadrant. */
+static unsigned char *quadrant_webp_chunk(int lossless, size_t *len)
+{
+    int w = 160, h = 120;
+    unsigned char *px = quadrant_rgb(w, h);
+    uint8_t *webp;
+    size_t n = lossless ? WebPEncodeLosslessRGB(px, w, h, w * 3, &webp)
+                        : WebPEncodeRGB(px, w, h, w * 3, 90, &webp);
+    assert_true(n > 20);
+    assert_memory_equal(webp + 12, lossless ? "VP8L" : "VP8 ", 4); /* the simple format */
+    unsigned char *chunk = malloc(n - 12);
+    assert_non_null(chunk);
+    memcpy(chunk, webp + 12, n - 12);
+    *len = n - 12;
+    WebPFree(webp);
+    free(px);
+    return chunk;
+}
+
+/* Appends the image chunk quadrant_webp_chunk made, as it is. */
+static void put_image_chunk(unsigned char **chunks, size_t *clen, const unsigned char *image)
+{
+    uint32_t n =
+        image[4] | (uint32_t)image[5] << 8 | (uint32_t)image[6] << 16 | (uint32_t)image[7] << 24;
+    testutil_riff_chunk(chunks, clen, (const char *)image, n, image + 8, n);
+}
+
+/* An extended WebP of the quadrant image, then an EXIF chunk holding exif (size as
+ * declared, n bytes). */
+static unsigned char *webp_with_exif(int lossless, unsigned flags, uint32_t size, const void *exif,
+                                     size_t n, size_t *len)
+{
+    size_t ilen, clen = 0;
+    unsigned char *image = quadrant_webp_chunk(lossless, &ilen), *chunks = NULL;
+    put_image_chunk(&chunks, &clen, image);
+    testutil_riff_chunk(&chunks, &clen, "EXIF", size, exif, n);
+    unsigned char *webp = testutil_webp_vp8x(flags, 160, 120, chunks, clen, len);
+    free(chunks);
+    free(image);
+    return webp;
+}
+
+/* The EXIF payload for orientation o: a TIFF block, after "Exif\0\0" when prefixed. */
+static size_t exif_payload(unsigned char p[40], int o, int big_endian, int prefixed)
+{
+    memcpy(p, "Exif\0\0", 6);
+    return testutil_exif_tiff(p + (prefixed ? 6 : 0), o, big_endian) + (prefixed ? 6 : 0);
+}
+
+/* Thumbnails src in an 80x80 box and checks that red is in quadrant (qx, qy) of an
+ * ew x eh result, as expect_orientation does for JPEG. */
+static void expect_webp_thumb(const unsigned char *src, size_t len, int ew, int eh, int qx, int qy)
+{
+    char err[IMGPIPE_ERRLEN] = "";
+    imgpipe_thumb_out out = {.width = 80, .height = 80};
+    assert_int_equal(thumb(src, len, &out, 1, err), IMGPIPE_OK);
+    assert_int_equal(out.width, ew);
+    assert_int_equal(out.height, eh);
+    int w, h;
+    uint8_t *px = WebPDecodeRGBA(out.data.data, out.data.len, &w, &h);
+    assert_non_null(px);
+    assert_int_equal(w, ew);
+    assert_int_equal(h, eh);
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 2; x++) {
+            const unsigned char *p = px + ((size_t)(h / 4 + y * h / 2) * w + w / 4 + x * w / 2) * 4;
+            assert_true(x == qx && y == qy ? is_red(p) : is_white(p));
+        }
+    WebPFree(px);
+    free_outs(&out, 1);
+}
+
+/* Where the red top-left quadrant lands after orientation 1..8, and whether w and h swap. */
+static const struct {
+    int qx, qy, swap;
+} upright[9] = {{0, 0, 0}, {0, 0, 0}, {1, 0, 0}, {1, 1, 0}, {0, 1, 0},
+                {0, 0, 1}, {1, 0, 1}, {1, 1, 1}, {0, 1, 1}};
+
+static void expect_upright(const unsigned char *src, size_t len, int o)
+{
+    int s = upright[o].swap;
+    expect_webp_thumb(src, len, s ? 60 : 80, s ? 80 : 60, upright[o].qx, upright[o].qy);
+}
+
+static void test_webp_exif_orientation(void **state)
+{
+    (void)state;
+    for (int lossless = 0; lossless < 2; lossless++)
+        for (int o = 1; o <= 8; o++) {
+            unsigned char exif[40];
+            /* Both byte orders, with and without the "Exif\0\0" some tools write. */
+            size_t n = exif_payload(exif, o, o & 1, (o + lossless) & 1), len;
+            unsigned char *webp = webp_with_exif(lossless, VP8X_EXIF, (uint32_t)n, exif, n, &len);
+            expect_upright(webp, len, o);
+            free(webp);
+        }
+}
+
+/* An animation whose one frame is the quadrant image, then EXIF orientation 6: the first
+ * frame is turned like a still image. */
+static void test_webp_exif_animated(void **state)
+{
+    (void)state;
+    size_t ilen, clen = 0, len;
+    unsigned char *image = quadrant_webp_chunk(1, &ilen), *chunks = NULL;
+    /* ANMF: x/2, y/2, width-1, height-1, duration (24 bits each), flags; then the frame. */
+    size_t flen = 16 + ilen;
+    unsigned char *frame = calloc(1, flen);
+    assert_non_null(frame);
+    frame[6] = 159, frame[9] = 119, frame[12] = 100;
+    memcpy(frame + 16, image, ilen);
+    const unsigned char anim[6] = {255, 255, 255, 255, 0, 0}; /* background, loop forever */
+    testutil_riff_chunk(&chunks, &clen, "ANIM", sizeof(anim), anim, sizeof(anim));
+    testutil_riff_chunk(&chunks, &clen, "ANMF", (uint32_t)flen, frame, flen);
+    unsigned char exif[40];
+    size_t n = exif_payload(exif, 6, 0, 0);
+    testutil_riff_chunk(&chunks, &clen, "EXIF", (uint32_t)n, exif, n);
+    unsigned char *webp =
+        testutil_webp_vp8x(VP8X_ANIMATION | VP8X_EXIF, 160, 120, chunks, clen, &len);
+    expect_upright(webp, len, 6);
+    free(webp);
+    free(chunks);
+    free(frame);
+    free(image);
+}
+
+/* The orientation imgpipe_webp_info reads from a malloc'd copy of exactly len bytes, so
+ * AddressSanitizer sees any read past the end; -1 when the header does not read. */
+static int webp_orientation(const unsigned char *src, size_t len)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    if (len)
+        memcpy(copy, src, len);
+    struct imgpipe_image_info info;
+    char err[IMGPIPE_ERRLEN];
+    int rc = imgpipe_webp_info(copy, len, &info, err);
+    free(copy);
+    return rc ? -1 : info.orientation;
+}
+
+/* A broken EXIF chunk or chunk list reads as orientation 1; the image still thumbnails. */
+static void expect_exif_ignored(const unsigned char *webp, size_t len)
+{
+    assert_int_equal(webp_orientation(webp, len), 1);
+    expect_upright(webp, len, 1);
+}
+
+static void test_webp_exif_chunk_sizes(void **state)
+{
+    (void)state;
+    unsigned char exif[40];
+    size_t n = exif_payload(exif, 6, 0, 1), len;
+    /* Declared sizes past the end of the file, up to UINT32_MAX. */
+    uint32_t m = (uint32_t)n;
+    const uint32_t sizes[] = {m + 1, m + 2, m + 1000, 0x7FFFFFFF, 0xFFFFFFF8, 0xFFFFFFFE, ~0u};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        unsigned char *webp = webp_with_exif(i & 1, VP8X_EXIF, sizes[i], exif, n, &len);
+        expect_exif_ignored(webp, len);
+        free(webp);
+    }
+    /* An odd size: the chunk is padded and still read. */
+    exif[n] = 0;
+    unsigned char *webp = webp_with_exif(0, VP8X_EXIF, (uint32_t)n + 1, exif, n + 1, &len);
+    assert_int_equal(len % 2, 0);
+    assert_int_equal(webp_orientation(webp, len), 6);
+    /* Cut anywhere: it reads or fails cleanly, never past the end. */
+    for (size_t cut = 0; cut < len; cut++) {
+        int o = webp_orientation(webp, cut);
+        assert_true(o == -1 || o == 1 || o == 6);
+    }
+    free(webp);
+    /* Without the VP8X EXIF flag the chunk is not looked for. */
+    n = exif_payload(exif, 6, 0, 0);
+    webp = webp_with_exif(1, 0, (uint32_t)n, exif, n, &len);
+    expect_exif_ignored(webp, len);
+    free(webp);
+}
+
+static void test_webp_exif_bad_tiff(void **state)
+{
+    (void)state;
+    unsigned char exif[40];
+    size_t len;
+    /* IFD offset past the end, then an entry count running past it (the one entry there is
+     * not the orientation, so the reader goes on looking). */
+    for (int bad = 0; bad < 2; bad++) {
+        size_t n = exif_payload(exif, 6, 0, 0);
+        unsigned char *good = webp_with_exif(bad, VP8X_EXIF, (uint32_t)n, exif, n, &len);
+        assert_int_equal(webp_orientation(good, len), 6);
+        free(good);
+        if (bad == 0)
+            memcpy(exif + 4, "\xF0\xFF\xFF\xFF", 4);
+        else
+            memcpy(exif + 8, "\xFF\xFF\x00\x01", 4);
+        unsigned char *webp = webp_with_exif(bad, VP8X_EXIF, (uint32_t)n, exif, n, &len);
+        expect_exif_ignored(webp, len);
+        free(webp);
+    }
+    /* Only the prefix, and nothing at all. */
+    unsigned char *webp = webp_with_exif(0, VP8X_EXIF, 6, "Exif\0\0", 6, &len);
+    expect_exif_ignored(webp, len);
+    free(webp);
+    webp = webp_with_exif(1, VP8X_EXIF, 0, NULL, 0, &len);
+    expect_exif_ignored(webp, len);
+    free(webp);
+}
+
+/* Thousands of chunks before the EXIF one are walked, an odd one padded; a last chunk
+ * without its pad byte ends the walk. */
+static void test_webp_exif_many_chunks(void **state)
+{
+    (void)state;
+    size_t ilen, clen = 0, len;
+    unsigned char *image = quadrant_webp_chunk(1, &ilen), *chunks = NULL;
+    put_image_chunk(&chunks, &clen, image);
+    for (int i = 0; i < 5000; i++)
+        testutil_riff_chunk(&chunks, &clen, "JUNK", (uint32_t)(i % 3), "abc", (size_t)(i % 3));
+    unsigned char exif[40];
+    size_t n = exif_payload(exif, 8, 1, 0);
+    testutil_riff_chunk(&chunks, &clen, "EXIF", (uint32_t)n, exif, n);
+    unsigned char *webp = testutil_webp_vp8x(VP8X_EXIF, 160, 120, chunks, clen, &len);
+    assert_int_equal(webp_orientation(webp, len), 8);
+    expect_upright(webp, len, 8);
+    free(webp);
+    /* The EXIF chunk replaced by an odd one whose pad byte is missing. */
+    clen -= 8 + n;
+    testutil_riff_chunk(&chunks, &clen, "JUNK", 1, "x", 1);
+    webp = testutil_webp_vp8x(VP8X_EXIF, 160, 120, chunks, clen - 1, &len);
+    assert_int_equal(webp_orientation(webp, len), 1);
+    free(webp);
+    free(chunks);
+    free(image);
+}
+
+/* Bytes after the size the RIFF header declares are not chunks of the file. */
+static void test_webp_exif_after_riff_end(void **state)
+{
+    (void)state;
+    unsigned char exif[40];
+    size_t n = exif_payload(exif, 6, 0, 0), len;
+    unsigned char *webp = webp_with_exif(0, VP8X_EXIF, (uint32_t)n, exif, n, &len);
+    assert_int_equal(webp_orientation(webp, len), 6);
+    uint32_t riff = (uint32_t)(len - 8 - 8 - n);
+    unsigned char le[4] = {(unsigned char)riff, (unsigned char)(riff >> 8),
+                           (unsigned char)(riff >> 16), (unsigned char)(riff >> 24)};
+    memcpy(webp + 4, le, 4);
+    expect_exif_ignored(webp, len);
+    free(webp);
+}
+
 /* ---- limits and failures ---- */
 
 static void test_max_pixels_before_decode(void **state)
@@ -899,6 +1158,12 @@ int main(void)
         cmocka_unit_test(test_png_gray_stays_gray),
         cmocka_unit_test(test_png_1bit_gray),
         cmocka_unit_test(test_png_exif_orientation),
+        cmocka_unit_test(test_webp_exif_orientation),
+        cmocka_unit_test(test_webp_exif_animated),
+        cmocka_unit_test(test_webp_exif_chunk_sizes),
+        cmocka_unit_test(test_webp_exif_bad_tiff),
+        cmocka_unit_test(test_webp_exif_many_chunks),
+        cmocka_unit_test(test_webp_exif_after_riff_end),
         cmocka_unit_test(test_max_pixels_before_decode),
         cmocka_unit_test(test_corrupt_jpeg),
         cmocka_unit_test(test_corrupt_png),

@@ -215,3 +215,45 @@ unsigned char *testutil_png_header_only(uint32_t w, uint32_t h, size_t *len)
     *len = 33;
     return p;
 }
+
+void testutil_riff_chunk(unsigned char **buf, size_t *len, const char fourcc[4], uint32_t size,
+                         const void *data, size_t n)
+{
+    unsigned char *p = realloc(*buf, *len + 8 + n + (n & 1));
+    assert_non_null(p);
+    unsigned char *c = p + *len;
+    memcpy(c, fourcc, 4);
+    put32(c + 4, size, 0);
+    if (n)
+        memcpy(c + 8, data, n);
+    if (n & 1)
+        c[8 + n] = 0;
+    *buf = p;
+    *len += 8 + n + (n & 1);
+}
+
+static void put24le(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16);
+}
+
+unsigned char *testutil_webp_vp8x(unsigned flags, int w, int h, const unsigned char *chunks,
+                                  size_t chunks_len, size_t *out_len)
+{
+    unsigned char vp8x[10] = {(unsigned char)flags};
+    put24le(vp8x + 4, (uint32_t)w - 1);
+    put24le(vp8x + 7, (uint32_t)h - 1);
+    unsigned char *out = malloc(12);
+    assert_non_null(out);
+    size_t len = 12;
+    testutil_riff_chunk(&out, &len, "VP8X", sizeof(vp8x), vp8x, sizeof(vp8x));
+    out = realloc(out, len + chunks_len);
+    assert_non_null(out);
+    memcpy(out + len, chunks, chunks_len);
+    len += chunks_len;
+    memcpy(out, "RIFF", 4);
+    put32(out + 4, (unsigned long)(len - 8), 0);
+    memcpy(out + 8, "WEBP", 4);
+    *out_len = len;
+    return out;
+}

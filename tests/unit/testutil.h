@@ -43,4 +43,13 @@ unsigned char *testutil_png_add_chunk(const unsigned char *png, size_t len, cons
 /* A PNG that is only a signature and an IHDR (8-bit RGB) claiming w x h: no pixel data. */
 unsigned char *testutil_png_header_only(uint32_t w, uint32_t h, size_t *len);
 
+/* Appends a RIFF chunk to *buf (realloc'd, *len bytes): fourcc, `size` as its declared
+ * size, then n bytes of data and a pad byte when n is odd. size and n differ only for
+ * broken files. */
+void testutil_riff_chunk(unsigned char **buf, size_t *len, const char fourcc[4], uint32_t size,
+                         const void *data, size_t n);
+/* An extended WebP: RIFF header, a VP8X chunk (flags, w x h canvas), then `chunks` as is. */
+unsigned char *testutil_webp_vp8x(unsigned flags, int w, int h, const unsigned char *chunks,
+                                  size_t chunks_len, size_t *out_len);
+
 #endif

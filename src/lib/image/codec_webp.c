@@ -17,6 +17,59 @@ static int features(const unsigned char *src, size_t len, WebPBitstreamFeatures 
     return IMGPIPE_OK;
 }
 
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+#define VP8X_EXIF_FLAG 0x08
+
+/* The payload of the first chunk of `fourcc` among the RIFF chunks in [src + 12, src + end),
+ * NULL when it or a chunk before it runs past the end. Sizes are attacker-controlled: each is
+ * checked against what is left before it is used, and every step moves forward at least
+ * 8 bytes, so many chunks cost linear time. */
+static const unsigned char *find_chunk(const unsigned char *src, size_t end, const char *fourcc,
+                                       size_t *size)
+{
+    size_t at = 12;
+    while (end >= at + 8) {
+        size_t n = le32(src + at + 4), left = end - at - 8;
+        if (n > left)
+            return NULL;
+        if (memcmp(src + at, fourcc, 4) == 0) {
+            *size = n;
+            return src + at + 8;
+        }
+        /* An odd-sized chunk is followed by a pad byte (it may be missing at the end). */
+        if (n + (n & 1) >= left)
+            return NULL;
+        at += 8 + n + (n & 1);
+    }
+    return NULL;
+}
+
+/* The EXIF orientation of an extended WebP whose VP8X header flags EXIF, 1 otherwise or when
+ * the EXIF cannot be read. The chunk holds a TIFF header; some tools put JPEG's "Exif\0\0"
+ * before it. */
+static int exif_orientation(const unsigned char *src, size_t len)
+{
+    /* libwebp also reads a bare VP8/VP8L bitstream, which has no chunks. */
+    if (len < 30 || memcmp(src, "RIFF", 4) != 0 || memcmp(src + 8, "WEBP", 4) != 0 ||
+        memcmp(src + 12, "VP8X", 4) != 0 || le32(src + 16) < 10 || !(src[20] & VP8X_EXIF_FLAG))
+        return 1;
+    /* Bytes after the RIFF's declared size are not part of the file's chunks. */
+    size_t end = len, riff = le32(src + 4);
+    if (riff >= 4 && riff <= len - 8)
+        end = riff + 8;
+    size_t n;
+    const unsigned char *exif = find_chunk(src, end, "EXIF", &n);
+    if (!exif)
+        return 1;
+    if (n >= 6 && memcmp(exif, "Exif\0\0", 6) == 0)
+        exif += 6, n -= 6;
+    return imgpipe_exif_orientation(exif, n);
+}
+
 int imgpipe_webp_info(const unsigned char *src, size_t len, struct imgpipe_image_info *info,
                       char *err)
 {
@@ -27,7 +80,7 @@ int imgpipe_webp_info(const unsigned char *src, size_t len, struct imgpipe_image
     info->width = f.width;
     info->height = f.height;
     info->channels = f.has_alpha || f.has_animation ? 4 : 3;
-    info->orientation = 1; /* WebP has no orientation of its own; EXIF in WebP is rare */
+    info->orientation = exif_orientation(src, len);
     return IMGPIPE_OK;
 }
 
