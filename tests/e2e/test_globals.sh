@@ -1,7 +1,8 @@
 # No global state (issue #11, item 11): libimgpipe keeps a run's state in the run, so two
 # runs in one process (two threads, or a library user's loop) never share a buffer. The
 # only zero-initialised writable variables in libimgpipe.a are set once per process under
-# pthread_once and only read after: listed here with why. A new one fails this test.
+# pthread_once and only read after, or only in a procs worker's own process (what its
+# signal handler writes): listed here with why. A new one fails this test.
 source "$TESTLIB"
 : "${BUILD_DIR:?set BUILD_DIR to the build directory}"
 lib="$BUILD_DIR/libimgpipe.a"
@@ -11,6 +12,8 @@ allowed=(
   "engine.c.o engine_key"    # the per-thread thumbnail engine's key, made once
   "engine.c.o engine_key_ok" # whether making it worked, set once with it
   "engine.c.o engine_once"   # the pthread_once_t that guards both
+  "exec_procs.c.o worker_own_stop" # a procs worker's stop flag, for its signal handler:
+  "exec_procs.c.o worker_stop"     # both set only in the forked worker process, never in a run's
   "resize.c.o lut"           # the Lanczos table, computed once, then read only
   "resize.c.o lut_once"      # the pthread_once_t that guards it
 )
