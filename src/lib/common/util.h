@@ -30,6 +30,10 @@ void imgpipe_strvec_free(imgpipe_strvec *sv);
  * from its host asks here (or imgpipe_redact, which finds URLs in text the same way). */
 const char *imgpipe_url_authority(const char *url, size_t *len, size_t *userinfo);
 
+/* The length of the valid UTF-8 sequence at s (n bytes left, n > 0): 1..4, or 0 when it
+ * is none (a stray byte, an overlong form, an encoded surrogate, past U+10FFFF). */
+size_t imgpipe_utf8_len(const unsigned char *s, size_t n);
+
 /* The server part of a URL, scheme://[userinfo@]HOST[:PORT]/...: a pointer into url and
  * its length in *len (the whole string up to '/', '?' or '#' when there is no scheme). */
 const char *imgpipe_url_host(const char *url, size_t *len);

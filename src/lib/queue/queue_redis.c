@@ -22,27 +22,6 @@ void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *su
     snprintf(out, IMGPIPE_Q_KEYLEN, "%s%s%s", IMGPIPE_Q_PREFIX, queue, suffix);
 }
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), or 0 when there is none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len = c < 0x80                 ? 1
-                 : c >= 0xC2 && c <= 0xDF ? 2
-                 : c >= 0xE0 && c <= 0xEF ? 3
-                 : c >= 0xF0 && c <= 0xF4 ? 4
-                                          : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* overlong forms, encoded surrogates and code points past U+10FFFF */
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
-        (c == 0xF4 && s[1] > 0x8F))
-        return 0;
-    return len;
-}
-
 int imgpipe_q_name_ok(const char *queue)
 {
     const unsigned char *s = (const unsigned char *)queue;
@@ -50,7 +29,7 @@ int imgpipe_q_name_ok(const char *queue)
     if (n == 0 || n > 128)
         return 0;
     for (size_t i = 0; i < n; i += len) {
-        len = utf8_len(s + i, n - i);
+        len = imgpipe_utf8_len(s + i, n - i);
         /* C0, DEL and C1 (U+0080..U+009F): none belongs in a name shown on a terminal */
         if (!len || s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xC2 && s[i + 1] < 0xA0))
             return 0;
@@ -67,7 +46,7 @@ json_t *imgpipe_q_json_text(const char *text)
     size_t n = strlen((const char *)s), len;
     char *out = malloc(n * 3 + 1), *o = out;
     for (size_t i = 0; out && i < n; i += len ? len : 1) {
-        len = utf8_len(s + i, n - i);
+        len = imgpipe_utf8_len(s + i, n - i);
         memcpy(o, len ? (const char *)s + i : "\xEF\xBF\xBD", len ? len : 3);
         o += len ? len : 3;
     }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define API_TEXT_MAX 200 /* bytes of the API's own error text we quote */
+#define API_TEXT_MAX 200           /* bytes of the API's own error text we quote */
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -211,27 +211,6 @@ static int walk_root(struct walk *w, const json_t *root)
  * page, so such bytes become U+FFFD before parsing; JSON_ALLOW_NUL does the same for
  * \u0000. Only the repaired item's text changes (and kept_link refuses a repaired link). */
 
-/* The length of the valid UTF-8 sequence at p (n bytes left), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t len = c < 0x80                 ? 1
-                 : c >= 0xC2 && c <= 0xDF ? 2
-                 : c >= 0xE0 && c <= 0xEF ? 3
-                 : c >= 0xF0 && c <= 0xF4 ? 4
-                                          : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    /* Overlong forms, encoded surrogates and code points past U+10FFFF. */
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
-        (c == 0xF4 && p[1] > 0x8F))
-        return 0;
-    return len;
-}
-
 /* The UTF-16 unit of the escape \uXXXX at p (n bytes left), or -1. */
 static long escape_unit(const char *p, size_t n)
 {
@@ -274,7 +253,7 @@ static size_t bad_run(const char *p, size_t n, size_t *keep)
         *keep = u >= 0xD800 && u <= 0xDBFF ? 12 : n >= 2 ? 2 : 1; /* a pair is 12 bytes */
         return 0;
     }
-    *keep = utf8_len((const unsigned char *)p, n);
+    *keep = imgpipe_utf8_len((const unsigned char *)p, n);
     return *keep ? 0 : 1;
 }
 
