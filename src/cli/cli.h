@@ -111,6 +111,10 @@ void cli_print_skipped(imgpipe_source *const *sources, int n);
 /* Human sizes for summaries: "1.5 MB". */
 void cli_format_bytes(uint64_t bytes, char *out, size_t cap);
 
+/* Writes text with its control characters escaped (\xHH, C1 as \uHHHH): one line, nothing
+ * a terminal acts on. */
+void cli_put_text(FILE *f, const char *text);
+
 int cmd_links(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_thumbs(int argc, char **argv);

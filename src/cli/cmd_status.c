@@ -89,24 +89,9 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, const cha
     return -1;
 }
 
-/* Text from Redis (URLs, errors, names) may hold any character: control characters (C0,
- * DEL, C1) are written as \xHH or \uHHHH, so an entry stays on its line and cannot move
- * the cursor or send the terminal a command. The text is JSON's, hence valid UTF-8. */
-static void put_text(const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            printf("\\x%02x", *p);
-        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-            printf("\\u%04x", *++p);
-        else
-            putchar(*p);
-    }
-}
-
 static void put_field(json_t *o, const char *key)
 {
-    put_text(json_string_value(json_object_get(o, key)));
+    cli_put_text(stdout, json_string_value(json_object_get(o, key)));
 }
 
 static long long num(json_t *o, const char *key)
@@ -216,7 +201,7 @@ static int show_job(const char *text, int json, const char *job)
         json_array_foreach(json_object_get(doc, "jobs"), i, j) print_job(j);
     if (!n && !json) {
         fputs("no queue knows ", stdout);
-        put_text(job);
+        cli_put_text(stdout, job);
         putchar('\n');
     }
     json_decref(doc);

@@ -187,8 +187,11 @@ static void on_item(const imgpipe_item *item, void *userdata)
     struct worker_cli *w = userdata;
     imgpipe_metrics_observe(w->metrics, item);
     cli_report_item(item, &w->report);
-    if (item->status == IMGPIPE_ECANCELED) /* abandoned: a job's own failure here */
-        fprintf(stderr, "imgpipe: FAILED %s: %s\n", item->url, item->error);
+    if (item->status == IMGPIPE_ECANCELED) { /* abandoned: a job's own failure here */
+        fputs("imgpipe: FAILED ", stderr);
+        cli_put_text(stderr, item->url);
+        fprintf(stderr, ": %s\n", item->error);
+    }
 }
 
 static void on_notice(const char *msg, void *userdata)

@@ -156,3 +156,18 @@ int cli_parse_rate(const char *text, double *rate)
     *rate = v;
     return 0;
 }
+
+/* Text from elsewhere (a queue's URLs, errors, names; a link from a list) may hold any
+ * byte: control characters (C0, DEL, C1) are written as \xHH or \uHHHH, so a line stays one
+ * line and cannot move the cursor or send the terminal a command. */
+void cli_put_text(FILE *f, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            fprintf(f, "\\u%04x", *++p);
+        else
+            putc(*p, f);
+    }
+}

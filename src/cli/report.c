@@ -123,32 +123,47 @@ static void item_json(const struct cli_report *r, const imgpipe_item *item)
     fputs("}\n", stdout);
 }
 
+/* "imgpipe: <what> <url>": the URL as text (a queue's may hold control characters). */
+static void line_head(const char *what, const imgpipe_item *item)
+{
+    fprintf(stderr, "imgpipe: %s ", what);
+    cli_put_text(stderr, item->url);
+}
+
 static void item_line(const imgpipe_item *item)
 {
     char size[32];
     cli_format_bytes(item->bytes, size, sizeof(size));
-    if (item->skipped)
-        fprintf(stderr, "imgpipe: skipped %s: already done as %s\n", item->url, item->name);
-    else if (!item->status)
-        fprintf(stderr, "imgpipe: ok %s -> %s (%s, %d thumbnails, %.2f s)\n", item->url, item->name,
-                size, item->thumbs, item->seconds);
+    if (item->skipped) {
+        line_head("skipped", item);
+        fputs(": already done as ", stderr);
+        cli_put_text(stderr, item->name);
+        fputc('\n', stderr);
+    } else if (!item->status) {
+        line_head("ok", item);
+        fputs(" -> ", stderr);
+        cli_put_text(stderr, item->name);
+        fprintf(stderr, " (%s, %d thumbnails, %.2f s)\n", size, item->thumbs, item->seconds);
+    }
 }
 
 static void failure_line(const imgpipe_item *item, const char *limits)
 {
     const char *hint = item->status == IMGPIPE_ETOOBIG && limits ? limits : "";
+    line_head("FAILED", item);
     if (item->attempts > 1)
-        fprintf(stderr, "imgpipe: FAILED %s: %s%s (after %d attempts)\n", item->url, item->error,
-                hint, item->attempts);
+        fprintf(stderr, ": %s%s (after %d attempts)\n", item->error, hint, item->attempts);
     else
-        fprintf(stderr, "imgpipe: FAILED %s: %s%s\n", item->url, item->error, hint);
+        fprintf(stderr, ": %s%s\n", item->error, hint);
 }
 
 void cli_report_notice(const char *msg, void *userdata)
 {
     struct cli_report *r = userdata;
     cli_report_clear(r);
-    fprintf(stderr, "imgpipe: %s\n", msg);
+    fputs("imgpipe: ", stderr);
+    cli_put_text(stderr, msg); /* it may quote a queue's URL */
+    fputc('\n', stderr);
 }
 
 void cli_report_item(const imgpipe_item *item, void *userdata)

@@ -78,6 +78,18 @@ expect_rc 0 "a burst worker on entries without a usable attempt field (124: it n
 [ "$(grep -c 'retrying .*gone.png?[abcd] (attempt [23] of 3)' "$T/err")" -eq 8 ] || fail "retries: $(cat "$T/err")"
 ok "entries without an attempt field, or with a garbled one, count from 0 and end failed after --retries"
 
+# A URL with control characters, written straight into Redis: the worker's lines about it
+# stay one line each and send the terminal nothing (the bytes are shown as \xHH).
+redis-cli -p "$RPORT" XADD imgpipe:q:ctl '*' url "$gone?e"$'\e[2J\n'"x" name e.png dir "$T/ctl" \
+  attempt 0 >/dev/null
+RC=0
+timeout 60 "$IMGPIPE" worker --burst -v --retries 1 --retry-wait 0.01 ctl >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "a burst worker on a URL with control characters"
+grep -q 'gone.png?e\\x1b\[2J\\x0ax' "$T/err" || fail "the URL's control characters as \\xHH: $(cat -A "$T/err")"
+! grep -q $'\e' "$T/err" || fail "an escape reached the worker's stderr: $(cat -A "$T/err")"
+[ "$(grep -c '^x' "$T/err")" -eq 0 ] || fail "a line was split by the URL's newline: $(cat -A "$T/err")"
+ok "a queue's URL with control characters is shown escaped, one line each"
+
 # ---- a second worker under a live worker's name is refused -------------------------------
 "$IMGPIPE" worker --name twin twinq >"$T/twin1.out" 2>"$T/twin1.err" &
 TWIN=$!
