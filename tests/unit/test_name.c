@@ -111,6 +111,10 @@ static void test_percent_decoding(void **state)
     assert_name("https://x/a\xC2\x9F.jpg", "a.jpg");
     assert_name("https://x/%C2%A0%C2%BF.jpg", "\xC2\xA0\xC2\xBF.jpg");
     assert_name("https://x/a%C2", "a\xC2");
+    /* a dropped control byte between must not join 0xC2 and the C1's second byte */
+    assert_name("https://x/a%C2%01%9Bb.jpg", "ab.jpg");
+    assert_name("https://x/a%C2%7F%0A%9Bb.jpg", "ab.jpg");
+    assert_name("https://x/a%C2%01", "a\xC2");
     assert_name("https://x/%C2%C3%A9.jpg", "\xC2\xC3\xA9.jpg");
 }
 

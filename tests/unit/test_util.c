@@ -27,6 +27,23 @@ static void test_errf_is_one_line(void **state)
     assert_string_equal(err, "API says: [2Jgone for good");
     imgpipe_errf(err, IMGPIPE_EIO, "%s", "\n\n");
     assert_string_equal(err, "");
+    imgpipe_errf(err, IMGPIPE_EAPI, "API says: %s", "a\xC2\x9B[31mred \xC2\xA0ok");
+    assert_string_equal(err, "API says: a [31mred \xC2\xA0ok");
+}
+
+/* A message longer than IMGPIPE_ERRLEN is cut after its password is hidden: a cut inside
+ * the userinfo would leave no '@' to find the password by. */
+static void test_errf_hides_a_password_it_cuts(void **state)
+{
+    (void)state;
+    char pw[1200], err[IMGPIPE_ERRLEN];
+    memset(pw, 'S', sizeof(pw) - 1);
+    pw[sizeof(pw) - 1] = '\0';
+    imgpipe_errf(err, IMGPIPE_ENET, "cannot fetch http://user:%s@h/x.jpg: refused", pw);
+    assert_string_equal(err, "cannot fetch http://user:***@h/x.jpg: refused");
+    imgpipe_errf(err, IMGPIPE_ENET, "%.500s http://u:p@h/", pw);
+    assert_null(strstr(err, ":p@"));
+    assert_int_equal(strlen(err), IMGPIPE_ERRLEN - 1);
 }
 
 static void test_strerror_names_every_code(void **state)
@@ -211,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errf_formats_and_returns_status),
         cmocka_unit_test(test_errf_is_one_line),
+        cmocka_unit_test(test_errf_hides_a_password_it_cuts),
         cmocka_unit_test(test_strerror_names_every_code),
         cmocka_unit_test(test_buf_grows),
         cmocka_unit_test(test_strvec_copies),

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Control bytes (and the spaces next to them) become one space, none at the end: a message is one
+/* Control characters (C0, DEL, C1; and the spaces next to them) become one space, none at
+ * the end: a message is one
  * line, and nothing in it moves a terminal, whatever a library (libheif ends its own with "\n") or
  * a server (an API's error text) put in what it quotes. */
 static void one_line(char *s)
@@ -13,9 +14,11 @@ static void one_line(char *s)
     int gap = 0; /* a control byte's space was just written: the spaces after it are too */
     for (const char *r = s; *r; r++) {
         unsigned char c = (unsigned char)*r;
-        if (c < 0x20 || c == 0x7f) {
+        int c1 = c == 0xC2 && (unsigned char)r[1] >= 0x80 && (unsigned char)r[1] <= 0x9F;
+        if (c < 0x20 || c == 0x7f || c1) {
             if (w > s && w[-1] != ' ')
                 *w++ = ' ';
+            r += c1; /* both bytes of U+0080..U+009F */
             gap = 1;
         } else if (c != ' ' || !gap) {
             *w++ = *r;
@@ -29,19 +32,27 @@ static void one_line(char *s)
 
 int imgpipe_errf(char *err, int status, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, IMGPIPE_ERRLEN, fmt, ap);
-        va_end(ap);
-        one_line(err);
-        /* Every error of the library is made here: none shows a URL's password. */
-        if (imgpipe_has_userinfo(err)) {
-            char shown[IMGPIPE_ERRLEN];
-            imgpipe_redact(err, shown, sizeof(shown));
-            memcpy(err, shown, sizeof(shown));
-        }
-    }
+    if (!err)
+        return status;
+    /* Every error of the library is made here: none shows a URL's password. It is hidden
+     * in the whole text, before the cut to IMGPIPE_ERRLEN, which could fall inside the
+     * userinfo and leave a password with no '@' after it to be found by. */
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(err, IMGPIPE_ERRLEN, fmt, ap);
+    va_end(ap);
+    char *whole = n >= IMGPIPE_ERRLEN ? malloc((size_t)n + 1) : NULL;
+    if (whole)
+        vsnprintf(whole, (size_t)n + 1, fmt, again);
+    va_end(again);
+    if (n >= IMGPIPE_ERRLEN && !whole)
+        snprintf(err, IMGPIPE_ERRLEN, "(out of memory for an error %d bytes long)", n);
+    char shown[IMGPIPE_ERRLEN]; /* not in place: "u:p@" grows to "u:***@" */
+    imgpipe_redact(whole ? whole : err, shown, sizeof(shown));
+    memcpy(err, shown, sizeof(shown));
+    free(whole);
+    one_line(err);
     return status;
 }
 

@@ -31,8 +31,8 @@ int imgpipe_output_stat(const imgpipe_output *o, const char *name, const char *u
 int imgpipe_output_taken(const imgpipe_output *o, const char *name, const char *url);
 
 /* Whether name holds the bytes of digest sha256 (hex), len long (imgpipe_store_holds): 1
- * yes, 0 nothing there, -1 something else. A bucket says 0: its PUT replaces, and guard
- * is what keeps another source's object. */
+ * yes, 0 nothing there, -1 something else, -2 cannot tell. A bucket says 0: its PUT replaces, and
+ * guard is what keeps another source's object. */
 int imgpipe_output_holds(const imgpipe_output *o, const char *name, const char *sha256,
                          uint64_t len);
 

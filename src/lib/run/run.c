@@ -46,11 +46,24 @@ void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
                  started ? "stopped" : "not started");
 }
 
+/* A name as a path in DIR: in its shard folder with --layout sharded. */
+static void rel_name(const imgpipe_run *r, const char *name, char rel[IMGPIPE_RELNAME_MAX + 1])
+{
+    if (r->opts->sharded)
+        imgpipe_name_shard(name, rel);
+    else
+        snprintf(rel, IMGPIPE_RELNAME_MAX + 1, "%s", name);
+}
+
+#define FINAL_NAME_TRIES 64 /* names by content tried before the last one is left to fail */
+
 /* A name by content ({sha256}), once the content is known: the same bytes get the same
  * name in any run or process, and a file already there with these bytes stays as it is
- * (NOREPLACE finds it the same). A name holding anything else (a file of yours, a planted
- * link, a folder) is taken, as a name from the URL would be: the link gets its -<hash>
- * name. Only the name the ledger gave this URL before (t->replace) is its own to rewrite. */
+ * (o->kept: NOREPLACE finds it the same, and nothing of this run is there). A name holding
+ * anything else (a file of yours, a planted link, a folder) is taken, as a name from the
+ * URL would be: the link gets its -<hash> name. Only the name the ledger gave this URL
+ * before (t->replace) is its own to rewrite. A name that cannot be looked at (EMFILE, EIO)
+ * is used as it is: its write fails, saying why. */
 static void final_name(const imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
     char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1], rel[IMGPIPE_RELNAME_MAX + 1];
@@ -58,17 +71,20 @@ static void final_name(const imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o
         return;
     imgpipe_name_expand(r->opts->name_template, t->url, t->index, o->sha256, base);
     imgpipe_output out = imgpipe_run_output(r, t);
-    for (uint64_t n = 0;; n++) {
+    int own = t->replace;
+    t->replace = o->kept = 0;
+    for (uint64_t n = 0; n < FINAL_NAME_TRIES; n++) {
         imgpipe_name_candidate(base, t->url, n, name);
-        if (r->opts->sharded)
-            imgpipe_name_shard(name, rel);
-        else
-            snprintf(rel, sizeof(rel), "%s", name);
-        if (t->replace && strcmp(rel, t->name) == 0)
+        rel_name(r, name, rel);
+        if (own && strcmp(rel, t->name) == 0) {
+            t->replace = 1;
             break;
-        if (!imgpipe_is_thumb_name(name) &&
-            imgpipe_output_holds(&out, rel, o->sha256, o->bytes) >= 0) {
-            t->replace = 0;
+        }
+        if (imgpipe_is_thumb_name(name))
+            continue;
+        int holds = imgpipe_output_holds(&out, rel, o->sha256, o->bytes);
+        if (holds != -1) {
+            o->kept = holds == 1;
             break;
         }
     }
@@ -180,10 +196,7 @@ static int name_taken(void *ctx, const char *name)
     int owner = n->r->ledger ? imgpipe_ledger_name_owner(n->r->ledger, name, n->url) : 0;
     if (owner)
         return owner < 0;
-    if (n->r->opts->sharded)
-        imgpipe_name_shard(name, rel);
-    else
-        snprintf(rel, sizeof(rel), "%s", name);
+    rel_name(n->r, name, rel);
     imgpipe_output out = {.dirfd = n->r->dirfd, .s3 = n->r->s3};
     return imgpipe_output_taken(&out, rel, n->url);
 }
@@ -206,10 +219,7 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         return rc;
     if (r->sha_names)
         snprintf(name, sizeof(name), "%s", base);
-    if (r->opts->sharded)
-        imgpipe_name_shard(name, t->name);
-    else
-        snprintf(t->name, sizeof(t->name), "%s", name);
+    rel_name(r, name, t->name);
     /* A file there now is this URL's own to rewrite (the ledger says so); else the name
      * was free, and stays so for others. Names by content are settled by final_name. */
     t->replace = !r->sha_names && r->ledger &&
@@ -346,19 +356,20 @@ static void check_quota(imgpipe_run *r, const imgpipe_task *t, const imgpipe_out
 static void record_outcome(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
     imgpipe_outcome lo = *o;
-    if (imgpipe_ledger_record(r->ledger, t->url, t->name, o->status, o->bytes, o->sha256, o->error,
-                              lo.error) == IMGPIPE_OK)
+    lo.status = imgpipe_ledger_record(r->ledger, t->url, t->name, o->status, o->bytes, o->sha256,
+                                      o->error, lo.error);
+    if (lo.status == IMGPIPE_OK)
         return;
-    lo.status = IMGPIPE_EDISK;
-    if (o->status != IMGPIPE_OK) { /* the item keeps its own reason; the run stops */
+    if (o->status != IMGPIPE_OK) { /* the item keeps its own reason; a disk's stops the run */
         note_fatal(r, &lo);
         return;
     }
     imgpipe_output out = imgpipe_run_output(r, t);
-    imgpipe_output_remove(&out, t->name);
-    for (int i = 0; i < IMGPIPE_THUMB_MAX_SIZES; i++)
+    for (int i = 0; !o->kept && i < IMGPIPE_THUMB_MAX_SIZES; i++)
         if (o->thumb_names[i][0])
             imgpipe_output_remove(&out, o->thumb_names[i]);
+    if (!o->kept) /* a file that held these bytes before is not this run's to take */
+        imgpipe_output_remove(&out, t->name);
     memset(o->thumb_names, 0, sizeof(o->thumb_names));
     o->thumbs = 0;
     o->sha256[0] = '\0';

@@ -109,6 +109,7 @@ typedef struct imgpipe_outcome {
     char sha256[65];
     char name[IMGPIPE_RELNAME_MAX + 1]; /* a name by content, given once the bytes were
                                            known (procs: the parent learns it so); else "" */
+    int kept; /* that name already held these bytes: nothing of this run was put there */
     char error[IMGPIPE_ERRLEN];
     char thumb_names[IMGPIPE_THUMB_MAX_SIZES][IMGPIPE_THUMBNAME_LEN]; /* "" when not written */
 } imgpipe_outcome;

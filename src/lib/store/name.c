@@ -75,12 +75,15 @@ static int decode_one(struct seg_iter *it)
     return (unsigned char)p[0];
 }
 
-/* After a 0xC2: 1 when it begins U+0080..U+009F, the C1 controls (NEL, CSI: a terminal
- * acts on them as on ESC), whose second byte is then taken too; else 0, nothing taken. */
+/* After a 0xC2: 1 when the next byte kept (control bytes between are dropped anyway, and
+ * would otherwise join the two) makes U+0080..U+009F, the C1 controls (NEL, CSI: a
+ * terminal acts on them as on ESC); it is then taken too. Else 0, nothing taken. */
 static int c1_control(struct seg_iter *it)
 {
     const char *at = it->p;
-    int next = it->p < it->end ? decode_one(it) : -1;
+    int next = -1;
+    while (it->p < it->end && ((next = decode_one(it)) < 0x20 || next == 0x7f))
+        next = -1;
     if (next >= 0x80 && next <= 0x9F)
         return 1;
     it->p = at;

@@ -510,28 +510,37 @@ static int digest_fd(int fd, char hex[65])
     return n == 0 && hex[0] ? 0 : -1;
 }
 
+/* Whether the regular file leaf in at holds the bytes of digest sha256: 1, -1 other bytes
+ * (or a link put there since), -2 when it cannot be read. */
+static int same_digest(int at, const char *leaf, const char *sha256)
+{
+    int fd = openat(at, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ELOOP ? -1 : -2;
+    char hex[65];
+    int rc = digest_fd(fd, hex) != 0 ? -2 : strcmp(hex, sha256) == 0 ? 1 : -1;
+    close(fd);
+    return rc;
+}
+
 int imgpipe_store_holds(int dirfd, const char *name, const char *sha256, uint64_t len)
 {
     int sub;
     const char *leaf;
     int at = folder_of(dirfd, name, &sub, &leaf);
+    if (at < 0) /* no shard folder: free; a link or a file in its place: something else */
+        return errno == ENOENT ? 0 : errno == ELOOP || errno == ENOTDIR ? -1 : -2;
     struct stat st;
-    /* No shard folder, or nothing in it: free. A folder that is a link: something else. */
-    if (at < 0 || (fstatat(at, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)) {
-        int absent = errno == ENOENT;
-        if (sub >= 0)
-            close(sub);
-        return absent ? 0 : -1;
-    }
-    int fd = openat(at, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int rc;
+    if (fstatat(at, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = errno == ENOENT ? 0 : -2;
+    else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != len)
+        rc = -1;
+    else
+        rc = same_digest(at, leaf, sha256);
     if (sub >= 0)
         close(sub);
-    char hex[65];
-    int same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-               (uint64_t)st.st_size == len && digest_fd(fd, hex) == 0 && strcmp(hex, sha256) == 0;
-    if (fd >= 0)
-        close(fd);
-    return same ? 1 : -1;
+    return rc;
 }
 
 int imgpipe_store_remove(int dirfd, const char *name)

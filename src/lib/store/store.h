@@ -49,7 +49,7 @@ int imgpipe_store_exists(int dirfd, const char *name);
 
 /* Whether name holds these bytes: 1 when it is a regular file (a link not followed) of
  * len bytes whose SHA-256 is sha256 (hex), 0 when nothing is there, -1 when something
- * else is (other bytes, a link, a folder) or it cannot be read. */
+ * else is (other bytes, a link, a folder), -2 when that cannot be told (EMFILE, EIO...). */
 int imgpipe_store_holds(int dirfd, const char *name, const char *sha256, uint64_t len);
 
 /* Removes the file at name (a link itself, not what it points to): 0, or -1 with errno. */
