@@ -15,10 +15,19 @@ static void assert_name(const char *url, const char *want)
     assert_string_equal(out, want);
 }
 
+/* The hash names show: of the URL as shown, its password hidden. */
+static uint64_t shown_hash(const char *url)
+{
+    char *shown = imgpipe_redact_dup(url);
+    uint64_t h = imgpipe_hash64(shown, strlen(shown));
+    free(shown);
+    return h;
+}
+
 /* "image-<16 hex of the URL's hash>", the name when nothing usable is left. */
 static void fallback(const char *url, char *out)
 {
-    snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%016" PRIx64, imgpipe_hash64(url, strlen(url)));
+    snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%016" PRIx64, shown_hash(url));
 }
 
 static void assert_fallback(const char *url)
@@ -31,7 +40,7 @@ static void assert_fallback(const char *url)
 /* "-<8 hex of the low 32 bits of the URL's hash>", the dedup tag. */
 static void tag(const char *url, char *out)
 {
-    snprintf(out, 16, "-%08" PRIx32, (uint32_t)imgpipe_hash64(url, strlen(url)));
+    snprintf(out, 16, "-%08" PRIx32, (uint32_t)shown_hash(url));
 }
 
 /* Whether s is well-formed UTF-8 (no truncated or stray sequences). */
@@ -146,6 +155,15 @@ static void test_dots_and_empty(void **state)
     assert_fallback("http://host");
     assert_fallback("http:///user:pw@host"); /* libcurl reads "http://user:pw@host/" */
     assert_fallback("http:/user:pw@host");
+    /* a name never carries a hash of the password: two passwords, one name */
+    char weak[IMGPIPE_NAME_MAX + 1], other[IMGPIPE_NAME_MAX + 1];
+    imgpipe_name_from_url("http://user:weak@host/", weak);
+    imgpipe_name_from_url("http://user:other@host/", other);
+    assert_string_equal(weak, other);
+    assert_int_equal(imgpipe_url_name_hash("https://tok@h/x"),
+                     imgpipe_url_name_hash("https://k@h/x"));
+    assert_int_not_equal(imgpipe_url_name_hash("https://h/x"),
+                         imgpipe_url_name_hash("https://h/y"));
     assert_name("http:///user:pw@host/a.jpg", "a.jpg");
     assert_fallback("http://host?x=/a.jpg");
     assert_fallback("http://host#/a.jpg");

@@ -145,9 +145,19 @@ static void compose(const char *stem, size_t stem_len, const char *suffix, const
 
 /* ---- imgpipe_name_from_url ------------------------------------------------------------ */
 
+uint64_t imgpipe_url_name_hash(const char *url)
+{
+    if (!imgpipe_has_userinfo(url))
+        return imgpipe_hash64(url, strlen(url));
+    char *shown = imgpipe_redact_dup(url);
+    uint64_t h = shown ? imgpipe_hash64(shown, strlen(shown)) : 0;
+    free(shown);
+    return h;
+}
+
 static void fallback_name(const char *url, char *out)
 {
-    snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%016" PRIx64, imgpipe_hash64(url, strlen(url)));
+    snprintf(out, IMGPIPE_NAME_MAX + 1, "image-%016" PRIx64, imgpipe_url_name_hash(url));
 }
 
 /* First pass over the name: its length and where its last '.' is (or -1). */
@@ -356,7 +366,7 @@ static void candidate(const char *base, uint32_t tag, uint64_t n, char *out)
 
 void imgpipe_name_candidate(const char *base, const char *url, uint64_t n, char *out)
 {
-    candidate(base, (uint32_t)imgpipe_hash64(url, strlen(url)), n, out);
+    candidate(base, (uint32_t)imgpipe_url_name_hash(url), n, out);
 }
 
 int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *url,
@@ -364,7 +374,7 @@ int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *ur
 {
     char name[IMGPIPE_NAME_MAX + 1];
     uint64_t mine = url ? url_key(url) : 0;
-    uint32_t tag = (uint32_t)imgpipe_hash64(url ? url : "", url ? strlen(url) : 0);
+    uint32_t tag = (uint32_t)imgpipe_url_name_hash(url ? url : "");
     for (uint64_t n = 0;; n++) {
         candidate(base, tag, n, name);
         const struct slot *s = lookup(set, imgpipe_name_key(name));
@@ -423,7 +433,7 @@ static int remember_resume(imgpipe_nameset *set, uint64_t key, uint64_t n)
 int imgpipe_nameset_assign_name(imgpipe_nameset *set, const char *base, const char *url, char *out)
 {
     char name[IMGPIPE_NAME_MAX + 1];
-    uint32_t tag = (uint32_t)imgpipe_hash64(url, strlen(url));
+    uint32_t tag = (uint32_t)imgpipe_url_name_hash(url);
     uint64_t n = 0;
     for (;; n++) {
         if (n == 2)

@@ -25,6 +25,12 @@ void imgpipe_name_clean(const char *raw, const char *key, char *out);
 
 /* Names already given in one run, so that two links with the same name get distinct
  * names. Keeps 64-bit hashes, not the names: a few bytes per link. */
+/* The hash of a URL that names show (image-<hash>, -<hash>, {hash}), taken without its
+ * password: a name is seen by whoever reads DIR, and a hash of a weak password can be
+ * searched for. Links that differ only in their password share it; their names then
+ * differ by the walk past -<hash>. */
+uint64_t imgpipe_url_name_hash(const char *url);
+
 typedef struct imgpipe_nameset imgpipe_nameset;
 
 imgpipe_nameset *imgpipe_nameset_new(void);
@@ -34,9 +40,9 @@ void imgpipe_nameset_free(imgpipe_nameset *set);
  * with "-<8 lowercase hex digits: the low 32 bits of imgpipe_hash64(url)>" inserted before
  * the extension, and when even that was taken "-2", "-3", ... after it ("a-1b2c3d4e-2.jpg");
  * the stem is cut (UTF-8 safe) so the result stays within IMGPIPE_NAME_MAX. Names compare
- * by imgpipe_name_key (case folded), by 64-bit hash: a hash collision can only make a name longer, never
- * give one twice. Records the result. Deterministic for the same sequence of URLs.
- * Returns 0, or IMGPIPE_ENOMEM (out is then ""). */
+ * by imgpipe_name_key (case folded), by 64-bit hash: a hash collision can only make a name longer,
+ * never give one twice. Records the result. Deterministic for the same sequence of URLs. Returns 0,
+ * or IMGPIPE_ENOMEM (out is then ""). */
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out);
 
 /* The same, for a base name made otherwise (a template): distinct variants derive from

@@ -96,7 +96,7 @@ static void field_value(enum field f, const struct link *l, char *v, size_t cap)
         host_of(l->url, v, cap);
         break;
     case F_HASH:
-        snprintf(v, cap, "%016" PRIx64, imgpipe_hash64(l->url, strlen(l->url)));
+        snprintf(v, cap, "%016" PRIx64, imgpipe_url_name_hash(l->url));
         break;
     case F_SHA256:
         snprintf(v, cap, "%s", l->sha256 ? l->sha256 : "");
