@@ -193,6 +193,25 @@ static void test_redact_hides_what_libcurl_sends(void **state)
     assert_string_equal(err, "'http:///a:***@h/x': HTTP 401");
 }
 
+/* A text that is one link may hold a space or a control byte in its password: libcurl
+ * refuses it, but it is hidden all the same (a link's own field: the item, the ledger). */
+static void test_redact_a_link_with_a_space(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"http://alice:p w@h/x.jpg", "http://alice:***@h/x.jpg"},
+        {"http://alice:p\tw@h/y.jpg", "http://alice:***@h/y.jpg"},
+        {"https://to ken@h", "https://***@h"},
+        {"http://h/a b.jpg", "http://h/a b.jpg"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        imgpipe_redact(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+        assert_int_equal(imgpipe_has_userinfo(cases[i][0]), strcmp(cases[i][0], cases[i][1]) != 0);
+    }
+}
+
 /* The host is split from its userinfo as libcurl splits it, whatever the password holds. */
 static void test_url_host_and_authority(void **state)
 {
@@ -236,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_retry_delay_backs_off_with_jitter),
         cmocka_unit_test(test_redact_hides_url_passwords),
         cmocka_unit_test(test_redact_hides_what_libcurl_sends),
+        cmocka_unit_test(test_redact_a_link_with_a_space),
         cmocka_unit_test(test_url_host_and_authority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

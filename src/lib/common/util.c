@@ -186,10 +186,23 @@ uint64_t imgpipe_hash64(const void *data, size_t len)
     return h;
 }
 
+/* When text is a URL, from its first byte: its authority up to '/', '?' or '#' only. A
+ * text that is one URL (a link, not a sentence quoting it) may hold a space or a control
+ * byte in its password; libcurl refuses such a URL, but it is still never shown. */
+static const char *first_authority(const char *text, size_t *len, size_t *info)
+{
+    const char *p = imgpipe_url_authority(text, len, info);
+    if (p) {
+        *len = strcspn(p, "/?#");
+        *info = userinfo_len(p, *len);
+    }
+    return p ? p : next_authority(text, len, info);
+}
+
 int imgpipe_has_userinfo(const char *text)
 {
     size_t n, info;
-    for (const char *p = next_authority(text, &n, &info); p; p = next_authority(p, &n, &info))
+    for (const char *p = first_authority(text, &n, &info); p; p = next_authority(p, &n, &info))
         if (info)
             return 1;
     return 0;
@@ -209,7 +222,7 @@ size_t imgpipe_redact(const char *text, char *out, size_t cap)
 {
     size_t len = 0, n, info;
     const char *p = text, *u;
-    while ((u = next_authority(p, &n, &info))) {
+    for (u = first_authority(p, &n, &info); u; u = next_authority(p, &n, &info)) {
         put(out, cap, &len, p, (size_t)(u - p));
         p = u;
         if (!info)
