@@ -6,7 +6,9 @@
  *  - Functions that can fail for reasons a user must read take `char *err`, a buffer of
  *    IMGPIPE_ERRLEN bytes the caller owns, and fill it with a sentence that says what
  *    failed and on which input. It is left untouched on success.
- *  - Whoever allocates frees: every _new/_open has a _free that accepts NULL.
+ *  - Whoever allocates frees: every _new/_open has a _free that accepts NULL. Other
+ *    pointer arguments must not be NULL unless their comment says they may be (as with
+ *    the C library's own functions, a NULL there is the caller's bug, not an input).
  *  - Nothing here keeps global mutable state; call imgpipe_global_init() once, before any
  *    thread is started, and the rest is thread-safe for distinct objects.
  *
@@ -189,7 +191,8 @@ const char *imgpipe_fit_name(imgpipe_fit fit);
  * or "transparent", into RGBA. 0 or IMGPIPE_EINVAL. */
 int imgpipe_parse_colour(const char *text, unsigned char rgba[4]);
 
-/* The format of an encoded image by its magic bytes: "jpeg", "png", "gif", "webp" or NULL. */
+/* The format of an encoded image by its magic bytes: "jpeg", "png", "gif", "webp", "avif",
+ * "heif" or NULL. */
 const char *imgpipe_sniff_format(const void *data, size_t len);
 
 /* ---- thumbnail file names --------------------------------------------------------- */
@@ -322,7 +325,8 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
 
 /* Makes the thumbnails (opts->thumbs; mode and jobs apply; dir only when it is
  * "s3://bucket/prefix", see below) of each path: a
- * file, or a directory whose *.jpg, *.jpeg, *.png, *.webp and *.gif files are taken in name order
+ * file, or a directory whose *.jpg, *.jpeg, *.png, *.webp, *.gif, *.avif, *.heic, *.heif and
+ * *.hif files are taken in name order
  * (not recursively), skipping hidden files and files that are thumbnails already. Each file is one
  * item for cb (url is the path); a missing or unreadable path is a failed item. With
  * opts->dir "s3://bucket/prefix" the thumbnails are PUT there as prefix/NAME_thumbnail.EXT
