@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <webp/decode.h>
 
 /* ---- the reference (as test_thumb_formats: written independently of resize.c) ---- */
@@ -231,6 +232,32 @@ static void test_upscale_budget(void **state)
     assert_string_equal(err, "a 1x500 thumbnail needs the image scaled to 500x500 first, over the "
                              "1000 pixel limit");
     free(png);
+}
+
+/* A run whose thumbnail options cannot work is refused before it starts, one error, not
+ * one per image downloaded first (nothing is read, written or fetched: no sources). */
+static void test_bad_options_refused_before_a_run(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/imgpipe-opts.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const imgpipe_thumb_opts bad[] = {
+        {.format = "gif"}, {.quality = 500}, {.effort = 50}, {.fit = (imgpipe_fit)7}};
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_summary sum;
+    const char *none[] = {dir};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) + 1; i++) {
+        imgpipe_get_opts o = {.dir = dir, .nthumbs = 1, .thumbs = {{32, 32}}, .no_ledger = 1};
+        if (i < sizeof(bad) / sizeof(bad[0]))
+            o.thumb = bad[i];
+        else
+            o.thumbs[0] = (imgpipe_thumb_size){0, 0}; /* both sides unbounded */
+        err[0] = '\0';
+        assert_int_equal(imgpipe_get(&o, NULL, 0, NULL, NULL, &sum, err), IMGPIPE_EINVAL);
+        assert_true(err[0] != '\0');
+        assert_int_equal(imgpipe_thumbs(&o, none, 0, NULL, NULL, &sum, err), IMGPIPE_EINVAL);
+    }
+    assert_int_equal(rmdir(dir), 0); /* nothing was written in it */
 }
 
 /* ---- quality: every mode and format against the reference ---- */
@@ -721,6 +748,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_geometry),
         cmocka_unit_test(test_upscale_budget),
+        cmocka_unit_test(test_bad_options_refused_before_a_run),
         cmocka_unit_test(test_quality_modes_formats),
         cmocka_unit_test(test_alpha_kept_or_flattened),
         cmocka_unit_test(test_gray_to_colour_formats),

@@ -66,6 +66,12 @@ int imgpipe_image_check(const void *src, size_t len, uint64_t max_pixels,
                         const struct imgpipe_codec **codec, struct imgpipe_image_info *info,
                         char *err);
 
+/* Whether thumbnails can be made with opts in the n sizes: the format, quality, effort,
+ * fit and sizes checked before a run starts, so that a bad one is one error, not one per
+ * image. 0 or IMGPIPE_EINVAL with err. */
+int imgpipe_thumb_opts_check(const imgpipe_thumb_opts *opts, const imgpipe_thumb_size *sizes, int n,
+                             char *err);
+
 /* imgpipe_thumb_make for an image that passed imgpipe_image_check with opts->max_pixels
  * (c and info are what it filled): the check is not made again. */
 int imgpipe_thumb_make_checked(const struct imgpipe_codec *c, const struct imgpipe_image_info *info,

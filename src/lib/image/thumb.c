@@ -262,6 +262,25 @@ static int job_for(const imgpipe_thumb_opts *opts, const struct imgpipe_codec *s
     return IMGPIPE_OK;
 }
 
+int imgpipe_thumb_opts_check(const imgpipe_thumb_opts *opts, const imgpipe_thumb_size *sizes, int n,
+                             char *err)
+{
+    imgpipe_thumb_out outs[IMGPIPE_THUMB_MAX_SIZES];
+    memset(outs, 0, sizeof(outs));
+    for (int i = 0; i < n && i < IMGPIPE_THUMB_MAX_SIZES; i++) {
+        outs[i].width = sizes[i].width;
+        outs[i].height = sizes[i].height;
+    }
+    static const char any; /* a source is not needed to check the rest */
+    int rc = check_args(&any, outs, n, err);
+    if (rc == IMGPIPE_OK && opts && imgpipe_thumb_format_check(opts->format))
+        rc =
+            imgpipe_errf(err, IMGPIPE_EINVAL,
+                         "thumbnail format '%s' is not one of jpeg, png, webp, avif", opts->format);
+    struct job j;
+    return rc ? rc : job_for(opts, imgpipe_codec_by_name("jpeg"), &j, err);
+}
+
 int imgpipe_thumb_make_checked(const struct imgpipe_codec *c, const struct imgpipe_image_info *info,
                                const void *src, size_t len, const imgpipe_thumb_opts *opts,
                                imgpipe_thumb_out *outs, int n, char *err)

@@ -1,6 +1,7 @@
 /* imgpipe_get: sets up a run (output directory, names, fetch options) and hands it to the
  * executor of the chosen mode. */
 #include "run/run.h"
+#include "image/codec.h"
 #include "common/stop.h"
 #include "net/hostrate.h"
 #include "store/ledger.h"
@@ -110,6 +111,11 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->nthumbs < 0 || opts->nthumbs > IMGPIPE_THUMB_MAX_SIZES)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "at most %d thumbnail sizes",
                             IMGPIPE_THUMB_MAX_SIZES);
+    int bad = opts->nthumbs > 0
+                  ? imgpipe_thumb_opts_check(&opts->thumb, opts->thumbs, opts->nthumbs, err)
+                  : IMGPIPE_OK;
+    if (bad)
+        return bad;
     if (opts->name_template && imgpipe_name_template_check(opts->name_template, err))
         return IMGPIPE_EINVAL;
     if (opts->retry_failed && opts->no_ledger)

@@ -196,11 +196,13 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
     if (opts->nthumbs < 1 || opts->nthumbs > IMGPIPE_THUMB_MAX_SIZES)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "give 1 to %d thumbnail sizes",
                             IMGPIPE_THUMB_MAX_SIZES);
+    int rc = imgpipe_thumb_opts_check(&opts->thumb, opts->thumbs, opts->nthumbs, err);
+    if (rc)
+        return rc;
     imgpipe_get_opts o = *opts;
     if (o.jobs <= 0)
         o.jobs = imgpipe_ncpus(); /* CPU-bound: one worker per core, in every mode */
     struct listing l = {0};
-    int rc = IMGPIPE_OK;
     for (int i = 0; i < npaths && rc == IMGPIPE_OK; i++)
         rc = collect(&l.files, paths[i]);
     if (rc) {
