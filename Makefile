@@ -26,4 +26,4 @@ fuzz: deps
 	bash scripts/fuzz.sh
 
 clean:
-	rm -rf build build-test build-asan build-fuzz
+	rm -rf build build-test build-asan build-tsan build-fuzz
