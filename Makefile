@@ -1,7 +1,7 @@
 # Thin wrapper over CMake for the README's commands. Each command has its own build
 # directory and states every cache option it depends on, so they pass in any order,
 # repeated: `make run` builds what users get (Release) in build/, `make test` builds in
-# build-test/ (Release with -Werror, then build-asan/ and build-fuzz/).
+# build-test/ (Release with -Werror, then build-asan/, build-tsan/ and build-fuzz/).
 .PHONY: all deps build run test fuzz clean
 
 BUILD_DIR ?= build
