@@ -74,6 +74,11 @@ int cli_add_size(const char *opt, imgpipe_thumb_size *sizes, int *n, const char 
         cli_error("%s: '%s' is not a size like 128x128, 128, 128x or x128", opt, text);
         return -1;
     }
+    for (int i = 0; i < *n; i++) /* one file for both: counted twice, written once */
+        if (sizes[i].width == sizes[*n].width && sizes[i].height == sizes[*n].height) {
+            cli_error("%s: '%s' is given twice", opt, text);
+            return -1;
+        }
     (*n)++;
     return 0;
 }

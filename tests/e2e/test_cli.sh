@@ -28,6 +28,10 @@ for bad in 12y x 12x0 0x12 x12x 65536 -5; do
   expect_rc 2 "bad --thumb $bad"
   expect_err "not a size like 128x128" "bad --thumb $bad"
 done
+# one size twice would be one file counted as two thumbnails
+run_imgpipe get --thumb 32 --thumb 32x32 "http://127.0.0.1:9/x.jpg"
+expect_rc 2 "a --thumb size given twice"
+expect_err "'32x32' is given twice" "a --thumb size given twice"
 for bad in "--fit fill" "--format gif" "--format heif" "--pad-colour #12" "--effort 0" "--effort 10"; do
   # shellcheck disable=SC2086 # the option and its value are two words
   run_imgpipe thumbs $bad "$T"
