@@ -268,7 +268,7 @@ struct bitw {
 static void put(struct bitw *w, int n, uint64_t v)
 {
     for (int i = n - 1; i >= 0; i--, w->at++)
-        if (v >> i & 1)
+        if (i < 64 && v >> i & 1) /* wider fields are zero-extended */
             w->b[w->at >> 3] |= (unsigned char)(0x80 >> (w->at & 7));
 }
 
