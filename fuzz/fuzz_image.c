@@ -46,6 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (imgpipe_bmff_primary_transformed(data, size) < -1)
         abort();
     imgpipe_bmff_complete(data, size, "HEIF", err);
+    /* The HEVC parameter set reader, on the input as an SPS unit and as an hvcC record */
+    uint32_t w, h;
+    imgpipe_hevc_sps_size(data, size, &w, &h);
+    imgpipe_hevc_config_size(data, size, &w, &h);
     int o = imgpipe_exif_block_orientation(data, size);
     if (o < 1 || o > 8)
         abort();

@@ -171,7 +171,8 @@ typedef struct imgpipe_thumb_out {
  * outs[i].height by opts->fit, aspect kept, never upscaled unless opts->upscale, EXIF
  * (or HEIF irot/imir) orientation applied, alpha kept where the output format has it, an
  * embedded ICC profile converted to sRGB. The size is checked against max_pixels from
- * the header, before decoding. Thread-safe: each thread reuses its own codec handles and
+ * the header, before decoding (for HEIC also the coded size its HEVC parameter sets and
+ * grid declare). Thread-safe: each thread reuses its own codec handles and
  * buffers, freed when it exits. On failure no out holds data. The caller frees
  * outs[i].data. */
 int imgpipe_thumb_make(const void *src, size_t len, const imgpipe_thumb_opts *opts,

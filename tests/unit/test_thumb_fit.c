@@ -716,6 +716,88 @@ static void test_bombs_refused(void **state)
     }
 }
 
+/* The first box type `t` in p (as bytes: no box walk), NULL when none. */
+static unsigned char *find4(unsigned char *p, size_t len, const char *t)
+{
+    for (size_t i = 0; i + 4 <= len; i++)
+        if (memcmp(p + i, t, 4) == 0)
+            return p + i;
+    return NULL;
+}
+
+/* The SPS unit of the file's hvcC replaced by sps (no longer than it, the rest 0xff). */
+static void patch_sps(unsigned char *p, size_t len, const unsigned char *sps, size_t n)
+{
+    unsigned char *c = find4(p, len, "hvcC");
+    assert_non_null(c);
+    c += 4;
+    size_t at = 23, arrays = c[22];
+    for (size_t a = 0; a < arrays; a++) {
+        size_t units = (size_t)(c[at + 1] << 8 | c[at + 2]);
+        at += 3;
+        for (size_t u = 0; u < units; u++) {
+            size_t ul = (size_t)(c[at] << 8 | c[at + 1]);
+            if ((c[at + 2] >> 1 & 0x3f) == 33) {
+                assert_true(n <= ul);
+                memcpy(c + at + 2, sps, n);
+                memset(c + at + 2 + n, 0xff, ul - n);
+                return;
+            }
+            at += 2 + ul;
+        }
+    }
+    fail_msg("no SPS in the hvcC");
+}
+
+/* A HEIC's ispe is a claim: the HEVC stream's SPS and a grid's descriptor say what is
+ * allocated, and are checked before decoding (the header check of `get` too). */
+static void test_heic_coded_size(void **state)
+{
+    (void)state;
+    size_t len;
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_thumb_out out;
+    imgpipe_thumb_opts small = {.max_pixels = 10000};
+    unsigned char *heic = make_heic(1, 0, &len), sps[300];
+    /* the file as made fits a small budget: its coded picture is its size, padded */
+    assert_int_equal(make(heic, len, &small, 16, 16, &out, err), 0);
+    imgpipe_buf_free(&out.data);
+    unsigned char *p = malloc(len);
+    /* a coded picture within the CTU padding of its 64x64 tile, but over the budget */
+    memcpy(p, heic, len);
+    size_t n = testutil_hevc_sps(sps, sizeof(sps), 0, 0, 0, 1, 120, 96, 0);
+    patch_sps(p, len, sps, n);
+    assert_int_equal(make(p, len, &small, 16, 16, &out, err), IMGPIPE_ETOOBIG);
+    assert_non_null(strstr(err, "120x96"));
+    assert_null(out.data.data);
+    const struct imgpipe_codec *c;
+    struct imgpipe_image_info info;
+    assert_int_equal(imgpipe_image_check(p, len, 10000, &c, &info, err), IMGPIPE_ETOOBIG);
+    /* 20000x20000 for a 64x32 image: no padding explains it, at any budget */
+    memcpy(p, heic, len);
+    n = testutil_hevc_sps(sps, sizeof(sps), 1, 0, 1, 1, 20000, 20000, 0);
+    patch_sps(p, len, sps, n);
+    assert_int_equal(make(p, len, NULL, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "20000x20000"));
+    assert_int_equal(make(p, len, &small, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    assert_int_equal(imgpipe_image_check(p, len, 0, &c, &info, err), IMGPIPE_ECORRUPT);
+    /* an SPS that cannot be read as far as its size */
+    memcpy(p, heic, len);
+    sps[2] = 0xff; /* 8 sub-layers */
+    patch_sps(p, len, sps, n);
+    assert_int_equal(make(p, len, NULL, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    /* a grid whose canvas is larger than its ispe: libheif 1.15 allocates the canvas */
+    memcpy(p, heic, len);
+    unsigned char *idat = find4(p, len, "idat");
+    assert_non_null(idat);
+    assert_int_equal(idat[-1], 16); /* 8 bytes: version, flags, rows, columns, 16-bit size */
+    idat[4 + 6] = 0x40, idat[4 + 7] = 0;
+    assert_int_equal(make(p, len, &small, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "x16384"));
+    free(p);
+    free(heic);
+}
+
 /* Cut, flipped and garbled files: an error for that file, never a crash (ASan checks). */
 static void test_corrupt_avif_heic(void **state)
 {
@@ -757,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_avif_sequence_first_frame),
         cmocka_unit_test(test_heic_in),
         cmocka_unit_test(test_bombs_refused),
+        cmocka_unit_test(test_heic_coded_size),
         cmocka_unit_test(test_corrupt_avif_heic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

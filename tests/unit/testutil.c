@@ -18,7 +18,8 @@ void testutil_rmtree(const char *path)
 {
     char cmd[4200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-    if (system(cmd) != 0) fprintf(stderr, "testutil: could not remove %s\n", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "testutil: could not remove %s\n", path);
 }
 
 /* ---- image generators ---- */
@@ -195,7 +196,8 @@ unsigned char *testutil_png_add_chunk(const unsigned char *png, size_t len, cons
     unsigned char *c = out + at;
     put_be32(c, (uint32_t)data_len);
     memcpy(c + 4, type, 4);
-    if (data_len) memcpy(c + 8, data, data_len);
+    if (data_len)
+        memcpy(c + 8, data, data_len);
     put_be32(c + 8 + data_len, crc32_png(c + 4, 4 + data_len));
     memcpy(c + 12 + data_len, png + at, len - at);
     *out_len = len + 12 + data_len;
@@ -256,4 +258,61 @@ unsigned char *testutil_webp_vp8x(unsigned flags, int w, int h, const unsigned c
     memcpy(out + 8, "WEBP", 4);
     *out_len = len;
     return out;
+}
+
+struct bitw {
+    unsigned char b[256];
+    size_t at; /* bits */
+};
+
+static void put(struct bitw *w, int n, uint64_t v)
+{
+    for (int i = n - 1; i >= 0; i--, w->at++)
+        if (i < 64 && v >> i & 1) /* wider fields are zero-extended */
+            w->b[w->at >> 3] |= (unsigned char)(0x80 >> (w->at & 7));
+}
+
+static void put_ue(struct bitw *w, uint32_t v)
+{
+    int zeros = 0;
+    while (((uint64_t)v + 1) >> (zeros + 1))
+        zeros++;
+    put(w, zeros, 0);
+    put(w, zeros + 1, (uint64_t)v + 1);
+}
+
+size_t testutil_hevc_sps(unsigned char *out, size_t cap, int max_sub_layers_minus1,
+                         unsigned profile_mask, unsigned level_mask, unsigned chroma,
+                         uint32_t width, uint32_t height, size_t tail)
+{
+    struct bitw w;
+    memset(&w, 0, sizeof(w));
+    put(&w, 16, 0x4201); /* nal_unit_type 33, layer 0, temporal id 1 */
+    put(&w, 4, 0);
+    put(&w, 3, (uint64_t)max_sub_layers_minus1);
+    put(&w, 1, 1);
+    put(&w, 96, 0); /* general profile_tier_level: all zero, so emulation prevention is needed */
+    for (int i = 0; i < max_sub_layers_minus1; i++)
+        put(&w, 1, profile_mask >> i & 1), put(&w, 1, level_mask >> i & 1);
+    if (max_sub_layers_minus1 > 0)
+        put(&w, 2 * (8 - max_sub_layers_minus1), 0);
+    for (int i = 0; i < max_sub_layers_minus1; i++)
+        put(&w, (profile_mask >> i & 1 ? 88 : 0) + (level_mask >> i & 1 ? 8 : 0), 0);
+    put_ue(&w, 0); /* sps_seq_parameter_set_id */
+    put_ue(&w, chroma);
+    if (chroma == 3)
+        put(&w, 1, 0);
+    put_ue(&w, width);
+    put_ue(&w, height);
+    size_t n = (w.at + 7) / 8, o = 0;
+    for (size_t i = 0; i < tail; i++)
+        w.b[n++] = 0xff;
+    int zeros = 0;
+    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+        if (zeros >= 2 && w.b[i] <= 3)
+            out[o++] = 3, zeros = 0;
+        out[o++] = w.b[i];
+        zeros = w.b[i] == 0 ? zeros + 1 : 0;
+    }
+    return o;
 }

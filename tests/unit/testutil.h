@@ -52,4 +52,12 @@ void testutil_riff_chunk(unsigned char **buf, size_t *len, const char fourcc[4],
 unsigned char *testutil_webp_vp8x(unsigned flags, int w, int h, const unsigned char *chunks,
                                   size_t chunks_len, size_t *out_len);
 
+/* An HEVC SPS NAL unit (2-byte header, emulation prevention bytes in) up to its picture
+ * size: max_sub_layers_minus1 sub-layers, sub-layer i with a profile when bit i of
+ * profile_mask is set and a level when bit i of level_mask is, chroma_format_idc chroma,
+ * then `tail` 0xff bytes. Returns its length in out (cap bytes). */
+size_t testutil_hevc_sps(unsigned char *out, size_t cap, int max_sub_layers_minus1,
+                         unsigned profile_mask, unsigned level_mask, unsigned chroma,
+                         uint32_t width, uint32_t height, size_t tail);
+
 #endif

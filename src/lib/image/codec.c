@@ -71,17 +71,29 @@ static int unknown_format(const unsigned char *p, size_t len, char *err)
                         "not an image: %zu bytes starting with \"%s\" (not %s)", len, first, names);
 }
 
-static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixels, char *err)
+static int over_budget(const char *what, uint64_t w, uint64_t h, uint64_t max_pixels, char *err)
 {
-    uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
-    if (px <= max_pixels)
-        return IMGPIPE_OK;
+    uint64_t px = w * h;
     if (max_pixels < 1000000) /* megapixels would read "0 MP" */
         return imgpipe_errf(err, IMGPIPE_ETOOBIG,
-                            "image is %dx%d (%llu pixels), over the %llu pixel limit", info->width,
-                            info->height, (unsigned long long)px, (unsigned long long)max_pixels);
-    return imgpipe_errf(err, IMGPIPE_ETOOBIG, "image is %dx%d (%.3g MP), over the %.3g MP limit",
-                        info->width, info->height, px / 1e6, max_pixels / 1e6);
+                            "%s %llux%llu (%llu pixels), over the %llu pixel limit", what,
+                            (unsigned long long)w, (unsigned long long)h, (unsigned long long)px,
+                            (unsigned long long)max_pixels);
+    return imgpipe_errf(err, IMGPIPE_ETOOBIG, "%s %llux%llu (%.3g MP), over the %.3g MP limit",
+                        what, (unsigned long long)w, (unsigned long long)h, px / 1e6,
+                        max_pixels / 1e6);
+}
+
+static int check_budget(const struct imgpipe_image_info *info, uint64_t max_pixels, char *err)
+{
+    if ((uint64_t)info->width * (uint64_t)info->height > max_pixels)
+        return over_budget("image is", (uint64_t)info->width, (uint64_t)info->height, max_pixels,
+                           err);
+    /* what the decoder would allocate, when its stream says more than the header */
+    if ((uint64_t)info->coded_width * info->coded_height > max_pixels)
+        return over_budget("image's coded stream is", info->coded_width, info->coded_height,
+                           max_pixels, err);
+    return IMGPIPE_OK;
 }
 
 int imgpipe_image_check(const void *src, size_t len, uint64_t max_pixels,
@@ -96,6 +108,7 @@ int imgpipe_image_check(const void *src, size_t len, uint64_t max_pixels,
     if (!eng)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create an image engine");
     /* The header first: a bomb is named as one even when it is also cut short. */
+    memset(info, 0, sizeof(*info));
     int rc = c->info(eng, p, len, info, err);
     if (!rc)
         rc = check_budget(info, max_pixels ? max_pixels : IMGPIPE_DEFAULT_MAX_PIXELS, err);

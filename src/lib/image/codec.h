@@ -95,10 +95,41 @@ int imgpipe_bmff_complete(const unsigned char *src, size_t len, const char *labe
 /* 1 when the primary item of a HEIF/AVIF file has an irot or imir property, 0 when it has
  * none, -1 when the boxes that say so cannot be read. */
 int imgpipe_bmff_primary_transformed(const unsigned char *src, size_t len);
+/* What imgpipe_bmff_each_config hands over: an item, the payload of one of its decoder
+ * configuration properties, and its ispe size (0 x 0 when it has none). */
+typedef int (*imgpipe_bmff_config_fn)(void *arg, uint32_t item, const unsigned char *config,
+                                      size_t len, uint32_t ispe_width, uint32_t ispe_height);
+/* Calls fn for each association of a `type` property ("hvcC") with an item in ipma; returns
+ * fn's first non-zero result, -1 when meta, ipco or ipma cannot be read, else 0. */
+int imgpipe_bmff_each_config(const unsigned char *src, size_t len, const char *type,
+                             imgpipe_bmff_config_fn fn, void *arg);
+/* The item's ispe size in *width, *height (0 x 0 when it has none): 0, or -1 when meta,
+ * ipco or ipma cannot be read. */
+int imgpipe_bmff_item_ispe(const unsigned char *src, size_t len, uint32_t item, uint32_t *width,
+                           uint32_t *height);
+/* Calls fn with each item and its 4-character type from iinf (infe versions 2 and 3); fn's
+ * first non-zero result, -1 when the boxes cannot be read, else 0. */
+typedef int (*imgpipe_bmff_type_fn)(void *arg, uint32_t item, const char *type);
+int imgpipe_bmff_each_item_type(const unsigned char *src, size_t len, imgpipe_bmff_type_fn fn,
+                                void *arg);
+/* Copies the first (at most cap) bytes of an item's data, as iloc places them in the file
+ * or in idat, to buf: how many, or -1 when iloc cannot be read, does not list the item, or
+ * puts an extent outside the file or idat. */
+long imgpipe_bmff_item_head(const unsigned char *src, size_t len, uint32_t item, unsigned char *buf,
+                            size_t cap);
 /* The EXIF orientation equal to irot `angle` (0..3) then imir `mirror` (0, 1; -1: none). */
 int imgpipe_orientation_of(int angle, int mirror);
 /* The orientation in an Exif item or block whose TIFF header starts within 16 bytes. */
 int imgpipe_exif_block_orientation(const unsigned char *p, size_t len);
+
+/* ---- hevc_sps.c: an HEVC stream's coded size, from its parameter sets ---- */
+
+/* pic_width/height_in_luma_samples of an SPS NAL unit (its 2-byte header first, emulation
+ * prevention bytes in): 0, or -1 when it is not an SPS or cannot be read that far. */
+int imgpipe_hevc_sps_size(const unsigned char *nal, size_t len, uint32_t *width, uint32_t *height);
+/* The largest width and height over the SPS units of an hvcC record (the box's payload): 1,
+ * 0 when it holds no SPS, -1 when the record or one of its SPS cannot be read. */
+int imgpipe_hevc_config_size(const unsigned char *p, size_t len, uint32_t *width, uint32_t *height);
 
 /* ---- canvas.c ---- */
 

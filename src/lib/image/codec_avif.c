@@ -18,7 +18,11 @@ static int complete(const unsigned char *src, size_t len, char *err)
 }
 
 /* A decoder for src whose header is read: its image holds the size and metadata. The
- * pixel limit is libavif's own too, so no AV1 frame over it is ever decoded. */
+ * pixel limit is libavif's own too, so no AV1 frame over it is ever decoded: libavif
+ * hands imageSizeLimit to dav1d as its frame_size_limit, so an AV1 sequence or frame
+ * header declaring more than ispe is refused by dav1d before it allocates (libavif
+ * chooses dav1d first; its other decoders, libgav1 and aom, take no such limit, so this
+ * holds only while libavif is built with dav1d, as every distribution's is). */
 static avifDecoder *open_decoder(const unsigned char *src, size_t len, uint64_t max_pixels,
                                  char *err, int *rc)
 {

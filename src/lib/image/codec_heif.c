@@ -36,6 +36,96 @@ static int heif_fail(char *err, struct heif_error e)
     return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt HEIF: %s", why);
 }
 
+/* 1 when a w x h picture fits in an iw x ih image with pad more in each side, either way
+ * round: libheif 1.15 writes a turned grid's ispe turned, its output size not. */
+static int fits(uint32_t w, uint32_t h, uint32_t iw, uint32_t ih, uint32_t pad)
+{
+    return (w <= (uint64_t)iw + pad && h <= (uint64_t)ih + pad) ||
+           (w <= (uint64_t)ih + pad && h <= (uint64_t)iw + pad);
+}
+
+/* An HEVC coded picture is its image's ispe rounded up to whole coding blocks (the SPS's
+ * conformance window crops the rest): less than one 64-sample CTU more in each side. A
+ * larger one is a picture the file cannot explain, which libde265 would allocate anyway. */
+#define CODED_PADDING 64
+
+/* The largest picture the HEVC streams of a file declare. */
+struct coded {
+    uint32_t width, height;
+    const unsigned char *src;
+    size_t len;
+    char *err;
+};
+
+static int check_config(void *arg, uint32_t item, const unsigned char *config, size_t len,
+                        uint32_t ispe_w, uint32_t ispe_h)
+{
+    struct coded *c = arg;
+    uint32_t w, h;
+    int found = imgpipe_hevc_config_size(config, len, &w, &h);
+    if (found < 0)
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
+                            "corrupt HEIF: item %u's HEVC parameter sets cannot be read",
+                            (unsigned)item);
+    if (!found) /* none: libde265 has no picture size to allocate from this record */
+        return IMGPIPE_OK;
+    if (!fits(w, h, ispe_w, ispe_h, CODED_PADDING))
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
+                            "corrupt HEIF: item %u's HEVC stream is %ux%u, its image %ux%u",
+                            (unsigned)item, (unsigned)w, (unsigned)h, (unsigned)ispe_w,
+                            (unsigned)ispe_h);
+    if ((uint64_t)w * h > (uint64_t)c->width * c->height)
+        c->width = w, c->height = h;
+    return IMGPIPE_OK;
+}
+
+/* A grid's or overlay's output size is the canvas libheif allocates for it: the item's
+ * ispe (HEIF 6.6.2.3), else libheif would allocate a canvas no header declares. */
+static int check_derived(void *arg, uint32_t item, const char *type)
+{
+    struct coded *c = arg;
+    int grid = memcmp(type, "grid", 4) == 0;
+    if (!grid && memcmp(type, "iovl", 4) != 0)
+        return IMGPIPE_OK;
+    unsigned char d[18];
+    size_t at = grid ? 4 : 10; /* version, flags, then rows and columns or a fill colour */
+    long n = imgpipe_bmff_item_head(c->src, c->len, item, d, sizeof(d));
+    uint32_t iw, ih, w, h;
+    int wide = n >= 2 && d[1] & 1;
+    if (n < (long)(at + (wide ? 8 : 4)) || imgpipe_bmff_item_ispe(c->src, c->len, item, &iw, &ih))
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT, "corrupt HEIF: item %u's %.4s is unreadable",
+                            (unsigned)item, type);
+    w = wide ? (uint32_t)d[at] << 24 | (uint32_t)d[at + 1] << 16 | (uint32_t)d[at + 2] << 8 |
+                   d[at + 3]
+             : (uint32_t)(d[at] << 8 | d[at + 1]);
+    at += wide ? 4 : 2;
+    h = wide ? (uint32_t)d[at] << 24 | (uint32_t)d[at + 1] << 16 | (uint32_t)d[at + 2] << 8 |
+                   d[at + 3]
+             : (uint32_t)(d[at] << 8 | d[at + 1]);
+    if (!fits(w, h, iw, ih, 0))
+        return imgpipe_errf(
+            c->err, IMGPIPE_ECORRUPT, "corrupt HEIF: item %u's %.4s is %ux%u, its image %ux%u",
+            (unsigned)item, type, (unsigned)w, (unsigned)h, (unsigned)iw, (unsigned)ih);
+    if ((uint64_t)w * h > (uint64_t)c->width * c->height)
+        c->width = w, c->height = h;
+    return IMGPIPE_OK;
+}
+
+/* The largest picture over every hvcC of the file (a grid's tiles, an alpha plane) and
+ * every grid or overlay canvas, each checked against its item's ispe, read from the boxes
+ * without decoding: what libde265 and libheif will allocate, which the handle's size (the
+ * primary item's ispe) does not tell. */
+static int coded_size(const unsigned char *src, size_t len, struct coded *c, char *err)
+{
+    *c = (struct coded){.src = src, .len = len, .err = err};
+    int rc = imgpipe_bmff_each_config(src, len, "hvcC", check_config, c);
+    if (rc == IMGPIPE_OK)
+        rc = imgpipe_bmff_each_item_type(src, len, check_derived, c);
+    if (rc < 0 && rc != IMGPIPE_ECORRUPT)
+        return imgpipe_errf(err, IMGPIPE_ECORRUPT, "corrupt HEIF: unreadable item properties");
+    return rc;
+}
+
 /* The primary image's handle, its header read; NULL with *rc set on failure. */
 static struct heif_image_handle *open_primary(struct heif_context **ctx, const unsigned char *src,
                                               size_t len, char *err, int *rc)
@@ -87,6 +177,14 @@ static int info(struct imgpipe_engine *eng, const unsigned char *src, size_t len
     struct heif_image_handle *h = open_primary(&ctx, src, len, err, &rc);
     if (!h)
         return rc;
+    struct coded c;
+    if ((rc = coded_size(src, len, &c, err)) != IMGPIPE_OK) {
+        heif_image_handle_release(h);
+        heif_context_free(ctx);
+        return rc;
+    }
+    out->coded_width = c.width;
+    out->coded_height = c.height;
     out->width = heif_image_handle_get_width(h);
     out->height = heif_image_handle_get_height(h);
     out->channels = heif_image_handle_has_alpha_channel(h) ? 4 : 3;
@@ -140,10 +238,18 @@ static int decode(struct imgpipe_engine *eng, const unsigned char *src, size_t l
     uint64_t px = (uint64_t)heif_image_handle_get_width(h) * heif_image_handle_get_height(h);
     int ch = heif_image_handle_has_alpha_channel(h) ? 4 : 3;
     struct heif_image *img = NULL;
+    struct coded c;
     if (px > req->max_pixels) {
         rc = imgpipe_errf(err, IMGPIPE_ETOOBIG, "HEIF is %llu pixels, over the %llu pixel limit",
                           (unsigned long long)px, (unsigned long long)req->max_pixels);
-    } else {
+    } else if ((rc = coded_size(src, len, &c, err)) == IMGPIPE_OK &&
+               (uint64_t)c.width * c.height > req->max_pixels) {
+        rc = imgpipe_errf(err, IMGPIPE_ETOOBIG,
+                          "HEIF's coded stream is %ux%u (%llu pixels), over the %llu pixel limit",
+                          (unsigned)c.width, (unsigned)c.height,
+                          (unsigned long long)c.width * c.height,
+                          (unsigned long long)req->max_pixels);
+    } else if (rc == IMGPIPE_OK) {
         struct heif_error e = heif_decode_image(
             h, &img, heif_colorspace_RGB,
             ch == 4 ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, NULL);

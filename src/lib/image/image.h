@@ -65,6 +65,9 @@ struct imgpipe_image_info {
     int width, height; /* as stored, before orientation */
     int channels;      /* what decode will produce */
     int orientation;   /* EXIF orientation 1..8 (1 when absent or broken) */
+    /* The largest picture the decoder allocates when its stream declares one of its own
+     * (HEIF: the HEVC sequence parameter sets); 0 x 0 when only width x height is known. */
+    uint32_t coded_width, coded_height;
 };
 
 /* ---- JPEG (codec_jpeg.c) ---- */
