@@ -88,3 +88,23 @@ else
   [ $((large - small)) -lt 16384 ] || fail "300k links took $large KB, 30k took $small KB: memory grows with the list"
   ok "a 300,000-link list streams ($small KB vs $large KB peak)"
 fi
+
+# --rate spaces the starts past the deadline: a link whose turn comes after it is not
+# fetched (it fails as timed out), and the run ends by the deadline, in every mode. At 1
+# request/s for 10 links, --timeout 2.5 leaves room for 3; without the deadline's say in
+# the waits, threads and procs fetched all 10 in 9 s, and seq sent one after the deadline.
+start_galleryd --count 2 --log
+for m in $modes; do
+  for i in $(seq 1 10); do echo "$BASE/x/r-$m-$i.png"; done >"$T/rated.txt"
+  start=$(date +%s%N)
+  run_imgpipe get -m "$m" --rate 1 --timeout 2.5 -o "$T/rated-$m" "$T/rated.txt"
+  took=$(( ($(date +%s%N) - start) / 1000000 ))
+  expect_rc 1 "mode $m: --rate 1 past --timeout 2.5"
+  sent=$(grep -c "GET /x/r-$m-" "$T/galleryd.log" || true)
+  [ "$sent" -ge 2 ] && [ "$sent" -le 3 ] || fail "mode $m: $sent requests in 2.5 s at 1/s"
+  [ "$(files_in "$T/rated-$m" | wc -l)" -eq "$sent" ] || fail "mode $m: a file per request sent"
+  [ "$(grep -c 'FAILED.*deadline' "$T/err")" -eq $((10 - sent)) ] ||
+    fail "mode $m: the $((10 - sent)) links not sent fail as timed out: $(cat "$T/err")"
+  [ "$took" -lt 4500 ] || fail "mode $m: --rate 1 --timeout 2.5 took $took ms"
+done
+ok "--rate and --timeout together: no start past the deadline, in every mode"

@@ -354,11 +354,13 @@ static void cancel_transfers(struct async *a, int timed_out)
         struct slot *s = &a->slots[i];
         if (!s->in_multi && s->retry_at == 0)
             continue;
+        int flying = s->in_multi; /* a transfer cut in flight was an attempt */
         if (s->in_multi)
             curl_multi_remove_handle(a->multi, s->easy);
         s->in_multi = 0;
         s->retry_at = 0;
         if (timed_out) {
+            s->out.attempts += flying;
             imgpipe_run_timed_out(&s->out, 1);
         } else {
             s->out.status = imgpipe_errf(s->out.error, IMGPIPE_ECANCELED, "interrupted");

@@ -156,8 +156,15 @@ static int assign(imgpipe_run *r, struct worker *w, struct task_msg *m, char *er
     }
     /* Rate limits are the parent's, so that N workers share them. */
     double wait = imgpipe_hostrate_reserve(r->rate, w->task.url);
-    if (wait > 0)
-        imgpipe_run_wait(r, wait);
+    if (wait > 0 && !imgpipe_run_wait(r, wait)) { /* its turn is past the deadline, or a stop */
+        memset(&o, 0, sizeof(o));
+        if (imgpipe_run_stopping(r))
+            o.status = imgpipe_errf(o.error, IMGPIPE_ECANCELED, "interrupted");
+        else
+            imgpipe_run_timed_out(&o, 0);
+        imgpipe_run_report(r, &w->task, &o);
+        return 1;
+    }
     m->index = w->task.index;
     m->replace = w->task.replace;
     memcpy(m->name, w->task.name, sizeof(m->name));

@@ -40,7 +40,13 @@ imgpipe_fetch_opts imgpipe_run_fetch_opts(const imgpipe_run *r)
 
 void imgpipe_run_timed_out(imgpipe_outcome *o, int started)
 {
+    /* A link that was asked for keeps its attempts and time: --json says it was tried. */
+    int attempts = started ? o->attempts : 0;
+    double t0 = started ? o->started : 0;
     memset(o, 0, sizeof(*o));
+    o->attempts = attempts;
+    o->started = t0;
+    o->seconds = t0 > 0 ? imgpipe_now() - t0 : 0;
     o->status = IMGPIPE_ETIMEOUT;
     imgpipe_errf(o->error, IMGPIPE_ETIMEOUT, "%s: the run's deadline passed",
                  started ? "stopped" : "not started");
@@ -538,6 +544,8 @@ long imgpipe_run_retry_delay(const imgpipe_run *r, const imgpipe_outcome *o, uin
 int imgpipe_run_wait(const imgpipe_run *r, double seconds)
 {
     double until = imgpipe_now() + seconds;
+    if (r->deadline > 0 && until >= r->deadline) /* a wait past the deadline never ends well */
+        return 0;
     while (!imgpipe_run_stopping(r)) {
         double left = until - imgpipe_now();
         if (left <= 0)
@@ -560,7 +568,14 @@ static void attempt(imgpipe_run *r, CURL *easy, imgpipe_task *t, imgpipe_spool *
     imgpipe_transfer tr;
     double wait = imgpipe_run_reserve(r, t->url);
     if (wait > 0 && !imgpipe_run_wait(r, wait)) {
-        o->status = imgpipe_errf(o->error, IMGPIPE_ECANCELED, "interrupted");
+        if (r->deadline > 0 && !imgpipe_run_stopping(r))
+            imgpipe_run_timed_out(o, o->attempts > 0); /* its --rate turn: past the deadline */
+        else
+            o->status = imgpipe_errf(o->error, IMGPIPE_ECANCELED, "interrupted");
+        return;
+    }
+    if (imgpipe_run_remaining_ms(r) == 0) { /* the deadline passed while it waited its turn */
+        imgpipe_run_timed_out(o, o->attempts > 0);
         return;
     }
     imgpipe_fetch_opts fo = imgpipe_run_fetch_opts(r);
