@@ -90,7 +90,9 @@ typedef struct imgpipe_source_opts {
     const char *api_url;     /* Imgur API base, e.g. "https://api.imgur.com" */
     const char *client_id;   /* Imgur Client-ID; required for imgur: specs */
     long connect_timeout_ms; /* 0: library default */
-    long timeout_ms;         /* whole API request; 0: library default */
+    long timeout_ms;         /* each API request, its retries and their waits included;
+                                0: none (each attempt ends only on connect_timeout_ms or
+                                30 s without a byte) */
     int pages;          /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
                            spec's page on, one after another, ending at the first empty page;
                            0: 1. Other sources have one answer and ignore it. */
@@ -99,6 +101,7 @@ typedef struct imgpipe_source_opts {
     long retry_wait_ms; /* the first backoff, doubled each attempt; 0: 500 ms */
     int insecure;       /* skip TLS verification */
     const char *cacert; /* PEM file of CA certificates to verify with; NULL: the system's */
+    long read_timeout_ms; /* an attempt that receives nothing this long ends; 0: 30 s */
 } imgpipe_source_opts;
 
 /* What a source skipped, by reason, for the summary. */

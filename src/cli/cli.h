@@ -101,6 +101,9 @@ void cli_set_source_insecure(void);
 /* TLS and retry settings for the API requests of the sources cli_open_sources opens next
  * (0 / NULL: the library's defaults). */
 void cli_set_source_net(int insecure, const char *cacert, int retries, long retry_wait_ms);
+/* The API requests' connect and read timeouts and whole-request deadline (0: the
+ * library's). */
+void cli_set_source_timeouts(long connect_timeout_ms, long read_timeout_ms, long timeout_ms);
 
 /* --cacert FILE: 0 when FILE can be read, else -1 (printed). */
 int cli_check_cacert(const char *path);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char intro[] =
     "Downloads every image link of each SOURCE (default imgur:random) into DIR, each file\n"
@@ -297,6 +298,20 @@ static int exit_code(int status, const imgpipe_summary *sum)
     return sum->failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What is left of a deadline of ms after spent seconds; 1 ms at least, as 0 means none. */
+static long deadline_left(long ms, double spent)
+{
+    double left = (double)ms - spent * 1000.0;
+    return left >= 1.0 ? (long)left : 1;
+}
+
 int cmd_get(int argc, char **argv)
 {
     struct get_cli g = {.opts = {.dir = "images", .mode = IMGPIPE_MODE_ASYNC}};
@@ -327,12 +342,16 @@ int cmd_get(int argc, char **argv)
     imgpipe_source **sources = NULL;
     int n = 0, rc = 0;
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
+    cli_set_source_timeouts(g.opts.connect_timeout_ms, g.opts.read_timeout_ms, g.opts.timeout_ms);
+    double opened = seconds_now();
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
     if (!g.opts.retry_failed &&
         (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
         imgpipe_metrics_free(g.metrics);
         return rc;
     }
+    if (g.opts.timeout_ms > 0) /* --timeout is the command's: the API's answer counts */
+        g.opts.timeout_ms = deadline_left(g.opts.timeout_ms, seconds_now() - opened);
     catch_signals();
     g.opts.stop = &cli_stop_signal;
     g.report.opts = &g.opts;

@@ -20,7 +20,8 @@ int cli_set_pages(const char *text)
     return cli_parse_int("--pages", text, 1, 1000, &source_pages);
 }
 
-/* -k, --cacert, --retries and --retry-wait of the command, for its API requests too. */
+/* -k, --cacert, --retries, --retry-wait and the timeouts of the command, for its API
+ * requests too. */
 static imgpipe_source_opts source_net;
 
 void cli_set_source_net(int insecure, const char *cacert, int retries, long retry_wait_ms)
@@ -40,6 +41,13 @@ int cli_check_cacert(const char *path)
     }
     fclose(fp);
     return 0;
+}
+
+void cli_set_source_timeouts(long connect_timeout_ms, long read_timeout_ms, long timeout_ms)
+{
+    source_net.connect_timeout_ms = connect_timeout_ms;
+    source_net.read_timeout_ms = read_timeout_ms;
+    source_net.timeout_ms = timeout_ms;
 }
 
 void cli_set_source_insecure(void)
@@ -62,6 +70,9 @@ int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
     imgpipe_source_opts so = {.api_url = getenv("IMGUR_API_URL"),
                               .client_id = getenv("IMGUR_CLIENT_ID"),
                               .pages = source_pages,
+                              .connect_timeout_ms = source_net.connect_timeout_ms,
+                              .timeout_ms = source_net.timeout_ms,
+                              .read_timeout_ms = source_net.read_timeout_ms,
                               .insecure = source_net.insecure,
                               .cacert = source_net.cacert,
                               .retries = source_net.retries,

@@ -108,3 +108,18 @@ for m in $modes; do
   [ "$took" -lt 4500 ] || fail "mode $m: --rate 1 --timeout 2.5 took $took ms"
 done
 ok "--rate and --timeout together: no start past the deadline, in every mode"
+
+# The API's answer is part of the run: --timeout bounds it (the run took the API's 6 s and
+# then its own deadline), and --read-timeout and --connect-timeout apply to it as to a
+# download (it kept libcurl's 30 s and the library's 3 s).
+start_galleryd --count 2 --latency-ms 6000
+for opt in "--timeout 1" "--read-timeout 1"; do
+  start=$(date +%s%N)
+  # shellcheck disable=SC2086 # the option and its value are two words
+  run_imgpipe get $opt --retries 0 -o "$T/api-slow" imgur:random
+  took=$(( ($(date +%s%N) - start) / 1000000 ))
+  expect_rc 1 "$opt against an API answering in 6 s"
+  expect_err "Imgur API request .* failed: timed out" "$opt: the API request timed out"
+  [ "$took" -lt 4500 ] || fail "$opt: the API request took $took ms"
+done
+ok "--timeout and --read-timeout bound the API request too"

@@ -1,4 +1,5 @@
 #include "net/fetch.h"
+#include "common/clock.h"
 #include "common/stop.h"
 #include "common/retry.h"
 
@@ -364,12 +365,20 @@ int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *
     int retries = imgpipe_retry_count(opts->retries), rc;
     uint64_t rng = imgpipe_hash64(url, strlen(url)) ^ (uint64_t)time(NULL);
     imgpipe_transfer t;
+    /* timeout_ms is the whole request's: each attempt gets what is left of it, and a wait
+     * that would use it all up is not waited. */
+    double until = opts->timeout_ms > 0 ? imgpipe_now() + (double)opts->timeout_ms / 1000.0 : 0;
+    imgpipe_fetch_opts each = *opts;
     for (*attempts = 1;; ++*attempts) {
-        rc = fetch_once(easy, url, opts, &t, err);
+        if (until > 0)
+            each.timeout_ms = (long)((until - imgpipe_now()) * 1000.0) + 1;
+        rc = fetch_once(easy, url, &each, &t, err);
         long delay =
             rc && t.transient && *attempts <= retries
                 ? imgpipe_retry_delay_ms(*attempts, opts->retry_wait_ms, t.retry_after_ms, &rng)
                 : -1;
+        if (until > 0 && imgpipe_now() + (double)delay / 1000.0 >= until)
+            delay = -1;
         if (delay < 0 || !nap(delay, opts->stop))
             break;
         imgpipe_transfer_cleanup(&t);

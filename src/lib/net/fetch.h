@@ -72,7 +72,8 @@ int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err);
 void imgpipe_transfer_cleanup(imgpipe_transfer *t);
 
 /* A blocking GET with a handle of its own, retried after transient failures as a download
- * is (opts->retries, backoff with jitter, Retry-After): body filled from the last attempt
+ * is (opts->retries, backoff with jitter, Retry-After), all within opts->timeout_ms when
+ * it is set (the whole request's, waits included): body filled from the last attempt
  * (even for a non-2xx answer, so an API's error text can be read), *http_status set when
  * the server answered, *attempts the transfers made. */
 int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *body,

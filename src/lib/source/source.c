@@ -38,7 +38,7 @@ struct imgur_pager {
     char *base; /* the API base URL, no trailing '/' */
     char *auth; /* the "Authorization: Client-ID ..." header line */
     char *cacert;
-    long connect_timeout_ms, timeout_ms, retry_wait_ms;
+    long connect_timeout_ms, timeout_ms, read_timeout_ms, retry_wait_ms;
     int insecure, retries;
     int next;  /* the page to fetch next, counted from the spec's own page */
     int pages; /* how many pages to fetch in all */
@@ -105,7 +105,8 @@ static void fetch_into(const struct imgur_pager *p, struct page *pg)
     if (pg->rc)
         return;
     imgpipe_fetch_opts fo = {.connect_timeout_ms = p->connect_timeout_ms,
-                             .timeout_ms = p->timeout_ms ? p->timeout_ms : 60000,
+                             .timeout_ms = p->timeout_ms,
+                             .read_timeout_ms = p->read_timeout_ms,
                              .max_bytes = 64u << 20,
                              .auth_header = p->auth,
                              .insecure = p->insecure,
@@ -215,6 +216,7 @@ static int copy_api_config(struct imgur_pager *p, const char *spec, const imgpip
     snprintf(p->auth, alen, "Authorization: Client-ID %s", opts->client_id);
     p->connect_timeout_ms = opts->connect_timeout_ms;
     p->timeout_ms = opts->timeout_ms;
+    p->read_timeout_ms = opts->read_timeout_ms;
     p->insecure = opts->insecure;
     p->retries = opts->retries;
     p->retry_wait_ms = opts->retry_wait_ms;
