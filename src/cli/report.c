@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,9 +242,29 @@ static void summary_line(const struct cli_report *r, const imgpipe_summary *s, c
     fputc('\n', stderr);
 }
 
-/* The stats file appears whole or not at all, like every file imgpipe writes. */
+/* Into a FIFO, a device or through a link (--stats /dev/stdout, a pipe a monitor reads):
+ * written to as the shell's '>' would, never replaced by a file. */
+static int write_stats_through(const struct cli_report *r, const imgpipe_summary *s)
+{
+    FILE *f = fopen(r->stats_path, "w");
+    if (!f) {
+        cli_error("--stats: cannot write '%s': %s", r->stats_path, strerror(errno));
+        return -1;
+    }
+    summary_json(r, s, f);
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad)
+        cli_error("--stats: cannot write '%s': %s", r->stats_path, strerror(errno));
+    return bad ? -1 : 0;
+}
+
+/* A regular stats file appears whole or not at all, like every file imgpipe writes. */
 static int write_stats(const struct cli_report *r, const imgpipe_summary *s)
 {
+    struct stat st;
+    if (lstat(r->stats_path, &st) == 0 && !S_ISREG(st.st_mode))
+        return write_stats_through(r, s);
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%d", r->stats_path, (int)getpid());
     FILE *f = fopen(tmp, "w");

@@ -54,3 +54,23 @@ grep -q 'ETA' "$T/tty.out" || fail "the progress line shows an ETA"
 grep -q '30 downloaded' "$T/tty.out" || fail "the summary follows the progress line"
 grep -q '[0-9a-z]imgpipe: ' "$T/tty.out" && fail "a line was printed over the progress line without clearing it"
 ok "progress line on a terminal"
+
+# --stats into a link, a FIFO or a device is written through, as '>' would: the link
+# stays a link (its target gets the summary), the FIFO's reader reads it, /dev/null stays
+# a device (replaced by a file, as root, it was).
+mkdir -p "$T/st"
+ln -s "$T/st/target.json" "$T/st/link.json"
+mkfifo "$T/st/fifo"
+(timeout 30 cat "$T/st/fifo" >"$T/st/from-fifo") &
+reader=$!
+run_imgpipe get -q --stats "$T/st/link.json" -o "$T/d" "$T/list.txt"
+[ -L "$T/st/link.json" ] && python3 -c 'import json,sys; json.load(open(sys.argv[1]))["summary"]' \
+  "$T/st/target.json" || fail "--stats through a link: $(ls -l "$T/st")"
+run_imgpipe get -q --stats "$T/st/fifo" -o "$T/d" "$T/list.txt"
+wait "$reader" || fail "the FIFO's reader got nothing"
+[ -p "$T/st/fifo" ] && grep -q '"summary"' "$T/st/from-fifo" || fail "--stats into a FIFO: $(ls -l "$T/st")"
+if [ "$(id -u)" = 0 ]; then
+  run_imgpipe get -q --stats /dev/null -o "$T/d" "$T/list.txt"
+  [ -c /dev/null ] || { rm -f /dev/null; mknod -m 666 /dev/null c 1 3; fail "--stats /dev/null replaced the device"; }
+fi
+ok "--stats writes through a link, into a FIFO or a device, replacing none"
