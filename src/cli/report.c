@@ -288,9 +288,15 @@ int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const ch
     cli_report_clear(r);
     if (!r->quiet)
         summary_line(r, sum, what);
-    if (r->json) {
+    int bad = 0;
+    if (r->json) { /* a full disk or a closed pipe under --json is a failed run, said so */
         summary_json(r, sum, stdout);
-        fflush(stdout);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            cli_error("--json: cannot write to standard output: %s", strerror(errno));
+            bad = -1;
+        }
     }
-    return r->stats_path ? write_stats(r, sum) : 0;
+    if (r->stats_path && write_stats(r, sum) != 0)
+        bad = -1;
+    return bad;
 }

@@ -41,7 +41,7 @@ void cli_report_notice(const char *msg, void *userdata);
 void cli_report_item(const imgpipe_item *item, void *userdata);
 
 /* Clears the progress line, prints the summary (unless -q), writes --json's summary
- * object and --stats FILE. Returns 0, or -1 when --stats could not be written. */
+ * object and --stats FILE. Returns 0, or -1 when --stats or --json could not be written. */
 int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const char *what);
 
 #endif

@@ -74,3 +74,10 @@ if [ "$(id -u)" = 0 ]; then
   [ -c /dev/null ] || { rm -f /dev/null; mknod -m 666 /dev/null c 1 3; fail "--stats /dev/null replaced the device"; }
 fi
 ok "--stats writes through a link, into a FIFO or a device, replacing none"
+
+# --json to a stdout that cannot be written (a full disk) fails the run, saying so.
+RC=0
+timeout 60 "$IMGPIPE" get --json -o "$T/full" "$BASE/i/img0000.jpg" >/dev/full 2>"$T/err" || RC=$?
+expect_rc 1 "--json to a full stdout"
+expect_err "cannot write to standard output: No space left on device" "--json to a full stdout says why"
+ok "--json to a full stdout fails the run"
