@@ -123,3 +123,23 @@ for opt in "--timeout 1" "--read-timeout 1"; do
   [ "$took" -lt 4500 ] || fail "$opt: the API request took $took ms"
 done
 ok "--timeout and --read-timeout bound the API request too"
+
+# A list on a pipe is read as its writer writes it: the first link is fetched at once (the
+# async loop waited for 16 lines or the end), and --timeout ends the run while the next
+# line is still unwritten (every mode waited in the read), in every mode.
+start_galleryd --count 2
+for m in $modes; do
+  mkfifo "$T/links-$m"
+  (echo "$BASE/i/img0000.jpg"; sleep 6; echo "$BASE/i/img0001.jpg") >"$T/links-$m" &
+  writer=$!
+  start=$(date +%s%N)
+  run_imgpipe get -m "$m" --timeout 2 -o "$T/pipe-$m" "$T/links-$m"
+  took=$(( ($(date +%s%N) - start) / 1000000 ))
+  kill "$writer" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
+  expect_rc 0 "mode $m: a list on a pipe, cut by --timeout"
+  [ -f "$T/pipe-$m/img0000.jpg" ] || fail "mode $m: the first link written was not fetched"
+  [ ! -e "$T/pipe-$m/img0001.jpg" ] || fail "mode $m: the run waited for a line after its deadline"
+  [ "$took" -lt 4500 ] || fail "mode $m: --timeout 2 with a slow writer took $took ms"
+done
+ok "a list on a pipe: links fetched as written, the deadline holds while the writer is slow"

@@ -224,8 +224,12 @@ static int top_up(struct async *a, char *err)
         int rc = imgpipe_run_next(a->r, &s->task, err);
         if (rc < 0)
             return rc;
+        if (rc == IMGPIPE_RUN_AGAIN && imgpipe_run_remaining_ms(a->r) == 0) {
+            a->eof = 1; /* past the deadline, a link not yet written is not waited for */
+            break;
+        }
         if (rc == IMGPIPE_RUN_AGAIN) {
-            a->again = 1; /* a supply or a page with none yet: the loop asks again */
+            a->again = 1; /* a supply, a page or a line with none yet: the loop asks again */
             if (a->busy == 0)
                 idle(a);
             break;

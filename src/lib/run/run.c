@@ -234,6 +234,21 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
     return rc;
 }
 
+/* Whether the current source has its next link at hand (a page fetched, a line written).
+ * An event loop is told to ask again; a blocking executor waits here, in short steps, so
+ * that a stop or the deadline ends the run instead of a read that may never return. */
+static int source_ready(imgpipe_run *r)
+{
+    while (imgpipe_source_would_block(r->sources[r->cur])) {
+        if (r->polls)
+            return 0;
+        if (imgpipe_run_stopping(r) || imgpipe_run_remaining_ms(r) == 0)
+            return 0;
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    }
+    return 1;
+}
+
 /* The next link: with --retry-failed, the ledger's failures, whatever the sources say
  * now; else the sources'. 1 with *url, 0 at the end, < 0 a read error. */
 static int next_link(imgpipe_run *r, const char **url, char *err)
@@ -243,8 +258,8 @@ static int next_link(imgpipe_run *r, const char **url, char *err)
         return *url != NULL;
     }
     while (r->cur < r->nsources) {
-        if (r->polls && imgpipe_source_would_block(r->sources[r->cur]))
-            return IMGPIPE_RUN_AGAIN; /* the next page is on its way */
+        if (!source_ready(r))
+            return r->polls ? IMGPIPE_RUN_AGAIN : 0; /* 0: stopped, or past the deadline */
         int rc = imgpipe_source_next(r->sources[r->cur], url, err);
         if (rc != 0)
             return rc;

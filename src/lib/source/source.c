@@ -11,11 +11,13 @@
 #include "source/urllist.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define IMGUR_PREFIX "imgur:"
 
@@ -57,6 +59,7 @@ struct imgpipe_source {
     struct imgur_pager imgur;
     FILE *fp; /* SOURCE_LINES */
     int owns_fp;
+    int waits; /* fp is a pipe or a terminal: a line may be a writer's time away */
     char *line;
     size_t line_cap;
     char *name; /* the spec, for error messages */
@@ -245,14 +248,31 @@ static int open_lines(imgpipe_source *s, const char *spec, char *err)
     s->kind = SOURCE_LINES;
     if (strcmp(spec, "-") == 0) {
         s->fp = stdin;
-        return IMGPIPE_OK;
-    }
-    s->fp = fopen(spec, "r");
-    if (!s->fp)
+    } else if (!(s->fp = fopen(spec, "r"))) {
         return imgpipe_errf(err, IMGPIPE_EIO, "cannot open URL list '%s': %s", spec,
                             strerror(errno));
-    s->owns_fp = 1;
+    } else {
+        s->owns_fp = 1;
+    }
+    struct stat st;
+    s->waits = fstat(fileno(s->fp), &st) == 0 && !S_ISREG(st.st_mode);
     return IMGPIPE_OK;
+}
+
+/* Whether reading the next line would wait for its writer: nothing in stdio's buffer and
+ * nothing ready on the pipe. Only where the buffer can be looked into (glibc); elsewhere
+ * the read waits, as it always did. */
+static int lines_would_block(const imgpipe_source *s)
+{
+#ifdef __GLIBC__
+    if (!s->waits || s->fp->_IO_read_ptr < s->fp->_IO_read_end)
+        return 0;
+    struct pollfd p = {.fd = fileno(s->fp), .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
+#else
+    (void)s;
+    return 0;
+#endif
 }
 
 static int open_spec(imgpipe_source *s, const char *spec, const imgpipe_source_opts *opts,
@@ -333,6 +353,8 @@ void imgpipe_source_settle(imgpipe_source *s)
 
 int imgpipe_source_would_block(const imgpipe_source *s)
 {
+    if (s->kind == SOURCE_LINES)
+        return lines_would_block(s);
     const struct imgur_pager *p = &s->imgur;
     return s->kind == SOURCE_LINKS && s->pos >= s->links.n && more_pages(p) && p->prefetching &&
            !atomic_load(&p->prefetched);

@@ -4,8 +4,9 @@
 
 #include "imgpipe.h"
 
-/* 1 when imgpipe_source_next would wait for a page still being fetched ahead: an event
- * loop asks again later instead of stalling its transfers. */
+/* 1 when imgpipe_source_next would wait, for a page still being fetched ahead or for a
+ * line a pipe's writer has not written yet: an event loop asks again later instead of
+ * stalling its transfers, and a run can end at its deadline instead of in a read. */
 int imgpipe_source_would_block(const imgpipe_source *s);
 
 /* Waits for a page being fetched ahead (it is kept for imgpipe_source_next): before a
