@@ -101,12 +101,80 @@ static void test_config(void **state)
     assert_int_equal(imgpipe_hevc_config_size(rec, n, &w, &h), -1);
 }
 
+/* Units with `size`-byte lengths: a PPS, an SPS of w x h, a slice-like unit of 400 bytes. */
+static size_t stream(unsigned char *out, unsigned size, uint32_t w, uint32_t h, size_t ends[3])
+{
+    unsigned char sps[300], slice[400];
+    static const unsigned char pps[] = {0x44, 0x01, 0xc1, 0x73, 0xc0, 0x89};
+    size_t ns = testutil_hevc_sps(sps, sizeof(sps), 1, 1, 1, 1, w, h, 250), at = 0;
+    memset(slice, 0x5a, sizeof(slice));
+    slice[0] = 0x26, slice[1] = 0x01; /* an IDR slice's header */
+    const unsigned char *units[] = {pps, sps, slice};
+    size_t lens[] = {sizeof(pps), size == 1 ? 255 : ns, size == 1 ? 255 : sizeof(slice)};
+    for (int i = 0; i < 3; i++) {
+        for (unsigned b = size; b-- > 0;)
+            out[at++] = (unsigned char)(lens[i] >> (8 * b));
+        memcpy(out + at, units[i], lens[i]); /* 1-byte lengths: the SPS's tail cut to 255 */
+        at += lens[i];
+        ends[i] = at;
+    }
+    return at;
+}
+
+/* The NAL units of an item's data, fed in pieces split anywhere (a length field, an SPS
+ * head), with 1-, 2- and 4-byte lengths; cut units and the unit cap refused. */
+static void test_walk(void **state)
+{
+    (void)state;
+    unsigned char data[2000];
+    static const unsigned sizes[] = {1, 2, 4};
+    for (int s = 0; s < 3; s++) {
+        size_t ends[3], n = stream(data, sizes[s], 4032, 3024, ends);
+        for (size_t split = 0; split <= n; split += split < 300 ? 1 : 97) {
+            uint64_t units = 0;
+            struct imgpipe_hevc_walk w = {.length_size = sizes[s], .units = &units};
+            assert_int_equal(imgpipe_hevc_walk_feed(&w, data, split), 0);
+            assert_int_equal(imgpipe_hevc_walk_feed(&w, data + split, n - split), 0);
+            assert_int_equal(imgpipe_hevc_walk_end(&w), 0);
+            assert_int_equal(w.found, 1);
+            assert_int_equal(w.width, 4032);
+            assert_int_equal(w.height, 3024);
+            assert_int_equal(units, 3);
+        }
+        for (size_t cut = 1; cut < n; cut++) { /* ends inside a length or a unit */
+            uint64_t units = 0;
+            struct imgpipe_hevc_walk w = {.length_size = sizes[s], .units = &units};
+            assert_int_equal(imgpipe_hevc_walk_feed(&w, data, cut), 0);
+            if (cut != ends[0] && cut != ends[1])
+                assert_int_equal(imgpipe_hevc_walk_end(&w), -1);
+        }
+    }
+    uint64_t units = 0;
+    struct imgpipe_hevc_walk w = {.length_size = 3, .units = &units};
+    assert_int_equal(imgpipe_hevc_walk_feed(&w, data, 8), -1);
+    /* an SPS that cannot be read as far as its size */
+    size_t ends[3], n = stream(data, 4, 64, 64, ends);
+    data[4 + 6 + 4 + 2] = 0xff; /* 8 sub-layers */
+    w = (struct imgpipe_hevc_walk){.length_size = 4, .units = &units};
+    assert_int_equal(imgpipe_hevc_walk_feed(&w, data, n), -1);
+    /* empty units count against the cap too */
+    static const unsigned char empty[4096] = {0};
+    units = 0;
+    w = (struct imgpipe_hevc_walk){.length_size = 4, .units = &units};
+    int rc = 0;
+    for (int i = 0; i < 1100 && rc == 0; i++) /* 4 MB: a million 4-byte lengths */
+        rc = imgpipe_hevc_walk_feed(&w, empty, sizeof(empty));
+    assert_int_equal(rc, -2);
+    assert_int_equal(units, IMGPIPE_HEVC_MAX_UNITS + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

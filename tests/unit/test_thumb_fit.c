@@ -749,6 +749,66 @@ static void patch_sps(unsigned char *p, size_t len, const unsigned char *sps, si
     fail_msg("no SPS in the hvcC");
 }
 
+static uint64_t be_n(const unsigned char *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_n(unsigned char *p, unsigned n, uint64_t v)
+{
+    for (unsigned i = n; i-- > 0; v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+/* A copy of the file whose first item stored in the file (an HEVC tile: the grid is in
+ * idat) has `before`, `after` around its data: the data is copied with them into an mdat
+ * added at the end (8 spare bytes after it) and iloc's one extent points there, grown. */
+static unsigned char *wrap_item(const unsigned char *src, size_t len, const unsigned char *before,
+                                size_t nb, const unsigned char *after, size_t na, size_t *out_len)
+{
+    unsigned char *p = malloc(2 * len + nb + na + 16) /* the item's data is within len */;
+    memcpy(p, src, len);
+    unsigned char *loc = find4(p, len, "iloc");
+    assert_non_null(loc);
+    unsigned char *q = loc + 4;
+    int v = q[0];
+    unsigned osize = q[4] >> 4, lsize = q[4] & 15, bsize = q[5] >> 4,
+             isize = v == 1 ? q[5] & 15u : 0;
+    assert_true(v <= 1);
+    q += 6;
+    uint64_t items = be_n(q, 2);
+    q += 2;
+    for (uint64_t i = 0; i < items; i++) {
+        unsigned method = v == 1 ? q[3] & 15u : 0;
+        q += 2 + (v == 1 ? 2 : 0) + 2;
+        uint64_t base = be_n(q, bsize);
+        q += bsize;
+        uint64_t extents = be_n(q, 2);
+        q += 2;
+        if (method == 0) {
+            assert_int_equal(extents, 1);
+            uint64_t off = be_n(q + isize, osize), n = be_n(q + isize + osize, lsize);
+            size_t at = len;
+            put_n(p + at, 4, 8 + nb + n + na + 8);
+            memcpy(p + at + 4, "mdat", 4);
+            memcpy(p + at + 8, before, nb);
+            memcpy(p + at + 8 + nb, src + base + off, n);
+            memcpy(p + at + 8 + nb + n, after, na);
+            memset(p + at + 8 + nb + n + na, 0, 8);
+            put_n(q + isize, osize, at + 8 - base);
+            put_n(q + isize + osize, lsize, nb + n + na);
+            *out_len = at + 8 + nb + n + na + 8;
+            return p;
+        }
+        q += extents * (isize + osize + lsize);
+    }
+    fail_msg("no item in the file's mdat");
+    return NULL;
+}
+
 /* A HEIC's ispe is a claim: the HEVC stream's SPS and a grid's descriptor say what is
  * allocated, and are checked before decoding (the header check of `get` too). */
 static void test_heic_coded_size(void **state)
@@ -798,6 +858,57 @@ static void test_heic_coded_size(void **state)
     free(heic);
 }
 
+/* libheif hands libde265 a tile's own NAL units after its hvcC's: an SPS among them
+ * declares the picture as well, and is held to the same rule. */
+static void test_heic_sps_in_data(void **state)
+{
+    (void)state;
+    size_t len, n, plen;
+    char err[IMGPIPE_ERRLEN];
+    imgpipe_thumb_out out;
+    imgpipe_thumb_opts small = {.max_pixels = 10000};
+    const struct imgpipe_codec *c;
+    struct imgpipe_image_info info;
+    unsigned char *heic = make_heic(1, 0, &len), unit[300];
+    /* moved to a new mdat with nothing added: still thumbnails, in a small budget too */
+    unsigned char *p = wrap_item(heic, len, NULL, 0, NULL, 0, &plen);
+    assert_int_equal(make(p, plen, &small, 16, 16, &out, err), 0);
+    imgpipe_buf_free(&out.data);
+    free(p);
+    /* a 20000x20000 SPS before the slice: no padding explains it, at any budget */
+    n = testutil_hevc_sps(unit + 4, sizeof(unit) - 4, 0, 0, 0, 1, 20000, 20000, 4);
+    put_n(unit, 4, n);
+    p = wrap_item(heic, len, unit, 4 + n, NULL, 0, &plen);
+    assert_int_equal(make(p, plen, NULL, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "20000x20000"));
+    assert_null(out.data.data);
+    assert_int_equal(imgpipe_image_check(p, plen, 0, &c, &info, err), IMGPIPE_ECORRUPT);
+    free(p);
+    /* within the tile's padding, over a small budget */
+    n = testutil_hevc_sps(unit + 4, sizeof(unit) - 4, 0, 0, 0, 1, 120, 96, 4);
+    put_n(unit, 4, n);
+    p = wrap_item(heic, len, unit, 4 + n, NULL, 0, &plen);
+    assert_int_equal(make(p, plen, &small, 16, 16, &out, err), IMGPIPE_ETOOBIG);
+    assert_non_null(strstr(err, "120x96"));
+    free(p);
+    /* an SPS that cannot be read as far as its size */
+    unit[4 + 2] = 0xff;
+    p = wrap_item(heic, len, unit, 4 + n, NULL, 0, &plen);
+    assert_int_equal(make(p, plen, NULL, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    free(p);
+    /* a unit whose length runs past the item's data (not past the file) */
+    static const unsigned char cut[] = {0, 0, 0, 9, 0x42, 0x01};
+    p = wrap_item(heic, len, NULL, 0, cut, sizeof(cut), &plen);
+    assert_int_equal(make(p, plen, NULL, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    assert_non_null(strstr(err, "NAL units"));
+    free(p);
+    /* a length field cut by the data's end */
+    p = wrap_item(heic, len, NULL, 0, cut, 3, &plen);
+    assert_int_equal(make(p, plen, NULL, 16, 16, &out, err), IMGPIPE_ECORRUPT);
+    free(p);
+    free(heic);
+}
+
 /* Cut, flipped and garbled files: an error for that file, never a crash (ASan checks). */
 static void test_corrupt_avif_heic(void **state)
 {
@@ -840,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_heic_in),
         cmocka_unit_test(test_bombs_refused),
         cmocka_unit_test(test_heic_coded_size),
+        cmocka_unit_test(test_heic_sps_in_data),
         cmocka_unit_test(test_corrupt_avif_heic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

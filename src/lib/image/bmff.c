@@ -315,8 +315,8 @@ static int field(const unsigned char **p, const unsigned char *end, unsigned n, 
     return 0;
 }
 
-long imgpipe_bmff_item_head(const unsigned char *src, size_t len, uint32_t item, unsigned char *buf,
-                            size_t cap)
+int imgpipe_bmff_item_extents(const unsigned char *src, size_t len, uint32_t item,
+                              imgpipe_bmff_extent_fn fn, void *arg)
 {
     struct props pr;
     const unsigned char *lend, *dend = NULL;
@@ -340,12 +340,11 @@ long imgpipe_bmff_item_head(const unsigned char *src, size_t len, uint32_t item,
             field(&p, lend, 2, &extents) != 0)
             return -1;
         method &= 15;
-        size_t got = 0;
         for (uint64_t e = 0; e < extents; e++) {
             if (field(&p, lend, isize, &index) != 0 || field(&p, lend, osize, &off) != 0 ||
                 field(&p, lend, lsize, &n) != 0)
                 return -1;
-            if (id != item || got == cap)
+            if (id != item)
                 continue;
             /* in the file (method 0) or in idat (1); an item's data in another item (2) is
              * not read here */
@@ -359,12 +358,33 @@ long imgpipe_bmff_item_head(const unsigned char *src, size_t len, uint32_t item,
                 n = (uint64_t)(to - from);
             if (n > (uint64_t)(to - from))
                 return -1; /* an extent past its container: libheif may read on beyond it */
-            size_t take = n < cap - got ? (size_t)n : cap - got;
-            memcpy(buf + got, from, take);
-            got += take;
+            int rc = fn(arg, from, (size_t)n);
+            if (rc)
+                return rc;
         }
         if (id == item)
-            return (long)got;
+            return 0;
     }
     return -1;
+}
+
+struct head {
+    unsigned char *buf;
+    size_t cap, got;
+};
+
+static int copy_head(void *arg, const unsigned char *p, size_t n)
+{
+    struct head *h = arg;
+    size_t take = n < h->cap - h->got ? n : h->cap - h->got;
+    memcpy(h->buf + h->got, p, take);
+    h->got += take;
+    return h->got == h->cap; /* full: the extents after it are not looked at */
+}
+
+long imgpipe_bmff_item_head(const unsigned char *src, size_t len, uint32_t item, unsigned char *buf,
+                            size_t cap)
+{
+    struct head h = {buf, cap, 0};
+    return imgpipe_bmff_item_extents(src, len, item, copy_head, &h) < 0 ? -1 : (long)h.got;
 }

@@ -115,6 +115,13 @@ int imgpipe_bmff_each_item_type(const unsigned char *src, size_t len, imgpipe_bm
 /* Copies the first (at most cap) bytes of an item's data, as iloc places them in the file
  * or in idat, to buf: how many, or -1 when iloc cannot be read, does not list the item, or
  * puts an extent outside the file or idat. */
+/* Calls fn with each extent of an item's data in iloc's order, as a pointer into the file
+ * or idat and its length, nothing copied; fn's first non-zero result stops the walk and is
+ * returned. 0 after the last extent, -1 when iloc cannot be read, does not list the item,
+ * or puts an extent outside the file or idat. */
+typedef int (*imgpipe_bmff_extent_fn)(void *arg, const unsigned char *p, size_t n);
+int imgpipe_bmff_item_extents(const unsigned char *src, size_t len, uint32_t item,
+                              imgpipe_bmff_extent_fn fn, void *arg);
 long imgpipe_bmff_item_head(const unsigned char *src, size_t len, uint32_t item, unsigned char *buf,
                             size_t cap);
 /* The EXIF orientation equal to irot `angle` (0..3) then imir `mirror` (0, 1; -1: none). */
@@ -130,6 +137,29 @@ int imgpipe_hevc_sps_size(const unsigned char *nal, size_t len, uint32_t *width,
 /* The largest width and height over the SPS units of an hvcC record (the box's payload): 1,
  * 0 when it holds no SPS, -1 when the record or one of its SPS cannot be read. */
 int imgpipe_hevc_config_size(const unsigned char *p, size_t len, uint32_t *width, uint32_t *height);
+
+/* A walk over an item's length-prefixed NAL units (ISO/IEC 14496-15 4.3.2), fed in pieces
+ * (an item's extents) through a window of a unit's first bytes: the largest width and
+ * height over its SPS units, as imgpipe_hevc_config_size gives them for an hvcC. Set
+ * length_size (1, 2 or 4) and units (a count shared over a file) and zero the rest. */
+#define IMGPIPE_HEVC_SPS_WINDOW 288 /* raw bytes that hold the SPS head hevc_sps.c reads */
+struct imgpipe_hevc_walk {
+    unsigned length_size;
+    uint64_t *units;
+    uint32_t width, height;
+    int found;
+    int in_unit;
+    uint64_t left, unit_len;
+    size_t have;
+    unsigned char buf[IMGPIPE_HEVC_SPS_WINDOW];
+};
+/* NAL units walked per file at most: more refuses the file as corrupt. */
+#define IMGPIPE_HEVC_MAX_UNITS (1u << 20)
+/* 0; -1 when an SPS cannot be read or the length size is not 1, 2 or 4; -2 past
+ * IMGPIPE_HEVC_MAX_UNITS units. */
+int imgpipe_hevc_walk_feed(struct imgpipe_hevc_walk *w, const unsigned char *p, size_t n);
+/* 0 when the data fed ended with a whole unit, -1 when a length or a unit was cut. */
+int imgpipe_hevc_walk_end(const struct imgpipe_hevc_walk *w);
 
 /* ---- canvas.c ---- */
 

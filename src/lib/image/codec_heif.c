@@ -55,7 +55,79 @@ struct coded {
     const unsigned char *src;
     size_t len;
     char *err;
+    uint64_t units; /* NAL units walked in items' data, against IMGPIPE_HEVC_MAX_UNITS */
 };
+
+/* The one rule for an item's SPS sizes, wherever libde265 would read them (its hvcC, its
+ * data): within its ispe and padding, else corrupt; the largest counts for the limit. */
+static int check_sps(struct coded *c, uint32_t item, const char *where, int found, uint32_t w,
+                     uint32_t h, uint32_t ispe_w, uint32_t ispe_h)
+{
+    if (found < 0)
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
+                            "corrupt HEIF: item %u's HEVC parameter sets cannot be read (%s)",
+                            (unsigned)item, where);
+    if (!found) /* none: libde265 has no picture size to allocate from here */
+        return IMGPIPE_OK;
+    if (!fits(w, h, ispe_w, ispe_h, CODED_PADDING))
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
+                            "corrupt HEIF: item %u's HEVC stream is %ux%u (%s), its image %ux%u",
+                            (unsigned)item, (unsigned)w, (unsigned)h, where, (unsigned)ispe_w,
+                            (unsigned)ispe_h);
+    if ((uint64_t)w * h > (uint64_t)c->width * c->height)
+        c->width = w, c->height = h;
+    return IMGPIPE_OK;
+}
+
+/* libheif hands libde265 the item's data after the hvcC's units, so an SPS in the data
+ * replaces the hvcC's: each is walked to. Walked twice when hvcC's length size is not 4:
+ * libheif 1.15's libde265 plugin reads every length as 4 bytes whatever hvcC says, a
+ * conforming reader as hvcC says; neither reading may find an SPS the rule refuses. */
+struct walks {
+    struct imgpipe_hevc_walk as_said, as_read;
+    int twice, rc;
+};
+
+static int feed_walks(void *arg, const unsigned char *p, size_t n)
+{
+    struct walks *k = arg;
+    k->rc = imgpipe_hevc_walk_feed(&k->as_said, p, n);
+    if (k->rc == 0 && k->twice)
+        k->rc = imgpipe_hevc_walk_feed(&k->as_read, p, n);
+    return k->rc != 0;
+}
+
+static int check_data(struct coded *c, uint32_t item, unsigned length_size, uint32_t ispe_w,
+                      uint32_t ispe_h)
+{
+    if (length_size == 3) /* 14496-15 allows 1, 2 and 4 */
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
+                            "corrupt HEIF: item %u's hvcC gives NAL lengths of 3 bytes",
+                            (unsigned)item);
+    struct walks k = {.as_said = {.length_size = length_size, .units = &c->units},
+                      .as_read = {.length_size = 4, .units = &c->units},
+                      .twice = length_size != 4};
+    int rc = imgpipe_bmff_item_extents(c->src, c->len, item, feed_walks, &k);
+    if (k.rc == -2)
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
+                            "corrupt HEIF: more than %u HEVC NAL units in its items",
+                            IMGPIPE_HEVC_MAX_UNITS);
+    if (rc == -1)
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT, "corrupt HEIF: item %u's data cannot be read",
+                            (unsigned)item);
+    if (k.rc != 0 || imgpipe_hevc_walk_end(&k.as_said) != 0 ||
+        (k.twice && imgpipe_hevc_walk_end(&k.as_read) != 0))
+        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
+                            "corrupt HEIF: item %u's HEVC data is not whole NAL units (%u-byte "
+                            "lengths), or an SPS in it cannot be read",
+                            (unsigned)item, length_size);
+    rc = check_sps(c, item, "in its data", k.as_said.found, k.as_said.width, k.as_said.height,
+                   ispe_w, ispe_h);
+    if (rc == IMGPIPE_OK && k.twice)
+        rc = check_sps(c, item, "in its data", k.as_read.found, k.as_read.width, k.as_read.height,
+                       ispe_w, ispe_h);
+    return rc;
+}
 
 static int check_config(void *arg, uint32_t item, const unsigned char *config, size_t len,
                         uint32_t ispe_w, uint32_t ispe_h)
@@ -63,20 +135,10 @@ static int check_config(void *arg, uint32_t item, const unsigned char *config, s
     struct coded *c = arg;
     uint32_t w, h;
     int found = imgpipe_hevc_config_size(config, len, &w, &h);
-    if (found < 0)
-        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
-                            "corrupt HEIF: item %u's HEVC parameter sets cannot be read",
-                            (unsigned)item);
-    if (!found) /* none: libde265 has no picture size to allocate from this record */
-        return IMGPIPE_OK;
-    if (!fits(w, h, ispe_w, ispe_h, CODED_PADDING))
-        return imgpipe_errf(c->err, IMGPIPE_ECORRUPT,
-                            "corrupt HEIF: item %u's HEVC stream is %ux%u, its image %ux%u",
-                            (unsigned)item, (unsigned)w, (unsigned)h, (unsigned)ispe_w,
-                            (unsigned)ispe_h);
-    if ((uint64_t)w * h > (uint64_t)c->width * c->height)
-        c->width = w, c->height = h;
-    return IMGPIPE_OK;
+    int rc = check_sps(c, item, "in its hvcC", found, w, h, ispe_w, ispe_h);
+    /* an item with an hvcC is one libheif decodes with libde265: an hvc1 image, a grid's
+     * tile, an alpha plane (config_size read the byte: len >= 23) */
+    return rc != IMGPIPE_OK ? rc : check_data(c, item, (config[21] & 3) + 1u, ispe_w, ispe_h);
 }
 
 /* A grid's or overlay's output size is the canvas libheif allocates for it: the item's

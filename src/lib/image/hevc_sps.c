@@ -9,6 +9,8 @@
 /* The fields up to the picture size take at most 2 + 1 + 86 (a profile_tier_level with 6
  * sub-layers) + 32 (four ue(v) of up to 63 bits) + 1 bytes: the rest is never read. */
 #define SPS_HEAD_MAX 192
+/* An emulation prevention byte is at most one raw byte in three. */
+_Static_assert(IMGPIPE_HEVC_SPS_WINDOW >= SPS_HEAD_MAX * 3 / 2, "the window holds an SPS head");
 
 struct bits {
     const unsigned char *p;
@@ -138,4 +140,66 @@ int imgpipe_hevc_config_size(const unsigned char *p, size_t len, uint32_t *width
         }
     }
     return found;
+}
+
+static int is_sps(const unsigned char *nal)
+{
+    return (nal[0] >> 1 & 0x3f) == 33;
+}
+
+/* The unit in w->buf ends: an SPS's size counts as in an hvcC (a unit under 2 bytes has no
+ * header to read). */
+static int end_unit(struct imgpipe_hevc_walk *w)
+{
+    if (w->unit_len >= 2 && is_sps(w->buf)) {
+        uint32_t sw, sh;
+        if (imgpipe_hevc_sps_size(w->buf, w->have, &sw, &sh) != 0)
+            return -1;
+        w->width = sw > w->width ? sw : w->width;
+        w->height = sh > w->height ? sh : w->height;
+        w->found = 1;
+    }
+    w->in_unit = 0;
+    w->have = 0;
+    return 0;
+}
+
+int imgpipe_hevc_walk_feed(struct imgpipe_hevc_walk *w, const unsigned char *p, size_t n)
+{
+    if (w->length_size != 1 && w->length_size != 2 && w->length_size != 4)
+        return -1;
+    while (n > 0) {
+        if (!w->in_unit) { /* the length field, perhaps split over extents */
+            size_t take = w->length_size - w->have < n ? w->length_size - w->have : n;
+            memcpy(w->buf + w->have, p, take);
+            w->have += take, p += take, n -= take;
+            if (w->have < w->length_size)
+                break;
+            if (++*w->units > IMGPIPE_HEVC_MAX_UNITS)
+                return -2;
+            uint64_t len = 0;
+            for (unsigned i = 0; i < w->length_size; i++)
+                len = len << 8 | w->buf[i];
+            w->unit_len = w->left = len;
+            w->in_unit = 1;
+            w->have = 0;
+            if (len == 0 && end_unit(w) != 0)
+                return -1;
+            continue;
+        }
+        /* Only an SPS's head is kept: any other unit is skipped by its length */
+        size_t take = w->left < n ? (size_t)w->left : n, keep = 0;
+        if (w->have == 0 || is_sps(w->buf))
+            keep = sizeof(w->buf) - w->have < take ? sizeof(w->buf) - w->have : take;
+        memcpy(w->buf + w->have, p, keep);
+        w->have += keep, p += take, n -= take, w->left -= take;
+        if (w->left == 0 && end_unit(w) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int imgpipe_hevc_walk_end(const struct imgpipe_hevc_walk *w)
+{
+    return w->in_unit || w->have ? -1 : 0;
 }
