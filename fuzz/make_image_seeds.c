@@ -25,7 +25,8 @@ static void save(const char *dir, const char *name, const unsigned char *p, size
 static unsigned char *gradient(int w, int h, int channels)
 {
     unsigned char *px = malloc((size_t)w * h * channels);
-    if (!px) exit(1);
+    if (!px)
+        exit(1);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             for (int c = 0; c < channels; c++)
