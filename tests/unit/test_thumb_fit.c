@@ -794,9 +794,11 @@ static unsigned char *wrap_item(const unsigned char *src, size_t len, const unsi
             size_t at = len;
             put_n(p + at, 4, 8 + nb + n + na + 8);
             memcpy(p + at + 4, "mdat", 4);
-            memcpy(p + at + 8, before, nb);
+            if (nb) /* before and after may be NULL: memcpy must not see them */
+                memcpy(p + at + 8, before, nb);
             memcpy(p + at + 8 + nb, src + base + off, n);
-            memcpy(p + at + 8 + nb + n, after, na);
+            if (na)
+                memcpy(p + at + 8 + nb + n, after, na);
             memset(p + at + 8 + nb + n + na, 0, 8);
             put_n(q + isize, osize, at + 8 - base);
             put_n(q + isize + osize, lsize, nb + n + na);

@@ -261,7 +261,7 @@ unsigned char *testutil_webp_vp8x(unsigned flags, int w, int h, const unsigned c
 }
 
 struct bitw {
-    unsigned char b[256];
+    unsigned char b[1024];
     size_t at; /* bits */
 };
 
@@ -305,7 +305,7 @@ size_t testutil_hevc_sps(unsigned char *out, size_t cap, int max_sub_layers_minu
     put_ue(&w, width);
     put_ue(&w, height);
     size_t n = (w.at + 7) / 8, o = 0;
-    for (size_t i = 0; i < tail; i++)
+    for (size_t i = 0; i < tail && n < sizeof(w.b); i++)
         w.b[n++] = 0xff;
     int zeros = 0;
     for (size_t i = 0; i < n && o + 1 < cap; i++) {
