@@ -242,45 +242,38 @@ static void summary_line(const struct cli_report *r, const imgpipe_summary *s, c
     fputc('\n', stderr);
 }
 
-/* Into a FIFO, a device or through a link (--stats /dev/stdout, a pipe a monitor reads):
- * written to as the shell's '>' would, never replaced by a file. */
-static int write_stats_through(const struct cli_report *r, const imgpipe_summary *s)
+/* The summary into the file at path: 0; -1 when it cannot be opened (said so, naming
+ * path); -2 when a write or the close failed (errno says why). */
+static int summary_file(const struct cli_report *r, const imgpipe_summary *s, const char *path)
 {
-    FILE *f = fopen(r->stats_path, "w");
+    FILE *f = fopen(path, "w");
     if (!f) {
-        cli_error("--stats: cannot write '%s': %s", r->stats_path, strerror(errno));
+        cli_error("--stats: cannot write '%s': %s", path, strerror(errno));
         return -1;
     }
     summary_json(r, s, f);
     int bad = ferror(f);
     bad |= fclose(f) != 0;
-    if (bad)
-        cli_error("--stats: cannot write '%s': %s", r->stats_path, strerror(errno));
-    return bad ? -1 : 0;
+    return bad ? -2 : 0;
 }
 
-/* A regular stats file appears whole or not at all, like every file imgpipe writes. */
+/* A regular stats file appears whole or not at all, like every file imgpipe writes. Into
+ * a FIFO, a device or through a link (--stats /dev/stdout, a pipe a monitor reads), it is
+ * written to as the shell's '>' would, never replaced by a file. */
 static int write_stats(const struct cli_report *r, const imgpipe_summary *s)
 {
     struct stat st;
-    if (lstat(r->stats_path, &st) == 0 && !S_ISREG(st.st_mode))
-        return write_stats_through(r, s);
+    int through = lstat(r->stats_path, &st) == 0 && !S_ISREG(st.st_mode);
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%d", r->stats_path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error("--stats: cannot write '%s': %s", tmp, strerror(errno));
-        return -1;
-    }
-    summary_json(r, s, f);
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, r->stats_path) != 0) {
+    int rc = summary_file(r, s, through ? r->stats_path : tmp);
+    if (rc == 0 && !through && rename(tmp, r->stats_path) != 0)
+        rc = -2;
+    if (rc == -2)
         cli_error("--stats: cannot write '%s': %s", r->stats_path, strerror(errno));
+    if (rc == -2 && !through)
         unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return rc ? -1 : 0;
 }
 
 int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const char *what)

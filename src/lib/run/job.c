@@ -72,10 +72,15 @@ static int make_thumbs(const imgpipe_get_opts *opts, const struct imgpipe_codec 
     return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
 }
 
+/* --format's, else what codec c's thumbnails are written in (NULL: no codec known). */
+static const char *thumb_format(const imgpipe_get_opts *opts, const struct imgpipe_codec *c)
+{
+    return opts->thumb.format ? opts->thumb.format : c ? c->thumb : NULL;
+}
+
 const char *imgpipe_job_thumb_format(const imgpipe_get_opts *opts, const void *data, size_t len)
 {
-    const struct imgpipe_codec *c = opts->thumb.format ? NULL : imgpipe_codec_find(data, len);
-    return opts->thumb.format ? opts->thumb.format : c ? c->thumb : NULL;
+    return thumb_format(opts, opts->thumb.format ? NULL : imgpipe_codec_find(data, len));
 }
 
 static int write_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
@@ -86,7 +91,7 @@ static int write_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out,
     char tname[IMGPIPE_THUMBNAME_LEN]; /* longer could not be stored: the write refuses it */
     /* The format the bytes are, not the one the name says: a PNG served as photo.jpg gets
      * photo_thumbnail.jpg.png, never PNG bytes under a .jpg name. */
-    const char *format = opts->thumb.format ? opts->thumb.format : c->thumb;
+    const char *format = thumb_format(opts, c);
     int rc = IMGPIPE_OK;
     for (int i = 0; i < opts->nthumbs && rc == IMGPIPE_OK; i++) {
         rc = imgpipe_job_thumb_name(out, name, &opts->thumbs[i], opts->nthumbs, format, info->width,
