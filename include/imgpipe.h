@@ -91,8 +91,7 @@ typedef struct imgpipe_source_opts {
     const char *client_id;   /* Imgur Client-ID; required for imgur: specs */
     long connect_timeout_ms; /* 0: library default */
     long timeout_ms;         /* each API request, its retries and their waits included;
-                                0: none (each attempt ends only on connect_timeout_ms or
-                                30 s without a byte) */
+                                0: none (each attempt still ends after 60 s) */
     int pages;          /* imgur: listings (gallery/, r/, tag/): read up to this many pages from the
                            spec's page on, one after another, ending at the first empty page;
                            0: 1. Other sources have one answer and ignore it. */

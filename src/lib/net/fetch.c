@@ -365,13 +365,16 @@ int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *
     int retries = imgpipe_retry_count(opts->retries), rc;
     uint64_t rng = imgpipe_hash64(url, strlen(url)) ^ (uint64_t)time(NULL);
     imgpipe_transfer t;
-    /* timeout_ms is the whole request's: each attempt gets what is left of it, and a wait
-     * that would use it all up is not waited. */
+    /* timeout_ms is the whole request's: each attempt gets what is left of it (within its
+     * own attempt_timeout_ms), and a wait that would use it all up is not waited. */
     double until = opts->timeout_ms > 0 ? imgpipe_now() + (double)opts->timeout_ms / 1000.0 : 0;
     imgpipe_fetch_opts each = *opts;
     for (*attempts = 1;; ++*attempts) {
-        if (until > 0)
-            each.timeout_ms = (long)((until - imgpipe_now()) * 1000.0) + 1;
+        long left = until > 0 ? (long)((until - imgpipe_now()) * 1000.0) + 1 : 0;
+        each.timeout_ms =
+            left > 0 && (opts->attempt_timeout_ms <= 0 || left < opts->attempt_timeout_ms)
+                ? left
+                : opts->attempt_timeout_ms;
         rc = fetch_once(easy, url, &each, &t, err);
         long delay =
             rc && t.transient && *attempts <= retries

@@ -12,7 +12,8 @@
 typedef struct imgpipe_fetch_opts {
     long connect_timeout_ms; /* 0: 3 s */
     long read_timeout_ms;    /* abort when nothing arrives for this long; 0: 30 s */
-    long timeout_ms;         /* whole transfer; 0: none */
+    long timeout_ms;         /* whole transfer (imgpipe_fetch: its retries too); 0: none */
+    long attempt_timeout_ms; /* imgpipe_fetch: each attempt's own bound; 0: none */
     uint64_t max_bytes;      /* 0: 50 MiB */
     int max_redirs;          /* 0: 5; negative: no redirects */
     const char *auth_header; /* a full "Authorization: ..." line, or NULL */

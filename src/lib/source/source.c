@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #define IMGUR_PREFIX "imgur:"
+#define API_ATTEMPT_MS 60000 /* an API answer that trickles in is not waited for longer */
 
 enum source_kind { SOURCE_LINKS, SOURCE_LINES };
 
@@ -109,6 +110,7 @@ static void fetch_into(const struct imgur_pager *p, struct page *pg)
         return;
     imgpipe_fetch_opts fo = {.connect_timeout_ms = p->connect_timeout_ms,
                              .timeout_ms = p->timeout_ms,
+                             .attempt_timeout_ms = API_ATTEMPT_MS,
                              .read_timeout_ms = p->read_timeout_ms,
                              .max_bytes = 64u << 20,
                              .auth_header = p->auth,
