@@ -188,10 +188,11 @@ async function gallery(page) {
   let g;
   try { g = await getJSON('/api/gallery?page=' + page); } catch (e) { banner(e.message); return; }
   document.getElementById('gtotal').textContent = '(' + g.total + ' images)';
-  const file = n => '/files/' + encodeURIComponent(n);
+  // The links come from the server, made from the names as they are on disk: a name
+  // whose bytes are not UTF-8 is shown with U+FFFD but still reached.
   document.getElementById('grid').replaceChildren(...g.items.map(it => el('div', {class: 'tile'},
-    el('a', {href: file(it.name), class: 'img'},
-      el('img', {src: file(it.thumb || it.name), alt: it.name, loading: 'lazy'})),
+    el('a', {href: it.href, class: 'img'},
+      el('img', {src: it.thumb_href || it.href, alt: it.name, loading: 'lazy'})),
     el('div', {class: 'name', text: it.name}),
     el('div', {class: 'meta', text: size(it.bytes)}),
     it.url ? el('div', {class: 'meta'}, link(it.url)) : null)));

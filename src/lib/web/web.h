@@ -53,7 +53,9 @@ void imgpipe_prom_sample(imgpipe_buf *b, const char *name, const char *k1, const
 char *imgpipe_prom_finish(imgpipe_buf *b);
 
 /* The gallery: a page of the originals of dir (sorted by name) with their thumbnail, size
- * and source URL (from the ledger): {"items":[{name,bytes,thumb,url}],"page","pages"}. */
+ * and source URL (from the ledger): {"items":[{name,href,bytes,thumb,thumb_href,url}],
+ * "page","pages","total"}. Names are text (U+FFFD for a byte not UTF-8); href and
+ * thumb_href are "/files/NAME" with the name's bytes, URL-escaped, so they reach the file. */
 json_t *imgpipe_web_gallery(int dirfd, long page, int per_page, char *err);
 
 /* Opens a file of the gallery for serving: name is one path component, not hidden, a
