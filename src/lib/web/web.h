@@ -32,9 +32,10 @@ void imgpipe_web_redis_put(imgpipe_web_redis *r);
 json_t *imgpipe_web_state(imgpipe_web_redis *r, const char *const *queues, int nqueues, char *err);
 
 /* A page of a queue's failures, newest first, older than `before` (an entry id; NULL for
- * the newest): {"failures":[{id,url,error,reason,worker}], "next": id or null}. */
-json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
-                             char *err);
+ * the newest) in *doc: {"failures":[{id,url,error,reason,worker}], "next": id or null}.
+ * IMGPIPE_EINVAL for a bad queue name or id, IMGPIPE_ENET when Redis is down. */
+int imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
+                         json_t **doc, char *err);
 
 /* The state-changing actions: "requeue" or "drop" a failure (id) or all of them (id
  * NULL), "purge" the waiting jobs. *count says how many entries were affected. */
@@ -69,6 +70,15 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
                       MHD_AccessHandlerCallback handler, void *cls, char url[300], int *loopback,
                       char *err);
 
+/* Only our own script and style run; images come from us too; no one frames us. */
+#define IMGPIPE_WEB_CSP                                                                            \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'; frame-ancestors 'none'"
+
+/* Adds the headers every answer carries: no sniffing, no framing, no referrer, and the
+ * content security policy csp (NULL: IMGPIPE_WEB_CSP). */
+void imgpipe_web_secure(struct MHD_Response *r, const char *csp);
+
 /* Queues a response with the headers every answer carries (no sniffing, no framing, no
  * caching, a strict content security policy). Takes data (MHD_RESPMEM_MUST_FREE or
  * PERSISTENT). */
@@ -78,5 +88,7 @@ enum MHD_Result imgpipe_web_respond(struct MHD_Connection *conn, unsigned status
 enum MHD_Result imgpipe_web_json(struct MHD_Connection *conn, unsigned status, json_t *doc);
 /* {"error": msg} with status. */
 enum MHD_Result imgpipe_web_error(struct MHD_Connection *conn, unsigned status, const char *msg);
+/* 405 {"error"} with the Allow header ("GET, HEAD"). */
+enum MHD_Result imgpipe_web_not_allowed(struct MHD_Connection *conn, const char *allow);
 
 #endif
