@@ -120,6 +120,18 @@ ok "files, 401 and 405 answers carry nosniff, X-Frame-Options and the CSP (405: 
 kill "$DPID"
 wait "$DPID" || true
 
+# ---- a FIFO planted as DIR's ledger: the gallery still answers (it hung, waiting for a writer) ------
+mkdir -p "$T/fifo/.imgpipe"
+cp "$T/gal/plain.png" "$T/fifo/"
+mkfifo "$T/fifo/.imgpipe/ledger"
+start_dashboard --dir "$T/fifo"
+curl -sf -m 5 "${DASH}api/gallery" >"$T/fifo.json" || fail "the gallery with a FIFO as its ledger did not answer in 5 s"
+jq -e '.total == 1 and .items[0].name == "plain.png" and .items[0].url == null' "$T/fifo.json" >/dev/null ||
+  fail "the gallery with a FIFO as its ledger: $(cat "$T/fifo.json")"
+ok "a FIFO in the ledger's place does not hang the gallery"
+kill -KILL "$DPID" # a thread stuck opening the FIFO would keep SIGTERM's clean stop waiting
+wait "$DPID" 2>/dev/null || true
+
 # ---- idle connections: 150 open ones (a slowloris) leave the page answering ------------------------
 start_dashboard --dir "$T/gal"
 PORT=${DASH%/}

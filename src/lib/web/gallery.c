@@ -145,21 +145,29 @@ static const char *thumb_of(const imgpipe_strvec *names, const char *name)
     return fallback;
 }
 
+/* DIR/.imgpipe/ledger for reading, when it is a regular file reached without a symlink. */
+static FILE *open_ledger(int dirfd)
+{
+    int sub = openat(dirfd, ".imgpipe", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK and a regular file only: a FIFO planted there would hang the page */
+    int fd = sub >= 0 ? openat(sub, "ledger", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) : -1;
+    struct stat st;
+    if (sub >= 0)
+        close(sub);
+    FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+    return f;
+}
+
 /* Fills the "url" of the items whose file (shown[i], the name as on disk) a done line of
  * the ledger names (the last one wins). The ledger is read as text, never opened for
  * writing: a running get owns it. */
 static void ledger_urls(int dirfd, json_t *items, const char *const *shown)
 {
-    int sub = openat(dirfd, ".imgpipe", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int fd = sub >= 0 ? openat(sub, "ledger", O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
-    if (sub >= 0)
-        close(sub);
-    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
+    FILE *f = open_ledger(dirfd);
+    if (!f)
         return;
-    }
     char *line = NULL, *name, *url;
     size_t cap = 0;
     ssize_t n;
