@@ -6,7 +6,9 @@ const TOKEN = document.querySelector('meta[name="imgpipe-token"]').content;
 const POLL_MS = 2000, HISTORY_MS = 10 * 60 * 1000;
 const history = [];         // [{t, done}] summed over queues, for the chart and rates
 const workerSeen = new Map(); // name -> {last row data, samples}
-const cursors = {};         // queue -> id of the newest failure shown ('' = newest)
+// Per queue state is kept in Maps: a queue may be called "constructor" or "__proto__".
+const cursors = new Map();  // queue -> id of the newest failure shown ('' = newest)
+const queueHistory = new Map(); // queue -> [{t, done}]
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -56,9 +58,9 @@ function rate(samples, now) {
 function drawQueues(queues, now) {
   const tb = document.querySelector('#queues tbody');
   tb.replaceChildren();
-  const per = history.perQueue || (history.perQueue = {});
   for (const q of queues) {
-    const h = per[q.name] || (per[q.name] = []);
+    if (!queueHistory.has(q.name)) queueHistory.set(q.name, []);
+    const h = queueHistory.get(q.name);
     h.push({t: now, done: q.done});
     while (h.length && now - h[0].t > HISTORY_MS) h.shift();
     const r = rate(h, now);
@@ -123,7 +125,7 @@ async function drawFailures(queues) {
   for (const q of queues) {
     if (!q.failed) continue;
     const page = await getJSON('/api/failures?' + new URLSearchParams(
-      {queue: q.name, before: cursors[q.name] || '', count: 50}));
+      {queue: q.name, before: cursors.get(q.name) || '', count: 50}));
     const reasons = el('table', {class: 'reasons'},
       el('thead', {}, el('tr', {}, el('th', {text: 'reason'}),
         el('th', {class: 'n', text: 'count (latest ' + q.reasons_sampled + ')'}),
@@ -139,8 +141,8 @@ async function drawFailures(queues) {
         el('button', {class: 'danger', text: 'drop',
                       onclick: () => post('/api/drop', {queue: q.name, id: f.id})}))));
     const pager = el('div', {class: 'pager'},
-      cursors[q.name] ? el('button', {text: '« newest', onclick: () => { cursors[q.name] = ''; refresh(); }}) : null,
-      page.next ? el('button', {text: 'older »', onclick: () => { cursors[q.name] = page.next; refresh(); }}) : null);
+      cursors.get(q.name) ? el('button', {text: '« newest', onclick: () => { cursors.set(q.name, ''); refresh(); }}) : null,
+      page.next ? el('button', {text: 'older »', onclick: () => { cursors.set(q.name, page.next); refresh(); }}) : null);
     parts.push(el('div', {class: 'queue-failures', 'data-queue': q.name},
       el('h3', {text: 'queue ' + q.name + ': ' + q.failed + ' failed '},
         el('button', {text: 'requeue all', onclick: () => post('/api/requeue', {queue: q.name})}),
@@ -188,10 +190,11 @@ async function gallery(page) {
   let g;
   try { g = await getJSON('/api/gallery?page=' + page); } catch (e) { banner(e.message); return; }
   document.getElementById('gtotal').textContent = '(' + g.total + ' images)';
-  const file = n => '/files/' + encodeURIComponent(n);
+  // The links come from the server, made from the names as they are on disk: a name
+  // whose bytes are not UTF-8 is shown with U+FFFD but still reached.
   document.getElementById('grid').replaceChildren(...g.items.map(it => el('div', {class: 'tile'},
-    el('a', {href: file(it.name), class: 'img'},
-      el('img', {src: file(it.thumb || it.name), alt: it.name, loading: 'lazy'})),
+    el('a', {href: it.href, class: 'img'},
+      el('img', {src: it.thumb_href || it.href, alt: it.name, loading: 'lazy'})),
     el('div', {class: 'name', text: it.name}),
     el('div', {class: 'meta', text: size(it.bytes)}),
     it.url ? el('div', {class: 'meta'}, link(it.url)) : null)));

@@ -106,12 +106,52 @@ static void test_gallery_pages_with_thumbs_and_ledger_urls(void **state)
     free(dir);
 }
 
+/* A name that is not UTF-8 is listed (U+FFFD in its text) with links that reach it and its
+ * URL from the ledger; a.png and a.jpg each get their own thumbnail; b.gif, whose
+ * thumbnail another tool named "b_thumbnail.png", still gets it; a page past the end (its
+ * first item's index overflowing) is empty. */
+static void test_gallery_names_and_thumbnails(void **state)
+{
+    (void)state;
+    char *dir = testutil_tmpdir();
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+    const char *names[] = {
+        "a.jpg", "a.png",           "a_thumbnail_16x16.jpg.png", "a_thumbnail_16x16.png",
+        "b.gif", "b_thumbnail.png", "caf\xe9 #?%.png",           "caf\xe9 #?%_thumbnail.png"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        put(dirfd, names[i], "xx");
+    assert_int_equal(mkdirat(dirfd, ".imgpipe", 0755), 0);
+    put(dirfd, ".imgpipe/ledger", "done\t2\t-\tcaf\xe9 #?%.png\thttp://h/caf%E9\xe9.png\n");
+    char err[IMGPIPE_ERRLEN];
+    json_t *g = imgpipe_web_gallery(dirfd, 1, 24, err), *items = json_object_get(g, "items");
+    assert_int_equal(json_integer_value(json_object_get(g, "total")), 4);
+    assert_int_equal(json_array_size(items), 4);
+    assert_string_equal(item_str(items, 0, "thumb"), "a_thumbnail_16x16.jpg.png");
+    assert_string_equal(item_str(items, 1, "name"), "a.png");
+    assert_string_equal(item_str(items, 1, "thumb"), "a_thumbnail_16x16.png");
+    assert_string_equal(item_str(items, 1, "thumb_href"), "/files/a_thumbnail_16x16.png");
+    assert_string_equal(item_str(items, 2, "thumb"), "b_thumbnail.png");
+    assert_string_equal(item_str(items, 3, "name"), "caf\xef\xbf\xbd #?%.png");
+    assert_string_equal(item_str(items, 3, "href"), "/files/caf%E9%20%23%3F%25.png");
+    assert_string_equal(item_str(items, 3, "thumb_href"),
+                        "/files/caf%E9%20%23%3F%25_thumbnail.png");
+    assert_string_equal(item_str(items, 3, "url"), "http://h/caf%E9\xef\xbf\xbd.png");
+    json_decref(g);
+    g = imgpipe_web_gallery(dirfd, 2305843009213693953L, 24, err);
+    assert_int_equal(json_array_size(json_object_get(g, "items")), 0);
+    json_decref(g);
+    close(dirfd);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prom_escapes_labels_and_help),
         cmocka_unit_test(test_open_file_refuses_what_is_not_directly_in_dir),
         cmocka_unit_test(test_gallery_pages_with_thumbs_and_ledger_urls),
+        cmocka_unit_test(test_gallery_names_and_thumbnails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,8 @@ static enum MHD_Result deny_auth(struct MHD_Connection *conn)
         MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    imgpipe_web_secure(r, NULL);
     enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "imgpipe dashboard", r);
     MHD_destroy_response(r);
     return ret;
@@ -96,8 +98,8 @@ static enum MHD_Result serve_file(struct dash *d, struct MHD_Connection *conn, c
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type_of(name));
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; sandbox");
+    /* opened by itself, a file runs nothing, not even as a page of ours */
+    imgpipe_web_secure(r, "default-src 'none'; frame-ancestors 'none'; sandbox");
     enum MHD_Result ret = MHD_queue_response(conn, 200, r);
     MHD_destroy_response(r);
     return ret;
@@ -134,9 +136,11 @@ static enum MHD_Result get(struct dash *d, struct MHD_Connection *conn, const ch
         return state(d, conn, url[1] == 'm');
     if (strcmp(url, "/api/failures") == 0) {
         const char *q = arg(conn, "queue"), *n = arg(conn, "count");
-        json_t *doc = imgpipe_web_failures(&d->redis, q ? q : "default", arg(conn, "before"),
-                                           n ? atoi(n) : 50, err);
-        return doc ? imgpipe_web_json(conn, 200, doc) : imgpipe_web_error(conn, 503, err);
+        json_t *doc;
+        int rc = imgpipe_web_failures(&d->redis, q ? q : "default", arg(conn, "before"),
+                                      n ? atoi(n) : 50, &doc, err);
+        return rc == IMGPIPE_OK ? imgpipe_web_json(conn, 200, doc)
+                                : imgpipe_web_error(conn, rc == IMGPIPE_ENET ? 503 : 400, err);
     }
     if (strcmp(url, "/api/gallery") == 0) {
         if (d->dirfd < 0)
@@ -187,7 +191,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return get(d, conn, url);
     if (strcmp(method, "POST") == 0)
         return post(d, conn, url);
-    return imgpipe_web_error(conn, 405, "method not allowed");
+    return imgpipe_web_not_allowed(conn, "GET, HEAD, POST");
 }
 
 /* The page with this process's token in it: {{TOKEN}} in web/index.html. */

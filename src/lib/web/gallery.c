@@ -4,6 +4,7 @@
 #include "store/ledger.h"
 #include "web/web.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,11 +65,63 @@ static int list_files(int dirfd, imgpipe_strvec *names, char *err)
     return IMGPIPE_OK;
 }
 
-/* The first thumbnail of name ("<stem>_thumbnail..."), found by a binary search in the
- * sorted names, or NULL. */
+static int in_names(const imgpipe_strvec *names, const char *name)
+{
+    return bsearch(&name, names->v, names->n, sizeof(char *), by_name) != NULL;
+}
+
+/* What follows "<stem>_thumbnail" in a thumbnail's name is an optional size ("_128x128",
+ * "_x64"), then the rest: from its first '.', or nothing. The rest, or NULL when s is not
+ * that. */
+static const char *after_size(const char *s)
+{
+    const char *dot = strchr(s, '.'), *end = dot ? dot : s + strlen(s);
+    int digits = 0, x = 0;
+    if (s == end)
+        return end;
+    if (*s != '_')
+        return NULL;
+    for (const char *p = s + 1; p < end; p++) {
+        if (isdigit((unsigned char)*p))
+            digits++;
+        else if ((*p == 'x' || *p == 'X') && !x)
+            x = 1;
+        else
+            return NULL;
+    }
+    return x && digits ? end : NULL;
+}
+
+/* 1 when a thumbnail's rest is named for a source of extension ext: the rest is ext, or
+ * ext and a format's extension (a.gif's is "a_thumbnail.gif.png", see imgpipe_thumb_name). */
+static int named_for(const char *rest, const char *ext)
+{
+    size_t n = strlen(ext);
+    return strncmp(rest, ext, n) == 0 &&
+           (rest[n] == '\0' || (n && rest[n] == '.' && !strchr(rest + n + 1, '.')));
+}
+
+/* 1 when another file of names is the source a thumbnail's rest is named for: stem plus
+ * the rest, or plus the rest without its added format extension. */
+static int owned(const imgpipe_strvec *names, size_t stem, const char *name, const char *rest)
+{
+    char owner[600];
+    const char *last = strrchr(rest, '.');
+    snprintf(owner, sizeof(owner), "%.*s%s", (int)stem, name, rest);
+    if (*rest && in_names(names, owner))
+        return 1;
+    snprintf(owner, sizeof(owner), "%.*s%.*s", (int)stem, name, (int)(last ? last - rest : 0),
+             rest);
+    return last && last != rest && in_names(names, owner);
+}
+
+/* The thumbnail of name: the first "<stem>_thumbnail[_WxH]<ext>[.fmt]" of the sorted
+ * names, so that a.png never shows a.jpg's "a_thumbnail.jpg.png"; else (thumbnails named
+ * by another tool, e.g. b.gif's "b_thumbnail.png") the first "<stem>_thumbnail..." that
+ * no other file is the source of. NULL when there is none. */
 static const char *thumb_of(const imgpipe_strvec *names, const char *name)
 {
-    const char *dot = strrchr(name, '.');
+    const char *dot = strrchr(name, '.'), *fallback = NULL;
     size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
     char prefix[300];
     snprintf(prefix, sizeof(prefix), "%.*s_thumbnail", (int)stem, name);
@@ -80,53 +133,87 @@ static const char *thumb_of(const imgpipe_strvec *names, const char *name)
         else
             hi = mid;
     }
-    for (; lo < names->n && strncmp(names->v[lo], prefix, plen) == 0; lo++)
-        if (imgpipe_is_thumb_name(names->v[lo]))
+    for (; lo < names->n && strncmp(names->v[lo], prefix, plen) == 0; lo++) {
+        const char *rest = after_size(names->v[lo] + plen);
+        if (!rest || !imgpipe_is_thumb_name(names->v[lo]))
+            continue;
+        if (named_for(rest, name + stem))
             return names->v[lo];
-    return NULL;
+        if (!fallback && !owned(names, stem, name, rest))
+            fallback = names->v[lo];
+    }
+    return fallback;
 }
 
-/* Fills the "url" of the items whose name a done line of the ledger gives (the last one
- * wins). The ledger is read as text, never opened for writing: a running get owns it. */
-static void ledger_urls(int dirfd, json_t *items)
+/* DIR/.imgpipe/ledger for reading, when it is a regular file reached without a symlink. */
+static FILE *open_ledger(int dirfd)
 {
     int sub = openat(dirfd, ".imgpipe", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int fd = sub >= 0 ? openat(sub, "ledger", O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    /* O_NONBLOCK and a regular file only: a FIFO planted there would hang the page */
+    int fd = sub >= 0 ? openat(sub, "ledger", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) : -1;
+    struct stat st;
     if (sub >= 0)
         close(sub);
-    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
+    FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+    return f;
+}
+
+/* Fills the "url" of the items whose file (shown[i], the name as on disk) a done line of
+ * the ledger names (the last one wins). The ledger is read as text, never opened for
+ * writing: a running get owns it. */
+static void ledger_urls(int dirfd, json_t *items, const char *const *shown)
+{
+    FILE *f = open_ledger(dirfd);
+    if (!f)
         return;
-    }
     char *line = NULL, *name, *url;
-    size_t cap = 0, i;
+    size_t cap = 0;
     ssize_t n;
-    json_t *it;
     while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
         line[n - 1] = '\0';
         enum imgpipe_ledger_state st;
         uint64_t bytes;
         if (imgpipe_ledger_parse_line(line, &st, &bytes, &name, &url) || st != IMGPIPE_LEDGER_DONE)
             continue;
-        char *shown = imgpipe_redact_dup(url); /* an older imgpipe's ledger kept passwords */
-        json_array_foreach(
-            items, i, it) if (strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
-            json_object_set_new(it, "url", json_string(shown ? shown : ""));
-        free(shown);
+        /* redacted (an older imgpipe's ledger kept passwords), U+FFFD for bytes not UTF-8 */
+        for (size_t i = 0; i < json_array_size(items); i++)
+            if (strcmp(shown[i], name) == 0)
+                json_object_set_new(json_array_get(items, i), "url", imgpipe_q_json_shown(url));
     }
     free(line);
     fclose(f);
 }
 
+/* "/files/NAME" with every byte of name but encodeURIComponent's unreserved ones as %XX:
+ * a link that reaches the file whatever its name holds ('?', '#', '%', bytes not UTF-8). */
+static json_t *href(const char *name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char out[8 + 3 * 256], *o = out + sprintf(out, "/files/");
+    for (const unsigned char *p = (const unsigned char *)name; *p && o < out + sizeof(out) - 4;
+         p++) {
+        if (isalnum(*p) || strchr("-_.!~*'()", *p))
+            *o++ = (char)*p;
+        else
+            o += sprintf(o, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+    *o = '\0';
+    return json_string(out);
+}
+
+/* An item: the names as text (a byte that is not UTF-8 shows as U+FFFD), the links to the
+ * files as they are on disk. */
 static json_t *item(int dirfd, const imgpipe_strvec *names, const char *name)
 {
     struct stat st;
     const char *thumb = thumb_of(names, name);
     long long bytes = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_size : 0;
-    return json_pack("{s:s,s:I,s:s?,s:n}", "name", name, "bytes", (json_int_t)bytes, "thumb", thumb,
-                     "url");
+    return json_pack("{s:o,s:o,s:I,s:o?,s:o?,s:n}", "name", imgpipe_q_json_text(name), "href",
+                     href(name), "bytes", (json_int_t)bytes, "thumb",
+                     thumb ? imgpipe_q_json_text(thumb) : NULL, "thumb_href",
+                     thumb ? href(thumb) : NULL, "url");
 }
 
 json_t *imgpipe_web_gallery(int dirfd, long page, int per_page, char *err)
@@ -140,15 +227,17 @@ json_t *imgpipe_web_gallery(int dirfd, long page, int per_page, char *err)
     per_page = per_page < 1 ? 1 : per_page > IMGPIPE_WEB_PAGE_MAX ? IMGPIPE_WEB_PAGE_MAX : per_page;
     long pages = (long)((total + (size_t)per_page - 1) / (size_t)per_page);
     page = page < 1 ? 1 : page;
-    json_t *items = json_array();
-    size_t first = (size_t)(page - 1) * (size_t)per_page, seen = 0;
-    for (size_t i = 0; i < names.n && json_array_size(items) < (size_t)per_page; i++) {
-        if (imgpipe_is_thumb_name(names.v[i]))
+    /* past the last page: none (and no overflow of (page - 1) * per_page) */
+    size_t first = page > pages ? total : (size_t)(page - 1) * (size_t)per_page, seen = 0, n = 0;
+    const char *shown[IMGPIPE_WEB_PAGE_MAX];
+    json_t *items = json_array(), *it;
+    for (size_t i = 0; i < names.n && n < (size_t)per_page; i++) {
+        if (imgpipe_is_thumb_name(names.v[i]) || seen++ < first)
             continue;
-        if (seen++ >= first)
-            json_array_append_new(items, item(dirfd, &names, names.v[i]));
+        if ((it = item(dirfd, &names, names.v[i])) && json_array_append_new(items, it) == 0)
+            shown[n++] = names.v[i];
     }
-    ledger_urls(dirfd, items);
+    ledger_urls(dirfd, items, shown);
     imgpipe_strvec_free(&names);
     return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)page, "pages",
                      (json_int_t)pages, "total", (json_int_t)total);

@@ -90,7 +90,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
     (void)version, (void)upload, (void)upload_size, (void)con_cls;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return imgpipe_web_error(conn, 405, "method not allowed");
+        return imgpipe_web_not_allowed(conn, "GET, HEAD");
     if (strcmp(url, "/metrics") != 0)
         return imgpipe_web_error(conn, 404, "only /metrics here");
     char *text = render(cls);

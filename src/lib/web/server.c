@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* Splits "HOST:PORT" / "[V6]:PORT" into host and port. */
 static int split(const char *listen, char host[256], char port[16], char *err)
@@ -39,6 +40,37 @@ static int is_loopback(const struct sockaddr *sa)
            IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 }
 
+#define IDLE_TIMEOUT_S 30    /* a connection silent this long is closed */
+#define MAX_CONNECTIONS 1024 /* at once, each with its thread */
+#define MIN_CONNECTIONS 64
+
+/* As many connections as the descriptor limit leaves room for (two each: the socket and a
+ * file being served), up to MAX_CONNECTIONS: a few dozen idle connections (a browser's,
+ * or a slowloris') must not leave the page without an answer. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                   ? (rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 2 : 0)
+                   : MAX_CONNECTIONS;
+    return n < MIN_CONNECTIONS   ? MIN_CONNECTIONS
+           : n > MAX_CONNECTIONS ? MAX_CONNECTIONS
+                                 : (unsigned)n;
+}
+
+/* Unescapes a URL's path or argument as MHD does, except that one holding an escaped NUL
+ * becomes "\x01", which no route, file or queue is called: cut at the NUL,
+ * "/files/a.png%00.txt" would serve a.png, another file than the one asked for. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls, (void)conn;
+    size_t n = MHD_http_unescape(s);
+    if (strlen(s) == n)
+        return n;
+    strcpy(s, "\x01"); /* s held "%00": room for 2 bytes */
+    return 1;
+}
+
 int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok,
                       MHD_AccessHandlerCallback handler, void *cls, char url[300], int *loopback,
                       char *err)
@@ -62,12 +94,13 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
                             "listening on %s, not a loopback address, needs basic auth credentials",
                             listen);
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    /* poll, not select: descriptors past FD_SETSIZE work */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, 0, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)30, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit(), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     int v6 = ai->ai_family == AF_INET6;
     freeaddrinfo(ai);
     if (!d)
@@ -80,8 +113,18 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
     return IMGPIPE_OK;
 }
 
-enum MHD_Result imgpipe_web_respond(struct MHD_Connection *conn, unsigned status, const char *type,
-                                    void *data, size_t len, enum MHD_ResponseMemoryMode mem)
+void imgpipe_web_secure(struct MHD_Response *r, const char *csp)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Content-Security-Policy", csp ? csp : IMGPIPE_WEB_CSP);
+}
+
+/* imgpipe_web_respond's, with an Allow header when allow is not NULL. */
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                               void *data, size_t len, enum MHD_ResponseMemoryMode mem,
+                               const char *allow)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mem);
     if (!r) {
@@ -90,30 +133,44 @@ enum MHD_Result imgpipe_web_respond(struct MHD_Connection *conn, unsigned status
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    /* Only our own script and style run; images come from us too. */
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'none'; script-src 'self'; style-src 'self'; "
-                            "img-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    imgpipe_web_secure(r, NULL);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-enum MHD_Result imgpipe_web_json(struct MHD_Connection *conn, unsigned status, json_t *doc)
+enum MHD_Result imgpipe_web_respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                                    void *data, size_t len, enum MHD_ResponseMemoryMode mem)
+{
+    return respond(conn, status, type, data, len, mem, NULL);
+}
+
+static enum MHD_Result json_answer(struct MHD_Connection *conn, unsigned status, json_t *doc,
+                                   const char *allow)
 {
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text)
         return MHD_NO;
-    return imgpipe_web_respond(conn, status, "application/json; charset=utf-8", text, strlen(text),
-                               MHD_RESPMEM_MUST_FREE);
+    return respond(conn, status, "application/json; charset=utf-8", text, strlen(text),
+                   MHD_RESPMEM_MUST_FREE, allow);
+}
+
+enum MHD_Result imgpipe_web_json(struct MHD_Connection *conn, unsigned status, json_t *doc)
+{
+    return json_answer(conn, status, doc, NULL);
 }
 
 enum MHD_Result imgpipe_web_error(struct MHD_Connection *conn, unsigned status, const char *msg)
 {
-    return imgpipe_web_json(conn, status, json_pack("{s:s}", "error", msg));
+    return json_answer(conn, status, json_pack("{s:s}", "error", msg), NULL);
+}
+
+enum MHD_Result imgpipe_web_not_allowed(struct MHD_Connection *conn, const char *allow)
+{
+    /* RFC 9110: a 405 says which methods are */
+    return json_answer(conn, 405, json_pack("{s:s}", "error", "method not allowed"), allow);
 }

@@ -126,13 +126,12 @@ static json_t *failure_json(const redisReply *e)
                      reason_of(f), "worker", imgpipe_q_json_text(w));
 }
 
-json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
-                             char *err)
+int imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
+                         json_t **doc, char *err)
 {
-    if (!imgpipe_q_name_ok(queue)) {
-        imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name");
-        return NULL;
-    }
+    *doc = NULL;
+    if (!imgpipe_q_name_ok(queue))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name");
     char key[IMGPIPE_Q_KEYLEN], end[80];
     imgpipe_q_key(key, queue, ":failed");
     /* "(" makes the bound exclusive (Redis 6.2): the next page starts after the last id. */
@@ -141,26 +140,27 @@ json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char
     count = count < 1 ? 1 : count > IMGPIPE_WEB_PAGE_MAX ? IMGPIPE_WEB_PAGE_MAX : count;
     redisContext *c = imgpipe_web_redis_get(r, err);
     redisReply *rep = c ? redisCommand(c, "XREVRANGE %s %s - COUNT %d", key, end, count + 1) : NULL;
-    json_t *doc = NULL;
+    int rc = c ? IMGPIPE_OK : IMGPIPE_ENET;
     if (rep && rep->type == REDIS_REPLY_ARRAY) {
         json_t *list = json_array();
         for (size_t i = 0; i < rep->elements && i < (size_t)count; i++)
             json_array_append_new(list, failure_json(rep->element[i]));
-        doc = json_pack("{s:o}", "failures", list);
-        json_object_set_new(doc, "next",
+        *doc = json_pack("{s:o}", "failures", list);
+        json_object_set_new(*doc, "next",
                             rep->elements > (size_t)count
                                 ? json_string(rep->element[count - 1]->element[0]->str)
                                 : json_null());
-    } else if (c) {
-        imgpipe_errf(err, c->err ? IMGPIPE_ENET : IMGPIPE_EINVAL, "cannot read the failures: %s",
-                     c->err ? c->errstr
-                     : rep  ? rep->str
-                            : "no reply");
+    } else if (c) { /* Redis gone (503), or refusing the request: a bad id (400) */
+        rc = imgpipe_errf(err, c->err ? IMGPIPE_ENET : IMGPIPE_EINVAL,
+                          "cannot read the failures: %s",
+                          c->err ? c->errstr
+                          : rep  ? rep->str
+                                 : "no reply");
     }
     if (rep)
         freeReplyObject(rep);
     imgpipe_web_redis_put(r);
-    return doc;
+    return rc;
 }
 
 /* One failure back to its queue, as requeue-failed does for all. */

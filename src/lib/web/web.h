@@ -32,9 +32,10 @@ void imgpipe_web_redis_put(imgpipe_web_redis *r);
 json_t *imgpipe_web_state(imgpipe_web_redis *r, const char *const *queues, int nqueues, char *err);
 
 /* A page of a queue's failures, newest first, older than `before` (an entry id; NULL for
- * the newest): {"failures":[{id,url,error,reason,worker}], "next": id or null}. */
-json_t *imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
-                             char *err);
+ * the newest) in *doc: {"failures":[{id,url,error,reason,worker}], "next": id or null}.
+ * IMGPIPE_EINVAL for a bad queue name or id, IMGPIPE_ENET when Redis is down. */
+int imgpipe_web_failures(imgpipe_web_redis *r, const char *queue, const char *before, int count,
+                         json_t **doc, char *err);
 
 /* The state-changing actions: "requeue" or "drop" a failure (id) or all of them (id
  * NULL), "purge" the waiting jobs. *count says how many entries were affected. */
@@ -53,7 +54,9 @@ void imgpipe_prom_sample(imgpipe_buf *b, const char *name, const char *k1, const
 char *imgpipe_prom_finish(imgpipe_buf *b);
 
 /* The gallery: a page of the originals of dir (sorted by name) with their thumbnail, size
- * and source URL (from the ledger): {"items":[{name,bytes,thumb,url}],"page","pages"}. */
+ * and source URL (from the ledger): {"items":[{name,href,bytes,thumb,thumb_href,url}],
+ * "page","pages","total"}. Names are text (U+FFFD for a byte not UTF-8); href and
+ * thumb_href are "/files/NAME" with the name's bytes, URL-escaped, so they reach the file. */
 json_t *imgpipe_web_gallery(int dirfd, long page, int per_page, char *err);
 
 /* Opens a file of the gallery for serving: name is one path component, not hidden, a
@@ -67,6 +70,15 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
                       MHD_AccessHandlerCallback handler, void *cls, char url[300], int *loopback,
                       char *err);
 
+/* Only our own script and style run; images come from us too; no one frames us. */
+#define IMGPIPE_WEB_CSP                                                                            \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'; frame-ancestors 'none'"
+
+/* Adds the headers every answer carries: no sniffing, no framing, no referrer, and the
+ * content security policy csp (NULL: IMGPIPE_WEB_CSP). */
+void imgpipe_web_secure(struct MHD_Response *r, const char *csp);
+
 /* Queues a response with the headers every answer carries (no sniffing, no framing, no
  * caching, a strict content security policy). Takes data (MHD_RESPMEM_MUST_FREE or
  * PERSISTENT). */
@@ -76,5 +88,7 @@ enum MHD_Result imgpipe_web_respond(struct MHD_Connection *conn, unsigned status
 enum MHD_Result imgpipe_web_json(struct MHD_Connection *conn, unsigned status, json_t *doc);
 /* {"error": msg} with status. */
 enum MHD_Result imgpipe_web_error(struct MHD_Connection *conn, unsigned status, const char *msg);
+/* 405 {"error"} with the Allow header ("GET, HEAD"). */
+enum MHD_Result imgpipe_web_not_allowed(struct MHD_Connection *conn, const char *allow);
 
 #endif
