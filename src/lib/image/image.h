@@ -46,7 +46,7 @@ struct imgpipe_engine {
     void *lcms;                         /* lcms2 context of this thread */
     void *xform;                        /* the last profile's transform to sRGB */
     imgpipe_buf xform_icc;              /* ... and that profile's bytes */
-    int xform_channels;
+    int xform_channels;                 /* ... and the pixels it takes (engine.c) */
 };
 
 /* The calling thread's engine, created on first use and freed when the thread exits;
@@ -59,6 +59,11 @@ void imgpipe_engine_trim(struct imgpipe_engine *e);
 /* Converts 3/4-channel pixels from the profile in e->icc to sRGB in place; 1 when done, 0
  * when there is no usable RGB profile (the pixels are then left as they are: sRGB). */
 int imgpipe_icc_to_srgb(struct imgpipe_engine *e, struct imgpipe_image *img);
+/* Converts width x height CMYK pixels (4 bytes each, inks inverted when Adobe stored them
+ * so) through the CMYK profile in e->icc into rgb's 3 channels; 1 when done, 0 when there is
+ * no usable CMYK profile (rgb is then left untouched). */
+int imgpipe_icc_cmyk_to_srgb(struct imgpipe_engine *e, const unsigned char *cmyk, int inverted,
+                             struct imgpipe_image *rgb);
 
 /* What a codec learns from the header, before any pixel is decoded. */
 struct imgpipe_image_info {
@@ -76,7 +81,8 @@ int imgpipe_jpeg_info(struct imgpipe_engine *eng, const unsigned char *src, size
                       struct imgpipe_image_info *info, char *err);
 /* Decodes once, DCT-scaled to the smallest TurboJPEG factor whose result is still at
  * least min_width x min_height (full size when none is), into the engine's pixel buffer
- * (out is borrowed); the embedded RGB ICC profile, if any, goes to eng->icc. */
+ * (out is borrowed); the embedded RGB ICC profile, if any, goes to eng->icc; a CMYK
+ * image's CMYK profile is applied here. */
 int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                         int min_width, int min_height, struct imgpipe_image *out, char *err);
 /* Appends a 1- or 3-channel image encoded at quality 1..100 (4:2:0, or gray), no
