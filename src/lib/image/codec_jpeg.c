@@ -194,6 +194,8 @@ int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, si
         return rc;
     tjscalingfactor sf = pick_scale(w, h, min_width, min_height);
     int sw = TJSCALED(w, sf), sh = TJSCALED(h, sf);
+    eng->extent_w = (double)w * sf.num / sf.denom;
+    eng->extent_h = (double)h * sf.num / sf.denom;
     if (borrow(eng, sw, sh, channels_for(cs), out))
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %dx%d JPEG", sw, sh);
     if (cs == TJCS_CMYK || cs == TJCS_YCCK) {

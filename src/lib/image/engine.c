@@ -111,6 +111,7 @@ void imgpipe_engine_trim(struct imgpipe_engine *e)
     if (e->zdata.cap > SCRATCH_KEEP)
         scratch_free(&e->zdata);
     e->icc.len = 0;
+    e->extent_w = e->extent_h = 0;
     if (e->icc.cap > SCRATCH_KEEP)
         imgpipe_buf_free(&e->icc);
 }

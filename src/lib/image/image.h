@@ -47,6 +47,10 @@ struct imgpipe_engine {
     void *xform;                        /* the last profile's transform to sRGB */
     imgpipe_buf xform_icc;              /* ... and that profile's bytes */
     int xform_channels;                 /* ... and the pixels it takes (engine.c) */
+    /* What the last decoded image spans, in its own samples, when that is less than its
+     * size (a DCT-scaled JPEG: ceil(w * scale) samples for w * scale); 0: its size. Set by
+     * the decoder, read when its rows are resized, cleared with the image. */
+    double extent_w, extent_h;
 };
 
 /* The calling thread's engine, created on first use and freed when the thread exits;
@@ -168,6 +172,11 @@ int imgpipe_resize(const struct imgpipe_image *src, int width, int height,
 struct imgpipe_resizer;
 int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int channels, int width,
                         int height);
+/* The same, for src_w x src_h samples that span only ext_w x ext_h source units (src_w - 1 <
+ * ext_w <= src_w): a DCT-scaled JPEG whose last block was partial has a last column or row
+ * standing for less than a whole sample, which then weighs only what it stands for. */
+int imgpipe_resizer_new_part(struct imgpipe_resizer **out, int src_w, int src_h, double ext_w,
+                             double ext_h, int channels, int width, int height);
 void imgpipe_resizer_row(struct imgpipe_resizer *r, const unsigned char *row);
 /* After the last row: the result (allocated, the caller frees it) into dst. */
 int imgpipe_resizer_finish(struct imgpipe_resizer *r, struct imgpipe_image *dst);

@@ -129,6 +129,7 @@ static int finish_one(struct imgpipe_engine *eng, struct imgpipe_image *small, c
 /* The resizers of one source, one per size (in stored orientation), fed the decoded
  * rows. */
 struct sink {
+    struct imgpipe_engine *eng; /* its extent_w/h: what the decoded samples span */
     int n, orientation;
     const struct shape *sh;
     struct imgpipe_resizer *rs[IMGPIPE_THUMB_MAX_SIZES];
@@ -138,10 +139,12 @@ static int sink_start(void *arg, int width, int height, int channels)
 {
     struct sink *k = arg;
     int swap = k->orientation >= 5;
+    double ew = k->eng->extent_w > 0 ? k->eng->extent_w : width;
+    double eh = k->eng->extent_h > 0 ? k->eng->extent_h : height;
     for (int i = 0; i < k->n; i++) {
         int rw = k->sh[i].rw, rh = k->sh[i].rh;
-        int rc =
-            imgpipe_resizer_new(&k->rs[i], width, height, channels, swap ? rh : rw, swap ? rw : rh);
+        int rc = imgpipe_resizer_new_part(&k->rs[i], width, height, ew, eh, channels,
+                                          swap ? rh : rw, swap ? rw : rh);
         if (rc)
             return rc;
     }
@@ -206,7 +209,8 @@ static int make_all(const struct imgpipe_codec *c, const struct imgpipe_image_in
     int rc = plan_sizes(info, outs, n, j, max_pixels, sh, &need_w, &need_h, err);
     if (rc)
         return rc;
-    struct sink k = {.n = n, .orientation = info->orientation, .sh = sh};
+    struct sink k = {.eng = eng, .n = n, .orientation = info->orientation, .sh = sh};
+    eng->extent_w = eng->extent_h = 0;
     struct imgpipe_decode_req req = {.min_width = need_w,
                                      .min_height = need_h,
                                      .max_pixels = max_pixels,
