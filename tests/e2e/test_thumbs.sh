@@ -72,3 +72,17 @@ expect_rc 0 "--max-pixels 100M"
 run_imgpipe thumbs --max-pixels lots "$T/one.jpg"
 expect_rc 2 "--max-pixels takes a number"
 ok "--max-pixels"
+
+# A huge file under an image's name that does not start like an image (512 MiB of zeros,
+# sparse) is refused by its first bytes: not read whole into memory first.
+mkdir -p "$T/huge"
+cp "$T/one.jpg" "$T/huge/one.jpg"
+truncate -s 512M "$T/huge/zeros.jpg"
+RC=0
+timeout 60 /usr/bin/time -f '%M' -o "$T/rss" "$IMGPIPE" thumbs -m seq "$T/huge" \
+  >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "thumbs with a huge file of zeros"
+expect_err "zeros.jpg: thumbnail: not an image: 536870912 bytes starting with" "the zeros are named, with their size"
+[ -f "$T/huge/one_thumbnail.jpg" ] || fail "the image beside them has its thumbnail"
+[ "$(tail -1 "$T/rss")" -lt 262144 ] || fail "thumbs took $(tail -1 "$T/rss") KB for a 512 MiB non-image"
+ok "a huge non-image is refused by its head, in bounded memory"

@@ -27,6 +27,16 @@ static void file_url(const char *path, char *out, size_t cap)
     free(abs);
 }
 
+/* A file whose first bytes are no image's is refused before the rest is read. */
+static int image_head(void *arg, const void *head, size_t n, uint64_t size, char *err)
+{
+    (void)arg;
+    char why[IMGPIPE_ERRLEN];
+    int rc = imgpipe_image_sniff(head, n, size, why);
+    /* worded as imgpipe_job_thumbs words the whole file's check */
+    return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
+}
+
 /* Thumbnails of one file: read through its directory's descriptor, written beside it, or
  * to the run's bucket as PREFIX/NAME_thumbnail.EXT, where a name whose object another
  * file wrote is refused, not replaced. */
@@ -46,8 +56,9 @@ static void thumb_file(const imgpipe_run *r, const char *path, imgpipe_outcome *
     if (dirfd < 0)
         res->status =
             imgpipe_errf(res->error, IMGPIPE_EIO, "cannot open its directory: %s", strerror(errno));
-    else if ((res->status = imgpipe_store_read(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2, &b,
-                                               res->error)) == 0)
+    else if ((res->status =
+                  imgpipe_store_read_checked(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2,
+                                             image_head, NULL, &b, res->error)) == 0)
         res->status = imgpipe_job_thumbs(r->opts, &out, slash ? slash + 1 : path, b.data, b.len,
                                          &res->thumbs, res->thumb_names, res->error);
     res->bytes = b.len;
