@@ -6,6 +6,7 @@
 #include "run/job.h"
 #include "image/codec.h"
 #include "run/run.h"
+#include "common/stop.h"
 #include "common/workpool.h"
 #include "store/store.h"
 
@@ -238,6 +239,13 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
     pthread_mutex_init(&r.lock, NULL);
     double t0 = imgpipe_now();
     rc = execute(&r, err);
+    /* Stopped: no new file was started, those in flight were finished (their temporary
+     * files renamed or removed), and the rest are counted. */
+    if (rc == IMGPIPE_OK && imgpipe_stop_set(opts->stop)) {
+        sum->not_tried = l.files.n - l.next;
+        rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted; %llu files not tried",
+                          (unsigned long long)sum->not_tried);
+    }
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
     imgpipe_strvec_free(&l.files);
