@@ -11,7 +11,8 @@
 static const char intro[] =
     "Makes a thumbnail of each JPEG, PNG, WebP, GIF, AVIF or HEIC/HEIF file, and of each\n"
     "such file (*.jpg, *.jpeg, *.png, *.webp, *.gif, *.avif, *.heic, *.heif, *.hif) in each\n"
-    "directory PATH (not recursively; files that are thumbnails already are skipped),\n"
+    "directory PATH (not recursively; hidden files are skipped, and files that are\n"
+    "thumbnails already, NAME_thumbnail[_WxH].EXT, whether named here or found there),\n"
     "written beside it as NAME_thumbnail.EXT in the same format; a GIF's (first frame) as\n"
     "NAME_thumbnail.gif.png, a HEIC's as NAME_thumbnail.heic.jpg.\n";
 

@@ -28,6 +28,18 @@ ls "$T/pics" | grep -q '_thumbnail_thumbnail' && fail "thumbnails are not thumbn
 [ "$(ls "$T/pics" | wc -l)" -eq 17 ] || fail "a second run adds nothing"
 ok "directory: one thumbnail per image, thumbnails skipped"
 
+# The same through a shell glob, twice: thumbnails named on the command line are skipped too.
+mkdir -p "$T/glob"
+cp "$T"/pics/img0000.* "$T"/pics/img0001.* "$T/glob/"
+run_imgpipe thumbs "$T"/glob/*
+expect_rc 0 "thumbs of globbed files"
+run_imgpipe thumbs "$T"/glob/*
+expect_rc 0 "thumbs of globbed files and their thumbnails"
+ls "$T/glob" | grep -q '_thumbnail_thumbnail' && fail "thumbnails named on the command line are thumbnailed: $(ls "$T/glob")"
+[ "$(ls "$T/glob" | grep -c _thumbnail)" -eq "$(ls "$T/glob" | grep -vc _thumbnail)" ] ||
+  fail "one thumbnail per image through a glob: $(ls "$T/glob")"
+ok "thumbs DIR/* twice: no thumbnail of a thumbnail"
+
 # PNG with alpha keeps it, with real transparency.
 png=$(ls "$T"/pics/*.png | grep -v _thumbnail | head -1)
 if [ "$("$IMGINFO" "$png" | cut -d' ' -f4)" = 4 ]; then

@@ -83,13 +83,17 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 }
 
 /* A directory adds its image files; anything else is taken as a file, to fail or not
- * when it is made. */
+ * when it is made, unless it is named as a thumbnail: a shell glob of a folder run twice makes
+ * no x_thumbnail_thumbnail.jpg, as `thumbs pics` does not. */
 static int collect(imgpipe_strvec *files, const char *path)
 {
     struct stat st;
     struct dirent **list;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return imgpipe_strvec_push(files, path);
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        const char *slash = strrchr(path, '/');
+        return imgpipe_is_thumb_name(slash ? slash + 1 : path) ? IMGPIPE_OK
+                                                               : imgpipe_strvec_push(files, path);
+    }
     int n = scandir(path, &list, wanted, by_name);
     if (n < 0)
         return imgpipe_strvec_push(files, path); /* fails with the reason when read */
