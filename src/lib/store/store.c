@@ -500,13 +500,15 @@ static int read_fd(int fd, uint64_t max, imgpipe_store_head_fn check, void *arg,
     if ((uint64_t)st.st_size > max)
         return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than %llu bytes",
                             (unsigned long long)max);
-    /* With a check, only its head is read (and memory taken for) until the check passes:
-     * gigabytes of zeros under an image's name cost one small read, not their size. */
+    /* With a check, only the head of a large file is read (and memory taken for) until the
+     * check passes: gigabytes of zeros under an image's name cost one small read, not their
+     * size. A small file (or one whose size says nothing, 0) is read whole first. */
     size_t start = b->len, size = (size_t)st.st_size;
-    size_t head = check && size > IMGPIPE_STORE_HEAD ? IMGPIPE_STORE_HEAD : size + 1;
-    int eof = 0, rc = imgpipe_buf_reserve(b, head) != IMGPIPE_OK
+    int big = check && size > IMGPIPE_STORE_HEAD;
+    int eof = 0, rc = imgpipe_buf_reserve(b, big ? IMGPIPE_STORE_HEAD : size + 1) != IMGPIPE_OK
                           ? imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory")
-                          : read_upto(fd, max, start, head, b, &eof, err);
+                          : read_upto(fd, max, start, big ? IMGPIPE_STORE_HEAD : SIZE_MAX - start,
+                                      b, &eof, err);
     if (!rc && check)
         rc = check(arg, b->data + start, b->len - start, (uint64_t)size, err);
     if (!rc && !eof && imgpipe_buf_reserve(b, size + 1 - (b->len - start)) != IMGPIPE_OK)
