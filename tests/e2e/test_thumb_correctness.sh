@@ -43,6 +43,9 @@ rgba.putalpha(Image.linear_gradient('L').resize(base.size))
 rgba.save(f'{d}/rgba.png')
 p = base.convert('P', palette=Image.ADAPTIVE, colors=16)
 p.save(f'{d}/pal.png', transparency=0)
+gray = base.convert('L')
+Image.merge('LA', (gray, Image.linear_gradient('L').resize(base.size))).save(f'{d}/la.png')
+gray.save(f'{d}/graykey.png', transparency=0)  # black is transparent (a tRNS colour key)
 turn = {2: Image.FLIP_LEFT_RIGHT, 3: Image.ROTATE_180, 4: Image.FLIP_TOP_BOTTOM,
         5: Image.TRANSPOSE, 6: Image.ROTATE_90, 7: Image.TRANSVERSE, 8: Image.ROTATE_270}
 for o in range(1, 9):
@@ -182,3 +185,20 @@ run_imgpipe thumbs -m seq --fit cover --format png -t 50x80 "$T/b/o1.jpg" "$T/b/
 expect_rc 0 "thumbs --fit cover"
 check 50 80 cover white "$T/b" o1.jpg=o1_thumbnail.jpg.png o6.webp=o6_thumbnail.webp.png o7.png=o7_thumbnail.png
 ok "alpha onto white or --pad-colour for JPEG; --fit cover of turned images, centred"
+
+# A gray image's alpha flattened onto a colour is in colour: red, not a gray made of its
+# red channel (gray+alpha and a gray colour key, as JPEG; white keeps them gray).
+rm -f "$T"/b/*_thumbnail*
+run_imgpipe thumbs -m seq --format jpeg --pad-colour '#ff0000' -t 100x100 "$T/b/la.png" "$T/b/graykey.png"
+expect_rc 0 "thumbs --format jpeg --pad-colour '#ff0000' of gray images with alpha"
+check 100 100 contain '#ff0000' "$T/b" la.png=la_thumbnail.png.jpg graykey.png=graykey_thumbnail.png.jpg
+for f in la graykey; do
+  [ "$("$IMGINFO" "$T/b/${f}_thumbnail.png.jpg" | cut -d' ' -f4)" = 3 ] ||
+    fail "$f.png flattened onto red is not in colour: $("$IMGINFO" "$T/b/${f}_thumbnail.png.jpg")"
+done
+rm -f "$T"/b/*_thumbnail*
+run_imgpipe thumbs -m seq --format jpeg -t 100x100 "$T/b/la.png" "$T/b/graykey.png"
+expect_rc 0 "thumbs --format jpeg of gray images with alpha"
+check 100 100 contain white "$T/b" la.png=la_thumbnail.png.jpg graykey.png=graykey_thumbnail.png.jpg
+[ "$("$IMGINFO" "$T/b/la_thumbnail.png.jpg" | cut -d' ' -f4)" = 1 ] || fail "gray+alpha onto white stays gray"
+ok "a gray image's alpha flattened onto a colour for JPEG is in that colour"

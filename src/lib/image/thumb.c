@@ -91,18 +91,25 @@ static int gray_colour(const unsigned char c[4])
     return c[0] == c[1] && c[1] == c[2];
 }
 
-/* The channels the thumbnail is encoded with: gray stays gray unless the padding is in
- * colour, alpha is kept where the format has it (and added for a see-through padding). */
+/* The channels the thumbnail is encoded with: alpha is kept where the format has it (and
+ * added for a see-through padding); gray stays gray unless a colour shows in it: the
+ * padding's, or the background alpha is flattened onto for a format without alpha. */
 static int channels_for(const struct job *j, const struct imgpipe_image *img, int padded)
 {
-    int alpha = img->channels == 2 || img->channels == 4 || (padded && j->bg[3] < 255);
-    int gray = img->channels < 3 && (!padded || gray_colour(j->bg));
-    for (int a = alpha; a >= 0; a--)
-        for (int g = gray; g >= 0; g--) {
+    int had_alpha = img->channels == 2 || img->channels == 4;
+    int alpha = had_alpha || (padded && j->bg[3] < 255);
+    unsigned char flat[4];
+    imgpipe_canvas_flat(j->bg, flat);
+    for (int a = alpha; a >= 0; a--) {
+        int flattened = !a && had_alpha;
+        int colour =
+            (padded && !gray_colour(a ? j->bg : flat)) || (flattened && !gray_colour(flat));
+        for (int g = img->channels < 3 && !colour; g >= 0; g--) {
             int c = (g ? 1 : 3) + a;
             if (j->enc->channels_ok & 1u << c)
                 return c;
         }
+    }
     return 3;
 }
 
