@@ -5,12 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 
 static const char intro[] =
     "Makes a thumbnail of each JPEG, PNG, WebP, GIF, AVIF or HEIC/HEIF file, and of each\n"
     "such file (*.jpg, *.jpeg, *.png, *.webp, *.gif, *.avif, *.heic, *.heif, *.hif) in each\n"
-    "directory PATH (not recursively; files that are thumbnails already are skipped),\n"
+    "directory PATH (not recursively; hidden files are skipped, and files that are\n"
+    "thumbnails already, NAME_thumbnail[_WxH].EXT, whether named here or found there),\n"
     "written beside it as NAME_thumbnail.EXT in the same format; a GIF's (first frame) as\n"
     "NAME_thumbnail.gif.png, a HEIC's as NAME_thumbnail.heic.jpg.\n";
 
@@ -57,7 +59,9 @@ static const struct cli_option options[] = {
 
 const struct cli_command cli_thumbs_command = {
     "thumbs", "[options] PATH...", intro,
-    "Exit status: 0 all done, 1 some files failed, 2 usage error.\n", CLI_OPTIONS(options)};
+    "Exit status: 0 all done, 1 some files failed, 2 usage error, 130/143 stopped by\n"
+    "SIGINT/SIGTERM (no new file starts, those in hand are finished, nothing partial is left).\n",
+    CLI_OPTIONS(options)};
 
 static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
 {
@@ -121,15 +125,21 @@ int cmd_thumbs(int argc, char **argv)
         o.thumbs[o.nthumbs++] = (imgpipe_thumb_size){128, 128};
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
+    /* A stop finishes the files in hand: killed, a thumbnail's temporary file would stay. */
+    cli_catch_stop_signals();
+    o.stop = &cli_stop_signal;
     cli_report_start(&report);
     int status = imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind,
                                 cli_report_item, &report, &sum, err);
-    if (status) {
+    if (status)
         cli_error("%s", err);
+    if (status && status != IMGPIPE_ECANCELED)
         return status == IMGPIPE_EINVAL || status == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE
                                                                      : CLI_EXIT_FAILED;
-    }
-    if (cli_report_finish(&report, &sum, "images read") != 0)
+    int stats = cli_report_finish(&report, &sum, "images read");
+    if (status == IMGPIPE_ECANCELED)
+        return 128 + (cli_stopped_by() ? cli_stopped_by() : SIGINT);
+    if (stats != 0)
         return CLI_EXIT_FAILED;
     return sum.failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }

@@ -104,12 +104,47 @@ static void test_rejects_bad_sizes(void **state)
     assert_null(src.pixels);
 }
 
+/* Feeds a 4x2 gray image (row 0 black, row 1 at 240) to a resizer to 4x1 whose rows span
+ * ext_h source units; returns the result's first sample. */
+static int two_rows_to_one(double ext_h)
+{
+    const unsigned char rows[2][4] = {{0, 0, 0, 0}, {240, 240, 240, 240}};
+    struct imgpipe_resizer *r;
+    struct imgpipe_image dst;
+    assert_int_equal(imgpipe_resizer_new_part(&r, 4, 2, 4, ext_h, 1, 4, 1), 0);
+    imgpipe_resizer_row(r, rows[0]);
+    imgpipe_resizer_row(r, rows[1]);
+    assert_int_equal(imgpipe_resizer_finish(r, &dst), 0);
+    int v = dst.pixels[0];
+    imgpipe_image_free(&dst);
+    imgpipe_resizer_free(r);
+    return v;
+}
+
+/* A DCT-scaled JPEG's last row may stand for a quarter of a row: it weighs that much, not
+ * as much as a whole one (a 1000x3 JPEG's thumbnail was 36 levels off). */
+static void test_partial_last_row_weighs_its_part(void **state)
+{
+    (void)state;
+    int whole = two_rows_to_one(2.0), quarter = two_rows_to_one(1.25);
+    assert_in_range(whole, 110, 130);
+    assert_true(quarter < whole - 40);
+    /* Spanning its whole size is the plain resize; more than that, or a row less, is refused. */
+    struct imgpipe_resizer *r;
+    assert_int_equal(imgpipe_resizer_new_part(&r, 4, 2, 4, 2.5, 1, 4, 1), IMGPIPE_EINVAL);
+    assert_int_equal(imgpipe_resizer_new_part(&r, 4, 2, 3, 2, 1, 4, 1), IMGPIPE_EINVAL);
+    assert_null(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uniform_stays_uniform),  cmocka_unit_test(test_same_size_is_a_copy),
-        cmocka_unit_test(test_antialiases_thin_lines), cmocka_unit_test(test_premultiplied_alpha),
+        cmocka_unit_test(test_uniform_stays_uniform),
+        cmocka_unit_test(test_same_size_is_a_copy),
+        cmocka_unit_test(test_antialiases_thin_lines),
+        cmocka_unit_test(test_premultiplied_alpha),
         cmocka_unit_test(test_rejects_bad_sizes),
+        cmocka_unit_test(test_partial_last_row_weighs_its_part),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,8 +53,9 @@ static void preview(const unsigned char *p, size_t len, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* "not an image: ... (not JPEG, PNG, WebP or GIF)", the list from the table. */
-static int unknown_format(const unsigned char *p, size_t len, char *err)
+/* "not an image: ... (not JPEG, PNG, WebP or GIF)", the list from the table; p is the
+ * first len bytes of size. */
+static int unknown_format(const unsigned char *p, size_t len, uint64_t size, char *err)
 {
     char names[128] = "", first[128];
     size_t used = 0;
@@ -68,7 +69,13 @@ static int unknown_format(const unsigned char *p, size_t len, char *err)
         return imgpipe_errf(err, IMGPIPE_EFORMAT, "not an image: no data (not %s)", names);
     preview(p, len, first, sizeof(first));
     return imgpipe_errf(err, IMGPIPE_EFORMAT,
-                        "not an image: %zu bytes starting with \"%s\" (not %s)", len, first, names);
+                        "not an image: %llu bytes starting with \"%s\" (not %s)",
+                        (unsigned long long)size, first, names);
+}
+
+int imgpipe_image_sniff(const void *head, size_t n, uint64_t size, char *err)
+{
+    return imgpipe_codec_find(head, n) ? IMGPIPE_OK : unknown_format(head, n, size, err);
 }
 
 static int over_budget(const char *what, uint64_t w, uint64_t h, uint64_t max_pixels, char *err)
@@ -103,7 +110,7 @@ int imgpipe_image_check(const void *src, size_t len, uint64_t max_pixels,
     const unsigned char *p = src;
     const struct imgpipe_codec *c = imgpipe_codec_find(p, len);
     if (!c)
-        return unknown_format(p, len, err);
+        return unknown_format(p, len, len, err);
     struct imgpipe_engine *eng = imgpipe_engine_get();
     if (!eng)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "cannot create an image engine");

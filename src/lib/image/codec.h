@@ -58,6 +58,11 @@ const struct imgpipe_codec *imgpipe_codec_find(const void *src, size_t len);
 const struct imgpipe_codec *imgpipe_codec_by_name(const char *name);
 const struct imgpipe_codec *imgpipe_codec_by_ext(const char *ext);
 
+/* IMGPIPE_OK when head, the first n bytes of an encoded image of size bytes, starts like
+ * one of the known formats; else IMGPIPE_EFORMAT with imgpipe_image_check's "not an image"
+ * sentence. */
+int imgpipe_image_sniff(const void *head, size_t n, uint64_t size, char *err);
+
 /* The one check an image passes before it is stored (`get`) or thumbnailed (`thumbs`): a
  * known format, structurally complete, with a header that reads and declares at most
  * max_pixels (0: the default) pixels, so a decompression bomb is refused by its header.

@@ -162,7 +162,14 @@ static int decode_cmyk(struct imgpipe_engine *eng, const unsigned char *src, siz
     const unsigned char *adobe;
     size_t adobe_len;
     int inverted = imgpipe_jpeg_find_segment(src, len, 0xEE, "Adobe", 5, &adobe, &adobe_len);
-    cmyk_to_rgb(cmyk, out, inverted);
+    /* The inks mean what the file's CMYK profile says (a print profile, e.g. SWOP): through
+     * it to sRGB here, on the CMYK samples; the naive inversion only without one. The
+     * profile is then used up: the RGB pixels are sRGB already. */
+    if (read_icc(src, len, &eng->icc) != 0)
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a JPEG's ICC profile");
+    if (!imgpipe_icc_cmyk_to_srgb(eng, cmyk, inverted, out))
+        cmyk_to_rgb(cmyk, out, inverted);
+    eng->icc.len = 0;
     return IMGPIPE_OK;
 }
 
@@ -187,6 +194,8 @@ int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, si
         return rc;
     tjscalingfactor sf = pick_scale(w, h, min_width, min_height);
     int sw = TJSCALED(w, sf), sh = TJSCALED(h, sf);
+    eng->extent_w = (double)w * sf.num / sf.denom;
+    eng->extent_h = (double)h * sf.num / sf.denom;
     if (borrow(eng, sw, sh, channels_for(cs), out))
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory decoding a %dx%d JPEG", sw, sh);
     if (cs == TJCS_CMYK || cs == TJCS_YCCK) {
@@ -195,7 +204,7 @@ int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, si
         rc = decompress(eng, src, len, out->pixels, sw, (int)out->stride, sh,
                         out->channels == 1 ? TJPF_GRAY : TJPF_RGB, err);
     }
-    /* A CMYK profile would need a CMYK transform: only RGB profiles are applied. */
+    /* A CMYK profile was applied while decoding; an RGB one is applied to the thumbnail. */
     if (!rc && out->channels == 3 && cs != TJCS_CMYK && cs != TJCS_YCCK &&
         read_icc(src, len, &eng->icc) != 0)
         rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory reading a JPEG's ICC profile");

@@ -111,37 +111,60 @@ void imgpipe_engine_trim(struct imgpipe_engine *e)
     if (e->zdata.cap > SCRATCH_KEEP)
         scratch_free(&e->zdata);
     e->icc.len = 0;
+    e->extent_w = e->extent_h = 0;
     if (e->icc.cap > SCRATCH_KEEP)
         imgpipe_buf_free(&e->icc);
 }
 
 /* ---- ICC: embedded profiles to sRGB ---- */
 
-/* The transform from the profile in e->icc to sRGB for 3 or 4 channel pixels, reusing the
- * last one when the profile bytes are the same (a gallery's photos mostly share one).
- * NULL when the profile is unusable or not an RGB one: the pixels are then taken as sRGB. */
-static cmsHTRANSFORM transform_for(struct imgpipe_engine *e, int channels)
+/* The kinds of pixels a transform takes: RGB or RGBA (3, 4, the channels), CMYK as libjpeg
+ * hands it back, with the inks inverted as Adobe (Photoshop) stores them or not. */
+enum { XFORM_CMYK = 8, XFORM_CMYK_INVERTED = 9 };
+
+/* The transform from the profile in e->icc to sRGB for pixels of that kind, reusing the
+ * last one when the profile bytes and the kind are the same (a gallery's photos mostly
+ * share one). NULL when the profile is unusable or not of the pixels' colour space: they
+ * are then converted as if the profile were not there. */
+static cmsHTRANSFORM transform_for(struct imgpipe_engine *e, int kind)
 {
-    if (e->xform && e->xform_channels == channels && e->xform_icc.len == e->icc.len &&
+    if (e->xform && e->xform_channels == kind && e->xform_icc.len == e->icc.len &&
         memcmp(e->xform_icc.data, e->icc.data, e->icc.len) == 0)
         return e->xform;
     drop_transform(e);
+    int cmyk = kind == XFORM_CMYK || kind == XFORM_CMYK_INVERTED;
+    cmsUInt32Number in_fmt = kind == XFORM_CMYK            ? TYPE_CMYK_8
+                             : kind == XFORM_CMYK_INVERTED ? TYPE_CMYK_8_REV
+                             : kind == 4                   ? TYPE_RGBA_8
+                                                           : TYPE_RGB_8;
     cmsHPROFILE in = cmsOpenProfileFromMemTHR(e->lcms, e->icc.data, (cmsUInt32Number)e->icc.len);
     cmsHPROFILE out = cmsCreate_sRGBProfileTHR(e->lcms);
-    if (in && out && cmsGetColorSpace(in) == cmsSigRgbData) {
-        cmsUInt32Number fmt = channels == 4 ? TYPE_RGBA_8 : TYPE_RGB_8;
+    if (in && out && cmsGetColorSpace(in) == (cmyk ? cmsSigCmykData : cmsSigRgbData))
         /* COPY_ALPHA: lcms leaves extra channels alone unless told to carry them over. */
-        e->xform = cmsCreateTransformTHR(e->lcms, in, fmt, out, fmt, INTENT_PERCEPTUAL,
-                                         cmsFLAGS_COPY_ALPHA);
-    }
+        e->xform = cmsCreateTransformTHR(e->lcms, in, in_fmt, out, cmyk ? TYPE_RGB_8 : in_fmt,
+                                         INTENT_PERCEPTUAL, cmyk ? 0 : cmsFLAGS_COPY_ALPHA);
     if (in)
         cmsCloseProfile(in);
     if (out)
         cmsCloseProfile(out);
     if (e->xform && imgpipe_buf_append(&e->xform_icc, e->icc.data, e->icc.len) != 0)
         drop_transform(e);
-    e->xform_channels = channels;
+    e->xform_channels = kind;
     return e->xform;
+}
+
+int imgpipe_icc_cmyk_to_srgb(struct imgpipe_engine *e, const unsigned char *cmyk, int inverted,
+                             struct imgpipe_image *rgb)
+{
+    cmsHTRANSFORM t = e->icc.len && rgb->channels == 3
+                          ? transform_for(e, inverted ? XFORM_CMYK_INVERTED : XFORM_CMYK)
+                          : NULL;
+    if (!t)
+        return 0;
+    for (int y = 0; y < rgb->height; y++)
+        cmsDoTransform(t, cmyk + (size_t)y * rgb->width * 4, rgb->pixels + (size_t)y * rgb->stride,
+                       (cmsUInt32Number)rgb->width);
+    return 1;
 }
 
 int imgpipe_icc_to_srgb(struct imgpipe_engine *e, struct imgpipe_image *img)

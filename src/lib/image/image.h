@@ -46,7 +46,11 @@ struct imgpipe_engine {
     void *lcms;                         /* lcms2 context of this thread */
     void *xform;                        /* the last profile's transform to sRGB */
     imgpipe_buf xform_icc;              /* ... and that profile's bytes */
-    int xform_channels;
+    int xform_channels;                 /* ... and the pixels it takes (engine.c) */
+    /* What the last decoded image spans, in its own samples, when that is less than its
+     * size (a DCT-scaled JPEG: ceil(w * scale) samples for w * scale); 0: its size. Set by
+     * the decoder, read when its rows are resized, cleared with the image. */
+    double extent_w, extent_h;
 };
 
 /* The calling thread's engine, created on first use and freed when the thread exits;
@@ -59,6 +63,11 @@ void imgpipe_engine_trim(struct imgpipe_engine *e);
 /* Converts 3/4-channel pixels from the profile in e->icc to sRGB in place; 1 when done, 0
  * when there is no usable RGB profile (the pixels are then left as they are: sRGB). */
 int imgpipe_icc_to_srgb(struct imgpipe_engine *e, struct imgpipe_image *img);
+/* Converts width x height CMYK pixels (4 bytes each, inks inverted when Adobe stored them
+ * so) through the CMYK profile in e->icc into rgb's 3 channels; 1 when done, 0 when there is
+ * no usable CMYK profile (rgb is then left untouched). */
+int imgpipe_icc_cmyk_to_srgb(struct imgpipe_engine *e, const unsigned char *cmyk, int inverted,
+                             struct imgpipe_image *rgb);
 
 /* What a codec learns from the header, before any pixel is decoded. */
 struct imgpipe_image_info {
@@ -76,7 +85,8 @@ int imgpipe_jpeg_info(struct imgpipe_engine *eng, const unsigned char *src, size
                       struct imgpipe_image_info *info, char *err);
 /* Decodes once, DCT-scaled to the smallest TurboJPEG factor whose result is still at
  * least min_width x min_height (full size when none is), into the engine's pixel buffer
- * (out is borrowed); the embedded RGB ICC profile, if any, goes to eng->icc. */
+ * (out is borrowed); the embedded RGB ICC profile, if any, goes to eng->icc; a CMYK
+ * image's CMYK profile is applied here. */
 int imgpipe_jpeg_decode(struct imgpipe_engine *eng, const unsigned char *src, size_t len,
                         int min_width, int min_height, struct imgpipe_image *out, char *err);
 /* Appends a 1- or 3-channel image encoded at quality 1..100 (4:2:0, or gray), no
@@ -162,6 +172,11 @@ int imgpipe_resize(const struct imgpipe_image *src, int width, int height,
 struct imgpipe_resizer;
 int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int channels, int width,
                         int height);
+/* The same, for src_w x src_h samples that span only ext_w x ext_h source units (src_w - 1 <
+ * ext_w <= src_w): a DCT-scaled JPEG whose last block was partial has a last column or row
+ * standing for less than a whole sample, which then weighs only what it stands for. */
+int imgpipe_resizer_new_part(struct imgpipe_resizer **out, int src_w, int src_h, double ext_w,
+                             double ext_h, int channels, int width, int height);
 void imgpipe_resizer_row(struct imgpipe_resizer *r, const unsigned char *row);
 /* After the last row: the result (allocated, the caller frees it) into dst. */
 int imgpipe_resizer_finish(struct imgpipe_resizer *r, struct imgpipe_image *dst);

@@ -311,6 +311,7 @@ static struct plan plan_for(int sw, int sh, int width, int height)
  * horizontally filtered rows are kept, never the source. */
 struct imgpipe_resizer {
     int sw, sh, ch, w, h;
+    double ew, eh; /* the source units the sw x sh samples span (imgpipe_resizer_new_part) */
     struct plan p;
     struct taps tx, ty;
     int y;            /* source rows taken */
@@ -346,24 +347,30 @@ static int alloc_bufs(struct imgpipe_resizer *r)
         r->acc = calloc((size_t)r->sw * r->ch, sizeof(uint32_t));
     if (!r->row || !r->mid || (!r->acc && (p->rx > 1 || p->ry > 1)))
         return IMGPIPE_ENOMEM;
-    if (taps_make(&r->tx, p->rw, (double)r->sw / p->rx, r->w) != 0)
+    if (taps_make(&r->tx, p->rw, r->ew / p->rx, r->w) != 0)
         return IMGPIPE_ENOMEM;
-    return taps_make(&r->ty, p->rh, (double)r->sh / p->ry, r->h);
+    return taps_make(&r->ty, p->rh, r->eh / p->ry, r->h);
 }
 
-int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int channels, int width,
-                        int height)
+int imgpipe_resizer_new_part(struct imgpipe_resizer **out, int src_w, int src_h, double ext_w,
+                             double ext_h, int channels, int width, int height)
 {
     *out = NULL;
-    if (width <= 0 || height <= 0 || src_w <= 0 || src_h <= 0 || channels < 1 || channels > 4)
+    if (width <= 0 || height <= 0 || src_w <= 0 || src_h <= 0 || channels < 1 || channels > 4 ||
+        !(ext_w > src_w - 1 && ext_w <= src_w) || !(ext_h > src_h - 1 && ext_h <= src_h))
         return IMGPIPE_EINVAL;
     struct imgpipe_resizer *r = calloc(1, sizeof(*r));
     if (!r)
         return IMGPIPE_ENOMEM;
-    *r =
-        (struct imgpipe_resizer){.sw = src_w, .sh = src_h, .ch = channels, .w = width, .h = height};
+    *r = (struct imgpipe_resizer){.sw = src_w,
+                                  .sh = src_h,
+                                  .ew = ext_w,
+                                  .eh = ext_h,
+                                  .ch = channels,
+                                  .w = width,
+                                  .h = height};
     int rc = imgpipe_image_alloc(&r->out, width, height, channels);
-    if (!rc && (width != src_w || height != src_h)) {
+    if (!rc && (width != src_w || height != src_h || ext_w != src_w || ext_h != src_h)) {
         r->p = plan_for(src_w, src_h, width, height);
         rc = alloc_bufs(r);
     }
@@ -373,6 +380,12 @@ int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int 
     }
     *out = r;
     return IMGPIPE_OK;
+}
+
+int imgpipe_resizer_new(struct imgpipe_resizer **out, int src_w, int src_h, int channels, int width,
+                        int height)
+{
+    return imgpipe_resizer_new_part(out, src_w, src_h, src_w, src_h, channels, width, height);
 }
 
 static void filter_row(struct imgpipe_resizer *r, int yr)

@@ -91,18 +91,25 @@ static int gray_colour(const unsigned char c[4])
     return c[0] == c[1] && c[1] == c[2];
 }
 
-/* The channels the thumbnail is encoded with: gray stays gray unless the padding is in
- * colour, alpha is kept where the format has it (and added for a see-through padding). */
+/* The channels the thumbnail is encoded with: alpha is kept where the format has it (and
+ * added for a see-through padding); gray stays gray unless a colour shows in it: the
+ * padding's, or the background alpha is flattened onto for a format without alpha. */
 static int channels_for(const struct job *j, const struct imgpipe_image *img, int padded)
 {
-    int alpha = img->channels == 2 || img->channels == 4 || (padded && j->bg[3] < 255);
-    int gray = img->channels < 3 && (!padded || gray_colour(j->bg));
-    for (int a = alpha; a >= 0; a--)
-        for (int g = gray; g >= 0; g--) {
+    int had_alpha = img->channels == 2 || img->channels == 4;
+    int alpha = had_alpha || (padded && j->bg[3] < 255);
+    unsigned char flat[4];
+    imgpipe_canvas_flat(j->bg, flat);
+    for (int a = alpha; a >= 0; a--) {
+        int flattened = !a && had_alpha;
+        int colour =
+            (padded && !gray_colour(a ? j->bg : flat)) || (flattened && !gray_colour(flat));
+        for (int g = img->channels < 3 && !colour; g >= 0; g--) {
             int c = (g ? 1 : 3) + a;
             if (j->enc->channels_ok & 1u << c)
                 return c;
         }
+    }
     return 3;
 }
 
@@ -129,6 +136,7 @@ static int finish_one(struct imgpipe_engine *eng, struct imgpipe_image *small, c
 /* The resizers of one source, one per size (in stored orientation), fed the decoded
  * rows. */
 struct sink {
+    struct imgpipe_engine *eng; /* its extent_w/h: what the decoded samples span */
     int n, orientation;
     const struct shape *sh;
     struct imgpipe_resizer *rs[IMGPIPE_THUMB_MAX_SIZES];
@@ -138,10 +146,12 @@ static int sink_start(void *arg, int width, int height, int channels)
 {
     struct sink *k = arg;
     int swap = k->orientation >= 5;
+    double ew = k->eng->extent_w > 0 ? k->eng->extent_w : width;
+    double eh = k->eng->extent_h > 0 ? k->eng->extent_h : height;
     for (int i = 0; i < k->n; i++) {
         int rw = k->sh[i].rw, rh = k->sh[i].rh;
-        int rc =
-            imgpipe_resizer_new(&k->rs[i], width, height, channels, swap ? rh : rw, swap ? rw : rh);
+        int rc = imgpipe_resizer_new_part(&k->rs[i], width, height, ew, eh, channels,
+                                          swap ? rh : rw, swap ? rw : rh);
         if (rc)
             return rc;
     }
@@ -206,7 +216,8 @@ static int make_all(const struct imgpipe_codec *c, const struct imgpipe_image_in
     int rc = plan_sizes(info, outs, n, j, max_pixels, sh, &need_w, &need_h, err);
     if (rc)
         return rc;
-    struct sink k = {.n = n, .orientation = info->orientation, .sh = sh};
+    struct sink k = {.eng = eng, .n = n, .orientation = info->orientation, .sh = sh};
+    eng->extent_w = eng->extent_h = 0;
     struct imgpipe_decode_req req = {.min_width = need_w,
                                      .min_height = need_h,
                                      .max_pixels = max_pixels,

@@ -6,6 +6,7 @@
 #include "run/job.h"
 #include "image/codec.h"
 #include "run/run.h"
+#include "common/stop.h"
 #include "common/workpool.h"
 #include "store/store.h"
 
@@ -27,6 +28,16 @@ static void file_url(const char *path, char *out, size_t cap)
     free(abs);
 }
 
+/* A file whose first bytes are no image's is refused before the rest is read. */
+static int image_head(void *arg, const void *head, size_t n, uint64_t size, char *err)
+{
+    (void)arg;
+    char why[IMGPIPE_ERRLEN];
+    int rc = imgpipe_image_sniff(head, n, size, why);
+    /* worded as imgpipe_job_thumbs words the whole file's check */
+    return rc ? imgpipe_errf(err, rc, "thumbnail: %s", why) : IMGPIPE_OK;
+}
+
 /* Thumbnails of one file: read through its directory's descriptor, written beside it, or
  * to the run's bucket as PREFIX/NAME_thumbnail.EXT, where a name whose object another
  * file wrote is refused, not replaced. */
@@ -46,8 +57,9 @@ static void thumb_file(const imgpipe_run *r, const char *path, imgpipe_outcome *
     if (dirfd < 0)
         res->status =
             imgpipe_errf(res->error, IMGPIPE_EIO, "cannot open its directory: %s", strerror(errno));
-    else if ((res->status = imgpipe_store_read(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2, &b,
-                                               res->error)) == 0)
+    else if ((res->status =
+                  imgpipe_store_read_checked(dirfd, slash ? slash + 1 : path, SIZE_MAX / 2,
+                                             image_head, NULL, &b, res->error)) == 0)
         res->status = imgpipe_job_thumbs(r->opts, &out, slash ? slash + 1 : path, b.data, b.len,
                                          &res->thumbs, res->thumb_names, res->error);
     res->bytes = b.len;
@@ -71,13 +83,17 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 }
 
 /* A directory adds its image files; anything else is taken as a file, to fail or not
- * when it is made. */
+ * when it is made, unless it is named as a thumbnail: a shell glob of a folder run twice makes
+ * no x_thumbnail_thumbnail.jpg, as `thumbs pics` does not. */
 static int collect(imgpipe_strvec *files, const char *path)
 {
     struct stat st;
     struct dirent **list;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return imgpipe_strvec_push(files, path);
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        const char *slash = strrchr(path, '/');
+        return imgpipe_is_thumb_name(slash ? slash + 1 : path) ? IMGPIPE_OK
+                                                               : imgpipe_strvec_push(files, path);
+    }
     int n = scandir(path, &list, wanted, by_name);
     if (n < 0)
         return imgpipe_strvec_push(files, path); /* fails with the reason when read */
@@ -227,6 +243,13 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
     pthread_mutex_init(&r.lock, NULL);
     double t0 = imgpipe_now();
     rc = execute(&r, err);
+    /* Stopped: no new file was started, those in flight were finished (their temporary
+     * files renamed or removed), and the rest are counted. */
+    if (rc == IMGPIPE_OK && imgpipe_stop_set(opts->stop)) {
+        sum->not_tried = l.files.n - l.next;
+        rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted; %llu files not tried",
+                          (unsigned long long)sum->not_tried);
+    }
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
     imgpipe_strvec_free(&l.files);

@@ -466,7 +466,33 @@ int imgpipe_store_exists(int dirfd, const char *name)
     return there;
 }
 
-static int read_fd(int fd, uint64_t max, imgpipe_buf *b, char *err)
+/* Reads fd into b (from b->len on) until `upto` bytes of this file are there or it ends
+ * (*eof then set), growing b as it goes and refusing more than max bytes. */
+static int read_upto(int fd, uint64_t max, size_t start, size_t upto, imgpipe_buf *b, int *eof,
+                     char *err)
+{
+    while (b->len - start < upto) {
+        if (b->len == b->cap && imgpipe_buf_reserve(b, 65536) != IMGPIPE_OK)
+            return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+        size_t room = b->cap - b->len, want = upto - (b->len - start);
+        ssize_t n = read(fd, b->data + b->len, room < want ? room : want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return imgpipe_errf(err, IMGPIPE_EIO, "cannot read: %s", strerror(errno));
+        if (n == 0) {
+            *eof = 1;
+            return IMGPIPE_OK;
+        }
+        if ((b->len += (size_t)n) - start > max)
+            return imgpipe_errf(err, IMGPIPE_ETOOBIG, "grew over %llu bytes while read",
+                                (unsigned long long)max);
+    }
+    return IMGPIPE_OK;
+}
+
+static int read_fd(int fd, uint64_t max, imgpipe_store_head_fn check, void *arg, imgpipe_buf *b,
+                   char *err)
 {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -474,22 +500,22 @@ static int read_fd(int fd, uint64_t max, imgpipe_buf *b, char *err)
     if ((uint64_t)st.st_size > max)
         return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than %llu bytes",
                             (unsigned long long)max);
-    if (imgpipe_buf_reserve(b, (size_t)st.st_size + 1) != IMGPIPE_OK)
-        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    for (;;) {
-        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return imgpipe_errf(err, IMGPIPE_EIO, "cannot read: %s", strerror(errno));
-        if (n == 0)
-            return IMGPIPE_OK;
-        if ((b->len += (size_t)n) > max)
-            return imgpipe_errf(err, IMGPIPE_ETOOBIG, "grew over %llu bytes while read",
-                                (unsigned long long)max);
-        if (b->len == b->cap && imgpipe_buf_reserve(b, 65536) != IMGPIPE_OK)
-            return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    }
+    /* With a check, only the head of a large file is read (and memory taken for) until the
+     * check passes: gigabytes of zeros under an image's name cost one small read, not their
+     * size. A small file (or one whose size says nothing, 0) is read whole first. */
+    size_t start = b->len, size = (size_t)st.st_size;
+    int big = check && size > IMGPIPE_STORE_HEAD;
+    int eof = 0, rc = imgpipe_buf_reserve(b, big ? IMGPIPE_STORE_HEAD : size + 1) != IMGPIPE_OK
+                          ? imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory")
+                          : read_upto(fd, max, start, big ? IMGPIPE_STORE_HEAD : SIZE_MAX - start,
+                                      b, &eof, err);
+    if (!rc && check)
+        rc = check(arg, b->data + start, b->len - start, (uint64_t)size, err);
+    if (!rc && !eof && imgpipe_buf_reserve(b, size + 1 - (b->len - start)) != IMGPIPE_OK)
+        rc = imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
+    if (!rc && !eof)
+        rc = read_upto(fd, max, start, SIZE_MAX - start, b, &eof, err);
+    return rc;
 }
 
 /* The digest of what fd holds from where it is to its end: 0, or -1 on a read error. */
@@ -556,7 +582,8 @@ int imgpipe_store_remove(int dirfd, const char *name)
     return rc;
 }
 
-int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err)
+int imgpipe_store_read_checked(int dirfd, const char *name, uint64_t max,
+                               imgpipe_store_head_fn check, void *arg, imgpipe_buf *b, char *err)
 {
     int sub;
     const char *leaf;
@@ -571,7 +598,12 @@ int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b
         return imgpipe_errf(err, IMGPIPE_EIO, "cannot open: %s",
                             saved == ELOOP ? "it is a symbolic link, not followed"
                                            : strerror(saved));
-    int rc = read_fd(fd, max, b, err);
+    int rc = read_fd(fd, max, check, arg, b, err);
     close(fd);
     return rc;
+}
+
+int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err)
+{
+    return imgpipe_store_read_checked(dirfd, name, max, NULL, NULL, b, err);
 }

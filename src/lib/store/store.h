@@ -59,6 +59,17 @@ int imgpipe_store_remove(int dirfd, const char *name);
  * blocking) of at most max bytes into b (appended; the caller frees it). */
 int imgpipe_store_read(int dirfd, const char *name, uint64_t max, imgpipe_buf *b, char *err);
 
+/* How much of a file imgpipe_store_read_checked hands its check first. */
+#define IMGPIPE_STORE_HEAD 65536
+/* Looks at a file's first n bytes (all of it when it is shorter than IMGPIPE_STORE_HEAD)
+ * and its size: 0 to read the rest, or a status with err to stop there. */
+typedef int (*imgpipe_store_head_fn)(void *arg, const void *head, size_t n, uint64_t size,
+                                     char *err);
+/* imgpipe_store_read, refusing the file when check refuses its head, before the rest of it
+ * is read or memory taken for it. */
+int imgpipe_store_read_checked(int dirfd, const char *name, uint64_t max,
+                               imgpipe_store_head_fn check, void *arg, imgpipe_buf *b, char *err);
+
 /* A file written into a directory under a hidden temporary name (IMGPIPE_TMP_PREFIX,
  * created O_EXCL without following a link), piece by piece as its bytes arrive, and put in
  * place under its final name only when it is whole: a reader never sees it before. */
