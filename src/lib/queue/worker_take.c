@@ -22,8 +22,14 @@ static int open_output(struct worker *w, struct wk_dir *d, char *err)
 {
     const imgpipe_get_opts *g = &w->o->get;
     d->fd = -1;
-    if (!imgpipe_s3_is_url(d->path))
-        return imgpipe_store_open_dir(d->path, &d->fd, err);
+    if (!imgpipe_s3_is_url(d->path)) {
+        int rc = imgpipe_store_open_dir(d->path, &d->fd, err);
+        /* A worker of this host killed mid-write left its temporary file: no one else
+         * will rename or remove it (get sweeps likewise at its start). */
+        if (rc == IMGPIPE_OK)
+            imgpipe_store_sweep(d->fd);
+        return rc;
+    }
     imgpipe_s3_config cfg = {.endpoint = g->s3_endpoint,
                              .connect_timeout_ms = g->connect_timeout_ms,
                              .retries = g->retries,
