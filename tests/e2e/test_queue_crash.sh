@@ -1,0 +1,146 @@
+# The queue against crashes and hand-written state: a worker killed mid-write leaves no
+# temporary file for good, an outcome Redis cannot take whole does not lose its job, a
+# scheduled retry edited by hand neither stops the others nor vanishes, an enqueue killed
+# half-way counts what it queued, and status --url shows no password.
+source "$TESTLIB"
+source "$(dirname "${BASH_SOURCE[0]}")/redis.sh"
+
+RPORT=$(free_port)
+export IMGPIPE_REDIS_URL="redis://127.0.0.1:$RPORT"
+start_redis
+start_galleryd --count 4
+rcli() { redis-cli -p "$RPORT" "$@"; }
+
+# ---- a worker killed with a temporary file open -----------------------------------------
+# galleryd drips the image a byte a second: the worker has its temporary file open when it
+# is killed. No one will ever rename it; the next worker of this host to open the
+# directory removes it (get does the same at its start).
+echo "$BASE/f/drip/k1/img0001.jpg" >"$T/drip.txt"
+run_imgpipe enqueue -Q drip -o "$T/out1" "$T/drip.txt"
+expect_rc 0 "enqueue of the dripping job"
+"$IMGPIPE" worker --claim-after 60 --name dripper drip >"$T/dripper.out" 2>"$T/dripper.err" &
+DRIPPER=$!
+BG_PIDS+=("$DRIPPER")
+has_part() { ls -A "$T/out1" 2>/dev/null | grep -q '^\.imgpipe-.*\.part$'; }
+wait_until 20 "the worker's temporary file" has_part
+kill -9 "$DRIPPER"
+wait "$DRIPPER" 2>/dev/null || true
+has_part || fail "the temporary file went with the worker: nothing to test"
+"$IMGPIPE" status --json drip | jq -e '.queues[0].held | any(.worker == "dripper")' >/dev/null ||
+  fail "status does not show the killed worker's job as held: $("$IMGPIPE" status drip)"
+echo "$BASE/x/next.png" >"$T/next.txt"
+run_imgpipe enqueue -Q next -o "$T/out1" "$T/next.txt"
+expect_rc 0 "enqueue of a job for the same directory"
+run_imgpipe worker --burst --name next1 next
+expect_rc 0 "the next worker in that directory"
+[ -f "$T/out1/next.png" ] || fail "next.png not written: $(ls -A "$T/out1")"
+! has_part || fail "the killed worker's temporary file is still there: $(ls -A "$T/out1")"
+ok "a worker killed mid-download: its temporary file is removed by the next worker there"
+
+# ---- an outcome Redis cannot take whole --------------------------------------------------
+# An entry written by hand with 5000 extra fields fails (404): its failure (the entry's
+# fields and the reason) is more than Lua's unpack takes. The script used to fail half-way,
+# after the ack: the job was in no list, and the worker's resend was "refused".
+python3 - "$RPORT" "$BASE" "$T/wide" <<'PY'
+import socket, sys
+port, base, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+f = s.makefile("rb")
+def cmd(*args):
+    b = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a.encode()
+        b += b"$%d\r\n%s\r\n" % (len(a), a)
+    s.sendall(b)
+    line = f.readline()
+    if line.startswith(b"$"):
+        f.read(int(line[1:]) + 2)
+    if line.startswith(b"-") and b"BUSYGROUP" not in line:
+        sys.exit("redis: %s" % line)
+cmd("XGROUP", "CREATE", "imgpipe:q:wide", "imgpipe", "0", "MKSTREAM")
+wide = ["url", base + "/i/missing.jpg", "name", "missing.jpg", "dir", out, "attempt", "0"]
+for i in range(5000):
+    wide += ["x%d" % i, "v"]
+cmd("XADD", "imgpipe:q:wide", "*", *wide)
+cmd("XADD", "imgpipe:q:wide", "*", "url", base + "/x/fine.png", "name", "fine.png", "dir", out,
+    "attempt", "0")
+PY
+RC=0
+timeout 60 "$IMGPIPE" worker --burst --name wide1 wide >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "a burst worker on an entry of 5000 fields"
+! grep -q "refused" "$T/err" || fail "the worker says its outcome was refused: $(cat "$T/err")"
+"$IMGPIPE" status --json wide >"$T/wide.json"
+jq -e '.queues[0] | .failed == 1 and .done == 1 and .refused == 0 and .waiting == 0 and
+  .in_progress == 0' "$T/wide.json" >/dev/null || fail "status: $(jq -c '.queues[0]' "$T/wide.json")"
+jq -e --arg u "$BASE/i/missing.jpg" '.queues[0].failures[0] | .url == $u and
+  (.error | test("HTTP 404"))' "$T/wide.json" >/dev/null ||
+  fail "the failure and its reason: $(jq -c '.queues[0].failures' "$T/wide.json")"
+"$IMGPIPE" status --url "$BASE/i/missing.jpg" wide | grep -q "is failed" ||
+  fail "status --url: $("$IMGPIPE" status --url "$BASE/i/missing.jpg" wide)"
+[ -f "$T/wide/fine.png" ] || fail "the other job's file"
+ok "a failure too wide for one Redis call is recorded with its reason: no job lost, no false refusal"
+
+# ---- scheduled retries edited by hand ------------------------------------------------------
+# Members of :scheduled that are not retries as workers write them (docs/queue.md: "<old
+# id>\n<fields as a JSON array>"): an odd count, not JSON, a field that is not text, an
+# object. Each used to stop every due retry after it (the script failed on it, each 0.1 s)
+# and a burst worker never ended. Now each goes to the failed list with the reason, and the
+# good retry among them runs.
+rcli XGROUP CREATE imgpipe:q:sched imgpipe 0 MKSTREAM >/dev/null
+rcli ZADD imgpipe:q:sched:scheduled \
+  0 $'1-0\n["url","'"$BASE"'/x/odd.png","name"]' \
+  1 $'2-0\n["url","'"$BASE"'/x/good.png","name","good.png","dir","'"$T"'/sched","attempt","1"]' \
+  2 $'3-0\nnot json' \
+  3 $'4-0\n["url",{"a":1},"name","n.png","dir","'"$T"'/sched"]' \
+  4 $'5-0\n{"url":"x"}' >/dev/null
+RC=0
+timeout 30 "$IMGPIPE" worker --burst --name sched1 sched >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "a burst worker with hand-written scheduled retries (124: it never ended)"
+[ -f "$T/sched/good.png" ] || fail "the good retry did not run: $(cat "$T/err")"
+"$IMGPIPE" status --json sched >"$T/sched.json"
+jq -e '.queues[0] | .done == 1 and .failed == 4 and .scheduled == 0' "$T/sched.json" >/dev/null ||
+  fail "status: $(jq -c '.queues[0]' "$T/sched.json")"
+[ "$(jq '[.queues[0].failures[] | select(.error | test("^unreadable scheduled retry: "))] | length' \
+  "$T/sched.json")" -eq 4 ] || fail "the reasons: $(jq -c '.queues[0].failures' "$T/sched.json")"
+"$IMGPIPE" status --url "$BASE/x/odd.png" sched | grep -q "is failed" ||
+  fail "the odd member's URL: $("$IMGPIPE" status --url "$BASE/x/odd.png" sched)"
+ok "scheduled retries edited by hand go to the failed list with the reason; the others run"
+
+# ---- an enqueue killed half-way -------------------------------------------------------------
+# Links come through a pipe held open: 1024 are queued (two pipelines of 512), then the
+# enqueue is killed while it waits for more. The stats count each job with it.
+mkfifo "$T/links.fifo"
+"$IMGPIPE" enqueue -Q half -o "$T/half" - <"$T/links.fifo" >"$T/half.out" 2>"$T/half.err" &
+ENQ=$!
+BG_PIDS+=("$ENQ")
+exec 7>"$T/links.fifo"
+for i in $(seq 1 1024); do echo "$BASE/x/h$i.png"; done >&7
+queued() { [ "$(rcli XLEN imgpipe:q:half)" -eq 1024 ]; }
+wait_until 20 "1024 jobs queued" queued
+kill -TERM "$ENQ"
+wait "$ENQ" 2>/dev/null || true
+exec 7>&-
+[ "$(rcli HGET imgpipe:q:half:stats enqueued)" = 1024 ] ||
+  fail "stats enqueued after a killed enqueue: '$(rcli HGET imgpipe:q:half:stats enqueued)', 1024 queued"
+[ "$(q_field half waiting)" -eq 1024 ] || fail "waiting: $("$IMGPIPE" status half)"
+for i in $(seq 1 1030); do echo "$BASE/x/h$i.png"; done >"$T/half.txt"
+run_imgpipe enqueue -Q half -o "$T/half" "$T/half.txt"
+expect_rc 0 "the enqueue run again"
+grep -q "enqueued 6 jobs" "$T/out" && grep -q "skipped 1024 links" "$T/out" || fail "rerun: $(cat "$T/out")"
+[ "$(rcli HGET imgpipe:q:half:stats enqueued)" = 1030 ] || fail "stats enqueued after the rerun"
+ok "an enqueue killed half-way: what it queued is counted; a rerun queues the rest"
+
+# ---- status --url of a link with a password ------------------------------------------------
+U="http://bob:Url-pw-77@127.0.0.1:${BASE##*:}/x/pw.png"
+echo "$U" >"$T/pw.txt"
+run_imgpipe enqueue -Q pw -o "$T/pw" "$T/pw.txt"
+expect_rc 0 "enqueue of a link with a password"
+for args in "--url $U" "--json --url $U" "--url ${U}-unknown"; do
+  RC=0
+  # shellcheck disable=SC2086
+  "$IMGPIPE" status $args >"$T/out" 2>"$T/err" || RC=$?
+  ! grep -q "Url-pw-77" "$T/out" "$T/err" || fail "status $args shows the password: $(cat "$T/out")"
+  grep -q "bob:\*\*\*@" "$T/out" || fail "status $args: $(cat "$T/out")"
+done
+"$IMGPIPE" status --url "$U" | grep -q "is waiting" || fail "status --url still finds the job"
+ok "status --url finds a link with a password and shows it as user:***@"
