@@ -80,6 +80,47 @@ jq -e --arg u "$BASE/i/missing.jpg" '.queues[0].failures[0] | .url == $u and
 [ -f "$T/wide/fine.png" ] || fail "the other job's file"
 ok "a failure too wide for one Redis call is recorded with its reason: no job lost, no false refusal"
 
+# ---- entries that cannot run, written by hand --------------------------------------------
+# Each fails with its reason, and the worker reports it like any job: a FAILED line, a
+# --json object, its count in the summary. A NUL byte in a field would cut the C string
+# (a name "nul\0x.png" was written as "nul"): refused too.
+python3 - "$RPORT" "$BASE" "$T/bad" <<'PY'
+import socket, sys
+port, base, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+f = s.makefile("rb")
+def cmd(*args):
+    b = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else a.encode()
+        b += b"$%d\r\n%s\r\n" % (len(a), a)
+    s.sendall(b)
+    line = f.readline()
+    if line.startswith(b"$"):
+        f.read(int(line[1:]) + 2)
+cmd("XGROUP", "CREATE", "imgpipe:q:bad", "imgpipe", "0", "MKSTREAM")
+for name in ("../up.png", out + "/abs.png", b"nul\x00x.png"):
+    cmd("XADD", "imgpipe:q:bad", "*", "url", base + "/x/p.png", "name", name, "dir", out, "attempt", "0")
+cmd("XADD", "imgpipe:q:bad", "*", "url", base + "/x/fine.png", "name", "fine.png", "dir", out,
+    "attempt", "0")
+PY
+RC=0
+timeout 60 "$IMGPIPE" worker --burst --json --name bad1 bad >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "a burst worker on entries that cannot run"
+[ "$(jq -s '[.[] | select(.status == "failed")] | length' "$T/out")" -eq 3 ] &&
+  [ "$(jq -s '[.[] | select(.status == "ok")] | length' "$T/out")" -eq 1 ] ||
+  fail "--json: one object per job: $(cat "$T/out")"
+expect_err "worker done: 1 jobs done (748 bytes), 3 failed" "the summary counts the refused entries"
+[ "$(ls -A "$T/bad")" = fine.png ] && [ ! -e "$T/up.png" ] || fail "files: $(ls -A "$T/bad" "$T")"
+"$IMGPIPE" status --json bad >"$T/bad.json"
+jq -e '.queues[0] | .failed == 3 and .done == 1 and .in_progress == 0' "$T/bad.json" >/dev/null ||
+  fail "status: $(jq -c '.queues[0]' "$T/bad.json")"
+for why in "unsafe file name '../up.png'" "unsafe file name '$T/bad/abs.png'" "a field holds a NUL byte"; do
+  jq -e --arg w "$why" 'any(.queues[0].failures[]; .error | contains($w))' "$T/bad.json" >/dev/null ||
+    fail "no failure '$why': $(jq -c '.queues[0].failures' "$T/bad.json")"
+done
+ok "entries that cannot run fail with their reason, and the worker reports and counts each"
+
 # ---- scheduled retries edited by hand ------------------------------------------------------
 # Members of :scheduled that are not retries as workers write them (docs/queue.md: "<old
 # id>\n<fields as a JSON array>"): an odd count, not JSON, a field that is not text, an

@@ -402,7 +402,8 @@ static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
     pthread_mutex_destroy(&r.lock);
     imgpipe_hostrate_free(r.rate);
     sum->failed -= w->uncounted; /* the run counted every attempt */
-    imgpipe_wk_settle(w);        /* the read ahead's entries too */
+    sum->failed += w->failed_at_take;
+    imgpipe_wk_settle(w); /* the read ahead's entries too */
     imgpipe_wk_give_back(w, w->batch, w->batch_pos, w->batch_qi);
     imgpipe_wk_give_back(w, w->next_batch, 0, 0);
     final_flush(w);

@@ -82,6 +82,7 @@ struct worker {
     int inflight;
     int in_memory, in_memory_max; /* jobs in flight whose bodies are held in memory */
     uint64_t uncounted;           /* attempts the run counted as failures that were not outcomes */
+    uint64_t failed_at_take;      /* jobs failed before they were tasks: not the run's */
     struct wk_dir *dirs;
     struct wk_rec *recs, **recs_tail;
     struct wk_rec *sending; /* sent, their replies not yet read: back to recs if lost */
