@@ -70,7 +70,8 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, const cha
     }
     while ((c = cli_getopt(cmd, argc, argv)) != -1) {
         if (c == 'r') {
-            *url = optarg;
+            if (!(*url = cli_hide_password(optarg)))
+                return CLI_EXIT_FAILED;
         } else if (c == 'Q') {
             (*queues)[(*nqueues)++] = optarg;
         } else if (c == OPT_JSON && json) {

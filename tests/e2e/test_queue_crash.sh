@@ -185,3 +185,27 @@ for args in "--url $U" "--json --url $U" "--url ${U}-unknown"; do
 done
 "$IMGPIPE" status --url "$U" | grep -q "is waiting" || fail "status --url still finds the job"
 ok "status --url finds a link with a password and shows it as user:***@"
+
+# ---- a password in -r is not on the command line ------------------------------------------
+# ps and /proc/PID/cmdline show every process's arguments to every user of the host: a
+# worker runs for days. The password is overwritten there; the worker still logs in with it.
+stop_redis
+start_redis --requirepass 'Argv-pw-91'
+unset IMGPIPE_REDIS_URL
+R="redis://:Argv-pw-91@127.0.0.1:$RPORT"
+echo "$BASE/x/argv.png" >"$T/argv.txt"
+run_imgpipe enqueue -r "$R" -Q argv -o "$T/argv" "$T/argv.txt"
+expect_rc 0 "enqueue with a password in -r"
+"$IMGPIPE" worker -r "$R" --name argv1 argv >"$T/argv.out" 2>"$T/argv.err" &
+ARGV_W=$!
+BG_PIDS+=("$ARGV_W")
+wait_until 20 "the job done by the worker given -r with a password" test -f "$T/argv/argv.png"
+tr '\0' ' ' <"/proc/$ARGV_W/cmdline" >"$T/cmdline"
+! grep -q "Argv-pw-91" "$T/cmdline" || fail "the worker's command line shows the password: $(cat "$T/cmdline")"
+grep -q -- "-r redis://:\*\*\*\*\*\*\*\*\*\*@127.0.0.1:$RPORT " "$T/cmdline" || fail "cmdline: $(cat "$T/cmdline")"
+kill -TERM "$ARGV_W"
+RC=0
+wait "$ARGV_W" || RC=$?
+expect_rc 0 "the worker after SIGTERM"
+"$IMGPIPE" status -r "$R" argv | grep -q "1 done" || fail "status -r with a password: $("$IMGPIPE" status -r "$R" argv)"
+ok "a password given with -r is overwritten on the command line; the worker logs in with it"
