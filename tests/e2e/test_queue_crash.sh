@@ -80,6 +80,31 @@ jq -e --arg u "$BASE/i/missing.jpg" '.queues[0].failures[0] | .url == $u and
 [ -f "$T/wide/fine.png" ] || fail "the other job's file"
 ok "a failure too wide for one Redis call is recorded with its reason: no job lost, no false refusal"
 
+# ---- a failed list that is not a stream ----------------------------------------------------
+# A key of another type under the failed list's name (set by hand): the outcome script used
+# to ack the job, then fail on XADD: the job was gone. Now nothing is written, the worker
+# says why and keeps the outcomes, backing off (without running the job again), and
+# records them once the key is fixed.
+printf '%s\n' "$BASE/i/missing.jpg" "$BASE/x/kept.png" >"$T/kept.txt"
+run_imgpipe enqueue -Q kept -o "$T/kept" "$T/kept.txt"
+expect_rc 0 "enqueue of two jobs"
+rcli SET imgpipe:q:kept:failed not-a-stream >/dev/null
+"$IMGPIPE" worker --burst --name kept1 kept >"$T/kept.out" 2>"$T/kept.err" &
+KEPT=$!
+BG_PIDS+=("$KEPT")
+said() { grep -q "imgpipe:q:kept:failed is a string, not a stream" "$T/kept.err"; }
+wait_until 20 "the worker to say why it cannot record" said
+sleep 1
+[ "$(q_field kept in_progress)" -eq 2 ] || fail "the jobs are not held while unrecorded: $("$IMGPIPE" status kept)"
+rcli DEL imgpipe:q:kept:failed >/dev/null
+RC=0
+wait "$KEPT" || RC=$?
+expect_rc 0 "the burst worker once the key is fixed"
+[ "$(grep -c FAILED "$T/kept.err")" -eq 1 ] || fail "the job ran more than once: $(cat "$T/kept.err")"
+"$IMGPIPE" status --json kept | jq -e '.queues[0] | .failed == 1 and .done == 1 and .in_progress == 0
+  and .refused == 0' >/dev/null || fail "after the fix: $("$IMGPIPE" status kept)"
+ok "a failed list of another type: the outcomes wait (said, not lost, not redone) until it is fixed"
+
 # ---- entries that cannot run, written by hand --------------------------------------------
 # Each fails with its reason, and the worker reports it like any job: a FAILED line, a
 # --json object, its count in the summary. A NUL byte in a field would cut the C string

@@ -86,12 +86,19 @@ void imgpipe_wk_ack(struct worker *w, int qi, const char *id)
  * unstarted: a new entry at the stream's end, the URL's state its id), id, url,
  * delay ms, field count, fields. A retry waits in the scheduled set (score: due time on
  * Redis's clock; member: "<old id>\n<fields as JSON>"). Returns the refused count.
- * A script is not undone when it fails half-way, so what may fail (an entry of more fields
- * than unpack takes, a key of another type) is written first, under pcall, and the entry
- * is acked only once its retry or failure is in place: a failure that cannot be written
- * whole is written as its URL and reason; one that cannot be written at all leaves the
- * entry pending. */
+ * A script is not undone when it fails half-way: a key of another type (set by hand) fails
+ * it before any write, and the outcomes stay queued, sent again after a backoff; what may
+ * fail still (an entry of more fields than unpack takes) is written first, under pcall,
+ * and the entry is acked only once its retry or failure is in place: a failure that
+ * cannot be written whole is written as its URL and reason. */
 static const char record_script[] =
+    "local want = {'stream', 'stream', 'hash', 'hash', 'zset'}\n"
+    "for k = 1, 5 do\n"
+    "  local ty = redis.call('TYPE', KEYS[k])['ok']\n"
+    "  if ty ~= 'none' and ty ~= want[k] then\n"
+    "    return redis.error_reply(KEYS[k] .. ' is a ' .. ty .. ', not a ' .. want[k])\n"
+    "  end\n"
+    "end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local i, done, retried, refused = 3, 0, 0, 0\n"
@@ -249,18 +256,31 @@ void imgpipe_wk_flush_collect(struct worker *w, int sent)
     /* EXEC ran: an array with one reply per queued command (nil when it was aborted). */
     ok = ok && last->type == REDIS_REPLY_ARRAY && last->elements == (size_t)(sent - 2);
     long long refused = 0;
+    int refusing = 0;
+    char why[256] = "the outcome script was refused or answered unexpectedly";
     for (size_t i = 0; ok && i < last->elements; i++) {
         const redisReply *n = imgpipe_q_elem(last, i, REDIS_REPLY_INTEGER);
+        const redisReply *e = imgpipe_q_elem(last, i, REDIS_REPLY_ERROR);
+        if (e && e->str) { /* a key of another type: say which, once, and back off */
+            snprintf(why, sizeof(why), "the outcomes cannot be recorded: %s", e->str);
+            refusing = 1;
+        }
         ok = n != NULL;
         refused += ok ? n->integer : 0;
     }
     if (last)
         freeReplyObject(last);
     if (!ok) {
-        imgpipe_wk_drop(w, w->c && w->c->err ? w->c->errstr
-                                             : "the outcome script was refused or answered "
-                                               "unexpectedly");
+        imgpipe_wk_drop(w, w->c && w->c->err ? w->c->errstr : why);
+        w->refusing = refusing;
         return;
+    }
+    if (w->refusing) {
+        w->refusing = 0;
+        imgpipe_wk_notice(w, "Redis at %s takes the outcomes again; carrying on%s", w->shown_url,
+                          "");
+        w->lost = 0;
+        w->backoff = IMGPIPE_WK_BACKOFF_MIN_S;
     }
     recs_free(w->sending);
     w->sending = NULL;
