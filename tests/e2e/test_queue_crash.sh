@@ -146,6 +146,31 @@ for why in "unsafe file name '../up.png'" "unsafe file name '$T/bad/abs.png'" "a
 done
 ok "entries that cannot run fail with their reason, and the worker reports and counts each"
 
+# ---- a short --claim-after does not make live workers claim each other's jobs --------------
+# The heartbeat is refreshed every 100 ms at least; with a TTL of claim-after below that
+# (0.05 s is accepted) it lapsed between beats, and two live workers took each other's
+# jobs: downloads twice over, refused outcomes, jobs "abandoned" with no worker dead.
+KEEP=$BASE
+: >"$T/galleryd.log"
+start_galleryd --count 2 --latency-ms 1000 --log
+SLOW=$BASE
+BASE=$KEEP
+for i in $(seq 1 8); do echo "$SLOW/x/short$i.png"; done >"$T/short.txt"
+run_imgpipe enqueue -Q short -o "$T/short" "$T/short.txt"
+expect_rc 0 "enqueue of 8 slow jobs"
+pids=()
+for w in 1 2; do
+  "$IMGPIPE" worker --burst -j 2 --claim-after 0.05 --name "short$w" short >"$T/short$w.out" 2>"$T/short$w.err" &
+  pids+=($!)
+  BG_PIDS+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a worker exited $?: $(cat "$T"/short*.err)"; done
+"$IMGPIPE" status --json short | jq -e '.queues[0] | .done == 8 and .failed == 0 and .refused == 0' \
+  >/dev/null || fail "status: $("$IMGPIPE" status short)"
+[ "$(grep -c "GET /x/short" "$T/galleryd.log")" -eq 8 ] ||
+  fail "8 jobs, $(grep -c "GET /x/short" "$T/galleryd.log") downloads: $(cat "$T"/short*.err)"
+ok "two live workers with --claim-after 0.05 never claim each other's jobs: 8 jobs, 8 downloads"
+
 # ---- scheduled retries edited by hand ------------------------------------------------------
 # Members of :scheduled that are not retries as workers write them (docs/queue.md: "<old
 # id>\n<fields as a JSON array>"): an odd count, not JSON, a field that is not text, an
