@@ -96,7 +96,8 @@ static const char record_script[] =
     "for k = 1, 5 do\n"
     "  local ty = redis.call('TYPE', KEYS[k])['ok']\n"
     "  if ty ~= 'none' and ty ~= want[k] then\n"
-    "    return redis.error_reply(KEYS[k] .. ' is a ' .. ty .. ', not a ' .. want[k])\n"
+    "    return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' is a ' .. ty .. ', not a ' .. "
+    "want[k])\n"
     "  end\n"
     "end\n"
     "local t = redis.call('TIME')\n"
@@ -261,10 +262,10 @@ void imgpipe_wk_flush_collect(struct worker *w, int sent)
     for (size_t i = 0; ok && i < last->elements; i++) {
         const redisReply *n = imgpipe_q_elem(last, i, REDIS_REPLY_INTEGER);
         const redisReply *e = imgpipe_q_elem(last, i, REDIS_REPLY_ERROR);
-        if (e && e->str) { /* a key of another type: say which, once, and back off */
+        if (e && e->str) /* say what Redis said */
             snprintf(why, sizeof(why), "the outcomes cannot be recorded: %s", e->str);
-            refusing = 1;
-        }
+        if (e && e->str && strncmp(e->str, "WRONGTYPE", 9) == 0)
+            refusing = 1; /* a key of another type: until fixed, back off, say it once */
         ok = n != NULL;
         refused += ok ? n->integer : 0;
     }
