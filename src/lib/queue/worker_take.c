@@ -33,7 +33,9 @@ static int open_output(struct worker *w, struct wk_dir *d, char *err)
     }
     imgpipe_s3_config cfg = {.endpoint = g->s3_endpoint,
                              .connect_timeout_ms = g->connect_timeout_ms,
-                             .retries = g->retries,
+                             .read_timeout_ms = g->read_timeout_ms,
+                             /* the worker's --retries (get's are not set): none is none */
+                             .retries = w->o->retries,
                              .retry_wait_ms = g->retry_wait_ms,
                              .insecure = g->insecure,
                              .cacert = g->cacert,
