@@ -404,9 +404,9 @@ int imgpipe_queue_status_json(imgpipe_queue *q, const char *const *queues, int n
 int imgpipe_queue_purge(imgpipe_queue *q, const char *queue, uint64_t *count, char *err);
 
 /* The jobs of url in the queues (none named: every queue) as JSON (malloc'd):
- * {"jobs":[{"queue","url","state": "waiting"|"in_progress"|"scheduled"|"done"|"failed",
+ * {"url","jobs":[{"queue","url","state": "waiting"|"in_progress"|"scheduled"|"done"|"failed",
  * and when known "id","name","attempt","worker","age_ms","error"}]}; "jobs" is empty when
- * no queue knows the URL. */
+ * no queue knows the URL. Each "url" is as it may be shown: a password in it reads ***. */
 int imgpipe_queue_lookup_json(imgpipe_queue *q, const char *const *queues, int nqueues,
                               const char *url, char **json, char *err);
 

@@ -118,6 +118,11 @@ void cli_format_bytes(uint64_t bytes, char *out, size_t cap);
  * a terminal acts on. */
 void cli_put_text(FILE *f, const char *text);
 
+/* -r URL: the URL's password is overwritten with '*' in argv (ps and /proc/PID/cmdline show
+ * a command line to every user of the host); returns a copy to connect with, kept until
+ * the next call or exit. NULL when out of memory (printed). */
+const char *cli_hide_password(char *arg);
+
 int cmd_links(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_thumbs(int argc, char **argv);

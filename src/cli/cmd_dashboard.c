@@ -44,7 +44,8 @@ int cmd_dashboard(int argc, char **argv)
     int c;
     while ((c = cli_getopt(&cli_dashboard_command, argc, argv)) != -1) {
         if (c == 'r') {
-            o.url = optarg;
+            if (!(o.url = cli_hide_password(optarg)))
+                return CLI_EXIT_FAILED;
         } else if (c == 'l') {
             o.listen = optarg;
         } else if (c == OPT_AUTH) {

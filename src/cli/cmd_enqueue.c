@@ -70,8 +70,7 @@ static int parse_option(struct enqueue_cli *e, int c)
     imgpipe_enqueue_opts *o = &e->opts;
     switch (c) {
     case 'r':
-        e->url = optarg;
-        return -1;
+        return (e->url = cli_hide_password(optarg)) ? -1 : CLI_EXIT_FAILED;
     case 'Q':
         o->queue = optarg;
         return -1;

@@ -70,7 +70,8 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, const cha
     }
     while ((c = cli_getopt(cmd, argc, argv)) != -1) {
         if (c == 'r') {
-            *url = optarg;
+            if (!(*url = cli_hide_password(optarg)))
+                return CLI_EXIT_FAILED;
         } else if (c == 'Q') {
             (*queues)[(*nqueues)++] = optarg;
         } else if (c == OPT_JSON && json) {
@@ -191,7 +192,7 @@ static void print_job(json_t *j)
 }
 
 /* status --url: 0 when a queue knows the URL, 1 when none does. */
-static int show_job(const char *text, int json, const char *job)
+static int show_job(const char *text, int json)
 {
     json_t *doc = json_loads(text, 0, NULL), *j;
     size_t i, n = json_array_size(json_object_get(doc, "jobs"));
@@ -201,7 +202,7 @@ static int show_job(const char *text, int json, const char *job)
         json_array_foreach(json_object_get(doc, "jobs"), i, j) print_job(j);
     if (!n && !json) {
         fputs("no queue knows ", stdout);
-        cli_put_text(stdout, job);
+        put_field(doc, "url"); /* the library's copy of job: its password reads *** */
         putchar('\n');
     }
     json_decref(doc);
@@ -235,7 +236,7 @@ static int show(const char *url, int json, const char *job, const char **queues,
     }
     imgpipe_queue_free(q);
     if (job) {
-        int rc = show_job(text, json, job);
+        int rc = show_job(text, json);
         free(text);
         return rc;
     }

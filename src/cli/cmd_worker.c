@@ -128,8 +128,7 @@ static int parse_option(struct worker_cli *w, int c)
         return rc == -2 ? -1 : rc;
     switch (c) {
     case 'r':
-        o->url = optarg;
-        return -1;
+        return (o->url = cli_hide_password(optarg)) ? -1 : CLI_EXIT_FAILED;
     case 'Q':
         w->queues[w->nqueues++] = optarg;
         return -1;

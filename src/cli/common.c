@@ -176,3 +176,23 @@ void cli_put_text(FILE *f, const char *text)
             putc(*p, f);
     }
 }
+
+const char *cli_hide_password(char *arg)
+{
+    static char *copy; /* reachable until exit: the URL a worker reconnects with */
+    free(copy);
+    if (!(copy = strdup(arg))) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    char *scheme = strstr(arg, "://");
+    char *start = scheme ? scheme + 3 : NULL;
+    char *at = start ? strrchr(start, '@') : NULL;
+    if (!at)
+        return copy; /* no userinfo (a unix: URL takes no password) */
+    char *colon = memchr(start, ':', (size_t)(at - start));
+    /* "user:pw@" hides pw; "pw@" is a password alone (redis_url.c reads it so) */
+    for (char *p = colon ? colon + 1 : start; p < at; p++)
+        *p = '*';
+    return copy;
+}

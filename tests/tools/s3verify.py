@@ -9,11 +9,13 @@ x-amz-checksum-sha256. A mismatch is refused as S3 would (403 SignatureDoesNotMa
 line on stdout: "ok METHOD PATH", "REFUSED METHOD PATH: why" or "THROTTLED METHOD PATH".
 
   s3verify.py --upstream 127.0.0.1:PORT --key ID --secret SECRET [--region R]
-              [--throttle N] [--fail-once-each] [--drop-every N]
+              [--throttle N] [--fail-once-each] [--drop-every N] [--hang-puts N]
 
 --throttle N answers 503 SlowDown to every Nth PUT; --fail-once-each answers 503 to the
 first PUT of every key; --drop-every N closes the connection instead of answering every
-Nth PUT (a connection reset). Prints "s3verify listening on 127.0.0.1:PORT" when ready.
+Nth PUT (a connection reset); --hang-puts N passes the first N PUTs on (the object is
+stored) and then answers nothing for 120 s, as a service that hangs before its answer.
+Prints "s3verify listening on 127.0.0.1:PORT" when ready.
 """
 import argparse
 import base64
@@ -23,6 +25,7 @@ import http.server
 import re
 import sys
 import threading
+import time
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -45,6 +48,7 @@ class State:
         self.args = args
         self.lock = threading.Lock()
         self.puts = 0
+        self.hung = 0
         self.seen = set()
 
 
@@ -132,6 +136,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return "drop"
         return None
 
+    def hang(self):
+        """True for the first --hang-puts PUTs."""
+        st = self.state
+        with st.lock:
+            st.hung += 1
+            return st.hung <= st.args.hang_puts
+
     def forward(self, body):
         host, port = self.state.args.upstream.rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
@@ -161,6 +172,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(503, [("Content-Type", "application/xml")],
                                error_xml("SlowDown", "Please reduce your request rate."))
         status, headers, data = self.forward(body)
+        if self.command == "PUT" and self.hang():
+            self.note("HUNG %s %d" % (what, status))
+            time.sleep(120)
+            self.close_connection = True
+            return
         self.note("ok %s %d" % (what, status))
         self.answer(status, headers, data)
 
@@ -177,6 +193,7 @@ def main():
     p.add_argument("--throttle", type=int, default=0)
     p.add_argument("--fail-once-each", action="store_true")
     p.add_argument("--drop-every", type=int, default=0)
+    p.add_argument("--hang-puts", type=int, default=0)
     args = p.parse_args()
     Handler.state = State(args)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

@@ -241,6 +241,12 @@ static void setup(imgpipe_s3 *s, CURL *e, const char *url, struct s3_req *rq)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 3000L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms > 0 ? c->timeout_ms : 60000L);
+    /* --read-timeout, as for a download: a service that takes the body and then says
+     * nothing (or stalls mid-body) is given up after that silence, not after the whole
+     * request's 60 s, and the PUT is retried. */
+    long silent_s = ((c->read_timeout_ms > 0 ? c->read_timeout_ms : 30000L) + 999) / 1000;
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, silent_s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, rq->curl_err);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, rq);

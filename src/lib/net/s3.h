@@ -18,6 +18,7 @@ typedef struct imgpipe_s3_config {
     const char *secret;      /* NULL: $AWS_SECRET_ACCESS_KEY */
     long connect_timeout_ms; /* 0: 3 s */
     long timeout_ms;         /* one request; 0: 60 s */
+    long read_timeout_ms;    /* a request that moves no byte this long fails; 0: 30 s */
     int retries;             /* after a transient failure (imgpipe_retry_count) */
     long retry_wait_ms;      /* the first backoff; 0: IMGPIPE_RETRY_WAIT_MS */
     int insecure;

@@ -146,7 +146,7 @@ static json_t *lookup_one(redisContext *c, const char *queue, const char *url)
     json_t *o = NULL;
     if (st && st->type == REDIS_REPLY_STRING) {
         o = json_pack("{s:o,s:o}", "queue", imgpipe_q_json_text(queue), "url",
-                      imgpipe_q_json_text(url));
+                      imgpipe_q_json_shown(url)); /* a password in it reads *** */
         if (strcmp(st->str, "done") == 0 || strcmp(st->str, "scheduled") == 0 ||
             strcmp(st->str, "failed") == 0)
             json_object_set_new(o, "state", json_string(st->str));
@@ -178,7 +178,7 @@ int imgpipe_queue_lookup_json(imgpipe_queue *q, const char *const *queues, int n
     }
     if (keep)
         freeReplyObject(keep);
-    json_t *doc = json_pack("{s:o}", "jobs", list);
+    json_t *doc = json_pack("{s:o,s:o}", "url", imgpipe_q_json_shown(url), "jobs", list);
     *json = c->err ? NULL : json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     if (c->err)

@@ -14,12 +14,13 @@
 #define PIPELINE 512       /* links in flight at once */
 #define FIRST_CANDIDATES 4 /* names sent with each link: almost every link takes the first */
 #define MORE_CANDIDATES 32 /* a further round, for a link whose first ones are all taken */
-#define HEAD_ARGS 17       /* EVALSHA's words before the candidates */
+#define HEAD_ARGS 18       /* EVALSHA's words before the candidates */
 
-/* KEYS: names registry, stream, urls. ARGV: url, force, dir, thumbs, quality, batch, fit,
+/* KEYS: names registry, stream, urls, stats. ARGV: url, force, dir, thumbs, quality, batch, fit,
  * upscale, pad, format, effort, then candidate names in walk order. The first candidate
  * that is free or already this URL's is its name (registered under its case-folded form:
- * A.jpg and a.jpg are one file on some file systems). Returns {1, name} queued,
+ * A.jpg and a.jpg are one file on some file systems). The job is counted in `enqueued`
+ * with it, so an enqueue stopped half-way counts what it queued. Returns {1, name} queued,
  * {0, state} skipped, {2} none free. */
 static const char enqueue_script[] =
     "local st = redis.call('HGET', KEYS[3], ARGV[1])\n"
@@ -36,6 +37,7 @@ static const char enqueue_script[] =
     "  'thumbs', ARGV[4], 'quality', ARGV[5], 'fit', ARGV[7], 'upscale', ARGV[8],\n"
     "  'pad', ARGV[9], 'format', ARGV[10], 'effort', ARGV[11], 'attempt', '0', 'batch', ARGV[6])\n"
     "redis.call('HSET', KEYS[3], ARGV[1], id)\n"
+    "redis.call('HINCRBY', KEYS[4], 'enqueued', 1)\n"
     "return {1, name}\n";
 
 struct enqueue {
@@ -43,6 +45,7 @@ struct enqueue {
     const char *shown; /* the Redis URL without its password */
     char sha[48];
     char names[IMGPIPE_Q_KEYLEN + 4096], stream[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
+    char stats[IMGPIPE_Q_KEYLEN];
     char dir[4096], thumbs[IMGPIPE_THUMB_MAX_SIZES * 16], quality[16];
     char fit[16], upscale[4], pad[16], format[16], effort[8];
     const char *force, *batch;
@@ -68,9 +71,9 @@ static int candidates(struct enqueue *e, const char *url, uint64_t *n, int want)
 
 static int build_argv(struct enqueue *e, const char *url, uint64_t *n, int want, const char **argv)
 {
-    const char *head[HEAD_ARGS] = {"EVALSHA", e->sha,     "3",    e->names,  e->stream,  e->urls,
-                                   url,       e->force,   e->dir, e->thumbs, e->quality, e->batch,
-                                   e->fit,    e->upscale, e->pad, e->format, e->effort};
+    const char *head[HEAD_ARGS] = {"EVALSHA", e->sha, "4",        e->names, e->stream, e->urls,
+                                   e->stats,  url,    e->force,   e->dir,   e->thumbs, e->quality,
+                                   e->batch,  e->fit, e->upscale, e->pad,   e->format, e->effort};
     int argc = (int)(sizeof(head) / sizeof(head[0]));
     memcpy(argv, head, sizeof(head));
     int k = candidates(e, url, n, want);
@@ -215,6 +218,7 @@ static int setup(struct enqueue *e, const imgpipe_enqueue_opts *opts, const char
     imgpipe_q_names_key(e->names, sizeof(e->names), e->dir);
     imgpipe_q_key(e->stream, queue, "");
     imgpipe_q_key(e->urls, queue, ":urls");
+    imgpipe_q_key(e->stats, queue, ":stats");
     format_thumbs(opts, e->thumbs, sizeof(e->thumbs));
     snprintf(e->quality, sizeof(e->quality), "%d", opts->quality > 0 ? opts->quality : 0);
     if ((rc = format_thumb_opts(&opts->thumb, e, err)))
@@ -250,13 +254,6 @@ int imgpipe_queue_enqueue(imgpipe_queue *q, const imgpipe_enqueue_opts *opts,
         rc = imgpipe_q_ensure_group(e->c, queue, err);
     if (rc == IMGPIPE_OK)
         rc = add_all(e, sources, nsources, err);
-    char stats[IMGPIPE_Q_KEYLEN];
-    imgpipe_q_key(stats, queue, ":stats");
-    redisReply *r = e->queued ? redisCommand(e->c, "HINCRBY %s enqueued %llu", stats,
-                                             (unsigned long long)e->queued)
-                              : NULL;
-    if (r)
-        freeReplyObject(r);
     *count = e->queued;
     if (skipped)
         *skipped = e->skipped;

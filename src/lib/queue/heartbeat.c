@@ -30,6 +30,12 @@ static const char beat_script[] =
     "redis.call('SADD', KEYS[2], ARGV[8])\n"
     "return 1\n";
 
+/* How often the heartbeat is refreshed: claim_after / 3, from 100 ms to 10 s. */
+static long beat_every_ms(const struct worker *w)
+{
+    return w->claim_ms / 3 < 100 ? 100 : w->claim_ms / 3 > 10000 ? 10000 : w->claim_ms / 3;
+}
+
 /* One beat; claim as for ARGV[9]. *holder is the script's reply when the name is taken. */
 static int beat(struct worker *w, const char *claim, redisReply **holder, char *err)
 {
@@ -43,7 +49,10 @@ static int beat(struct worker *w, const char *claim, redisReply **holder, char *
     snprintf(failed, sizeof(failed), "%llu", w->failed);
     snprintf(inflight, sizeof(inflight), "%d", w->inflight);
     pthread_mutex_unlock(&w->lock);
-    snprintf(ttl, sizeof(ttl), "%ld", w->claim_ms);
+    /* claim_after, but at least three beats: under 0.3 s a heartbeat of claim_after would
+     * lapse between beats, and live workers would claim each other's jobs. */
+    long every = beat_every_ms(w);
+    snprintf(ttl, sizeof(ttl), "%ld", w->claim_ms > 3 * every ? w->claim_ms : 3 * every);
     size_t n = 0;
     queues[0] = '\0';
     for (int i = 0; i < w->nqueues && n < sizeof(queues); i++)
@@ -129,7 +138,7 @@ static void *heartbeat_main(void *arg)
 {
     struct worker *w = arg;
     char err[IMGPIPE_ERRLEN];
-    long every = w->claim_ms / 3 < 100 ? 100 : w->claim_ms / 3 > 10000 ? 10000 : w->claim_ms / 3;
+    long every = beat_every_ms(w);
     pthread_mutex_lock(&w->lock);
     while (!w->stopping) {
         beat_wait(w, every);

@@ -28,7 +28,6 @@
 #define DEFAULT_READ_AHEAD 16 /* the adaptive count's start (exec_async.c) */
 #define DEFAULT_IN_MEMORY 16
 #define DEFAULT_CLAIM_MS 60000
-#define BACKOFF_MIN_S 0.1 /* reconnecting to Redis: first wait, doubled up to the max */
 #define BACKOFF_MAX_S 2.0
 #define FINAL_FLUSH_S 10.0 /* at exit, how long to try to record outcomes */
 
@@ -95,10 +94,12 @@ int imgpipe_wk_connected(struct worker *w)
         imgpipe_wk_drop(w, err);
         return 0;
     }
+    if (w->refusing) /* the outcomes' keys are wrong, not the connection: keep backing off */
+        return 1;
     if (w->lost)
         imgpipe_wk_notice(w, "Redis at %s is back; carrying on%s", w->shown_url, "");
     w->lost = 0;
-    w->backoff = BACKOFF_MIN_S;
+    w->backoff = IMGPIPE_WK_BACKOFF_MIN_S;
     return 1;
 }
 
@@ -315,7 +316,7 @@ static int worker_init(struct worker *w, const imgpipe_worker_opts *o, char *nam
     w->in_memory_max = o->jobs > 0 ? o->jobs : DEFAULT_IN_MEMORY;
     w->retries = imgpipe_retry_count(o->retries);
     w->claim_ms = o->claim_after_ms > 0 ? o->claim_after_ms : DEFAULT_CLAIM_MS;
-    w->backoff = BACKOFF_MIN_S;
+    w->backoff = IMGPIPE_WK_BACKOFF_MIN_S;
     w->recs_tail = &w->recs;
     w->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(imgpipe_now() * 1e9);
     if (gethostname(w->host, sizeof(w->host) - 1))
@@ -402,7 +403,8 @@ static int run_jobs(struct worker *w, imgpipe_summary *sum, char *err)
     pthread_mutex_destroy(&r.lock);
     imgpipe_hostrate_free(r.rate);
     sum->failed -= w->uncounted; /* the run counted every attempt */
-    imgpipe_wk_settle(w);        /* the read ahead's entries too */
+    sum->failed += w->failed_at_take;
+    imgpipe_wk_settle(w); /* the read ahead's entries too */
     imgpipe_wk_give_back(w, w->batch, w->batch_pos, w->batch_qi);
     imgpipe_wk_give_back(w, w->next_batch, 0, 0);
     final_flush(w);

@@ -68,6 +68,8 @@ struct worker {
     uint64_t rng;                      /* retry jitter */
     char record_sha[48], rate_sha[48]; /* scripts loaded on each connection */
     int lost;          /* the connection went away: say so once, and when it is back */
+    int refusing;      /* the outcome script refused a key of another type: until it takes
+                        * them, a reconnect keeps the backoff and says nothing */
     redisReply *batch; /* entries read and not yet handed out (checked by wk_batch_set) */
     size_t batch_pos;
     int batch_qi;
@@ -82,6 +84,7 @@ struct worker {
     int inflight;
     int in_memory, in_memory_max; /* jobs in flight whose bodies are held in memory */
     uint64_t uncounted;           /* attempts the run counted as failures that were not outcomes */
+    uint64_t failed_at_take;      /* jobs failed before they were tasks: not the run's */
     struct wk_dir *dirs;
     struct wk_rec *recs, **recs_tail;
     struct wk_rec *sending; /* sent, their replies not yet read: back to recs if lost */
@@ -101,7 +104,8 @@ struct worker {
     redisContext *beat_c; /* the heartbeat's own connection */
 };
 
-#define IMGPIPE_WK_IDLE_READ_S 0.05 /* after an empty read, ask Redis again no sooner */
+#define IMGPIPE_WK_BACKOFF_MIN_S 0.1 /* reconnecting to Redis: first wait, doubled up to a max */
+#define IMGPIPE_WK_IDLE_READ_S 0.05  /* after an empty read, ask Redis again no sooner */
 /* The most held in reserve, whatever -j: at 256 in flight and 100 ms per answer a slot
  * frees every 0.4 ms, so 32 cover 12 ms, many Redis round trips. */
 #define IMGPIPE_WK_RESERVE_MAX 32

@@ -137,7 +137,11 @@ static int read_own(struct worker *w, int qi, int want)
 }
 
 /* The due retries back to the stream, atomically (a script): each gets a new entry, and
- * the URL's state its id. KEYS: scheduled, stream, urls. ARGV: how many at most. */
+ * the URL's state its id. A member that is not a retry as the worker writes them (edited
+ * by hand: not a JSON array of text, an odd count, more fields than unpack takes) goes to
+ * the failed list with the reason, under pcall, so that it neither stops the retries
+ * after it nor vanishes. KEYS: scheduled, stream, urls, failed. ARGV: how many at most,
+ * the worker's name. */
 static const char due_script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -145,13 +149,30 @@ static const char due_script[] =
     "for _, m in ipairs(due) do\n"
     "  local nl = string.find(m, '\\n', 1, true)\n"
     "  local ok, f = pcall(cjson.decode, string.sub(m, (nl or 0) + 1))\n"
-    "  if ok and type(f) == 'table' and #f >= 2 then\n"
-    "    local id = redis.call('XADD', KEYS[2], '*', unpack(f))\n"
-    "    for k = 1, #f - 1, 2 do\n"
-    "      if f[k] == 'url' then redis.call('HSET', KEYS[3], f[k + 1], id) end\n"
+    "  local url, why = nil, nil\n"
+    "  if not ok or type(f) ~= 'table' or #f < 2 or #f % 2 ~= 0 then\n"
+    "    why = 'not a JSON array of field names and values'\n"
+    "  else\n"
+    "    for k = 1, #f do if type(f[k]) ~= 'string' then why = 'a field that is not text' end end\n"
+    "  end\n"
+    "  for k = 1, ok and type(f) == 'table' and #f - 1 or 0, 2 do\n"
+    "    if f[k] == 'url' and type(f[k + 1]) == 'string' then url = f[k + 1] end\n"
+    "  end\n"
+    "  local id\n"
+    "  if not why then\n"
+    "    ok, id = pcall(function() return redis.call('XADD', KEYS[2], '*', unpack(f)) end)\n"
+    "    if not ok then\n"
+    "      why = string.gsub(type(id) == 'table' and tostring(id.err) or tostring(id), "
+    "'^[%w_]+:%d+: ', '')\n"
     "    end\n"
     "  end\n"
-    "  redis.call('ZREM', KEYS[1], m)\n"
+    "  if why then\n"
+    "    ok, id = pcall(redis.call, 'XADD', KEYS[4], '*', 'url', url or '', 'error',\n"
+    "      'unreadable scheduled retry: ' .. why, 'status', 'invalid argument', 'worker', "
+    "ARGV[2])\n"
+    "  end\n"
+    "  if ok and url then pcall(redis.call, 'HSET', KEYS[3], url, why and 'failed' or id) end\n"
+    "  if ok then redis.call('ZREM', KEYS[1], m) end\n"
     "end\n"
     "return #due\n";
 
@@ -162,11 +183,13 @@ void imgpipe_wk_move_due(struct worker *w)
         return;
     w->due_at = now + DUE_EVERY_S;
     for (int qi = 0; qi < w->nqueues && w->c; qi++) {
-        char sched[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN];
+        char sched[IMGPIPE_Q_KEYLEN], urls[IMGPIPE_Q_KEYLEN], failed[IMGPIPE_Q_KEYLEN];
         imgpipe_q_key(sched, w->queues[qi], ":scheduled");
         imgpipe_q_key(urls, w->queues[qi], ":urls");
-        const char *argv[] = {"EVAL", due_script, "3", sched, w->streams[qi], urls, DUE_BATCH};
-        redisReply *r = imgpipe_wk_command(w, 7, argv);
+        imgpipe_q_key(failed, w->queues[qi], ":failed");
+        const char *argv[] = {"EVAL", due_script, "4",       sched,  w->streams[qi],
+                              urls,   failed,     DUE_BATCH, w->name};
+        redisReply *r = imgpipe_wk_command(w, 9, argv);
         if (r)
             freeReplyObject(r);
     }

@@ -85,11 +85,43 @@ void imgpipe_wk_ack(struct worker *w, int qi, const char *id)
  * group, consumer, then per record: kind (a done, g gone, r retry, f failed, b given back
  * unstarted: a new entry at the stream's end, the URL's state its id), id, url,
  * delay ms, field count, fields. A retry waits in the scheduled set (score: due time on
- * Redis's clock; member: "<old id>\n<fields as JSON>"). Returns the refused count. */
+ * Redis's clock; member: "<old id>\n<fields as JSON>"). Returns the refused count.
+ * A script is not undone when it fails half-way: a key of another type (set by hand) fails
+ * it before any write, and the outcomes stay queued, sent again after a backoff; what may
+ * fail still (an entry of more fields than unpack takes) is written first, under pcall,
+ * and the entry is acked only once its retry or failure is in place: a failure that
+ * cannot be written whole is written as its URL and reason. */
 static const char record_script[] =
+    "local want = {'stream', 'stream', 'hash', 'hash', 'zset'}\n"
+    "for k = 1, 5 do\n"
+    "  local ty = redis.call('TYPE', KEYS[k])['ok']\n"
+    "  if ty ~= 'none' and ty ~= want[k] then\n"
+    "    return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' is a ' .. ty .. ', not a ' .. "
+    "want[k])\n"
+    "  end\n"
+    "end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local i, done, retried, refused = 3, 0, 0, 0\n"
+    "local function add(key, f)\n"
+    "  local ok, r = pcall(function() return redis.call('XADD', key, '*', unpack(f)) end)\n"
+    "  if ok then return r end\n"
+    "  return nil, (string.gsub(type(r) == 'table' and tostring(r.err) or tostring(r), "
+    "'^[%w_]+:%d+: ', ''))\n"
+    "end\n"
+    "local function fail(url, f, extra)\n"
+    "  local why, st = extra, 'invalid argument'\n"
+    "  for k = 1, #f - 1, 2 do\n"
+    "    if f[k] == 'error' then why = f[k + 1] elseif f[k] == 'status' then st = f[k + 1] end\n"
+    "  end\n"
+    "  if extra then f[#f + 1] = 'error'; f[#f + 1] = extra; f[#f + 1] = 'status'\n"
+    "    f[#f + 1] = st; f[#f + 1] = 'worker'; f[#f + 1] = ARGV[2] end\n"
+    "  local id, e = add(KEYS[2], f)\n"
+    "  if not id then id = add(KEYS[2], {'url', url, 'error', tostring(why) .. ' (the job could '\n"
+    "    .. 'not be recorded whole: ' .. e .. ')', 'status', st, 'worker', ARGV[2]}) end\n"
+    "  if id then pcall(redis.call, 'HSET', KEYS[4], url, 'failed') end\n"
+    "  return id\n"
+    "end\n"
     "while i <= #ARGV do\n"
     "  local kind, id, url, delay, nf = ARGV[i], ARGV[i + 1], ARGV[i + 2],\n"
     "    tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])\n"
@@ -99,26 +131,34 @@ static const char record_script[] =
     "  if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2]) == 0 then\n"
     "    refused = refused + 1\n"
     "  else\n"
-    "    redis.call('XACK', KEYS[1], ARGV[1], id)\n"
-    "    redis.call('XDEL', KEYS[1], id)\n"
+    "    local settled = true\n"
     "    if kind == 'a' then\n"
     "      done = done + 1\n"
-    "      redis.call('HSET', KEYS[4], url, 'done')\n"
+    "      pcall(redis.call, 'HSET', KEYS[4], url, 'done')\n"
     "    elseif kind == 'r' then\n"
-    "      retried = retried + 1\n"
-    "      redis.call('ZADD', KEYS[5], now + delay, id .. '\\n' .. cjson.encode(f))\n"
-    "      redis.call('HSET', KEYS[4], url, 'scheduled')\n"
+    "      local ok, e = pcall(redis.call, 'ZADD', KEYS[5], now + delay, id .. '\\n' .. "
+    "cjson.encode(f))\n"
+    "      if ok then\n"
+    "        retried = retried + 1\n"
+    "        pcall(redis.call, 'HSET', KEYS[4], url, 'scheduled')\n"
+    "      else\n"
+    "        settled = fail(url, f, 'its retry could not be scheduled: ' .. tostring(e.err or e))\n"
+    "      end\n"
     "    elseif kind == 'f' then\n"
-    "      redis.call('XADD', KEYS[2], '*', unpack(f))\n"
-    "      redis.call('HSET', KEYS[4], url, 'failed')\n"
+    "      settled = fail(url, f)\n"
     "    elseif kind == 'b' and nf > 0 then\n"
-    "      redis.call('HSET', KEYS[4], url, redis.call('XADD', KEYS[1], '*', unpack(f)))\n"
+    "      settled = add(KEYS[1], f)\n"
+    "      if settled then pcall(redis.call, 'HSET', KEYS[4], url, settled) end\n"
+    "    end\n"
+    "    if settled then\n"
+    "      redis.call('XACK', KEYS[1], ARGV[1], id)\n"
+    "      redis.call('XDEL', KEYS[1], id)\n"
     "    end\n"
     "  end\n"
     "end\n"
-    "if done > 0 then redis.call('HINCRBY', KEYS[3], 'done', done) end\n"
-    "if retried > 0 then redis.call('HINCRBY', KEYS[3], 'retried', retried) end\n"
-    "if refused > 0 then redis.call('HINCRBY', KEYS[3], 'refused', refused) end\n"
+    "if done > 0 then pcall(redis.call, 'HINCRBY', KEYS[3], 'done', done) end\n"
+    "if retried > 0 then pcall(redis.call, 'HINCRBY', KEYS[3], 'retried', retried) end\n"
+    "if refused > 0 then pcall(redis.call, 'HINCRBY', KEYS[3], 'refused', refused) end\n"
     "return refused\n";
 
 int imgpipe_wk_record_load(struct worker *w, char *err)
@@ -217,18 +257,31 @@ void imgpipe_wk_flush_collect(struct worker *w, int sent)
     /* EXEC ran: an array with one reply per queued command (nil when it was aborted). */
     ok = ok && last->type == REDIS_REPLY_ARRAY && last->elements == (size_t)(sent - 2);
     long long refused = 0;
+    int refusing = 0;
+    char why[256] = "the outcome script was refused or answered unexpectedly";
     for (size_t i = 0; ok && i < last->elements; i++) {
         const redisReply *n = imgpipe_q_elem(last, i, REDIS_REPLY_INTEGER);
+        const redisReply *e = imgpipe_q_elem(last, i, REDIS_REPLY_ERROR);
+        if (e && e->str) /* say what Redis said */
+            snprintf(why, sizeof(why), "the outcomes cannot be recorded: %s", e->str);
+        if (e && e->str && strncmp(e->str, "WRONGTYPE", 9) == 0)
+            refusing = 1; /* a key of another type: until fixed, back off, say it once */
         ok = n != NULL;
         refused += ok ? n->integer : 0;
     }
     if (last)
         freeReplyObject(last);
     if (!ok) {
-        imgpipe_wk_drop(w, w->c && w->c->err ? w->c->errstr
-                                             : "the outcome script was refused or answered "
-                                               "unexpectedly");
+        imgpipe_wk_drop(w, w->c && w->c->err ? w->c->errstr : why);
+        w->refusing = refusing;
         return;
+    }
+    if (w->refusing) {
+        w->refusing = 0;
+        imgpipe_wk_notice(w, "Redis at %s takes the outcomes again; carrying on%s", w->shown_url,
+                          "");
+        w->lost = 0;
+        w->backoff = IMGPIPE_WK_BACKOFF_MIN_S;
     }
     recs_free(w->sending);
     w->sending = NULL;

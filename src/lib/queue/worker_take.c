@@ -2,6 +2,7 @@
  * thumbnail options, or is settled at once (gone, unusable, abandoned). */
 #define _GNU_SOURCE /* O_TMPFILE */
 #include "queue/worker_int.h"
+#include "common/util.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -22,11 +23,19 @@ static int open_output(struct worker *w, struct wk_dir *d, char *err)
 {
     const imgpipe_get_opts *g = &w->o->get;
     d->fd = -1;
-    if (!imgpipe_s3_is_url(d->path))
-        return imgpipe_store_open_dir(d->path, &d->fd, err);
+    if (!imgpipe_s3_is_url(d->path)) {
+        int rc = imgpipe_store_open_dir(d->path, &d->fd, err);
+        /* A worker of this host killed mid-write left its temporary file: no one else
+         * will rename or remove it (get sweeps likewise at its start). */
+        if (rc == IMGPIPE_OK)
+            imgpipe_store_sweep(d->fd);
+        return rc;
+    }
     imgpipe_s3_config cfg = {.endpoint = g->s3_endpoint,
                              .connect_timeout_ms = g->connect_timeout_ms,
-                             .retries = g->retries,
+                             .read_timeout_ms = g->read_timeout_ms,
+                             /* the worker's --retries (get's are not set): none is none */
+                             .retries = w->o->retries,
                              .retry_wait_ms = g->retry_wait_ms,
                              .insecure = g->insecure,
                              .cacert = g->cacert,
@@ -175,6 +184,16 @@ static int parse_thumb_opts(const redisReply *kv, imgpipe_thumb_opts *t)
     return IMGPIPE_OK;
 }
 
+/* 1 when a field's name or value holds a NUL byte: the C string would end there (a name
+ * "a\0b.png" written as "a"), so such an entry, written by hand, is not run. */
+static int has_nul(const redisReply *kv)
+{
+    for (size_t i = 0; i < kv->elements; i++)
+        if (kv->element[i]->str && strlen(kv->element[i]->str) != kv->element[i]->len)
+            return 1;
+    return 0;
+}
+
 /* Fills the job from its entry's fields; a sentence in err for an entry we cannot run.
  * *transient says whether another attempt may do better (a directory not there yet). */
 static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, int *transient,
@@ -194,6 +213,8 @@ static int job_setup(struct worker *w, struct wk_job *j, const redisReply *kv, i
     j->opts.thumb.quality = field_int(imgpipe_q_field(kv, "quality"), 0, 100, 0);
     if (!url || !name || !dir)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s lacks url, name or dir", j->id);
+    if (has_nul(kv))
+        return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: a field holds a NUL byte", j->id);
     if (!imgpipe_store_name_ok(name) || strlen(name) > IMGPIPE_NAME_MAX)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "job %s: unsafe file name '%s'", j->id, name);
     if (dir[0] != '/' && !imgpipe_s3_is_url(dir))
@@ -260,6 +281,35 @@ static int held_here(const struct worker *w, int qi, const char *id)
     return 0;
 }
 
+static const char *job_field(const struct wk_job *j, const char *name)
+{
+    for (size_t i = 0; i + 1 < j->fields.n; i += 2)
+        if (strcmp(j->fields.v[i], name) == 0)
+            return j->fields.v[i + 1];
+    return NULL;
+}
+
+/* A job settled at its take (an entry that cannot run, abandoned) is reported as the run
+ * reports its jobs: a FAILED line, its --json object, its count in the summary. */
+static void report_taken(struct worker *w, const struct wk_job *j, int status, const char *error)
+{
+    const char *url = job_field(j, "url"), *name = job_field(j, "name");
+    char *shown = imgpipe_redact_dup(url ? url : "");
+    if (j->verdict == WK_RETRIED) {
+        char msg[2 * IMGPIPE_ERRLEN]; /* the notice cuts it to IMGPIPE_ERRLEN */
+        snprintf(msg, sizeof(msg), "retrying %s (attempt %d of %d): %s", shown ? shown : "",
+                 j->attempt + 2, w->retries + 1, error);
+        imgpipe_wk_notice(w, "%s%s", msg, "");
+    } else {
+        w->failed_at_take++;
+        imgpipe_item item = {
+            .url = shown ? shown : "", .name = name ? name : "", .status = status, .error = error};
+        if (w->cb)
+            w->cb(&item, w->userdata);
+    }
+    free(shown);
+}
+
 /* The next entry of the batch as a task: 1, or 0 when the entry was settled without one
  * (gone from the stream, abandoned too often, unusable, ours already). The batch's shape
  * was checked. */
@@ -310,6 +360,7 @@ int imgpipe_wk_take(struct worker *w, imgpipe_task *t)
         return 0;
     }
     imgpipe_wk_finish(w, j, rc, transient, -1, err);
+    report_taken(w, j, rc, err);
     imgpipe_wk_job_free(w, j);
     return 0;
 }

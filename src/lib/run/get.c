@@ -66,6 +66,7 @@ static int open_output(imgpipe_run *r, char *err)
                             dir);
     imgpipe_s3_config cfg = {.endpoint = o->s3_endpoint,
                              .connect_timeout_ms = o->connect_timeout_ms,
+                             .read_timeout_ms = o->read_timeout_ms,
                              .retries = o->retries,
                              .retry_wait_ms = o->retry_wait_ms,
                              .insecure = o->insecure,
