@@ -123,6 +123,9 @@ void cli_put_text(FILE *f, const char *text);
  * the next call or exit. NULL when out of memory (printed). */
 const char *cli_hide_password(char *arg);
 
+/* --auth USER:PASSWORD: the same, for what follows the first ':'. */
+const char *cli_hide_auth(char *arg);
+
 int cmd_links(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_thumbs(int argc, char **argv);

@@ -49,7 +49,8 @@ int cmd_dashboard(int argc, char **argv)
         } else if (c == 'l') {
             o.listen = optarg;
         } else if (c == OPT_AUTH) {
-            o.auth = optarg;
+            if (!(o.auth = cli_hide_auth(optarg)))
+                return CLI_EXIT_FAILED;
         } else if (c == 'd') {
             o.dir = optarg;
         } else if (c == 'h') {

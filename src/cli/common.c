@@ -177,14 +177,27 @@ void cli_put_text(FILE *f, const char *text)
     }
 }
 
+/* Replaces *slot with a copy of arg (the copy stays reachable until exit: a worker
+ * reconnects with it); prints and returns NULL when out of memory. */
+static char *keep_copy(char **slot, const char *arg)
+{
+    free(*slot);
+    if (!(*slot = strdup(arg)))
+        cli_error("out of memory");
+    return *slot;
+}
+
+static void blank(char *from, const char *to)
+{
+    for (char *p = from; p < to; p++)
+        *p = '*';
+}
+
 const char *cli_hide_password(char *arg)
 {
-    static char *copy; /* reachable until exit: the URL a worker reconnects with */
-    free(copy);
-    if (!(copy = strdup(arg))) {
-        cli_error("out of memory");
+    static char *copy;
+    if (!keep_copy(&copy, arg))
         return NULL;
-    }
     char *scheme = strstr(arg, "://");
     char *start = scheme ? scheme + 3 : NULL;
     char *at = start ? strrchr(start, '@') : NULL;
@@ -192,7 +205,17 @@ const char *cli_hide_password(char *arg)
         return copy; /* no userinfo (a unix: URL takes no password) */
     char *colon = memchr(start, ':', (size_t)(at - start));
     /* "user:pw@" hides pw; "pw@" is a password alone (redis_url.c reads it so) */
-    for (char *p = colon ? colon + 1 : start; p < at; p++)
-        *p = '*';
+    blank(colon ? colon + 1 : start, at);
+    return copy;
+}
+
+const char *cli_hide_auth(char *arg)
+{
+    static char *copy;
+    if (!keep_copy(&copy, arg))
+        return NULL;
+    char *colon = strchr(arg, ':');
+    if (colon)
+        blank(colon + 1, colon + 1 + strlen(colon + 1));
     return copy;
 }

@@ -321,8 +321,13 @@ DPID=$!
 BG_PIDS+=("$DPID")
 wait_until 10 "the dashboard to listen on 0.0.0.0" grep -q '^imgpipe dashboard on http' "$T/dash.out"
 PORT=$(sed -n 's/.*:\([0-9]*\)\/$/\1/p' "$T/dash.out")
-grep -q "TLS" "$T/dash.err" || fail "no warning about plain HTTP: $(cat "$T/dash.err")"
+# the warning follows the "on URL" line: wait for it rather than race it
+wait_until 10 "a warning about plain HTTP" grep -q "TLS" "$T/dash.err"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/state")" = 401 ] || fail "no 401 without credentials"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u ops:wrong "http://127.0.0.1:$PORT/api/state")" = 401 ] || fail "no 401 with a wrong password"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u ops:s3cret "http://127.0.0.1:$PORT/api/state")" = 200 ] || fail "no 200 with the password"
+# ps and /proc/PID/cmdline show the arguments to every user of the host
+tr '\0' ' ' <"/proc/$DPID/cmdline" >"$T/dash.cmdline"
+! grep -q s3cret "$T/dash.cmdline" || fail "the dashboard's command line shows the password: $(cat "$T/dash.cmdline")"
+grep -q -- "--auth ops:\*\*\*\*\*\* " "$T/dash.cmdline" || fail "cmdline: $(cat "$T/dash.cmdline")"
 ok "off loopback: --auth required, basic auth checked, a warning about plain HTTP"
