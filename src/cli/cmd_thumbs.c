@@ -122,6 +122,7 @@ int cmd_thumbs(int argc, char **argv)
     imgpipe_summary sum;
     char err[IMGPIPE_ERRLEN];
     cli_report_start(&report);
+    signal(SIGXFSZ, SIG_IGN); /* a thumbnail over a file size limit fails alone (EFBIG) */
     int status = imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind,
                                 cli_report_item, &report, &sum, err);
     if (status) {

@@ -103,3 +103,35 @@ for m in seq threads procs async; do
 done
 umount "$T/full"
 ok "a thumbnail that hits a full disk takes its image back; the rerun stores the link once"
+
+# thumbs under a file size limit (ulimit -f): a thumbnail over it fails as its own item
+# (EFBIG), where SIGXFSZ used to kill the run at the first one, exit 153, leaving its cut
+# temporary file in the folder. And a temporary file that a killed run left in a folder
+# (here a get killed during a slow download) is removed by the next thumbs there.
+mkdir -p "$T/th"
+cp "$T/ref/$(ls "$T/ref" | head -1)" "$T/ref/$(ls "$T/ref" | sed -n 2p)" "$T/th/"
+RC=0
+setsid "$IMGPIPE" get -m seq -o "$T/th" "$BASE/f/drip/th/drip.jpg" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 200); do
+  [ -n "$(find "$T/th" -name '.imgpipe-*.part')" ] && break
+  sleep 0.05
+done
+kill -9 -- "-$pid"
+wait "$pid" 2>/dev/null || true
+[ -n "$(find "$T/th" -name '.imgpipe-*.part')" ] || fail "the killed get left no temporary file to sweep"
+rm -rf "$T/th/.imgpipe"
+for m in seq threads procs; do
+  RC=0
+  (ulimit -f 100 && exec timeout 120 "$IMGPIPE" thumbs -m "$m" -t 1500 --upscale --format png \
+    --effort 1 "$T/th") >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 1 "thumbs over a file size limit ($m)"
+  expect_err "File too large" "thumbs says why ($m)"
+  [ "$(grep -c FAILED "$T/err")" -eq 2 ] || fail "each file fails as its own item ($m): $(cat "$T/err")"
+  [ -z "$(find "$T/th" -name '.imgpipe-*')" ] || fail "thumbs left temporary files ($m): $(ls -A "$T/th")"
+  [ "$(ls "$T/th" | wc -l)" -eq 2 ] || fail "no thumbnail is written whole ($m): $(ls "$T/th")"
+done
+run_imgpipe thumbs -t 32 "$T/th"
+expect_rc 0 "thumbs within the limit"
+[ "$(ls "$T/th" | grep -c _thumbnail)" -eq 2 ] || fail "thumbs within the limit: $(ls "$T/th")"
+ok "thumbs: a thumbnail over the file size limit fails alone; a killed run's temporary file is swept"
