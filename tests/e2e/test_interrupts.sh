@@ -135,3 +135,29 @@ run_imgpipe thumbs -t 32 "$T/th"
 expect_rc 0 "thumbs within the limit"
 [ "$(ls "$T/th" | grep -c _thumbnail)" -eq 2 ] || fail "thumbs within the limit: $(ls "$T/th")"
 ok "thumbs: a thumbnail over the file size limit fails alone; a killed run's temporary file is swept"
+
+# Restartable runs name a link as before. With --layout sharded the ledger's names are
+# paths (ab/x.jpg): a rerun skips what is done (each rerun used to store every link again
+# under a new -<hash> name). And a link an earlier run stored under its -<hash> name (a
+# file of yours had the base name then) is done there even once the base name is free
+# (the rerun used to store it a second time under the base name).
+start_galleryd --count 3
+for k in 1 2 3; do
+  run_imgpipe get --layout sharded -o "$T/sharded" "$BASE/i/img0000.jpg" "$BASE/i/img0001.jpg"
+  expect_rc 0 "sharded run $k"
+done
+expect_err "0 downloaded" "a sharded rerun downloads nothing"
+expect_err "2 already done" "a sharded rerun skips both links"
+[ "$(find "$T/sharded" -name '*.jpg' | wc -l)" -eq 2 ] ||
+  fail "sharded reruns store each link once: $(find "$T/sharded" -name '*.jpg')"
+mkdir -p "$T/freed"
+echo mine >"$T/freed/img0000.jpg"
+run_imgpipe get -o "$T/freed" "$BASE/i/img0000.jpg"
+expect_rc 0 "beside a file of yours"
+rm "$T/freed/img0000.jpg"
+run_imgpipe get -o "$T/freed" "$BASE/i/img0000.jpg" "$BASE/i/img0000.jpg"
+expect_rc 0 "a rerun once the base name is free"
+expect_err "0 downloaded" "the rerun downloads nothing"
+[ "$(ls "$T/freed")" = "$(ls "$T/freed" | grep '^img0000-[0-9a-f]*\.jpg$')" ] ||
+  fail "the link stays where the ledger has it, once: $(ls "$T/freed")"
+ok "reruns find links where the ledger has them: sharded, and under a -<hash> name"

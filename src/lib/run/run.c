@@ -220,15 +220,39 @@ static int name_taken(void *ctx, const char *name)
 {
     struct naming *n = ctx;
     char rel[IMGPIPE_RELNAME_MAX + 1];
-    int owner = n->r->ledger ? imgpipe_ledger_name_owner(n->r->ledger, name, n->url) : 0;
+    rel_name(n->r, name, rel); /* the ledger records names as paths in DIR (ab/x.jpg) */
+    int owner = n->r->ledger ? imgpipe_ledger_name_owner(n->r->ledger, rel, n->url) : 0;
     if (owner)
         return owner < 0;
-    rel_name(n->r, name, rel);
     imgpipe_output out = {.dirfd = n->r->dirfd, .s3 = n->r->s3};
     int taken = imgpipe_output_taken(&out, rel, n->url);
     if (taken && n->r->ledger && !n->r->s3 && !n->adopt[0])
         snprintf(n->adopt, IMGPIPE_NAME_MAX + 1, "%s", name);
     return taken;
+}
+
+/* The name an earlier run stored this link under, when it is one of the link's -<hash>
+ * names from base (a file of yours had the base name then): kept, so that a rerun finds
+ * it done there even when the base name is free now, instead of storing the link again.
+ * 0 none; 1 with name; 2 with name, given to this link before in this run (a duplicate). */
+static int recorded_name(imgpipe_run *r, imgpipe_task *t, const char *base, char *name)
+{
+    uint64_t bytes;
+    const char *rec;
+    if (!r->ledger || r->sha_names ||
+        imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &rec) != IMGPIPE_LEDGER_DONE || !rec ||
+        imgpipe_ledger_name_owner(r->ledger, rec, t->url) != 1)
+        return 0;
+    char rel[IMGPIPE_RELNAME_MAX + 1];
+    for (uint64_t k = 1; k <= 2; k++) { /* base itself (0) is what the walk tries first */
+        imgpipe_name_candidate(base, t->url, k, name);
+        rel_name(r, name, rel);
+        if (strcmp(rel, rec) != 0)
+            continue;
+        int held = imgpipe_nameset_reserve(r->names, name, t->url);
+        return held == 0 ? 1 : held == 1 ? 2 : held < 0 ? held : 0;
+    }
+    return 0;
 }
 
 /* The name of a link: from the URL or the template, made distinct from every other URL's
@@ -244,8 +268,12 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         imgpipe_name_expand(tpl, t->url, t->index, "", base);
     else
         imgpipe_name_from_url(t->url, base);
-    int rc =
-        imgpipe_nameset_claim(r->names, base, t->url, r->sha_names ? NULL : name_taken, &n, name);
+    int rc = recorded_name(r, t, base, name);
+    if (rc == 0)
+        rc = imgpipe_nameset_claim(r->names, base, t->url, r->sha_names ? NULL : name_taken, &n,
+                                   name);
+    else if (rc > 0) /* 1: its name from the ledger, new in this run; 2: a duplicate */
+        rc--;
     if (rc < 0)
         return rc;
     if (r->sha_names)
@@ -263,7 +291,7 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
     /* A file there now is this URL's own to rewrite (the ledger says so); else the name
      * was free, and stays so for others. Names by content are settled by final_name. */
     t->replace = !r->sha_names && r->ledger &&
-                 imgpipe_ledger_name_owner(r->ledger, name, t->url) == 1 &&
+                 imgpipe_ledger_name_owner(r->ledger, t->name, t->url) == 1 &&
                  imgpipe_store_exists(r->dirfd, t->name);
     return rc;
 }
