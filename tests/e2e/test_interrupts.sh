@@ -161,3 +161,31 @@ expect_err "0 downloaded" "the rerun downloads nothing"
 [ "$(ls "$T/freed")" = "$(ls "$T/freed" | grep '^img0000-[0-9a-f]*\.jpg$')" ] ||
   fail "the link stays where the ledger has it, once: $(ls "$T/freed")"
 ok "reruns find links where the ledger has them: sharded, and under a -<hash> name"
+
+# Runs into one DIR at once share the ledger: one appending a line per link while others
+# start (each reads the ledger, and used to cut it back to what it had read, dropping the
+# lines appended meanwhile). Every line of the appending run is kept. A race: three
+# rounds, each of which lost lines more often than not before.
+start_galleryd --count 1 --latency-ms 2
+for i in $(seq 1 8000); do echo "$BASE/i/nope$i.jpg"; done >"$T/nope.txt"
+starts=0
+for round in 1 2 3; do
+  d="$T/shared-$round"
+  run_imgpipe get -q -o "$d" "$BASE/i/img0000.jpg"
+  expect_rc 0 "the first run into the shared DIR"
+  "$IMGPIPE" get -q -m async -j 32 --retries 0 -o "$d" "$T/nope.txt" 2>/dev/null &
+  a=$!
+  while kill -0 "$a" 2>/dev/null; do
+    bs=()
+    for k in 1 2 3 4; do
+      timeout 60 "$IMGPIPE" get -q -o "$d" "$BASE/i/img0000.jpg" &
+      bs+=($!)
+    done
+    wait "${bs[@]}" || fail "a run started beside another failed"
+    starts=$((starts + 4))
+  done
+  wait "$a" 2>/dev/null || true
+  n=$(grep -c '^failed' "$d/.imgpipe/ledger" || true)
+  [ "$n" -eq 8000 ] || fail "round $round: $((8000 - n)) of 8000 ledger lines lost to runs started meanwhile"
+done
+ok "a run's ledger lines survive $starts runs started into the same DIR meanwhile"
