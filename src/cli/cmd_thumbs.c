@@ -129,6 +129,7 @@ int cmd_thumbs(int argc, char **argv)
     cli_catch_stop_signals();
     o.stop = &cli_stop_signal;
     cli_report_start(&report);
+    signal(SIGXFSZ, SIG_IGN); /* a thumbnail over a file size limit fails alone (EFBIG) */
     int status = imgpipe_thumbs(&o, (const char *const *)(argv + optind), argc - optind,
                                 cli_report_item, &report, &sum, err);
     if (status)

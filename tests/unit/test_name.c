@@ -418,6 +418,21 @@ static void test_candidate_walk_is_the_sets(void **state)
     imgpipe_nameset_free(set);
 }
 
+/* A name held aside for a link (its recorded name, a file holding its bytes): the same
+ * link finds it its own (a duplicate), another link cannot claim it, case folded. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    imgpipe_nameset *set = imgpipe_nameset_new();
+    char out[IMGPIPE_NAME_MAX + 1];
+    assert_int_equal(imgpipe_nameset_reserve(set, "a-1.jpg", "https://x/a.jpg"), 0);
+    assert_int_equal(imgpipe_nameset_reserve(set, "a-1.jpg", "https://x/a.jpg"), 1);
+    assert_int_equal(imgpipe_nameset_reserve(set, "A-1.JPG", "https://y/a.jpg"), 2);
+    assert_int_equal(imgpipe_nameset_claim(set, "a-1.jpg", "https://y/a.jpg", NULL, NULL, out), 0);
+    assert_string_not_equal(out, "a-1.jpg");
+    imgpipe_nameset_free(set);
+}
+
 static void test_fallback_and_long_names_dedup(void **state)
 {
     (void)state;
@@ -643,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_same_url_many_times),
         cmocka_unit_test(test_tagged_name_already_taken),
         cmocka_unit_test(test_candidate_walk_is_the_sets),
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_fallback_and_long_names_dedup),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_many_distinct_names),

@@ -31,6 +31,7 @@ struct task_msg {
     uint64_t index;
     int replace;
     char name[IMGPIPE_RELNAME_MAX + 1];
+    char adopt[IMGPIPE_RELNAME_MAX + 1];
     char url[MAX_URL];
 };
 
@@ -92,9 +93,10 @@ static void child_main(imgpipe_run *r, int fd, pid_t parent, const sigset_t *mas
     while (easy && ((n = recv(fd, &m, sizeof(m), 0)) > 0 || (n < 0 && errno == EINTR))) {
         if (n < 0)
             continue;
-        m.url[MAX_URL - 1] = m.name[IMGPIPE_RELNAME_MAX] = '\0';
+        m.url[MAX_URL - 1] = m.name[IMGPIPE_RELNAME_MAX] = m.adopt[IMGPIPE_RELNAME_MAX] = '\0';
         imgpipe_task t = {.index = m.index, .url = m.url, .dirfd = -1, .replace = m.replace};
         memcpy(t.name, m.name, sizeof(t.name));
+        memcpy(t.adopt, m.adopt, sizeof(t.adopt));
         imgpipe_run_perform(r, easy, &t, &o);
         if (send(fd, &o, sizeof(o), MSG_NOSIGNAL) != (ssize_t)sizeof(o))
             break;
@@ -168,6 +170,7 @@ static int assign(imgpipe_run *r, struct worker *w, struct task_msg *m, char *er
     m->index = w->task.index;
     m->replace = w->task.replace;
     memcpy(m->name, w->task.name, sizeof(m->name));
+    memcpy(m->adopt, w->task.adopt, sizeof(m->adopt));
     strcpy(m->url, w->task.url);
     size_t len = offsetof(struct task_msg, url) + strlen(m->url) + 1;
     if (send(w->fd, m, len, MSG_NOSIGNAL) != (ssize_t)len) {

@@ -145,6 +145,22 @@ int imgpipe_job_thumbs(const imgpipe_get_opts *opts, const imgpipe_output *out, 
     return rc;
 }
 
+/* An item that fails after its image was put in place (a thumbnail that could not be
+ * written: a full disk) leaves neither in DIR: the ledger records it failed, and an image
+ * left there unrecorded would be taken for a file of yours by the rerun, which would then
+ * store the link a second time under its -<hash> name. */
+static void take_back(const imgpipe_output *out, const char *name, int kept,
+                      char (*names)[IMGPIPE_THUMBNAME_LEN], int *thumbs)
+{
+    for (int i = 0; i < IMGPIPE_THUMB_MAX_SIZES; i++)
+        if (names[i][0])
+            imgpipe_output_remove(out, names[i]);
+    no_names(names);
+    *thumbs = 0;
+    if (!kept)
+        imgpipe_output_remove(out, name);
+}
+
 int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
                       int replace, const imgpipe_buf *body, int *thumbs,
                       char (*names)[IMGPIPE_THUMBNAME_LEN], char *err)
@@ -162,11 +178,19 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, c
         rc = make_thumbs(opts, codec, &info, body->data, body->len, outs, err);
     else
         memset(outs, 0, sizeof(outs));
+    /* A file of these bytes already there (NOREPLACE keeps it) is not this item's to take
+     * back; one it wrote is. */
+    int kept = rc == IMGPIPE_OK && !replace && imgpipe_output_exists(out, name);
     if (rc == IMGPIPE_OK)
         rc = imgpipe_output_write(out, name, body->data, body->len,
                                   replace ? 0 : IMGPIPE_STORE_NOREPLACE, err);
-    if (rc == IMGPIPE_OK)
-        rc = write_thumbs(opts, out, name, codec, &info, outs, thumbs, names, err);
+    if (rc == IMGPIPE_OK) {
+        char own[IMGPIPE_THUMB_MAX_SIZES][IMGPIPE_THUMBNAME_LEN];
+        char(*written)[IMGPIPE_THUMBNAME_LEN] = names ? names : own;
+        no_names(written);
+        if ((rc = write_thumbs(opts, out, name, codec, &info, outs, thumbs, written, err)))
+            take_back(out, name, kept, written, thumbs);
+    }
     free_thumbs(outs);
     return rc;
 }

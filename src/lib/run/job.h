@@ -16,7 +16,8 @@
  * not decode is not stored. replace 0: the name was free when it was given, so a file that
  * appeared there since (another process) is not replaced: the item fails. *thumbs counts
  * thumbnails written, names[i] (when not NULL) is size i's file name, "" when not written.
- * An image that was stored but whose thumbnail could not be written still fails. */
+ * An image that was stored but whose thumbnail could not be written still fails, and is
+ * taken back with the thumbnails written (unless a file of these bytes was there before). */
 int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
                       int replace, const imgpipe_buf *body, int *thumbs,
                       char (*names)[IMGPIPE_THUMBNAME_LEN], char *err);

@@ -61,6 +61,22 @@ static void rel_name(const imgpipe_run *r, const char *name, char rel[IMGPIPE_RE
         snprintf(rel, IMGPIPE_RELNAME_MAX + 1, "%s", name);
 }
 
+/* A name the link did not get because a file the ledger does not record was there
+ * (t->adopt), when that file holds exactly the bytes downloaded: it is this link's image,
+ * put in place by a run that was killed before its ledger line, or by a run beside this
+ * one into the same DIR. It is kept as it is and recorded, as a name by content holding
+ * the same bytes is, rather than stored a second time under the -<hash> name. */
+static void adopt_name(const imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
+{
+    imgpipe_output out = imgpipe_run_output(r, t);
+    if (!t->adopt[0] || imgpipe_output_holds(&out, t->adopt, o->sha256, o->bytes) != 1)
+        return;
+    snprintf(t->name, sizeof(t->name), "%s", t->adopt);
+    snprintf(o->name, sizeof(o->name), "%s", t->adopt);
+    t->replace = 0;
+    o->kept = 1;
+}
+
 #define FINAL_NAME_TRIES 64 /* names by content tried before the last one is left to fail */
 
 /* A name by content ({sha256}), once the content is known: the same bytes get the same
@@ -73,8 +89,12 @@ static void rel_name(const imgpipe_run *r, const char *name, char rel[IMGPIPE_RE
 static void final_name(const imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
 {
     char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1], rel[IMGPIPE_RELNAME_MAX + 1];
-    if (!r->sha_names || !o->sha256[0])
+    if (!o->sha256[0])
         return;
+    if (!r->sha_names) {
+        adopt_name(r, t, o);
+        return;
+    }
     imgpipe_name_expand(r->opts->name_template, t->url, t->index, o->sha256, base);
     imgpipe_output out = imgpipe_run_output(r, t);
     int own = t->replace;
@@ -193,18 +213,46 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
 struct naming {
     imgpipe_run *r;
     const char *url;
+    char adopt[IMGPIPE_NAME_MAX + 1]; /* the first name refused for an unrecorded file */
 };
 
 static int name_taken(void *ctx, const char *name)
 {
-    const struct naming *n = ctx;
+    struct naming *n = ctx;
     char rel[IMGPIPE_RELNAME_MAX + 1];
-    int owner = n->r->ledger ? imgpipe_ledger_name_owner(n->r->ledger, name, n->url) : 0;
+    rel_name(n->r, name, rel); /* the ledger records names as paths in DIR (ab/x.jpg) */
+    int owner = n->r->ledger ? imgpipe_ledger_name_owner(n->r->ledger, rel, n->url) : 0;
     if (owner)
         return owner < 0;
-    rel_name(n->r, name, rel);
     imgpipe_output out = {.dirfd = n->r->dirfd, .s3 = n->r->s3};
-    return imgpipe_output_taken(&out, rel, n->url);
+    int taken = imgpipe_output_taken(&out, rel, n->url);
+    if (taken && n->r->ledger && !n->r->s3 && !n->adopt[0])
+        snprintf(n->adopt, IMGPIPE_NAME_MAX + 1, "%s", name);
+    return taken;
+}
+
+/* The name an earlier run stored this link under, when it is one of the link's -<hash>
+ * names from base (a file of yours had the base name then): kept, so that a rerun finds
+ * it done there even when the base name is free now, instead of storing the link again.
+ * 0 none; 1 with name; 2 with name, given to this link before in this run (a duplicate). */
+static int recorded_name(imgpipe_run *r, imgpipe_task *t, const char *base, char *name)
+{
+    uint64_t bytes;
+    const char *rec;
+    if (!r->ledger || r->sha_names ||
+        imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &rec) != IMGPIPE_LEDGER_DONE || !rec ||
+        imgpipe_ledger_name_owner(r->ledger, rec, t->url) != 1)
+        return 0;
+    char rel[IMGPIPE_RELNAME_MAX + 1];
+    for (uint64_t k = 1; k <= 2; k++) { /* base itself (0) is what the walk tries first */
+        imgpipe_name_candidate(base, t->url, k, name);
+        rel_name(r, name, rel);
+        if (strcmp(rel, rec) != 0)
+            continue;
+        int held = imgpipe_nameset_reserve(r->names, name, t->url);
+        return held == 0 ? 1 : held == 1 ? 2 : held < 0 ? held : 0;
+    }
+    return 0;
 }
 
 /* The name of a link: from the URL or the template, made distinct from every other URL's
@@ -214,22 +262,36 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
 {
     char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
     const char *tpl = r->opts->name_template;
-    struct naming n = {r, t->url};
+    struct naming n = {r, t->url, ""};
+    t->adopt[0] = '\0';
     if (tpl)
         imgpipe_name_expand(tpl, t->url, t->index, "", base);
     else
         imgpipe_name_from_url(t->url, base);
-    int rc =
-        imgpipe_nameset_claim(r->names, base, t->url, r->sha_names ? NULL : name_taken, &n, name);
+    int rc = recorded_name(r, t, base, name);
+    if (rc == 0)
+        rc = imgpipe_nameset_claim(r->names, base, t->url, r->sha_names ? NULL : name_taken, &n,
+                                   name);
+    else if (rc > 0) /* 1: its name from the ledger, new in this run; 2: a duplicate */
+        rc--;
     if (rc < 0)
         return rc;
     if (r->sha_names)
         snprintf(name, sizeof(name), "%s", base);
     rel_name(r, name, t->name);
+    /* The name a file that may be this link's image holds (adopt_name): no other link of
+     * this run may take that file for its own. */
+    int held = rc == 0 && !r->sha_names && n.adopt[0]
+                   ? imgpipe_nameset_reserve(r->names, n.adopt, t->url)
+                   : 1;
+    if (held < 0)
+        return held;
+    if (held == 0)
+        rel_name(r, n.adopt, t->adopt);
     /* A file there now is this URL's own to rewrite (the ledger says so); else the name
      * was free, and stays so for others. Names by content are settled by final_name. */
     t->replace = !r->sha_names && r->ledger &&
-                 imgpipe_ledger_name_owner(r->ledger, name, t->url) == 1 &&
+                 imgpipe_ledger_name_owner(r->ledger, t->name, t->url) == 1 &&
                  imgpipe_store_exists(r->dirfd, t->name);
     return rc;
 }
@@ -290,6 +352,7 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     t->job_opts = NULL;
     t->ctx = NULL;
     t->replace = 1; /* a queue job run twice rewrites its file (docs/queue.md) */
+    t->adopt[0] = '\0';
     if (imgpipe_run_stopping(r))
         return 0;
     if (r->supply) {

@@ -20,8 +20,11 @@ typedef struct imgpipe_task {
     struct imgpipe_s3 *s3; /* or this bucket; NULL: dirfd */
     int replace;           /* a file at name may be replaced (this URL's own, by the ledger; a queue
                               job run again); 0: the name was free, a file that appears is kept */
-    const imgpipe_get_opts *job_opts; /* its thumbnails; NULL: the run's options */
-    void *ctx;                        /* the supplier's own, e.g. a queue job */
+    char adopt[IMGPIPE_RELNAME_MAX + 1]; /* a name refused for a file the ledger does not
+                                            record: the image itself if it holds the bytes
+                                            (final_name); "" when none */
+    const imgpipe_get_opts *job_opts;    /* its thumbnails; NULL: the run's options */
+    void *ctx;                           /* the supplier's own, e.g. a queue job */
 } imgpipe_task;
 
 struct imgpipe_run;

@@ -82,14 +82,42 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* The temporary files a killed run (thumbs or get, on this host, by a process that no
+ * longer exists) left in dir, where thumbnails are written: imgpipe_store_sweep. Once per
+ * folder in a row, so that `thumbs *.jpg` does not list one folder once a file. */
+static void sweep_dir(const char *dir, char *last, size_t cap)
+{
+    if (strcmp(dir, last) == 0)
+        return;
+    snprintf(last, cap, "%s", dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        imgpipe_store_sweep(fd);
+        close(fd);
+    }
+}
+
+static void sweep_for(const char *path, int is_dir, char *last, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = is_dir  ? strdup(path)
+                : slash ? strndup(path, (size_t)(slash - path) + 1)
+                        : strdup(".");
+    if (dir)
+        sweep_dir(dir, last, cap);
+    free(dir);
+}
+
 /* A directory adds its image files; anything else is taken as a file, to fail or not
  * when it is made, unless it is named as a thumbnail: a shell glob of a folder run twice makes
  * no x_thumbnail_thumbnail.jpg, as `thumbs pics` does not. */
-static int collect(imgpipe_strvec *files, const char *path)
+static int collect(imgpipe_strvec *files, const char *path, char *swept, size_t cap)
 {
     struct stat st;
     struct dirent **list;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    sweep_for(path, is_dir, swept, cap);
+    if (!is_dir) {
         const char *slash = strrchr(path, '/');
         return imgpipe_is_thumb_name(slash ? slash + 1 : path) ? IMGPIPE_OK
                                                                : imgpipe_strvec_push(files, path);
@@ -219,8 +247,9 @@ int imgpipe_thumbs(const imgpipe_get_opts *opts, const char *const *paths, int n
     if (o.jobs <= 0)
         o.jobs = imgpipe_ncpus(); /* CPU-bound: one worker per core, in every mode */
     struct listing l = {0};
+    char swept[4096] = "";
     for (int i = 0; i < npaths && rc == IMGPIPE_OK; i++)
-        rc = collect(&l.files, paths[i]);
+        rc = collect(&l.files, paths[i], swept, sizeof(swept));
     if (rc) {
         imgpipe_strvec_free(&l.files);
         return imgpipe_errf(err, rc, "out of memory listing the files");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,9 +185,10 @@ int imgpipe_ledger_parse_line(char *line, enum imgpipe_ledger_state *state, uint
     return **url ? 0 : -1;
 }
 
-/* Reads every whole line; a torn last line (a run killed mid-write) is cut off, so the
- * next append starts a line of its own. */
-static int load(imgpipe_ledger *l, char *err)
+/* The lines of the ledger, read under load's lock. A last line without its newline (a
+ * run killed mid-write) is cut off, so the next append starts a line of its own; a file
+ * that ends whole is left as it is. */
+static int load_locked(imgpipe_ledger *l, char *err)
 {
     FILE *f = fdopen(dup(l->fd), "r");
     if (!f)
@@ -207,9 +209,22 @@ static int load(imgpipe_ledger *l, char *err)
     }
     free(line);
     fclose(f);
-    if (rc == IMGPIPE_OK && ftruncate(l->fd, whole) != 0)
+    struct stat st;
+    if (rc == IMGPIPE_OK && fstat(l->fd, &st) == 0 && st.st_size > whole &&
+        ftruncate(l->fd, whole) != 0)
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "cannot repair %s: %s", LEDGER_FILE, strerror(errno));
     return rc == IMGPIPE_ENOMEM ? imgpipe_errf(err, rc, "out of memory reading the ledger") : rc;
+}
+
+/* Runs into one DIR at once share its ledger: each appends under a shared lock and reads
+ * it under an exclusive one, so a line another run is writing is never taken for a torn
+ * one, and no line appended while the ledger is read is cut off with it. */
+static int load(imgpipe_ledger *l, char *err)
+{
+    flock(l->fd, LOCK_EX); /* where locks are not supported: one run at a time, as before */
+    int rc = load_locked(l, err);
+    flock(l->fd, LOCK_UN);
+    return rc;
 }
 
 /* DIR/.imgpipe and its ledger, neither followed if a link was planted there: the ledger
@@ -313,7 +328,7 @@ static void cut_back(int fd, off_t start, size_t written)
 
 /* Writes a whole line: 0, or the errno of the write that stopped it. A short write leaves
  * errno as it was, so the one after it is what says why (ENOSPC, EDQUOT, EIO). */
-static int append_line(int fd, const unsigned char *line, size_t len)
+static int append_locked(int fd, const unsigned char *line, size_t len)
 {
     off_t start = lseek(fd, 0, SEEK_END);
     size_t done = 0;
@@ -330,6 +345,14 @@ static int append_line(int fd, const unsigned char *line, size_t len)
         done += (size_t)n;
     }
     return 0;
+}
+
+static int append_line(int fd, const unsigned char *line, size_t len)
+{
+    flock(fd, LOCK_SH); /* not while another run reads the ledger (load) */
+    int e = append_locked(fd, line, len);
+    flock(fd, LOCK_UN);
+    return e;
 }
 
 static int record(imgpipe_ledger *l, const char *url, const char *name, int status, uint64_t bytes,

@@ -393,6 +393,14 @@ int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *ur
     }
 }
 
+int imgpipe_nameset_reserve(imgpipe_nameset *set, const char *name, const char *url)
+{
+    const struct slot *s = lookup(set, imgpipe_name_key(name));
+    if (s)
+        return s->url == url_key(url) ? 1 : 2;
+    return insert(set, imgpipe_name_key(name), url_key(url));
+}
+
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
 {
     char base[IMGPIPE_NAME_MAX + 1];

@@ -67,6 +67,12 @@ typedef int (*imgpipe_name_taken_fn)(void *ctx, const char *name);
 int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *url,
                           imgpipe_name_taken_fn taken, void *ctx, char *out);
 
+/* Holds name for url in the set, unless it is there already: 0, 1 when url holds it
+ * already, 2 when another URL does, or IMGPIPE_ENOMEM. For a name a link has besides its
+ * walk from the base name (run.c: the one an earlier run recorded for it, or a file that
+ * holds its bytes), which no other link of the run may then get. */
+int imgpipe_nameset_reserve(imgpipe_nameset *set, const char *name, const char *url);
+
 /* The hash names are compared by: ASCII case folded, since "A.jpg" and "a.jpg" are one
  * file on a case-insensitive file system. Never 0. */
 uint64_t imgpipe_name_key(const char *name);
