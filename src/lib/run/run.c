@@ -188,7 +188,12 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     imgpipe_output out = imgpipe_run_output(r, t);
     /* Names by content are known only after download: the ledger's name is the one. */
     int same = st == IMGPIPE_LEDGER_DONE && (r->sha_names || strcmp(name, t->name) == 0);
-    if (!same || !imgpipe_output_stat(&out, name, t->url, &size) || size != bytes) {
+    /* A link an earlier run stored under another name (another --name or --layout, or
+     * another place in its list for {index}) is done there while its file is: a rerun
+     * does not store it a second time. */
+    int elsewhere = st == IMGPIPE_LEDGER_DONE && !same &&
+                    imgpipe_ledger_name_owner(r->ledger, name, t->url) == 1;
+    if ((!same && !elsewhere) || !imgpipe_output_stat(&out, name, t->url, &size) || size != bytes) {
         if (same && r->sha_names) { /* the name it had is its own to rewrite (final_name) */
             snprintf(t->name, sizeof(t->name), "%s", name);
             t->replace = 1;
@@ -264,8 +269,12 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
     const char *tpl = r->opts->name_template;
     struct naming n = {r, t->url, ""};
     t->adopt[0] = '\0';
+    uint64_t index = t->index; /* a link listed again is named by its first index */
+    if (tpl && strstr(tpl, "{index}") &&
+        imgpipe_nameset_first_index(r->names, t->url, t->index, &index) != IMGPIPE_OK)
+        return IMGPIPE_ENOMEM;
     if (tpl)
-        imgpipe_name_expand(tpl, t->url, t->index, "", base);
+        imgpipe_name_expand(tpl, t->url, index, "", base);
     else
         imgpipe_name_from_url(t->url, base);
     int rc = recorded_name(r, t, base, name);

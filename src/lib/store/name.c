@@ -401,6 +401,22 @@ int imgpipe_nameset_reserve(imgpipe_nameset *set, const char *name, const char *
     return insert(set, imgpipe_name_key(name), url_key(url));
 }
 
+int imgpipe_nameset_first_index(imgpipe_nameset *set, const char *url, uint64_t index,
+                                uint64_t *first)
+{
+    /* Kept among the names under a key of its own, as the walks' resume points are: a key
+     * that meets a name's only lengthens that name. The slot holds the index + 1. */
+    uint64_t key = url_key(url) ^ 0x6a09e667f3bcc909ULL;
+    key = key ? key : 1;
+    const struct slot *s = lookup(set, key);
+    if (s) {
+        *first = s->url - 1;
+        return IMGPIPE_OK;
+    }
+    *first = index;
+    return insert(set, key, index + 1);
+}
+
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
 {
     char base[IMGPIPE_NAME_MAX + 1];

@@ -73,6 +73,13 @@ int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *ur
  * holds its bytes), which no other link of the run may then get. */
 int imgpipe_nameset_reserve(imgpipe_nameset *set, const char *name, const char *url);
 
+/* The index url was first given in this set with imgpipe_nameset_first_index: *first,
+ * or index itself, then remembered, when url is new. A template with {index} names a link
+ * listed twice as it named it first, so a duplicate is found as one (one download, one
+ * name). 0 or IMGPIPE_ENOMEM. */
+int imgpipe_nameset_first_index(imgpipe_nameset *set, const char *url, uint64_t index,
+                                uint64_t *first);
+
 /* The hash names are compared by: ASCII case folded, since "A.jpg" and "a.jpg" are one
  * file on a case-insensitive file system. Never 0. */
 uint64_t imgpipe_name_key(const char *name);
