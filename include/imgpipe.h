@@ -264,7 +264,10 @@ typedef struct imgpipe_get_opts {
                                   sources are not read (the ledger keeps no password: such
                                   a link fails, to be retried from its list) */
     const char *name_template; /* file names: fields {name} {stem} {ext} {id} {index} {host}
-                                  {hash} {sha256}; NULL: "{name}" */
+                                  {hash} {sha256}; NULL: "{name}". {index}: the link's
+                                  place in the sources, from 0 (a link listed again: its
+                                  first place). A link an earlier run stored under another
+                                  name is skipped there while its file is */
     int sharded;               /* files in 256 folders named by 2 hex digits of a hash */
     /* Told, as a sentence, what the run decided on its own (e.g. slowing down for a host
      * whose quota runs low); with the item callback's userdata; may be NULL. */
@@ -295,7 +298,8 @@ typedef struct imgpipe_item {
     uint64_t bytes;
     int thumbs;      /* thumbnails written */
     int attempts;    /* transfers tried (retries + 1); 0 when skipped */
-    int skipped;     /* done in an earlier run (the ledger says so, the file is there) */
+    int skipped;     /* done in an earlier run (the ledger says so, the file is there:
+                        name is where), or listed before in this run */
     double seconds;  /* from its first transfer to its outcome */
     char sha256[65]; /* of the stored bytes, hex; "" when none */
     /* The thumbnails written, by size (opts->thumbs[i]): each one's file name as written,
