@@ -119,3 +119,17 @@ done
 run_imgpipe get --layout deep -o "$T/never" "$BASE/i/img0000.jpg"
 expect_rc 2 "--layout deep"
 ok "bad templates and layouts are usage errors"
+
+# A template whose expansion is long (here 2,200 bytes of UTF-8 text before the fields) is
+# cut to 200 bytes like any name: whole characters, its extension kept (the fields after
+# the 2,047th byte, {ext} among them, used to be lost).
+long_tpl="$(printf 'é%.0s' $(seq 1 1100)){index}{ext}"
+run_imgpipe get --name "$long_tpl" -o "$T/longtpl" "$BASE/i/img0000.jpg" "$BASE/i/img0001.jpg"
+expect_rc 0 "a long template"
+[ "$(ls "$T/longtpl" | wc -l)" -eq 2 ] || fail "a long template: two links, two files: $(ls "$T/longtpl")"
+while IFS= read -r f; do
+  [ "$(printf '%s' "$f" | wc -c)" -le 200 ] || fail "a long template's name is over 200 bytes: $f"
+  case "$f" in *.jpg) ;; *) fail "a long template's name lost its extension: $f" ;; esac
+  printf '%s' "$f" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 || fail "a name is cut inside a character: $f"
+done < <(ls "$T/longtpl")
+ok "a long template is cut to 200 bytes, whole characters, extension kept"

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* In the order of enum field. */
@@ -104,29 +105,49 @@ static void field_value(enum field f, const struct link *l, char *v, size_t cap)
     }
 }
 
+/* Writes the expansion of tpl into raw (at most cap - 1 bytes, then '\0') and returns
+ * its whole length, as snprintf does. */
+static size_t expand_into(const char *tpl, const struct link *l, char *raw, size_t cap)
+{
+    char v[512];
+    size_t n = 0;
+    for (const char *p = tpl; *p; p++) {
+        size_t len;
+        int f = *p == '{' ? field_at(p + 1, &len) : -1;
+        if (f < 0) {
+            if (n + 1 < cap)
+                raw[n] = *p;
+            n++;
+            continue;
+        }
+        field_value((enum field)f, l, v, sizeof(v));
+        size_t vlen = strlen(v);
+        if (n < cap)
+            memcpy(raw + n, v, n + vlen < cap ? vlen : cap - 1 - n);
+        n += vlen;
+        p += len;
+    }
+    raw[n < cap ? n : cap - 1] = '\0';
+    return n;
+}
+
 void imgpipe_name_expand(const char *tpl, const char *url, uint64_t index, const char *sha256,
                          char *out)
 {
-    char raw[2048], v[512];
-    size_t n = 0;
+    char raw[2048];
     struct link l = {.url = url, .sha256 = sha256, .index = index};
     imgpipe_name_from_url(url, l.name);
     const char *dot = strrchr(l.name, '.');
     l.stem = dot && dot != l.name ? (size_t)(dot - l.name) : strlen(l.name);
-    for (const char *p = tpl; *p && n < sizeof(raw) - 1; p++) {
-        size_t len;
-        int f = *p == '{' ? field_at(p + 1, &len) : -1;
-        if (f < 0) {
-            raw[n++] = *p;
-            continue;
-        }
-        field_value((enum field)f, &l, v, sizeof(v));
-        n += (size_t)snprintf(raw + n, sizeof(raw) - n, "%s", v);
-        n = n < sizeof(raw) - 1 ? n : sizeof(raw) - 1;
-        p += len;
-    }
-    raw[n] = '\0';
-    imgpipe_name_clean(raw, url, out);
+    size_t n = expand_into(tpl, &l, raw, sizeof(raw));
+    /* A longer expansion is made whole: the name is cut to IMGPIPE_NAME_MAX from it, with
+     * its extension, the last field, kept (cut at the buffer, {ext} was lost). Short of
+     * memory, the cut one is used. */
+    char *whole = n < sizeof(raw) ? NULL : malloc(n + 1);
+    if (whole)
+        expand_into(tpl, &l, whole, n + 1);
+    imgpipe_name_clean(whole ? whole : raw, url, out);
+    free(whole);
 }
 
 void imgpipe_name_shard(const char *name, char *out)
