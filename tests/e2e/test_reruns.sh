@@ -61,3 +61,27 @@ expect_err "1 downloaded" "the deleted file's link is downloaded again"
 [ "$(images "$d" | grep -c img0001)" -eq 1 ] && images "$d" | grep -q '^\./[0-9a-f][0-9a-f]/img0001\.jpg$' ||
   fail "the deleted file's link is stored again as the layout says: $(images "$d")"
 ok "another --name or --layout: links done are not stored a second time"
+
+# A hand-edited ledger line whose name is no name a run gives (outside DIR, absolute, in a
+# folder that is not its shard) is not where the link is: the link is downloaded into DIR
+# (with {sha256} names the file outside used to be reported as the link, skipped).
+fetch_reference "$BASE/i/img0000.jpg" "$T/outside.jpg"
+sha=$(sha256sum <"$T/outside.jpg" | cut -c1-64)
+size=$(stat -c %s "$T/outside.jpg")
+for tpl in '{sha256}{ext}' '{name}' '{index}-{name}'; do
+  for rec in ../outside.jpg "$T/outside.jpg" zz/img0000.jpg; do
+    d="$T/edited"
+    rm -rf "$d"
+    mkdir -p "$d/.imgpipe" "$d/zz"
+    cp "$T/outside.jpg" "$d/zz/img0000.jpg"
+    printf 'done\t%s\t%s\t%s\t%s\t\n' "$size" "$sha" "$rec" "$BASE/i/img0000.jpg" >"$d/.imgpipe/ledger"
+    run_imgpipe get --json --thumb 16 --name "$tpl" -o "$d" "$BASE/i/img0000.jpg"
+    expect_rc 0 "a ledger line naming '$rec', --name $tpl"
+    grep -q '"done":1,' "$T/out" || fail "a ledger line naming '$rec' ($tpl): the link is downloaded: $(cat "$T/out")"
+    p=$(grep -o '"path":"[^"]*"' "$T/out" | cut -d'"' -f4)
+    [ "$(dirname "$p")" = "$d" ] && cmp -s "$p" "$T/outside.jpg" ||
+      fail "a ledger line naming '$rec' ($tpl): the image is in DIR: $p"
+    [ ! -e "$T/outside_thumbnail.jpg" ] || fail "a thumbnail was written outside DIR"
+  done
+done
+ok "a ledger line naming a file outside DIR is not taken for the link"

@@ -175,6 +175,21 @@ static int thumbs_of_done(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *made
     return rc;
 }
 
+/* Whether a name the ledger has is one a run could have given: a clean name, alone or in
+ * its shard folder. A hand-edited ledger may say anything ("../x.jpg", "/etc/x"): such a
+ * name is not where the link is, nor a name to write. */
+static int ledger_name_ok(const char *rec)
+{
+    char clean[IMGPIPE_NAME_MAX + 1], shard[IMGPIPE_RELNAME_MAX + 1];
+    const char *slash = strchr(rec, '/');
+    const char *base = slash ? slash + 1 : rec;
+    imgpipe_name_clean(base, base, clean);
+    if (strcmp(clean, base) != 0 || imgpipe_is_thumb_name(base))
+        return 0;
+    imgpipe_name_shard(base, shard);
+    return !slash || strcmp(shard, rec) == 0;
+}
+
 /* Links an earlier run finished (the ledger says done, and the file is there, a regular
  * file of the recorded size) are reported as skipped instead of becoming tasks. */
 static int skip_done(imgpipe_run *r, imgpipe_task *t)
@@ -184,6 +199,8 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     uint64_t bytes;
     const char *name;
     enum imgpipe_ledger_state st = imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name);
+    if (st == IMGPIPE_LEDGER_DONE && !ledger_name_ok(name))
+        st = IMGPIPE_LEDGER_NONE;
     uint64_t size = 0;
     imgpipe_output out = imgpipe_run_output(r, t);
     /* Names by content are known only after download: the ledger's name is the one. */
