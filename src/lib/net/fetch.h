@@ -36,13 +36,15 @@ typedef int (*imgpipe_body_sink)(void *arg, const void *data, size_t len);
 typedef struct imgpipe_transfer {
     CURL *easy;             /* borrowed: the caller owns the handle */
     imgpipe_buf body;       /* owned: the caller may take it (then zero it); with a sink, only
-                               the body of an answer that is not 2xx */
+                               the body of an answer that is not 2xx (its first 64 KB) */
     imgpipe_body_sink sink; /* NULL: bodies go to body */
     void *sink_arg;
     int sink_failed;
-    uint64_t received; /* body bytes received, held against max_bytes */
-    long http_status;  /* after finish */
-    int overflow;      /* the body went over max_bytes */
+    uint64_t received;        /* 2xx body bytes received, held against max_bytes */
+    long long content_length; /* the answer's announced Content-Length, or -1 */
+    int error_cut;    /* a non-2xx body was cut at its first 64 KB: the status says it all */
+    long http_status; /* after finish */
+    int overflow;     /* the body went over max_bytes */
     uint64_t max_bytes;
     struct curl_slist *headers;
     const volatile sig_atomic_t *stop;
