@@ -44,3 +44,29 @@ rss=$(maxrss_kb "$IMGPIPE" get -q -j 32 --retries 0 -o "$T/errs" "$T/errs.txt")
 [ "$rss" -lt 300000 ] || fail "32 endless error pages took $rss KB"
 ok "32 endless error pages at once: $rss KB peak"
 
+# --- a list on a pipe whose writer is slow ----------------------------------------------
+# A link done is in the ledger at once, not when the writer's next line comes: else a kill
+# -9 in between leaves an image the ledger does not know, and the rerun stores it twice.
+mkfifo "$T/slow.fifo"
+for m in seq threads procs async; do
+  d="$T/slow-$m"
+  (exec 3>"$T/slow.fifo"; echo "$H/img/first-$m.png" >&3; sleep 5) &
+  writer=$!
+  BG_PIDS+=("$writer")
+  timeout 30 "$IMGPIPE" get -m "$m" -q -o "$d" - <"$T/slow.fifo" >"$T/out" 2>"$T/err" &
+  pid=$!
+  for _ in $(seq 1 30); do
+    grep -q "^done" "$d/.imgpipe/ledger" 2>/dev/null && break
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  kill "$writer" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
+  grep -q "^done" "$d/.imgpipe/ledger" 2>/dev/null ||
+    fail "mode $m: a link done 3 s ago is not in the ledger while the list's writer is slow"
+  echo "$H/img/first-$m.png" | timeout 30 "$IMGPIPE" get -m "$m" -q -o "$d" - ||
+    fail "mode $m: the rerun failed"
+  [ "$(ls "$d")" = "first-$m.png" ] || fail "mode $m: after kill -9 and a rerun: $(ls "$d")"
+done
+ok "a list on a slow pipe: each link done is in the ledger at once (every mode)"
