@@ -70,3 +70,40 @@ for m in seq threads procs async; do
   [ "$(ls "$d")" = "first-$m.png" ] || fail "mode $m: after kill -9 and a rerun: $(ls "$d")"
 done
 ok "a list on a slow pipe: each link done is in the ledger at once (every mode)"
+
+# --- list lines that are not one link ------------------------------------------------------
+# A link over 64 KB fails as too long in every mode (procs refused links over 16 KB that
+# the others fetched; a 1 MB one was libcurl's "Out of memory", retried; 9 MB, "No URL
+# set"); a 20 KB one is fetched in every mode; a line with a NUL byte fails, rather than
+# the link before its NUL being fetched in its place.
+{
+  printf '%s/img/huge.png?%s\n' "$H" "$(head -c 1048576 /dev/zero | tr '\0' q)"
+  printf '%s/img/long.png?%s\n' "$H" "$(head -c 20000 /dev/zero | tr '\0' q)"
+  printf '%s/img/nul.png\0garbage\n' "$H"
+  printf '%s/img/fine.png\n' "$H"
+} >"$T/lines.txt"
+for m in seq threads procs async; do
+  : >"$T/hostile.log"
+  run_imgpipe get -m "$m" -o "$T/lines-$m" --retries 2 --retry-wait 0.1 --json "$T/lines.txt"
+  expect_rc 1 "mode $m: a list with a 1 MB link and a NUL byte"
+  # each item as: its URL's first 40 bytes, its URL's length, status, attempts, error
+  got=$(jq -r 'select(.url) | "\(.url | .[0:40]) \(.url | length) \(.status) \(.attempts) \(.error)"' "$T/out")
+  echo "$got" | grep -q "^$H/img/fine.png 3[0-9] ok 1 null$" || fail "mode $m: the good link: $got"
+  echo "$got" | grep -q " 655[0-9][0-9] failed 0 URL longer than 65536 bytes$" || fail "mode $m: a 1 MB link: $got"
+  echo "$got" | grep -q " 200[0-9][0-9] ok 1 null$" || fail "mode $m: a 20 KB link: $got"
+  echo "$got" | grep -q " failed 1 malformed URL" || fail "mode $m: a line with a NUL byte: $got"
+  grep -q '"path": "/img/nul.png"' "$T/hostile.log" && fail "mode $m: the link before a NUL byte was fetched"
+  grep -q '/img/huge.png' "$T/hostile.log" && fail "mode $m: a 1 MB link was sent"
+  [ "$(ls "$T/lines-$m")" = "$(printf 'fine.png\nlong.png')" ] || fail "mode $m: stored $(ls "$T/lines-$m")"
+done
+ok "a 1 MB link fails as too long, a 20 KB one is fetched, a NUL byte fails its line (every mode)"
+
+# A line without an end costs no more memory than the longest link: 200 MB of one line,
+# then a link, on a pipe (getline held it whole: 200 MB and more).
+rss=$(maxrss_kb bash -c 'python3 -c "
+import sys
+for _ in range(200): sys.stdout.buffer.write(b\"x\" * 1048576)
+sys.stdout.buffer.write(b\"\\n$1/img/after-long-line.png\\n\")" | "$2" get -q --retries 0 -o "$3" -' _ "$H" "$IMGPIPE" "$T/endless")
+[ "$rss" -lt 100000 ] || fail "a 200 MB line took $rss KB"
+[ -f "$T/endless/after-long-line.png" ] || fail "the link after a 200 MB line was not downloaded"
+ok "a 200 MB line is read in bounded memory ($rss KB peak), and the next link is done"

@@ -164,6 +164,11 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     return imgpipe_stop_set(t->stop); /* non-zero aborts the transfer */
 }
 
+int imgpipe_url_too_long(char *err)
+{
+    return imgpipe_errf(err, IMGPIPE_EINVAL, "URL longer than %d bytes", IMGPIPE_URL_MAX);
+}
+
 int imgpipe_url_is_http(const char *url)
 {
     return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
@@ -207,6 +212,8 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
     t->max_bytes = opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
     if (!imgpipe_url_is_http(url))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "not an http(s) URL");
+    if (strlen(url) > IMGPIPE_URL_MAX)
+        return imgpipe_url_too_long(err);
     curl_easy_reset(easy);
     if (opts->auth_header) {
         t->headers = curl_slist_append(NULL, opts->auth_header);

@@ -23,7 +23,7 @@
 #include <sys/prctl.h>
 #endif
 
-#define MAX_URL 16384
+#define MAX_URL (IMGPIPE_URL_MAX + 1) /* a message holds the longest link fetched */
 #define STOP_POLL_MS 100 /* how soon the parent hears a stop a signal did not wake it for */
 #define STOP_GRACE 3.0   /* seconds a stopped worker has to end its transfer, then SIGKILL */
 #define AGAIN_POLL_MS 20 /* how soon a source that had no link at hand is asked again */
@@ -152,7 +152,7 @@ static int assign(imgpipe_run *r, struct worker *w, struct task_msg *m, char *er
     imgpipe_outcome o;
     if (strlen(w->task.url) >= MAX_URL) {
         memset(&o, 0, sizeof(o));
-        o.status = imgpipe_errf(o.error, IMGPIPE_EINVAL, "URL longer than %d bytes", MAX_URL);
+        o.status = imgpipe_url_too_long(o.error);
         imgpipe_run_report(r, &w->task, &o);
         return 1;
     }
