@@ -107,3 +107,16 @@ sys.stdout.buffer.write(b\"\\n$1/img/after-long-line.png\\n\")" | "$2" get -q --
 [ "$rss" -lt 100000 ] || fail "a 200 MB line took $rss KB"
 [ -f "$T/endless/after-long-line.png" ] || fail "the link after a 200 MB line was not downloaded"
 ok "a 200 MB line is read in bounded memory ($rss KB peak), and the next link is done"
+
+# --- an IDN host -----------------------------------------------------------------------------
+# A host in Unicode is sent in its ASCII form, whatever the locale (libcurl converts it
+# through the locale's character set, and imgpipe ran in the C locale: every such link
+# failed as a malformed URL).
+printf 'http://caf\xc3\xa9.localhost:%s/img/idn.png\n' "$P1" >"$T/idn.txt"
+: >"$T/hostile.log"
+RC=0
+LC_ALL=C LANG=C timeout 60 "$IMGPIPE" get -q --retries 0 -o "$T/idn" "$T/idn.txt" >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "an IDN host"
+[ -f "$T/idn/idn.png" ] || fail "an IDN host: nothing stored"
+grep -q '"host": "xn--caf-dma.localhost:' "$T/hostile.log" || fail "an IDN host: $(cat "$T/hostile.log")"
+ok "an IDN host is fetched as its ASCII form, in the C locale too"
