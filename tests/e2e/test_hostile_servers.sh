@@ -120,3 +120,19 @@ expect_rc 0 "an IDN host"
 [ -f "$T/idn/idn.png" ] || fail "an IDN host: nothing stored"
 grep -q '"host": "xn--caf-dma.localhost:' "$T/hostile.log" || fail "an IDN host: $(cat "$T/hostile.log")"
 ok "an IDN host is fetched as its ASCII form, in the C locale too"
+
+# --- a password with '/', '?' or '#' left unencoded -------------------------------------------
+# libcurl refuses such a link (its authority ends at "user:pa", a port that is no number),
+# and the password was shown whole: on stderr, in --json and in the ledger (its URL, and
+# its name when the password ended the link: "http://u:hun/ter2@host" was "ter2@host").
+printf '%s\n' "http://u:hun/ter2@127.0.0.1:$P1/img/s1.png" "http://u:hun?ter2@127.0.0.1:$P1/img/s2.png" \
+  "http://u:hun#ter2@127.0.0.1:$P1/img/s3.png" "http://u:hun/ter2@127.0.0.1:$P1" \
+  "https://cdn.invalid:$P1/x@2x.png" >"$T/slash.txt"
+run_imgpipe get -v --retries 0 -o "$T/slash" --json "$T/slash.txt"
+expect_rc 1 "passwords with '/', '?', '#'"
+if grep -l "ter2" "$T/out" "$T/err" "$T/slash/.imgpipe/ledger"; then
+  fail "a password with '/', '?' or '#' is shown: $(grep -h ter2 "$T/out" "$T/err" "$T/slash/.imgpipe/ledger")"
+fi
+[ "$(grep -c 'FAILED http://u:\*\*\*@127.0.0.1' "$T/err")" -eq 4 ] || fail "not shown as u:***@: $(cat "$T/err")"
+grep -q "FAILED https://cdn.invalid:$P1/x@2x.png" "$T/err" || fail "a link with '@' in its path is changed: $(cat "$T/err")"
+ok "a password with '/', '?' or '#' unencoded is shown as ***, an '@' in a path is not"
