@@ -136,3 +136,11 @@ fi
 [ "$(grep -c 'FAILED http://u:\*\*\*@127.0.0.1' "$T/err")" -eq 4 ] || fail "not shown as u:***@: $(cat "$T/err")"
 grep -q "FAILED https://cdn.invalid:$P1/x@2x.png" "$T/err" || fail "a link with '@' in its path is changed: $(cat "$T/err")"
 ok "a password with '/', '?' or '#' unencoded is shown as ***, an '@' in a path is not"
+
+# --- an answer that is not HTTP ---------------------------------------------------------------
+# Bytes with no status line (HTTP/0.9, or another protocol on the port) are said to be
+# that, not "a non-http(s) URL or redirect"; no redirect was involved.
+run_imgpipe get -q --retries 0 -o "$T/h09" "$H/http09"
+expect_rc 1 "an answer without a status line"
+expect_err "FAILED $H/http09: the server's answer is not HTTP" "an answer without a status line"
+ok "an answer without a status line is said to be not HTTP"

@@ -20,6 +20,7 @@ Routes (query parameters after '?'):
   /endless                  the image, then zeros forever, no Content-Length
   /endlesscl                Content-Length 200 MiB, the image, then zeros forever
   /drip                     the image at 1 byte per second
+  /http09                   the image with no status line nor headers (HTTP/0.9)
   /empty                    200, Content-Length: 0
   /nocontent                204
   /html                     200 text/html, an error page
@@ -141,6 +142,8 @@ def handle(conn, port):
                 conn.sendall(zeros)
         except OSError:
             pass
+    elif p == "/http09":
+        conn.sendall(IMG)
     elif p == "/empty":
         conn.sendall(head(200, ["Content-Type: image/png"], 0))
     elif p == "/nocontent":

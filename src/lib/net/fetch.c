@@ -308,6 +308,10 @@ static int curl_failure(imgpipe_transfer *t, CURLcode rc, char *err)
     case CURLE_ABORTED_BY_CALLBACK:
         return imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
     case CURLE_UNSUPPORTED_PROTOCOL:
+        /* Before any header: the answer had no status line (HTTP/0.9, or not HTTP at all),
+         * not a redirect to another scheme. */
+        if (t->header_lines == 0)
+            return imgpipe_errf(err, IMGPIPE_ENET, "the server's answer is not HTTP: %s", why);
         return imgpipe_errf(err, IMGPIPE_ENET, "refused a non-http(s) URL or redirect: %s", why);
     case CURLE_TOO_MANY_REDIRECTS:
         return imgpipe_errf(err, IMGPIPE_ENET, "too many redirects: %s", why);
