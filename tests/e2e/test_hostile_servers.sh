@@ -144,3 +144,26 @@ run_imgpipe get -q --retries 0 -o "$T/h09" "$H/http09"
 expect_rc 1 "an answer without a status line"
 expect_err "FAILED $H/http09: the server's answer is not HTTP" "an answer without a status line"
 ok "an answer without a status line is said to be not HTTP"
+
+# --- a list line without an end ---------------------------------------------------------
+# /dev/zero as the list: one line that never ends holds no run. The deadline ends it, and so
+# does SIGTERM (the line was read until memory ran out, which was then taken as the end of
+# the list: exit 0 early, and a SIGTERM meanwhile unheard).
+for m in seq async; do
+  start=$(date +%s%N)
+  RC=0
+  (ulimit -v 2000000; exec timeout -s KILL 20 "$IMGPIPE" get -m "$m" -q -o "$T/zero-$m" --timeout 3 /dev/zero) \
+    >"$T/out" 2>"$T/err" || RC=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  expect_rc 0 "mode $m: /dev/zero as the list, --timeout 3"
+  [ "$ms" -ge 2900 ] && [ "$ms" -lt 10000 ] || fail "mode $m: /dev/zero with --timeout 3 ended after $ms ms"
+  (ulimit -v 2000000; exec timeout -s KILL 20 "$IMGPIPE" get -m "$m" -q -o "$T/zero-$m" /dev/zero) \
+    >"$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 1.5
+  kill -TERM "$pid"
+  RC=0
+  wait "$pid" || RC=$?
+  expect_rc 143 "mode $m: SIGTERM while /dev/zero is read as the list"
+done
+ok "a list line without an end is left at the deadline, and at SIGTERM"

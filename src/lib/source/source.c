@@ -6,6 +6,8 @@
  * are read a line at a time, so a list of any length streams. */
 #include "source/source.h"
 
+#include "common/clock.h"
+#include "common/stop.h"
 #include "net/fetch.h"
 #include "source/imgur.h"
 #include "source/urllist.h"
@@ -61,6 +63,8 @@ struct imgpipe_source {
     FILE *fp; /* SOURCE_LINES */
     int owns_fp;
     int waits; /* fp is a pipe or a terminal: a line may be a writer's time away */
+    const volatile sig_atomic_t *stop; /* the run's: a line without an end is left */
+    double deadline;                   /* then, or at this imgpipe_now() (0: none) */
     char *line;
     size_t line_cap;
     char *name; /* the spec, for error messages */
@@ -315,12 +319,21 @@ int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_so
  * memory than this. The slack keeps a link of the longest length whole with its CR. */
 #define LINE_KEEP_MAX (IMGPIPE_URL_MAX + 16)
 
+#define LINE_LOOK_EVERY (1u << 20) /* bytes of one line read between two looks at a stop */
+
+/* A stop or the deadline came while one line was being read: the list ends there. */
+static int line_interrupted(const imgpipe_source *s)
+{
+    return imgpipe_stop_set(s->stop) || (s->deadline > 0 && imgpipe_now() >= s->deadline);
+}
+
 /* Reads one line into s->line, as kept above. A NUL byte becomes a space, so that such a
  * line fails as the malformed link it is rather than as the other link before its NUL.
- * 1 with a line, 0 at the end of the list, else IMGPIPE_EIO or IMGPIPE_ENOMEM. */
+ * 1 with a line, 0 at the end of the list (or a stop or the deadline amid a line without
+ * an end, /dev/zero), else IMGPIPE_EIO or IMGPIPE_ENOMEM. */
 static int read_line(imgpipe_source *s, char *err)
 {
-    size_t n = 0;
+    size_t n = 0, total = 0;
     int c, any = 0;
     if (!s->line && !(s->line = malloc(s->line_cap = LINE_KEEP_MAX + 1)))
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory while reading '%s'", s->name);
@@ -329,6 +342,8 @@ static int read_line(imgpipe_source *s, char *err)
         any = 1;
         if (c == '\n')
             break;
+        if (++total % LINE_LOOK_EVERY == 0 && line_interrupted(s))
+            return 0;
         if (n < LINE_KEEP_MAX && (n > 0 || (c != ' ' && c != '\t')))
             s->line[n++] = c == '\0' ? ' ' : (char)c;
     }
@@ -376,6 +391,13 @@ int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
 void imgpipe_source_settle(imgpipe_source *s)
 {
     join_prefetch(&s->imgur);
+}
+
+void imgpipe_source_interrupt_on(imgpipe_source *s, const volatile sig_atomic_t *stop,
+                                 double deadline)
+{
+    s->stop = stop;
+    s->deadline = deadline;
 }
 
 int imgpipe_source_would_block(const imgpipe_source *s)
