@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "options.h"
 
+#include <locale.h>
 #include <string.h>
 
 static const char usage[] =
@@ -84,6 +85,15 @@ static int help_options(int argc, char **argv)
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
+/* Links, lists and API answers are UTF-8 whatever the user's locale: libcurl converts an
+ * IDN host (http://café.example/) to its ASCII form through the locale's character set,
+ * and in the C locale a program starts in, refused every such link as malformed. */
+static void use_utf8_ctype(void)
+{
+    if (!setlocale(LC_CTYPE, "C.UTF-8"))
+        setlocale(LC_CTYPE, "");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -104,6 +114,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], commands[i].cli->name) != 0)
             continue;
+        use_utf8_ctype();
         if (imgpipe_global_init() != IMGPIPE_OK) {
             cli_error("cannot initialise libcurl");
             return CLI_EXIT_FAILED;

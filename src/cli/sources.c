@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char missing_client_id[] =
     "IMGUR_CLIENT_ID is not set, and source '%s' asks the Imgur API, which needs one.\n"
@@ -32,6 +33,9 @@ void cli_set_source_net(int insecure, const char *cacert, int retries, long retr
     source_net.retry_wait_ms = retry_wait_ms;
 }
 
+/* libcurl takes any file as the CA file and then fails every transfer with it: a file
+ * that cannot hold a CA (a directory, an empty file, an image given by mistake) is said
+ * once, before anything runs, as the usage error it is. */
 int cli_check_cacert(const char *path)
 {
     FILE *fp = fopen(path, "r");
@@ -39,8 +43,17 @@ int cli_check_cacert(const char *path)
         cli_error("--cacert: cannot read '%s': %s", path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    char line[256];
+    int pem = 0, dir = fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode);
+    while (!dir && !pem && fgets(line, sizeof(line), fp))
+        pem = strncmp(line, "-----BEGIN ", 11) == 0 && strstr(line, "CERTIFICATE-----") != NULL;
     fclose(fp);
-    return 0;
+    if (dir)
+        cli_error("--cacert: '%s' is a directory, not a file of PEM certificates", path);
+    else if (!pem)
+        cli_error("--cacert: '%s' holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path);
+    return dir || !pem ? -1 : 0;
 }
 
 void cli_set_source_timeouts(long connect_timeout_ms, long read_timeout_ms, long timeout_ms)

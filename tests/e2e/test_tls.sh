@@ -78,6 +78,20 @@ expect_err "cannot read" "--cacert with a missing file"
 [ ! -e "$T/nofile" ] || fail "--cacert with a missing file made the output directory"
 ok "--cacert with a missing file is a usage error"
 
+# So is a CA file that holds no certificate (a directory, an empty file, an image), in get,
+# links and the worker alike: each transfer used to fail with it, exit status 1.
+for bad in "$T" /dev/null "$T/www/a.jpg"; do
+  run_imgpipe get -o "$T/nocert" --cacert "$bad" "$HTTPS/a.jpg"
+  expect_rc 2 "--cacert $bad"
+  expect_err "--cacert: '$bad' \(is a directory\|holds no PEM certificate\)" "--cacert $bad"
+  [ ! -e "$T/nocert" ] || fail "--cacert $bad made the output directory"
+  run_imgpipe links --cacert "$bad" "$HTTPS/a.jpg"
+  expect_rc 2 "links --cacert $bad"
+  run_imgpipe worker --burst --redis redis://127.0.0.1:1 --cacert "$bad"
+  expect_rc 2 "worker --cacert $bad"
+done
+ok "--cacert with a directory, an empty file or no PEM certificate is a usage error"
+
 # The queue worker verifies with --cacert too.
 if command -v redis-server >/dev/null; then
   RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -212,6 +212,32 @@ static void test_redact_a_link_with_a_space(void **state)
     }
 }
 
+/* A password holding '/', '?' or '#' unencoded ends the authority at a port that is no
+ * number: libcurl refuses the link, and the password is hidden all the same; links that
+ * libcurl fetches keep every '@' of their path. */
+static void test_redact_a_password_with_a_slash(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"http://u:hun/ter2@h:8/x.png", "http://u:***@h:8/x.png"},
+        {"http://u:hun?ter2@h/x.png", "http://u:***@h/x.png"},
+        {"http://u:hun#ter2@h", "http://u:***@h"},
+        {"http://u:a/b@c@h/p@2x.png", "http://u:***@h/p@2x.png"},
+        {"failed http://u:p/w@h/x: why", "failed http://u:***@h/x: why"},
+        {"https://cdn/x@2x.png", "https://cdn/x@2x.png"},
+        {"http://h:80/a@b.png", "http://h:80/a@b.png"},
+        {"http://[::1]/a@b.png", "http://[::1]/a@b.png"},
+        {"http://[::1]:80/a@b.png", "http://[::1]:80/a@b.png"},
+        {"http://h:abc/no-at", "http://h:abc/no-at"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        imgpipe_redact(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+        assert_int_equal(imgpipe_has_userinfo(cases[i][0]), strcmp(cases[i][0], cases[i][1]) != 0);
+    }
+}
+
 /* The host is split from its userinfo as libcurl splits it, whatever the password holds. */
 static void test_url_host_and_authority(void **state)
 {
@@ -256,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_redact_hides_url_passwords),
         cmocka_unit_test(test_redact_hides_what_libcurl_sends),
         cmocka_unit_test(test_redact_a_link_with_a_space),
+        cmocka_unit_test(test_redact_a_password_with_a_slash),
         cmocka_unit_test(test_url_host_and_authority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

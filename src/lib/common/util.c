@@ -124,13 +124,52 @@ static const char *authority_after(const char *colon, size_t *len, size_t *info)
     return p;
 }
 
+/* Whether the authority [p, p + n) ends in a port that is no number ("user:pa" of
+ * "user:pa/ss@host"): libcurl refuses such a link. */
+static int has_broken_port(const char *p, size_t n)
+{
+    size_t colon = n, k = p[0] == '[' ? 0 : n;
+    while (k < n && p[k] != ']') /* an IPv6 literal's colons are not its port's */
+        k++;
+    for (size_t i = k < n ? k : 0; i < n; i++)
+        if (p[i] == ':')
+            colon = i;
+    if (colon + 1 >= n)
+        return 0;
+    for (size_t i = colon + 1; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return 1;
+    return 0;
+}
+
+/* The userinfo to hide at the authority [p, p + n) that has none by the URL rules: a
+ * password holding '/', '?' or '#' unencoded ends the authority early, at "user:pa" with
+ * a port that is no number. libcurl refuses such a link, but it is still shown, and the
+ * password with it: when an '@' follows in the same link, everything up to it (up to the
+ * last '@' of the authority after it) is taken as the userinfo. A link that libcurl
+ * fetches ("https://cdn/x@2x.png", "http://h:80/a@b") is never changed. */
+static size_t broken_userinfo(const char *p, size_t n)
+{
+    if (!has_broken_port(p, n))
+        return 0;
+    size_t k = n;
+    while ((unsigned char)p[k] > ' ' && p[k] != 0x7f && p[k] != '@')
+        k++;
+    if (p[k] != '@')
+        return 0;
+    return userinfo_len(p, k + 1 + authority_len(p + k + 1));
+}
+
 /* The authority of the next URL in text: after the first ":/", NULL when there is none.
  * Whatever stands before it may be a scheme (text around a URL may touch it), and hiding
  * a '@' that was not userinfo costs less than showing a password. */
 static const char *next_authority(const char *text, size_t *len, size_t *info)
 {
     const char *c = strstr(text, ":/");
-    return c ? authority_after(c, len, info) : NULL;
+    const char *p = c ? authority_after(c, len, info) : NULL;
+    if (p && !*info)
+        *info = broken_userinfo(p, *len);
+    return p;
 }
 
 const char *imgpipe_url_authority(const char *url, size_t *len, size_t *userinfo)
@@ -195,6 +234,8 @@ static const char *first_authority(const char *text, size_t *len, size_t *info)
     if (p) {
         *len = strcspn(p, "/?#");
         *info = userinfo_len(p, *len);
+        if (!*info)
+            *info = broken_userinfo(p, *len);
     }
     return p ? p : next_authority(text, len, info);
 }

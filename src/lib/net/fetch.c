@@ -4,6 +4,7 @@
 #include "common/retry.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,27 +16,44 @@
 #define DEFAULT_MAX_BYTES (50ULL << 20)
 #define DEFAULT_MAX_REDIRS 5L
 
-/* A 2xx answer's body goes to the sink when there is one; any other answer's (an error
- * page, an API's error text) to memory, where the caller can read it. */
-static int to_sink(const imgpipe_transfer *t)
+/* An answer that is not 2xx is kept only as far as its reason can be read from it (an
+ * API's error text): a server's error page may be endless, and a body held for each of
+ * hundreds of transfers would be memory bounded by --max-bytes, not by the concurrency. */
+#define ERROR_BODY_MAX (64u << 10)
+
+static int is_2xx(const imgpipe_transfer *t)
 {
     long status = 0;
-    if (!t->sink)
-        return 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     return status >= 200 && status <= 299;
+}
+
+/* The start of an error answer's body; past ERROR_BODY_MAX the transfer ends, and
+ * imgpipe_transfer_finish reports the answer by its status as if it had ended there. */
+static size_t keep_error_body(imgpipe_transfer *t, const char *data, size_t n)
+{
+    size_t room = ERROR_BODY_MAX - t->body.len;
+    if (imgpipe_buf_append(&t->body, data, n < room ? n : room) != IMGPIPE_OK)
+        return 0;
+    if (n < room)
+        return n;
+    t->error_cut = 1;
+    return 0; /* makes curl stop with CURLE_WRITE_ERROR */
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     imgpipe_transfer *t = userp;
     size_t n = size * nmemb;
+    if (!is_2xx(t))
+        return keep_error_body(t, data, n);
     if (t->received + n > t->max_bytes) {
         t->overflow = 1;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
     t->received += n;
-    if (to_sink(t)) {
+    /* A 2xx answer's body goes to the sink when there is one, else to memory. */
+    if (t->sink) {
         if (t->sink(t->sink_arg, data, n) == 0)
             return n;
         t->sink_failed = 1;
@@ -90,6 +108,7 @@ static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
     char *colon = strchr(buf, ':');
     if (strncmp(buf, "HTTP/", 5) == 0) {
         t->retry_after_ms = -1;
+        t->content_length = -1;
         t->in_headers = 1;
         return;
     }
@@ -106,6 +125,11 @@ static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
     v[strcspn(v, "\r\n")] = '\0';
     if (strcasecmp(buf, "Retry-After") == 0) {
         t->retry_after_ms = imgpipe_retry_after_ms(v, time(NULL));
+    } else if (strcasecmp(buf, "Content-Length") == 0) {
+        errno = 0;
+        long long len = strtoll(v, NULL, 10);
+        if (len > t->content_length)
+            t->content_length = errno == ERANGE ? LLONG_MAX : len;
     } else if (strcasecmp(buf, "X-RateLimit-ClientRemaining") == 0 ||
                strcasecmp(buf, "X-RateLimit-UserRemaining") == 0) {
         long left = strtol(v, NULL, 10);
@@ -116,10 +140,19 @@ static void parse_header(imgpipe_transfer *t, const char *line, size_t n)
     }
 }
 
+/* A 2xx answer announcing more than max_bytes ends before its body (libcurl's own
+ * CURLOPT_MAXFILESIZE would end an error answer's too, whose status is the reason). */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
-    ((imgpipe_transfer *)userp)->header_lines++;
-    parse_header(userp, data, size * nmemb);
+    imgpipe_transfer *t = userp;
+    t->header_lines++;
+    int was_in_headers = t->in_headers;
+    parse_header(t, data, size * nmemb);
+    if (was_in_headers && !t->in_headers && t->content_length >= 0 &&
+        (unsigned long long)t->content_length > t->max_bytes && is_2xx(t)) {
+        t->overflow = 1;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
     return size * nmemb;
 }
 
@@ -129,6 +162,11 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     const imgpipe_transfer *t = userp;
     return imgpipe_stop_set(t->stop); /* non-zero aborts the transfer */
+}
+
+int imgpipe_url_too_long(char *err)
+{
+    return imgpipe_errf(err, IMGPIPE_EINVAL, "URL longer than %d bytes", IMGPIPE_URL_MAX);
 }
 
 int imgpipe_url_is_http(const char *url)
@@ -170,9 +208,12 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
     memset(t, 0, sizeof(*t));
     t->easy = easy;
     t->retry_after_ms = t->quota_remaining = t->quota_reset_s = -1;
+    t->content_length = -1;
     t->max_bytes = opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
     if (!imgpipe_url_is_http(url))
         return imgpipe_errf(err, IMGPIPE_EINVAL, "not an http(s) URL");
+    if (strlen(url) > IMGPIPE_URL_MAX)
+        return imgpipe_url_too_long(err);
     curl_easy_reset(easy);
     if (opts->auth_header) {
         t->headers = curl_slist_append(NULL, opts->auth_header);
@@ -211,7 +252,6 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
     }
     if (opts->timeout_ms > 0)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
-    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_bytes);
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024); /* fewer reads and callbacks */
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
@@ -258,8 +298,6 @@ static int curl_failure(imgpipe_transfer *t, CURLcode rc, char *err)
     case CURLE_OPERATION_TIMEDOUT:
         t->transient = 1;
         return imgpipe_errf(err, IMGPIPE_ETIMEOUT, "timed out: %s", why);
-    case CURLE_FILESIZE_EXCEEDED:
-        return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than the size limit of %llu bytes", max);
     case CURLE_WRITE_ERROR:
         if (t->overflow)
             return imgpipe_errf(err, IMGPIPE_ETOOBIG, "larger than the size limit of %llu bytes",
@@ -270,6 +308,10 @@ static int curl_failure(imgpipe_transfer *t, CURLcode rc, char *err)
     case CURLE_ABORTED_BY_CALLBACK:
         return imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
     case CURLE_UNSUPPORTED_PROTOCOL:
+        /* Before any header: the answer had no status line (HTTP/0.9, or not HTTP at all),
+         * not a redirect to another scheme. */
+        if (t->header_lines == 0)
+            return imgpipe_errf(err, IMGPIPE_ENET, "the server's answer is not HTTP: %s", why);
         return imgpipe_errf(err, IMGPIPE_ENET, "refused a non-http(s) URL or redirect: %s", why);
     case CURLE_TOO_MANY_REDIRECTS:
         return imgpipe_errf(err, IMGPIPE_ENET, "too many redirects: %s", why);
@@ -307,6 +349,8 @@ int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err)
 {
     t->transient = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->http_status);
+    if (rc == CURLE_WRITE_ERROR && t->error_cut)
+        rc = CURLE_OK; /* the error answer's start was all that was needed */
     if (rc != CURLE_OK)
         return curl_failure(t, rc, err);
     if (t->http_status < 200 || t->http_status > 299) {

@@ -9,6 +9,11 @@
 #include <signal.h>
 #include <time.h>
 
+/* The longest link fetched: no server takes a longer request line (nginx and Apache stop
+ * at 8 KB by default), libcurl's request buffer ends near 1 MB, and every mode (the procs
+ * workers' messages too) holds a link of this length alike. */
+#define IMGPIPE_URL_MAX 65536
+
 typedef struct imgpipe_fetch_opts {
     long connect_timeout_ms; /* 0: 3 s */
     long read_timeout_ms;    /* abort when nothing arrives for this long; 0: 30 s */
@@ -36,13 +41,15 @@ typedef int (*imgpipe_body_sink)(void *arg, const void *data, size_t len);
 typedef struct imgpipe_transfer {
     CURL *easy;             /* borrowed: the caller owns the handle */
     imgpipe_buf body;       /* owned: the caller may take it (then zero it); with a sink, only
-                               the body of an answer that is not 2xx */
+                               the body of an answer that is not 2xx (its first 64 KB) */
     imgpipe_body_sink sink; /* NULL: bodies go to body */
     void *sink_arg;
     int sink_failed;
-    uint64_t received; /* body bytes received, held against max_bytes */
-    long http_status;  /* after finish */
-    int overflow;      /* the body went over max_bytes */
+    uint64_t received;        /* 2xx body bytes received, held against max_bytes */
+    long long content_length; /* the answer's announced Content-Length, or -1 */
+    int error_cut;    /* a non-2xx body was cut at its first 64 KB: the status says it all */
+    long http_status; /* after finish */
+    int overflow;     /* the body went over max_bytes */
     uint64_t max_bytes;
     struct curl_slist *headers;
     const volatile sig_atomic_t *stop;
@@ -55,7 +62,8 @@ typedef struct imgpipe_transfer {
     char curl_err[CURL_ERROR_SIZE];
 } imgpipe_transfer;
 
-/* Sets up easy (reset first) to GET url into t->body. */
+/* Sets up easy (reset first) to GET url into t->body; a url that is not http(s) or is
+ * longer than IMGPIPE_URL_MAX fails here (IMGPIPE_EINVAL). */
 int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
                           const imgpipe_fetch_opts *opts, char *err);
 
@@ -83,6 +91,9 @@ int imgpipe_fetch(const char *url, const imgpipe_fetch_opts *opts, imgpipe_buf *
 /* A Retry-After header's value (delta seconds or an HTTP date, read against now) in
  * milliseconds, clamped to a day; -1 when it is neither. */
 long imgpipe_retry_after_ms(const char *value, time_t now);
+
+/* The failure of a link longer than IMGPIPE_URL_MAX, in err: IMGPIPE_EINVAL. */
+int imgpipe_url_too_long(char *err);
 
 /* 1 when url starts with http:// or https:// (case-insensitive). */
 int imgpipe_url_is_http(const char *url);

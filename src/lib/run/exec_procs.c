@@ -23,9 +23,10 @@
 #include <sys/prctl.h>
 #endif
 
-#define MAX_URL 16384
+#define MAX_URL (IMGPIPE_URL_MAX + 1) /* a message holds the longest link fetched */
 #define STOP_POLL_MS 100 /* how soon the parent hears a stop a signal did not wake it for */
 #define STOP_GRACE 3.0   /* seconds a stopped worker has to end its transfer, then SIGKILL */
+#define AGAIN_POLL_MS 20 /* how soon a source that had no link at hand is asked again */
 
 struct task_msg {
     uint64_t index;
@@ -143,16 +144,17 @@ static int spawn(imgpipe_run *r, struct worker *ws, int i)
     return 0;
 }
 
-/* Sends the next task to an idle worker: 1 sent, 0 no more tasks, < 0 read error. */
+/* Sends the next task to an idle worker: 1 sent, 0 no more tasks, IMGPIPE_RUN_AGAIN none
+ * at hand yet, < 0 read error. */
 static int assign(imgpipe_run *r, struct worker *w, struct task_msg *m, char *err)
 {
     int rc = imgpipe_run_next(r, &w->task, err);
-    if (rc <= 0)
+    if (rc <= 0 || rc == IMGPIPE_RUN_AGAIN)
         return rc;
     imgpipe_outcome o;
     if (strlen(w->task.url) >= MAX_URL) {
         memset(&o, 0, sizeof(o));
-        o.status = imgpipe_errf(o.error, IMGPIPE_EINVAL, "URL longer than %d bytes", MAX_URL);
+        o.status = imgpipe_url_too_long(o.error);
         imgpipe_run_report(r, &w->task, &o);
         return 1;
     }
@@ -235,15 +237,16 @@ static int loop(imgpipe_run *r, struct worker *ws, struct pollfd *pfd, int n, st
                 char *err)
 {
     int eof = 0, rc = IMGPIPE_OK;
-    int timeout = r->opts->stop ? STOP_POLL_MS : -1;
     double asked = 0;
+    r->polls = 1; /* a source with no link at hand says so, and the loop goes on */
     for (;;) {
         stop_workers(r, ws, n, &asked);
-        int busy = 0, alive = 0;
+        int busy = 0, alive = 0, again = 0;
         for (int i = 0; i < n; i++) {
-            while (!eof && !rc && ws[i].fd >= 0 && !ws[i].busy) {
+            while (!eof && !rc && !again && ws[i].fd >= 0 && !ws[i].busy) {
                 int a = assign(r, &ws[i], m, err);
-                eof = a == 0;
+                again = a == IMGPIPE_RUN_AGAIN;
+                eof = a == 0 || (again && imgpipe_run_remaining_ms(r) == 0);
                 rc = a < 0 ? a : 0;
             }
             busy += ws[i].busy;
@@ -254,6 +257,9 @@ static int loop(imgpipe_run *r, struct worker *ws, struct pollfd *pfd, int n, st
             return rc;
         if (!alive)
             return imgpipe_errf(err, IMGPIPE_EIO, "every worker process died");
+        /* A source with no link at hand is asked again soon; meanwhile the outcomes of the
+         * busy workers are collected and reported, not held until its next line comes. */
+        int timeout = again && !eof ? AGAIN_POLL_MS : r->opts->stop ? STOP_POLL_MS : -1;
         if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
             return imgpipe_errf(err, IMGPIPE_EIO, "poll: %s", strerror(errno));
         for (int i = 0; i < n; i++)

@@ -8,8 +8,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_THREADS 8
+#define AGAIN_WAIT_MS 20 /* how often a worker asks a source that had no link at hand */
 
 struct pool {
     imgpipe_run *run;
@@ -31,18 +33,27 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userp)
     pthread_mutex_unlock(&((struct pool *)userp)->share_locks[data]);
 }
 
-/* 1 with a task, 0 when there is no more work. */
+/* 1 with a task, 0 when there is no more work. A source with no link at hand yet (a pipe
+ * whose writer is slow, a page on its way) is waited for without the run's lock: the
+ * other workers must be able to report what they finished meanwhile, or a done image
+ * would wait for the next line to reach the ledger. */
 static int take(struct pool *p, imgpipe_task *t)
 {
     char err[IMGPIPE_ERRLEN];
-    pthread_mutex_lock(&p->run->lock);
-    int rc = p->failed ? 0 : imgpipe_run_next(p->run, t, err);
-    if (rc < 0 && !p->failed) {
-        p->failed = rc;
-        memcpy(p->err, err, sizeof(err));
+    for (;;) {
+        pthread_mutex_lock(&p->run->lock);
+        int rc = p->failed ? 0 : imgpipe_run_next(p->run, t, err);
+        if (rc < 0 && !p->failed) {
+            p->failed = rc;
+            memcpy(p->err, err, sizeof(err));
+        }
+        pthread_mutex_unlock(&p->run->lock);
+        if (rc != IMGPIPE_RUN_AGAIN)
+            return rc > 0;
+        if (imgpipe_run_stopping(p->run) || imgpipe_run_remaining_ms(p->run) == 0)
+            return 0;
+        nanosleep(&(struct timespec){.tv_nsec = AGAIN_WAIT_MS * 1000000L}, NULL);
     }
-    pthread_mutex_unlock(&p->run->lock);
-    return rc > 0;
 }
 
 static void *worker(void *arg)
@@ -95,6 +106,7 @@ static int run_pool(struct pool *p, int n, char *err)
 int imgpipe_exec_threads(imgpipe_run *r, char *err)
 {
     struct pool p = {.run = r};
+    r->polls = 1; /* take() waits for a source itself, outside the lock */
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&p.share_locks[i], NULL);
     CURLSH *sh = share_new(&p);

@@ -348,6 +348,7 @@ static int next_link(imgpipe_run *r, const char **url, char *err)
     while (r->cur < r->nsources) {
         if (!source_ready(r))
             return r->polls ? IMGPIPE_RUN_AGAIN : 0; /* 0: stopped, or past the deadline */
+        imgpipe_source_interrupt_on(r->sources[r->cur], r->opts->stop, r->deadline);
         int rc = imgpipe_source_next(r->sources[r->cur], url, err);
         if (rc != 0)
             return rc;

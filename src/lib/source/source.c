@@ -6,6 +6,8 @@
  * are read a line at a time, so a list of any length streams. */
 #include "source/source.h"
 
+#include "common/clock.h"
+#include "common/stop.h"
 #include "net/fetch.h"
 #include "source/imgur.h"
 #include "source/urllist.h"
@@ -61,6 +63,8 @@ struct imgpipe_source {
     FILE *fp; /* SOURCE_LINES */
     int owns_fp;
     int waits; /* fp is a pipe or a terminal: a line may be a writer's time away */
+    const volatile sig_atomic_t *stop; /* the run's: a line without an end is left */
+    double deadline;                   /* then, or at this imgpipe_now() (0: none) */
     char *line;
     size_t line_cap;
     char *name; /* the spec, for error messages */
@@ -309,17 +313,53 @@ int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_so
     return IMGPIPE_OK;
 }
 
+/* The most of a list line kept, from its first byte that is not a blank: a link longer
+ * than IMGPIPE_URL_MAX fails as too long, and the rest of its line is read and dropped,
+ * so that a line without an end (a binary file given as a list, /dev/zero) costs no more
+ * memory than this. The slack keeps a link of the longest length whole with its CR. */
+#define LINE_KEEP_MAX (IMGPIPE_URL_MAX + 16)
+
+#define LINE_LOOK_EVERY (1u << 20) /* bytes of one line read between two looks at a stop */
+
+/* A stop or the deadline came while one line was being read: the list ends there. */
+static int line_interrupted(const imgpipe_source *s)
+{
+    return imgpipe_stop_set(s->stop) || (s->deadline > 0 && imgpipe_now() >= s->deadline);
+}
+
+/* Reads one line into s->line, as kept above. A NUL byte becomes a space, so that such a
+ * line fails as the malformed link it is rather than as the other link before its NUL.
+ * 1 with a line, 0 at the end of the list (or a stop or the deadline amid a line without
+ * an end, /dev/zero), else IMGPIPE_EIO or IMGPIPE_ENOMEM. */
+static int read_line(imgpipe_source *s, char *err)
+{
+    size_t n = 0, total = 0;
+    int c, any = 0;
+    if (!s->line && !(s->line = malloc(s->line_cap = LINE_KEEP_MAX + 1)))
+        return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory while reading '%s'", s->name);
+    errno = 0;
+    while ((c = getc_unlocked(s->fp)) != EOF) {
+        any = 1;
+        if (c == '\n')
+            break;
+        if (++total % LINE_LOOK_EVERY == 0 && line_interrupted(s))
+            return 0;
+        if (n < LINE_KEEP_MAX && (n > 0 || (c != ' ' && c != '\t')))
+            s->line[n++] = c == '\0' ? ' ' : (char)c;
+    }
+    s->line[n] = '\0';
+    if (c == EOF && ferror(s->fp))
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot read URL list '%s': %s", s->name,
+                            strerror(errno ? errno : EIO));
+    return any;
+}
+
 static int next_line(imgpipe_source *s, const char **url, char *err)
 {
     for (;;) {
-        errno = 0;
-        ssize_t n = getline(&s->line, &s->line_cap, s->fp);
-        if (n < 0) {
-            if (ferror(s->fp))
-                return imgpipe_errf(err, IMGPIPE_EIO, "cannot read URL list '%s': %s", s->name,
-                                    strerror(errno ? errno : EIO));
-            return 0;
-        }
+        int rc = read_line(s, err);
+        if (rc <= 0)
+            return rc;
         char *u = imgpipe_urllist_line(s->line);
         if (u) {
             s->counts.links++;
@@ -351,6 +391,13 @@ int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
 void imgpipe_source_settle(imgpipe_source *s)
 {
     join_prefetch(&s->imgur);
+}
+
+void imgpipe_source_interrupt_on(imgpipe_source *s, const volatile sig_atomic_t *stop,
+                                 double deadline)
+{
+    s->stop = stop;
+    s->deadline = deadline;
 }
 
 int imgpipe_source_would_block(const imgpipe_source *s)

@@ -9,6 +9,11 @@
  * stalling its transfers, and a run can end at its deadline instead of in a read. */
 int imgpipe_source_would_block(const imgpipe_source *s);
 
+/* What ends a line being read that has no end (a list on /dev/zero): the run's stop
+ * flag, and its deadline in imgpipe_now() seconds (0: none). The list then ends there. */
+void imgpipe_source_interrupt_on(imgpipe_source *s, const volatile sig_atomic_t *stop,
+                                 double deadline);
+
 /* Waits for a page being fetched ahead (it is kept for imgpipe_source_next): before a
  * fork, no other thread may be inside libcurl or OpenSSL, holding a lock the child
  * would inherit locked. */

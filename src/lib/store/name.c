@@ -204,9 +204,13 @@ void imgpipe_name_from_url(const char *url, char *out)
 {
     if (!url)
         url = "";
+    /* The name comes from the link as it is shown: a password that ends in what libcurl
+     * reads as the path ("http://u:pa/ss@host", never fetched) must not become a name. */
+    char *shown = imgpipe_has_userinfo(url) ? imgpipe_redact_dup(url) : NULL;
     const char *start;
-    const char *end = last_segment(url, &start);
+    const char *end = last_segment(shown ? shown : url, &start);
     clean(start, end, 0, url, out);
+    free(shown);
 }
 
 void imgpipe_name_clean(const char *raw, const char *key, char *out)
