@@ -93,7 +93,8 @@ static const struct cli_option options[] = {
      OPT_MAX_PIXELS, 0, 0},
     {"timeout", 0, "S",
      "deadline for the whole run: then transfers stop, no partial\n"
-     "file is left, unfinished links fail as timed out",
+     "file is left, unfinished links fail as timed out (a list not\n"
+     "read to its end by then is said so: exit 1)",
      OPT_TIMEOUT, 0, 0},
     {"connect-timeout", 0, "S", "seconds to connect (default: 3)", OPT_CONNECT_TIMEOUT, 0, 0},
     {"read-timeout", 0, "S",

@@ -1,6 +1,7 @@
 /* imgpipe_get: sets up a run (output directory, names, fetch options) and hands it to the
  * executor of the chosen mode. */
 #include "run/run.h"
+#include "source/source.h"
 #include "image/codec.h"
 #include "common/stop.h"
 #include "net/hostrate.h"
@@ -105,6 +106,15 @@ static int not_started(imgpipe_run *r, char *err)
                         (unsigned long long)r->sum->not_tried);
 }
 
+/* The deadline ended the run with a source not read to its end (a pipe whose writer had
+ * not finished, a page not fetched, a line without an end): links it may still hold were
+ * never tried, which a run that reports only its items' outcomes would keep quiet. */
+static int unfinished_at_deadline(const imgpipe_run *r)
+{
+    return r->deadline > 0 && !r->opts->retry_failed && r->cur < r->nsources &&
+           imgpipe_now() >= r->deadline;
+}
+
 int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, int nsources,
                 imgpipe_item_cb cb, void *userdata, imgpipe_summary *sum, char *err)
 {
@@ -167,6 +177,11 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
                           (unsigned long long)sum->not_tried);
     } else if (rc == IMGPIPE_OK && imgpipe_stop_set(opts->stop))
         rc = imgpipe_errf(err, IMGPIPE_ECANCELED, "interrupted");
+    else if (rc == IMGPIPE_OK && unfinished_at_deadline(&r))
+        rc = imgpipe_errf(err, IMGPIPE_ETIMEOUT,
+                          "the deadline passed before the links were all read from '%s': those "
+                          "after the last one read were not tried",
+                          imgpipe_source_name(r.sources[r.cur]));
     sum->seconds = imgpipe_now() - t0;
     pthread_mutex_destroy(&r.lock);
     imgpipe_hostrate_free(r.rate);

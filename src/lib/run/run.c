@@ -350,6 +350,8 @@ static int next_link(imgpipe_run *r, const char **url, char *err)
             return r->polls ? IMGPIPE_RUN_AGAIN : 0; /* 0: stopped, or past the deadline */
         imgpipe_source_interrupt_on(r->sources[r->cur], r->opts->stop, r->deadline);
         int rc = imgpipe_source_next(r->sources[r->cur], url, err);
+        if (rc == IMGPIPE_ETIMEOUT)
+            return 0; /* the deadline amid a line: unfinished, as a list still being written */
         if (rc != 0)
             return rc;
         r->cur++;

@@ -329,8 +329,9 @@ static int line_interrupted(const imgpipe_source *s)
 
 /* Reads one line into s->line, as kept above. A NUL byte becomes a space, so that such a
  * line fails as the malformed link it is rather than as the other link before its NUL.
- * 1 with a line, 0 at the end of the list (or a stop or the deadline amid a line without
- * an end, /dev/zero), else IMGPIPE_EIO or IMGPIPE_ENOMEM. */
+ * 1 with a line, 0 at the end of the list (or a stop amid a line without an end,
+ * /dev/zero), IMGPIPE_ETIMEOUT at the deadline amid such a line (the list was not read
+ * to its end: the run says so), else IMGPIPE_EIO or IMGPIPE_ENOMEM. */
 static int read_line(imgpipe_source *s, char *err)
 {
     size_t n = 0, total = 0;
@@ -343,7 +344,7 @@ static int read_line(imgpipe_source *s, char *err)
         if (c == '\n')
             break;
         if (++total % LINE_LOOK_EVERY == 0 && line_interrupted(s))
-            return 0;
+            return imgpipe_stop_set(s->stop) ? 0 : IMGPIPE_ETIMEOUT;
         if (n < LINE_KEEP_MAX && (n > 0 || (c != ' ' && c != '\t')))
             s->line[n++] = c == '\0' ? ' ' : (char)c;
     }
@@ -391,6 +392,11 @@ int imgpipe_source_next(imgpipe_source *s, const char **url, char *err)
 void imgpipe_source_settle(imgpipe_source *s)
 {
     join_prefetch(&s->imgur);
+}
+
+const char *imgpipe_source_name(const imgpipe_source *s)
+{
+    return s->name;
 }
 
 void imgpipe_source_interrupt_on(imgpipe_source *s, const volatile sig_atomic_t *stop,

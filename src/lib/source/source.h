@@ -10,7 +10,9 @@
 int imgpipe_source_would_block(const imgpipe_source *s);
 
 /* What ends a line being read that has no end (a list on /dev/zero): the run's stop
- * flag, and its deadline in imgpipe_now() seconds (0: none). The list then ends there. */
+ * flag, and its deadline in imgpipe_now() seconds (0: none). At a stop the list ends
+ * there; at the deadline imgpipe_source_next gives IMGPIPE_ETIMEOUT, and the source stays
+ * unfinished. */
 void imgpipe_source_interrupt_on(imgpipe_source *s, const volatile sig_atomic_t *stop,
                                  double deadline);
 
@@ -18,5 +20,8 @@ void imgpipe_source_interrupt_on(imgpipe_source *s, const volatile sig_atomic_t 
  * fork, no other thread may be inside libcurl or OpenSSL, holding a lock the child
  * would inherit locked. */
 void imgpipe_source_settle(imgpipe_source *s);
+
+/* The spec the source was opened with, for messages. */
+const char *imgpipe_source_name(const imgpipe_source *s);
 
 #endif
