@@ -182,3 +182,31 @@ curl -s -m 5 -o "$T/f.json" -w '%{http_code}' "${DASH}api/failures?queue=__proto
   fail "a queue name with %00 answered $(cat "$T/code") $(cat "$T/f.json")"
 [ "$(code "api/failures?queue=__proto__&before=nonsense")" = 400 ] || fail "a bad id is not a 400"
 ok "%00 in a queue's name and a bad entry id are refused with 400"
+kill "$DPID"
+wait "$DPID" || true
+
+# ---- a sharded DIR: the images in its shard folders, each with its thumbnail -----------------
+# --layout sharded keeps DIR's files in 00..ff: the gallery showed none of them ("0 images").
+printf "%s\n" "$BASE/i/img0000.jpg" "$BASE/i/img0001.jpg" >"$T/sh.txt"
+run_imgpipe get -q -o "$T/sh" --layout sharded --thumb 16x16 "$T/sh.txt"
+expect_rc 0 "get --layout sharded"
+mkdir -p "$T/sh/zz" "$T/sh/0g"
+cp "$T/gal/plain.png" "$T/sh/zz/not-a-shard.png" # folders no shard is called: not shown
+cp "$T/gal/plain.png" "$T/sh/0g/not-a-shard.png"
+ln -s "$T/gal" "$T/sh/ee" # a symlink in a shard's place: not followed
+start_dashboard --dir "$T/sh"
+curl -sf "${DASH}api/gallery" >"$T/sh.json" || fail "/api/gallery of a sharded DIR"
+jq -e '.total == 2 and ([.items[].name | test("^[0-9a-f]{2}/img000[01][.]jpg$")] | all) and
+  ([.items[].thumb | test("^[0-9a-f]{2}/img000[01]_thumbnail[.]jpg$")] | all)' "$T/sh.json" >/dev/null ||
+  fail "the gallery of a sharded DIR: $(cat "$T/sh.json")"
+while IFS=$'\t' read -r name href thumb; do
+  curl -sf -m 5 -o "$T/href" "$DASH${href#/}" || fail "the link $href of $name does not answer"
+  cmp -s "$T/href" "$T/sh/$name" || fail "the link $href is not $name"
+  curl -sf -m 5 -o "$T/href" "$DASH${thumb#/}" || fail "the thumbnail $thumb of $name does not answer"
+done < <(jq -r '.items[] | [.name, .href, .thumb_href] | @tsv' "$T/sh.json")
+for bad in "files/ee/plain.png" "files/ee%2fplain.png" "files/zz%2fnot-a-shard.png" "files/0g/not-a-shard.png" \
+  "files/AB%2fimg0000.jpg" "files/%2e%2e%2fsh%2fzz%2fnot-a-shard.png"; do
+  c=$(code "$bad")
+  [ "$c" = 404 ] || fail "$bad answered $c, not 404"
+done
+ok "a sharded DIR's gallery shows the images of its shard folders, linked; other folders and symlinks are not"

@@ -14,16 +14,48 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int servable_name(const char *name)
+static int plain_name(const char *name)
 {
     return name[0] && name[0] != '.' && !strchr(name, '/') && strlen(name) < 256;
+}
+
+/* A shard folder of --layout sharded: two lowercase hex digits ("00".."ff"). */
+static int shard_folder(const char *name)
+{
+    return strspn(name, "0123456789abcdef") == 2 && name[2] == '\0';
+}
+
+/* A file directly in DIR, or in one of its shard folders ("ab/x.jpg"). */
+static int servable_name(const char *name)
+{
+    const char *slash = strchr(name, '/');
+    if (!slash)
+        return plain_name(name);
+    return slash - name == 2 && strspn(name, "0123456789abcdef") == 2 && plain_name(slash + 1);
+}
+
+/* name's folder (DIR, or its shard folder reached without following a symlink) for
+ * openat, and name within it; -1 when there is none. *owned is the descriptor to close. */
+static int folder_of(int dirfd, const char **name, int *owned)
+{
+    *owned = -1;
+    const char *slash = strchr(*name, '/');
+    if (!slash)
+        return dirfd;
+    char shard[3] = {(*name)[0], (*name)[1], '\0'};
+    *owned = openat(dirfd, shard, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    *name = slash + 1;
+    return *owned;
 }
 
 int imgpipe_web_open_file(int dirfd, const char *name, uint64_t *size)
 {
     if (!servable_name(name))
         return -1;
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    int owned, in = folder_of(dirfd, &name, &owned);
+    int fd = in >= 0 ? openat(in, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) : -1;
+    if (owned >= 0)
+        close(owned);
     struct stat st;
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
         close(fd);
@@ -39,26 +71,44 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The sorted names of the regular files of dir (not hidden). */
-static int list_files(int dirfd, imgpipe_strvec *names, char *err)
+/* Adds the regular files of the folder fd (not hidden) to names, each after prefix; with
+ * depth 0, the files of its shard folders too (real folders, not symlinks). Takes fd. */
+static int add_files(int fd, const char *prefix, int depth, imgpipe_strvec *names)
 {
-    int fd = dup(dirfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = fdopendir(fd);
     if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return imgpipe_errf(err, IMGPIPE_EIO, "cannot read the gallery directory: %s",
-                            strerror(errno));
+        close(fd);
+        return depth ? IMGPIPE_OK : IMGPIPE_EIO; /* a shard folder gone meanwhile: none */
     }
-    rewinddir(d);
     struct dirent *e;
     struct stat st;
     int rc = IMGPIPE_OK;
-    while (rc == IMGPIPE_OK && (e = readdir(d)))
-        if (servable_name(e->d_name) && fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(st.st_mode))
-            rc = imgpipe_strvec_push(names, e->d_name);
+    char path[300];
+    while (rc == IMGPIPE_OK && (e = readdir(d))) {
+        if (!plain_name(e->d_name) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+            continue;
+        snprintf(path, sizeof(path), "%s%s", prefix, e->d_name);
+        if (S_ISREG(st.st_mode))
+            rc = imgpipe_strvec_push(names, path);
+        else if (S_ISDIR(st.st_mode) && depth == 0 && shard_folder(e->d_name)) {
+            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            strcat(path, "/");
+            rc = sub >= 0 ? add_files(sub, path, 1, names) : IMGPIPE_OK;
+        }
+    }
     closedir(d);
+    return rc;
+}
+
+/* The sorted names of the images and thumbnails of DIR: the regular files directly in it
+ * (not hidden), and those of its shard folders as "ab/x.jpg" (--layout sharded). */
+static int list_files(int dirfd, imgpipe_strvec *names, char *err)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? add_files(fd, "", 0, names) : IMGPIPE_EIO;
+    if (rc == IMGPIPE_EIO)
+        return imgpipe_errf(err, IMGPIPE_EIO, "cannot read the gallery directory: %s",
+                            strerror(errno));
     if (rc)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory listing the gallery");
     qsort(names->v, names->n, sizeof(char *), by_name);
@@ -208,8 +258,12 @@ static json_t *href(const char *name)
 static json_t *item(int dirfd, const imgpipe_strvec *names, const char *name)
 {
     struct stat st;
-    const char *thumb = thumb_of(names, name);
-    long long bytes = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_size : 0;
+    const char *thumb = thumb_of(names, name), *in_folder = name;
+    int owned, in = folder_of(dirfd, &in_folder, &owned);
+    long long bytes =
+        in >= 0 && fstatat(in, in_folder, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_size : 0;
+    if (owned >= 0)
+        close(owned);
     return json_pack("{s:o,s:o,s:I,s:o?,s:o?,s:n}", "name", imgpipe_q_json_text(name), "href",
                      href(name), "bytes", (json_int_t)bytes, "thumb",
                      thumb ? imgpipe_q_json_text(thumb) : NULL, "thumb_href",
