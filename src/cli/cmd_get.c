@@ -322,7 +322,7 @@ int cmd_get(int argc, char **argv)
         if (rc >= 0)
             return rc;
     }
-    if (g.opts.cacert && cli_check_cacert(g.opts.cacert))
+    if ((g.opts.cacert && cli_check_cacert(g.opts.cacert)) || cli_report_check_stats(&g.report))
         return CLI_EXIT_USAGE;
     if (g.opts.retry_failed && g.opts.no_ledger) {
         cli_error("--retry-failed reads the failures from the ledger: not with --no-ledger");

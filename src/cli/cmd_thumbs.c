@@ -121,6 +121,8 @@ int cmd_thumbs(int argc, char **argv)
                   o.dir);
         return CLI_EXIT_USAGE;
     }
+    if (cli_report_check_stats(&report))
+        return CLI_EXIT_USAGE;
     if (o.nthumbs == 0)
         o.thumbs[o.nthumbs++] = (imgpipe_thumb_size){128, 128};
     imgpipe_summary sum;

@@ -276,6 +276,29 @@ static int write_stats(const struct cli_report *r, const imgpipe_summary *s)
     return rc ? -1 : 0;
 }
 
+int cli_report_check_stats(const struct cli_report *r)
+{
+    const char *path = r->stats_path;
+    struct stat st;
+    if (!path)
+        return 0;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("--stats: '%s' is a directory", path);
+        return -1;
+    }
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return 0; /* a FIFO, device or link: written through, as the shell's '>' would */
+    /* a regular file is written beside itself and renamed: its folder must take files */
+    const char *slash = strrchr(path, '/');
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    if (access(dir, W_OK | X_OK) != 0) {
+        cli_error("--stats: cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const char *what)
 {
     cli_report_clear(r);

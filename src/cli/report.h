@@ -42,6 +42,11 @@ void cli_report_item(const imgpipe_item *item, void *userdata);
 
 /* Clears the progress line, prints the summary (unless -q), writes --json's summary
  * object and --stats FILE. Returns 0, or -1 when --stats or --json could not be written. */
+/* --stats FILE, before the run: the file can be written (its folder takes files, it is
+ * not a folder), so that a wrong path is a usage error at once, not a failure once every
+ * link is done. 0, or -1 printed. */
+int cli_report_check_stats(const struct cli_report *r);
+
 int cli_report_finish(struct cli_report *r, const imgpipe_summary *sum, const char *what);
 
 #endif

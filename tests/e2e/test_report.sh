@@ -81,3 +81,16 @@ timeout 60 "$IMGPIPE" get --json -o "$T/full" "$BASE/i/img0000.jpg" >/dev/full 2
 expect_rc 1 "--json to a full stdout"
 expect_err "cannot write to standard output: No space left on device" "--json to a full stdout says why"
 ok "--json to a full stdout fails the run"
+
+# A --stats path that cannot be written is a usage error before any link is fetched (it
+# failed only once every link was done, exit 1, the downloads already made).
+for bad in "$T/no-such-dir/stats.json" "$T/st"; do
+  run_imgpipe get -q --stats "$bad" -o "$T/early" "$T/list.txt"
+  expect_rc 2 "get --stats $bad"
+  expect_err "--stats:" "get --stats $bad"
+  [ ! -e "$T/early" ] || fail "get --stats $bad fetched links before failing: $(ls -A "$T/early")"
+  run_imgpipe thumbs -q --stats "$bad" "$T/d"
+  expect_rc 2 "thumbs --stats $bad"
+done
+expect_err "is a directory" "--stats a folder"
+ok "--stats that cannot be written: exit 2 before anything is fetched or made"
