@@ -361,6 +361,11 @@ const char *imgpipe_queue_url(const char *url);
 
 typedef struct imgpipe_queue imgpipe_queue; /* one connection, for one thread */
 
+/* IMGPIPE_OK when queue is a name a queue can have (1 to 128 bytes of UTF-8 text without
+ * control characters), else IMGPIPE_EINVAL with err saying so: a command given one checks
+ * it before it connects, as enqueue and worker do. */
+int imgpipe_queue_name_check(const char *queue, char *err);
+
 /* Connects; IMGPIPE_ENET (or ECONFIG for a refused AUTH) with err naming the URL. */
 int imgpipe_queue_open(imgpipe_queue **out, const char *url, char *err);
 void imgpipe_queue_free(imgpipe_queue *q);

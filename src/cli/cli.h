@@ -123,6 +123,9 @@ void cli_put_text(FILE *f, const char *text);
  * the next call or exit. NULL when out of memory (printed). */
 const char *cli_hide_password(char *arg);
 
+/* Each name of queues is one a queue can have; else -1, the first bad one printed. */
+int cli_check_queue_names(const char *const *queues, int n);
+
 /* --auth USER:PASSWORD: the same, for what follows the first ':'. */
 const char *cli_hide_auth(char *arg);
 

@@ -62,6 +62,8 @@ int cmd_dashboard(int argc, char **argv)
     }
     o.queues = (const char *const *)(argv + optind);
     o.nqueues = argc - optind;
+    if (cli_check_queue_names(o.queues, o.nqueues))
+        return CLI_EXIT_USAGE;
     cli_catch_stop_signals();
     char err[IMGPIPE_ERRLEN];
     int rc = imgpipe_dashboard_run(&o, &cli_stop_signal, err);

@@ -87,7 +87,7 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, const cha
     }
     for (int i = optind; i < argc; i++)
         (*queues)[(*nqueues)++] = argv[i];
-    return -1;
+    return cli_check_queue_names(*queues, *nqueues) ? CLI_EXIT_USAGE : -1;
 }
 
 static void put_field(json_t *o, const char *key)

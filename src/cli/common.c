@@ -219,3 +219,14 @@ const char *cli_hide_auth(char *arg)
         blank(colon + 1, colon + 1 + strlen(colon + 1));
     return copy;
 }
+
+int cli_check_queue_names(const char *const *queues, int n)
+{
+    char err[IMGPIPE_ERRLEN];
+    for (int i = 0; i < n; i++)
+        if (imgpipe_queue_name_check(queues[i], err)) {
+            cli_error("%s", err);
+            return -1;
+        }
+    return 0;
+}

@@ -137,6 +137,17 @@ expect_err "must be user:password (see --listen and --auth USER:PASSWORD)" "dash
 if grep -q nocolon "$T/err"; then fail "dashboard --auth printed the credentials: $(cat "$T/err")"; fi
 ok "library errors name no options; the CLI adds them"
 
+# A queue name no queue can have is a usage error before Redis is asked (status showed an
+# empty queue '' or one with a control byte; the dashboard served them), as in worker.
+for cmd in status purge requeue-failed dashboard; do
+  for q in '' $'bad\x01q'; do
+    run_imgpipe "$cmd" -r redis://127.0.0.1:9 "$q"
+    expect_rc 2 "$cmd with the queue name '$q'"
+    expect_err "bad queue name" "$cmd with the queue name '$q'"
+  done
+done
+ok "status, purge, requeue-failed and dashboard refuse a bad queue name as worker does"
+
 # Missing Imgur credentials are a configuration error that says what to do.
 for v in unset empty; do
   if [ $v = unset ]; then unset IMGUR_CLIENT_ID; else export IMGUR_CLIENT_ID=; fi

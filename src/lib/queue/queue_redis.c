@@ -22,6 +22,14 @@ void imgpipe_q_key(char out[IMGPIPE_Q_KEYLEN], const char *queue, const char *su
     snprintf(out, IMGPIPE_Q_KEYLEN, "%s%s%s", IMGPIPE_Q_PREFIX, queue, suffix);
 }
 
+int imgpipe_queue_name_check(const char *queue, char *err)
+{
+    return imgpipe_q_name_ok(queue)
+               ? IMGPIPE_OK
+               : imgpipe_errf(err, IMGPIPE_EINVAL, "bad queue name '%s' (" IMGPIPE_Q_NAME_RULE ")",
+                              queue);
+}
+
 int imgpipe_q_name_ok(const char *queue)
 {
     const unsigned char *s = (const unsigned char *)queue;
