@@ -169,3 +169,15 @@ for m in seq async; do
 done
 ok "a list line without an end is left at the deadline, and at SIGTERM"
 
+
+# --- a Retry-After longer than imgpipe waits ----------------------------------------------
+# A 503 asking for 600 s is not waited for (120 s at most): the failure says why it was not
+# retried, where it said only "server answered HTTP 503".
+for m in seq async; do
+  run_imgpipe get -m "$m" -q --retries 3 -o "$T/ra-$m" "$H/status?code=503&ra=600&n=9&m=$m"
+  expect_rc 1 "mode $m: a 503 with Retry-After: 600"
+  expect_err "server answered HTTP 503 (retry after 600 s, longer than the 120 s imgpipe waits)" \
+    "mode $m: a 503 with Retry-After: 600"
+  grep -q "attempts" "$T/err" && fail "mode $m: retried a 503 asking for 600 s: $(cat "$T/err")"
+done
+ok "a 503 whose Retry-After is past imgpipe's longest wait fails at once, saying so"

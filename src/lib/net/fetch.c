@@ -355,11 +355,16 @@ int imgpipe_transfer_finish(imgpipe_transfer *t, CURLcode rc, char *err)
         return curl_failure(t, rc, err);
     if (t->http_status < 200 || t->http_status > 299) {
         t->transient = transient_status(t->http_status);
-        if (t->http_status == 429 && t->retry_after_ms >= 0)
-            return imgpipe_errf(err, IMGPIPE_EHTTP,
-                                "server answered HTTP 429 (too many requests; retry after %ld s)",
-                                t->retry_after_ms / 1000);
-        return imgpipe_errf(err, IMGPIPE_EHTTP, "server answered HTTP %ld", t->http_status);
+        if (t->retry_after_ms < 0)
+            return imgpipe_errf(err, IMGPIPE_EHTTP, "server answered HTTP %ld", t->http_status);
+        /* a wait longer than imgpipe's is not waited for: said, or "HTTP 503" is all */
+        char longer[64] = "";
+        if (t->retry_after_ms > IMGPIPE_RETRY_AFTER_MAX_MS)
+            snprintf(longer, sizeof(longer), ", longer than the %ld s imgpipe waits",
+                     IMGPIPE_RETRY_AFTER_MAX_MS / 1000);
+        return imgpipe_errf(err, IMGPIPE_EHTTP, "server answered HTTP %ld (%sretry after %ld s%s)",
+                            t->http_status, t->http_status == 429 ? "too many requests; " : "",
+                            t->retry_after_ms / 1000, longer);
     }
     /* No request here asks for a range: a 206 is a part of the image, never the whole. */
     if (t->http_status == 206)
