@@ -48,6 +48,21 @@ run_imgpipe get -o "$T/yours" "$first"
 expect_rc 0 "a file of yours at the name"
 [ "$(cat "$T/yours/${first##*/}")" = mine ] || fail "a file of yours was replaced"
 [ "$(ls "$T/yours" | wc -l)" -eq 2 ] || fail "the link gets its -<hash> name: $(ls "$T/yours")"
+# A file of yours at the name, and a run killed before the ledger line of the link it stored
+# under its -<hash> name: the rerun takes that file (not yours) for the image, in every mode.
+for m in seq threads procs async; do
+  d="$T/yours-killed-$m"
+  mkdir -p "$d"
+  echo "mine" >"$d/${first##*/}"
+  run_imgpipe get -m "$m" -o "$d" "$first"
+  expect_rc 0 "a file of yours at the name ($m)"
+  : >"$d/.imgpipe/ledger"
+  run_imgpipe get -m "$m" -o "$d" "$first"
+  expect_rc 0 "rerun after a crash before the ledger line, a file of yours at the name ($m)"
+  [ "$(cat "$d/${first##*/}")" = mine ] || fail "a file of yours was replaced ($m)"
+  [ "$(ls "$d" | wc -l)" -eq 2 ] || fail "the link stored twice ($m): $(ls "$d")"
+  grep -q "^done	" "$d/.imgpipe/ledger" || fail "the -<hash> file is not recorded done ($m)"
+done
 ok "a crash between an image and its ledger line: the rerun records the image, stores it once"
 
 # Two runs of one list into one DIR at once: the second starts with a link that takes

@@ -235,7 +235,7 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
 struct naming {
     imgpipe_run *r;
     const char *url;
-    char adopt[IMGPIPE_NAME_MAX + 1]; /* the first name refused for an unrecorded file */
+    char adopt[IMGPIPE_NAME_MAX + 1]; /* the last name refused for an unrecorded file */
 };
 
 static int name_taken(void *ctx, const char *name)
@@ -248,7 +248,10 @@ static int name_taken(void *ctx, const char *name)
         return owner < 0;
     imgpipe_output out = {.dirfd = n->r->dirfd, .s3 = n->r->s3};
     int taken = imgpipe_output_taken(&out, rel, n->url);
-    if (taken && n->r->ledger && !n->r->s3 && !n->adopt[0])
+    /* The last one, not the first: a run killed before its ledger line stored the link
+     * under the first name free then, after every name a file held already (a file of
+     * yours at the base name: the image is at its -<hash> name). */
+    if (taken && n->r->ledger && !n->r->s3)
         snprintf(n->adopt, IMGPIPE_NAME_MAX + 1, "%s", name);
     return taken;
 }
