@@ -105,6 +105,37 @@ expect_rc 0 "the burst worker once the key is fixed"
   and .refused == 0' >/dev/null || fail "after the fix: $("$IMGPIPE" status kept)"
 ok "a failed list of another type: the outcomes wait (said, not lost, not redone) until it is fixed"
 
+# The same with a worker of two queues, the other one's outcome in the same MULTI (its job
+# slower): that queue's script ran, so its outcome is not sent again with the refused one
+# (it came back "refused", already acked, at every resend: its counter grew, and the worker
+# said another had claimed its job).
+FAST=$BASE
+start_galleryd --count 4 --latency-ms 2000
+echo "$BASE/x/slow.png" >"$T/slow.txt"
+BASE=$FAST
+run_imgpipe enqueue -Q other -o "$T/other" "$T/slow.txt"
+expect_rc 0 "enqueue of the slow job"
+echo "$BASE/i/missing.jpg" >"$T/missing.txt"
+run_imgpipe enqueue -Q kept2 -o "$T/kept2" "$T/missing.txt"
+expect_rc 0 "enqueue of the failing job"
+rcli SET imgpipe:q:kept2:failed not-a-stream >/dev/null
+"$IMGPIPE" worker --burst --name kept2w -Q other -Q kept2 >"$T/kept2.out" 2>"$T/kept2.err" &
+KEPT=$!
+BG_PIDS+=("$KEPT")
+said2() { grep -q "imgpipe:q:kept2:failed is a string, not a stream" "$T/kept2.err"; }
+wait_until 20 "the worker of two queues to say why it cannot record" said2
+sleep 5
+rcli DEL imgpipe:q:kept2:failed >/dev/null
+RC=0
+wait "$KEPT" || RC=$?
+expect_rc 0 "the burst worker of two queues once the key is fixed"
+! grep -q "outcomes refused" "$T/kept2.err" || fail "a false refusal: $(cat "$T/kept2.err")"
+"$IMGPIPE" status --json other | jq -e '.queues[0] | .done == 1 and .refused == 0' >/dev/null ||
+  fail "the other queue's outcome was sent again: $("$IMGPIPE" status other)"
+"$IMGPIPE" status --json kept2 | jq -e '.queues[0] | .failed == 1 and .in_progress == 0' >/dev/null ||
+  fail "the refused queue's outcome after the fix: $("$IMGPIPE" status kept2)"
+ok "a worker of two queues, one refusing its outcomes: the other's are recorded once"
+
 # ---- entries that cannot run, written by hand --------------------------------------------
 # Each fails with its reason, and the worker reports it like any job: a FAILED line, a
 # --json object, its count in the summary. A NUL byte in a field would cut the C string

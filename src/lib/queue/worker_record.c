@@ -242,6 +242,38 @@ void imgpipe_wk_flush(struct worker *w)
     imgpipe_wk_flush_collect(w, imgpipe_wk_flush_append(w));
 }
 
+/* The records of queue qi taken out of those sent, and freed: its script ran. */
+static void sending_settled(struct worker *w, int qi)
+{
+    for (struct wk_rec **p = &w->sending; *p;) {
+        struct wk_rec *r = *p;
+        if (r->qi != qi) {
+            p = &r->next;
+            continue;
+        }
+        *p = r->next;
+        rec_free(r);
+    }
+}
+
+static void say_refused(struct worker *w, long long refused)
+{
+    char n[24];
+    snprintf(n, sizeof(n), "%lld", refused);
+    imgpipe_wk_notice(w,
+                      "%s outcomes refused: their jobs were claimed by another worker while "
+                      "this one was silent past claim-after%s",
+                      n, "");
+}
+
+static int has_sending(const struct worker *w, int qi)
+{
+    for (const struct wk_rec *r = w->sending; r; r = r->next)
+        if (r->qi == qi)
+            return 1;
+    return 0;
+}
+
 void imgpipe_wk_flush_collect(struct worker *w, int sent)
 {
     int ok = sent > 0;
@@ -257,20 +289,35 @@ void imgpipe_wk_flush_collect(struct worker *w, int sent)
     /* EXEC ran: an array with one reply per queued command (nil when it was aborted). */
     ok = ok && last->type == REDIS_REPLY_ARRAY && last->elements == (size_t)(sent - 2);
     long long refused = 0;
-    int refusing = 0;
+    int refusing = 0, failed = 0;
     char why[256] = "the outcome script was refused or answered unexpectedly";
-    for (size_t i = 0; ok && i < last->elements; i++) {
+    /* Each queue's script is its own: one that failed keeps its records for the resend;
+     * one that ran has written its records, which are not sent again (they would come back
+     * "refused", already acked, each time the other is tried). The replies are in queue
+     * order, one per queue with records (imgpipe_wk_flush_append). */
+    size_t i = 0;
+    for (int qi = 0; ok && qi < w->nqueues && i < last->elements; qi++) {
+        if (!has_sending(w, qi))
+            continue;
         const redisReply *n = imgpipe_q_elem(last, i, REDIS_REPLY_INTEGER);
         const redisReply *e = imgpipe_q_elem(last, i, REDIS_REPLY_ERROR);
+        i++;
         if (e && e->str) /* say what Redis said */
             snprintf(why, sizeof(why), "the outcomes cannot be recorded: %s", e->str);
         if (e && e->str && strncmp(e->str, "WRONGTYPE", 9) == 0)
             refusing = 1; /* a key of another type: until fixed, back off, say it once */
-        ok = n != NULL;
-        refused += ok ? n->integer : 0;
+        if (n) {
+            refused += n->integer;
+            sending_settled(w, qi);
+        } else {
+            failed = 1;
+        }
     }
+    ok = ok && !failed && i == last->elements;
     if (last)
         freeReplyObject(last);
+    if (refused)
+        say_refused(w, refused);
     if (!ok) {
         imgpipe_wk_drop(w, w->c && w->c->err ? w->c->errstr : why);
         w->refusing = refusing;
@@ -285,14 +332,6 @@ void imgpipe_wk_flush_collect(struct worker *w, int sent)
     }
     recs_free(w->sending);
     w->sending = NULL;
-    if (refused) {
-        char n[24];
-        snprintf(n, sizeof(n), "%lld", refused);
-        imgpipe_wk_notice(w,
-                          "%s outcomes refused: their jobs were claimed by another worker while "
-                          "this one was silent past claim-after%s",
-                          n, "");
-    }
 }
 
 /* The entry's fields for a retry (attempt + 1) or a failure (with why). The attempt field
