@@ -204,3 +204,22 @@ for round in 1 2 3; do
   [ "$n" -eq 8000 ] || fail "round $round: $((8000 - n)) of 8000 ledger lines lost to runs started meanwhile"
 done
 ok "a run's ledger lines survive $starts runs started into the same DIR meanwhile"
+
+# Where flock is a POSIX lock of the process (Linux's NFS client makes it one), closing any
+# descriptor of the ledger lets the lock go: the torn tail was cut after the copy the ledger
+# was read through was closed, unlocked, where it could take a line another run appended
+# (tests/tools/nfslock_shim.c: flock as NFS does it; it says when the ledger is cut unlocked).
+start_galleryd --count 2
+"$IMGPIPE" links -q >"$T/nfs.txt"
+d="$T/nfs"
+run_imgpipe get -o "$d" "$T/nfs.txt"
+expect_rc 0 "a run before the NFS one"
+printf 'done\t12\t-\ttorn' >>"$d/.imgpipe/ledger"
+RC=0
+LD_PRELOAD="$BUILD_DIR/tests/libnfslock_shim.so" NFSLOCK_REPORT="$T/unlocked" \
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  timeout 120 "$IMGPIPE" get -o "$d" "$T/nfs.txt" >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "a rerun with flock as NFS's"
+[ ! -e "$T/unlocked" ] || fail "with NFS's locks: $(cat "$T/unlocked")"
+[ "$(tail -c 1 "$d/.imgpipe/ledger" | od -An -c | tr -d ' ')" = '\n' ] || fail "the torn line stays"
+ok "with flock as NFS's (a POSIX lock), the ledger's torn tail is cut under the lock"

@@ -208,11 +208,13 @@ static int load_locked(imgpipe_ledger *l, char *err)
             rc = remember(l, url, st, bytes, name);
     }
     free(line);
-    fclose(f);
     struct stat st;
     if (rc == IMGPIPE_OK && fstat(l->fd, &st) == 0 && st.st_size > whole &&
         ftruncate(l->fd, whole) != 0)
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "cannot repair %s: %s", LEDGER_FILE, strerror(errno));
+    /* Closed only now: where flock is a POSIX lock of the process (NFS), closing the
+     * duplicate would let the lock go, and the cut would take a line another run wrote. */
+    fclose(f);
     return rc == IMGPIPE_ENOMEM ? imgpipe_errf(err, rc, "out of memory reading the ledger") : rc;
 }
 
