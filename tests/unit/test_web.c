@@ -4,6 +4,7 @@
 #include "web/web.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,53 @@ static void test_gallery_names_and_thumbnails(void **state)
     free(dir);
 }
 
+#define LISTERS 8
+#define MANY_FILES 3000
+
+struct lister {
+    int dirfd;
+    long long total;
+};
+
+static void *list_gallery(void *arg)
+{
+    struct lister *l = arg;
+    char err[IMGPIPE_ERRLEN];
+    json_t *g = imgpipe_web_gallery(l->dirfd, 1, 24, err);
+    l->total = g ? json_integer_value(json_object_get(g, "total")) : -1;
+    json_decref(g);
+    return NULL;
+}
+
+/* The dashboard answers each connection in its thread: galleries listed at the same time
+ * each see every file of DIR (they shared one directory position, each seeing a part). */
+static void test_gallery_listed_by_threads_at_once(void **state)
+{
+    (void)state;
+    char *dir = testutil_tmpdir();
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+    char name[32];
+    for (int i = 0; i < MANY_FILES; i++) {
+        snprintf(name, sizeof(name), "img%05d.jpg", i);
+        put(dirfd, name, "x");
+    }
+    for (int round = 0; round < 5; round++) {
+        pthread_t t[LISTERS];
+        struct lister l[LISTERS];
+        for (int i = 0; i < LISTERS; i++) {
+            l[i] = (struct lister){.dirfd = dirfd};
+            assert_int_equal(pthread_create(&t[i], NULL, list_gallery, &l[i]), 0);
+        }
+        for (int i = 0; i < LISTERS; i++) {
+            pthread_join(t[i], NULL);
+            assert_int_equal(l[i].total, MANY_FILES);
+        }
+    }
+    close(dirfd);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_open_file_refuses_what_is_not_directly_in_dir),
         cmocka_unit_test(test_gallery_pages_with_thumbs_and_ledger_urls),
         cmocka_unit_test(test_gallery_names_and_thumbnails),
+        cmocka_unit_test(test_gallery_listed_by_threads_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

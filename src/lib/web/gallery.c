@@ -104,6 +104,8 @@ static int add_files(int fd, const char *prefix, int depth, imgpipe_strvec *name
  * (not hidden), and those of its shard folders as "ab/x.jpg" (--layout sharded). */
 static int list_files(int dirfd, imgpipe_strvec *names, char *err)
 {
+    /* Opened afresh, not dup'ed: a duplicate shares dirfd's position with every other
+     * connection's thread listing it at the same time, and each would see part of DIR. */
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = fd >= 0 ? add_files(fd, "", 0, names) : IMGPIPE_EIO;
     if (rc == IMGPIPE_EIO)
