@@ -267,6 +267,28 @@ done
 "$IMGPIPE" status --url "$U" | grep -q "is waiting" || fail "status --url still finds the job"
 ok "status --url finds a link with a password and shows it as user:***@"
 
+# ---- a job run again whose thumbnail cannot be written ----------------------------------
+# A queue job run twice (claimed after a stall, or enqueued again with --force) rewrites its
+# image with the same bytes. When the second run's thumbnail cannot be written, the item
+# fails, but the image the first run stored and recorded done stays: taking it back left a
+# done job with no file.
+echo "$BASE/i/img0000.jpg" >"$T/twice.txt"
+topts=(-o "$T/tw" --thumb 2000x2000 --upscale --format png) # a thumbnail of ~1.7 MB
+run_imgpipe enqueue -Q twice "${topts[@]}" "$T/twice.txt"
+expect_rc 0 "enqueue of the job run twice"
+run_imgpipe worker --burst --name tw1 twice
+expect_rc 0 "the job's first run"
+[ -f "$T/tw/img0000.jpg" ] && [ -f "$T/tw/img0000_thumbnail.jpg.png" ] || fail "first run: $(ls -A "$T/tw")"
+run_imgpipe enqueue -Q twice --force "${topts[@]}" "$T/twice.txt"
+expect_rc 0 "enqueue --force of the job again"
+RC=0 # under a 300 KB file size limit: the image is rewritten, its thumbnail cannot be
+(ulimit -f 300 && exec "$IMGPIPE" worker --burst --retries 0 --name tw2 twice) >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 0 "the job's second run, its thumbnail over the file size limit (a failed job)"
+expect_err "File too large" "the job's second run"
+[ -f "$T/tw/img0000.jpg" ] || fail "the second run's failed thumbnail took the first run's image back: $(ls -A "$T/tw")"
+cmp -s "$T/tw/img0000.jpg" <(curl -sf "$BASE/i/img0000.jpg") || fail "img0000.jpg is not the served image"
+ok "a job run twice whose thumbnail fails leaves the image the first run stored"
+
 # ---- a password in -r is not on the command line ------------------------------------------
 # ps and /proc/PID/cmdline show every process's arguments to every user of the host: a
 # worker runs for days. The password is overwritten there; the worker still logs in with it.
@@ -290,3 +312,4 @@ wait "$ARGV_W" || RC=$?
 expect_rc 0 "the worker after SIGTERM"
 "$IMGPIPE" status -r "$R" argv | grep -q "1 done" || fail "status -r with a password: $("$IMGPIPE" status -r "$R" argv)"
 ok "a password given with -r is overwritten on the command line; the worker logs in with it"
+

@@ -181,6 +181,7 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, c
     /* A file of these bytes already there (NOREPLACE keeps it) is not this item's to take
      * back; one it wrote is. */
     int kept = rc == IMGPIPE_OK && !replace && imgpipe_output_exists(out, name);
+    int shared = replace == IMGPIPE_JOB_SHARED;
     if (rc == IMGPIPE_OK)
         rc = imgpipe_output_write(out, name, body->data, body->len,
                                   replace ? 0 : IMGPIPE_STORE_NOREPLACE, err);
@@ -188,7 +189,8 @@ int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, c
         char own[IMGPIPE_THUMB_MAX_SIZES][IMGPIPE_THUMBNAME_LEN];
         char(*written)[IMGPIPE_THUMBNAME_LEN] = names ? names : own;
         no_names(written);
-        if ((rc = write_thumbs(opts, out, name, codec, &info, outs, thumbs, written, err)))
+        if ((rc = write_thumbs(opts, out, name, codec, &info, outs, thumbs, written, err)) &&
+            !shared)
             take_back(out, name, kept, written, thumbs);
     }
     free_thumbs(outs);

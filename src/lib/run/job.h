@@ -10,14 +10,21 @@
 /* The longest thumbnail name a job reports: a shard folder and one file name. */
 #define IMGPIPE_THUMBNAME_LEN 264
 
+/* What a job may do with a file already at its name: none is there (IMGPIPE_JOB_NEW:
+ * one that appears meanwhile is not replaced); this link's own, to rewrite; or a queue
+ * job's, which another run of the same job may have stored and recorded done (rewritten
+ * with the same bytes, but never taken back: that would leave the done job no file). */
+enum { IMGPIPE_JOB_NEW = 0, IMGPIPE_JOB_REWRITE = 1, IMGPIPE_JOB_SHARED = 2 };
+
 /* Checks body with imgpipe_image_check (a known format, complete, within the pixel
  * budget), makes its thumbnails from the bytes in memory (the check is not made twice),
  * and only then writes it as `name` to out, then the thumbnails: an image that does
- * not decode is not stored. replace 0: the name was free when it was given, so a file that
- * appeared there since (another process) is not replaced: the item fails. *thumbs counts
- * thumbnails written, names[i] (when not NULL) is size i's file name, "" when not written.
+ * not decode is not stored. replace IMGPIPE_JOB_NEW: the name was free when it was given,
+ * so a file that appeared there since (another process) is not replaced: the item fails. *thumbs
+ * counts thumbnails written, names[i] (when not NULL) is size i's file name, "" when not written.
  * An image that was stored but whose thumbnail could not be written still fails, and is
- * taken back with the thumbnails written (unless a file of these bytes was there before). */
+ * taken back with the thumbnails written (unless a file of these bytes was there before,
+ * or replace is IMGPIPE_JOB_SHARED). */
 int imgpipe_job_store(const imgpipe_get_opts *opts, const imgpipe_output *out, const char *name,
                       int replace, const imgpipe_buf *body, int *thumbs,
                       char (*names)[IMGPIPE_THUMBNAME_LEN], char *err);

@@ -383,7 +383,7 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     t->s3 = NULL;
     t->job_opts = NULL;
     t->ctx = NULL;
-    t->replace = 1; /* a queue job run twice rewrites its file (docs/queue.md) */
+    t->replace = IMGPIPE_JOB_SHARED; /* a queue job run twice rewrites its file (docs/queue.md) */
     t->adopt[0] = '\0';
     if (imgpipe_run_stopping(r))
         return 0;
