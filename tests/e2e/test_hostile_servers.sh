@@ -149,16 +149,20 @@ ok "an answer without a status line is said to be not HTTP"
 # /dev/zero as the list: one line that never ends holds no run. The deadline ends it, and so
 # does SIGTERM (the line was read until memory ran out, which was then taken as the end of
 # the list: exit 0 early, and a SIGTERM meanwhile unheard).
+# The memory bound (ulimit -v) cannot hold under AddressSanitizer, which reserves terabytes
+# of address space for its shadow: there the time bound alone says the line was left.
+vlimit=2000000
+[ "${SANITIZED:-OFF}" = ON ] && vlimit=unlimited
 for m in seq async; do
   start=$(date +%s%N)
   RC=0
-  (ulimit -v 2000000; exec timeout -s KILL 20 "$IMGPIPE" get -m "$m" -q -o "$T/zero-$m" --timeout 3 /dev/zero) \
+  (ulimit -v "$vlimit"; exec timeout -s KILL 20 "$IMGPIPE" get -m "$m" -q -o "$T/zero-$m" --timeout 3 /dev/zero) \
     >"$T/out" 2>"$T/err" || RC=$?
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   expect_rc 1 "mode $m: /dev/zero as the list, --timeout 3"
   expect_err "the deadline passed before the links were all read from '/dev/zero'" "mode $m: /dev/zero, --timeout 3"
   [ "$ms" -ge 2900 ] && [ "$ms" -lt 10000 ] || fail "mode $m: /dev/zero with --timeout 3 ended after $ms ms"
-  (ulimit -v 2000000; exec timeout -s KILL 20 "$IMGPIPE" get -m "$m" -q -o "$T/zero-$m" /dev/zero) \
+  (ulimit -v "$vlimit"; exec timeout -s KILL 20 "$IMGPIPE" get -m "$m" -q -o "$T/zero-$m" /dev/zero) \
     >"$T/out" 2>"$T/err" &
   pid=$!
   sleep 1.5
