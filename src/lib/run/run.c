@@ -125,8 +125,10 @@ static void item_thumbs(imgpipe_item *item, const imgpipe_outcome *o)
         item->thumb_names[i] = o->thumb_names[i][0] ? o->thumb_names[i] : NULL;
 }
 
+static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o);
+
 /* Reports a link that needs no transfer: done by an earlier run (made: thumbnails made
- * now for it) or a duplicate of one before it in this run (made NULL). */
+ * now for it) or a duplicate of one done before it in this run (made NULL). */
 static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes,
                            const imgpipe_outcome *made)
 {
@@ -147,6 +149,7 @@ static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes,
     free(shown);
     free(t->url);
     t->url = NULL;
+    settle(r, t, NULL); /* done by an earlier run: its repeats are done too */
 }
 
 /* A done item's thumbnails, for a run with --thumb: those missing are made from the file
@@ -302,6 +305,7 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         rc--;
     if (rc < 0)
         return rc;
+    t->name_key = imgpipe_name_key(name); /* where its outcome is noted for its repeats */
     if (r->sha_names)
         snprintf(name, sizeof(name), "%s", base);
     rel_name(r, name, t->name);
@@ -320,6 +324,175 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
                  imgpipe_ledger_name_owner(r->ledger, t->name, t->url) == 1 &&
                  imgpipe_store_exists(r->dirfd, t->name);
     return rc;
+}
+
+/* ---- links listed again ------------------------------------------------------------
+ * A repeat of a link is reported as its first occurrence turned out, once that is known:
+ * done, it is skipped as already done under the first's name; failed, it fails with the
+ * first's reason. It is never fetched again, and no ledger line is written for it (the
+ * first's line is the URL's). A first still in flight keeps its repeats waiting here; a
+ * failure is kept (its index and reason) for repeats still to come. Memory is spent on
+ * repeats and failures only: a done link's outcome is the bit in its name's slot. */
+
+struct failure {
+    uint64_t index;
+    int status;
+    char *reason; /* NULL: not kept (out of memory) */
+};
+
+struct imgpipe_repeats {
+    imgpipe_task *waiting; /* in the order listed: reported in that order */
+    size_t nwaiting, cap_waiting;
+    struct failure *failed;
+    size_t nfailed, cap_failed;
+};
+
+#define FAILURE_KEY 0xbb67ae8584caa73bULL /* a failure's place, under its name's key */
+
+static int grow(void **items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return IMGPIPE_OK;
+    size_t more = *cap ? *cap * 2 : 8;
+    void *p = more < SIZE_MAX / size ? realloc(*items, more * size) : NULL;
+    if (!p)
+        return IMGPIPE_ENOMEM;
+    *items = p;
+    *cap = more;
+    return IMGPIPE_OK;
+}
+
+static struct imgpipe_repeats *repeats_of(imgpipe_run *r)
+{
+    if (!r->repeats)
+        r->repeats = calloc(1, sizeof(*r->repeats));
+    return r->repeats;
+}
+
+/* A repeat whose first failed: the same failure, said to be the first's. */
+static void report_repeat_failed(imgpipe_run *r, imgpipe_task *t, const struct failure *f)
+{
+    char why[IMGPIPE_ERRLEN];
+    if (f)
+        snprintf(why, sizeof(why), "same link as link %llu of this run: %s",
+                 (unsigned long long)f->index + 1, f->reason ? f->reason : "failed");
+    else
+        snprintf(why, sizeof(why),
+                 "same link as an earlier item, which the run stopped "
+                 "before it had an outcome");
+    char *shown = imgpipe_redact_dup(t->url);
+    imgpipe_item item = {.index = t->index,
+                         .url = shown ? shown : "(out of memory)",
+                         .name = t->name[0] ? t->name
+                                 : shown    ? shown
+                                            : "",
+                         .status = f ? f->status : IMGPIPE_ECANCELED,
+                         .error = why};
+    r->sum->failed++;
+    if (r->cb)
+        r->cb(&item, r->userdata);
+    free(shown);
+    free(t->url);
+    t->url = NULL;
+}
+
+/* The failure a repeat of the name key repeats; NULL when it was not kept. */
+static const struct failure *failure_of(const imgpipe_run *r, uint64_t key)
+{
+    uint64_t pos;
+    if (!r->repeats || !imgpipe_nameset_noted(r->names, key ^ FAILURE_KEY, &pos) || pos == 0 ||
+        pos > r->repeats->nfailed)
+        return NULL;
+    return &r->repeats->failed[pos - 1];
+}
+
+static void keep_failure(imgpipe_run *r, uint64_t key, uint64_t index, const imgpipe_outcome *o)
+{
+    struct imgpipe_repeats *rp = repeats_of(r);
+    if (!rp || grow((void **)&rp->failed, &rp->cap_failed, rp->nfailed, sizeof(*rp->failed)))
+        return;
+    struct failure *f = &rp->failed[rp->nfailed];
+    *f = (struct failure){index, o->status, strdup(o->error)};
+    if (imgpipe_nameset_note(r->names, key ^ FAILURE_KEY, rp->nfailed + 1) != IMGPIPE_OK) {
+        free(f->reason);
+        return;
+    }
+    rp->nfailed++;
+}
+
+/* The outcome of a link with a name of its own (t->name_key) is known: noted in its
+ * name's slot (a failure's reason kept too), and its repeats waiting for it reported. */
+static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
+{
+    uint64_t key = t->name_key;
+    if (!key)
+        return;
+    t->name_key = 0;
+    int failed = o && o->status;
+    imgpipe_nameset_settle(r->names, key, failed);
+    if (failed)
+        keep_failure(r, key, t->index, o);
+    struct imgpipe_repeats *rp = r->repeats;
+    struct failure lost = {t->index, failed ? o->status : 0, NULL};
+    const struct failure *f = failed ? failure_of(r, key) : NULL;
+    for (size_t i = 0; rp && i < rp->nwaiting;) {
+        if (rp->waiting[i].name_key != key) {
+            i++;
+            continue;
+        }
+        imgpipe_task rt = rp->waiting[i];
+        memmove(&rp->waiting[i], &rp->waiting[i + 1], (rp->nwaiting - i - 1) * sizeof(rt));
+        rp->nwaiting--;
+        rt.name_key = 0;
+        if (failed) {
+            report_repeat_failed(r, &rt, f ? f : &lost);
+        } else {
+            snprintf(rt.name, sizeof(rt.name), "%s", t->name); /* a name by content, now known */
+            report_skipped(r, &rt, 0, NULL);
+        }
+    }
+}
+
+/* A link listed before in this run (t named as the first): reported now when the first's
+ * outcome is known, else kept until it is. 1, or IMGPIPE_ENOMEM. */
+static int repeat_found(imgpipe_run *r, imgpipe_task *t)
+{
+    uint64_t key = t->name_key;
+    int state = imgpipe_nameset_state(r->names, key);
+    t->name_key = 0;
+    if (state == IMGPIPE_NAME_DONE) {
+        report_skipped(r, t, 0, NULL);
+        return 1;
+    }
+    if (state == IMGPIPE_NAME_FAILED) {
+        struct failure lost = {0, IMGPIPE_EIO, NULL};
+        const struct failure *f = failure_of(r, key);
+        report_repeat_failed(r, t, f ? f : &lost);
+        return 1;
+    }
+    struct imgpipe_repeats *rp = repeats_of(r);
+    if (!rp || grow((void **)&rp->waiting, &rp->cap_waiting, rp->nwaiting, sizeof(*t)))
+        return IMGPIPE_ENOMEM;
+    t->name_key = key;
+    rp->waiting[rp->nwaiting++] = *t;
+    t->url = NULL;
+    t->name_key = 0;
+    return 1;
+}
+
+void imgpipe_run_end_repeats(imgpipe_run *r)
+{
+    struct imgpipe_repeats *rp = r->repeats;
+    if (!rp)
+        return;
+    for (size_t i = 0; i < rp->nwaiting; i++)
+        report_repeat_failed(r, &rp->waiting[i], NULL);
+    for (size_t i = 0; i < rp->nfailed; i++)
+        free(rp->failed[i].reason);
+    free(rp->waiting);
+    free(rp->failed);
+    free(rp);
+    r->repeats = NULL;
 }
 
 /* Whether the current source has its next link at hand (a page fetched, a line written).
@@ -382,6 +555,7 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     t->ctx = NULL;
     t->replace = 1; /* a queue job run twice rewrites its file (docs/queue.md) */
     t->adopt[0] = '\0';
+    t->name_key = 0;
     if (imgpipe_run_stopping(r))
         return 0;
     if (r->supply) {
@@ -395,16 +569,17 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     while ((rc = next_link(r, &url, err)) == 1) {
         t->url = strdup(url);
         t->index = r->next_index++;
+        t->name_key = 0;
         if (t->url && password_not_kept(r, t))
             continue;
         int named = t->url ? assign_name(r, t) : IMGPIPE_ENOMEM;
+        if (named == 1) /* a duplicate: one download, one name, its first's outcome */
+            named = repeat_found(r, t);
         if (named < 0) {
             free(t->url);
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         }
-        if (named == 1)
-            report_skipped(r, t, 0, NULL); /* a duplicate: one download, one name */
-        else if (!skip_done(r, t))
+        if (named == 0 && !skip_done(r, t))
             return 1;
         if (imgpipe_run_stopping(r))
             return 0;
@@ -526,6 +701,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
     free(shown);
     free(t->url);
     t->url = NULL;
+    settle(r, t, o); /* after its own line: its repeats follow it */
 }
 
 int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t)

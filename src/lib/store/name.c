@@ -248,9 +248,15 @@ uint64_t imgpipe_name_key(const char *name)
     return h ? h : 1;
 }
 
+/* The top two bits of a name's slot hold what became of the link that holds it
+ * (imgpipe_nameset_settle): a URL's key leaves them clear, so the state costs no memory. */
+#define SETTLED_BIT (1ULL << 63)
+#define FAILED_BIT (1ULL << 62)
+#define STATE_BITS (SETTLED_BIT | FAILED_BIT)
+
 static uint64_t url_key(const char *url)
 {
-    uint64_t h = imgpipe_hash64(url, strlen(url));
+    uint64_t h = imgpipe_hash64(url, strlen(url)) & ~STATE_BITS;
     return h ? h : 1;
 }
 
@@ -382,7 +388,7 @@ int imgpipe_nameset_claim(imgpipe_nameset *set, const char *base, const char *ur
     for (uint64_t n = 0;; n++) {
         candidate(base, tag, n, name);
         const struct slot *s = lookup(set, imgpipe_name_key(name));
-        if (s && mine && s->url == mine) {
+        if (s && mine && (s->url & ~STATE_BITS) == mine) {
             memcpy(out, name, strlen(name) + 1);
             return 1; /* this URL came before in this run: the same name, once */
         }
@@ -401,7 +407,7 @@ int imgpipe_nameset_reserve(imgpipe_nameset *set, const char *name, const char *
 {
     const struct slot *s = lookup(set, imgpipe_name_key(name));
     if (s)
-        return s->url == url_key(url) ? 1 : 2;
+        return (s->url & ~STATE_BITS) == url_key(url) ? 1 : 2;
     return insert(set, imgpipe_name_key(name), url_key(url));
 }
 
@@ -419,6 +425,40 @@ int imgpipe_nameset_first_index(imgpipe_nameset *set, const char *url, uint64_t 
     }
     *first = index;
     return insert(set, key, index + 1);
+}
+
+void imgpipe_nameset_settle(imgpipe_nameset *set, uint64_t name_key, int failed)
+{
+    struct slot *s = &set->slots[find_slot(set->slots, set->cap, name_key)];
+    if (s->name == name_key && s->url)
+        s->url |= SETTLED_BIT | (failed ? FAILED_BIT : 0);
+}
+
+int imgpipe_nameset_state(const imgpipe_nameset *set, uint64_t name_key)
+{
+    const struct slot *s = lookup(set, name_key);
+    if (!s || !(s->url & SETTLED_BIT))
+        return IMGPIPE_NAME_PENDING;
+    return s->url & FAILED_BIT ? IMGPIPE_NAME_FAILED : IMGPIPE_NAME_DONE;
+}
+
+int imgpipe_nameset_note(imgpipe_nameset *set, uint64_t key, uint64_t value)
+{
+    key = key ? key : 1;
+    struct slot *s = &set->slots[find_slot(set->slots, set->cap, key)];
+    if (s->name == key) {
+        s->url = value;
+        return IMGPIPE_OK;
+    }
+    return insert(set, key, value);
+}
+
+int imgpipe_nameset_noted(const imgpipe_nameset *set, uint64_t key, uint64_t *value)
+{
+    const struct slot *s = lookup(set, key ? key : 1);
+    if (s)
+        *value = s->url;
+    return s != NULL;
 }
 
 int imgpipe_nameset_assign(imgpipe_nameset *set, const char *url, char *out)
