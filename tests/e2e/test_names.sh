@@ -156,7 +156,7 @@ if [i["status"] for i in bad] != ["failed"] * 3:
 if bad[0]["error"] != "server answered HTTP 404" or bad[0]["attempts"] != 1:
     fail("the first occurrence fails on its own, first")
 for i in bad[1:]:
-    if i["error"] != "same link as link 1 of this run: server answered HTTP 404" or i["attempts"]:
+    if i["error"] != "same link as one before it in this run: server answered HTTP 404" or i["attempts"]:
         fail("a repeat says it is the same link, with the first's reason, not fetched again")
 if any(i["path"] is not None for i in bad):
     fail("a failed link has no path")
@@ -207,7 +207,7 @@ for m in threads procs async; do
   [ "$(grep -c '"attempts":1' "$T/out")" -eq 1 ] || fail "mode $m: fetched once: $(cat "$T/out")"
   head -1 "$T/err" | grep -q "FAILED .*nope.jpg: server answered HTTP 404" ||
     fail "mode $m: the first's outcome comes first: $(cat "$T/err")"
-  [ "$(grep -c "same link as link 1 of this run: server answered HTTP 404" "$T/err")" -eq 2 ] ||
+  [ "$(grep -c "same link as one before it in this run: server answered HTTP 404" "$T/err")" -eq 2 ] ||
     fail "mode $m: two repeats of the first's failure: $(cat "$T/err")"
 done
 BASE=$BASE_FAST

@@ -330,24 +330,21 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
  * A repeat of a link is reported as its first occurrence turned out, once that is known:
  * done, it is skipped as already done under the first's name; failed, it fails with the
  * first's reason. It is never fetched again, and no ledger line is written for it (the
- * first's line is the URL's). A first still in flight keeps its repeats waiting here; a
- * failure is kept (its index and reason) for repeats still to come. Memory is spent on
- * repeats and failures only: a done link's outcome is the bit in its name's slot. */
-
-struct failure {
-    uint64_t index;
-    int status;
-    char *reason; /* NULL: not kept (out of memory) */
-};
+ * first's line is the URL's). A first still in flight keeps its repeats waiting here. The
+ * outcome is noted in the first's name slot (imgpipe_nameset_settle: the status, and the
+ * reason as an id into a table of the distinct reasons, bounded): no memory per link. */
 
 struct imgpipe_repeats {
     imgpipe_task *waiting; /* in the order listed: reported in that order */
     size_t nwaiting, cap_waiting;
-    struct failure *failed;
-    size_t nfailed, cap_failed;
+    char **reasons; /* reason id - 1: the text */
+    size_t nreasons, cap_reasons, reason_bytes;
 };
 
-#define FAILURE_KEY 0xbb67ae8584caa73bULL /* a failure's place, under its name's key */
+#define REASONS_MAX 4095 /* ids fit 12 bits of the note; 0: the reason was not kept */
+#define REASON_BYTES_MAX (256 * 1024)
+#define REASON_KEY 0xbb67ae8584caa73bULL /* a reason's key in the name set, from its hash */
+#define NOTE_STATUS_BITS 6               /* -status: IMGPIPE_E* codes fit */
 
 static int grow(void **items, size_t *cap, size_t n, size_t size)
 {
@@ -369,24 +366,44 @@ static struct imgpipe_repeats *repeats_of(imgpipe_run *r)
     return r->repeats;
 }
 
+/* The id of a failure's reason in the table, added when new; 0 when the table is full
+ * (a repeat then says the kind of failure, imgpipe_strerror). */
+static uint32_t reason_id(imgpipe_run *r, const char *reason)
+{
+    struct imgpipe_repeats *rp = repeats_of(r);
+    uint64_t key = imgpipe_hash64(reason, strlen(reason)) ^ REASON_KEY, id;
+    if (!rp)
+        return 0;
+    if (imgpipe_nameset_noted(r->names, key, &id)) /* or a name's slot, met by chance */
+        return id >= 1 && id <= rp->nreasons && strcmp(rp->reasons[id - 1], reason) == 0
+                   ? (uint32_t)id
+                   : 0;
+    size_t len = strlen(reason) + 1;
+    if (rp->nreasons >= REASONS_MAX || rp->reason_bytes + len > REASON_BYTES_MAX ||
+        grow((void **)&rp->reasons, &rp->cap_reasons, rp->nreasons, sizeof(char *)))
+        return 0;
+    char *copy = strdup(reason);
+    if (!copy || imgpipe_nameset_note(r->names, key, rp->nreasons + 1) != IMGPIPE_OK) {
+        free(copy);
+        return 0;
+    }
+    rp->reasons[rp->nreasons++] = copy;
+    rp->reason_bytes += len;
+    return (uint32_t)rp->nreasons;
+}
+
 /* A repeat whose first failed: the same failure, said to be the first's. */
-static void report_repeat_failed(imgpipe_run *r, imgpipe_task *t, const struct failure *f)
+static void report_repeat_failed(imgpipe_run *r, imgpipe_task *t, int status, const char *reason)
 {
     char why[IMGPIPE_ERRLEN];
-    if (f)
-        snprintf(why, sizeof(why), "same link as link %llu of this run: %s",
-                 (unsigned long long)f->index + 1, f->reason ? f->reason : "failed");
-    else
-        snprintf(why, sizeof(why),
-                 "same link as an earlier item, which the run stopped "
-                 "before it had an outcome");
+    snprintf(why, sizeof(why), "same link as one before it in this run: %s", reason);
     char *shown = imgpipe_redact_dup(t->url);
     imgpipe_item item = {.index = t->index,
                          .url = shown ? shown : "(out of memory)",
                          .name = t->name[0] ? t->name
                                  : shown    ? shown
                                             : "",
-                         .status = f ? f->status : IMGPIPE_ECANCELED,
+                         .status = status,
                          .error = why};
     r->sum->failed++;
     if (r->cb)
@@ -396,32 +413,8 @@ static void report_repeat_failed(imgpipe_run *r, imgpipe_task *t, const struct f
     t->url = NULL;
 }
 
-/* The failure a repeat of the name key repeats; NULL when it was not kept. */
-static const struct failure *failure_of(const imgpipe_run *r, uint64_t key)
-{
-    uint64_t pos;
-    if (!r->repeats || !imgpipe_nameset_noted(r->names, key ^ FAILURE_KEY, &pos) || pos == 0 ||
-        pos > r->repeats->nfailed)
-        return NULL;
-    return &r->repeats->failed[pos - 1];
-}
-
-static void keep_failure(imgpipe_run *r, uint64_t key, uint64_t index, const imgpipe_outcome *o)
-{
-    struct imgpipe_repeats *rp = repeats_of(r);
-    if (!rp || grow((void **)&rp->failed, &rp->cap_failed, rp->nfailed, sizeof(*rp->failed)))
-        return;
-    struct failure *f = &rp->failed[rp->nfailed];
-    *f = (struct failure){index, o->status, strdup(o->error)};
-    if (imgpipe_nameset_note(r->names, key ^ FAILURE_KEY, rp->nfailed + 1) != IMGPIPE_OK) {
-        free(f->reason);
-        return;
-    }
-    rp->nfailed++;
-}
-
 /* The outcome of a link with a name of its own (t->name_key) is known: noted in its
- * name's slot (a failure's reason kept too), and its repeats waiting for it reported. */
+ * name's slot, and its repeats waiting for it reported, after it. */
 static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
 {
     uint64_t key = t->name_key;
@@ -429,12 +422,11 @@ static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
         return;
     t->name_key = 0;
     int failed = o && o->status;
-    imgpipe_nameset_settle(r->names, key, failed);
+    uint32_t note = failed ? (uint32_t)(-o->status) & ((1u << NOTE_STATUS_BITS) - 1) : 0;
     if (failed)
-        keep_failure(r, key, t->index, o);
+        note |= reason_id(r, o->error) << NOTE_STATUS_BITS;
+    imgpipe_nameset_settle(r->names, key, failed, note);
     struct imgpipe_repeats *rp = r->repeats;
-    struct failure lost = {t->index, failed ? o->status : 0, NULL};
-    const struct failure *f = failed ? failure_of(r, key) : NULL;
     for (size_t i = 0; rp && i < rp->nwaiting;) {
         if (rp->waiting[i].name_key != key) {
             i++;
@@ -445,7 +437,7 @@ static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
         rp->nwaiting--;
         rt.name_key = 0;
         if (failed) {
-            report_repeat_failed(r, &rt, f ? f : &lost);
+            report_repeat_failed(r, &rt, o->status, o->error);
         } else {
             snprintf(rt.name, sizeof(rt.name), "%s", t->name); /* a name by content, now known */
             report_skipped(r, &rt, 0, NULL);
@@ -458,25 +450,28 @@ static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
 static int repeat_found(imgpipe_run *r, imgpipe_task *t)
 {
     uint64_t key = t->name_key;
-    int state = imgpipe_nameset_state(r->names, key);
+    uint32_t note = 0;
+    int state = imgpipe_nameset_state(r->names, key, &note);
     t->name_key = 0;
     if (state == IMGPIPE_NAME_DONE) {
         report_skipped(r, t, 0, NULL);
         return 1;
     }
     if (state == IMGPIPE_NAME_FAILED) {
-        struct failure lost = {0, IMGPIPE_EIO, NULL};
-        const struct failure *f = failure_of(r, key);
-        report_repeat_failed(r, t, f ? f : &lost);
+        int status = -(int)(note & ((1u << NOTE_STATUS_BITS) - 1));
+        uint32_t id = note >> NOTE_STATUS_BITS;
+        const struct imgpipe_repeats *rp = r->repeats;
+        report_repeat_failed(r, t, status,
+                             rp && id >= 1 && id <= rp->nreasons ? rp->reasons[id - 1]
+                                                                 : imgpipe_strerror(status));
         return 1;
     }
     struct imgpipe_repeats *rp = repeats_of(r);
     if (!rp || grow((void **)&rp->waiting, &rp->cap_waiting, rp->nwaiting, sizeof(*t)))
         return IMGPIPE_ENOMEM;
-    t->name_key = key;
-    rp->waiting[rp->nwaiting++] = *t;
+    rp->waiting[rp->nwaiting] = *t;
+    rp->waiting[rp->nwaiting++].name_key = key;
     t->url = NULL;
-    t->name_key = 0;
     return 1;
 }
 
@@ -486,11 +481,12 @@ void imgpipe_run_end_repeats(imgpipe_run *r)
     if (!rp)
         return;
     for (size_t i = 0; i < rp->nwaiting; i++)
-        report_repeat_failed(r, &rp->waiting[i], NULL);
-    for (size_t i = 0; i < rp->nfailed; i++)
-        free(rp->failed[i].reason);
+        report_repeat_failed(r, &rp->waiting[i], IMGPIPE_ECANCELED,
+                             "the run stopped before that one had an outcome");
+    for (size_t i = 0; i < rp->nreasons; i++)
+        free(rp->reasons[i]);
     free(rp->waiting);
-    free(rp->failed);
+    free(rp->reasons);
     free(rp);
     r->repeats = NULL;
 }

@@ -82,11 +82,12 @@ int imgpipe_nameset_first_index(imgpipe_nameset *set, const char *url, uint64_t 
 
 /* What became of the link holding the name of key name_key (the name claim or reserve
  * gave it): imgpipe_nameset_state says PENDING until imgpipe_nameset_settle says it was
- * done or failed. Kept in the name's own slot: no memory per link. A link listed again
- * (claim returned 1) is reported as its first occurrence's outcome says. */
+ * done or failed, with the caller's note (its low 18 bits) given back in *note. Kept in
+ * the name's own slot: no memory per link. A link listed again (claim returned 1) is
+ * reported as its first occurrence's outcome says. */
 enum { IMGPIPE_NAME_PENDING, IMGPIPE_NAME_DONE, IMGPIPE_NAME_FAILED };
-void imgpipe_nameset_settle(imgpipe_nameset *set, uint64_t name_key, int failed);
-int imgpipe_nameset_state(const imgpipe_nameset *set, uint64_t name_key);
+void imgpipe_nameset_settle(imgpipe_nameset *set, uint64_t name_key, int failed, uint32_t note);
+int imgpipe_nameset_state(const imgpipe_nameset *set, uint64_t name_key, uint32_t *note);
 
 /* A value kept under a key of the caller's (one that does not meet a name's: a name's
  * hash mixed with a constant, say): set, or replaced. 0 or IMGPIPE_ENOMEM; noted: 1 with
