@@ -299,7 +299,9 @@ typedef struct imgpipe_item {
     int thumbs;      /* thumbnails written */
     int attempts;    /* transfers tried (retries + 1); 0 when skipped */
     int skipped;     /* done in an earlier run (the ledger says so, the file is there:
-                        name is where), or listed before in this run */
+                        name is where), or listed before in this run and done there (a
+                        link listed again whose first failed fails with its reason: "same
+                        link as one before it in this run: ...", never before the first) */
     double seconds;  /* from its first transfer to its outcome */
     char sha256[65]; /* of the stored bytes, hex; "" when none */
     /* The thumbnails written, by size (opts->thumbs[i]): each one's file name as written,

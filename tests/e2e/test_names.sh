@@ -133,3 +133,82 @@ while IFS= read -r f; do
   printf '%s' "$f" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 || fail "a name is cut inside a character: $f"
 done < <(ls "$T/longtpl")
 ok "a long template is cut to 200 bytes, whole characters, extension kept"
+
+# A link listed again is reported as its first occurrence turned out, in every mode: a
+# repeat of a failed link fails with the first's reason (it is not fetched again, and it
+# is never reported before the first), a repeat of a done link is skipped as already done
+# under the first's name. The repeats add no ledger line. Each repeat used to be reported
+# "skipped: already done" with a --json path that does not exist, counted as done.
+dup_check() { # dup_check JSON-FILE: the items and the summary of the list below
+  python3 - "$1" "$BASE" <<'PY'
+import json, os, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+items, summ = recs[:-1], recs[-1]["summary"]
+base = sys.argv[2]
+def fail(m):
+    sys.exit("FAIL: " + m + ": " + json.dumps(recs))
+bad = [i for i in items if i["url"] == base + "/i/nope.jpg"]
+good = [i for i in items if i["url"] == base + "/i/img0000.jpg"]
+if len(bad) != 3 or len(good) != 2 or len(items) != 5:
+    fail("five records: three of the missing link, two of the image")
+if [i["status"] for i in bad] != ["failed"] * 3:
+    fail("every occurrence of a failing link fails")
+if bad[0]["error"] != "server answered HTTP 404" or bad[0]["attempts"] != 1:
+    fail("the first occurrence fails on its own, first")
+for i in bad[1:]:
+    if i["error"] != "same link as one before it in this run: server answered HTTP 404" or i["attempts"]:
+        fail("a repeat says it is the same link, with the first's reason, not fetched again")
+if any(i["path"] is not None for i in bad):
+    fail("a failed link has no path")
+if sorted(i["status"] for i in good) != ["ok", "skipped"]:
+    fail("a repeat of a done link is skipped")
+if any(not os.path.isfile(i["path"]) for i in good):
+    fail("a done link's path and its repeat's are the stored file")
+if (summ["done"], summ["failed"], summ["skipped"]) != (1, 3, 1):
+    fail("the summary counts one done, three failed, one already done")
+PY
+}
+for m in seq threads procs async; do
+  printf '%s\n' "$BASE/i/nope.jpg" "$BASE/i/img0000.jpg" "$BASE/i/nope.jpg" \
+    "$BASE/i/img0000.jpg" "$BASE/i/nope.jpg" >"$T/dups-$m.txt"
+  run_imgpipe get -m "$m" -j 4 -v --json -o "$T/dups-$m" "$T/dups-$m.txt"
+  expect_rc 1 "mode $m: a failing link listed three times"
+  dup_check "$T/out" || fail "mode $m: repeats of a failing link"
+  grep -q "skipped .*nope.jpg" "$T/err" && fail "mode $m: a repeat of a failed link is reported skipped: $(cat "$T/err")"
+  first=$(grep -n "nope.jpg" "$T/err" | head -1)
+  case "$first" in *"same link"*) fail "mode $m: a repeat is reported before its first: $(cat "$T/err")" ;; esac
+  grep -q "3 failed" "$T/err" || fail "mode $m: the summary says 3 failed: $(tail -1 "$T/err")"
+  grep -q "1 already done" "$T/err" || fail "mode $m: the summary says 1 already done: $(tail -1 "$T/err")"
+  [ "$(grep -c "nope.jpg" "$T/dups-$m/.imgpipe/ledger")" -eq 1 ] ||
+    fail "mode $m: one ledger line for a link listed three times: $(cat "$T/dups-$m/.imgpipe/ledger")"
+  [ ! -e "$T/dups-$m/nope.jpg" ] || fail "mode $m: a failed link left a file"
+  # Again in the same DIR: the done link and its repeat are skipped, the failed one is
+  # tried again once, its repeats following it.
+  run_imgpipe get -m "$m" -j 4 --json -o "$T/dups-$m" "$BASE/i/img0000.jpg" "$BASE/i/img0000.jpg" \
+    "$BASE/i/img0000.jpg"
+  expect_rc 0 "mode $m: a done link listed three times, again"
+  grep -q '"done":0,"failed":0,"skipped":3' "$T/out" || fail "mode $m: three already done: $(tail -1 "$T/out")"
+  run_imgpipe get -m "$m" -j 4 --json -o "$T/dups-$m" "$BASE/i/nope.jpg" "$BASE/i/nope.jpg"
+  expect_rc 1 "mode $m: a failed link listed twice, again"
+  grep -q '"done":0,"failed":2,"skipped":0' "$T/out" || fail "mode $m: two failed: $(tail -1 "$T/out")"
+  [ "$(grep -c '"attempts":1' "$T/out")" -eq 1 ] || fail "mode $m: fetched once: $(cat "$T/out")"
+done
+ok "a repeated link is reported as its first occurrence turned out, in every mode"
+
+# The repeats are read while the first is still on its way (each answer takes 300 ms):
+# they wait for its outcome, and follow it.
+BASE_FAST=$BASE
+start_galleryd --count 1 --latency-ms 300
+for m in threads procs async; do
+  run_imgpipe get -m "$m" -j 4 -v --json -o "$T/slowdups-$m" "$BASE/i/nope.jpg" "$BASE/i/nope.jpg" \
+    "$BASE/i/nope.jpg"
+  expect_rc 1 "mode $m: a slow failing link listed three times"
+  grep -q '"done":0,"failed":3,"skipped":0' "$T/out" || fail "mode $m: three failed: $(tail -1 "$T/out")"
+  [ "$(grep -c '"attempts":1' "$T/out")" -eq 1 ] || fail "mode $m: fetched once: $(cat "$T/out")"
+  head -1 "$T/err" | grep -q "FAILED .*nope.jpg: server answered HTTP 404" ||
+    fail "mode $m: the first's outcome comes first: $(cat "$T/err")"
+  [ "$(grep -c "same link as one before it in this run: server answered HTTP 404" "$T/err")" -eq 2 ] ||
+    fail "mode $m: two repeats of the first's failure: $(cat "$T/err")"
+done
+BASE=$BASE_FAST
+ok "repeats of a link on its way wait for its outcome"

@@ -171,6 +171,7 @@ int imgpipe_get(const imgpipe_get_opts *opts, imgpipe_source *const *sources, in
     if (opts->timeout_ms > 0)
         r.deadline = t0 + (double)opts->timeout_ms / 1000.0;
     rc = execute(&r, err);
+    imgpipe_run_end_repeats(&r);
     if (rc == IMGPIPE_OK && atomic_load(&r.fatal)) {
         sum->not_tried = imgpipe_run_count_rest(&r);
         rc = imgpipe_errf(err, IMGPIPE_EDISK, "%s; %llu links not tried", r.fatal_err,

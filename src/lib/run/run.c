@@ -125,8 +125,10 @@ static void item_thumbs(imgpipe_item *item, const imgpipe_outcome *o)
         item->thumb_names[i] = o->thumb_names[i][0] ? o->thumb_names[i] : NULL;
 }
 
+static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o);
+
 /* Reports a link that needs no transfer: done by an earlier run (made: thumbnails made
- * now for it) or a duplicate of one before it in this run (made NULL). */
+ * now for it) or a duplicate of one done before it in this run (made NULL). */
 static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes,
                            const imgpipe_outcome *made)
 {
@@ -147,6 +149,7 @@ static void report_skipped(imgpipe_run *r, imgpipe_task *t, uint64_t bytes,
     free(shown);
     free(t->url);
     t->url = NULL;
+    settle(r, t, NULL); /* done by an earlier run: its repeats are done too */
 }
 
 /* A done item's thumbnails, for a run with --thumb: those missing are made from the file
@@ -305,6 +308,7 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
         rc--;
     if (rc < 0)
         return rc;
+    t->name_key = imgpipe_name_key(name); /* where its outcome is noted for its repeats */
     if (r->sha_names)
         snprintf(name, sizeof(name), "%s", base);
     rel_name(r, name, t->name);
@@ -323,6 +327,171 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
                  imgpipe_ledger_name_owner(r->ledger, t->name, t->url) == 1 &&
                  imgpipe_store_exists(r->dirfd, t->name);
     return rc;
+}
+
+/* ---- links listed again ------------------------------------------------------------
+ * A repeat of a link is reported as its first occurrence turned out, once that is known:
+ * done, it is skipped as already done under the first's name; failed, it fails with the
+ * first's reason. It is never fetched again, and no ledger line is written for it (the
+ * first's line is the URL's). A first still in flight keeps its repeats waiting here. The
+ * outcome is noted in the first's name slot (imgpipe_nameset_settle: the status, and the
+ * reason as an id into a table of the distinct reasons, bounded): no memory per link. */
+
+struct imgpipe_repeats {
+    imgpipe_task *waiting; /* in the order listed: reported in that order */
+    size_t nwaiting, cap_waiting;
+    char **reasons; /* reason id - 1: the text */
+    size_t nreasons, cap_reasons, reason_bytes;
+};
+
+#define REASONS_MAX 4095 /* ids fit 12 bits of the note; 0: the reason was not kept */
+#define REASON_BYTES_MAX (256 * 1024)
+#define REASON_KEY 0xbb67ae8584caa73bULL /* a reason's key in the name set, from its hash */
+#define NOTE_STATUS_BITS 6               /* -status: IMGPIPE_E* codes fit */
+
+static int grow(void **items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return IMGPIPE_OK;
+    size_t more = *cap ? *cap * 2 : 8;
+    void *p = more < SIZE_MAX / size ? realloc(*items, more * size) : NULL;
+    if (!p)
+        return IMGPIPE_ENOMEM;
+    *items = p;
+    *cap = more;
+    return IMGPIPE_OK;
+}
+
+static struct imgpipe_repeats *repeats_of(imgpipe_run *r)
+{
+    if (!r->repeats)
+        r->repeats = calloc(1, sizeof(*r->repeats));
+    return r->repeats;
+}
+
+/* The id of a failure's reason in the table, added when new; 0 when the table is full
+ * (a repeat then says the kind of failure, imgpipe_strerror). */
+static uint32_t reason_id(imgpipe_run *r, const char *reason)
+{
+    struct imgpipe_repeats *rp = repeats_of(r);
+    uint64_t key = imgpipe_hash64(reason, strlen(reason)) ^ REASON_KEY, id;
+    if (!rp)
+        return 0;
+    if (imgpipe_nameset_noted(r->names, key, &id)) /* or a name's slot, met by chance */
+        return id >= 1 && id <= rp->nreasons && strcmp(rp->reasons[id - 1], reason) == 0
+                   ? (uint32_t)id
+                   : 0;
+    size_t len = strlen(reason) + 1;
+    if (rp->nreasons >= REASONS_MAX || rp->reason_bytes + len > REASON_BYTES_MAX ||
+        grow((void **)&rp->reasons, &rp->cap_reasons, rp->nreasons, sizeof(char *)))
+        return 0;
+    char *copy = strdup(reason);
+    if (!copy || imgpipe_nameset_note(r->names, key, rp->nreasons + 1) != IMGPIPE_OK) {
+        free(copy);
+        return 0;
+    }
+    rp->reasons[rp->nreasons++] = copy;
+    rp->reason_bytes += len;
+    return (uint32_t)rp->nreasons;
+}
+
+/* A repeat whose first failed: the same failure, said to be the first's. */
+static void report_repeat_failed(imgpipe_run *r, imgpipe_task *t, int status, const char *reason)
+{
+    char why[IMGPIPE_ERRLEN];
+    snprintf(why, sizeof(why), "same link as one before it in this run: %s", reason);
+    char *shown = imgpipe_redact_dup(t->url);
+    imgpipe_item item = {.index = t->index,
+                         .url = shown ? shown : "(out of memory)",
+                         .name = t->name[0] ? t->name
+                                 : shown    ? shown
+                                            : "",
+                         .status = status,
+                         .error = why};
+    r->sum->failed++;
+    if (r->cb)
+        r->cb(&item, r->userdata);
+    free(shown);
+    free(t->url);
+    t->url = NULL;
+}
+
+/* The outcome of a link with a name of its own (t->name_key) is known: noted in its
+ * name's slot, and its repeats waiting for it reported, after it. */
+static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
+{
+    uint64_t key = t->name_key;
+    if (!key)
+        return;
+    t->name_key = 0;
+    int failed = o && o->status;
+    uint32_t note = failed ? (uint32_t)(-o->status) & ((1u << NOTE_STATUS_BITS) - 1) : 0;
+    if (failed)
+        note |= reason_id(r, o->error) << NOTE_STATUS_BITS;
+    imgpipe_nameset_settle(r->names, key, failed, note);
+    struct imgpipe_repeats *rp = r->repeats;
+    for (size_t i = 0; rp && i < rp->nwaiting;) {
+        if (rp->waiting[i].name_key != key) {
+            i++;
+            continue;
+        }
+        imgpipe_task rt = rp->waiting[i];
+        memmove(&rp->waiting[i], &rp->waiting[i + 1], (rp->nwaiting - i - 1) * sizeof(rt));
+        rp->nwaiting--;
+        rt.name_key = 0;
+        if (failed) {
+            report_repeat_failed(r, &rt, o->status, o->error);
+        } else {
+            snprintf(rt.name, sizeof(rt.name), "%s", t->name); /* a name by content, now known */
+            report_skipped(r, &rt, 0, NULL);
+        }
+    }
+}
+
+/* A link listed before in this run (t named as the first): reported now when the first's
+ * outcome is known, else kept until it is. 1, or IMGPIPE_ENOMEM. */
+static int repeat_found(imgpipe_run *r, imgpipe_task *t)
+{
+    uint64_t key = t->name_key;
+    uint32_t note = 0;
+    int state = imgpipe_nameset_state(r->names, key, &note);
+    t->name_key = 0;
+    if (state == IMGPIPE_NAME_DONE) {
+        report_skipped(r, t, 0, NULL);
+        return 1;
+    }
+    if (state == IMGPIPE_NAME_FAILED) {
+        int status = -(int)(note & ((1u << NOTE_STATUS_BITS) - 1));
+        uint32_t id = note >> NOTE_STATUS_BITS;
+        const struct imgpipe_repeats *rp = r->repeats;
+        report_repeat_failed(r, t, status,
+                             rp && id >= 1 && id <= rp->nreasons ? rp->reasons[id - 1]
+                                                                 : imgpipe_strerror(status));
+        return 1;
+    }
+    struct imgpipe_repeats *rp = repeats_of(r);
+    if (!rp || grow((void **)&rp->waiting, &rp->cap_waiting, rp->nwaiting, sizeof(*t)))
+        return IMGPIPE_ENOMEM;
+    rp->waiting[rp->nwaiting] = *t;
+    rp->waiting[rp->nwaiting++].name_key = key;
+    t->url = NULL;
+    return 1;
+}
+
+void imgpipe_run_end_repeats(imgpipe_run *r)
+{
+    struct imgpipe_repeats *rp = r->repeats;
+    if (!rp)
+        return;
+    for (size_t i = 0; i < rp->nwaiting; i++)
+        report_repeat_failed(r, &rp->waiting[i], IMGPIPE_ECANCELED,
+                             "the run stopped before that one had an outcome");
+    for (size_t i = 0; i < rp->nreasons; i++)
+        free(rp->reasons[i]);
+    free(rp->waiting);
+    free(rp->reasons);
+    free(rp);
+    r->repeats = NULL;
 }
 
 /* Whether the current source has its next link at hand (a page fetched, a line written).
@@ -385,6 +554,7 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     t->ctx = NULL;
     t->replace = IMGPIPE_JOB_SHARED; /* a queue job run twice rewrites its file (docs/queue.md) */
     t->adopt[0] = '\0';
+    t->name_key = 0;
     if (imgpipe_run_stopping(r))
         return 0;
     if (r->supply) {
@@ -398,16 +568,17 @@ int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err)
     while ((rc = next_link(r, &url, err)) == 1) {
         t->url = strdup(url);
         t->index = r->next_index++;
+        t->name_key = 0;
         if (t->url && password_not_kept(r, t))
             continue;
         int named = t->url ? assign_name(r, t) : IMGPIPE_ENOMEM;
+        if (named == 1) /* a duplicate: one download, one name, its first's outcome */
+            named = repeat_found(r, t);
         if (named < 0) {
             free(t->url);
             return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
         }
-        if (named == 1)
-            report_skipped(r, t, 0, NULL); /* a duplicate: one download, one name */
-        else if (!skip_done(r, t))
+        if (named == 0 && !skip_done(r, t))
             return 1;
         if (imgpipe_run_stopping(r))
             return 0;
@@ -529,6 +700,7 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
     free(shown);
     free(t->url);
     t->url = NULL;
+    settle(r, t, o); /* after its own line: its repeats follow it */
 }
 
 int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t)

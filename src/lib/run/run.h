@@ -25,6 +25,9 @@ typedef struct imgpipe_task {
                                             (final_name); "" when none */
     const imgpipe_get_opts *job_opts;    /* its thumbnails; NULL: the run's options */
     void *ctx;                           /* the supplier's own, e.g. a queue job */
+    uint64_t name_key; /* the key of the name the set holds for a link of the sources, where
+                          its outcome is noted for a repeat of it (imgpipe_nameset_settle);
+                          0: none */
 } imgpipe_task;
 
 struct imgpipe_run;
@@ -87,11 +90,17 @@ typedef struct imgpipe_run {
     atomic_int fatal;  /* a disk error stops the run: no new task starts; read
                           by every thread, set under lock after fatal_err */
     char fatal_err[IMGPIPE_ERRLEN];
+    struct imgpipe_repeats *repeats; /* links listed again, waiting for their first's outcome,
+                                        and the failures they may repeat; NULL: none yet */
 } imgpipe_run;
 
 /* The next link as a task (1), the end of all sources (0), none yet (IMGPIPE_RUN_AGAIN,
  * from a supply only), or a read error (< 0). */
 int imgpipe_run_next(imgpipe_run *r, imgpipe_task *t, char *err);
+
+/* Reports the links listed again whose first occurrence never had an outcome (the run
+ * stopped first), and frees what the run kept for repeats. Called once the executor ended. */
+void imgpipe_run_end_repeats(imgpipe_run *r);
 
 /* After a run stopped early: reads the rest of the links without running them, and
  * returns how many there were (not tried). */

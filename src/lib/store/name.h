@@ -80,6 +80,21 @@ int imgpipe_nameset_reserve(imgpipe_nameset *set, const char *name, const char *
 int imgpipe_nameset_first_index(imgpipe_nameset *set, const char *url, uint64_t index,
                                 uint64_t *first);
 
+/* What became of the link holding the name of key name_key (the name claim or reserve
+ * gave it): imgpipe_nameset_state says PENDING until imgpipe_nameset_settle says it was
+ * done or failed, with the caller's note (its low 18 bits) given back in *note. Kept in
+ * the name's own slot: no memory per link. A link listed again (claim returned 1) is
+ * reported as its first occurrence's outcome says. */
+enum { IMGPIPE_NAME_PENDING, IMGPIPE_NAME_DONE, IMGPIPE_NAME_FAILED };
+void imgpipe_nameset_settle(imgpipe_nameset *set, uint64_t name_key, int failed, uint32_t note);
+int imgpipe_nameset_state(const imgpipe_nameset *set, uint64_t name_key, uint32_t *note);
+
+/* A value kept under a key of the caller's (one that does not meet a name's: a name's
+ * hash mixed with a constant, say): set, or replaced. 0 or IMGPIPE_ENOMEM; noted: 1 with
+ * *value, 0 when none. */
+int imgpipe_nameset_note(imgpipe_nameset *set, uint64_t key, uint64_t value);
+int imgpipe_nameset_noted(const imgpipe_nameset *set, uint64_t key, uint64_t *value);
+
 /* The hash names are compared by: ASCII case folded, since "A.jpg" and "a.jpg" are one
  * file on a case-insensitive file system. Never 0. */
 uint64_t imgpipe_name_key(const char *name);
