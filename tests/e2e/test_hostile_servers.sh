@@ -149,10 +149,10 @@ ok "an answer without a status line is said to be not HTTP"
 # /dev/zero as the list: one line that never ends holds no run. The deadline ends it, and so
 # does SIGTERM (the line was read until memory ran out, which was then taken as the end of
 # the list: exit 0 early, and a SIGTERM meanwhile unheard).
-# The memory bound (ulimit -v) cannot hold under AddressSanitizer, which reserves terabytes
+# The memory bound (ulimit -v) cannot hold under a sanitizer, which reserves terabytes
 # of address space for its shadow: there the time bound alone says the line was left.
 vlimit=2000000
-[ "${SANITIZED:-OFF}" = ON ] && vlimit=unlimited
+{ [ "${SANITIZED:-OFF}" = ON ] || [ "${TSAN:-OFF}" = ON ]; } && vlimit=unlimited
 for m in seq async; do
   start=$(date +%s%N)
   RC=0
