@@ -16,6 +16,21 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS WHAT CMD...: polls CMD every 0.2 s.
+wait_until() {
+  local limit=$1 what=$2 i
+  shift 2
+  for i in $(seq 1 $((limit * 5))); do
+    "$@" && return 0
+    sleep 0.2
+  done
+  fail "waited $limit s for: $what"
+}
+
 # start_galleryd [galleryd options]: sets BASE and GPID; exports the Imgur variables at it.
 start_galleryd() {
   local pf="$T/galleryd.port.$RANDOM"

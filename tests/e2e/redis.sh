@@ -2,10 +2,6 @@
 # port, and waiting on the queue's state.
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start_redis [redis-server options]: on $RPORT, in the foreground of a background job;
 # waits until it answers (an answer that asks for a password counts).
 start_redis() {
@@ -24,17 +20,6 @@ start_redis() {
 stop_redis() {
   kill "$RPID"
   wait "$RPID" 2>/dev/null || true
-}
-
-# wait_until SECONDS WHAT CMD...: polls CMD every 0.2 s.
-wait_until() {
-  local limit=$1 what=$2 i
-  shift 2
-  for i in $(seq 1 $((limit * 5))); do
-    "$@" && return 0
-    sleep 0.2
-  done
-  fail "waited $limit s for: $what"
 }
 
 q_field() { # q_field QUEUE FIELD: a number from `status --json`

@@ -4,54 +4,9 @@
 # URLs, worker and file names are shown as text; the gallery pages and serves only DIR's
 # files; /metrics is valid; basic auth off loopback.
 source "$TESTLIB"
-command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$CHROMIUM" ] || fail "chromium is not installed (scripts/install-deps.sh)"
 HERE=$(dirname "${BASH_SOURCE[0]}")
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-start_redis() {
-  redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --dir "$T" \
-    >>"$T/redis.log" 2>&1 &
-  RPID=$!
-  BG_PIDS+=("$RPID")
-  local i
-  for i in $(seq 1 100); do
-    [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = PONG ] && return 0
-    sleep 0.1
-  done
-  fail "redis-server did not answer PING on port $RPORT: $(tail -5 "$T/redis.log")"
-}
-
-wait_until() {
-  local limit=$1 what=$2 i
-  shift 2
-  for i in $(seq 1 $((limit * 5))); do
-    "$@" && return 0
-    sleep 0.2
-  done
-  fail "waited $limit s for: $what"
-}
-
-# start_dashboard ARGS...: sets DASH (the page's URL) and DPID.
-start_dashboard() {
-  "$IMGPIPE" dashboard --listen 127.0.0.1:0 "$@" >"$T/dash.out" 2>"$T/dash.err" &
-  DPID=$!
-  BG_PIDS+=("$DPID")
-  wait_until 10 "the dashboard to listen" grep -q '^imgpipe dashboard on http' "$T/dash.out"
-  DASH=$(sed -n 's/^imgpipe dashboard on //p' "$T/dash.out")
-}
-
-# dom PATH: what the page at PATH shows once its script ran, as JSON (dashboard_dom.py).
-dom() {
-  timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --user-data-dir="$T/chromium" \
-    --virtual-time-budget=4000 --dump-dom "$DASH${1#/}" 2>>"$T/chromium.log" >"$T/dom.html" ||
-    fail "chromium could not load $DASH${1#/}: $(tail -5 "$T/chromium.log")"
-  python3 "$HERE/dashboard_dom.py" <"$T/dom.html" >"$T/dom.json" || fail "cannot parse the DOM"
-}
+source "$HERE/redis.sh"
+source "$HERE/dashboard.sh"
 status_json() { "$IMGPIPE" status --json "$@" >"$T/status.json" || fail "status --json failed"; }
 # post PATH TOKEN: HTTP status of a POST (body in $T/post.json).
 post() {

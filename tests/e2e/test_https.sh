@@ -14,7 +14,6 @@ rm -rf "$T/www/i/.imgpipe"
 curl -sf -H 'Authorization: Client-ID e2e' "$BASE/3/gallery/random/random/" >"$T/gallery.json" ||
   fail "cannot read galleryd's gallery answer"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 H2=$(free_port) H1=$(free_port)
 mkdir -p "$T/ngx/tmp" "$T/api/h2" "$T/api/h1"
 sed "s#$BASE#https://127.0.0.1:$H2#g" "$T/gallery.json" >"$T/api/h2/gallery.json"
