@@ -103,7 +103,7 @@ static void final_name(const imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o
         imgpipe_name_candidate(base, t->url, n, name);
         rel_name(r, name, rel);
         if (own && strcmp(rel, t->name) == 0) {
-            t->replace = 1;
+            t->replace = IMGPIPE_JOB_REWRITE;
             break;
         }
         if (imgpipe_is_thumb_name(name))
@@ -216,7 +216,7 @@ static int skip_done(imgpipe_run *r, imgpipe_task *t)
     if ((!same && !elsewhere) || !imgpipe_output_stat(&out, name, t->url, &size) || size != bytes) {
         if (same && r->sha_names) { /* the name it had is its own to rewrite (final_name) */
             snprintf(t->name, sizeof(t->name), "%s", name);
-            t->replace = 1;
+            t->replace = IMGPIPE_JOB_REWRITE;
         }
         return 0;
     }
@@ -324,8 +324,10 @@ static int assign_name(imgpipe_run *r, imgpipe_task *t)
     /* A file there now is this URL's own to rewrite (the ledger says so); else the name
      * was free, and stays so for others. Names by content are settled by final_name. */
     t->replace = !r->sha_names && r->ledger &&
-                 imgpipe_ledger_name_owner(r->ledger, t->name, t->url) == 1 &&
-                 imgpipe_store_exists(r->dirfd, t->name);
+                         imgpipe_ledger_name_owner(r->ledger, t->name, t->url) == 1 &&
+                         imgpipe_store_exists(r->dirfd, t->name)
+                     ? IMGPIPE_JOB_REWRITE
+                     : IMGPIPE_JOB_NEW;
     return rc;
 }
 
