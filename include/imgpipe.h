@@ -101,6 +101,8 @@ typedef struct imgpipe_source_opts {
     int insecure;       /* skip TLS verification */
     const char *cacert; /* PEM file of CA certificates to verify with; NULL: the system's */
     long read_timeout_ms; /* an attempt that receives nothing this long ends; 0: 30 s */
+    const volatile sig_atomic_t *stop; /* set (a signal handler): an API request in flight,
+                                          or its wait to retry, ends (IMGPIPE_ECANCELED) */
 } imgpipe_source_opts;
 
 /* What a source skipped, by reason, for the summary. */

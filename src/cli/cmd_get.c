@@ -345,6 +345,7 @@ int cmd_get(int argc, char **argv)
     cli_set_source_net(g.opts.insecure, g.opts.cacert, g.opts.retries, g.opts.retry_wait_ms);
     cli_set_source_timeouts(g.opts.connect_timeout_ms, g.opts.read_timeout_ms, g.opts.timeout_ms);
     double opened = seconds_now();
+    catch_signals(); /* before the API request: a stop ends it too (cli_open_sources) */
     /* --retry-failed takes the ledger's failures: no source is opened (no API request). */
     if (!g.opts.retry_failed &&
         (rc = cli_open_sources(argc - optind, argv + optind, &sources, &n))) {
@@ -353,7 +354,6 @@ int cmd_get(int argc, char **argv)
     }
     if (g.opts.timeout_ms > 0) /* --timeout is the command's: the API's answer counts */
         g.opts.timeout_ms = deadline_left(g.opts.timeout_ms, seconds_now() - opened);
-    catch_signals();
     g.opts.stop = &cli_stop_signal;
     g.report.opts = &g.opts;
     g.report.limits = " (limits: --max-bytes, --max-pixels)";

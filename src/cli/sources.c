@@ -89,7 +89,8 @@ int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
                               .insecure = source_net.insecure,
                               .cacert = source_net.cacert,
                               .retries = source_net.retries,
-                              .retry_wait_ms = source_net.retry_wait_ms};
+                              .retry_wait_ms = source_net.retry_wait_ms,
+                              .stop = &cli_stop_signal}; /* set once a command catches it */
     for (int i = 0; i < nspecs; i++) {
         if (is_imgur(specs[i]) && (!so.client_id || !*so.client_id)) {
             cli_error(missing_client_id, specs[i]);
@@ -106,8 +107,10 @@ int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
         char err[IMGPIPE_ERRLEN];
         int rc = imgpipe_source_open(&sources[i], specs[i], &so, err);
         if (rc) {
-            cli_error("%s", err);
+            cli_error("%s", cli_stopped_by() ? "interrupted" : err);
             cli_free_sources(sources, i);
+            if (cli_stopped_by()) /* SIGINT or SIGTERM during an API request, or a FIFO's open */
+                return 128 + cli_stopped_by();
             return rc == IMGPIPE_EINVAL || rc == IMGPIPE_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
         }
     }

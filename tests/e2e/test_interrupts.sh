@@ -223,3 +223,32 @@ expect_rc 0 "a rerun with flock as NFS's"
 [ ! -e "$T/unlocked" ] || fail "with NFS's locks: $(cat "$T/unlocked")"
 [ "$(tail -c 1 "$d/.imgpipe/ledger" | od -An -c | tr -d ' ')" = '\n' ] || fail "the torn line stays"
 ok "with flock as NFS's (a POSIX lock), the ledger's torn tail is cut under the lock"
+
+# ---- a stop during the Imgur API request, or while a FIFO list waits for its writer ------
+# The handlers were set only once the sources were open: SIGTERM then killed the process by
+# its default action, with no word. Now the request (or the open) ends, saying so, 143/130.
+start_galleryd --count 4 --latency-ms 20000
+for sig in TERM INT; do
+  RC=0
+  "$IMGPIPE" get -o "$T/api-$sig" imgur:random >"$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 0.7
+  start=$(date +%s%N)
+  kill -"$sig" "$pid"
+  wait "$pid" || RC=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  want=$([ "$sig" = TERM ] && echo 143 || echo 130)
+  expect_rc "$want" "SIG$sig during the API request"
+  expect_err "imgpipe: interrupted" "SIG$sig during the API request"
+  [ "$ms" -lt 5000 ] || fail "SIG$sig during the API request took $ms ms to end the run"
+done
+mkfifo "$T/nowriter.fifo"
+RC=0
+"$IMGPIPE" get -o "$T/fifo-out" "$T/nowriter.fifo" >"$T/out" 2>"$T/err" &
+pid=$!
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid" || RC=$?
+expect_rc 143 "SIGTERM while a FIFO list waits for its writer"
+expect_err "imgpipe: interrupted" "SIGTERM while a FIFO list waits for its writer"
+ok "SIGTERM and SIGINT during the API request or a FIFO's open end the run, saying so"

@@ -44,6 +44,7 @@ struct imgur_pager {
     char *auth; /* the "Authorization: Client-ID ..." header line */
     char *cacert;
     long connect_timeout_ms, timeout_ms, read_timeout_ms, retry_wait_ms;
+    const volatile sig_atomic_t *stop;
     int insecure, retries;
     int next;  /* the page to fetch next, counted from the spec's own page */
     int pages; /* how many pages to fetch in all */
@@ -121,7 +122,8 @@ static void fetch_into(const struct imgur_pager *p, struct page *pg)
                              .insecure = p->insecure,
                              .cacert = p->cacert,
                              .retries = p->retries,
-                             .retry_wait_ms = p->retry_wait_ms};
+                             .retry_wait_ms = p->retry_wait_ms,
+                             .stop = p->stop};
     imgpipe_buf body = {0};
     long status = 0;
     int attempts = 0;
@@ -226,6 +228,7 @@ static int copy_api_config(struct imgur_pager *p, const char *spec, const imgpip
     p->connect_timeout_ms = opts->connect_timeout_ms;
     p->timeout_ms = opts->timeout_ms;
     p->read_timeout_ms = opts->read_timeout_ms;
+    p->stop = opts->stop;
     p->insecure = opts->insecure;
     p->retries = opts->retries;
     p->retry_wait_ms = opts->retry_wait_ms;
