@@ -72,3 +72,46 @@ run_imgpipe links "$T/long.txt"
 expect_rc 0 "a long URL list"
 [ "$(wc -l <"$T/out")" -eq 200000 ] || fail "every line of a long list is a link"
 ok "long list"
+
+# The Client-ID goes into a header line: one with a line break would add headers of its
+# own to every API request (it did: "X-Injected: 1" reached the server). It is refused as
+# the configuration error it is, before any request, and the secret is not echoed.
+port=$(free_port)
+python3 - "$port" "$T/request" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); s.settimeout(8)
+with open(sys.argv[2], "wb") as out:
+    while True:
+        try:
+            c, _ = s.accept()
+        except OSError:
+            break
+        c.settimeout(2); d = b""
+        try:
+            while b"\r\n\r\n" not in d:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                d += chunk
+        except OSError:
+            pass
+        out.write(d); out.flush()
+        c.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"); c.close()
+PY
+BG_PIDS+=($!)
+sleep 0.5
+for cmd in links get; do
+  args=(links imgur:random)
+  [ "$cmd" = links ] || args=(get --retries 0 -o "$T/inj" imgur:random)
+  RC=0
+  IMGUR_API_URL="http://127.0.0.1:$port" IMGUR_CLIENT_ID=$'sekrit\r\nX-Injected: 1' \
+    timeout 30 "$IMGPIPE" "${args[@]}" >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 2 "$cmd with a line break in IMGUR_CLIENT_ID"
+  expect_err "Client-ID" "$cmd with a line break in IMGUR_CLIENT_ID"
+  ! grep -q sekrit "$T/err" "$T/out" || fail "$cmd printed the Client-ID: $(cat "$T/err")"
+  [ ! -e "$T/inj" ] || fail "$cmd created its output with a bad Client-ID"
+done
+! grep -qi "X-Injected" "$T/request" || fail "a header was injected through IMGUR_CLIENT_ID"
+[ ! -s "$T/request" ] || fail "an API request was made with a bad Client-ID: $(cat -A "$T/request")"
+ok "a Client-ID with a line break is a configuration error, no header is injected"

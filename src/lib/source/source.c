@@ -240,6 +240,14 @@ static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_
 {
     if (!opts->client_id || !*opts->client_id)
         return imgpipe_errf(err, IMGPIPE_ECONFIG, "source '%s' needs an Imgur Client-ID", spec);
+    /* The Client-ID goes into a header line as is: a line break in it would add headers
+     * of its own to every API request. It is a secret, so the message does not show it. */
+    for (const unsigned char *c = (const unsigned char *)opts->client_id; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return imgpipe_errf(err, IMGPIPE_ECONFIG,
+                                "source '%s': the Imgur Client-ID holds a control character "
+                                "(a line break?); give the Client-ID alone",
+                                spec);
     if (opts->pages < 0)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "source '%s': negative page count %d", spec,
                             opts->pages);
