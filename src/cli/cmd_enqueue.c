@@ -14,7 +14,7 @@ static const char intro[] =
 static const char outro[] =
     "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
 
-enum { OPT_QUALITY = 256, OPT_FORCE, OPT_S3_ENDPOINT };
+enum { OPT_QUALITY = 256, OPT_FORCE, OPT_S3_ENDPOINT, OPT_PAGES };
 
 static const struct cli_option options[] = {
     {"redis", 'r', "URL",
@@ -53,6 +53,7 @@ static const struct cli_option options[] = {
      "queue links the queue holds or has done already (they\n"
      "are skipped, and counted, without it)",
      OPT_FORCE, 0, 0},
+    {"pages", 0, "N", "read N pages of imgur: listings, 1..1000 (default: 1)", OPT_PAGES, 0, 0},
     {"help", 'h', NULL, "this help", 'h', 0, 0},
 };
 
@@ -87,6 +88,8 @@ static int parse_option(struct enqueue_cli *e, int c)
     case OPT_S3_ENDPOINT:
         o->s3_endpoint = optarg;
         return -1;
+    case OPT_PAGES:
+        return cli_set_pages(optarg) ? CLI_EXIT_USAGE : -1;
     CLI_THUMB_CASES:
         return cli_thumb_option(&o->thumb, c, optarg);
     case 'h':
