@@ -112,7 +112,12 @@ int cmd_enqueue(int argc, char **argv)
     char err[IMGPIPE_ERRLEN];
     imgpipe_queue *q;
     signal(SIGPIPE, SIG_IGN); /* a Redis that closes the socket: an error, not a kill */
-    /* Redis first: an unreachable Redis should not cost an Imgur API request. */
+    /* Usage errors first, then Redis: an unreachable Redis should not cost an Imgur API
+     * request, nor hide a malformed spec or a missing IMGUR_CLIENT_ID (exit 2). */
+    static char *default_spec[] = {"imgur:random"};
+    if (argc - optind > 0 ? cli_check_sources(argc - optind, argv + optind)
+                          : cli_check_sources(1, default_spec))
+        return CLI_EXIT_USAGE;
     if (imgpipe_queue_open(&q, e.url, err)) {
         cli_error("%s", err);
         return CLI_EXIT_FAILED;

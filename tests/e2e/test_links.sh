@@ -115,3 +115,15 @@ done
 ! grep -qi "X-Injected" "$T/request" || fail "a header was injected through IMGUR_CLIENT_ID"
 [ ! -s "$T/request" ] || fail "an API request was made with a bad Client-ID: $(cat -A "$T/request")"
 ok "a Client-ID with a line break is a configuration error, no header is injected"
+
+# Every spec is checked before the first is opened: a malformed one after a good one costs
+# no API request (imgur:random was asked, then the run ended on the bad spec).
+: >"$T/galleryd.log"
+start_galleryd --log
+run_imgpipe links imgur:random imgur:gallery/../etc
+expect_rc 2 "a malformed spec after a good one"
+[ ! -s "$T/out" ] || fail "links printed before a usage error: $(head -3 "$T/out")"
+if grep -a -q 'GET /3/' "$T/galleryd.log"; then
+  fail "an API request before the usage error: $(grep -a 'GET /3/' "$T/galleryd.log")"
+fi
+ok "a malformed spec is a usage error before any API request"

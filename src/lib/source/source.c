@@ -301,6 +301,14 @@ static int open_spec(imgpipe_source *s, const char *spec, const imgpipe_source_o
     return open_lines(s, spec, err);
 }
 
+int imgpipe_source_check(const char *spec, char *err)
+{
+    char path[512];
+    if (strncmp(spec, IMGUR_PREFIX, strlen(IMGUR_PREFIX)) != 0)
+        return IMGPIPE_OK;
+    return imgpipe_imgur_path(spec + strlen(IMGUR_PREFIX), path, sizeof(path), err);
+}
+
 int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_source_opts *opts,
                         char *err)
 {
