@@ -127,3 +127,29 @@ if grep -a -q 'GET /3/' "$T/galleryd.log"; then
   fail "an API request before the usage error: $(grep -a 'GET /3/' "$T/galleryd.log")"
 fi
 ok "a malformed spec is a usage error before any API request"
+
+# The API's 429 with a Retry-After longer than imgpipe waits fails at once and says the
+# wait (README: "a longer Retry-After, said as `retry after N s, longer than the 120 s
+# imgpipe waits`"; "Imgur API requests are retried alike"); the API's text stays.
+port=$(free_port)
+python3 - "$port" <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        b = b'{"data":{"error":"Too Many Requests"},"success":false,"status":429}'
+        self.send_response(429)
+        self.send_header("Retry-After", "3600")
+        self.send_header("X-RateLimit-ClientRemaining", "0")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers(); self.wfile.write(b)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+BG_PIDS+=($!)
+wait_until 5 "the 429 server" curl -s -o /dev/null "http://127.0.0.1:$port/"
+RC=0
+IMGUR_API_URL="http://127.0.0.1:$port" timeout 30 "$IMGPIPE" links >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "an API answering 429 with Retry-After: 3600"
+expect_err "Too Many Requests" "the API's text on a 429"
+expect_err "retry after 3600 s, longer than the 120 s imgpipe waits" "the wait of a 429"
+ok "an API 429 with a long Retry-After says the wait"

@@ -82,10 +82,16 @@ static int page_url(const struct imgur_pager *p, int page, char *url, size_t cap
     return IMGPIPE_OK;
 }
 
-/* An API failure is reported with the API's own words when the body has them. */
-static int imgur_http_error(const char *url, long status, const imgpipe_buf *body,
+/* An API failure is reported with the API's own words when the body has them, and with
+ * the wait the API asked for (why's "(... retry after N s ...)"), so the user knows when
+ * to try again: a Retry-After longer than imgpipe waits ends the request at once. */
+static int imgur_http_error(const char *url, long status, const imgpipe_buf *body, const char *why,
                             const char *tries, char *err)
 {
+    const char *wait = strstr(why, "retry after") ? strchr(why, '(') : NULL;
+    char more[IMGPIPE_ERRLEN / 2] = "";
+    if (wait)
+        snprintf(more, sizeof(more), " %s", wait);
     char api_err[IMGPIPE_ERRLEN] = "";
     imgpipe_strvec ignored = {0};
     imgpipe_source_counts c = {0};
@@ -94,9 +100,10 @@ static int imgur_http_error(const char *url, long status, const imgpipe_buf *bod
         api_err[0] = '\0';
     imgpipe_strvec_free(&ignored);
     if (api_err[0])
-        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s%s", url, status, api_err, tries);
-    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text%s", url, status,
-                        tries);
+        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s%s%s", url, status, api_err, more,
+                            tries);
+    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text%s%s", url, status,
+                        more, tries);
 }
 
 static uint64_t items_seen(const imgpipe_source_counts *c)
@@ -130,7 +137,7 @@ static void fetch_into(const struct imgur_pager *p, struct page *pg)
     if (attempts > 1)
         snprintf(tries, sizeof(tries), " (after %d attempts)", attempts);
     if (rc == IMGPIPE_EHTTP)
-        rc = imgur_http_error(url, status, &body, tries, pg->err);
+        rc = imgur_http_error(url, status, &body, why, tries, pg->err);
     else if (rc)
         imgpipe_errf(pg->err, rc, "Imgur API request %s failed: %s%s", url, why, tries);
     else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &pg->links, &pg->counts,
