@@ -153,3 +153,14 @@ expect_rc 1 "an API answering 429 with Retry-After: 3600"
 expect_err "Too Many Requests" "the API's text on a 429"
 expect_err "retry after 3600 s, longer than the 120 s imgpipe waits" "the wait of a 429"
 ok "an API 429 with a long Retry-After says the wait"
+
+# A Client-ID the API refuses (403) says what to do, and does not show the Client-ID.
+start_galleryd --client-id the-right-one
+RC=0
+IMGUR_CLIENT_ID=wrongsecret42 timeout 30 "$IMGPIPE" links >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "a refused Client-ID"
+expect_err "HTTP 403" "a refused Client-ID"
+expect_err "refused the Client-ID: check it" "a refused Client-ID"
+expect_err "api.imgur.com/oauth2/addclient" "a refused Client-ID"
+! grep -q wrongsecret42 "$T/err" "$T/out" || fail "the Client-ID was printed: $(cat "$T/err")"
+ok "a refused Client-ID says what to do"

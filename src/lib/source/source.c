@@ -92,6 +92,10 @@ static int imgur_http_error(const char *url, long status, const imgpipe_buf *bod
     char more[IMGPIPE_ERRLEN / 2] = "";
     if (wait)
         snprintf(more, sizeof(more), " %s", wait);
+    else if (status == 401 || status == 403) /* what to do, not only what Imgur said */
+        snprintf(more, sizeof(more),
+                 " (the API refused the Client-ID: check it, or register "
+                 "an application at https://api.imgur.com/oauth2/addclient)");
     char api_err[IMGPIPE_ERRLEN] = "";
     imgpipe_strvec ignored = {0};
     imgpipe_source_counts c = {0};
