@@ -127,6 +127,11 @@ typedef struct imgpipe_source imgpipe_source;
 int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_source_opts *opts,
                         char *err);
 
+/* Checks the form of an imgur: spec, with no request (other specs pass: a file is read at
+ * open): IMGPIPE_OK, or IMGPIPE_EINVAL with a message that lists the accepted forms. For a
+ * caller that has other things to reach first (Redis) and wants usage errors before. */
+int imgpipe_source_check(const char *spec, char *err);
+
 /* Next link: 1 and *url set (borrowed, valid until the next call), 0 at the end,
  * negative on a read error or a failed API request for a later page. Blocks while it
  * fetches a page. */

@@ -89,6 +89,9 @@ enum { CLI_OPT_FIT = 1100, CLI_OPT_UPSCALE, CLI_OPT_PAD_COLOUR, CLI_OPT_FORMAT, 
 /* Takes one of them (arg: its value): -1 to go on, or CLI_EXIT_USAGE (printed). */
 int cli_thumb_option(imgpipe_thumb_opts *t, int c, const char *arg);
 
+/* The specs' usage and configuration errors (a malformed imgur: spec, IMGUR_CLIENT_ID
+ * unset), printed, with no request: 0 or CLI_EXIT_USAGE. cli_open_sources does it too. */
+int cli_check_sources(int nspecs, char **specs);
 /* Opens every source spec (imgur:random when there is none), reading IMGUR_CLIENT_ID and
  * IMGUR_API_URL. On failure prints why and returns the exit code; *out is then NULL. */
 int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n);

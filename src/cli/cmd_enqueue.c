@@ -14,7 +14,7 @@ static const char intro[] =
 static const char outro[] =
     "Exit status: 0 queued, 1 Redis or a source failed, 2 usage or configuration error.\n";
 
-enum { OPT_QUALITY = 256, OPT_FORCE, OPT_S3_ENDPOINT };
+enum { OPT_QUALITY = 256, OPT_FORCE, OPT_S3_ENDPOINT, OPT_PAGES };
 
 static const struct cli_option options[] = {
     {"redis", 'r', "URL",
@@ -53,6 +53,7 @@ static const struct cli_option options[] = {
      "queue links the queue holds or has done already (they\n"
      "are skipped, and counted, without it)",
      OPT_FORCE, 0, 0},
+    {"pages", 0, "N", "read N pages of imgur: listings, 1..1000 (default: 1)", OPT_PAGES, 0, 0},
     {"help", 'h', NULL, "this help", 'h', 0, 0},
 };
 
@@ -87,6 +88,8 @@ static int parse_option(struct enqueue_cli *e, int c)
     case OPT_S3_ENDPOINT:
         o->s3_endpoint = optarg;
         return -1;
+    case OPT_PAGES:
+        return cli_set_pages(optarg) ? CLI_EXIT_USAGE : -1;
     CLI_THUMB_CASES:
         return cli_thumb_option(&o->thumb, c, optarg);
     case 'h':
@@ -109,7 +112,12 @@ int cmd_enqueue(int argc, char **argv)
     char err[IMGPIPE_ERRLEN];
     imgpipe_queue *q;
     signal(SIGPIPE, SIG_IGN); /* a Redis that closes the socket: an error, not a kill */
-    /* Redis first: an unreachable Redis should not cost an Imgur API request. */
+    /* Usage errors first, then Redis: an unreachable Redis should not cost an Imgur API
+     * request, nor hide a malformed spec or a missing IMGUR_CLIENT_ID (exit 2). */
+    static char *default_spec[] = {"imgur:random"};
+    if (argc - optind > 0 ? cli_check_sources(argc - optind, argv + optind)
+                          : cli_check_sources(1, default_spec))
+        return CLI_EXIT_USAGE;
     if (imgpipe_queue_open(&q, e.url, err)) {
         cli_error("%s", err);
         return CLI_EXIT_FAILED;

@@ -73,6 +73,25 @@ static int is_imgur(const char *spec)
     return strncmp(spec, "imgur:", 6) == 0;
 }
 
+/* The usage and configuration errors of the specs, found with no request: every spec is
+ * checked before the first is opened, so a bad one costs no API request. */
+int cli_check_sources(int nspecs, char **specs)
+{
+    const char *client_id = getenv("IMGUR_CLIENT_ID");
+    for (int i = 0; i < nspecs; i++) {
+        char err[IMGPIPE_ERRLEN];
+        if (imgpipe_source_check(specs[i], err)) {
+            cli_error("%s", err);
+            return CLI_EXIT_USAGE;
+        }
+        if (is_imgur(specs[i]) && (!client_id || !*client_id)) {
+            cli_error(missing_client_id, specs[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
 {
     static char *default_spec[] = {"imgur:random"};
@@ -91,12 +110,8 @@ int cli_open_sources(int nspecs, char **specs, imgpipe_source ***out, int *n)
                               .retries = source_net.retries,
                               .retry_wait_ms = source_net.retry_wait_ms,
                               .stop = &cli_stop_signal}; /* set once a command catches it */
-    for (int i = 0; i < nspecs; i++) {
-        if (is_imgur(specs[i]) && (!so.client_id || !*so.client_id)) {
-            cli_error(missing_client_id, specs[i]);
-            return CLI_EXIT_USAGE;
-        }
-    }
+    if (cli_check_sources(nspecs, specs))
+        return CLI_EXIT_USAGE;
     imgpipe_source **sources = calloc((size_t)nspecs, sizeof(*sources));
     if (!sources) {
         cli_error("out of memory");

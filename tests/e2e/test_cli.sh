@@ -163,3 +163,17 @@ export IMGUR_CLIENT_ID=x
 run_imgpipe links imgur:gallery/../etc
 expect_rc 2 "a malformed imgur: spec"
 ok "missing client id and bad specs"
+
+# enqueue says a usage error as such even when Redis is down (it asked Redis first, and
+# exited 1 with "cannot connect to Redis", hiding the exit status 2 README promises).
+run_imgpipe enqueue -r redis://127.0.0.1:9 imgur:gallery/../etc
+expect_rc 2 "enqueue of a malformed imgur: spec, Redis down"
+expect_err "invalid Imgur spec" "enqueue of a malformed imgur: spec, Redis down"
+for v in unset empty; do
+  if [ $v = unset ]; then unset IMGUR_CLIENT_ID; else export IMGUR_CLIENT_ID=; fi
+  run_imgpipe enqueue -r redis://127.0.0.1:9 imgur:gallery/hot
+  expect_rc 2 "enqueue with IMGUR_CLIENT_ID $v, Redis down"
+  expect_err "IMGUR_CLIENT_ID" "enqueue with IMGUR_CLIENT_ID $v, Redis down"
+done
+export IMGUR_CLIENT_ID=x
+ok "enqueue: usage errors before Redis"

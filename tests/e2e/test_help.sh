@@ -163,3 +163,17 @@ grep -q -- "lacks options of the table: --queue" "$T/drift.err" &&
   grep -q -- "has options the table does not: --kueue" "$T/drift.err" ||
   fail "a man page missing --queue is not caught: $(cat "$T/drift.err")"
 ok "a man page that drifts from the table is caught"
+
+# The source forms: every imgur: spec of README's SOURCE table is in the man page's
+# SOURCES and in `imgpipe --help` (the man page lacked imgur:r/ and imgur:tag/).
+grep -o '^| `imgur:[a-z]*' "$src/README.md" | sed 's/^| `//' | sort -u >"$T/readme-specs"
+[ "$(wc -l <"$T/readme-specs")" -ge 5 ] || fail "README's SOURCE table: $(cat "$T/readme-specs")"
+sed -n '/^\.SH SOURCES/,/^\.SH /p' "$man1" | grep -o '^\.BI\? imgur:[a-z]*' |
+  sed 's/^\.BI\? //' | sort -u >"$T/man-specs"
+cmp -s "$T/readme-specs" "$T/man-specs" ||
+  fail "README names the sources $(tr '\n' ' ' <"$T/readme-specs"), the man page's SOURCES $(tr '\n' ' ' <"$T/man-specs")"
+run_imgpipe --help
+while read -r spec; do
+  grep -q -- "$spec" "$T/out" || fail "imgpipe --help does not name the source $spec"
+done <"$T/readme-specs"
+ok "README, the man page and --help name the same imgur: sources"

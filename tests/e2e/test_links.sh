@@ -72,3 +72,95 @@ run_imgpipe links "$T/long.txt"
 expect_rc 0 "a long URL list"
 [ "$(wc -l <"$T/out")" -eq 200000 ] || fail "every line of a long list is a link"
 ok "long list"
+
+# The Client-ID goes into a header line: one with a line break would add headers of its
+# own to every API request (it did: "X-Injected: 1" reached the server). It is refused as
+# the configuration error it is, before any request, and the secret is not echoed.
+port=$(free_port)
+python3 - "$port" "$T/request" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); s.settimeout(8)
+with open(sys.argv[2], "wb") as out:
+    while True:
+        try:
+            c, _ = s.accept()
+        except OSError:
+            break
+        c.settimeout(2); d = b""
+        try:
+            while b"\r\n\r\n" not in d:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                d += chunk
+        except OSError:
+            pass
+        out.write(d); out.flush()
+        c.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"); c.close()
+PY
+BG_PIDS+=($!)
+sleep 0.5
+for cmd in links get; do
+  args=(links imgur:random)
+  [ "$cmd" = links ] || args=(get --retries 0 -o "$T/inj" imgur:random)
+  RC=0
+  IMGUR_API_URL="http://127.0.0.1:$port" IMGUR_CLIENT_ID=$'sekrit\r\nX-Injected: 1' \
+    timeout 30 "$IMGPIPE" "${args[@]}" >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 2 "$cmd with a line break in IMGUR_CLIENT_ID"
+  expect_err "Client-ID" "$cmd with a line break in IMGUR_CLIENT_ID"
+  ! grep -q sekrit "$T/err" "$T/out" || fail "$cmd printed the Client-ID: $(cat "$T/err")"
+  [ ! -e "$T/inj" ] || fail "$cmd created its output with a bad Client-ID"
+done
+! grep -qi "X-Injected" "$T/request" || fail "a header was injected through IMGUR_CLIENT_ID"
+[ ! -s "$T/request" ] || fail "an API request was made with a bad Client-ID: $(cat -A "$T/request")"
+ok "a Client-ID with a line break is a configuration error, no header is injected"
+
+# Every spec is checked before the first is opened: a malformed one after a good one costs
+# no API request (imgur:random was asked, then the run ended on the bad spec).
+: >"$T/galleryd.log"
+start_galleryd --log
+run_imgpipe links imgur:random imgur:gallery/../etc
+expect_rc 2 "a malformed spec after a good one"
+[ ! -s "$T/out" ] || fail "links printed before a usage error: $(head -3 "$T/out")"
+if grep -a -q 'GET /3/' "$T/galleryd.log"; then
+  fail "an API request before the usage error: $(grep -a 'GET /3/' "$T/galleryd.log")"
+fi
+ok "a malformed spec is a usage error before any API request"
+
+# The API's 429 with a Retry-After longer than imgpipe waits fails at once and says the
+# wait (README: "a longer Retry-After, said as `retry after N s, longer than the 120 s
+# imgpipe waits`"; "Imgur API requests are retried alike"); the API's text stays.
+port=$(free_port)
+python3 - "$port" <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        b = b'{"data":{"error":"Too Many Requests"},"success":false,"status":429}'
+        self.send_response(429)
+        self.send_header("Retry-After", "3600")
+        self.send_header("X-RateLimit-ClientRemaining", "0")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers(); self.wfile.write(b)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+BG_PIDS+=($!)
+wait_until 5 "the 429 server" curl -s -o /dev/null "http://127.0.0.1:$port/"
+RC=0
+IMGUR_API_URL="http://127.0.0.1:$port" timeout 30 "$IMGPIPE" links >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "an API answering 429 with Retry-After: 3600"
+expect_err "Too Many Requests" "the API's text on a 429"
+expect_err "retry after 3600 s, longer than the 120 s imgpipe waits" "the wait of a 429"
+ok "an API 429 with a long Retry-After says the wait"
+
+# A Client-ID the API refuses (403) says what to do, and does not show the Client-ID.
+start_galleryd --client-id the-right-one
+RC=0
+IMGUR_CLIENT_ID=wrongsecret42 timeout 30 "$IMGPIPE" links >"$T/out" 2>"$T/err" || RC=$?
+expect_rc 1 "a refused Client-ID"
+expect_err "HTTP 403" "a refused Client-ID"
+expect_err "refused the Client-ID: check it" "a refused Client-ID"
+expect_err "api.imgur.com/oauth2/addclient" "a refused Client-ID"
+! grep -q wrongsecret42 "$T/err" "$T/out" || fail "the Client-ID was printed: $(cat "$T/err")"
+ok "a refused Client-ID says what to do"

@@ -83,10 +83,20 @@ static int page_url(const struct imgur_pager *p, int page, char *url, size_t cap
     return IMGPIPE_OK;
 }
 
-/* An API failure is reported with the API's own words when the body has them. */
-static int imgur_http_error(const char *url, long status, const imgpipe_buf *body,
+/* An API failure is reported with the API's own words when the body has them, and with
+ * the wait the API asked for (why's "(... retry after N s ...)"), so the user knows when
+ * to try again: a Retry-After longer than imgpipe waits ends the request at once. */
+static int imgur_http_error(const char *url, long status, const imgpipe_buf *body, const char *why,
                             const char *tries, char *err)
 {
+    const char *wait = strstr(why, "retry after") ? strchr(why, '(') : NULL;
+    char more[IMGPIPE_ERRLEN / 2] = "";
+    if (wait)
+        snprintf(more, sizeof(more), " %s", wait);
+    else if (status == 401 || status == 403) /* what to do, not only what Imgur said */
+        snprintf(more, sizeof(more),
+                 " (the API refused the Client-ID: check it, or register "
+                 "an application at https://api.imgur.com/oauth2/addclient)");
     char api_err[IMGPIPE_ERRLEN] = "";
     imgpipe_strvec ignored = {0};
     imgpipe_source_counts c = {0};
@@ -95,9 +105,10 @@ static int imgur_http_error(const char *url, long status, const imgpipe_buf *bod
         api_err[0] = '\0';
     imgpipe_strvec_free(&ignored);
     if (api_err[0])
-        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s%s", url, status, api_err, tries);
-    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text%s", url, status,
-                        tries);
+        return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld: %s%s%s", url, status, api_err, more,
+                            tries);
+    return imgpipe_errf(err, IMGPIPE_EHTTP, "%s: HTTP %ld with no error text%s%s", url, status,
+                        more, tries);
 }
 
 static uint64_t items_seen(const imgpipe_source_counts *c)
@@ -132,7 +143,7 @@ static void fetch_into(const struct imgur_pager *p, struct page *pg)
     if (attempts > 1)
         snprintf(tries, sizeof(tries), " (after %d attempts)", attempts);
     if (rc == IMGPIPE_EHTTP)
-        rc = imgur_http_error(url, status, &body, tries, pg->err);
+        rc = imgur_http_error(url, status, &body, why, tries, pg->err);
     else if (rc)
         imgpipe_errf(pg->err, rc, "Imgur API request %s failed: %s%s", url, why, tries);
     else if ((rc = imgpipe_imgur_parse((const char *)body.data, body.len, &pg->links, &pg->counts,
@@ -243,6 +254,14 @@ static int open_imgur(imgpipe_source *s, const char *spec, const imgpipe_source_
 {
     if (!opts->client_id || !*opts->client_id)
         return imgpipe_errf(err, IMGPIPE_ECONFIG, "source '%s' needs an Imgur Client-ID", spec);
+    /* The Client-ID goes into a header line as is: a line break in it would add headers
+     * of its own to every API request. It is a secret, so the message does not show it. */
+    for (const unsigned char *c = (const unsigned char *)opts->client_id; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return imgpipe_errf(err, IMGPIPE_ECONFIG,
+                                "source '%s': the Imgur Client-ID holds a control character "
+                                "(a line break?); give the Client-ID alone",
+                                spec);
     if (opts->pages < 0)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "source '%s': negative page count %d", spec,
                             opts->pages);
@@ -294,6 +313,14 @@ static int open_spec(imgpipe_source *s, const char *spec, const imgpipe_source_o
         return imgpipe_strvec_push(&s->links, spec);
     }
     return open_lines(s, spec, err);
+}
+
+int imgpipe_source_check(const char *spec, char *err)
+{
+    char path[512];
+    if (strncmp(spec, IMGUR_PREFIX, strlen(IMGUR_PREFIX)) != 0)
+        return IMGPIPE_OK;
+    return imgpipe_imgur_path(spec + strlen(IMGUR_PREFIX), path, sizeof(path), err);
 }
 
 int imgpipe_source_open(imgpipe_source **out, const char *spec, const imgpipe_source_opts *opts,
