@@ -168,3 +168,26 @@ run_imgpipe thumbs -o "$T/elsewhere" "$T/pics"
 expect_rc 2 "thumbs -o DIR"
 [ "$(s3_refusals)" -eq 0 ] || fail "signatures refused: $(grep REFUSED "$S3_LOG")"
 ok "thumbs -o s3://: thumbnails in the bucket, a name of another file's object refused"
+
+# 9. SIGTERM while a PUT waits on a silent service: the transfer in flight is ended (not
+#    after --read-timeout), exit 143, no object is half-written, and a rerun completes.
+start_s3verify --hang-puts 1
+"$IMGPIPE" get -o s3://shots/term --state "$T/stt" -t 32x32 -j 1 --read-timeout 20 \
+  "$T/links.txt" >"$T/out" 2>"$T/err" &
+GP=$!
+BG_PIDS+=("$GP")
+wait_until 10 "a PUT held by the proxy" grep -q '^HUNG PUT' "$S3_LOG"
+t0=$(date +%s)
+kill -TERM "$GP"
+RC=0
+wait "$GP" || RC=$?
+expect_rc 143 "get stopped by SIGTERM mid-PUT"
+[ $(($(date +%s) - t0)) -le 5 ] || fail "SIGTERM waited $(($(date +%s) - t0)) s for the PUT in flight"
+start_s3verify
+run_imgpipe get -o s3://shots/term --state "$T/stt" -t 32x32 -j 1 "$T/links.txt"
+expect_rc 0 "rerun after SIGTERM"
+s3_cli list shots term/ >"$T/list"
+[ "$(wc -l <"$T/list")" -eq $((2 * $(wc -l <"$T/links.txt"))) ] ||
+  fail "after the rerun: $(cat "$T/list")"
+! cut -f1 "$T/list" | grep -q -- '-[0-9a-f]\{8\}' || fail "the rerun renamed a link: $(cat "$T/list")"
+ok "SIGTERM ends a PUT in flight at once (exit 143); the rerun completes under the same names"
