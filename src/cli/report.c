@@ -103,7 +103,10 @@ static const char *item_state(const imgpipe_item *item)
 static void item_json(const struct cli_report *r, const imgpipe_item *item)
 {
     char path[4600];
-    item_path(r, item->name, path, sizeof(path));
+    if (r->names_are_paths) /* thumbs -o s3://: the file read, not the bucket */
+        snprintf(path, sizeof(path), "%s", item->name);
+    else
+        item_path(r, item->name, path, sizeof(path));
     fputs("{\"url\":", stdout);
     cli_json_string(stdout, item->url);
     fputs(",\"path\":", stdout);

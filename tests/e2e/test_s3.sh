@@ -156,6 +156,13 @@ for f in "$T"/pics/*; do
 done
 run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics"
 expect_rc 0 "thumbs into the bucket again (its own objects are rewritten)"
+f1=$(ls "$T/pics" | head -1)
+run_imgpipe thumbs --json -o s3://shots/th -s 48x48 "$T/pics" "$T/pics/$f1" "$T/pics/./$f1"
+expect_rc 0 "thumbs of a folder and one of its files (one file named thrice, not two of one name)"
+[ "$(grep -c '"status":"ok"' "$T/out")" -eq 3 ] || fail "thumbs: 3 files expected: $(cat "$T/out")"
+for f in "$T"/pics/*; do
+  grep -qF "\"path\":\"$f\"," "$T/out" || fail "thumbs --json: the path of $f is not the file: $(cat "$T/out")"
+done
 run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics2" "$T/pics3"
 expect_rc 2 "thumbs of two files of one name"
 expect_err "would have the same thumbnail name" "thumbs of two files of one name"
