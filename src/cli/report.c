@@ -240,8 +240,10 @@ static void summary_line(const struct cli_report *r, const imgpipe_summary *s, c
     fprintf(stderr, ", in %.2f s", s->seconds);
     if (s->seconds > 0 && s->done)
         fprintf(stderr, " (%.1f images/s)", (double)s->done / s->seconds);
-    if (r->opts->dir)
-        fprintf(stderr, " -> %s/", r->opts->dir);
+    if (r->opts->dir) { /* one '/' after the folder, given with one (s3://b/p/) or not */
+        size_t n = strlen(r->opts->dir);
+        fprintf(stderr, " -> %s%s", r->opts->dir, n && r->opts->dir[n - 1] == '/' ? "" : "/");
+    }
     fputc('\n', stderr);
 }
 

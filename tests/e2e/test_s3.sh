@@ -63,6 +63,11 @@ grep -q "$N already done" "$T/err" || fail "rerun: expected $N already done: $(c
 [ "$(s3_put_count)" -eq "$puts" ] || fail "the rerun PUT again"
 [ "$(image_requests)" -eq "$got" ] || fail "the rerun downloaded again"
 ok "a rerun with the same --state skips every link (no download, no PUT)"
+run_imgpipe get -o s3://shots/slash/ --no-ledger "$(head -1 "$T/links.txt")"
+expect_rc 0 "get into a prefix given with a trailing slash"
+[ -n "$(s3_cli list shots slash/)" ] && [ -z "$(s3_cli list shots slash//)" ] ||
+  fail "a trailing slash made another key: $(s3_cli list shots slash)"
+grep -q -- '-> s3://shots/slash/$' "$T/err" || fail "the summary names the prefix oddly: $(cat "$T/err")"
 
 # 3. A name whose object another URL wrote is not taken: the link gets another name.
 printf 'not ours' >"$T/theirs"
