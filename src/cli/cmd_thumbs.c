@@ -104,7 +104,8 @@ static int parse_option(imgpipe_get_opts *o, struct cli_report *r, int c)
 int cmd_thumbs(int argc, char **argv)
 {
     imgpipe_get_opts o = {.mode = IMGPIPE_MODE_THREADS};
-    struct cli_report report = {.opts = &o, .limits = " (limit: --max-pixels)"};
+    struct cli_report report = {
+        .opts = &o, .names_are_paths = 1, .limits = " (limit: --max-pixels)"};
     int c;
     while ((c = cli_getopt(&cli_thumbs_command, argc, argv)) != -1) {
         int rc = parse_option(&o, &report, c);

@@ -103,7 +103,10 @@ static const char *item_state(const imgpipe_item *item)
 static void item_json(const struct cli_report *r, const imgpipe_item *item)
 {
     char path[4600];
-    item_path(r, item->name, path, sizeof(path));
+    if (r->names_are_paths) /* thumbs -o s3://: the file read, not the bucket */
+        snprintf(path, sizeof(path), "%s", item->name);
+    else
+        item_path(r, item->name, path, sizeof(path));
     fputs("{\"url\":", stdout);
     cli_json_string(stdout, item->url);
     fputs(",\"path\":", stdout);
@@ -237,8 +240,10 @@ static void summary_line(const struct cli_report *r, const imgpipe_summary *s, c
     fprintf(stderr, ", in %.2f s", s->seconds);
     if (s->seconds > 0 && s->done)
         fprintf(stderr, " (%.1f images/s)", (double)s->done / s->seconds);
-    if (r->opts->dir)
-        fprintf(stderr, " -> %s/", r->opts->dir);
+    if (r->opts->dir) { /* one '/' after the folder, given with one (s3://b/p/) or not */
+        size_t n = strlen(r->opts->dir);
+        fprintf(stderr, " -> %s%s", r->opts->dir, n && r->opts->dir[n - 1] == '/' ? "" : "/");
+    }
     fputc('\n', stderr);
 }
 

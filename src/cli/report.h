@@ -18,6 +18,7 @@ struct cli_report {
     const char *stats_path;             /* --stats FILE, or NULL */
     const char *limits; /* appended to a failure over a limit: the options that set them */
     const imgpipe_get_opts *opts; /* for the thumbnails' names and the directory */
+    int names_are_paths;          /* thumbs: an item's name is its file's path, not a name in dir */
     uint64_t total;               /* links expected, 0 when unknown (URL lists) */
     uint64_t done, failed, skipped, bytes;
     uint64_t by_reason[CLI_REASONS];

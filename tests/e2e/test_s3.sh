@@ -63,6 +63,11 @@ grep -q "$N already done" "$T/err" || fail "rerun: expected $N already done: $(c
 [ "$(s3_put_count)" -eq "$puts" ] || fail "the rerun PUT again"
 [ "$(image_requests)" -eq "$got" ] || fail "the rerun downloaded again"
 ok "a rerun with the same --state skips every link (no download, no PUT)"
+run_imgpipe get -o s3://shots/slash/ --no-ledger "$(head -1 "$T/links.txt")"
+expect_rc 0 "get into a prefix given with a trailing slash"
+[ -n "$(s3_cli list shots slash/)" ] && [ -z "$(s3_cli list shots slash//)" ] ||
+  fail "a trailing slash made another key: $(s3_cli list shots slash)"
+grep -q -- '-> s3://shots/slash/$' "$T/err" || fail "the summary names the prefix oddly: $(cat "$T/err")"
 
 # 3. A name whose object another URL wrote is not taken: the link gets another name.
 printf 'not ours' >"$T/theirs"
@@ -156,6 +161,13 @@ for f in "$T"/pics/*; do
 done
 run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics"
 expect_rc 0 "thumbs into the bucket again (its own objects are rewritten)"
+f1=$(ls "$T/pics" | head -1)
+run_imgpipe thumbs --json -o s3://shots/th -s 48x48 "$T/pics" "$T/pics/$f1" "$T/pics/./$f1"
+expect_rc 0 "thumbs of a folder and one of its files (one file named thrice, not two of one name)"
+[ "$(grep -c '"status":"ok"' "$T/out")" -eq 3 ] || fail "thumbs: 3 files expected: $(cat "$T/out")"
+for f in "$T"/pics/*; do
+  grep -qF "\"path\":\"$f\"," "$T/out" || fail "thumbs --json: the path of $f is not the file: $(cat "$T/out")"
+done
 run_imgpipe thumbs -o s3://shots/th -s 48x48 "$T/pics2" "$T/pics3"
 expect_rc 2 "thumbs of two files of one name"
 expect_err "would have the same thumbnail name" "thumbs of two files of one name"
@@ -168,3 +180,26 @@ run_imgpipe thumbs -o "$T/elsewhere" "$T/pics"
 expect_rc 2 "thumbs -o DIR"
 [ "$(s3_refusals)" -eq 0 ] || fail "signatures refused: $(grep REFUSED "$S3_LOG")"
 ok "thumbs -o s3://: thumbnails in the bucket, a name of another file's object refused"
+
+# 9. SIGTERM while a PUT waits on a silent service: the transfer in flight is ended (not
+#    after --read-timeout), exit 143, no object is half-written, and a rerun completes.
+start_s3verify --hang-puts 1
+"$IMGPIPE" get -o s3://shots/term --state "$T/stt" -t 32x32 -j 1 --read-timeout 20 \
+  "$T/links.txt" >"$T/out" 2>"$T/err" &
+GP=$!
+BG_PIDS+=("$GP")
+wait_until 10 "a PUT held by the proxy" grep -q '^HUNG PUT' "$S3_LOG"
+t0=$(date +%s)
+kill -TERM "$GP"
+RC=0
+wait "$GP" || RC=$?
+expect_rc 143 "get stopped by SIGTERM mid-PUT"
+[ $(($(date +%s) - t0)) -le 5 ] || fail "SIGTERM waited $(($(date +%s) - t0)) s for the PUT in flight"
+start_s3verify
+run_imgpipe get -o s3://shots/term --state "$T/stt" -t 32x32 -j 1 "$T/links.txt"
+expect_rc 0 "rerun after SIGTERM"
+s3_cli list shots term/ >"$T/list"
+[ "$(wc -l <"$T/list")" -eq $((2 * $(wc -l <"$T/links.txt"))) ] ||
+  fail "after the rerun: $(cat "$T/list")"
+! cut -f1 "$T/list" | grep -q -- '-[0-9a-f]\{8\}' || fail "the rerun renamed a link: $(cat "$T/list")"
+ok "SIGTERM ends a PUT in flight at once (exit 143); the rerun completes under the same names"

@@ -45,6 +45,7 @@ struct s3_req {
     char etag[80];
     char meta_url[2048];
     int transient, config; /* worth another attempt; the bucket or credentials are wrong */
+    const volatile sig_atomic_t *abort;
     char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -227,6 +228,13 @@ static int request_url(const imgpipe_s3 *s, const char *name, char *url, size_t 
                : IMGPIPE_EINVAL;
 }
 
+/* Non-zero ends the transfer: a stopped get does not wait for a service that is silent. */
+static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+    (void)dlt, (void)dln, (void)ult, (void)uln;
+    return imgpipe_stop_set(((const struct s3_req *)ud)->abort);
+}
+
 static void setup(imgpipe_s3 *s, CURL *e, const char *url, struct s3_req *rq)
 {
     const imgpipe_s3_config *c = &s->cfg;
@@ -252,6 +260,12 @@ static void setup(imgpipe_s3 *s, CURL *e, const char *url, struct s3_req *rq)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, rq);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);
+    rq->abort = c->abort;
+    if (c->abort) {
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, rq);
+    }
     if (c->cacert)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->cacert);
     if (c->insecure) {
@@ -280,6 +294,8 @@ static void error_code(const struct s3_req *rq, char *code, size_t cap)
 static int classify(struct s3_req *rq, CURLcode crc, const char *url, char *err)
 {
     char code[64];
+    if (crc == CURLE_ABORTED_BY_CALLBACK)
+        return imgpipe_errf(err, IMGPIPE_ECANCELED, "%s %s: interrupted", rq->method, url);
     if (crc != CURLE_OK) {
         rq->transient = 1;
         return imgpipe_errf(err, crc == CURLE_OPERATION_TIMEDOUT ? IMGPIPE_ETIMEOUT : IMGPIPE_ENET,

@@ -24,6 +24,9 @@ typedef struct imgpipe_s3_config {
     int insecure;
     const char *cacert;
     const volatile sig_atomic_t *stop; /* set: retries stop waiting */
+    /* set: a request in flight is ended too (IMGPIPE_ECANCELED); NULL: it is finished, as a
+     * worker finishes its jobs in flight on SIGTERM */
+    const volatile sig_atomic_t *abort;
 } imgpipe_s3_config;
 
 typedef struct imgpipe_s3 imgpipe_s3;

@@ -72,7 +72,8 @@ static int open_output(imgpipe_run *r, char *err)
                              .retry_wait_ms = o->retry_wait_ms,
                              .insecure = o->insecure,
                              .cacert = o->cacert,
-                             .stop = o->stop};
+                             .stop = o->stop,
+                             .abort = o->stop}; /* "ends the transfers in flight" */
     int rc = imgpipe_s3_open(&r->s3, dir, &cfg, err);
     if (rc == IMGPIPE_OK)
         rc = imgpipe_s3_check(r->s3, err);

@@ -192,29 +192,65 @@ static int by_base(const void *a, const void *b)
     return strcmp(base_name(*(char *const *)a), base_name(*(char *const *)b));
 }
 
-/* IMGPIPE_EINVAL when two of the files have one name (sorted by name: O(n log n)). */
-static int same_names(const imgpipe_strvec *files, const char *dir, char *err)
+/* 1 when a and b are one file named twice (`pics pics/a.jpg`, `a.jpg ./a.jpg`): lstat, so
+ * that a symbolic link is not taken for its target. */
+static int same_file(const char *a, const char *b)
 {
-    char **v = files->n ? malloc(files->n * sizeof(*v)) : NULL;
-    if (files->n && !v)
+    struct stat sa, sb;
+    return lstat(a, &sa) == 0 && lstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Of a and b (one file named twice), removes the one named later and returns the other:
+ * the file keeps the path it was first named by. */
+static char *drop_later(imgpipe_strvec *files, char *a, char *b)
+{
+    char *keep = NULL, *drop = NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < files->n; i++) {
+        char *p = files->v[i];
+        if ((p == a || p == b) && !keep)
+            keep = p, drop = p == a ? b : a;
+        else if (p == drop) {
+            free(p);
+            continue;
+        }
+        files->v[j++] = p;
+    }
+    files->n = j;
+    return keep;
+}
+
+/* IMGPIPE_EINVAL when two files have one name (sorted by name: O(n log n)); one file
+ * named twice is kept once, as its two thumbnails would be one object. */
+static int same_names(imgpipe_strvec *files, const char *dir, char *err)
+{
+    size_t n = files->n;
+    char **v = n ? malloc(n * sizeof(*v)) : NULL;
+    if (n && !v)
         return imgpipe_errf(err, IMGPIPE_ENOMEM, "out of memory");
-    if (files->n)
-        memcpy(v, files->v, files->n * sizeof(*v));
-    qsort(v, files->n, sizeof(*v), by_base);
+    if (n)
+        memcpy(v, files->v, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), by_base);
     int rc = IMGPIPE_OK;
-    for (size_t i = 1; i < files->n && rc == IMGPIPE_OK; i++)
-        if (by_base(&v[i - 1], &v[i]) == 0)
+    size_t keep = 0; /* the first of a run of one name */
+    for (size_t i = 1; i < n && rc == IMGPIPE_OK; i++) {
+        if (by_base(&v[keep], &v[i]) != 0)
+            keep = i;
+        else if (same_file(v[keep], v[i]))
+            v[keep] = drop_later(files, v[keep], v[i]);
+        else
             rc = imgpipe_errf(err, IMGPIPE_EINVAL,
-                              "'%s' and '%s' would have the same thumbnail name in %s", v[i - 1],
+                              "'%s' and '%s' would have the same thumbnail name in %s", v[keep],
                               v[i], dir);
+    }
     free(v);
     return rc;
 }
 
 /* Two files of one name would have one thumbnail's name in the bucket: said before any
  * work, as is a bucket that cannot be written. */
-static int open_bucket(const imgpipe_get_opts *o, const imgpipe_strvec *files, imgpipe_s3 **s3,
-                       char *err)
+static int open_bucket(const imgpipe_get_opts *o, imgpipe_strvec *files, imgpipe_s3 **s3, char *err)
 {
     int rc = same_names(files, o->dir, err);
     if (rc)
