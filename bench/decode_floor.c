@@ -27,7 +27,8 @@ static double now(void)
 static int slurp(const char *path, struct file *f)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return -1;
+    if (!fp)
+        return -1;
     fseek(fp, 0, SEEK_END);
     long n = ftell(fp);
     fseek(fp, 0, SEEK_SET);
@@ -57,19 +58,23 @@ static int decode_jpeg(tjhandle tj, const struct file *f, int bw, int bh, unsign
                        size_t *cap)
 {
     int w, h, ss, cs, n, tw, th;
-    if (tjDecompressHeader3(tj, f->data, f->len, &w, &h, &ss, &cs)) return -1;
+    if (tjDecompressHeader3(tj, f->data, f->len, &w, &h, &ss, &cs))
+        return -1;
     fit(w, h, bw, bh, &tw, &th);
     const tjscalingfactor *sf = tjGetScalingFactors(&n);
     tjscalingfactor best = {1, 1};
     long area = (long)w * h;
     for (int i = 0; i < n; i++) {
         int sw = TJSCALED(w, sf[i]), sh = TJSCALED(h, sf[i]);
-        if (sf[i].num > sf[i].denom || sw < 2 * tw || sh < 2 * th) continue;
-        if ((long)sw * sh < area) best = sf[i], area = (long)sw * sh;
+        if (sf[i].num > sf[i].denom || sw < 2 * tw || sh < 2 * th)
+            continue;
+        if ((long)sw * sh < area)
+            best = sf[i], area = (long)sw * sh;
     }
     int sw = TJSCALED(w, best), sh = TJSCALED(h, best), ch = cs == TJCS_GRAY ? 1 : 3;
     size_t need = (size_t)sw * sh * 4;
-    if (need > *cap && !(*buf = realloc(*buf, *cap = need))) return -1;
+    if (need > *cap && !(*buf = realloc(*buf, *cap = need)))
+        return -1;
     int pf = cs == TJCS_GRAY                      ? TJPF_GRAY
              : cs == TJCS_CMYK || cs == TJCS_YCCK ? TJPF_CMYK
                                                   : TJPF_RGB;
@@ -87,12 +92,15 @@ static int decode_png(const struct file *f, unsigned char **buf, size_t *cap)
     struct spng_trns trns;
     size_t need;
     int rc = -1;
-    if (!ctx || spng_set_png_buffer(ctx, f->data, f->len) || spng_get_ihdr(ctx, &ih)) goto out;
+    if (!ctx || spng_set_png_buffer(ctx, f->data, f->len) || spng_get_ihdr(ctx, &ih))
+        goto out;
     int alpha = ih.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
                 ih.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA || !spng_get_trns(ctx, &trns);
     int fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
-    if (spng_decoded_image_size(ctx, fmt, &need)) goto out;
-    if (need > *cap && !(*buf = realloc(*buf, *cap = need))) goto out;
+    if (spng_decoded_image_size(ctx, fmt, &need))
+        goto out;
+    if (need > *cap && !(*buf = realloc(*buf, *cap = need)))
+        goto out;
     rc = spng_decode_image(ctx, *buf, need, fmt, SPNG_DECODE_TRNS) ? -1 : 0;
 out:
     spng_ctx_free(ctx);
@@ -109,7 +117,8 @@ int main(int argc, char **argv)
     int n = argc - 2, failed = 0;
     struct file *files = calloc((size_t)n, sizeof(*files));
     for (int i = 0; i < n; i++)
-        if (slurp(argv[i + 2], &files[i])) fprintf(stderr, "cannot read %s\n", argv[i + 2]);
+        if (slurp(argv[i + 2], &files[i]))
+            fprintf(stderr, "cannot read %s\n", argv[i + 2]);
     tjhandle tj = tjInitDecompress();
     unsigned char *buf = NULL;
     size_t cap = 0;

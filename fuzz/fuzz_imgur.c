@@ -21,9 +21,11 @@ static void check_link(const char *link)
         skip = 8;
     else
         abort();
-    if (link[skip] == '\0') abort();
+    if (link[skip] == '\0')
+        abort();
     for (const unsigned char *p = (const unsigned char *)link; *p; p++)
-        if (*p <= 0x20 || *p == 0x7f) abort();
+        if (*p <= 0x20 || *p == 0x7f)
+            abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,25 +35,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     imgpipe_source_counts counts = {0};
     int rc = imgpipe_imgur_parse((const char *)data, size, &links, &counts, err);
     if (rc == IMGPIPE_OK) {
-        if (counts.links != links.n) abort();
+        if (counts.links != links.n)
+            abort();
         for (size_t i = 0; i < links.n; i++)
             check_link(links.v[i]);
     } else {
-        if (rc != IMGPIPE_EAPI && rc != IMGPIPE_ENOMEM) abort();
-        if (links.n != 0 || counts.links || counts.skipped_type || counts.skipped_album) abort();
-        if (memchr(err, '\0', sizeof(err)) == NULL) abort();
+        if (rc != IMGPIPE_EAPI && rc != IMGPIPE_ENOMEM)
+            abort();
+        if (links.n != 0 || counts.links || counts.skipped_type || counts.skipped_album)
+            abort();
+        if (memchr(err, '\0', sizeof(err)) == NULL)
+            abort();
     }
     imgpipe_strvec_free(&links);
 
     /* The same bytes as an imgur: spec. */
     char *spec = malloc(size + 1);
-    if (!spec) return 0;
+    if (!spec)
+        return 0;
     memcpy(spec, data, size);
     spec[size] = '\0';
     char path[256];
     rc = imgpipe_imgur_path(spec, path, sizeof(path), err);
     if (rc == IMGPIPE_OK) {
-        if (strncmp(path, "/3/", 3) != 0) abort();
+        if (strncmp(path, "/3/", 3) != 0)
+            abort();
     } else if (memchr(err, '\0', sizeof(err)) == NULL) {
         abort();
     }

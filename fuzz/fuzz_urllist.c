@@ -16,19 +16,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_name(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > IMGPIPE_NAME_MAX) abort();
-    if (name[0] == '.') abort();
+    if (n == 0 || n > IMGPIPE_NAME_MAX)
+        abort();
+    if (name[0] == '.')
+        abort();
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f) abort();
+        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+            abort();
 }
 
 static void check_url(const char *line, size_t line_len, const char *url)
 {
-    if (url < line || url >= line + line_len) abort();
+    if (url < line || url >= line + line_len)
+        abort();
     size_t n = strlen(url);
-    if (n == 0 || url[0] == '#') abort();
+    if (n == 0 || url[0] == '#')
+        abort();
     const char *trim = " \t\r\n";
-    if (strchr(trim, url[0]) || strchr(trim, url[n - 1])) abort();
+    if (strchr(trim, url[0]) || strchr(trim, url[n - 1]))
+        abort();
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -42,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char **names = calloc(size + 1, sizeof(*names)); /* at most one URL per input byte */
     imgpipe_nameset *set = imgpipe_nameset_new();
     imgpipe_nameset *again = imgpipe_nameset_new();
-    if (!text || !names || !set || !again) abort();
+    if (!text || !names || !set || !again)
+        abort();
     memcpy(text, data, size);
     text[size] = '\0';
 
@@ -60,12 +67,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_url(line, line_len, url);
             imgpipe_name_from_url(url, name);
             check_name(name);
-            if (imgpipe_nameset_assign(set, url, name) != 0) abort();
+            if (imgpipe_nameset_assign(set, url, name) != 0)
+                abort();
             check_name(name);
-            if (imgpipe_nameset_assign(again, url, name2) != 0) abort();
-            if (strcmp(name, name2) != 0) abort();
+            if (imgpipe_nameset_assign(again, url, name2) != 0)
+                abort();
+            if (strcmp(name, name2) != 0)
+                abort();
             names[nnames] = strdup(name);
-            if (!names[nnames]) abort();
+            if (!names[nnames])
+                abort();
             nnames++;
         }
         text[end] = saved;
@@ -74,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     qsort(names, nnames, sizeof(*names), cmp_names);
     for (size_t i = 1; i < nnames; i++)
-        if (strcmp(names[i - 1], names[i]) == 0) abort();
+        if (strcmp(names[i - 1], names[i]) == 0)
+            abort();
 
     for (size_t i = 0; i < nnames; i++)
         free(names[i]);

@@ -14,7 +14,8 @@
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -34,7 +35,8 @@ static int jpeg_info(const unsigned char *b, size_t len)
     int w, h, sub, cs;
     int rc = tjDecompressHeader3(tj, b, (unsigned long)len, &w, &h, &sub, &cs);
     tjDestroy(tj);
-    if (rc) return -1;
+    if (rc)
+        return -1;
     printf("jpeg %d %d %d\n", w, h, cs == TJCS_GRAY ? 1 : 3);
     return 0;
 }

@@ -22,7 +22,8 @@ static int thumb(const void *src, size_t len, int bw, int bh, imgpipe_thumb_out 
     imgpipe_thumb_opts opts = {.quality = 95};
     *out = (imgpipe_thumb_out){.width = bw, .height = bh};
     int rc = imgpipe_thumb_make(src, len, &opts, out, 1, err);
-    if (rc) print_message("thumbnail failed: %s\n", err);
+    if (rc)
+        print_message("thumbnail failed: %s\n", err);
     return rc;
 }
 
@@ -45,8 +46,10 @@ static double pattern(int x, int y, int c, int w, int h)
 
 static double lanczos3(double x)
 {
-    if (x == 0.0) return 1.0;
-    if (fabs(x) >= 3.0) return 0.0;
+    if (x == 0.0)
+        return 1.0;
+    if (fabs(x) >= 3.0)
+        return 0.0;
     double px = M_PI * x;
     return 3.0 * sin(px) * sin(px / 3.0) / (px * px);
 }

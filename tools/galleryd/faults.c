@@ -103,10 +103,12 @@ struct fault {
 static int parse_number(const char *s, unsigned long *out, const char **end)
 {
     char *e;
-    if (*s < '0' || *s > '9') return -1;
+    if (*s < '0' || *s > '9')
+        return -1;
     errno = 0;
     unsigned long v = strtoul(s, &e, 10);
-    if (errno || v > MAX_TIMES) return -1;
+    if (errno || v > MAX_TIMES)
+        return -1;
     *out = v;
     *end = e;
     return 0;
@@ -116,8 +118,10 @@ static int parse_number(const char *s, unsigned long *out, const char **end)
 static int parse_retry(const char *s, struct fault *f)
 {
     f->retry = 1;
-    if (!*s) return 0;
-    if (*s != 'r' && *s != 'd') return -1;
+    if (!*s)
+        return 0;
+    if (*s != 'r' && *s != 'd')
+        return -1;
     f->retry_date = *s == 'd';
     return parse_number(s + 1, &f->retry, &s) == 0 && !*s ? 0 : -1;
 }
@@ -134,12 +138,15 @@ static int parse_counted(const char *tok, struct fault *f)
                    {"reset", F_RESET, 0}};
     for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
         size_t n = strlen(counted[i].what);
-        if (strncmp(tok, counted[i].what, n) != 0 || tok[n] != 'x') continue;
+        if (strncmp(tok, counted[i].what, n) != 0 || tok[n] != 'x')
+            continue;
         const char *rest;
-        if (parse_number(tok + n + 1, &f->times, &rest) != 0) return -1;
+        if (parse_number(tok + n + 1, &f->times, &rest) != 0)
+            return -1;
         f->kind = counted[i].kind;
         f->status = counted[i].status;
-        if (f->status == 429) return parse_retry(rest, f);
+        if (f->status == 429)
+            return parse_retry(rest, f);
         return *rest ? -1 : 0;
     }
     return -1;
@@ -150,15 +157,14 @@ static int parse_fault(const char *p, size_t n, struct fault *f)
     static const struct {
         const char *word;
         enum kind kind;
-    } words[] = {{"short", F_SHORT},         {"big", F_BIG},
-                 {"drip", F_DRIP},           {"stall", F_STALL},
-                 {"ctype", F_CTYPE},         {"html", F_HTML},
-                 {"loop", F_LOOP},           {"removed", F_REMOVED},
-                 {"redirect", F_REDIRECT},   {"bomb", F_BOMB},
-                 {"cut", F_CUT},             {"partial", F_PARTIAL},
+    } words[] = {{"short", F_SHORT},         {"big", F_BIG},         {"drip", F_DRIP},
+                 {"stall", F_STALL},         {"ctype", F_CTYPE},     {"html", F_HTML},
+                 {"loop", F_LOOP},           {"removed", F_REMOVED}, {"redirect", F_REDIRECT},
+                 {"bomb", F_BOMB},           {"cut", F_CUT},         {"partial", F_PARTIAL},
                  {"hugeretry", F_HUGERETRY}, {"bighead", F_BIGHEAD}};
     char tok[32];
-    if (n >= sizeof tok) return -1;
+    if (n >= sizeof tok)
+        return -1;
     memcpy(tok, p, n);
     tok[n] = '\0';
     *f = (struct fault){0};
@@ -201,7 +207,8 @@ static unsigned long bump(struct gd_faults *f, const char *path)
         c->next = f->buckets[b];
         f->buckets[b] = c;
     }
-    if (c) n = ++c->n;
+    if (c)
+        n = ++c->n;
     pthread_mutex_unlock(&f->lock);
     return n;
 }
@@ -221,7 +228,8 @@ static unsigned char *put_chunk(unsigned char *p, const char *type, const unsign
 {
     put_be32(p, (uint32_t)n);
     memcpy(p + 4, type, 4);
-    if (n) memcpy(p + 8, data, n);
+    if (n)
+        memcpy(p + 8, data, n);
     put_be32(p + 8 + n, (uint32_t)crc32(0L, p + 4, (uInt)(n + 4)));
     return p + 12 + n;
 }
@@ -238,10 +246,12 @@ static int make_bomb(unsigned char **out, size_t *size)
     put_be32(ihdr + 4, 30000);
     ihdr[8] = 8; /* bits per channel */
     ihdr[9] = 6; /* RGBA */
-    if (compress2(z, &zlen, raw, sizeof raw, 9) != Z_OK) return -1;
+    if (compress2(z, &zlen, raw, sizeof raw, 9) != Z_OK)
+        return -1;
     *size = sizeof sig + (12 + sizeof ihdr) + (12 + zlen) + 12;
     unsigned char *p = *out = malloc(*size);
-    if (!p) return -1;
+    if (!p)
+        return -1;
     memcpy(p, sig, sizeof sig);
     p = put_chunk(p + sizeof sig, "IHDR", ihdr, sizeof ihdr);
     p = put_chunk(p, "IDAT", z, zlen);
@@ -269,12 +279,14 @@ struct gd_faults *gd_faults_new(void)
 
 void gd_faults_stop(struct gd_faults *f)
 {
-    if (f) atomic_store(&f->stopping, 1);
+    if (f)
+        atomic_store(&f->stopping, 1);
 }
 
 void gd_faults_free(struct gd_faults *f)
 {
-    if (!f) return;
+    if (!f)
+        return;
     for (size_t b = 0; b < BUCKETS; b++)
         while (f->buckets[b]) {
             struct counter *c = f->buckets[b];
@@ -302,7 +314,8 @@ struct reader {
 static int nap(struct gd_faults *f, unsigned ms)
 {
     for (unsigned slept = 0; slept < ms; slept += 50) {
-        if (atomic_load(&f->stopping)) return -1;
+        if (atomic_load(&f->stopping))
+            return -1;
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
@@ -319,9 +332,11 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
         nap(r->f, STALL_MS);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    if (pos >= r->avail) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (pos >= r->avail)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     if (r->how == B_DRIP) {
-        if (nap(r->f, 1000) != 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (nap(r->f, 1000) != 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         max = 1;
     }
     size_t n = r->avail - (size_t)pos < max ? r->avail - (size_t)pos : max;
@@ -340,7 +355,8 @@ static enum MHD_Result queue_reader(struct gd_faults *f, struct MHD_Connection *
                                     enum how how)
 {
     struct reader *r = malloc(sizeof *r);
-    if (!r) return MHD_NO;
+    if (!r)
+        return MHD_NO;
     *r = (struct reader){.f = f, .data = im->data, .avail = avail, .how = how};
     struct MHD_Response *resp =
         MHD_create_response_from_callback(announced, 4096, read_body, r, free);
@@ -361,9 +377,11 @@ static enum MHD_Result queue_with(struct MHD_Connection *conn, unsigned status, 
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-    if (!r) return MHD_NO;
+    if (!r)
+        return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    if (header) MHD_add_response_header(r, header, value);
+    if (header)
+        MHD_add_response_header(r, header, value);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -387,7 +405,8 @@ static enum MHD_Result fail_status(struct MHD_Connection *conn, const struct fau
     char text[96], retry[64];
     snprintf(text, sizeof text, "galleryd: injected %u (request %lu of %lu)\n", ft->status, nth,
              ft->times);
-    if (ft->status != 429) return queue_with(conn, ft->status, text, NULL, NULL);
+    if (ft->status != 429)
+        return queue_with(conn, ft->status, text, NULL, NULL);
     if (ft->retry_date)
         http_date(time(NULL) + (time_t)ft->retry, retry, sizeof retry);
     else
@@ -404,9 +423,11 @@ static enum MHD_Result redirect(const struct gd_server *s, struct MHD_Connection
     while (*path == '/') {
         size_t n = strcspn(++path, "/");
         char *seg = strndup(path, n);
-        if (!seg) loc.failed = 1;
+        if (!seg)
+            loc.failed = 1;
         gd_buf_puts(&loc, "/");
-        if (seg) gd_buf_url_path(&loc, seg);
+        if (seg)
+            gd_buf_url_path(&loc, seg);
         free(seg);
         path += n;
     }
@@ -422,9 +443,12 @@ static struct blob pick_image(const struct gd_server *s, const char *name)
     const struct gd_gallery *g = &s->gallery;
     const struct gd_image *im = gd_gallery_find(g, name);
     for (size_t i = 0; !im && i < g->count; i++)
-        if (strcmp(gd_mime_type(g->images[i].name), "image/jpeg") == 0) im = &g->images[i];
-    if (!im && g->count) im = &g->images[0];
-    if (!im) return (struct blob){s->x_png, s->x_png_size, "image/png", NULL};
+        if (strcmp(gd_mime_type(g->images[i].name), "image/jpeg") == 0)
+            im = &g->images[i];
+    if (!im && g->count)
+        im = &g->images[0];
+    if (!im)
+        return (struct blob){s->x_png, s->x_png_size, "image/png", NULL};
     return (struct blob){im->data, im->size, gd_mime_type(im->name), im->name};
 }
 
@@ -448,7 +472,8 @@ static enum MHD_Result with_quota(struct MHD_Connection *conn, const struct blob
     snprintf(left, sizeof left, "%lu", remaining);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(im->size, (void *)im->data, MHD_RESPMEM_PERSISTENT);
-    if (!r) return MHD_NO;
+    if (!r)
+        return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, im->type);
     MHD_add_response_header(r, "X-RateLimit-ClientLimit", "12500");
     MHD_add_response_header(r, "X-RateLimit-ClientRemaining", left);
@@ -464,10 +489,12 @@ static enum MHD_Result half(struct MHD_Connection *conn, const struct blob *im, 
     char range[96];
     struct MHD_Response *r =
         MHD_create_response_from_buffer(n, (void *)im->data, MHD_RESPMEM_PERSISTENT);
-    if (!r) return MHD_NO;
+    if (!r)
+        return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, im->type);
     snprintf(range, sizeof range, "bytes 0-%zu/%zu", n ? n - 1 : 0, im->size);
-    if (partial) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, range);
+    if (partial)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, range);
     enum MHD_Result ret = MHD_queue_response(conn, partial ? 206 : 200, r);
     MHD_destroy_response(r);
     return ret;
@@ -552,14 +579,17 @@ enum MHD_Result gd_fault(const struct gd_server *s, struct MHD_Connection *conn,
     if (!wn || !kn || !*name)
         return gd_queue_text(conn, 404, "galleryd: want /f/<fault>/<key>/<name>\n");
     struct fault ft;
-    if (parse_fault(what, wn, &ft) != 0) return gd_queue_text(conn, 404, "unknown fault\n");
+    if (parse_fault(what, wn, &ft) != 0)
+        return gd_queue_text(conn, 404, "unknown fault\n");
     struct blob im = pick_image(s, name);
     if (ft.kind == F_STATUS || ft.kind == F_RESET) {
         unsigned long nth = bump(f, url);
-        if (!nth) return gd_queue_text(conn, 500, "galleryd: out of memory\n");
+        if (!nth)
+            return gd_queue_text(conn, 500, "galleryd: out of memory\n");
         if (nth <= ft.times && ft.kind == F_RESET)
             return queue_reader(f, conn, &im, im.size, im.size / 2, B_TRUNCATE);
-        if (nth <= ft.times) return fail_status(conn, &ft, nth);
+        if (nth <= ft.times)
+            return fail_status(conn, &ft, nth);
         if (strncmp(name, "3/", 2) == 0)
             return gd_api_route(s, conn, name - 1);
     }

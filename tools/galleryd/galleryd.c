@@ -88,7 +88,8 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
     *out = v;
     return 0;
 }
@@ -120,7 +121,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_long(optarg, 0, 65535, &o->port)) return bad_option("--port", optarg);
+            if (parse_long(optarg, 0, 65535, &o->port))
+                return bad_option("--port", optarg);
             break;
         case 'H':
             o->host = optarg;
@@ -132,14 +134,16 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->dir = optarg;
             break;
         case 'n':
-            if (parse_long(optarg, 0, 10000, &o->count)) return bad_option("--count", optarg);
+            if (parse_long(optarg, 0, 10000, &o->count))
+                return bad_option("--count", optarg);
             break;
         case 'l':
             if (parse_long(optarg, 0, 600000, &o->latency_ms))
                 return bad_option("--latency-ms", optarg);
             break;
         case 'c':
-            if (!*optarg) return bad_option("--client-id", "(empty)");
+            if (!*optarg)
+                return bad_option("--client-id", "(empty)");
             o->client_id = optarg;
             break;
         case 'k':
@@ -161,10 +165,14 @@ static int parse_options(int argc, char **argv, struct options *o)
             return 2;
         }
     }
-    if (optind < argc) return bad_option("argument", argv[optind]);
-    if (o->port < 0) return bad_option("options", "--port is required");
-    if (o->dir && o->count >= 0) return bad_option("options", "--count is for the sample only");
-    if (o->count < 0) o->count = 24;
+    if (optind < argc)
+        return bad_option("argument", argv[optind]);
+    if (o->port < 0)
+        return bad_option("options", "--port is required");
+    if (o->dir && o->count >= 0)
+        return bad_option("options", "--count is for the sample only");
+    if (o->count < 0)
+        o->count = 24;
     return -1;
 }
 
@@ -207,9 +215,11 @@ static int make_addr(const char *host, unsigned port, union addr *a, int *v6)
 static int write_port_file(const char *file, unsigned port)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", file) >= (int)sizeof tmp) return -1;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", file) >= (int)sizeof tmp)
+        return -1;
     FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
+    if (!f)
+        return -1;
     int bad = fprintf(f, "%u\n", port) < 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, file) != 0) {
@@ -300,10 +310,14 @@ static int serve(struct gd_server *s, const struct options *o)
 
 static int load(struct gd_server *s, const struct options *o)
 {
-    if (gd_fixed_png(&s->x_png, &s->x_png_size) != 0) return -1;
-    if (!(s->faults = gd_faults_new())) return -1;
-    if (!(s->load = calloc(1, sizeof(*s->load)))) return -1;
-    if (o->dir) return gd_gallery_load_dir(&s->gallery, o->dir);
+    if (gd_fixed_png(&s->x_png, &s->x_png_size) != 0)
+        return -1;
+    if (!(s->faults = gd_faults_new()))
+        return -1;
+    if (!(s->load = calloc(1, sizeof(*s->load))))
+        return -1;
+    if (o->dir)
+        return gd_gallery_load_dir(&s->gallery, o->dir);
     return gd_gallery_generate(&s->gallery, (size_t)o->count);
 }
 
@@ -311,14 +325,14 @@ int main(int argc, char **argv)
 {
     struct options o;
     int rc = parse_options(argc, argv, &o);
-    if (rc >= 0) return rc;
-    struct gd_server s = {
-        .dir = o.dir,
-        .client_id = o.client_id,
-        .latency_ms = (unsigned)o.latency_ms,
-        .page_size = (size_t)o.page_size,
-        .fail_page = o.fail_page,
-        .log = o.log};
+    if (rc >= 0)
+        return rc;
+    struct gd_server s = {.dir = o.dir,
+                          .client_id = o.client_id,
+                          .latency_ms = (unsigned)o.latency_ms,
+                          .page_size = (size_t)o.page_size,
+                          .fail_page = o.fail_page,
+                          .log = o.log};
     rc = load(&s, &o) == 0 ? serve(&s, &o) : 1;
     gd_gallery_free(&s.gallery);
     free(s.x_png);

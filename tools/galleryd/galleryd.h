@@ -63,7 +63,7 @@ struct gd_server {
     size_t page_size; /* --page-size: items per gallery page; 0: all on page 0 */
     long fail_page;   /* --fail-page: this gallery page answers 500; -1: none */
     int log;          /* --log: every request on stderr */
-    char base[96]; /* http://HOST:PORT, the prefix of every link we hand out */
+    char base[96];    /* http://HOST:PORT, the prefix of every link we hand out */
     unsigned char *x_png;
     size_t x_png_size;
     struct gd_faults *faults; /* counters and canned bodies; mutable even via a const server */

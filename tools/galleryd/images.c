@@ -13,11 +13,16 @@
 const char *gd_mime_type(const char *name)
 {
     const char *dot = strrchr(name, '.');
-    if (!dot) return NULL;
-    if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0) return "image/jpeg";
-    if (strcasecmp(dot, ".png") == 0) return "image/png";
-    if (strcasecmp(dot, ".gif") == 0) return "image/gif";
-    if (strcasecmp(dot, ".webp") == 0) return "image/webp";
+    if (!dot)
+        return NULL;
+    if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0)
+        return "image/jpeg";
+    if (strcasecmp(dot, ".png") == 0)
+        return "image/png";
+    if (strcasecmp(dot, ".gif") == 0)
+        return "image/gif";
+    if (strcasecmp(dot, ".webp") == 0)
+        return "image/webp";
     return NULL;
 }
 
@@ -41,7 +46,8 @@ static void jpeg_size(const unsigned char *d, size_t n, int *w, int *h)
 {
     size_t i = 2;
     while (i + 4 <= n) {
-        if (d[i] != 0xFF) return;
+        if (d[i] != 0xFF)
+            return;
         unsigned m = d[i + 1];
         if (m == 0xFF) { /* fill byte */
             i++;
@@ -53,7 +59,8 @@ static void jpeg_size(const unsigned char *d, size_t n, int *w, int *h)
         }
         unsigned len = be16(d + i + 2);
         if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
-            if (i + 9 > n) return;
+            if (i + 9 > n)
+                return;
             *h = (int)be16(d + i + 5);
             *w = (int)be16(d + i + 7);
             return;
@@ -92,16 +99,19 @@ void gd_image_size(const unsigned char *d, size_t n, int *w, int *h)
     } else if (n >= 16 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0) {
         webp_size(d, n, w, h);
     }
-    if (*w < 0 || *h < 0) *w = *h = 0;
+    if (*w < 0 || *h < 0)
+        *w = *h = 0;
 }
 
 int gd_read_file(const char *path, unsigned char **out, size_t *size)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return -1;
+    if (!f)
+        return -1;
     struct stat st;
     unsigned char *data = NULL;
-    if (fstat(fileno(f), &st) == 0 && st.st_size >= 0) data = malloc((size_t)st.st_size + 1);
+    if (fstat(fileno(f), &st) == 0 && st.st_size >= 0)
+        data = malloc((size_t)st.st_size + 1);
     size_t n = data ? fread(data, 1, (size_t)st.st_size, f) : 0;
     int bad = !data || ferror(f) || n != (size_t)st.st_size;
     int saved = errno;
@@ -126,12 +136,15 @@ static int add_image(struct gd_gallery *g, size_t *cap, const char *dir, const c
 {
     char path[4096];
     struct stat st;
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return 0;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return 0;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
     if (g->count == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
         struct gd_image *p = realloc(g->images, ncap * sizeof *p);
-        if (!p) return -1;
+        if (!p)
+            return -1;
         g->images = p;
         *cap = ncap;
     }
@@ -164,19 +177,23 @@ int gd_gallery_load_dir(struct gd_gallery *g, const char *dir)
     int rc = 0;
     struct dirent *e;
     while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !gd_mime_type(e->d_name)) continue;
+        if (e->d_name[0] == '.' || !gd_mime_type(e->d_name))
+            continue;
         rc = add_image(g, &cap, from, e->d_name);
     }
     closedir(d);
-    if (rc != 0) return -1;
-    if (g->count) qsort(g->images, g->count, sizeof *g->images, by_name);
+    if (rc != 0)
+        return -1;
+    if (g->count)
+        qsort(g->images, g->count, sizeof *g->images, by_name);
     return 0;
 }
 
 const struct gd_image *gd_gallery_find(const struct gd_gallery *g, const char *name)
 {
     struct gd_image key = {.name = (char *)name};
-    if (!g->count) return NULL;
+    if (!g->count)
+        return NULL;
     return bsearch(&key, g->images, g->count, sizeof key, by_name);
 }
 

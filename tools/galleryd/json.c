@@ -9,8 +9,10 @@
 
 static int grow(struct gd_buf *b, size_t extra)
 {
-    if (b->failed) return -1;
-    if (b->len + extra + 1 <= b->cap) return 0;
+    if (b->failed)
+        return -1;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra + 1)
         cap *= 2;
@@ -26,7 +28,8 @@ static int grow(struct gd_buf *b, size_t extra)
 
 void gd_buf_append(struct gd_buf *b, const char *s, size_t n)
 {
-    if (grow(b, n) != 0) return;
+    if (grow(b, n) != 0)
+        return;
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
@@ -52,7 +55,8 @@ void gd_buf_printf(struct gd_buf *b, const char *fmt, ...)
         gd_buf_append(b, small, (size_t)n);
         return;
     }
-    if (grow(b, (size_t)n) != 0) return;
+    if (grow(b, (size_t)n) != 0)
+        return;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);

@@ -27,7 +27,8 @@ static void split(const char *path, struct segs *s)
         while (*path == '/')
             path++;
         size_t n = strcspn(path, "/");
-        if (n == 0) break;
+        if (n == 0)
+            break;
         if (s->count == MAX_SEGS) {
             s->count = MAX_SEGS + 1;
             return;
@@ -48,7 +49,8 @@ enum MHD_Result gd_queue(struct MHD_Connection *conn, unsigned status, const cha
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mem);
     if (!r) {
-        if (mem == MHD_RESPMEM_MUST_FREE) free(data);
+        if (mem == MHD_RESPMEM_MUST_FREE)
+            free(data);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -105,7 +107,8 @@ static void put_item(struct gd_buf *b, const struct gd_server *s, const struct g
         return;
     }
     char *dot = strrchr(id, '.');
-    if (dot && dot != id) *dot = '\0';
+    if (dot && dot != id)
+        *dot = '\0';
     gd_buf_puts(b, "{\"id\":");
     gd_buf_json_string(b, id);
     gd_buf_puts(b, ",\"title\":");
@@ -129,7 +132,8 @@ static void put_album_images(struct gd_buf *b, const struct gd_server *s)
     size_t n = s->gallery.count, first = n - album_size(s);
     gd_buf_puts(b, "[");
     for (size_t i = first; i < n; i++) {
-        if (i > first) gd_buf_puts(b, ",");
+        if (i > first)
+            gd_buf_puts(b, ",");
         put_item(b, s, &s->gallery.images[i]);
     }
     gd_buf_puts(b, "]");
@@ -199,7 +203,8 @@ static void put_gallery(struct gd_buf *b, const struct gd_server *s, const struc
         gd_buf_puts(b, "{\"data\":[");
     }
     for (size_t i = first; i < end; i++) {
-        if (i > first) gd_buf_puts(b, ",");
+        if (i > first)
+            gd_buf_puts(b, ",");
         put_gallery_item(b, s, i);
     }
     gd_buf_puts(b, l->tag ? "]}" : "]");
@@ -216,16 +221,19 @@ static int put_gallery_file(struct gd_buf *b, const struct gd_server *s)
     unsigned char *data;
     size_t size;
     snprintf(path, sizeof path, "%s/gallery.json", s->dir);
-    if (gd_read_file(path, &data, &size) != 0) return errno == ENOENT ? 0 : -1;
+    if (gd_read_file(path, &data, &size) != 0)
+        return errno == ENOENT ? 0 : -1;
     gd_buf_append(b, "", 0); /* an empty file is an empty body, not a failure */
     const char *p = (const char *)data, *end = p + size;
     while (p < end) {
         const char *hit = p;
         while (hit + mlen <= end && memcmp(hit, mark, mlen) != 0)
             hit++;
-        if (hit + mlen > end) hit = end;
+        if (hit + mlen > end)
+            hit = end;
         gd_buf_append(b, p, (size_t)(hit - p));
-        if (hit == end) break;
+        if (hit == end)
+            break;
         gd_buf_puts(b, s->base);
         p = hit + mlen;
     }
@@ -238,11 +246,14 @@ static int put_gallery_file(struct gd_buf *b, const struct gd_server *s)
 static int page_seg(const struct segs *sg, size_t i, unsigned long *page)
 {
     *page = 0;
-    if (i >= sg->count) return 0;
+    if (i >= sg->count)
+        return 0;
     for (size_t j = 0; j < sg->n[i]; j++) {
         char c = sg->p[i][j];
-        if (c < '0' || c > '9') return -1;
-        if (*page < 100000000UL) *page = *page * 10 + (unsigned long)(c - '0');
+        if (c < '0' || c > '9')
+            return -1;
+        if (*page < 100000000UL)
+            *page = *page * 10 + (unsigned long)(c - '0');
     }
     return 1;
 }
@@ -275,7 +286,8 @@ static enum MHD_Result gallery(const struct gd_server *s, struct MHD_Connection 
         gd_buf_free(&b);
         return api_error(conn, 500, 500, "galleryd: cannot read gallery.json", url, method);
     }
-    if (!from_file) put_gallery(&b, s, &l);
+    if (!from_file)
+        put_gallery(&b, s, &l);
     return queue_json(conn, 200, &b);
 }
 
@@ -313,7 +325,8 @@ static int authorized(const struct gd_server *s, struct MHD_Connection *conn)
 {
     const char *h =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Client-ID ", 10) != 0) return 0;
+    if (!h || strncasecmp(h, "Client-ID ", 10) != 0)
+        return 0;
     h += 10;
     while (*h == ' ')
         h++;
@@ -367,11 +380,14 @@ static enum MHD_Result api(const struct gd_server *s, struct MHD_Connection *con
 {
     if (!authorized(s, conn))
         return api_error(conn, 403, 403, "Authentication required", url, method);
-    if (mode != MODE_NORMAL) return failure(conn, mode, url, method);
+    if (mode != MODE_NORMAL)
+        return failure(conn, mode, url, method);
     struct segs sg;
     split(path, &sg);
-    if (seg_is(&sg, 1, "gallery")) return gallery(s, conn, &sg, url, method);
-    if (seg_is(&sg, 1, "album")) return album(s, conn, &sg, url, method);
+    if (seg_is(&sg, 1, "gallery"))
+        return gallery(s, conn, &sg, url, method);
+    if (seg_is(&sg, 1, "album"))
+        return album(s, conn, &sg, url, method);
     return api_error(conn, 404, 404, "Not found", url, method);
 }
 
@@ -386,7 +402,8 @@ static enum MHD_Result route(const struct gd_server *s, struct MHD_Connection *c
 {
     if (strncmp(url, "/i/", 3) == 0) {
         const struct gd_image *im = gd_gallery_find(&s->gallery, url + 3);
-        if (!im) return gd_queue_text(conn, 404, "galleryd: no such image\n");
+        if (!im)
+            return gd_queue_text(conn, 404, "galleryd: no such image\n");
         return gd_queue(conn, 200, gd_mime_type(im->name), im->data, im->size,
                         MHD_RESPMEM_PERSISTENT);
     }
@@ -396,7 +413,8 @@ static enum MHD_Result route(const struct gd_server *s, struct MHD_Connection *c
         return gd_fault(s, conn, url);
     enum mode mode;
     const char *path = api_path(url, &mode);
-    if (path) return api(s, conn, url, path, mode, method);
+    if (path)
+        return api(s, conn, url, path, mode, method);
     return gd_queue_text(conn, 404, "galleryd: not found\n");
 }
 
@@ -418,7 +436,8 @@ static void load_begin(struct gd_load *l)
 {
     int now = atomic_fetch_add(&l->in_flight, 1) + 1;
     raise_to(&l->peak, now);
-    if (atomic_load(&l->answered) == 0) raise_to(&l->first, now);
+    if (atomic_load(&l->answered) == 0)
+        raise_to(&l->first, now);
 }
 
 static void load_end(struct gd_load *l)
@@ -463,10 +482,13 @@ enum MHD_Result gd_handle(void *cls, struct MHD_Connection *conn, const char *ur
         return MHD_YES;
     }
     const struct gd_server *s = cls;
-    if (strncmp(url, "/stats/", 7) == 0) return stats(s, conn, url + 7);
-    if (s->log) fprintf(stderr, "galleryd: %s %s\n", method, url); /* tests count requests */
+    if (strncmp(url, "/stats/", 7) == 0)
+        return stats(s, conn, url + 7);
+    if (s->log)
+        fprintf(stderr, "galleryd: %s %s\n", method, url); /* tests count requests */
     load_begin(s->load);
-    if (s->latency_ms) sleep_ms(s->latency_ms); /* thread per connection: sleeping is fine */
+    if (s->latency_ms)
+        sleep_ms(s->latency_ms); /* thread per connection: sleeping is fine */
     enum MHD_Result r = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0
                             ? gd_queue_text(conn, 405, "galleryd: only GET and HEAD\n")
                             : route(s, conn, url, method);

@@ -49,7 +49,8 @@ static int paint_background(struct pixmap *pm, uint32_t *seed)
         c[k] = 20 + 120 * rndf(seed);
     }
     float *across = malloc((size_t)pm->w * 3 * sizeof *across);
-    if (!across) return -1;
+    if (!across)
+        return -1;
     for (int x = 0; x < pm->w; x++)
         for (int k = 0; k < 3; k++)
             across[x * 3 + k] = a[k] + (b[k] - a[k]) * (float)x / (float)pm->w;
@@ -61,7 +62,8 @@ static int paint_background(struct pixmap *pm, uint32_t *seed)
             float noise = (float)(int)(rnd(seed) & 15) - 7.5f;
             for (int k = 0; k < 3; k++)
                 p[k] = clamp8(across[x * 3 + k] * (1 - ty) + down[k] + noise);
-            if (pm->ch == 4) p[3] = (unsigned char)(255 - 225 * x / pm->w);
+            if (pm->ch == 4)
+                p[3] = (unsigned char)(255 - 225 * x / pm->w);
         }
     }
     free(across);
@@ -81,7 +83,8 @@ static void paint_disc(struct pixmap *pm, uint32_t *seed)
     for (int y = y0; y < y1; y++) {
         for (int x = x0; x < x1; x++) {
             float dx = (float)x - cx, dy = (float)y - cy, d2 = dx * dx + dy * dy;
-            if (d2 >= r * r) continue;
+            if (d2 >= r * r)
+                continue;
             float t = fminf(1, (r - sqrtf(d2)) / soft);
             float alpha = 0.7f * t * t * (3 - 2 * t); /* smoothstep */
             unsigned char *p = pm->px + ((size_t)y * (size_t)pm->w + (size_t)x) * (size_t)pm->ch;
@@ -107,9 +110,11 @@ static int encode_jpeg(const struct pixmap *pm, int quality, unsigned char **out
             rc = 0;
         }
     }
-    if (rc != 0) fprintf(stderr, "galleryd: JPEG encoding failed: %s\n", tjGetErrorStr2(tj));
+    if (rc != 0)
+        fprintf(stderr, "galleryd: JPEG encoding failed: %s\n", tjGetErrorStr2(tj));
     tjFree(jpeg);
-    if (tj) tjDestroy(tj);
+    if (tj)
+        tjDestroy(tj);
     return rc;
 }
 
@@ -122,17 +127,25 @@ static int encode_png(const struct pixmap *pm, unsigned char **out, size_t *size
                              .color_type = pm->ch == 4 ? SPNG_COLOR_TYPE_TRUECOLOR_ALPHA
                                                        : SPNG_COLOR_TYPE_TRUECOLOR};
     int err = ctx ? 0 : SPNG_EMEM;
-    if (!err) err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+    if (!err)
+        err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     /* Fast settings: the noise makes deflate matching pointless, and PNG encoding would
      * otherwise dominate start-up time. */
-    if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 1);
-    if (!err) err = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_SUB);
-    if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, Z_HUFFMAN_ONLY);
-    if (!err) err = spng_set_ihdr(ctx, &ihdr);
+    if (!err)
+        err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 1);
+    if (!err)
+        err = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_SUB);
+    if (!err)
+        err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, Z_HUFFMAN_ONLY);
+    if (!err)
+        err = spng_set_ihdr(ctx, &ihdr);
     size_t len = (size_t)pm->w * (size_t)pm->h * (size_t)pm->ch;
-    if (!err) err = spng_encode_image(ctx, pm->px, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
-    if (!err) *out = spng_get_png_buffer(ctx, size, &err); /* ours now, free() it */
-    if (err) fprintf(stderr, "galleryd: PNG encoding failed: %s\n", spng_strerror(err));
+    if (!err)
+        err = spng_encode_image(ctx, pm->px, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+    if (!err)
+        *out = spng_get_png_buffer(ctx, size, &err); /* ours now, free() it */
+    if (err)
+        fprintf(stderr, "galleryd: PNG encoding failed: %s\n", spng_strerror(err));
     spng_ctx_free(ctx);
     return err ? -1 : 0;
 }
@@ -145,7 +158,8 @@ static void pick_size(size_t i, int png, int *w, int *h)
     static const int longs[] = {320, 480, 640, 800, 960, 1200, 1600};
     static const float aspects[] = {4.f / 3, 3.f / 4, 16.f / 9, 2.f / 3, 3.f / 2, 1.f};
     int l = longs[(i * 3) % 7];
-    if (png && l > 800) l = 800;
+    if (png && l > 800)
+        l = 800;
     float a = aspects[(i * 5) % 6];
     *w = a >= 1 ? l : (int)((float)l * a);
     *h = a >= 1 ? (int)((float)l / a) : l;
@@ -185,7 +199,8 @@ static int make_image(struct gd_image *im, size_t i)
 int gd_gallery_generate(struct gd_gallery *g, size_t count)
 {
     g->images = calloc(count ? count : 1, sizeof *g->images);
-    if (!g->images) return -1;
+    if (!g->images)
+        return -1;
     for (size_t i = 0; i < count; i++) {
         if (make_image(&g->images[i], i) != 0) {
             g->count = i + 1; /* so gd_gallery_free releases the partial one too */
@@ -214,7 +229,8 @@ int gd_grey_png(int w, int h, unsigned char **out, size_t *size)
 {
     struct pixmap pm = {.w = w, .h = h, .ch = 3};
     pm.px = malloc((size_t)w * (size_t)h * 3);
-    if (!pm.px) return -1;
+    if (!pm.px)
+        return -1;
     memset(pm.px, 0xB0, (size_t)w * (size_t)h * 3);
     int rc = encode_png(&pm, out, size);
     free(pm.px);

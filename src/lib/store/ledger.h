@@ -29,7 +29,8 @@ enum imgpipe_ledger_state imgpipe_ledger_lookup(const imgpipe_ledger *l, const c
 int imgpipe_ledger_name_owner(const imgpipe_ledger *l, const char *name, const char *url);
 
 /* The URLs whose last outcome was a failure, in ledger order, each once (opened with
- * keep_failed): call with *pos 0 first; NULL at the end. For --retry-failed, whatever the sources say now. */
+ * keep_failed): call with *pos 0 first; NULL at the end. For --retry-failed, whatever the sources
+ * say now. */
 const char *imgpipe_ledger_next_failed(const imgpipe_ledger *l, size_t *pos);
 
 /* Appends an outcome: done (status 0) with bytes and sha256, or failed with its error.
