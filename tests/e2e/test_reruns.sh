@@ -22,6 +22,23 @@ for m in seq threads procs async; do
 done
 ok "a link listed twice is one download under one name, with {index} too"
 
+# With a name by content, a repeat read after its first was done (seq reads the next line
+# only then; a rerun finds the first done already) reports the first's name: it used to
+# report DIR/<ext>, the template without the hash.
+sha0=$(curl -sf "$BASE/i/img0000.jpg" | sha256sum | cut -c1-64)
+for nl in "" --no-ledger; do
+  for m in seq async; do
+    d="$T/sha-$m$nl"
+    for run in first rerun; do
+      run_imgpipe get -m "$m" $nl --json --name '{sha256}{ext}' -o "$d" "$T/dup.txt"
+      expect_rc 0 "$m $nl $run: a list with a link twice, names by content"
+      [ "$(grep -c "\"url\":\"$BASE/i/img0000.jpg\",\"path\":\"$d/$sha0.jpg\"" "$T/out")" -eq 2 ] ||
+        fail "$m $nl $run: both places of the link report its name by content: $(cat "$T/out")"
+    done
+  done
+done
+ok "a link listed twice with a name by content reports that name, in the run and on a rerun"
+
 # The same links in another order: {index} names them otherwise, but a link the ledger
 # has as done, and still there, is done there (each order used to store every link again).
 printf '%s\n' "$BASE/i/img0000.jpg" "$BASE/i/img0001.jpg" "$BASE/i/img0003.png" >"$T/a.txt"

@@ -344,12 +344,15 @@ struct imgpipe_repeats {
     size_t nwaiting, cap_waiting;
     char **reasons; /* reason id - 1: the text */
     size_t nreasons, cap_reasons, reason_bytes;
+    char **names; /* names by content of the links done: known only once done */
+    size_t nnames, cap_names;
 };
 
 #define REASONS_MAX 4095 /* ids fit 12 bits of the note; 0: the reason was not kept */
 #define REASON_BYTES_MAX (256 * 1024)
-#define REASON_KEY 0xbb67ae8584caa73bULL /* a reason's key in the name set, from its hash */
-#define NOTE_STATUS_BITS 6               /* -status: IMGPIPE_E* codes fit */
+#define REASON_KEY 0xbb67ae8584caa73bULL       /* a reason's key in the name set, from its hash */
+#define NOTE_STATUS_BITS 6                     /* -status: IMGPIPE_E* codes fit */
+#define CONTENT_NAME_KEY 0x3c6ef372fe94f82bULL /* a done link's name by content, from its slot */
 
 static int grow(void **items, size_t *cap, size_t n, size_t size)
 {
@@ -397,6 +400,31 @@ static uint32_t reason_id(imgpipe_run *r, const char *reason)
     return (uint32_t)rp->nreasons;
 }
 
+/* A name by content is known only once its link is done, and a repeat listed after that
+ * finds only the slot's state: the name is kept here, one copy per link done (the ledger's
+ * index holds only what earlier runs did). */
+static void keep_content_name(imgpipe_run *r, uint64_t key, const char *name)
+{
+    struct imgpipe_repeats *rp = repeats_of(r);
+    char *copy = rp ? strdup(name) : NULL;
+    if (!copy || grow((void **)&rp->names, &rp->cap_names, rp->nnames, sizeof(char *)) ||
+        imgpipe_nameset_note(r->names, key ^ CONTENT_NAME_KEY, rp->nnames + 1) != IMGPIPE_OK) {
+        free(copy); /* the repeat is then reported under the template's name */
+        return;
+    }
+    rp->names[rp->nnames++] = copy;
+}
+
+static const char *content_name(const imgpipe_run *r, uint64_t key)
+{
+    const struct imgpipe_repeats *rp = r->repeats;
+    uint64_t id;
+    if (rp && imgpipe_nameset_noted(r->names, key ^ CONTENT_NAME_KEY, &id) && id >= 1 &&
+        id <= rp->nnames)
+        return rp->names[id - 1];
+    return NULL;
+}
+
 /* A repeat whose first failed: the same failure, said to be the first's. */
 static void report_repeat_failed(imgpipe_run *r, imgpipe_task *t, int status, const char *reason)
 {
@@ -431,6 +459,8 @@ static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
     if (failed)
         note |= reason_id(r, o->error) << NOTE_STATUS_BITS;
     imgpipe_nameset_settle(r->names, key, failed, note);
+    if (!failed && r->sha_names)
+        keep_content_name(r, key, t->name);
     struct imgpipe_repeats *rp = r->repeats;
     for (size_t i = 0; rp && i < rp->nwaiting;) {
         if (rp->waiting[i].name_key != key) {
@@ -459,6 +489,9 @@ static int repeat_found(imgpipe_run *r, imgpipe_task *t)
     int state = imgpipe_nameset_state(r->names, key, &note);
     t->name_key = 0;
     if (state == IMGPIPE_NAME_DONE) {
+        const char *name = r->sha_names ? content_name(r, key) : NULL;
+        if (name)
+            snprintf(t->name, sizeof(t->name), "%s", name);
         report_skipped(r, t, 0, NULL);
         return 1;
     }
@@ -490,8 +523,11 @@ void imgpipe_run_end_repeats(imgpipe_run *r)
                              "the run stopped before that one had an outcome");
     for (size_t i = 0; i < rp->nreasons; i++)
         free(rp->reasons[i]);
+    for (size_t i = 0; i < rp->nnames; i++)
+        free(rp->names[i]);
     free(rp->waiting);
     free(rp->reasons);
+    free(rp->names);
     free(rp);
     r->repeats = NULL;
 }
