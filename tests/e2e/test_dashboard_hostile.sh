@@ -3,7 +3,7 @@
 # their tile; each original shows its own thumbnail (a.png never a.jpg's); %00 and other
 # tricks reach no file; every answer (a file, a 401, a 405) carries the promised headers;
 # idle connections do not silence the page; queues called "constructor" and "__proto__"
-# do not break it.
+# do not break it; a Host naming another machine (a DNS rebinding) is refused without --auth.
 source "$TESTLIB"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 source "$(dirname "${BASH_SOURCE[0]}")/dashboard.sh"
@@ -177,3 +177,35 @@ for bad in "files/ee/plain.png" "files/ee%2fplain.png" "files/zz%2fnot-a-shard.p
   [ "$c" = 404 ] || fail "$bad answered $c, not 404"
 done
 ok "a sharded DIR's gallery shows the images of its shard folders, linked; other folders and symlinks are not"
+
+# ---- DNS rebinding: a page of another site, its name pointed at 127.0.0.1 ---------------------
+# Its requests name the attacker's domain in Host. Without --auth they were answered: the
+# page (and the token in it) could be read, and a POST made with that token.
+port=${DASH##*:}
+port=${port%/}
+TOKEN=$(curl -s "$DASH" | sed -n 's/.*name="imgpipe-token" content="\([0-9a-f]*\)".*/\1/p')
+[ ${#TOKEN} -eq 64 ] || fail "no token in the page"
+for h in "rebind.example:$port" "rebind.example" "127.0.0.1.nip.io:$port" "localhost.rebind.example:$port"; do
+  c=$(curl -s -m 5 -o "$T/rebind.html" -w '%{http_code}' -H "Host: $h" "$DASH")
+  [ "$c" = 403 ] || fail "the page for Host $h answered $c, not 403"
+  [ -s "$T/rebind.html" ] && ! grep -q "$TOKEN" "$T/rebind.html" ||
+    fail "the page for Host $h gave the token away: $(head -c 300 "$T/rebind.html")"
+  c=$(code "api/gallery" -H "Host: $h")
+  [ "$c" = 403 ] || fail "/api/gallery for Host $h answered $c, not 403"
+  c=$(curl -s -m 5 -o "$T/rebind.txt" -w '%{http_code}' -X POST -H "Host: $h" \
+    -H "X-Imgpipe-Token: $TOKEN" "${DASH}api/purge?queue=default")
+  [ "$c" = 403 ] && grep -q "Host header" "$T/rebind.txt" ||
+    fail "a POST with the token for Host $h answered $c: $(cat "$T/rebind.txt")"
+done
+for h in "127.0.0.1:$port" "localhost:$port" "LOCALHOST" "dash.localhost:$port"; do
+  c=$(code "" -H "Host: $h")
+  [ "$c" = 200 ] || fail "the page for Host $h answered $c, not 200"
+done
+kill "$DPID"
+wait "$DPID" || true
+start_dashboard --dir "$T/sh" --auth "ops:s3cret"
+c=$(code "api/gallery" -H "Host: dash.example.org:$port" -u ops:s3cret)
+[ "$c" = 200 ] || fail "with --auth, a request naming another host with the password answered $c"
+c=$(code "api/gallery" -H "Host: dash.example.org:$port")
+[ "$c" = 401 ] || fail "with --auth, a request without the password answered $c"
+ok "without --auth, a Host naming another machine (a DNS rebinding) gets 403, no page, no token, no POST"

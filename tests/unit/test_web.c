@@ -27,6 +27,35 @@ static void test_prom_escapes_labels_and_help(void **state)
     free(text);
 }
 
+/* A name that resolves anew (a DNS rebinding) is not this machine; addresses and
+ * localhost are, with a port or not. */
+static void test_host_local(void **state)
+{
+    (void)state;
+    const char *local[] = {NULL,          "127.0.0.1",       "127.0.0.1:8080", "10.1.2.3:80",
+                           "[::1]:8080",  "[::1]",           "localhost",      "LocalHost:8080",
+                           "a.localhost", "x.y.localhost:1", "[fe80::1]:9"};
+    const char *other[] = {"",
+                           ":8080",
+                           "evil.example",
+                           "evil.example:8080",
+                           "127.0.0.1.nip.io:8080",
+                           "localhost.evil.example",
+                           "notlocalhost",
+                           "[::1",
+                           "[::1]x",
+                           "[evil.example]:80",
+                           "127.1",
+                           ".localhost",
+                           "[]:80"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(*local); i++)
+        assert_int_equal(imgpipe_web_host_local(local[i]), 1);
+    for (size_t i = 0; i < sizeof(other) / sizeof(*other); i++) {
+        if (imgpipe_web_host_local(other[i]))
+            fail_msg("'%s' taken for this machine", other[i]);
+    }
+}
+
 static void put(int dirfd, const char *name, const char *text)
 {
     int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -197,6 +226,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prom_escapes_labels_and_help),
+        cmocka_unit_test(test_host_local),
         cmocka_unit_test(test_open_file_refuses_what_is_not_directly_in_dir),
         cmocka_unit_test(test_gallery_pages_with_thumbs_and_ledger_urls),
         cmocka_unit_test(test_gallery_names_and_thumbnails),

@@ -1,7 +1,9 @@
 /* imgpipe_dashboard_run: the dashboard's HTTP server. Pages and script are embedded; the
  * page polls /api/state. Every state-changing request is a POST carrying the per-process
  * token of the page in X-Imgpipe-Token (a cross-site form cannot set a header); anything
- * else is refused with 403. Off loopback, HTTP basic auth is required. */
+ * else is refused with 403. Off loopback, HTTP basic auth is required. Without it, the Host
+ * must name this machine (an address, localhost): a page that a DNS rebinding pointed at
+ * 127.0.0.1 could otherwise read the page, its token with it, and act. */
 #include "web/assets.h"
 #include "common/stop.h"
 #include "web/web.h"
@@ -187,6 +189,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (!authorized(d, conn))
         return deny_auth(conn);
+    if (!d->auth &&
+        !imgpipe_web_host_local(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
+        return imgpipe_web_error(conn, 403,
+                                 "the Host header names another machine (a DNS rebinding?): "
+                                 "open the dashboard by its address or localhost, or give --auth");
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
         return get(d, conn, url);
     if (strcmp(method, "POST") == 0)

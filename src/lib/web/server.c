@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 
 /* Splits "HOST:PORT" / "[V6]:PORT" into host and port. */
@@ -69,6 +70,30 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
         return n;
     strcpy(s, "\x01"); /* s held "%00": room for 2 bytes */
     return 1;
+}
+
+/* Whether a Host header names this machine by a loopback name or by an address: a page a
+ * DNS rebinding sent to 127.0.0.1 names the attacker's domain, which resolves anew. */
+int imgpipe_web_host_local(const char *host)
+{
+    char name[256];
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (!host)
+        return 1; /* HTTP/1.0: no browser sends a request without it */
+    const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+    if (host[0] == '[' && (!end || (end[1] && end[1] != ':')))
+        return 0;
+    size_t len = host[0] == '[' ? (size_t)(end - host - 1)
+                 : end          ? (size_t)(end - host)
+                                : strlen(host);
+    if (len == 0 || len >= sizeof(name))
+        return 0;
+    snprintf(name, sizeof(name), "%.*s", (int)len, host + (host[0] == '['));
+    if (host[0] == '[')
+        return inet_pton(AF_INET6, name, addr) == 1;
+    if (inet_pton(AF_INET, name, addr) == 1 || strcasecmp(name, "localhost") == 0)
+        return 1;
+    return len > 10 && strcasecmp(name + len - 10, ".localhost") == 0; /* RFC 6761 */
 }
 
 int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok,

@@ -70,6 +70,10 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
                       MHD_AccessHandlerCallback handler, void *cls, char url[300], int *loopback,
                       char *err);
 
+/* Whether the Host header host (NULL: none) names this machine: an IP address, with its
+ * port or not, "localhost" or a name under ".localhost". 1 or 0. */
+int imgpipe_web_host_local(const char *host);
+
 /* Only our own script and style run; images come from us too; no one frames us. */
 #define IMGPIPE_WEB_CSP                                                                            \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
