@@ -24,16 +24,28 @@ ok "a link listed twice is one download under one name, with {index} too"
 
 # With a name by content, a repeat read after its first was done (seq reads the next line
 # only then; a rerun finds the first done already) reports the first's name: it used to
-# report DIR/<ext>, the template without the hash.
+# report DIR/<ext>, the template without the hash. Also with {index}, in shard folders, and
+# where a file of yours holds the name by content (the link then has its -<hash> name).
 sha0=$(curl -sf "$BASE/i/img0000.jpg" | sha256sum | cut -c1-64)
 for nl in "" --no-ledger; do
   for m in seq async; do
-    d="$T/sha-$m$nl"
-    for run in first rerun; do
-      run_imgpipe get -m "$m" $nl --json --name '{sha256}{ext}' -o "$d" "$T/dup.txt"
-      expect_rc 0 "$m $nl $run: a list with a link twice, names by content"
-      [ "$(grep -c "\"url\":\"$BASE/i/img0000.jpg\",\"path\":\"$d/$sha0.jpg\"" "$T/out")" -eq 2 ] ||
-        fail "$m $nl $run: both places of the link report its name by content: $(cat "$T/out")"
+    for how in plain index sharded yours; do
+      d="$T/sha-$m$nl-$how"
+      args=(--name '{sha256}{ext}')
+      case $how in
+        index) args=(--name '{index}-{sha256}{ext}') ;;
+        sharded) args+=(--layout sharded) ;;
+        yours) mkdir -p "$d" && echo mine >"$d/$sha0.jpg" ;;
+      esac
+      for run in first rerun; do
+        run_imgpipe get -m "$m" $nl --json "${args[@]}" -o "$d" "$T/dup.txt"
+        expect_rc 0 "$m $nl $how $run: a list with a link twice, names by content"
+        paths=$(jq -r "select(.url == \"$BASE/i/img0000.jpg\") | .path" "$T/out" | sort -u)
+        [ "$(jq -c "select(.url == \"$BASE/i/img0000.jpg\")" "$T/out" | wc -l)" -eq 2 ] &&
+          [ "$(echo "$paths" | wc -l)" -eq 1 ] && [[ $paths == *$sha0* ]] && cmp -s "$paths" <(curl -sf "$BASE/i/img0000.jpg") ||
+          fail "$m $nl $how $run: both places of the link report its name by content: $(cat "$T/out")"
+      done
+      [ "$how" != yours ] || [ "$(cat "$d/$sha0.jpg")" = mine ] || fail "$m $nl: your file at the name was replaced"
     done
   done
 done

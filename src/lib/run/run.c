@@ -344,8 +344,8 @@ struct imgpipe_repeats {
     size_t nwaiting, cap_waiting;
     char **reasons; /* reason id - 1: the text */
     size_t nreasons, cap_reasons, reason_bytes;
-    char **names; /* names by content of the links done: known only once done */
-    size_t nnames, cap_names;
+    unsigned char *digests; /* of the links done in this run with names by content */
+    size_t ndigests, cap_digests;
 };
 
 #define REASONS_MAX 4095 /* ids fit 12 bits of the note; 0: the reason was not kept */
@@ -401,28 +401,65 @@ static uint32_t reason_id(imgpipe_run *r, const char *reason)
 }
 
 /* A name by content is known only once its link is done, and a repeat listed after that
- * finds only the slot's state: the name is kept here, one copy per link done (the ledger's
- * index holds only what earlier runs did). */
-static void keep_content_name(imgpipe_run *r, uint64_t key, const char *name)
+ * finds only the slot's state. A link done by an earlier run has its name in the ledger's
+ * index; one done in this run keeps its digest and the candidate its name is (final_name),
+ * 33 bytes, from which the name is made again: a list with names by content stays near
+ * the list's own cost per link. */
+#define DIGEST_LEN 32
+#define CONTENT_REC (DIGEST_LEN + 1)
+
+static int content_candidate(const imgpipe_run *r, const char *url, uint64_t index,
+                             const char *sha256, uint64_t n, char rel[IMGPIPE_RELNAME_MAX + 1])
 {
-    struct imgpipe_repeats *rp = repeats_of(r);
-    char *copy = rp ? strdup(name) : NULL;
-    if (!copy || grow((void **)&rp->names, &rp->cap_names, rp->nnames, sizeof(char *)) ||
-        imgpipe_nameset_note(r->names, key ^ CONTENT_NAME_KEY, rp->nnames + 1) != IMGPIPE_OK) {
-        free(copy); /* the repeat is then reported under the template's name */
-        return;
-    }
-    rp->names[rp->nnames++] = copy;
+    char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
+    if (r->opts->name_template && strstr(r->opts->name_template, "{index}") &&
+        imgpipe_nameset_first_index(r->names, url, index, &index) != IMGPIPE_OK)
+        return IMGPIPE_ENOMEM;
+    imgpipe_name_expand(r->opts->name_template, url, index, sha256, base);
+    imgpipe_name_candidate(base, url, n, name);
+    rel_name(r, name, rel);
+    return IMGPIPE_OK;
 }
 
-static const char *content_name(const imgpipe_run *r, uint64_t key)
+static void keep_content_name(imgpipe_run *r, const imgpipe_task *t, uint64_t key,
+                              const imgpipe_outcome *o)
+{
+    char rel[IMGPIPE_RELNAME_MAX + 1];
+    uint64_t n = 0;
+    if (!o || strlen(o->sha256) != 2 * DIGEST_LEN) /* done before this run: the ledger has it */
+        return;
+    while (n < FINAL_NAME_TRIES &&
+           (content_candidate(r, t->url, t->index, o->sha256, n, rel) || strcmp(rel, t->name)))
+        n++;
+    struct imgpipe_repeats *rp = n < FINAL_NAME_TRIES ? repeats_of(r) : NULL;
+    if (!rp || grow((void **)&rp->digests, &rp->cap_digests, rp->ndigests, CONTENT_REC) ||
+        imgpipe_nameset_note(r->names, key ^ CONTENT_NAME_KEY, rp->ndigests + 1) != IMGPIPE_OK)
+        return; /* the repeat is then reported under the template's name */
+    unsigned char *rec = rp->digests + rp->ndigests++ * CONTENT_REC;
+    for (int i = 0; i < DIGEST_LEN; i++)
+        sscanf(o->sha256 + 2 * i, "%2hhx", &rec[i]);
+    rec[DIGEST_LEN] = (unsigned char)n;
+}
+
+/* Sets t->name to the name by content its first got, when known: in this run, else in an
+ * earlier one. */
+static void content_name(const imgpipe_run *r, imgpipe_task *t, uint64_t key)
 {
     const struct imgpipe_repeats *rp = r->repeats;
-    uint64_t id;
+    const char *name;
+    char hex[2 * DIGEST_LEN + 1], rel[IMGPIPE_RELNAME_MAX + 1];
+    uint64_t bytes, id;
     if (rp && imgpipe_nameset_noted(r->names, key ^ CONTENT_NAME_KEY, &id) && id >= 1 &&
-        id <= rp->nnames)
-        return rp->names[id - 1];
-    return NULL;
+        id <= rp->ndigests) {
+        const unsigned char *rec = rp->digests + (id - 1) * CONTENT_REC;
+        for (int i = 0; i < DIGEST_LEN; i++)
+            snprintf(hex + 2 * i, 3, "%02x", rec[i]);
+        if (content_candidate(r, t->url, t->index, hex, rec[DIGEST_LEN], rel) == IMGPIPE_OK)
+            snprintf(t->name, sizeof(t->name), "%s", rel);
+    } else if (r->ledger &&
+               imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name) == IMGPIPE_LEDGER_DONE) {
+        snprintf(t->name, sizeof(t->name), "%s", name);
+    }
 }
 
 /* A repeat whose first failed: the same failure, said to be the first's. */
@@ -460,7 +497,7 @@ static void settle(imgpipe_run *r, imgpipe_task *t, const imgpipe_outcome *o)
         note |= reason_id(r, o->error) << NOTE_STATUS_BITS;
     imgpipe_nameset_settle(r->names, key, failed, note);
     if (!failed && r->sha_names)
-        keep_content_name(r, key, t->name);
+        keep_content_name(r, t, key, o);
     struct imgpipe_repeats *rp = r->repeats;
     for (size_t i = 0; rp && i < rp->nwaiting;) {
         if (rp->waiting[i].name_key != key) {
@@ -489,9 +526,8 @@ static int repeat_found(imgpipe_run *r, imgpipe_task *t)
     int state = imgpipe_nameset_state(r->names, key, &note);
     t->name_key = 0;
     if (state == IMGPIPE_NAME_DONE) {
-        const char *name = r->sha_names ? content_name(r, key) : NULL;
-        if (name)
-            snprintf(t->name, sizeof(t->name), "%s", name);
+        if (r->sha_names)
+            content_name(r, t, key);
         report_skipped(r, t, 0, NULL);
         return 1;
     }
@@ -523,11 +559,9 @@ void imgpipe_run_end_repeats(imgpipe_run *r)
                              "the run stopped before that one had an outcome");
     for (size_t i = 0; i < rp->nreasons; i++)
         free(rp->reasons[i]);
-    for (size_t i = 0; i < rp->nnames; i++)
-        free(rp->names[i]);
     free(rp->waiting);
     free(rp->reasons);
-    free(rp->names);
+    free(rp->digests);
     free(rp);
     r->repeats = NULL;
 }
@@ -736,9 +770,9 @@ void imgpipe_run_report(imgpipe_run *r, imgpipe_task *t, imgpipe_outcome *o)
     if (r->cb)
         r->cb(&item, r->userdata);
     free(shown);
+    settle(r, t, o); /* after its own line: its repeats follow it */
     free(t->url);
     t->url = NULL;
-    settle(r, t, o); /* after its own line: its repeats follow it */
 }
 
 int imgpipe_run_spools(const imgpipe_run *r, const imgpipe_task *t)
