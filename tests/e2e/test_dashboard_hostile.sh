@@ -197,10 +197,25 @@ for h in "rebind.example:$port" "rebind.example" "127.0.0.1.nip.io:$port" "local
   [ "$c" = 403 ] && grep -q "Host header" "$T/rebind.txt" ||
     fail "a POST with the token for Host $h answered $c: $(cat "$T/rebind.txt")"
 done
-for h in "127.0.0.1:$port" "localhost:$port" "LOCALHOST" "dash.localhost:$port"; do
+for h in "127.0.0.1:$port" "localhost:$port" "LOCALHOST" "dash.localhost:$port" "localhost.:$port"; do
   c=$(code "" -H "Host: $h")
   [ "$c" = 200 ] || fail "the page for Host $h answered $c, not 200"
 done
+# raw REQUEST: the status line of the answer to REQUEST (\r and \n written as such), sent as it is.
+raw() {
+  python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].replace("\\r", "\r").replace("\\n", "\n").encode())
+print(s.makefile("rb").readline().decode().strip())' "$port" "$1"
+}
+for req in "GET / HTTP/1.1\r\nConnection: close\r\n\r\n" \
+  "GET / HTTP/1.1\r\nHost: localhost\r\nHost: rebind.example\r\nConnection: close\r\n\r\n" \
+  "GET / HTTP/1.1\r\nHost: rebind.example\r\nHost: localhost\r\nConnection: close\r\n\r\n"; do
+  st=$(raw "$req")
+  [[ $st == "HTTP/1.1 400"* ]] || fail "no Host in HTTP/1.1, or two, answered '$st', not 400: $req"
+done
+st=$(raw 'GET / HTTP/1.0\r\n\r\n')
+[[ $st == "HTTP/1.0 200"* || $st == "HTTP/1.1 200"* ]] || fail "HTTP/1.0 without Host answered '$st'"
 kill "$DPID"
 wait "$DPID" || true
 start_dashboard --dir "$T/sh" --auth "ops:s3cret"
@@ -208,4 +223,4 @@ c=$(code "api/gallery" -H "Host: dash.example.org:$port" -u ops:s3cret)
 [ "$c" = 200 ] || fail "with --auth, a request naming another host with the password answered $c"
 c=$(code "api/gallery" -H "Host: dash.example.org:$port")
 [ "$c" = 401 ] || fail "with --auth, a request without the password answered $c"
-ok "without --auth, a Host naming another machine (a DNS rebinding) gets 403, no page, no token, no POST"
+ok "without --auth, a Host naming another machine (a DNS rebinding) gets 403, no page, no token, no POST; no Host in HTTP/1.1, or two, 400"

@@ -32,7 +32,7 @@ static void test_prom_escapes_labels_and_help(void **state)
 static void test_host_local(void **state)
 {
     (void)state;
-    const char *local[] = {NULL,          "127.0.0.1",       "127.0.0.1:8080", "10.1.2.3:80",
+    const char *local[] = {"localhost.",  "127.0.0.1",       "127.0.0.1:8080", "10.1.2.3:80",
                            "[::1]:8080",  "[::1]",           "localhost",      "LocalHost:8080",
                            "a.localhost", "x.y.localhost:1", "[fe80::1]:9"};
     const char *other[] = {"",
@@ -47,7 +47,11 @@ static void test_host_local(void **state)
                            "[evil.example]:80",
                            "127.1",
                            ".localhost",
-                           "[]:80"};
+                           "[]:80",
+                           "127.0.0.1.",
+                           "localhost..",
+                           ".",
+                           "evil.example."};
     for (size_t i = 0; i < sizeof(local) / sizeof(*local); i++)
         assert_int_equal(imgpipe_web_host_local(local[i]), 1);
     for (size_t i = 0; i < sizeof(other) / sizeof(*other); i++) {

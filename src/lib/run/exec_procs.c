@@ -193,6 +193,7 @@ static void collect(imgpipe_run *r, struct worker *w)
     ssize_t n = recv(w->fd, &o, sizeof(o), 0);
     if (n == (ssize_t)sizeof(o)) {
         o.error[IMGPIPE_ERRLEN - 1] = o.name[IMGPIPE_RELNAME_MAX] = '\0';
+        o.sha256[sizeof(o.sha256) - 1] = '\0';
         for (int i = 0; i < IMGPIPE_THUMB_MAX_SIZES; i++)
             o.thumb_names[i][IMGPIPE_THUMBNAME_LEN - 1] = '\0';
     } else {

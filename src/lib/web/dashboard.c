@@ -178,7 +178,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                               size_t *upload_size, void **con_cls)
 {
     struct dash *d = cls;
-    (void)version, (void)upload;
+    (void)upload;
     if (!*con_cls) {  /* the headers: answer once the body (ignored) is in */
         *con_cls = d; /* any non-NULL mark: the body comes next */
         return MHD_YES;
@@ -189,11 +189,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (!authorized(d, conn))
         return deny_auth(conn);
-    if (!d->auth &&
-        !imgpipe_web_host_local(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
-        return imgpipe_web_error(conn, 403,
-                                 "the Host header names another machine (a DNS rebinding?): "
-                                 "open the dashboard by its address or localhost, or give --auth");
+    unsigned host = d->auth ? 0 : imgpipe_web_host_status(conn, version);
+    if (host)
+        return imgpipe_web_error(
+            conn, host,
+            host == 400 ? "one Host header is needed"
+                        : "the Host header names another machine (a DNS rebinding?): open the "
+                          "dashboard by its address or localhost, or give --auth");
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
         return get(d, conn, url);
     if (strcmp(method, "POST") == 0)

@@ -78,8 +78,6 @@ int imgpipe_web_host_local(const char *host)
 {
     char name[256];
     unsigned char addr[sizeof(struct in6_addr)];
-    if (!host)
-        return 1; /* HTTP/1.0: no browser sends a request without it */
     const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
     if (host[0] == '[' && (!end || (end[1] && end[1] != ':')))
         return 0;
@@ -91,9 +89,33 @@ int imgpipe_web_host_local(const char *host)
     snprintf(name, sizeof(name), "%.*s", (int)len, host + (host[0] == '['));
     if (host[0] == '[')
         return inet_pton(AF_INET6, name, addr) == 1;
-    if (inet_pton(AF_INET, name, addr) == 1 || strcasecmp(name, "localhost") == 0)
+    if (inet_pton(AF_INET, name, addr) == 1)
         return 1;
-    return len > 10 && strcasecmp(name + len - 10, ".localhost") == 0; /* RFC 6761 */
+    if (name[len - 1] == '.') /* the absolute form of a name: "localhost." */
+        name[--len] = '\0';
+    return strcasecmp(name, "localhost") == 0 ||
+           (len > 10 && strcasecmp(name + len - 10, ".localhost") == 0); /* RFC 6761 */
+}
+
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    const char **host = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        *host = *host ? "" : value; /* a second one: "", which no check passes */
+    return MHD_YES;
+}
+
+unsigned imgpipe_web_host_status(struct MHD_Connection *conn, const char *version)
+{
+    const char *host = NULL;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &host);
+    if (!host) /* HTTP/1.0 may leave it out (no browser does); HTTP/1.1 must send one */
+        return strcmp(version, MHD_HTTP_VERSION_1_0) == 0 ? 0 : 400;
+    if (!host[0])
+        return 400;
+    return imgpipe_web_host_local(host) ? 0 : 403;
 }
 
 int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok,

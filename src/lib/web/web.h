@@ -70,9 +70,14 @@ int imgpipe_web_start(struct MHD_Daemon **out, const char *listen, int remote_ok
                       MHD_AccessHandlerCallback handler, void *cls, char url[300], int *loopback,
                       char *err);
 
-/* Whether the Host header host (NULL: none) names this machine: an IP address, with its
- * port or not, "localhost" or a name under ".localhost". 1 or 0. */
+/* Whether a Host header's value names this machine: an IP address, with its port or not,
+ * "localhost" or a name under ".localhost" (with a final dot or not). 1 or 0. */
 int imgpipe_web_host_local(const char *host);
+
+/* The status a request's Host headers call for, for a server that answers only this
+ * machine's names: 0 (go on), 400 (none in HTTP/1.1, or more than one, RFC 9112 3.2) or 403
+ * (another machine's name, as a DNS rebinding sends). */
+unsigned imgpipe_web_host_status(struct MHD_Connection *conn, const char *version);
 
 /* Only our own script and style run; images come from us too; no one frames us. */
 #define IMGPIPE_WEB_CSP                                                                            \
