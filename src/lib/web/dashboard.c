@@ -195,7 +195,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             conn, host,
             host == 400 ? "one Host header is needed"
                         : "the Host header names another machine (a DNS rebinding?): open the "
-                          "dashboard by its address or localhost, or give --auth");
+                          "dashboard by its address or localhost, or require basic auth");
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
         return get(d, conn, url);
     if (strcmp(method, "POST") == 0)
