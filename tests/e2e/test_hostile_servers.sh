@@ -37,6 +37,22 @@ for m in seq threads procs async; do
 done
 ok "error answers are reported by their status (404 at once, 503 retried), whatever their body"
 
+# A body a server gzip-compressed though imgpipe asked for it as it is (Accept-Encoding:
+# identity) is stored decoded; it failed as "not an image". A gzip bomb stops at --max-bytes,
+# which counts the decoded bytes.
+curl -sf -o "$T/plain.png" "$H/img/plain.png" || fail "the hostile server's image"
+for m in seq threads procs async; do
+  run_imgpipe get -m "$m" -o "$T/gz-$m" --json --max-bytes 10M "$H/gzip?m=$m" "$H/gzipbomb?m=$m"
+  expect_rc 1 "mode $m: a gzip body and a gzip bomb"
+  f=$(jq -r "select(.url == \"$H/gzip?m=$m\" and .status == \"ok\") | .path" "$T/out")
+  [ -n "$f" ] && cmp -s "$f" "$T/plain.png" || fail "mode $m: the gzip body is not the image decoded: $(cat "$T/out")"
+  eb=$(jq -r "select(.url == \"$H/gzipbomb?m=$m\") | .error" "$T/out")
+  [ "$eb" = "larger than the size limit of 10485760 bytes" ] || fail "mode $m: a gzip bomb: $eb"
+done
+grep -q '"accept-encoding": "identity"' "$T/hostile.log" ||
+  fail "no Accept-Encoding: identity sent: $(grep gzip "$T/hostile.log" | head -1)"
+ok "a body gzip-compressed unasked is stored decoded; a gzip bomb stops at --max-bytes"
+
 # 32 endless error pages at once: memory stays bounded by the transfers, not by --max-bytes
 # (each page was held up to 50 MiB: 1.3 GB for these 32).
 for i in $(seq 1 32); do echo "$H/errbody?code=404&i=$i"; done >"$T/errs.txt"

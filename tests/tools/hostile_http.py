@@ -17,6 +17,7 @@ Routes (query parameters after '?'):
   /badchunk                 chunked, with a chunk size that is not hex
   /cutchunk                 chunked, closed amid a chunk
   /gzip                     the image gzip-compressed, Content-Encoding: gzip
+  /gzipbomb                 64 MiB of zeros after the image, gzip-compressed (about 64 KB)
   /endless                  the image, then zeros forever, no Content-Length
   /endlesscl                Content-Length 200 MiB, the image, then zeros forever
   /drip                     the image at 1 byte per second
@@ -115,8 +116,8 @@ def handle(conn, port):
                      + b"\r\nzz\r\n" + IMG[20:] + b"\r\n0\r\n\r\n")
     elif p == "/cutchunk":
         conn.sendall(head(200, ["Transfer-Encoding: chunked"]) + b"%x\r\n" % len(IMG) + IMG[:30])
-    elif p == "/gzip":
-        z = gzip.compress(IMG)
+    elif p in ("/gzip", "/gzipbomb"):
+        z = gzip.compress(IMG + (b"\0" * (64 << 20) if p == "/gzipbomb" else b""), 1)
         conn.sendall(head(200, ["Content-Type: image/png", "Content-Encoding: gzip"], len(z)) + z)
     elif p in ("/endless", "/endlesscl"):
         conn.sendall(head(200, ["Content-Type: image/png"],

@@ -230,6 +230,10 @@ int imgpipe_transfer_init(imgpipe_transfer *t, CURL *easy, const char *url,
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, redirs > 0 ? 1L : 0L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, redirs > 0 ? redirs : 0L);
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "imgpipe/" IMGPIPE_VERSION);
+    /* Asks for the bytes as they are, and still decodes a body a server compressed unasked
+     * (gzip, deflate, br, zstd as libcurl was built): left as it came, it failed as "not an
+     * image". --max-bytes counts the decoded bytes, so a small bomb stops at the limit. */
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "identity");
     set_http_version(easy, url, opts->pipewait);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
