@@ -4,6 +4,7 @@
 #include "common/util.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static void test_errf_formats_and_returns_status(void **state)
@@ -92,6 +93,37 @@ static void test_sha256_known_answers(void **state)
     memset(million, 'a', sizeof(million));
     imgpipe_sha256_hex(million, sizeof(million), hex);
     assert_string_equal(hex, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+
+/* A digest's hex read back gives the same bytes; anything but 64 hex digits is refused. */
+static void test_sha256_hex_round_trip(void **state)
+{
+    (void)state;
+    const char *abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    unsigned char md[IMGPIPE_SHA256_LEN];
+    char hex[65];
+    assert_int_equal(imgpipe_sha256_from_hex(abc, md), 0);
+    assert_int_equal(md[0], 0xba);
+    assert_int_equal(md[31], 0xad);
+    imgpipe_sha256_to_hex(md, hex);
+    assert_string_equal(hex, abc);
+    assert_int_equal(imgpipe_sha256_from_hex(
+                         "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", md),
+                     0);
+    imgpipe_sha256_to_hex(md, hex);
+    assert_string_equal(hex, abc);
+    char bad[80];
+    const char *cuts[] = {"", "b",
+                          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a"};
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(*cuts); i++)
+        assert_int_equal(imgpipe_sha256_from_hex(cuts[i], md), -1);
+    snprintf(bad, sizeof(bad), "%s0", abc); /* 65 digits */
+    assert_int_equal(imgpipe_sha256_from_hex(bad, md), -1);
+    snprintf(bad, sizeof(bad), "%s", abc);
+    bad[10] = 'g';
+    assert_int_equal(imgpipe_sha256_from_hex(bad, md), -1);
+    bad[10] = ' ';
+    assert_int_equal(imgpipe_sha256_from_hex(bad, md), -1);
 }
 
 static void test_retry_delay_backs_off_with_jitter(void **state)
@@ -278,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_buf_grows),
         cmocka_unit_test(test_strvec_copies),
         cmocka_unit_test(test_sha256_known_answers),
+        cmocka_unit_test(test_sha256_hex_round_trip),
         cmocka_unit_test(test_retry_delay_backs_off_with_jitter),
         cmocka_unit_test(test_redact_hides_url_passwords),
         cmocka_unit_test(test_redact_hides_what_libcurl_sends),

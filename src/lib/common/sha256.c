@@ -4,12 +4,35 @@
 #include "common/sha256.h"
 
 #include <openssl/evp.h>
-#include <stdio.h>
 
-static void to_hex(const unsigned char *md, char hex[65])
+void imgpipe_sha256_to_hex(const unsigned char md[IMGPIPE_SHA256_LEN], char hex[65])
 {
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < IMGPIPE_SHA256_LEN; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[2 * IMGPIPE_SHA256_LEN] = '\0';
+}
+
+static int nibble(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int imgpipe_sha256_from_hex(const char *hex, unsigned char md[IMGPIPE_SHA256_LEN])
+{
+    for (unsigned i = 0; i < IMGPIPE_SHA256_LEN; i++) {
+        int hi = hex[2 * i] ? nibble(hex[2 * i]) : -1;
+        int lo = hi >= 0 ? nibble(hex[2 * i + 1]) : -1;
+        if (lo < 0)
+            return -1;
+        md[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return hex[2 * IMGPIPE_SHA256_LEN] ? -1 : 0;
 }
 
 void imgpipe_sha256_hex(const void *data, size_t len, char hex[65])
@@ -20,7 +43,7 @@ void imgpipe_sha256_hex(const void *data, size_t len, char hex[65])
         hex[0] = '\0';
         return;
     }
-    to_hex(md, hex);
+    imgpipe_sha256_to_hex(md, hex);
 }
 
 /* The context, initialised for a new digest; NULL (failed set) when it cannot be. */
@@ -47,7 +70,7 @@ void imgpipe_sha256_final(imgpipe_sha256 *h, char hex[65])
     unsigned int n = 0;
     EVP_MD_CTX *md = started(h);
     if (md && EVP_DigestFinal_ex(md, out, &n) == 1 && n == 32)
-        to_hex(out, hex);
+        imgpipe_sha256_to_hex(out, hex);
     else
         hex[0] = '\0';
     /* Ready for the next body: the context kept and set up again, or made afresh. */

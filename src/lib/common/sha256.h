@@ -7,6 +7,13 @@
 /* Writes the 64 lowercase hex digits of SHA-256(data) and a NUL into hex. */
 void imgpipe_sha256_hex(const void *data, size_t len, char hex[65]);
 
+#define IMGPIPE_SHA256_LEN 32 /* bytes of a digest */
+
+/* A digest's bytes as 64 lowercase hex digits and a NUL, and back: 0, or -1 when hex is
+ * not exactly 64 hex digits. */
+void imgpipe_sha256_to_hex(const unsigned char md[IMGPIPE_SHA256_LEN], char hex[65]);
+int imgpipe_sha256_from_hex(const char *hex, unsigned char md[IMGPIPE_SHA256_LEN]);
+
 /* A digest taken piece by piece, as a body arrives. Zeroed: not started. */
 typedef struct imgpipe_sha256 {
     void *md; /* libcrypto's context, made on the first update */

@@ -405,40 +405,50 @@ static uint32_t reason_id(imgpipe_run *r, const char *reason)
  * index; one done in this run keeps its digest and the candidate its name is (final_name),
  * 33 bytes, from which the name is made again: a list with names by content stays near
  * the list's own cost per link. */
-#define DIGEST_LEN 32
-#define CONTENT_REC (DIGEST_LEN + 1)
+#define CONTENT_REC (IMGPIPE_SHA256_LEN + 1)
 
-static int content_candidate(const imgpipe_run *r, const char *url, uint64_t index,
-                             const char *sha256, uint64_t n, char rel[IMGPIPE_RELNAME_MAX + 1])
+/* The template expanded for url with sha256, at the index its first place has. */
+static int content_base(const imgpipe_run *r, const char *url, uint64_t index, const char *sha256,
+                        char base[IMGPIPE_NAME_MAX + 1])
 {
-    char base[IMGPIPE_NAME_MAX + 1], name[IMGPIPE_NAME_MAX + 1];
     if (r->opts->name_template && strstr(r->opts->name_template, "{index}") &&
         imgpipe_nameset_first_index(r->names, url, index, &index) != IMGPIPE_OK)
         return IMGPIPE_ENOMEM;
     imgpipe_name_expand(r->opts->name_template, url, index, sha256, base);
+    return IMGPIPE_OK;
+}
+
+/* Candidate n of base, as the path in DIR final_name gives it. */
+static void candidate_rel(const imgpipe_run *r, const char *base, const char *url, uint64_t n,
+                          char rel[IMGPIPE_RELNAME_MAX + 1])
+{
+    char name[IMGPIPE_NAME_MAX + 1];
     imgpipe_name_candidate(base, url, n, name);
     rel_name(r, name, rel);
-    return IMGPIPE_OK;
 }
 
 static void keep_content_name(imgpipe_run *r, const imgpipe_task *t, uint64_t key,
                               const imgpipe_outcome *o)
 {
-    char rel[IMGPIPE_RELNAME_MAX + 1];
+    unsigned char md[IMGPIPE_SHA256_LEN];
+    char base[IMGPIPE_NAME_MAX + 1], rel[IMGPIPE_RELNAME_MAX + 1];
     uint64_t n = 0;
-    if (!o || strlen(o->sha256) != 2 * DIGEST_LEN) /* done before this run: the ledger has it */
+    /* No digest: done before this run, and the ledger has its name. */
+    if (!o || imgpipe_sha256_from_hex(o->sha256, md) != 0 ||
+        content_base(r, t->url, t->index, o->sha256, base) != IMGPIPE_OK)
         return;
-    while (n < FINAL_NAME_TRIES &&
-           (content_candidate(r, t->url, t->index, o->sha256, n, rel) || strcmp(rel, t->name)))
-        n++;
+    for (; n < FINAL_NAME_TRIES; n++) {
+        candidate_rel(r, base, t->url, n, rel);
+        if (strcmp(rel, t->name) == 0)
+            break;
+    }
     struct imgpipe_repeats *rp = n < FINAL_NAME_TRIES ? repeats_of(r) : NULL;
     if (!rp || grow((void **)&rp->digests, &rp->cap_digests, rp->ndigests, CONTENT_REC) ||
         imgpipe_nameset_note(r->names, key ^ CONTENT_NAME_KEY, rp->ndigests + 1) != IMGPIPE_OK)
         return; /* the repeat is then reported under the template's name */
     unsigned char *rec = rp->digests + rp->ndigests++ * CONTENT_REC;
-    for (int i = 0; i < DIGEST_LEN; i++)
-        sscanf(o->sha256 + 2 * i, "%2hhx", &rec[i]);
-    rec[DIGEST_LEN] = (unsigned char)n;
+    memcpy(rec, md, IMGPIPE_SHA256_LEN);
+    rec[IMGPIPE_SHA256_LEN] = (unsigned char)n;
 }
 
 /* Sets t->name to the name by content its first got, when known: in this run, else in an
@@ -447,15 +457,14 @@ static void content_name(const imgpipe_run *r, imgpipe_task *t, uint64_t key)
 {
     const struct imgpipe_repeats *rp = r->repeats;
     const char *name;
-    char hex[2 * DIGEST_LEN + 1], rel[IMGPIPE_RELNAME_MAX + 1];
+    char hex[65], base[IMGPIPE_NAME_MAX + 1];
     uint64_t bytes, id;
     if (rp && imgpipe_nameset_noted(r->names, key ^ CONTENT_NAME_KEY, &id) && id >= 1 &&
         id <= rp->ndigests) {
         const unsigned char *rec = rp->digests + (id - 1) * CONTENT_REC;
-        for (int i = 0; i < DIGEST_LEN; i++)
-            snprintf(hex + 2 * i, 3, "%02x", rec[i]);
-        if (content_candidate(r, t->url, t->index, hex, rec[DIGEST_LEN], rel) == IMGPIPE_OK)
-            snprintf(t->name, sizeof(t->name), "%s", rel);
+        imgpipe_sha256_to_hex(rec, hex);
+        if (content_base(r, t->url, t->index, hex, base) == IMGPIPE_OK)
+            candidate_rel(r, base, t->url, rec[IMGPIPE_SHA256_LEN], t->name);
     } else if (r->ledger &&
                imgpipe_ledger_lookup(r->ledger, t->url, &bytes, &name) == IMGPIPE_LEDGER_DONE) {
         snprintf(t->name, sizeof(t->name), "%s", name);
