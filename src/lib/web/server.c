@@ -10,24 +10,31 @@
 #include <strings.h>
 #include <sys/resource.h>
 
+/* The host of "HOST[:PORT]" or "[V6][:PORT]" (*h, *len; brackets left out) and its port
+ * (*port after the ':', NULL when none). -1 for a '[' without its ']', or text after it. */
+static int host_span(const char *s, const char **h, size_t *len, const char **port)
+{
+    const char *end = s[0] == '[' ? strchr(s, ']') : strrchr(s, ':');
+    if (s[0] == '[' && (!end || (end[1] && end[1] != ':')))
+        return -1;
+    *h = s + (s[0] == '[');
+    *len = end ? (size_t)(end - *h) : strlen(s);
+    *port = s[0] == '[' ? (end[1] ? end + 2 : NULL) : end ? end + 1 : NULL;
+    return 0;
+}
+
 /* Splits "HOST:PORT" / "[V6]:PORT" into host and port. */
 static int split(const char *listen, char host[256], char port[16], char *err)
 {
-    const char *colon = strrchr(listen, ':');
-    const char *h = listen, *hend = colon;
-    if (listen[0] == '[') {
-        const char *close = strchr(listen, ']');
-        if (!close || close[1] != ':')
-            colon = NULL;
-        h = listen + 1, hend = close;
-    }
-    if (!colon || !hend || hend == h || (size_t)(hend - h) >= 256 || strlen(colon + 1) == 0 ||
-        strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+    const char *h, *p;
+    size_t len;
+    if (host_span(listen, &h, &len, &p) || !p || len == 0 || len >= 256 || strlen(p) == 0 ||
+        strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
         return imgpipe_errf(err, IMGPIPE_EINVAL,
                             "bad listen address '%s': expected HOST:PORT, e.g. 127.0.0.1:8080",
                             listen);
-    snprintf(host, 256, "%.*s", (int)(hend - h), h);
-    snprintf(port, 16, "%s", colon + 1);
+    snprintf(host, 256, "%.*s", (int)len, h);
+    snprintf(port, 16, "%s", p);
     if (atoi(port) > 65535)
         return imgpipe_errf(err, IMGPIPE_EINVAL, "bad port in listen address '%s'", listen);
     return IMGPIPE_OK;
@@ -78,15 +85,11 @@ int imgpipe_web_host_local(const char *host)
 {
     char name[256];
     unsigned char addr[sizeof(struct in6_addr)];
-    const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
-    if (host[0] == '[' && (!end || (end[1] && end[1] != ':')))
+    const char *h, *port;
+    size_t len;
+    if (host_span(host, &h, &len, &port) || len == 0 || len >= sizeof(name))
         return 0;
-    size_t len = host[0] == '[' ? (size_t)(end - host - 1)
-                 : end          ? (size_t)(end - host)
-                                : strlen(host);
-    if (len == 0 || len >= sizeof(name))
-        return 0;
-    snprintf(name, sizeof(name), "%.*s", (int)len, host + (host[0] == '['));
+    snprintf(name, sizeof(name), "%.*s", (int)len, h);
     if (host[0] == '[')
         return inet_pton(AF_INET6, name, addr) == 1;
     if (inet_pton(AF_INET, name, addr) == 1)
